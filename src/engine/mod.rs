@@ -1,0 +1,1059 @@
+//! The engine: per-CPU queues, routing, submission, completion and waiting.
+//!
+//! See `docs/ARCHITECTURE.md` for the request flow. In short: `submit` picks the caller's CPU
+//! queue, classifies the fd, chooses a route (io_uring, kernel AIO or workers), and issues the
+//! request from the calling thread (no hand-off). Completions are reaped by whoever needs them
+//! first: a thread in `aio_suspend`/`aio_error`/`lio_listio(LIO_WAIT)` reaps its own queue
+//! directly; the queue's helper thread reaps only while some completion must be acted on without
+//! anyone waiting (a notification, an ordering chain, an fsync barrier, a waiter on another queue).
+
+pub mod cb;
+pub mod fd;
+pub mod kaio;
+pub mod threads;
+pub mod uring;
+
+use core::ffi::c_int;
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
+use core::time::Duration;
+
+use once_cell::sync::OnceCell;
+
+use self::cb::{meta, phase, Cb, List, Op, Route, Stack};
+use self::fd::{kind, FdEntry, FdTable, KickStack};
+use crate::abi::{Aiocb, SigEvent};
+use crate::errno::Errno;
+use crate::notify::{self, Notify, ThreadJob};
+use crate::sys::{self, EventCount, Lock};
+
+/// Which engines a process may use (`AIO_RS_BACKEND`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mode {
+    Auto,
+    Uring,
+    Kaio,
+    Threads,
+}
+
+/// Tunables settable by `aio_init` before the engine starts.
+pub static CONF_WORKERS: AtomicU32 = AtomicU32::new(0);
+
+/// Per-queue counters (relaxed; reported by `AIO_RS_STATS`).
+#[derive(Default)]
+pub struct Stats {
+    pub submitted: AtomicU64,
+    pub completed: AtomicU64,
+    pub cancelled: AtomicU64,
+    pub fallbacks: AtomicU64,
+    pub inflight: AtomicU64,
+    pub peak: AtomicU64,
+}
+
+pub struct Queue {
+    pub idx: usize,
+    pub ring: Option<uring::Ring>,
+    pub kaio: Option<kaio::Ctx>,
+    /// Why this queue has the engines it has (for AIO_RS_VERBOSE).
+    pub why: String,
+    /// Serialises consumption of the kernel completion queue (ring or context).
+    pub reap: Lock<()>,
+    /// Serialises the io_uring submission queue.
+    pub sq: Lock<()>,
+    pub pool: threads::Pool,
+    /// Requests in flight on this queue whose completion someone must act on promptly, plus
+    /// waiters on this queue that cannot reap it themselves. Non-zero: the helper watches.
+    pub watch: AtomicU32,
+    /// Eventfd the helper sleeps on.
+    wake_fd: c_int,
+    /// Eventfd kernel AIO completions are counted on.
+    kaio_fd: c_int,
+    /// Requests waiting for the helper to issue them (a non-blocking context could not).
+    deferred: Stack,
+    /// Fds whose lists the helper must re-evaluate.
+    kicks: KickStack,
+    /// Cleared when the helper should start a worker for this queue.
+    grow_wanted: AtomicU32,
+    pub stats: Stats,
+}
+
+pub struct Engine {
+    pub epoch: u64,
+    pub mode: Mode,
+    queues: Box<[OnceCell<Queue>]>,
+    pub fds: FdTable,
+    /// Bumped after every completion; waiters sleep on it.
+    pub done: EventCount,
+    /// Number of fsync barriers waiting for earlier requests: while non-zero every helper watches.
+    force_watch: AtomicU32,
+    workers_per_queue: u32,
+    kaio_slots: u32,
+    pub verbose: bool,
+}
+
+static ENGINE: AtomicPtr<Engine> = AtomicPtr::new(ptr::null_mut());
+static INIT: Lock<()> = Lock::new(());
+/// Generation of the engine; a forked child starts a new one, so tags written by the parent's
+/// engine never look in flight to the child's.
+static EPOCH: AtomicU64 = AtomicU64::new(1);
+
+/// The engine if it was started (async-signal-safe; never starts it).
+pub fn get() -> Option<&'static Engine> {
+    let p = ENGINE.load(Acquire);
+    // SAFETY: once published, an engine is never freed (a forked child leaks its parent's).
+    (!p.is_null()).then(|| unsafe { &*p })
+}
+
+/// The engine, started on first use: this is the first moment aio-rs allocates or starts anything.
+pub fn engine() -> Result<&'static Engine, Errno> {
+    if let Some(e) = get() {
+        return Ok(e);
+    }
+    let _g = INIT.lock();
+    if let Some(e) = get() {
+        return Ok(e);
+    }
+    let e = Box::leak(Box::new(Engine::new()));
+    register_fork_handlers();
+    ENGINE.store(e, Release);
+    if e.verbose {
+        eprintln!("aio-rs {}: active, backend mode {:?}, {} queues", env!("CARGO_PKG_VERSION"), e.mode, e.queues.len());
+    }
+    crate::stats::register_at_exit();
+    Ok(e)
+}
+
+fn env_flag(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+impl Engine {
+    fn new() -> Engine {
+        let mode = match std::env::var("AIO_RS_BACKEND").as_deref() {
+            Ok("uring") => Mode::Uring,
+            Ok("kaio") => Mode::Kaio,
+            Ok("threads") => Mode::Threads,
+            _ => Mode::Auto,
+        };
+        // SAFETY: sysconf has no preconditions.
+        let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_CONF) }.clamp(1, 64) as usize;
+        let conf = CONF_WORKERS.load(Relaxed);
+        let workers_per_queue = if conf > 0 { conf.div_ceil(cpus as u32).max(2) } else { 16 };
+        Engine {
+            epoch: EPOCH.load(Relaxed),
+            mode,
+            queues: (0..cpus).map(|_| OnceCell::new()).collect(),
+            fds: FdTable::new(),
+            done: EventCount::new(),
+            force_watch: AtomicU32::new(0),
+            workers_per_queue,
+            kaio_slots: kaio_budget(cpus),
+            verbose: env_flag("AIO_RS_VERBOSE"),
+        }
+    }
+
+    pub fn nqueues(&self) -> usize {
+        self.queues.len()
+    }
+
+    /// An already-started queue (async-signal-safe).
+    pub fn queue(&self, i: usize) -> &Queue {
+        self.queues[i].get().expect("queue used before it was started")
+    }
+
+    pub fn queue_if_started(&self, i: usize) -> Option<&Queue> {
+        self.queues.get(i).and_then(|c| c.get())
+    }
+
+    /// The calling CPU's queue, started on first use.
+    pub fn local_queue(&'static self) -> Result<&'static Queue, Errno> {
+        // SAFETY: sched_getcpu has no preconditions (glibc reads it from rseq or the vDSO).
+        let cpu = unsafe { libc::sched_getcpu() };
+        let i = (cpu.max(0) as usize) % self.queues.len();
+        self.queues[i].get_or_try_init(|| Queue::start(self, i)).and_then(|q| {
+            q.ensure_helper(self);
+            Ok(q)
+        })
+    }
+
+    pub fn force_watch_inc(&self) {
+        if self.force_watch.fetch_add(1, SeqCst) == 0 {
+            self.wake_all_helpers();
+        }
+    }
+
+    pub fn force_watch_dec(&self) {
+        self.force_watch.fetch_sub(1, SeqCst);
+    }
+
+    fn wake_all_helpers(&self) {
+        for q in self.queues.iter().filter_map(|c| c.get()) {
+            q.wake();
+        }
+    }
+
+    /// Hands an fd's re-evaluation to queue `q`'s helper (async-signal-safe).
+    pub fn defer_kick(&self, q: usize, fe: &FdEntry) {
+        let q = self.queue(q);
+        if q.kicks.push(fe) {
+            q.wake();
+        }
+    }
+}
+
+/// Kernel AIO slots per queue: a fair share of what `fs.aio-max-nr` leaves, so that even a
+/// 256-CPU machine does not exhaust the system-wide budget (other programs need some too).
+fn kaio_budget(queues: usize) -> u32 {
+    let read = |p: &str| std::fs::read_to_string(p).ok().and_then(|s| s.trim().parse::<u64>().ok());
+    let max = read("/proc/sys/fs/aio-max-nr").unwrap_or(65536);
+    let used = read("/proc/sys/fs/aio-nr").unwrap_or(0);
+    let share = max.saturating_sub(used) / 4 / queues as u64;
+    share.clamp(16, 1024) as u32
+}
+
+impl Queue {
+    fn start(eng: &'static Engine, idx: usize) -> Result<Queue, Errno> {
+        let mut why = Vec::new();
+        let ring = match eng.mode {
+            Mode::Auto | Mode::Uring => match uring::Ring::new(256) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    why.push(format!("io_uring unavailable ({})", errno_name(e)));
+                    None
+                }
+            },
+            _ => None,
+        };
+        let kaio = match (eng.mode, &ring) {
+            (Mode::Threads, _) | (_, Some(_)) => None,
+            _ => match kaio::Ctx::new(eng.kaio_slots) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    why.push(format!("kernel AIO unavailable ({})", errno_name(e)));
+                    None
+                }
+            },
+        };
+        let engines = match (&ring, &kaio) {
+            (Some(_), _) => "io_uring for every descriptor".to_string(),
+            (None, Some(_)) => "kernel AIO for O_DIRECT files, worker threads for the rest".to_string(),
+            _ => "worker threads for every descriptor".to_string(),
+        };
+        why.insert(0, engines);
+        // SAFETY: eventfd has no memory preconditions.
+        let wake_fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        // SAFETY: as above.
+        let kaio_fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if wake_fd < 0 || kaio_fd < 0 {
+            return Err(Errno::last());
+        }
+        let q = Queue {
+            idx,
+            ring,
+            kaio,
+            why: why.join("; "),
+            reap: Lock::new(()),
+            sq: Lock::new(()),
+            pool: threads::Pool::new(eng.workers_per_queue),
+            watch: AtomicU32::new(0),
+            wake_fd,
+            kaio_fd,
+            deferred: Stack::new(),
+            kicks: KickStack::new(),
+            grow_wanted: AtomicU32::new(0),
+            stats: Stats::default(),
+        };
+        if eng.verbose {
+            eprintln!("aio-rs: queue {idx}: {}", q.why);
+        }
+        Ok(q)
+    }
+
+    /// Starts the helper thread once (the first submission on the queue, never in a signal
+    /// handler): a helper must already run when a non-blocking context needs one.
+    fn ensure_helper(&'static self, eng: &'static Engine) {
+        static STARTED: [AtomicU32; 64] = [const { AtomicU32::new(0) }; 64];
+        let flag = &STARTED[self.idx];
+        if flag.load(Acquire) == eng.epoch as u32 {
+            return;
+        }
+        let _g = INIT.lock();
+        if flag.load(Acquire) != eng.epoch as u32 {
+            let name = format!("aio-rs-h{}", self.idx);
+            let idx = self.idx;
+            if sys::spawn_helper(&name, move || helper_main(eng, idx)).is_ok() {
+                flag.store(eng.epoch as u32, Release);
+            }
+        }
+    }
+
+    /// Wakes the helper (async-signal-safe: one write to an eventfd).
+    pub fn wake(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes to our eventfd.
+        unsafe { libc::write(self.wake_fd, &one as *const u64 as *const _, 8) };
+    }
+
+    pub fn watch_inc(&self) {
+        if self.watch.fetch_add(1, SeqCst) == 0 {
+            self.wake();
+        }
+    }
+
+    pub fn watch_dec(&self) {
+        self.watch.fetch_sub(1, SeqCst);
+    }
+
+    fn watching(&self, eng: &Engine) -> bool {
+        self.watch.load(SeqCst) != 0 || eng.force_watch.load(SeqCst) != 0
+    }
+
+    pub fn has_kernel(&self) -> bool {
+        self.ring.is_some() || self.kaio.is_some()
+    }
+
+    /// Reaps whatever completions are ready. `blocking` decides whether to wait for the reap lock.
+    /// Returns false if the lock was busy. Async-signal-safe when `blocking` is false.
+    pub fn reap(&self, eng: &Engine, blocking: bool) -> bool {
+        if !self.has_kernel() {
+            return true;
+        }
+        let g = if blocking { Some(self.reap.lock()) } else { self.reap.try_lock() };
+        let Some(g) = g else { return false };
+        let _ = self.reap_locked(eng, blocking, None);
+        drop(g);
+        true
+    }
+
+    /// Reaps with the reap lock held; with `wait`, first blocks in the kernel for at least one
+    /// completion (or the timeout, or a signal).
+    fn reap_locked(&self, eng: &Engine, blocking: bool, wait: Option<Option<Duration>>) -> Result<(), Errno> {
+        let handle = |ud: u64, res: isize| {
+            if ud & uring::TAG_INTERNAL != 0 {
+                let slot = (ud & !uring::TAG_INTERNAL) as *const uring::CancelSlot;
+                // SAFETY: the canceller keeps its slot alive until `done` is set.
+                unsafe {
+                    (*slot).res.store(res as i32, Relaxed);
+                    (*slot).done.store(1, Release);
+                }
+                eng.done.notify_all();
+            } else if ud != 0 {
+                // SAFETY: user_data of a request is its aiocb, live until we finish it.
+                unsafe { finish(eng, Cb(ud as *mut Aiocb), res, blocking) };
+            }
+        };
+        if let Some(r) = &self.ring {
+            if let Some(t) = wait {
+                if !r.has_completions() {
+                    r.wait(t)?;
+                }
+            }
+            // SAFETY: reap lock held by the caller.
+            unsafe { r.reap(|ud, res| handle(ud, res as isize)) };
+        } else if let Some(k) = &self.kaio {
+            let (min, t) = match wait {
+                Some(t) => (1, t),
+                None => (0, None),
+            };
+            let r = k.reap(min, t, |cb, res| handle(cb.0 as u64, res));
+            if wait.is_some() {
+                r?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Human name of an errno for messages.
+fn errno_name(e: Errno) -> String {
+    // SAFETY: strerror returns a valid C string (we copy it at once).
+    let s = unsafe { core::ffi::CStr::from_ptr(libc::strerror(e.0)) };
+    s.to_string_lossy().into_owned()
+}
+
+/// The helper thread of a queue: issues deferred requests, re-evaluates kicked fds, starts
+/// workers, and reaps the kernel queue while someone must be told of completions.
+fn helper_main(eng: &'static Engine, qi: usize) {
+    let q = eng.queue(qi);
+    loop {
+        let mut list = q.deferred.take_all();
+        if !list.is_empty() {
+            let mut b = Batch::new(eng, true);
+            while let Some(cb) = list.pop_front() {
+                // SAFETY: deferred requests are live and owned by the helper now.
+                unsafe { b.push(cb) };
+            }
+            b.flush();
+        }
+        q.kicks.take_all(|fe| fd::kick(eng, qi, fe, true));
+        if q.grow_wanted.swap(0, AcqRel) != 0 {
+            q.pool.grow(eng, qi);
+        }
+        let mut poll_kernel = false;
+        if q.has_kernel() && q.watching(eng) {
+            match q.reap.try_lock() {
+                Some(g) => {
+                    let _ = q.reap_locked(eng, true, None);
+                    drop(g);
+                    poll_kernel = true;
+                }
+                // A waiter is reaping; it wakes us when it lets go while we watch.
+                None => {}
+            }
+        }
+        if !q.deferred.is_empty() || !q.kicks.is_empty() {
+            continue;
+        }
+        let kfd = match (&q.ring, &q.kaio) {
+            (Some(r), _) => r.fd(),
+            (None, Some(_)) => q.kaio_fd,
+            _ => -1,
+        };
+        let mut pfd = [
+            libc::pollfd { fd: q.wake_fd, events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: if poll_kernel { kfd } else { -1 }, events: libc::POLLIN, revents: 0 },
+        ];
+        // SAFETY: pfd is a valid array of two pollfds (a negative fd is ignored by poll).
+        unsafe { libc::poll(pfd.as_mut_ptr(), 2, -1) };
+        for fdn in [q.wake_fd, q.kaio_fd] {
+            let mut sink = 0u64;
+            // SAFETY: drains an eventfd (non-blocking) into `sink`.
+            unsafe { libc::read(fdn, &mut sink as *mut u64 as *mut _, 8) };
+        }
+    }
+}
+
+/// Requests gathered for issue, flushed with one system call per (queue, engine) run.
+pub struct Batch<'e> {
+    eng: &'e Engine,
+    blocking: bool,
+    list: List,
+}
+
+impl<'e> Batch<'e> {
+    pub fn new(eng: &'e Engine, blocking: bool) -> Self {
+        Batch { eng, blocking, list: List::new() }
+    }
+
+    /// # Safety: `cb` is live, accepted, and in no list.
+    pub unsafe fn push(&mut self, cb: Cb) {
+        // SAFETY: forwarded.
+        unsafe {
+            cb.state().store(phase::ISSUED, Release);
+            self.list.push_back(cb);
+        }
+    }
+
+    pub fn flush(&mut self) {
+        let mut run: [Cb; 64] = [Cb(ptr::null_mut()); 64];
+        while let Some(first) = self.list.pop_front() {
+            // SAFETY: members of the batch are live.
+            let m = unsafe { first.meta().load(Relaxed) };
+            let (qi, route) = ((m & meta::QUEUE_MASK) as usize, Route::from_bits(m));
+            run[0] = first;
+            let mut n = 1;
+            while n < run.len() {
+                match self.list.front() {
+                    // SAFETY: as above.
+                    Some(cb) if unsafe { cb.meta().load(Relaxed) } & (meta::QUEUE_MASK | meta::ROUTE_MASK) == m & (meta::QUEUE_MASK | meta::ROUTE_MASK) => {
+                        self.list.pop_front();
+                        run[n] = cb;
+                        n += 1;
+                    }
+                    _ => break,
+                }
+            }
+            self.issue(self.eng.queue(qi), route, &run[..n]);
+        }
+    }
+
+    fn issue(&self, q: &Queue, route: Route, cbs: &[Cb]) {
+        let taken = match route {
+            Route::Uring => {
+                let g = if self.blocking { Some(q.sq.lock()) } else { q.sq.try_lock() };
+                match (g, &q.ring) {
+                    // SAFETY: sq lock held; the cbs are live and accepted.
+                    (Some(_g), Some(r)) => unsafe { r.submit(cbs) }.unwrap_or(0),
+                    _ => 0,
+                }
+            }
+            // SAFETY: the cbs are live and accepted.
+            Route::Kaio => q.kaio.as_ref().map_or(0, |k| unsafe { k.submit(cbs, q.kaio_fd) }.unwrap_or(0)),
+            Route::Threads => {
+                let mut l = List::new();
+                for &cb in cbs {
+                    // SAFETY: cb is live and in no list.
+                    unsafe { l.push_back(cb) };
+                }
+                if q.pool.push(&mut l, self.blocking) {
+                    if q.pool.wants_worker() {
+                        q.grow_wanted.store(1, Release);
+                        q.wake();
+                    }
+                    cbs.len()
+                } else {
+                    // Could not take the work lock in a non-blocking context.
+                    let mut rest = l;
+                    while let Some(cb) = rest.pop_front() {
+                        // SAFETY: cb is live; the helper takes it from here.
+                        unsafe {
+                            cb.state().store(phase::DEFERRED, Release);
+                            q.deferred.push(cb);
+                        }
+                    }
+                    q.wake();
+                    return;
+                }
+            }
+        };
+        for &cb in &cbs[taken..] {
+            // What the kernel would not take: a blocking context falls back to the workers (kernel
+            // AIO slots exhausted, or a ring error); a non-blocking one leaves it to the helper.
+            // SAFETY: cb is live, not in the kernel, and in no list.
+            unsafe {
+                if self.blocking || route == Route::Threads {
+                    q.stats.fallbacks.fetch_add(1, Relaxed);
+                    cb.meta().fetch_and(!meta::ROUTE_MASK, Relaxed);
+                    cb.meta().fetch_or(Route::Threads.bits(), Relaxed);
+                    let mut l = List::new();
+                    l.push_back(cb);
+                    q.pool.push(&mut l, true);
+                    q.grow_wanted.store(1, Release);
+                    q.wake();
+                } else {
+                    cb.state().store(phase::DEFERRED, Release);
+                    q.deferred.push(cb);
+                    q.wake();
+                }
+            }
+        }
+    }
+}
+
+/// Chooses the engine for a request on an fd of class `k`.
+fn route_for(eng: &Engine, q: &Queue, k: u32) -> Route {
+    if q.ring.is_some() {
+        return Route::Uring;
+    }
+    if q.kaio.is_some() && k & kind::DIRECT != 0 && eng.mode != Mode::Threads {
+        return Route::Kaio;
+    }
+    Route::Threads
+}
+
+/// Frees the side block of a SIGEV_THREAD request (the notifier's job storage, boxed in `accept`).
+unsafe fn free_thread_aux(job: *mut ThreadJob) {
+    // SAFETY: `job` was boxed in `accept` and the notifier is done with it.
+    drop(unsafe { Box::from_raw(job) });
+}
+
+/// Accepts one request: checks, records its state in the aiocb, and issues it into `batch` (or
+/// parks it on its fd). On error nothing was recorded and the aiocb is untouched but for status.
+///
+/// # Safety
+/// `cb` points to a live aiocb that the caller will not modify or free until it completes.
+pub unsafe fn accept(eng: &'static Engine, q: &'static Queue, cb: Cb, op: Op, notify: &Notify, group: *const Group, batch: &mut Batch) -> Result<(), Errno> {
+    // SAFETY: the caller guarantees cb is live.
+    unsafe {
+        if cb.in_flight(eng.epoch) && cb.error().load(Acquire) == libc::EINPROGRESS {
+            return Err(Errno::EINVAL);
+        }
+        let fd = cb.fd();
+        let fe = eng.fds.entry(fd)?;
+        let k = fe.classify(fd)?;
+        let route = route_for(eng, q, k);
+        let stream = k & kind::STREAM != 0;
+        let ordered = !op.is_sync() && (stream || (op == Op::Write && k & kind::APPEND != 0));
+        let watched = ordered || !notify.is_none() || !group.is_null();
+        let mut m = q.idx as u32 | route.bits() | ((op as u32) << meta::OP_SHIFT);
+        if ordered {
+            m |= meta::ORDERED;
+        }
+        if op.is_sync() {
+            m |= meta::BARRIER;
+        }
+        if stream {
+            m |= meta::STREAM;
+        }
+        if watched {
+            m |= meta::WATCHED;
+        }
+        let aux: *mut u8 = if let Notify::Thread { .. } = notify {
+            notify::ensure_started()?;
+            Box::into_raw(Box::new(ThreadJob::new())) as *mut u8
+        } else {
+            ptr::null_mut()
+        };
+        cb.meta().store(m, Relaxed);
+        cb.aux().store(aux, Relaxed);
+        cb.group().store(group as *mut u8, Relaxed);
+        cb.ret().store(0, Relaxed);
+        cb.error().store(libc::EINPROGRESS, Relaxed);
+        cb.state().store(phase::IDLE, Relaxed);
+        cb.tag().store(cb.tag_value(eng.epoch), Release);
+        if watched {
+            q.watch_inc();
+        }
+        let s = &q.stats;
+        s.submitted.fetch_add(1, Relaxed);
+        let now = s.inflight.fetch_add(1, Relaxed) + 1;
+        if now > s.peak.load(Relaxed) {
+            s.peak.store(now, Relaxed);
+        }
+        if !ordered && !op.is_sync() && fe.slow.load(SeqCst) == 0 {
+            fe.inflight.fetch_add(1, SeqCst);
+            cb.meta().fetch_or(meta::COUNTED, Relaxed);
+            batch.push(cb);
+        } else {
+            fd::slow_submit(eng, fe, cb, batch);
+        }
+        if route == Route::Threads && q.pool.count.load(Relaxed) == 0 {
+            q.grow_wanted.store(1, Release);
+            q.pool.grow(eng, q.idx);
+        }
+    }
+    Ok(())
+}
+
+/// The notification a request asked for, read from its aiocb (validated at submission).
+/// # Safety: cb is live.
+unsafe fn notify_of(cb: Cb) -> Notify {
+    // SAFETY: cb is live; the sigevent was validated when the request was accepted.
+    let sev: &SigEvent = unsafe { &(*cb.0).aio_sigevent };
+    match sev.sigev_notify {
+        crate::abi::SIGEV_SIGNAL if sev.sigev_signo != 0 => Notify::Signal { signo: sev.sigev_signo, value: sev.sigev_value },
+        crate::abi::SIGEV_THREAD_ID => Notify::ThreadId {
+            signo: sev.sigev_signo,
+            value: sev.sigev_value,
+            // SAFETY: the union member for SIGEV_THREAD_ID.
+            tid: unsafe { sev.un.tid },
+        },
+        crate::abi::SIGEV_THREAD => Notify::Thread {
+            // SAFETY: validated non-NULL at submission.
+            function: unsafe { sev.un.thread.function.unwrap_unchecked() },
+            value: sev.sigev_value,
+            // SAFETY: the union member for SIGEV_THREAD.
+            attr: unsafe { sev.un.thread.attribute },
+        },
+        _ => Notify::None,
+    }
+}
+
+/// Ends a request exactly once: publishes its result, then does the bookkeeping that no longer
+/// needs the aiocb, then notifies. The caller must be the request's single owner at this point
+/// (the reaper of its completion, its worker, or the canceller that took it out of a list).
+///
+/// # Safety
+/// `cb` is live and owned by the caller; it must not be touched by anyone after this call.
+pub unsafe fn finish(eng: &Engine, cb: Cb, res: isize, blocking: bool) {
+    // SAFETY: the caller owns cb until publish.
+    let (m, fdn, aux, group, notify) = unsafe {
+        (cb.meta().load(Relaxed), cb.fd(), cb.aux().load(Relaxed), cb.group().load(Relaxed) as *const Group, notify_of(cb))
+    };
+    // SAFETY: as above; after this line the caller may reuse the aiocb.
+    unsafe { cb.publish(res) };
+    let qi = (m & meta::QUEUE_MASK) as usize;
+    let q = eng.queue(qi);
+    q.stats.completed.fetch_add(1, Relaxed);
+    q.stats.inflight.fetch_sub(1, Relaxed);
+    if res == -(libc::ECANCELED as isize) {
+        q.stats.cancelled.fetch_add(1, Relaxed);
+    }
+    if m & meta::WATCHED != 0 {
+        q.watch_dec();
+    }
+    if m & meta::COUNTED != 0 {
+        if let Some(fe) = eng.fds.get(fdn) {
+            fd::complete(eng, qi, fe, m, blocking);
+        }
+    }
+    if !notify.is_none() {
+        // SAFETY: for SIGEV_THREAD, aux is the ThreadAux boxed at submission, whose job stays
+        // valid until the notifier calls `free_thread_aux`.
+        unsafe { notify::deliver(&notify, aux as *mut ThreadJob, free_thread_aux) };
+    }
+    if !group.is_null() {
+        // SAFETY: a group outlives its members' completions (it holds a reference for them).
+        unsafe { Group::member_done(group, res < 0) };
+    }
+    eng.done.notify_all();
+}
+
+/// A `lio_listio` call: counts its members and sends the list notification once all are done.
+pub struct Group {
+    /// Members not yet done, plus one held by the submitter until it has submitted them all.
+    remaining: AtomicU64,
+    /// References: the submitter's, and one released by the last member.
+    refs: AtomicU32,
+    notify: Notify,
+    job: ThreadJob,
+}
+
+impl Group {
+    pub fn new(notify: Notify) -> Result<*const Group, Errno> {
+        if let Notify::Thread { .. } = notify {
+            notify::ensure_started()?;
+        }
+        Ok(Box::into_raw(Box::new(Group { remaining: AtomicU64::new(1), refs: AtomicU32::new(2), notify, job: ThreadJob::new() })))
+    }
+
+    /// # Safety: g is live.
+    pub unsafe fn add_member(g: *const Group) {
+        // SAFETY: forwarded.
+        unsafe { (*g).remaining.fetch_add(1, Relaxed) };
+    }
+
+    pub fn all_done(&self) -> bool {
+        self.remaining.load(Acquire) == 0
+    }
+
+    /// # Safety: g is live; called once per member and once by the submitter.
+    pub unsafe fn member_done(g: *const Group, _failed: bool) {
+        // SAFETY: the group holds a reference for its pending members.
+        let gr = unsafe { &*g };
+        if gr.remaining.fetch_sub(1, AcqRel) == 1 {
+            let job = &gr.job as *const ThreadJob as *mut ThreadJob;
+            // SAFETY: the job is used for this one delivery; on_done drops the members' reference.
+            let taken = unsafe { notify::deliver(&gr.notify, job, Group::release_job) };
+            if !taken {
+                // SAFETY: the members' reference.
+                unsafe { Group::release(g) };
+            }
+        }
+    }
+
+    unsafe fn release_job(job: *mut ThreadJob) {
+        let off = core::mem::offset_of!(Group, job);
+        // SAFETY: job is the `job` field of a live Group.
+        unsafe { Group::release((job as *mut u8).sub(off) as *const Group) };
+    }
+
+    /// # Safety: g is live and the caller owns one reference.
+    pub unsafe fn release(g: *const Group) {
+        // SAFETY: forwarded.
+        if unsafe { (*g).refs.fetch_sub(1, AcqRel) } == 1 {
+            // SAFETY: last reference: nobody else can reach the group.
+            drop(unsafe { Box::from_raw(g as *mut Group) });
+        }
+    }
+}
+
+/// What `wait_until` waits on.
+pub struct WaitSet {
+    /// Queues with kernel-backed requests that a waiter could reap (bit i = queue i).
+    pub kernel_queues: u64,
+    /// True if some awaited request can only be completed by someone else (workers, a helper).
+    pub others: bool,
+}
+
+/// Waits until `cond()` is true, reaping completions itself whenever it can.
+/// `Err(EAGAIN)` on timeout, `Err(EINTR)` when a signal handler ran. Async-signal-safe.
+pub fn wait_until(eng: &Engine, set: impl Fn() -> (bool, WaitSet), timeout: Option<Duration>) -> Result<(), Errno> {
+    let deadline = timeout.map(|t| sys::now() + t);
+    loop {
+        let ticket = eng.done.ticket();
+        let (done, ws) = set();
+        if done {
+            return Ok(());
+        }
+        for qi in bits(ws.kernel_queues) {
+            eng.queue(qi).reap(eng, false);
+        }
+        let (done, ws) = set();
+        if done {
+            return Ok(());
+        }
+        let left = match deadline {
+            Some(d) => {
+                let now = sys::now();
+                if now >= d {
+                    return Err(Errno::EAGAIN);
+                }
+                Some(d - now)
+            }
+            None => None,
+        };
+        // One kernel queue and nothing else: sleep in the kernel on it, then reap ourselves.
+        if !ws.others && ws.kernel_queues.count_ones() == 1 {
+            let q = eng.queue(ws.kernel_queues.trailing_zeros() as usize);
+            if let Some(g) = q.reap.try_lock() {
+                if set().0 {
+                    return Ok(());
+                }
+                let r = q.reap_locked(eng, false, Some(left));
+                drop(g);
+                if q.watching(eng) {
+                    q.wake();
+                }
+                match r {
+                    Err(Errno::EINTR) => return Err(Errno::EINTR),
+                    _ => continue,
+                }
+            }
+        }
+        // Otherwise someone else reaps: make the helpers of our queues watch, and sleep.
+        for qi in bits(ws.kernel_queues) {
+            eng.queue(qi).watch_inc();
+        }
+        eng.done.prepare();
+        let r = if set().0 { Ok(()) } else { eng.done.wait(ticket, left) };
+        eng.done.unprepare();
+        for qi in bits(ws.kernel_queues) {
+            eng.queue(qi).watch_dec();
+        }
+        if r == Err(Errno::EINTR) {
+            return Err(Errno::EINTR);
+        }
+    }
+}
+
+fn bits(mut m: u64) -> impl Iterator<Item = usize> {
+    core::iter::from_fn(move || {
+        (m != 0).then(|| {
+            let i = m.trailing_zeros() as usize;
+            m &= m - 1;
+            i
+        })
+    })
+}
+
+/// Adds request `cb` (in flight, EINPROGRESS) to a wait set.
+/// # Safety: cb is live.
+pub unsafe fn wait_set_add(ws: &mut WaitSet, cb: Cb) {
+    // SAFETY: forwarded.
+    let (m, st) = unsafe { (cb.meta().load(Relaxed), cb.state().load(Acquire)) };
+    let route = Route::from_bits(m);
+    if route != Route::Threads && st == phase::ISSUED {
+        ws.kernel_queues |= 1 << (m & meta::QUEUE_MASK);
+    } else {
+        ws.others = true;
+        if route != Route::Threads {
+            ws.kernel_queues |= 1 << (m & meta::QUEUE_MASK);
+        }
+    }
+}
+
+/// Cancels one request. Returns AIO_CANCELED, AIO_NOTCANCELED or AIO_ALLDONE.
+/// # Safety: cb is live.
+pub unsafe fn cancel_one(eng: &'static Engine, cb: Cb) -> c_int {
+    use crate::abi::{AIO_ALLDONE, AIO_CANCELED, AIO_NOTCANCELED};
+    // SAFETY: cb is live (caller) for the whole call: the caller waits in aio_cancel.
+    unsafe {
+        loop {
+            if !cb.in_flight(eng.epoch) || cb.error().load(Acquire) != libc::EINPROGRESS {
+                return AIO_ALLDONE;
+            }
+            let m = cb.meta().load(Relaxed);
+            let q = eng.queue((m & meta::QUEUE_MASK) as usize);
+            let st = cb.state().load(Acquire);
+            match st & 0xff {
+                phase::WAITING => {
+                    if let Some(fe) = eng.fds.get(cb.fd()) {
+                        if fd::unlink_waiting(eng, fe, cb) {
+                            finish(eng, cb, -(libc::ECANCELED as isize), true);
+                            return AIO_CANCELED;
+                        }
+                    }
+                }
+                phase::QUEUED => {
+                    let removed = q.pool.work.lock().remove(cb);
+                    if removed {
+                        finish(eng, cb, -(libc::ECANCELED as isize), true);
+                        return AIO_CANCELED;
+                    }
+                }
+                phase::POLLING => {
+                    if cb.state().compare_exchange(st, phase::CANCELLING | (st & !0xff), AcqRel, Acquire).is_ok() {
+                        q.pool.interrupt((st >> 8) as usize);
+                        let _ = wait_done(eng, cb);
+                        return AIO_CANCELED;
+                    }
+                }
+                phase::ISSUED if Route::from_bits(m) == Route::Uring => {
+                    let slot = uring::CancelSlot { res: Default::default(), done: AtomicU32::new(0) };
+                    let r = {
+                        let _g = q.sq.lock();
+                        q.ring.as_ref().map_or(Err(Errno::ENOSYS), |r| r.submit_cancel(Some(cb), -1, &slot))
+                    };
+                    if r.is_err() {
+                        return AIO_NOTCANCELED;
+                    }
+                    wait_slot(eng, q, &slot);
+                    let res = slot.res.load(Acquire);
+                    if res == -libc::EALREADY {
+                        return AIO_NOTCANCELED;
+                    }
+                    // Found and cancelled (0), or already complete (ENOENT): wait for the final status.
+                    let _ = wait_done(eng, cb);
+                    let canceled = cb.error().load(Acquire) == libc::ECANCELED;
+                    return if res == 0 && canceled { AIO_CANCELED } else { AIO_ALLDONE };
+                }
+                phase::DONE | phase::IDLE => {
+                    let _ = wait_done(eng, cb);
+                    return AIO_ALLDONE;
+                }
+                _ => return AIO_NOTCANCELED,
+            }
+        }
+    }
+}
+
+/// Waits for the CQE of an internal cancel SQE.
+fn wait_slot(eng: &Engine, q: &Queue, slot: &uring::CancelSlot) {
+    let _ = wait_until(
+        eng,
+        || {
+            let done = slot.done.load(Acquire) != 0;
+            (done, WaitSet { kernel_queues: 1 << q.idx, others: false })
+        },
+        None,
+    );
+}
+
+/// Waits (without timeout, ignoring signals) until `cb` is no longer in progress.
+/// # Safety: cb is live.
+unsafe fn wait_done(eng: &Engine, cb: Cb) -> Result<(), Errno> {
+    loop {
+        let r = wait_until(
+            eng,
+            || {
+                // SAFETY: cb is live (caller).
+                unsafe {
+                    if cb.error().load(Acquire) != libc::EINPROGRESS {
+                        return (true, WaitSet { kernel_queues: 0, others: false });
+                    }
+                    let mut ws = WaitSet { kernel_queues: 0, others: false };
+                    wait_set_add(&mut ws, cb);
+                    (false, ws)
+                }
+            },
+            None,
+        );
+        if r != Err(Errno::EINTR) {
+            return r;
+        }
+    }
+}
+
+/// Cancels every request on `fd`. Returns AIO_CANCELED, AIO_NOTCANCELED or AIO_ALLDONE.
+pub fn cancel_fd(eng: &'static Engine, fdn: c_int) -> c_int {
+    use crate::abi::{AIO_ALLDONE, AIO_CANCELED, AIO_NOTCANCELED};
+    let Some(fe) = eng.fds.get(fdn) else { return AIO_ALLDONE };
+    let mut cancelled = 0u64;
+    // 1. Requests waiting on the fd's own lists never touched it.
+    let mut waiting = fd::unlink_all_waiting(eng, fe);
+    while let Some(cb) = waiting.pop_front() {
+        // SAFETY: unlinked under the fd lock, so we own it.
+        unsafe { finish(eng, cb, -(libc::ECANCELED as isize), true) };
+        cancelled += 1;
+    }
+    for qi in 0..eng.nqueues() {
+        let Some(q) = eng.queue_if_started(qi) else { continue };
+        // 2. Requests queued for workers.
+        let mut mine = q.pool.work.lock().drain_filter(|cb| {
+            // SAFETY: members of the work list are live.
+            unsafe { cb.fd() == fdn }
+        });
+        while let Some(cb) = mine.pop_front() {
+            // SAFETY: unlinked under the work lock, so we own it.
+            unsafe { finish(eng, cb, -(libc::ECANCELED as isize), true) };
+            cancelled += 1;
+        }
+        // 3. Requests a worker is polling for.
+        for (w, wk) in q.pool.workers.iter().enumerate() {
+            let p = wk.current.load(Acquire);
+            if p.is_null() {
+                continue;
+            }
+            let cb = Cb(p);
+            // SAFETY: a worker's current request stays live until it finishes it, and it finishes
+            // a POLLING request only after our CAS has failed or succeeded.
+            unsafe {
+                let st = cb.state().load(Acquire);
+                if st & 0xff == phase::POLLING
+                    && cb.fd() == fdn
+                    && cb.state().compare_exchange(st, phase::CANCELLING | (st & !0xff), AcqRel, Acquire).is_ok()
+                {
+                    q.pool.interrupt(w);
+                    let _ = wait_done(eng, cb);
+                    cancelled += 1;
+                }
+            }
+        }
+        // 4. Requests in the ring.
+        if let Some(r) = &q.ring {
+            let slot = uring::CancelSlot { res: Default::default(), done: AtomicU32::new(0) };
+            let ok = {
+                let _g = q.sq.lock();
+                // SAFETY: slot outlives its CQE: we wait for it below.
+                unsafe { r.submit_cancel(None, fdn, &slot) }.is_ok()
+            };
+            if ok {
+                wait_slot(eng, q, &slot);
+                let n = slot.res.load(Acquire);
+                if n > 0 {
+                    cancelled += n as u64;
+                }
+            }
+        }
+    }
+    // Let the cancelled ring requests' completions land, then see what is left.
+    for qi in 0..eng.nqueues() {
+        if let Some(q) = eng.queue_if_started(qi) {
+            q.reap(eng, true);
+        }
+    }
+    if fe.inflight.load(SeqCst) != 0 {
+        AIO_NOTCANCELED
+    } else if cancelled > 0 {
+        AIO_CANCELED
+    } else {
+        AIO_ALLDONE
+    }
+}
+
+/// pthread_atfork handlers: the child starts with no engine (its parent's threads are gone and
+/// its rings are not its own); the init lock is held across fork so that it is consistent.
+fn register_fork_handlers() {
+    static DONE: AtomicU32 = AtomicU32::new(0);
+    if DONE.swap(1, AcqRel) != 0 {
+        return;
+    }
+    extern "C" fn prepare() {
+        core::mem::forget(INIT.lock());
+    }
+    extern "C" fn parent() {
+        // SAFETY: prepare took the lock in this thread.
+        unsafe { INIT.force_unlock() };
+    }
+    extern "C" fn child() {
+        // SAFETY: the child is single-threaded here; prepare took the lock before fork.
+        unsafe { INIT.force_unlock() };
+        let old = ENGINE.swap(ptr::null_mut(), AcqRel);
+        EPOCH.fetch_add(1, AcqRel);
+        if !old.is_null() {
+            // SAFETY: the parent's engine is never freed; we only close its descriptors, which
+            // the child inherited. Its memory is leaked on purpose.
+            let old = unsafe { &*old };
+            for q in old.queues.iter().filter_map(|c| c.get()) {
+                // SAFETY: closing inherited descriptors that nothing in the child uses.
+                unsafe {
+                    if let Some(r) = &q.ring {
+                        libc::close(r.fd());
+                    }
+                    libc::close(q.wake_fd);
+                    libc::close(q.kaio_fd);
+                    for w in q.pool.workers.iter() {
+                        let fd = w.evfd.load(Relaxed);
+                        if fd >= 0 {
+                            libc::close(fd);
+                        }
+                    }
+                }
+            }
+        }
+        notify::after_fork_child();
+    }
+    // SAFETY: the handlers are plain functions that live for the whole program.
+    unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
+}

@@ -1,0 +1,242 @@
+//! The worker-thread backend: per-queue pools that run requests with ordinary system calls.
+//!
+//! Each queue has its own work list and workers, so there is no global lock; workers are started
+//! lazily (the first request on a queue starts one) and grow on demand to a bounded count.
+//! Requests on non-seekable descriptors are not executed blindly: the worker first polls the fd
+//! together with its own eventfd, so `aio_cancel` can take back a request that has not touched
+//! the descriptor yet, and then transfers with `RWF_NOWAIT` so a lost race for the data means
+//! polling again rather than blocking.
+
+use core::ffi::c_int;
+use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, Ordering::*};
+
+use super::cb::{meta, phase, Cb, List, Op};
+use super::{finish, Engine};
+use crate::sys::{spawn_helper, EventCount, Lock};
+
+/// The most workers one queue may have.
+pub const MAX_WORKERS: usize = 64;
+
+pub struct Worker {
+    /// The request this worker polls for, if any (for `aio_cancel(fd, NULL)`).
+    pub current: AtomicPtr<crate::abi::Aiocb>,
+    /// Written by `aio_cancel` to interrupt this worker's poll.
+    pub evfd: AtomicI32,
+}
+
+pub struct Pool {
+    pub work: Lock<List>,
+    ev: EventCount,
+    idle: AtomicU32,
+    pub count: AtomicU32,
+    starting: AtomicU32,
+    pub workers: Box<[Worker]>,
+    pub limit: u32,
+}
+
+impl Pool {
+    pub fn new(limit: u32) -> Pool {
+        Pool {
+            work: Lock::new(List::new()),
+            ev: EventCount::new(),
+            idle: AtomicU32::new(0),
+            count: AtomicU32::new(0),
+            starting: AtomicU32::new(0),
+            workers: (0..MAX_WORKERS)
+                .map(|_| Worker { current: AtomicPtr::new(core::ptr::null_mut()), evfd: AtomicI32::new(-1) })
+                .collect(),
+            limit: limit.clamp(1, MAX_WORKERS as u32),
+        }
+    }
+
+    /// Queues `list` for the workers. Returns false (nothing queued) if `blocking` is false and the
+    /// work lock is busy.
+    pub fn push(&self, list: &mut List, blocking: bool) -> bool {
+        let g = if blocking { Some(self.work.lock()) } else { self.work.try_lock() };
+        let Some(mut g) = g else { return false };
+        let n = list.len;
+        while let Some(cb) = list.pop_front() {
+            // SAFETY: cb is live, in flight and now owned by the work list.
+            unsafe {
+                cb.state().store(phase::QUEUED, Release);
+                g.push_back(cb);
+            }
+        }
+        drop(g);
+        if n > 0 {
+            self.ev.notify_all();
+        }
+        true
+    }
+
+    /// Whether another worker should be started (nobody idle, room left).
+    pub fn wants_worker(&self) -> bool {
+        self.idle.load(Relaxed) == 0
+            && self.count.load(Relaxed) + self.starting.load(Relaxed) < self.limit
+            && !self.work.try_lock().map_or(false, |g| g.is_empty())
+    }
+
+    /// Starts one worker if `wants_worker`; not async-signal-safe.
+    pub fn grow(&self, eng: &'static Engine, q: usize) {
+        if !self.wants_worker() {
+            return;
+        }
+        let idx = self.count.load(Relaxed) + self.starting.fetch_add(1, AcqRel);
+        if idx as usize >= MAX_WORKERS || idx >= self.limit {
+            self.starting.fetch_sub(1, AcqRel);
+            return;
+        }
+        let name = format!("aio-rs-w{q}.{idx}");
+        let ok = spawn_helper(&name, move || worker_main(eng, q, idx as usize));
+        if ok.is_err() {
+            self.starting.fetch_sub(1, AcqRel);
+        }
+    }
+
+    /// Interrupts the worker polling for `cb` (its state is already CANCELLING).
+    pub fn interrupt(&self, w: usize) {
+        let fd = self.workers[w].evfd.load(Acquire);
+        if fd >= 0 {
+            let one: u64 = 1;
+            // SAFETY: writes 8 bytes from `one` to an eventfd.
+            unsafe { libc::write(fd, &one as *const u64 as *const _, 8) };
+        }
+    }
+}
+
+fn worker_main(eng: &'static Engine, q: usize, w: usize) {
+    let pool = &eng.queue(q).pool;
+    // SAFETY: creates a fresh eventfd owned by this worker for the engine's lifetime.
+    let evfd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+    pool.workers[w].evfd.store(evfd, Release);
+    pool.count.fetch_add(1, AcqRel);
+    pool.starting.fetch_sub(1, AcqRel);
+    loop {
+        let ticket = pool.ev.ticket();
+        let next = pool.work.lock().pop_front();
+        if let Some(cb) = next {
+            // SAFETY: the request came off the work list, so it is live and ours to run.
+            unsafe {
+                cb.state().store(phase::ISSUED, Release);
+                run(eng, pool, w, cb);
+            }
+            continue;
+        }
+        pool.idle.fetch_add(1, SeqCst);
+        pool.ev.prepare();
+        if pool.work.lock().is_empty() {
+            let _ = pool.ev.wait(ticket, None);
+        }
+        pool.ev.unprepare();
+        pool.idle.fetch_sub(1, SeqCst);
+    }
+}
+
+/// Runs one request to completion.
+/// # Safety: `cb` is live and in state ISSUED, owned by this worker.
+unsafe fn run(eng: &Engine, pool: &Pool, w: usize, cb: Cb) {
+    // SAFETY: cb is live and unmodified while in flight.
+    let (m, a) = unsafe { (cb.meta().load(Relaxed), &*cb.0) };
+    let op = Op::from_bits(m);
+    let fd = a.aio_fildes;
+    let res = if m & meta::STREAM != 0 && !op.is_sync() {
+        // SAFETY: forwarded.
+        match unsafe { run_stream(pool, w, cb, op, fd, a.aio_buf as *mut u8, a.aio_nbytes) } {
+            Some(r) => r,
+            None => {
+                // SAFETY: cancelled before touching the fd; we still own it.
+                unsafe { finish(eng, cb, -(libc::ECANCELED as isize), true) };
+                return;
+            }
+        }
+    } else {
+        // SAFETY: plain system calls on the caller's buffer, valid while in flight.
+        let r = unsafe {
+            match op {
+                Op::Read => libc::pread(fd, a.aio_buf, a.aio_nbytes, a.aio_offset),
+                Op::Write => libc::pwrite(fd, a.aio_buf, a.aio_nbytes, a.aio_offset),
+                Op::Fsync => libc::fsync(fd) as isize,
+                Op::Fdatasync => libc::fdatasync(fd) as isize,
+            }
+        };
+        if r < 0 {
+            -(crate::errno::Errno::last().0 as isize)
+        } else {
+            r
+        }
+    };
+    // SAFETY: we own cb until finish publishes it.
+    unsafe { finish(eng, cb, res, true) };
+}
+
+/// Waits for readiness, then transfers. `None` means it was cancelled before touching the fd.
+/// # Safety: as `run`.
+unsafe fn run_stream(pool: &Pool, w: usize, cb: Cb, op: Op, fd: c_int, buf: *mut u8, len: usize) -> Option<isize> {
+    let me = &pool.workers[w];
+    let evfd = me.evfd.load(Relaxed);
+    let ev = if op == Op::Read { libc::POLLIN } else { libc::POLLOUT };
+    let polling = phase::POLLING | ((w as u32) << 8);
+    let mut done: usize = 0;
+    me.current.store(cb.0, Release);
+    let out = loop {
+        // Until the first byte moves, the request can still be cancelled.
+        // SAFETY: cb is live (caller).
+        let st = unsafe { cb.state() };
+        if done == 0 && st.compare_exchange(phase::ISSUED, polling, AcqRel, Acquire).is_err() {
+            break None;
+        }
+        let mut pfd = [libc::pollfd { fd, events: ev, revents: 0 }, libc::pollfd { fd: evfd, events: libc::POLLIN, revents: 0 }];
+        // SAFETY: pfd is a valid array of two pollfds.
+        let r = unsafe { libc::poll(pfd.as_mut_ptr(), 2, -1) };
+        if pfd[1].revents != 0 {
+            let mut sink = 0u64;
+            // SAFETY: drains the eventfd counter into `sink`.
+            unsafe { libc::read(evfd, &mut sink as *mut u64 as *mut _, 8) };
+        }
+        if done == 0 && st.compare_exchange(polling, phase::ISSUED, AcqRel, Acquire).is_err() {
+            break None;
+        }
+        if r < 0 || pfd[0].revents == 0 {
+            continue;
+        }
+        let iov = libc::iovec {
+            // SAFETY: done <= len, inside the caller's buffer.
+            iov_base: unsafe { buf.add(done) } as *mut _,
+            iov_len: len - done,
+        };
+        // SAFETY: iov describes the caller's buffer, valid while in flight.
+        let mut n = unsafe {
+            if op == Op::Read {
+                libc::preadv2(fd, &iov, 1, -1, libc::RWF_NOWAIT)
+            } else {
+                libc::pwritev2(fd, &iov, 1, -1, libc::RWF_NOWAIT)
+            }
+        };
+        if n < 0 && crate::errno::Errno::last().0 == libc::EOPNOTSUPP {
+            // No non-blocking transfer on this file type (a tty, say): poll said ready, so a
+            // plain transfer should not wait long.
+            // SAFETY: as above.
+            n = unsafe {
+                if op == Op::Read {
+                    libc::readv(fd, &iov, 1)
+                } else {
+                    libc::writev(fd, &iov, 1)
+                }
+            };
+        }
+        if n < 0 {
+            let e = crate::errno::Errno::last().0;
+            if e == libc::EAGAIN || e == libc::EINTR {
+                continue;
+            }
+            break Some(if done > 0 { done as isize } else { -(e as isize) });
+        }
+        done += n as usize;
+        // A read returns what is there; a write, like write(2) on a blocking pipe, finishes all.
+        if op == Op::Read || done == len || n == 0 {
+            break Some(done as isize);
+        }
+    };
+    me.current.store(core::ptr::null_mut(), Release);
+    out
+}

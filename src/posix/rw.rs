@@ -1,0 +1,50 @@
+//! `aio_read`, `aio_write`: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/aio_read.html>,
+//! <https://pubs.opengroup.org/onlinepubs/9799919799/functions/aio_write.html>.
+
+use core::ffi::c_int;
+
+use super::submit_one;
+use crate::abi::Aiocb;
+use crate::engine::cb::Op;
+use crate::errno::boundary;
+
+/// Queues a read of `aio_nbytes` bytes at `aio_offset` (ignored on non-seekable files).
+///
+/// # Safety
+/// `aiocbp` is NULL or points to an aiocb whose buffer stays valid, and which is neither modified
+/// nor freed, until `aio_error` reports something other than EINPROGRESS.
+#[no_mangle]
+pub unsafe extern "C" fn aio_read(aiocbp: *mut Aiocb) -> c_int {
+    // SAFETY: forwarded to the caller.
+    boundary(-1, || unsafe { submit_one(aiocbp, Op::Read) })
+}
+
+/// The `_FILE_OFFSET_BITS=64` twin of [`aio_read`].
+///
+/// # Safety
+/// As [`aio_read`].
+#[no_mangle]
+pub unsafe extern "C" fn aio_read64(aiocbp: *mut Aiocb) -> c_int {
+    // SAFETY: forwarded to the caller.
+    unsafe { aio_read(aiocbp) }
+}
+
+/// Queues a write of `aio_nbytes` bytes at `aio_offset` (appended on O_APPEND files, in order).
+///
+/// # Safety
+/// As [`aio_read`].
+#[no_mangle]
+pub unsafe extern "C" fn aio_write(aiocbp: *mut Aiocb) -> c_int {
+    // SAFETY: forwarded to the caller.
+    boundary(-1, || unsafe { submit_one(aiocbp, Op::Write) })
+}
+
+/// The `_FILE_OFFSET_BITS=64` twin of [`aio_write`].
+///
+/// # Safety
+/// As [`aio_read`].
+#[no_mangle]
+pub unsafe extern "C" fn aio_write64(aiocbp: *mut Aiocb) -> c_int {
+    // SAFETY: forwarded to the caller.
+    unsafe { aio_write(aiocbp) }
+}

@@ -1,0 +1,187 @@
+//! Thin, async-signal-safe system helpers: futexes, a futex lock, an event counter, thread spawn.
+
+use core::cell::UnsafeCell;
+use core::ops::{Deref, DerefMut};
+use core::sync::atomic::{AtomicU32, Ordering::*};
+use core::time::Duration;
+
+use crate::errno::Errno;
+
+/// `futex(FUTEX_WAIT_PRIVATE)`: sleeps while `*word == expected`, up to `timeout` (relative).
+/// Returns `Err(EINTR)` when a signal handler ran, `Err(EAGAIN)` on timeout or value mismatch.
+pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> Result<(), Errno> {
+    let ts = timeout.map(|d| libc::timespec {
+        tv_sec: d.as_secs().min(i64::MAX as u64) as libc::time_t,
+        tv_nsec: d.subsec_nanos() as libc::c_long,
+    });
+    let tsp = ts.as_ref().map_or(core::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: `word` is a valid, aligned u32 for the duration of the call; `tsp` is NULL or
+    // points to a timespec on this stack frame.
+    let r = unsafe {
+        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG, expected, tsp)
+    };
+    if r == 0 {
+        return Ok(());
+    }
+    match Errno::last() {
+        Errno::EINTR => Err(Errno::EINTR),
+        e if e.0 == libc::ETIMEDOUT => Err(Errno::EAGAIN),
+        _ => Err(Errno::EAGAIN),
+    }
+}
+
+/// `futex(FUTEX_WAKE_PRIVATE)`: wakes up to `n` sleepers on `word`.
+pub fn futex_wake(word: &AtomicU32, n: i32) {
+    // SAFETY: waking never dereferences beyond the address; `word` is valid.
+    unsafe {
+        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, n);
+    }
+}
+
+/// A futex mutex (0 free, 1 held, 2 held with sleepers).
+///
+/// Unlike `std` and `parking_lot` locks, `try_lock` and `unlock` are async-signal-safe (one CAS, one
+/// swap, at most one `futex` system call), which lets the reaping code in `aio_error` and
+/// `aio_suspend` use it: those paths only ever `try_lock`, so a signal handler can never wait for a
+/// lock that the thread it interrupted holds.
+///
+/// Correctness: the state only leaves 0 through a successful CAS or swap by the new owner, so one
+/// owner at a time. A sleeper first swaps in 2, so an owner that unlocks sees 2 and wakes one; a
+/// sleeper woken spuriously or too late re-swaps 2 and re-checks, so no wake-up is lost (the kernel
+/// compares the word to 2 atomically with going to sleep).
+pub struct Lock<T> {
+    state: AtomicU32,
+    value: UnsafeCell<T>,
+}
+
+// SAFETY: the lock serialises every access to `value`.
+unsafe impl<T: Send> Sync for Lock<T> {}
+// SAFETY: moving the lock moves the value; nothing is tied to a thread.
+unsafe impl<T: Send> Send for Lock<T> {}
+
+impl<T> Lock<T> {
+    pub const fn new(value: T) -> Self {
+        Lock { state: AtomicU32::new(0), value: UnsafeCell::new(value) }
+    }
+
+    pub fn try_lock(&self) -> Option<Guard<'_, T>> {
+        self.state.compare_exchange(0, 1, Acquire, Relaxed).ok().map(|_| Guard { lock: self })
+    }
+
+    pub fn lock(&self) -> Guard<'_, T> {
+        if self.state.compare_exchange(0, 1, Acquire, Relaxed).is_err() {
+            while self.state.swap(2, Acquire) != 0 {
+                let _ = futex_wait(&self.state, 2, None);
+            }
+        }
+        Guard { lock: self }
+    }
+
+    /// Releases a lock whose guard was forgotten (the fork handlers hold the init lock across
+    /// `fork` and release it in both parent and child).
+    ///
+    /// # Safety
+    /// The lock must be held, by a guard that was forgotten, and nothing else may use that guard.
+    pub unsafe fn force_unlock(&self) {
+        self.state.store(0, Release);
+    }
+}
+
+pub struct Guard<'a, T> {
+    lock: &'a Lock<T>,
+}
+
+impl<T> Deref for Guard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard proves the lock is held.
+        unsafe { &*self.lock.value.get() }
+    }
+}
+
+impl<T> DerefMut for Guard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard proves the lock is held, and `&mut self` makes this access unique.
+        unsafe { &mut *self.lock.value.get() }
+    }
+}
+
+impl<T> Drop for Guard<'_, T> {
+    fn drop(&mut self) {
+        if self.lock.state.swap(0, Release) == 2 {
+            futex_wake(&self.lock.state, 1);
+        }
+    }
+}
+
+/// An event counter: waiters read `seq`, re-check their condition, then sleep until `seq` moves.
+///
+/// No wake-up is lost: a notifier bumps `seq` (SeqCst) before reading `sleepers`; a waiter
+/// increments `sleepers` (SeqCst) before its final check of the condition and sleeps only while
+/// `seq` still equals the value read before that check. Either the notifier sees the sleeper and
+/// wakes it, or the waiter's futex sees the new `seq` and does not sleep.
+pub struct EventCount {
+    seq: AtomicU32,
+    sleepers: AtomicU32,
+}
+
+impl EventCount {
+    pub const fn new() -> Self {
+        EventCount { seq: AtomicU32::new(0), sleepers: AtomicU32::new(0) }
+    }
+
+    /// The ticket to pass to [`EventCount::wait`]; take it before checking the condition.
+    pub fn ticket(&self) -> u32 {
+        self.seq.load(SeqCst)
+    }
+
+    /// Marks the caller as a sleeper; call before the final check, then `wait`, then `unprepare`.
+    pub fn prepare(&self) {
+        self.sleepers.fetch_add(1, SeqCst);
+    }
+
+    pub fn unprepare(&self) {
+        self.sleepers.fetch_sub(1, SeqCst);
+    }
+
+    pub fn wait(&self, ticket: u32, timeout: Option<Duration>) -> Result<(), Errno> {
+        futex_wait(&self.seq, ticket, timeout)
+    }
+
+    pub fn notify_all(&self) {
+        self.seq.fetch_add(1, SeqCst);
+        if self.sleepers.load(SeqCst) != 0 {
+            futex_wake(&self.seq, i32::MAX);
+        }
+    }
+}
+
+/// The calling process's id, by system call (fork-safe, async-signal-safe).
+pub fn getpid() -> libc::pid_t {
+    // SAFETY: getpid has no preconditions.
+    unsafe { libc::syscall(libc::SYS_getpid) as libc::pid_t }
+}
+
+/// Starts a named helper thread with every signal blocked, so that no signal meant for the
+/// application is ever delivered to a thread of this library.
+pub fn spawn_helper(name: &str, f: impl FnOnce() + Send + 'static) -> Result<(), Errno> {
+    // SAFETY: sigset_t is plain data; sigfillset and pthread_sigmask only write the sets we pass.
+    unsafe {
+        let mut all: libc::sigset_t = core::mem::zeroed();
+        let mut old: libc::sigset_t = core::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        // The new thread inherits the full mask; the caller's is restored right after.
+        let r = std::thread::Builder::new().name(name.into()).stack_size(256 * 1024).spawn(f);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, core::ptr::null_mut());
+        r.map(|_| ()).map_err(|_| Errno::EAGAIN)
+    }
+}
+
+/// The current time on CLOCK_MONOTONIC.
+pub fn now() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: ts is a valid out-parameter.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
