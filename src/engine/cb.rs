@@ -43,6 +43,9 @@ pub mod phase {
     pub const DEFERRED: u32 = 6;
     /// Finished (status published or about to be).
     pub const DONE: u32 = 7;
+    /// Flag (above the phase and worker bytes): `aio_cancel` asked io_uring to cancel it, so an
+    /// ECANCELED completion is the answer to that request, not the kernel's doing.
+    pub const CANCEL_REQ: u32 = 1 << 16;
 }
 
 /// Bits of `meta`.

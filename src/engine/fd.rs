@@ -58,6 +58,8 @@ pub struct FdEntry {
     /// completion kicks the fd). So a barrier can never wait for a completion that already left.
     pub slow: AtomicU32,
     events: AtomicU32,
+    /// Non-zero while `aio_cancel(fd, NULL)` has a ring-wide cancel for this fd outstanding.
+    pub cancelling: AtomicU32,
     kick_next: AtomicPtr<FdEntry>,
     kick_queued: AtomicU32,
     lists: Lock<FdLists>,
@@ -71,6 +73,7 @@ impl FdEntry {
             inflight: AtomicU32::new(0),
             slow: AtomicU32::new(0),
             events: AtomicU32::new(0),
+            cancelling: AtomicU32::new(0),
             kick_next: AtomicPtr::new(ptr::null_mut()),
             kick_queued: AtomicU32::new(0),
             lists: Lock::new(FdLists {

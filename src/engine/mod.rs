@@ -338,8 +338,20 @@ impl Queue {
                 }
                 eng.done.notify_all();
             } else if ud != 0 {
+                let cb = Cb(ud as *mut Aiocb);
                 // SAFETY: user_data of a request is its aiocb, live until we finish it.
-                unsafe { finish(eng, Cb(ud as *mut Aiocb), res, blocking) };
+                unsafe {
+                    if res == -(libc::ECANCELED as isize) && self.ring.is_some() && !cancel_was_asked(eng, cb) {
+                        // io_uring cancels a task's pending requests when the thread that
+                        // submitted them exits. They never touched the fd, so issue them again
+                        // from this queue's helper, which lives as long as the process.
+                        cb.state().store(phase::DEFERRED, Release);
+                        self.deferred.push(cb);
+                        self.wake();
+                        return;
+                    }
+                    finish(eng, cb, res, blocking)
+                };
             }
         };
         if let Some(r) = &self.ring {
@@ -361,6 +373,16 @@ impl Queue {
             }
         }
         Ok(())
+    }
+}
+
+/// Whether an ECANCELED completion answers an `aio_cancel` (rather than a thread's exit).
+/// # Safety: cb is live.
+unsafe fn cancel_was_asked(eng: &Engine, cb: Cb) -> bool {
+    // SAFETY: forwarded.
+    unsafe {
+        cb.state().load(Acquire) & phase::CANCEL_REQ != 0
+            || eng.fds.get(cb.fd()).is_some_and(|fe| fe.cancelling.load(Acquire) != 0)
     }
 }
 
@@ -870,6 +892,7 @@ pub unsafe fn cancel_one(eng: &'static Engine, cb: Cb) -> c_int {
                     }
                 }
                 phase::ISSUED if Route::from_bits(m) == Route::Uring => {
+                    cb.state().fetch_or(phase::CANCEL_REQ, AcqRel);
                     let slot = uring::CancelSlot { res: Default::default(), done: AtomicU32::new(0) };
                     let r = {
                         let _g = q.sq.lock();
@@ -937,8 +960,16 @@ unsafe fn wait_done(eng: &Engine, cb: Cb) -> Result<(), Errno> {
 
 /// Cancels every request on `fd`. Returns AIO_CANCELED, AIO_NOTCANCELED or AIO_ALLDONE.
 pub fn cancel_fd(eng: &'static Engine, fdn: c_int) -> c_int {
-    use crate::abi::{AIO_ALLDONE, AIO_CANCELED, AIO_NOTCANCELED};
+    use crate::abi::AIO_ALLDONE;
     let Some(fe) = eng.fds.get(fdn) else { return AIO_ALLDONE };
+    fe.cancelling.fetch_add(1, AcqRel);
+    let r = cancel_fd_entry(eng, fdn, fe);
+    fe.cancelling.fetch_sub(1, AcqRel);
+    r
+}
+
+fn cancel_fd_entry(eng: &'static Engine, fdn: c_int, fe: &FdEntry) -> c_int {
+    use crate::abi::{AIO_ALLDONE, AIO_CANCELED, AIO_NOTCANCELED};
     let mut cancelled = 0u64;
     // 1. Requests waiting on the fd's own lists never touched it.
     let mut waiting = fd::unlink_all_waiting(eng, fe);
