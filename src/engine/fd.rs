@@ -13,7 +13,7 @@
 
 use core::ffi::c_int;
 use core::ptr;
-use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, Ordering::*};
+use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
 
 use super::cb::{meta, phase, Cb, List};
 use super::{Batch, Engine};
@@ -41,11 +41,17 @@ pub struct FdLists {
     busy: [bool; 2],
     waitq: List,
     barrier: bool,
+    /// Hold new requests until nothing is in flight (the class changed under requests in flight).
+    drain: bool,
 }
 
 pub struct FdEntry {
     pub fd: AtomicI32,
     info: AtomicU32,
+    /// Identity of the file the cached class describes (device, inode and type, mixed).
+    ident: AtomicU64,
+    /// 1 when the class was checked since the fd was last idle.
+    fresh: AtomicU32,
     /// Requests issued on this fd and not yet complete.
     pub inflight: AtomicU32,
     /// Non-zero while a barrier is issued or requests wait in `waitq`.
@@ -70,6 +76,8 @@ impl FdEntry {
         FdEntry {
             fd: AtomicI32::new(-1),
             info: AtomicU32::new(0),
+            ident: AtomicU64::new(0),
+            fresh: AtomicU32::new(0),
             inflight: AtomicU32::new(0),
             slow: AtomicU32::new(0),
             events: AtomicU32::new(0),
@@ -81,39 +89,74 @@ impl FdEntry {
                 busy: [false, false],
                 waitq: List::new(),
                 barrier: false,
+                drain: false,
             }),
         }
     }
 
-    /// The cached classification, refreshed whenever the fd is idle (nothing in flight and nothing
+    /// The cached classification, checked whenever the fd is idle (nothing in flight and nothing
     /// waiting): a descriptor number may have been closed and reopened as another file since we
-    /// last saw it, and we cannot observe `close`, but we never act on a stale answer for a
-    /// descriptor that has requests in flight, which is the case the cache is for.
-    pub fn classify(&self, fd: c_int) -> Result<u32, Errno> {
+    /// last saw it, and we cannot observe `close`. The check is one `fstat`: if the file's
+    /// identity (device, inode, type) is unchanged, the cached open flags are kept; otherwise they
+    /// are read again with `fcntl(F_GETFL)`. While requests are in flight the fd cannot change
+    /// under them, so the cache is used as is.
+    ///
+    /// Known limit: `fcntl(F_SETFL)` toggling O_APPEND or O_DIRECT on an fd we already know, or
+    /// the same file reopened with other flags, is seen only when the identity changes. The
+    /// effect is bounded: ordering for appends that nothing else would order, or kernel AIO used on
+    /// a buffered file (it then completes inside `io_submit`).
+    ///
+    /// A lone request (the fd idle) on a queue with io_uring skips even that check when the cached
+    /// class is a plain file (`lone_ok`): io_uring then gets the explicit offset, which is right
+    /// for any seekable file and ignored by pipes, ttys and character devices; a socket answers
+    /// ESPIPE without being touched, and the reaper then re-issues the request as a stream
+    /// (`engine::heal_espipe`). The first request that finds others in flight checks the class;
+    /// if it changed to one that needs ordering, the second return value is true and the caller
+    /// drains the fd before issuing.
+    pub fn classify(&self, fd: c_int, lone_ok: bool) -> Result<(u32, bool), Errno> {
         let cached = self.info.load(Relaxed);
-        if cached & kind::VALID != 0 && (self.inflight.load(Relaxed) != 0 || self.slow.load(Relaxed) != 0) {
-            return Ok(cached);
+        let busy = self.inflight.load(Relaxed) != 0 || self.slow.load(Relaxed) != 0;
+        if cached & kind::VALID != 0 {
+            if busy && self.fresh.load(Relaxed) != 0 {
+                return Ok((cached, false));
+            }
+            if !busy && lone_ok && cached & (kind::STREAM | kind::APPEND) == 0 {
+                self.fresh.store(0, Relaxed);
+                return Ok((cached, false));
+            }
         }
-        let fresh = classify_fd(fd)?;
+        // SAFETY: st is a valid out-parameter; fstat on a bad fd fails with EBADF.
+        let mut st: libc::stat = unsafe { core::mem::zeroed() };
+        // SAFETY: as above.
+        if unsafe { libc::fstat(fd, &mut st) } != 0 {
+            return Err(Errno::EBADF);
+        }
+        let ident = (st.st_dev as u64).rotate_left(32) ^ st.st_ino as u64 ^ ((st.st_mode & libc::S_IFMT) as u64) << 48;
+        let fresh = if cached & kind::VALID != 0 && self.ident.load(Relaxed) == ident {
+            cached
+        } else {
+            // SAFETY: F_GETFL takes no argument.
+            let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+            if fl < 0 {
+                return Err(Errno::EBADF);
+            }
+            class_of(st.st_mode & libc::S_IFMT, fl)
+        };
+        self.ident.store(ident, Relaxed);
         self.info.store(fresh, Relaxed);
-        Ok(fresh)
+        self.fresh.store(1, Relaxed);
+        let order_bits = kind::STREAM | kind::APPEND;
+        Ok((fresh, busy && (fresh & order_bits) != (cached & order_bits)))
+    }
+
+    /// Forgets the class (a completion showed it was stale).
+    pub fn invalidate(&self) {
+        self.info.store(0, Relaxed);
     }
 }
 
-/// Asks the kernel what `fd` is: one `fstat` and one `fcntl(F_GETFL)`.
-pub fn classify_fd(fd: c_int) -> Result<u32, Errno> {
-    // SAFETY: st is a valid out-parameter; fstat on a bad fd fails with EBADF.
-    let mut st: libc::stat = unsafe { core::mem::zeroed() };
-    // SAFETY: as above.
-    if unsafe { libc::fstat(fd, &mut st) } != 0 {
-        return Err(Errno::EBADF);
-    }
-    // SAFETY: F_GETFL takes no argument.
-    let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if fl < 0 {
-        return Err(Errno::EBADF);
-    }
-    let fmt = st.st_mode & libc::S_IFMT;
+/// The class bits for a file of type `fmt` (`S_IFMT` bits) opened with flags `fl`.
+pub fn class_of(fmt: libc::mode_t, fl: c_int) -> u32 {
     let mut k = kind::VALID;
     if matches!(fmt, libc::S_IFIFO | libc::S_IFSOCK | libc::S_IFCHR) {
         k |= kind::STREAM;
@@ -124,7 +167,7 @@ pub fn classify_fd(fd: c_int) -> Result<u32, Errno> {
     if fl & libc::O_APPEND != 0 {
         k |= kind::APPEND;
     }
-    Ok(k)
+    k
 }
 
 const CHUNK: usize = 1024;
@@ -226,13 +269,16 @@ impl KickStack {
 ///
 /// # Safety
 /// `cb` is a live, accepted request not in any list.
-pub unsafe fn slow_submit(eng: &Engine, fe: &FdEntry, cb: Cb, batch: &mut Batch) {
+pub unsafe fn slow_submit(eng: &Engine, fe: &FdEntry, cb: Cb, drain: bool, batch: &mut Batch) {
     let mut l = fe.lists.lock();
+    if drain && fe.inflight.load(SeqCst) != 0 {
+        l.drain = true;
+    }
     // SAFETY: cb is live (caller).
     let m = unsafe { cb.meta().load(Relaxed) };
     if m & meta::BARRIER != 0 {
         fe.slow.store(1, SeqCst);
-        let quiet = l.waitq.is_empty() && !l.barrier && l.chain.iter().all(List::is_empty);
+        let quiet = l.waitq.is_empty() && !l.barrier && !l.drain && l.chain.iter().all(List::is_empty);
         if quiet && fe.inflight.load(SeqCst) == 0 {
             l.barrier = true;
             // SAFETY: cb is live and in no list.
@@ -242,14 +288,15 @@ pub unsafe fn slow_submit(eng: &Engine, fe: &FdEntry, cb: Cb, batch: &mut Batch)
             unsafe { wait_in(&mut l.waitq, cb) };
             eng.force_watch_inc();
         }
-    } else if l.barrier || !l.waitq.is_empty() {
+    } else if l.barrier || l.drain || !l.waitq.is_empty() {
+        fe.slow.store(1, SeqCst);
         // SAFETY: cb is live and in no list.
         unsafe { wait_in(&mut l.waitq, cb) };
     } else {
         // SAFETY: cb is live and in no list.
         unsafe { admit(fe, &mut l, cb, batch) };
     }
-    fe.slow.store((l.barrier || !l.waitq.is_empty()) as u32, SeqCst);
+    fe.slow.store((l.barrier || l.drain || !l.waitq.is_empty()) as u32, SeqCst);
 }
 
 /// # Safety: `cb` live and in no list.
@@ -325,6 +372,9 @@ fn evaluate(eng: &Engine, fe: &FdEntry, l: &mut FdLists, batch: &mut Batch) {
     if ev & EV_BARRIER_DONE != 0 {
         l.barrier = false;
     }
+    if l.drain && fe.inflight.load(SeqCst) == 0 {
+        l.drain = false;
+    }
     loop {
         for d in 0..2 {
             if !l.busy[d] {
@@ -334,7 +384,7 @@ fn evaluate(eng: &Engine, fe: &FdEntry, l: &mut FdLists, batch: &mut Batch) {
                 }
             }
         }
-        if l.barrier {
+        if l.barrier || l.drain {
             break;
         }
         let Some(head) = l.waitq.front() else { break };
@@ -355,7 +405,7 @@ fn evaluate(eng: &Engine, fe: &FdEntry, l: &mut FdLists, batch: &mut Batch) {
         // SAFETY: head was just unlinked.
         unsafe { admit(fe, l, head, batch) };
     }
-    fe.slow.store((l.barrier || !l.waitq.is_empty()) as u32, SeqCst);
+    fe.slow.store((l.barrier || l.drain || !l.waitq.is_empty()) as u32, SeqCst);
 }
 
 /// Removes `cb` from this fd's lists if it waits there. Returns whether it was removed; the
@@ -408,7 +458,7 @@ pub fn unlink_all_waiting(eng: &Engine, fe: &FdEntry) -> List {
     for _ in 0..barriers {
         eng.force_watch_dec();
     }
-    fe.slow.store(l.barrier as u32, SeqCst);
+    fe.slow.store((l.barrier || l.drain) as u32, SeqCst);
     out
 }
 

@@ -341,6 +341,18 @@ impl Queue {
                 let cb = Cb(ud as *mut Aiocb);
                 // SAFETY: user_data of a request is its aiocb, live until we finish it.
                 unsafe {
+                    if res == -(libc::ESPIPE as isize) && self.ring.is_some() && cb.meta().load(Relaxed) & meta::STREAM == 0 {
+                        // A lone request used a stale class: the fd is now a socket. It was not
+                        // touched; re-issue it as a stream from the helper.
+                        if let Some(fe) = eng.fds.get(cb.fd()) {
+                            fe.invalidate();
+                        }
+                        cb.meta().fetch_or(meta::STREAM, Relaxed);
+                        cb.state().store(phase::DEFERRED, Release);
+                        self.deferred.push(cb);
+                        self.wake();
+                        return;
+                    }
                     if res == -(libc::ECANCELED as isize) && self.ring.is_some() && !cancel_was_asked(eng, cb) {
                         // io_uring cancels a task's pending requests when the thread that
                         // submitted them exits. They never touched the fd, so issue them again
@@ -467,25 +479,29 @@ impl<'e> Batch<'e> {
     }
 
     pub fn flush(&mut self) {
-        let mut run: [Cb; 64] = [Cb(ptr::null_mut()); 64];
+        // Uninitialised on purpose (zeroing it cost more than the rest of the submit path);
+        // only the first `n` slots are read.
+        let mut run = [core::mem::MaybeUninit::<Cb>::uninit(); 64];
         while let Some(first) = self.list.pop_front() {
             // SAFETY: members of the batch are live.
             let m = unsafe { first.meta().load(Relaxed) };
             let (qi, route) = ((m & meta::QUEUE_MASK) as usize, Route::from_bits(m));
-            run[0] = first;
+            run[0].write(first);
             let mut n = 1;
             while n < run.len() {
                 match self.list.front() {
                     // SAFETY: as above.
                     Some(cb) if unsafe { cb.meta().load(Relaxed) } & (meta::QUEUE_MASK | meta::ROUTE_MASK) == m & (meta::QUEUE_MASK | meta::ROUTE_MASK) => {
                         self.list.pop_front();
-                        run[n] = cb;
+                        run[n].write(cb);
                         n += 1;
                     }
                     _ => break,
                 }
             }
-            self.issue(self.eng.queue(qi), route, &run[..n]);
+            // SAFETY: the first n slots were written above; MaybeUninit<Cb> has Cb's layout.
+            let cbs = unsafe { core::slice::from_raw_parts(run.as_ptr() as *const Cb, n) };
+            self.issue(self.eng.queue(qi), route, cbs);
         }
     }
 
@@ -582,9 +598,12 @@ pub unsafe fn accept(eng: &'static Engine, q: &'static Queue, cb: Cb, op: Op, no
         }
         let fd = cb.fd();
         let fe = eng.fds.entry(fd)?;
-        let k = fe.classify(fd)?;
+        let (k, changed) = fe.classify(fd, q.ring.is_some())?;
         let route = route_for(eng, q, k);
         let stream = k & kind::STREAM != 0;
+        if !stream && !op.is_sync() && (*cb.0).aio_offset < 0 {
+            return Err(Errno::EINVAL);
+        }
         let ordered = !op.is_sync() && (stream || (op == Op::Write && k & kind::APPEND != 0));
         let watched = ordered || !notify.is_none() || !group.is_null();
         let mut m = q.idx as u32 | route.bits() | ((op as u32) << meta::OP_SHIFT);
@@ -622,12 +641,12 @@ pub unsafe fn accept(eng: &'static Engine, q: &'static Queue, cb: Cb, op: Op, no
         if now > s.peak.load(Relaxed) {
             s.peak.store(now, Relaxed);
         }
-        if !ordered && !op.is_sync() && fe.slow.load(SeqCst) == 0 {
+        if !ordered && !op.is_sync() && !changed && fe.slow.load(SeqCst) == 0 {
             fe.inflight.fetch_add(1, SeqCst);
             cb.meta().fetch_or(meta::COUNTED, Relaxed);
             batch.push(cb);
         } else {
-            fd::slow_submit(eng, fe, cb, batch);
+            fd::slow_submit(eng, fe, cb, changed, batch);
         }
         if route == Route::Threads && q.pool.count.load(Relaxed) == 0 {
             q.grow_wanted.store(1, Release);

@@ -140,25 +140,30 @@ impl Ring {
     pub unsafe fn reap(&self, mut f: impl FnMut(u64, i32)) -> usize {
         let mut n = 0;
         loop {
-            let mut batch = [(0u64, 0i32); 32];
+            const CHUNK: usize = 32;
+            // Uninitialised on purpose: zeroing 512 bytes per reap was a third of the per-request
+            // instruction count. Only the first `k` slots are read.
+            let mut batch = [core::mem::MaybeUninit::<(u64, i32)>::uninit(); CHUNK];
             let mut k = 0;
             {
                 // SAFETY: the reap lock gives us exclusive use of the completion queue.
                 let mut cq = unsafe { self.ring.completion_shared() };
                 for cqe in &mut cq {
-                    batch[k] = (cqe.user_data(), cqe.result());
+                    batch[k].write((cqe.user_data(), cqe.result()));
                     k += 1;
-                    if k == batch.len() {
+                    if k == CHUNK {
                         break;
                     }
                 }
                 cq.sync();
             }
-            for &(ud, res) in &batch[..k] {
+            for slot in &batch[..k] {
+                // SAFETY: slots below k were written above.
+                let (ud, res) = unsafe { slot.assume_init() };
                 f(ud, res);
             }
             n += k;
-            if k < batch.len() {
+            if k < CHUNK {
                 // Completions the kernel kept aside when the CQ ring was full are flushed by an
                 // enter with GETEVENTS.
                 // SAFETY: reading the SQ flags only; the view is forgotten, not dropped, because
