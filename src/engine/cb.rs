@@ -14,6 +14,7 @@
 //! | 136    | `__glibc_reserved`   | `tag`: marks the aiocb as in flight in this process        |
 //! | 144    |                      | `aux`: side block for a SIGEV_THREAD notification          |
 //! | 152    |                      | `group`: the lio_listio group it belongs to, or NULL       |
+//! | 160    |                      | `progress`: bytes already written by a partial stream write |
 //!
 //! Once the status leaves EINPROGRESS the caller may reuse or free the aiocb at once, so the
 //! completion path reads everything it needs out of it *before* publishing the status and never
@@ -173,6 +174,12 @@ impl Cb {
     pub unsafe fn group(self) -> &'static AtomicPtr<u8> {
         // SAFETY: forwarded.
         unsafe { self.field(152) }
+    }
+
+    /// # Safety: see [`Cb::field`].
+    pub unsafe fn progress(self) -> &'static AtomicU64 {
+        // SAFETY: forwarded.
+        unsafe { self.field(160) }
     }
 
     /// The tag value meaning "in flight in engine generation `epoch`".

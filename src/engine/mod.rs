@@ -72,8 +72,12 @@ pub struct Queue {
     deferred: Stack,
     /// Fds whose lists the helper must re-evaluate.
     kicks: KickStack,
-    /// Cleared when the helper should start a worker for this queue.
+    /// Set when the helper should start a worker for this queue.
     grow_wanted: AtomicU32,
+    /// Set by the helper when it found the reap lock busy (see `release_reap`).
+    helper_waits: AtomicU32,
+    /// Set when submissions wait in the ring for an `io_uring_enter` that the kernel refused.
+    sq_dirty: AtomicU32,
     pub stats: Stats,
 }
 
@@ -261,6 +265,8 @@ impl Queue {
             deferred: Stack::new(),
             kicks: KickStack::new(),
             grow_wanted: AtomicU32::new(0),
+            helper_waits: AtomicU32::new(0),
+            sq_dirty: AtomicU32::new(0),
             stats: Stats::default(),
         };
         if eng.verbose {
@@ -321,8 +327,34 @@ impl Queue {
         let g = if blocking { Some(self.reap.lock()) } else { self.reap.try_lock() };
         let Some(g) = g else { return false };
         let _ = self.reap_locked(eng, blocking, None);
-        drop(g);
+        self.release_reap(g);
         true
+    }
+
+    /// Releases the reap lock. If the helper found it busy meanwhile (and so did not watch the
+    /// ring), wakes it, so that completions arriving after our reap are not left unreaped.
+    ///
+    /// No wake-up is lost: the helper stores `helper_waits` and then tries the lock; we release
+    /// the lock and then swap `helper_waits`, with a full fence on both sides between the two
+    /// steps. Either the helper's try sees the lock free, or our swap sees its flag.
+    fn release_reap(&self, g: crate::sys::Guard<'_, ()>) {
+        drop(g);
+        core::sync::atomic::fence(SeqCst);
+        if self.helper_waits.swap(0, SeqCst) != 0 {
+            self.wake();
+        }
+    }
+
+    /// The helper's attempt at the reap lock (see `release_reap`).
+    fn helper_try_reap(&self) -> Option<crate::sys::Guard<'_, ()>> {
+        if let Some(g) = self.reap.try_lock() {
+            return Some(g);
+        }
+        self.helper_waits.store(1, SeqCst);
+        core::sync::atomic::fence(SeqCst);
+        let g = self.reap.try_lock()?;
+        self.helper_waits.store(0, SeqCst);
+        Some(g)
     }
 
     /// Reaps with the reap lock held; with `wait`, first blocks in the kernel for at least one
@@ -341,7 +373,25 @@ impl Queue {
                 let cb = Cb(ud as *mut Aiocb);
                 // SAFETY: user_data of a request is its aiocb, live until we finish it.
                 unsafe {
-                    if res == -(libc::ESPIPE as isize) && self.ring.is_some() && cb.meta().load(Relaxed) & meta::STREAM == 0 {
+                    let m = cb.meta().load(Relaxed);
+                    let mut res = res;
+                    if self.ring.is_some() && m & meta::STREAM != 0 && Op::from_bits(m) == Op::Write {
+                        // write(2) on a blocking pipe or socket writes everything; io_uring stops
+                        // at what fits. Continue from where it stopped until all is written.
+                        let done = cb.progress().load(Relaxed) as isize;
+                        let total = (*cb.0).aio_nbytes.min(uring::MAX_RW) as isize;
+                        if res > 0 && done + res < total {
+                            cb.progress().store((done + res) as u64, Relaxed);
+                            let mut b = Batch::new(eng, blocking);
+                            b.push(cb);
+                            b.flush();
+                            return;
+                        }
+                        if res >= 0 || done > 0 {
+                            res = done + res.max(0);
+                        }
+                    }
+                    if res == -(libc::ESPIPE as isize) && self.ring.is_some() && m & meta::STREAM == 0 {
                         // A lone request used a stale class: the fd is now a socket. It was not
                         // touched; re-issue it as a stream from the helper.
                         if let Some(fe) = eng.fds.get(cb.fd()) {
@@ -420,24 +470,32 @@ fn helper_main(eng: &'static Engine, qi: usize) {
             b.flush();
         }
         q.kicks.take_all(|fe| fd::kick(eng, qi, fe, true));
+        if q.sq_dirty.swap(0, AcqRel) != 0 {
+            if let Some(r) = &q.ring {
+                // Completions may be what the kernel waits for: reap first, then retry.
+                q.reap(eng, true);
+                let _g = q.sq.lock();
+                if !r.flush() {
+                    q.sq_dirty.store(1, Release);
+                }
+            }
+        }
         if q.grow_wanted.swap(0, AcqRel) != 0 {
             q.pool.grow(eng, qi);
         }
         let mut poll_kernel = false;
         if q.has_kernel() && q.watching(eng) {
-            match q.reap.try_lock() {
-                Some(g) => {
-                    let _ = q.reap_locked(eng, true, None);
-                    drop(g);
-                    poll_kernel = true;
-                }
-                // A waiter is reaping; it wakes us when it lets go while we watch.
-                None => {}
+            // If a waiter holds the reap lock, it wakes us when it lets go (`release_reap`).
+            if let Some(g) = q.helper_try_reap() {
+                let _ = q.reap_locked(eng, true, None);
+                drop(g);
+                poll_kernel = true;
             }
         }
         if !q.deferred.is_empty() || !q.kicks.is_empty() {
             continue;
         }
+        let timeout = if q.sq_dirty.load(Acquire) != 0 { 1 } else { -1 };
         let kfd = match (&q.ring, &q.kaio) {
             (Some(r), _) => r.fd(),
             (None, Some(_)) => q.kaio_fd,
@@ -448,7 +506,7 @@ fn helper_main(eng: &'static Engine, qi: usize) {
             libc::pollfd { fd: if poll_kernel { kfd } else { -1 }, events: libc::POLLIN, revents: 0 },
         ];
         // SAFETY: pfd is a valid array of two pollfds (a negative fd is ignored by poll).
-        unsafe { libc::poll(pfd.as_mut_ptr(), 2, -1) };
+        unsafe { libc::poll(pfd.as_mut_ptr(), 2, timeout) };
         for fdn in [q.wake_fd, q.kaio_fd] {
             let mut sink = 0u64;
             // SAFETY: drains an eventfd (non-blocking) into `sink`.
@@ -510,8 +568,15 @@ impl<'e> Batch<'e> {
             Route::Uring => {
                 let g = if self.blocking { Some(q.sq.lock()) } else { q.sq.try_lock() };
                 match (g, &q.ring) {
-                    // SAFETY: sq lock held; the cbs are live and accepted.
-                    (Some(_g), Some(r)) => unsafe { r.submit(cbs) }.unwrap_or(0),
+                    (Some(_g), Some(r)) => {
+                        // SAFETY: sq lock held; the cbs are live and accepted.
+                        let (put, stuck) = unsafe { r.submit(cbs) };
+                        if stuck {
+                            q.sq_dirty.store(1, Release);
+                            q.wake();
+                        }
+                        put
+                    }
                     _ => 0,
                 }
             }
@@ -629,6 +694,7 @@ pub unsafe fn accept(eng: &'static Engine, q: &'static Queue, cb: Cb, op: Op, no
         cb.aux().store(aux, Relaxed);
         cb.group().store(group as *mut u8, Relaxed);
         cb.ret().store(0, Relaxed);
+        cb.progress().store(0, Relaxed);
         cb.error().store(libc::EINPROGRESS, Relaxed);
         cb.state().store(phase::IDLE, Relaxed);
         cb.tag().store(cb.tag_value(eng.epoch), Release);
@@ -822,10 +888,7 @@ pub fn wait_until(eng: &Engine, set: impl Fn() -> (bool, WaitSet), timeout: Opti
                     return Ok(());
                 }
                 let r = q.reap_locked(eng, false, Some(left));
-                drop(g);
-                if q.watching(eng) {
-                    q.wake();
-                }
+                q.release_reap(g);
                 match r {
                     Err(Errno::EINTR) => return Err(Errno::EINTR),
                     _ => continue,
@@ -1107,3 +1170,4 @@ fn register_fork_handlers() {
     // SAFETY: the handlers are plain functions that live for the whole program.
     unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
 }
+

@@ -169,25 +169,61 @@ unsafe fn run(eng: &Engine, pool: &Pool, w: usize, cb: Cb) {
     unsafe { finish(eng, cb, res, true) };
 }
 
-/// Waits for readiness, then transfers. `None` means it was cancelled before touching the fd.
+/// Transfers without blocking, waiting for readiness in between. `None` means it was cancelled
+/// before touching the fd.
+///
+/// The first attempt is made at once with `RWF_NOWAIT` (an empty pipe answers EAGAIN without
+/// consuming anything, and a wrong-direction fd answers its error at once). Only then does the
+/// worker poll, in state POLLING, where `aio_cancel` may take the request back.
 /// # Safety: as `run`.
 unsafe fn run_stream(pool: &Pool, w: usize, cb: Cb, op: Op, fd: c_int, buf: *mut u8, len: usize) -> Option<isize> {
     let me = &pool.workers[w];
     let evfd = me.evfd.load(Relaxed);
     let ev = if op == Op::Read { libc::POLLIN } else { libc::POLLOUT };
     let polling = phase::POLLING | ((w as u32) << 8);
+    // SAFETY: cb is live (caller).
+    let st = unsafe { cb.state() };
     let mut done: usize = 0;
+    let mut nowait = true;
     me.current.store(cb.0, Release);
     let out = loop {
-        // Until the first byte moves, the request can still be cancelled.
-        // SAFETY: cb is live (caller).
-        let st = unsafe { cb.state() };
+        if nowait {
+            let iov = libc::iovec {
+                // SAFETY: done <= len, inside the caller's buffer.
+                iov_base: unsafe { buf.add(done) } as *mut _,
+                iov_len: len - done,
+            };
+            // SAFETY: iov describes the caller's buffer, valid while in flight.
+            let n = unsafe {
+                if op == Op::Read {
+                    libc::preadv2(fd, &iov, 1, -1, libc::RWF_NOWAIT)
+                } else {
+                    libc::pwritev2(fd, &iov, 1, -1, libc::RWF_NOWAIT)
+                }
+            };
+            if n >= 0 {
+                done += n as usize;
+                // A read returns what is there; a write, like write(2) on a blocking pipe,
+                // finishes everything.
+                if op == Op::Read || done == len || n == 0 {
+                    break Some(done as isize);
+                }
+                continue;
+            }
+            match crate::errno::Errno::last().0 {
+                libc::EAGAIN | libc::EINTR => {}
+                // No non-blocking transfer on this file type (a tty, say): poll, then transfer.
+                libc::EOPNOTSUPP => nowait = false,
+                e => break Some(if done > 0 { done as isize } else { -(e as isize) }),
+            }
+        }
+        // Until the first byte moves, the request can still be cancelled while it waits.
         if done == 0 && st.compare_exchange(phase::ISSUED, polling, AcqRel, Acquire).is_err() {
             break None;
         }
         let mut pfd = [libc::pollfd { fd, events: ev, revents: 0 }, libc::pollfd { fd: evfd, events: libc::POLLIN, revents: 0 }];
         // SAFETY: pfd is a valid array of two pollfds.
-        let r = unsafe { libc::poll(pfd.as_mut_ptr(), 2, -1) };
+        unsafe { libc::poll(pfd.as_mut_ptr(), 2, -1) };
         if pfd[1].revents != 0 {
             let mut sink = 0u64;
             // SAFETY: drains the eventfd counter into `sink`.
@@ -196,45 +232,25 @@ unsafe fn run_stream(pool: &Pool, w: usize, cb: Cb, op: Op, fd: c_int, buf: *mut
         if done == 0 && st.compare_exchange(polling, phase::ISSUED, AcqRel, Acquire).is_err() {
             break None;
         }
-        if r < 0 || pfd[0].revents == 0 {
-            continue;
-        }
-        let iov = libc::iovec {
-            // SAFETY: done <= len, inside the caller's buffer.
-            iov_base: unsafe { buf.add(done) } as *mut _,
-            iov_len: len - done,
-        };
-        // SAFETY: iov describes the caller's buffer, valid while in flight.
-        let mut n = unsafe {
-            if op == Op::Read {
-                libc::preadv2(fd, &iov, 1, -1, libc::RWF_NOWAIT)
-            } else {
-                libc::pwritev2(fd, &iov, 1, -1, libc::RWF_NOWAIT)
-            }
-        };
-        if n < 0 && crate::errno::Errno::last().0 == libc::EOPNOTSUPP {
-            // No non-blocking transfer on this file type (a tty, say): poll said ready, so a
-            // plain transfer should not wait long.
-            // SAFETY: as above.
-            n = unsafe {
-                if op == Op::Read {
-                    libc::readv(fd, &iov, 1)
-                } else {
-                    libc::writev(fd, &iov, 1)
-                }
+        if !nowait && pfd[0].revents != 0 {
+            let iov = libc::iovec {
+                // SAFETY: as above.
+                iov_base: unsafe { buf.add(done) } as *mut _,
+                iov_len: len - done,
             };
-        }
-        if n < 0 {
-            let e = crate::errno::Errno::last().0;
-            if e == libc::EAGAIN || e == libc::EINTR {
-                continue;
+            // SAFETY: as above. Poll said ready, so this should not wait long.
+            let n = unsafe { if op == Op::Read { libc::readv(fd, &iov, 1) } else { libc::writev(fd, &iov, 1) } };
+            if n < 0 {
+                let e = crate::errno::Errno::last().0;
+                if e != libc::EAGAIN && e != libc::EINTR {
+                    break Some(if done > 0 { done as isize } else { -(e as isize) });
+                }
+            } else {
+                done += n as usize;
+                if op == Op::Read || done == len || n == 0 {
+                    break Some(done as isize);
+                }
             }
-            break Some(if done > 0 { done as isize } else { -(e as isize) });
-        }
-        done += n as usize;
-        // A read returns what is there; a write, like write(2) on a blocking pipe, finishes all.
-        if op == Op::Read || done == len || n == 0 {
-            break Some(done as isize);
         }
     };
     me.current.store(core::ptr::null_mut(), Release);

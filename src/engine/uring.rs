@@ -30,7 +30,7 @@ pub struct CancelSlot {
 
 /// Linux caps one read or write at this many bytes; larger requests complete short, as with
 /// `pread`.
-const MAX_RW: usize = 0x7fff_f000;
+pub const MAX_RW: usize = 0x7fff_f000;
 
 #[repr(C)]
 struct GeteventsArg {
@@ -64,50 +64,58 @@ impl Ring {
         let (m, a) = unsafe { (cb.meta().load(core::sync::atomic::Ordering::Relaxed), &*cb.0) };
         let fd = types::Fd(a.aio_fildes);
         let off = if m & meta::STREAM != 0 { u64::MAX } else { a.aio_offset as u64 };
-        let len = a.aio_nbytes.min(MAX_RW) as u32;
+        // A stream write resumed after a partial transfer continues where it stopped.
+        // SAFETY: as above.
+        let done = unsafe { cb.progress().load(core::sync::atomic::Ordering::Relaxed) } as usize;
+        let len = (a.aio_nbytes.min(MAX_RW) - done) as u32;
         let e = match Op::from_bits(m) {
             Op::Read => opcode::Read::new(fd, a.aio_buf as *mut u8, len).offset(off).build(),
-            Op::Write => opcode::Write::new(fd, a.aio_buf as *const u8, len).offset(off).build(),
+            Op::Write => opcode::Write::new(fd, (a.aio_buf as *const u8).wrapping_add(done), len).offset(off).build(),
             Op::Fsync => opcode::Fsync::new(fd).build(),
             Op::Fdatasync => opcode::Fsync::new(fd).flags(types::FsyncFlags::DATASYNC).build(),
         };
         e.user_data(cb.0 as u64)
     }
 
-    /// Pushes as many of `cbs` as fit and submits them; returns how many the kernel took.
+    /// Puts `cbs` into the submission queue and enters the kernel, in rounds of what fits.
+    /// Returns how many were put in the ring (they belong to the kernel from then on) and whether
+    /// some are still waiting in the ring for an `io_uring_enter` that failed (EBUSY, EAGAIN):
+    /// the caller must then arrange a later [`Ring::flush`].
     /// # Safety: caller holds the queue's `sq` lock; every cb is live and accepted.
-    pub unsafe fn submit(&self, cbs: &[Cb]) -> Result<usize, Errno> {
-        let mut done = 0;
-        while done < cbs.len() {
+    pub unsafe fn submit(&self, cbs: &[Cb]) -> (usize, bool) {
+        let mut put = 0;
+        loop {
             // SAFETY: the sq lock gives us exclusive use of the submission queue.
             let mut sq = unsafe { self.ring.submission_shared() };
-            let mut pushed = 0;
-            for &cb in &cbs[done..] {
+            for &cb in &cbs[put..] {
                 // SAFETY: the SQE points at the caller's buffer, which stays valid while the
                 // request is in flight (the POSIX contract of aio_read/aio_write).
                 if unsafe { sq.push(&Self::sqe(cb)) }.is_err() {
                     break;
                 }
-                pushed += 1;
+                put += 1;
             }
             sq.sync();
             drop(sq);
-            match self.ring.submit() {
-                Ok(n) => done += n.min(pushed),
-                Err(e) => {
-                    // The pushed entries stay in the ring; the next successful enter takes them.
-                    let e = Errno(e.raw_os_error().unwrap_or(libc::EIO));
-                    if done + pushed > 0 && (e == Errno::EAGAIN || e.0 == libc::EBUSY) {
-                        return Ok(done + pushed);
-                    }
-                    return if done > 0 { Ok(done) } else { Err(e) };
-                }
+            if !self.flush() {
+                return (put, true);
             }
-            if pushed == 0 {
-                break;
+            if put == cbs.len() {
+                return (put, false);
             }
         }
-        Ok(done)
+    }
+
+    /// Enters the kernel to consume what waits in the submission queue. False if the kernel
+    /// refused for now (entries stay in the ring). Caller holds the `sq` lock.
+    pub fn flush(&self) -> bool {
+        loop {
+            match self.ring.submit() {
+                Ok(_) => return true,
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                Err(_) => return false,
+            }
+        }
     }
 
     /// Submits an internal SQE (cancel). Caller holds the `sq` lock.
