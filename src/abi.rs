@@ -75,25 +75,25 @@ pub struct AioInit {
 }
 
 // `<aio.h>` constants (glibc values).
-pub const AIO_CANCELED: c_int = 0;
-pub const AIO_NOTCANCELED: c_int = 1;
-pub const AIO_ALLDONE: c_int = 2;
-pub const LIO_READ: c_int = 0;
-pub const LIO_WRITE: c_int = 1;
-pub const LIO_NOP: c_int = 2;
-pub const LIO_WAIT: c_int = 0;
-pub const LIO_NOWAIT: c_int = 1;
+pub(crate) const AIO_CANCELED: c_int = 0;
+pub(crate) const AIO_NOTCANCELED: c_int = 1;
+pub(crate) const AIO_ALLDONE: c_int = 2;
+pub(crate) const LIO_READ: c_int = 0;
+pub(crate) const LIO_WRITE: c_int = 1;
+pub(crate) const LIO_NOP: c_int = 2;
+pub(crate) const LIO_WAIT: c_int = 0;
+pub(crate) const LIO_NOWAIT: c_int = 1;
 
 // `<signal.h>` notification kinds.
-pub const SIGEV_SIGNAL: c_int = 0;
-pub const SIGEV_NONE: c_int = 1;
-pub const SIGEV_THREAD: c_int = 2;
-pub const SIGEV_THREAD_ID: c_int = 4;
+pub(crate) const SIGEV_SIGNAL: c_int = 0;
+pub(crate) const SIGEV_NONE: c_int = 1;
+pub(crate) const SIGEV_THREAD: c_int = 2;
+pub(crate) const SIGEV_THREAD_ID: c_int = 4;
 /// `si_code` of a signal sent on AIO completion.
-pub const SI_ASYNCIO: c_int = -4;
+pub(crate) const SI_ASYNCIO: c_int = -4;
 
 /// Largest `aio_reqprio` accepted (glibc's `AIO_PRIO_DELTA_MAX`).
-pub const AIO_PRIO_DELTA_MAX: c_int = 20;
+pub(crate) const AIO_PRIO_DELTA_MAX: c_int = 20;
 
 const _: () = {
     assert!(size_of::<SigVal>() == 8);

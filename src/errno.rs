@@ -11,15 +11,12 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 pub struct Errno(pub c_int);
 
 impl Errno {
-    pub const EAGAIN: Errno = Errno(libc::EAGAIN);
-    pub const EBADF: Errno = Errno(libc::EBADF);
-    pub const ECANCELED: Errno = Errno(libc::ECANCELED);
-    pub const EINPROGRESS: Errno = Errno(libc::EINPROGRESS);
-    pub const EINTR: Errno = Errno(libc::EINTR);
-    pub const EINVAL: Errno = Errno(libc::EINVAL);
-    pub const EIO: Errno = Errno(libc::EIO);
-    pub const ENOMEM: Errno = Errno(libc::ENOMEM);
-    pub const ENOSYS: Errno = Errno(libc::ENOSYS);
+    pub(crate) const EAGAIN: Errno = Errno(libc::EAGAIN);
+    pub(crate) const EBADF: Errno = Errno(libc::EBADF);
+    pub(crate) const EINTR: Errno = Errno(libc::EINTR);
+    pub(crate) const EINVAL: Errno = Errno(libc::EINVAL);
+    pub(crate) const EIO: Errno = Errno(libc::EIO);
+    pub(crate) const ENOSYS: Errno = Errno(libc::ENOSYS);
 
     /// The calling thread's current `errno`.
     pub fn last() -> Errno {

@@ -54,9 +54,9 @@ use crate::abi::{SigEvent, SigVal, SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV
 use crate::errno::Errno;
 
 /// Maximum number of pool threads (`aio-rs-cb`) for callbacks without attributes.
-pub const POOL_CAP: usize = 16;
+pub(crate) const POOL_CAP: usize = 16;
 /// Maximum number of callback threads created from user attributes alive at once.
-pub const ATTR_CAP: u32 = 16;
+pub(crate) const ATTR_CAP: u32 = 16;
 
 /// Safety-net timeout of the waits for capacity (a wake-up is expected long before).
 const CAPACITY_WAIT: Duration = Duration::from_millis(100);
@@ -204,7 +204,7 @@ unsafe impl Sync for ThreadJob {}
 unsafe impl Send for ThreadJob {}
 
 impl ThreadJob {
-    pub const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         ThreadJob {
             next: AtomicPtr::new(ptr::null_mut()),
             data: UnsafeCell::new(JobData { notify: Notify::None, on_done: None }),

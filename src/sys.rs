@@ -60,7 +60,7 @@ unsafe impl<T: Send> Sync for Lock<T> {}
 unsafe impl<T: Send> Send for Lock<T> {}
 
 impl<T> Lock<T> {
-    pub const fn new(value: T) -> Self {
+    pub(crate) const fn new(value: T) -> Self {
         Lock { state: AtomicU32::new(0), value: UnsafeCell::new(value) }
     }
 
@@ -126,7 +126,7 @@ pub struct EventCount {
 }
 
 impl EventCount {
-    pub const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         EventCount { seq: AtomicU32::new(0), sleepers: AtomicU32::new(0) }
     }
 

@@ -29,43 +29,43 @@ use crate::abi::Aiocb;
 /// Request phases stored in `state` (low byte; the upper bytes carry a worker index).
 pub mod phase {
     /// Not in flight (never submitted, or finished).
-    pub const IDLE: u32 = 0;
+    pub(crate) const IDLE: u32 = 0;
     /// Waiting in a per-fd list (ordering chain or behind an fsync barrier); owned by the fd lock.
-    pub const WAITING: u32 = 1;
+    pub(crate) const WAITING: u32 = 1;
     /// Waiting in a worker queue; owned by the queue's work lock.
-    pub const QUEUED: u32 = 2;
+    pub(crate) const QUEUED: u32 = 2;
     /// A worker waits for the descriptor to become ready; has not touched it yet.
-    pub const POLLING: u32 = 3;
+    pub(crate) const POLLING: u32 = 3;
     /// `aio_cancel` asked the worker polling for it to drop it.
-    pub const CANCELLING: u32 = 4;
+    pub(crate) const CANCELLING: u32 = 4;
     /// Handed to the kernel or being executed by a worker.
-    pub const ISSUED: u32 = 5;
+    pub(crate) const ISSUED: u32 = 5;
     /// Waiting for the queue's helper thread to hand it to the kernel.
-    pub const DEFERRED: u32 = 6;
+    pub(crate) const DEFERRED: u32 = 6;
     /// Finished (status published or about to be).
-    pub const DONE: u32 = 7;
+    pub(crate) const DONE: u32 = 7;
     /// Flag (above the phase and worker bytes): `aio_cancel` asked io_uring to cancel it, so an
     /// ECANCELED completion is the answer to that request, not the kernel's doing.
-    pub const CANCEL_REQ: u32 = 1 << 16;
+    pub(crate) const CANCEL_REQ: u32 = 1 << 16;
 }
 
 /// Bits of `meta`.
 pub mod meta {
-    pub const QUEUE_MASK: u32 = 0xffff;
-    pub const ROUTE_SHIFT: u32 = 16;
-    pub const ROUTE_MASK: u32 = 3 << ROUTE_SHIFT;
-    pub const OP_SHIFT: u32 = 18;
-    pub const OP_MASK: u32 = 3 << OP_SHIFT;
+    pub(crate) const QUEUE_MASK: u32 = 0xffff;
+    pub(crate) const ROUTE_SHIFT: u32 = 16;
+    pub(crate) const ROUTE_MASK: u32 = 3 << ROUTE_SHIFT;
+    pub(crate) const OP_SHIFT: u32 = 18;
+    pub(crate) const OP_MASK: u32 = 3 << OP_SHIFT;
     /// Must keep submission order with other requests of its direction on the fd.
-    pub const ORDERED: u32 = 1 << 20;
+    pub(crate) const ORDERED: u32 = 1 << 20;
     /// An `aio_fsync` acting as a barrier (always set on fsyncs).
-    pub const BARRIER: u32 = 1 << 21;
+    pub(crate) const BARRIER: u32 = 1 << 21;
     /// Counted in its queue's `watch`: its completion must be reaped promptly by someone.
-    pub const WATCHED: u32 = 1 << 22;
+    pub(crate) const WATCHED: u32 = 1 << 22;
     /// The descriptor is not seekable: the offset is ignored.
-    pub const STREAM: u32 = 1 << 23;
+    pub(crate) const STREAM: u32 = 1 << 23;
     /// Counted in the fd's in-flight count (it was issued, not only queued on the fd).
-    pub const COUNTED: u32 = 1 << 24;
+    pub(crate) const COUNTED: u32 = 1 << 24;
 }
 
 /// Operation codes kept in `meta`.
@@ -226,7 +226,7 @@ pub struct List {
 unsafe impl Send for List {}
 
 impl List {
-    pub const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         List { head: ptr::null_mut(), tail: ptr::null_mut(), len: 0 }
     }
 
@@ -333,7 +333,7 @@ pub struct Stack {
 }
 
 impl Stack {
-    pub const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Stack { head: AtomicPtr::new(ptr::null_mut()) }
     }
 

@@ -22,13 +22,13 @@ use crate::sys::Lock;
 
 /// Classification bits cached in `FdEntry::info`.
 pub mod kind {
-    pub const VALID: u32 = 1;
+    pub(crate) const VALID: u32 = 1;
     /// Not seekable (pipe, socket, character device): offsets are ignored, order is kept.
-    pub const STREAM: u32 = 2;
+    pub(crate) const STREAM: u32 = 2;
     /// Opened with O_DIRECT on a regular file or block device: kernel AIO is truly async.
-    pub const DIRECT: u32 = 4;
+    pub(crate) const DIRECT: u32 = 4;
     /// Opened with O_APPEND: writes keep submission order.
-    pub const APPEND: u32 = 8;
+    pub(crate) const APPEND: u32 = 8;
 }
 
 /// Bits of `FdEntry::events`: what completions happened since the last evaluation.
@@ -228,7 +228,7 @@ pub struct KickStack {
 }
 
 impl KickStack {
-    pub const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         KickStack { head: AtomicPtr::new(ptr::null_mut()) }
     }
 

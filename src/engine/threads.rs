@@ -15,7 +15,7 @@ use super::{finish, Engine};
 use crate::sys::{spawn_helper, EventCount, Lock};
 
 /// The most workers one queue may have.
-pub const MAX_WORKERS: usize = 64;
+pub(crate) const MAX_WORKERS: usize = 64;
 
 pub struct Worker {
     /// The request this worker polls for, if any (for `aio_cancel(fd, NULL)`).

@@ -20,7 +20,7 @@ pub struct Ring {
 }
 
 /// `user_data` of an SQE that is not a request: bit 0 set, the rest points to a `CancelSlot`.
-pub const TAG_INTERNAL: u64 = 1;
+pub(crate) const TAG_INTERNAL: u64 = 1;
 
 /// Where `aio_cancel` receives the result of an `IORING_OP_ASYNC_CANCEL`.
 pub struct CancelSlot {
@@ -30,7 +30,7 @@ pub struct CancelSlot {
 
 /// Linux caps one read or write at this many bytes; larger requests complete short, as with
 /// `pread`.
-pub const MAX_RW: usize = 0x7fff_f000;
+pub(crate) const MAX_RW: usize = 0x7fff_f000;
 
 #[repr(C)]
 struct GeteventsArg {
