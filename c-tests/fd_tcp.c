@@ -1,0 +1,12 @@
+/* DESCRIPTION: aio_read on an empty TCP loopback socket returns at once, stays EINPROGRESS, then gets the data written later */
+#include "support/stream.h"
+
+int main(void)
+{
+    int fds[2];
+    make_tcp_pair(fds);
+    check_stream_read(fds[0], fds[1]);
+    /* and again, with the descriptor already used once */
+    check_stream_read(fds[0], fds[1]);
+    return 0;
+}

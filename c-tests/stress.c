@@ -1,0 +1,197 @@
+/* DESCRIPTION: 3 threads x 8 files of random aio_write/aio_read/aio_fsync/lio_listio at depth 32 match a model; each request notifies exactly once */
+#define TEST_ALARM 25
+#include "support/common.h"
+
+#define THREADS 3
+#define FILES 8
+#define BLK 4096
+#define NBLK 64      /* blocks per file */
+#define DEPTH 32     /* requests in flight per thread */
+#define RUN_MS 1500  /* submission phase */
+#define MAX_REQ (1 << 20)
+
+enum { OP_READ, OP_WRITE, OP_FSYNC };
+
+static int fds[FILES];
+static unsigned model[FILES][NBLK];  /* pattern seed of each block */
+static unsigned char inflight[FILES][NBLK]; /* only the owner touches it */
+static atomic_int notified[MAX_REQ];
+static atomic_int next_id, total_notified;
+
+struct slot {
+    struct aiocb cb;
+    int busy, op, file, blk, lio;
+    unsigned seed;
+    char *buf;
+};
+
+static void callback(union sigval v)
+{
+    atomic_fetch_add(&notified[v.sival_int], 1);
+    atomic_fetch_add(&total_notified, 1);
+}
+
+static unsigned rnd(unsigned *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 17;
+    *s ^= *s << 5;
+    return *s;
+}
+
+static long long blk_off(int blk) { return (long long)blk * BLK; }
+static long long global_off(int f, int blk) { return ((long long)f * NBLK + blk) * BLK; }
+
+/* Prepare slot s for a random op on a block owned by thread t. */
+static int prepare(struct slot *s, int t, unsigned *rs)
+{
+    unsigned r = rnd(rs) % 100;
+    int f = 0, b = 0, found = 0;
+    for (int tries = 0; tries < 16 && !found; tries++) {
+        f = rnd(rs) % FILES;
+        b = rnd(rs) % NBLK;
+        found = (f * NBLK + b) % THREADS == t && !inflight[f][b];
+    }
+    if (!found)
+        return 0;
+    s->op = r < 3 ? OP_FSYNC : r < 50 ? OP_WRITE : OP_READ;
+    s->file = f;
+    s->blk = b;
+    int id = atomic_fetch_add(&next_id, 1);
+    if (id >= MAX_REQ)
+        die("too many requests");
+    cb_init(&s->cb, fds[f], s->buf, BLK, blk_off(b));
+    s->cb.aio_sigevent.sigev_notify = SIGEV_THREAD;
+    s->cb.aio_sigevent.sigev_notify_function = callback;
+    s->cb.aio_sigevent.sigev_value.sival_int = id;
+    if (s->op == OP_WRITE) {
+        s->seed = rnd(rs) | 1;
+        pat_fill(s->buf, BLK, global_off(f, b), s->seed);
+        model[f][b] = s->seed; /* the content once this write is done */
+        s->cb.aio_lio_opcode = LIO_WRITE;
+    } else if (s->op == OP_READ) {
+        s->seed = model[f][b];
+        memset(s->buf, 0, BLK);
+        s->cb.aio_lio_opcode = LIO_READ;
+    }
+    if (s->op != OP_FSYNC)
+        inflight[f][b] = 1;
+    s->busy = 1;
+    s->lio = 0;
+    return 1;
+}
+
+static void reap(struct slot *s)
+{
+    int e = aio_error(&s->cb);
+    ssize_t r = aio_return(&s->cb);
+    if (e != 0)
+        die("op %d on file %d block %d failed: %s", s->op, s->file, s->blk,
+            strerror(e));
+    CHECK_EQ(r, s->op == OP_FSYNC ? 0 : BLK);
+    if (s->op == OP_READ)
+        CHECK_PAT(s->buf, BLK, global_off(s->file, s->blk), s->seed);
+    if (s->op != OP_FSYNC)
+        inflight[s->file][s->blk] = 0;
+    s->busy = 0;
+}
+
+static void *worker(void *arg)
+{
+    int t = (int)(intptr_t)arg;
+    unsigned rs = 0x9E3779B9u * (unsigned)(t + 1);
+    static struct slot slots[THREADS][DEPTH];
+    struct slot *sl = slots[t];
+    for (int i = 0; i < DEPTH; i++)
+        if (posix_memalign((void **)&sl[i].buf, BLK, BLK) != 0)
+            die("posix_memalign");
+    long long stop = now_ms() + RUN_MS;
+    for (;;) {
+        int submitting = now_ms() < stop, busy = 0;
+        if (submitting) {
+            struct aiocb *batch[DEPTH];
+            int nb = 0, use_lio = rnd(&rs) % 4 == 0;
+            for (int i = 0; i < DEPTH; i++) {
+                struct slot *s = &sl[i];
+                if (s->busy || !prepare(s, t, &rs))
+                    continue;
+                int r;
+                if (s->op == OP_FSYNC)
+                    r = aio_fsync(rnd(&rs) % 2 ? O_SYNC : O_DSYNC, &s->cb);
+                else if (use_lio) {
+                    s->lio = 1;
+                    batch[nb++] = &s->cb;
+                    continue;
+                } else if (s->op == OP_WRITE)
+                    r = aio_write(&s->cb);
+                else
+                    r = aio_read(&s->cb);
+                if (r != 0)
+                    die("submit op %d", s->op);
+            }
+            if (nb > 0 && lio_listio(LIO_NOWAIT, batch, nb, NULL) != 0)
+                die("lio_listio of %d", nb);
+        }
+        const struct aiocb *list[DEPTH];
+        for (int i = 0; i < DEPTH; i++) {
+            list[i] = sl[i].busy ? &sl[i].cb : NULL;
+            busy += sl[i].busy;
+        }
+        if (!busy) {
+            if (!submitting)
+                break;
+            continue;
+        }
+        struct timespec ts = ms_ts(3000);
+        if (aio_suspend(list, DEPTH, &ts) != 0 && errno != EINTR) {
+            static const char *names[] = { "read", "write", "fsync" };
+            for (int i = 0; i < DEPTH; i++)
+                if (sl[i].busy)
+                    fprintf(stderr, "  stuck: %s%s file %d block %d, id %d, "
+                            "aio_error %d, notified %d\n", names[sl[i].op],
+                            sl[i].lio ? " (lio_listio)" : "", sl[i].file,
+                            sl[i].blk, sl[i].cb.aio_sigevent.sigev_value.sival_int,
+                            aio_error(&sl[i].cb),
+                            atomic_load(&notified[sl[i].cb.aio_sigevent.sigev_value.sival_int]));
+            die("thread %d: aio_suspend with %d requests in flight", t, busy);
+        }
+        for (int i = 0; i < DEPTH; i++)
+            if (sl[i].busy && aio_error(&sl[i].cb) != EINPROGRESS)
+                reap(&sl[i]);
+    }
+    for (int i = 0; i < DEPTH; i++)
+        free(sl[i].buf);
+    return NULL;
+}
+
+int main(void)
+{
+    static char buf[NBLK * BLK];
+    for (int f = 0; f < FILES; f++) {
+        fds[f] = tmp_open(0);
+        for (int b = 0; b < NBLK; b++) {
+            model[f][b] = 1000u + (unsigned)(f * NBLK + b);
+            pat_fill(buf + b * BLK, BLK, global_off(f, b), model[f][b]);
+        }
+        CHECK_EQ(pwrite(fds[f], buf, sizeof buf, 0), sizeof buf);
+    }
+    pthread_t th[THREADS];
+    for (int i = 0; i < THREADS; i++)
+        CHECK_EQ(pthread_create(&th[i], NULL, worker, (void *)(intptr_t)i), 0);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(th[i], NULL);
+    int n = atomic_load(&next_id);
+    WAIT_UNTIL(atomic_load(&total_notified) >= n, DONE_MS);
+    pause_us(50000); /* grace period for duplicates */
+    for (int i = 0; i < n; i++)
+        if (atomic_load(&notified[i]) != 1)
+            die("request %d notified %d times", i, atomic_load(&notified[i]));
+    CHECK_EQ(atomic_load(&total_notified), n);
+    for (int f = 0; f < FILES; f++) {
+        CHECK_EQ(pread(fds[f], buf, sizeof buf, 0), sizeof buf);
+        for (int b = 0; b < NBLK; b++)
+            CHECK_PAT(buf + b * BLK, BLK, global_off(f, b), model[f][b]);
+    }
+    printf("%d requests\n", n);
+    return 0;
+}

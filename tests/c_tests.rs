@@ -1,0 +1,629 @@
+//! Runs the C test suite in `c-tests/` against plain glibc and against
+//! aio-rs (linked with `-laio_rs` and through `LD_PRELOAD`, under every
+//! engine, and once with io_uring forbidden by a seccomp filter).
+//!
+//! Every `c-tests/*.c` is one test: line 1 is `/* DESCRIPTION: ... */`,
+//! exit 0 = pass, 77 = skip, anything else (or a signal, or the timeout) =
+//! fail.  A `/* GLIBC-XFAIL: reason */` line near the top marks a known
+//! glibc bug: in glibc mode the test is then expected to fail.
+//!
+//! Binaries go to `<target>/c-tests/`, never into the source tree.
+//!
+//! Environment knobs for local debugging:
+//!   C_TESTS=name1,name2      only these tests (file names without `.c`)
+//!   C_TEST_MODES=glibc,...   only these modes (see `MODES`)
+//!   C_TEST_JOBS=N            parallel runs (default 2)
+//!   C_TEST_TIMEOUT=SECS      per-run timeout (default 30)
+//!   CC                       the C compiler (default `cc`)
+
+use std::collections::VecDeque;
+use std::env;
+use std::fs;
+use std::io::Write;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Bin {
+    Glibc,
+    Linked,
+}
+
+struct Mode {
+    name: &'static str,
+    bin: Bin,
+    preload: bool,
+    backend: Option<&'static str>,
+    nouring: bool,
+}
+
+const fn mode(
+    name: &'static str,
+    bin: Bin,
+    preload: bool,
+    backend: Option<&'static str>,
+    nouring: bool,
+) -> Mode {
+    Mode { name, bin, preload, backend, nouring }
+}
+
+const MODES: &[Mode] = &[
+    mode("glibc", Bin::Glibc, false, None, false),
+    mode("linked", Bin::Linked, false, None, false),
+    mode("linked-uring", Bin::Linked, false, Some("uring"), false),
+    mode("linked-kaio", Bin::Linked, false, Some("kaio"), false),
+    mode("linked-threads", Bin::Linked, false, Some("threads"), false),
+    mode("preload", Bin::Glibc, true, None, false),
+    mode("preload-uring", Bin::Glibc, true, Some("uring"), false),
+    mode("preload-kaio", Bin::Glibc, true, Some("kaio"), false),
+    mode("preload-threads", Bin::Glibc, true, Some("threads"), false),
+    mode("preload-nouring", Bin::Glibc, true, None, true),
+];
+
+const CFLAGS: &[&str] = &["-O1", "-g", "-Wall", "-Werror", "-pthread"];
+
+struct TestSrc {
+    name: String,
+    src: PathBuf,
+    /// Problem with the file itself (e.g. no description line).
+    defect: Option<String>,
+    xfail: Option<String>,
+    /// Declares a longer watchdog: schedule it early.
+    heavy: bool,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+enum Outcome {
+    Pass,
+    Skip,
+    /// Failed in glibc mode, as its GLIBC-XFAIL line says.
+    XFail,
+    /// Passed in glibc mode despite a GLIBC-XFAIL line.
+    XPass,
+    Fail(String),
+}
+
+struct Run {
+    test: usize,
+    mode: usize,
+    outcome: Outcome,
+    secs: f64,
+    log: PathBuf,
+}
+
+fn crate_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The profile directory holding libaio_rs.so: the one this test binary
+/// was built into (`<target>/<profile>/deps/c_tests-*`), which follows
+/// CARGO_TARGET_DIR and --release.
+fn profile_dir() -> PathBuf {
+    if let Ok(exe) = env::current_exe() {
+        if let Some(deps) = exe.parent() {
+            if deps.file_name().is_some_and(|n| n == "deps") {
+                if let Some(p) = deps.parent() {
+                    return p.to_path_buf();
+                }
+            }
+        }
+    }
+    let target = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|t| if t.is_absolute() { t } else { crate_root().join(t) })
+        .unwrap_or_else(|| crate_root().join("target"));
+    target.join(if cfg!(debug_assertions) { "debug" } else { "release" })
+}
+
+fn list_filter(var: &str) -> Option<Vec<String>> {
+    let v = env::var(var).ok()?;
+    let items: Vec<String> = v
+        .split(',')
+        .map(|s| s.trim().trim_end_matches(".c").to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    (!items.is_empty()).then_some(items)
+}
+
+fn env_num(var: &str, default: u64) -> u64 {
+    env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn discover(dir: &Path, only: &Option<Vec<String>>) -> Vec<TestSrc> {
+    let mut tests = Vec::new();
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "c"))
+        .collect();
+    entries.sort();
+    for src in entries {
+        let name = src.file_stem().unwrap().to_string_lossy().into_owned();
+        if let Some(only) = only {
+            if !only.contains(&name) {
+                continue;
+            }
+        }
+        let text = fs::read_to_string(&src).unwrap_or_default();
+        let first = text.lines().next().unwrap_or("");
+        let defect = (!first.starts_with("/* DESCRIPTION:") || !first.ends_with("*/"))
+            .then(|| "line 1 is not a `/* DESCRIPTION: ... */` comment".to_string());
+        let xfail = text
+            .lines()
+            .take(8)
+            .find_map(|l| l.trim().strip_prefix("/* GLIBC-XFAIL:"))
+            .map(|r| r.trim_end_matches("*/").trim().to_string());
+        let heavy = text.lines().take(8).any(|l| l.starts_with("#define TEST_ALARM"));
+        tests.push(TestSrc { name, src, defect, xfail, heavy });
+    }
+    if let Some(only) = only {
+        for want in only {
+            assert!(
+                tests.iter().any(|t| &t.name == want),
+                "C_TESTS names `{want}`, but there is no c-tests/{want}.c"
+            );
+        }
+    }
+    tests
+}
+
+fn mtime(p: &Path) -> Option<std::time::SystemTime> {
+    fs::metadata(p).and_then(|m| m.modified()).ok()
+}
+
+/// Is `out` newer than `src`, the support headers and the .c files that
+/// `src` includes?  (A change of compiler or flags is caught by `flags_stamp`.)
+fn up_to_date(src: &Path, out: &Path) -> bool {
+    let Some(built) = mtime(out) else { return false };
+    let dir = src.parent().unwrap_or(Path::new("."));
+    let mut deps = vec![src.to_path_buf()];
+    if let Ok(rd) = fs::read_dir(dir.join("support")) {
+        deps.extend(rd.filter_map(|e| e.ok().map(|e| e.path())));
+    }
+    let text = fs::read_to_string(src).unwrap_or_default();
+    for l in text.lines() {
+        if let Some(inc) = l.trim().strip_prefix("#include \"") {
+            deps.push(dir.join(inc.trim_end_matches('"')));
+        }
+    }
+    deps.iter().all(|d| mtime(d).is_some_and(|t| t <= built))
+}
+
+/// Compile `src` to `out` (unless `reuse` and it is up to date); on
+/// failure return the compiler's output.
+fn compile(cc: &str, src: &Path, out: &Path, extra: &[String], reuse: bool) -> Result<(), String> {
+    if reuse && up_to_date(src, out) {
+        return Ok(());
+    }
+    // Build under a private name and rename: a concurrent run of this suite
+    // in the same target directory never sees a half-written binary.
+    let tmp = PathBuf::from(format!("{}.tmp{}", out.display(), std::process::id()));
+    let res = Command::new(cc)
+        .args(CFLAGS)
+        .arg(src)
+        .arg("-o")
+        .arg(&tmp)
+        .args(extra)
+        .arg("-lrt")
+        .stdin(Stdio::null())
+        .output();
+    let result = match res {
+        Ok(o) if o.status.success() => {
+            fs::rename(&tmp, out).map_err(|e| format!("rename to {}: {e}", out.display()))
+        }
+        Ok(o) => Err(format!(
+            "compile failed: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )),
+        Err(e) => Err(format!("cannot run `{cc}`: {e}")),
+    };
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Apply `f` to every item, on at most `n` threads; results in input order.
+fn parallel<T: Send + 'static, R: Send + 'static>(
+    items: Vec<T>,
+    n: usize,
+    f: impl Fn(T) -> R + Send + Sync + 'static,
+) -> Vec<R> {
+    let queue = Arc::new(Mutex::new(items.into_iter().enumerate().collect::<VecDeque<_>>()));
+    let f = Arc::new(f);
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let handles: Vec<_> = (0..n.max(1))
+        .map(|_| {
+            let (queue, f, out) = (queue.clone(), f.clone(), out.clone());
+            thread::spawn(move || loop {
+                let next = queue.lock().unwrap().pop_front();
+                let Some((i, item)) = next else { break };
+                let r = f(item);
+                out.lock().unwrap().push((i, r));
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("runner thread panicked");
+    }
+    let mut out = std::mem::take(&mut *out.lock().unwrap());
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
+}
+
+fn describe_status(st: ExitStatus) -> String {
+    if let Some(sig) = st.signal() {
+        let name = match sig {
+            libc::SIGSEGV => "SIGSEGV",
+            libc::SIGABRT => "SIGABRT",
+            libc::SIGALRM => "SIGALRM (test watchdog)",
+            libc::SIGBUS => "SIGBUS",
+            libc::SIGKILL => "SIGKILL",
+            libc::SIGILL => "SIGILL",
+            libc::SIGFPE => "SIGFPE",
+            _ => "",
+        };
+        format!("killed by signal {sig} {name}")
+    } else {
+        format!("exit status {}", st.code().unwrap_or(-1))
+    }
+}
+
+struct Job {
+    test: usize,
+    mode: usize,
+    argv: Vec<PathBuf>,
+    env: Vec<(&'static str, String)>,
+    log: PathBuf,
+    xfail_expected: bool,
+    precomputed: Option<Outcome>,
+}
+
+fn run_job(job: &Job, workdir: &Path, timeout: Duration) -> (Outcome, f64) {
+    if let Some(o) = &job.precomputed {
+        return (o.clone(), 0.0);
+    }
+    let log = fs::File::create(&job.log).expect("create log file");
+    let mut cmd = Command::new(&job.argv[0]);
+    cmd.args(&job.argv[1..])
+        .current_dir(workdir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log.try_clone().expect("dup log")))
+        .stderr(Stdio::from(log))
+        .env_remove("LD_PRELOAD")
+        .env_remove("AIO_RS_BACKEND")
+        .process_group(0);
+    for (k, v) in &job.env {
+        cmd.env(k, v);
+    }
+    // No core files from crashing tests (some crash on purpose in children).
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            libc::setrlimit(libc::RLIMIT_CORE, &lim);
+            Ok(())
+        });
+    }
+    let start = Instant::now();
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return (Outcome::Fail(format!("cannot start: {e}")), 0.0),
+    };
+    let pgid = child.id() as libc::pid_t;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break Some(st),
+            Ok(None) if start.elapsed() >= timeout => {
+                unsafe { libc::kill(-pgid, libc::SIGKILL) };
+                let _ = child.wait();
+                break None;
+            }
+            Ok(None) => thread::sleep(Duration::from_millis(5)),
+            Err(e) => panic!("wait: {e}"),
+        }
+    };
+    // Leftover children of the test (e.g. after fork) go too.
+    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    let secs = start.elapsed().as_secs_f64();
+    let raw = match status {
+        None => Err(format!("timed out after {} s", timeout.as_secs())),
+        Some(st) if st.code() == Some(0) => Ok(true),
+        Some(st) if st.code() == Some(77) => Ok(false),
+        Some(st) => Err(describe_status(st)),
+    };
+    if let Ok(mut f) = fs::OpenOptions::new().append(true).open(&job.log) {
+        let what = match &raw {
+            Ok(true) => "exit status 0".to_string(),
+            Ok(false) => "exit status 77 (skip)".to_string(),
+            Err(why) => why.clone(),
+        };
+        let _ = writeln!(f, "[runner] {what}");
+    }
+    let outcome = match (raw, job.xfail_expected) {
+        (Ok(false), _) => Outcome::Skip,
+        (Ok(true), false) => Outcome::Pass,
+        (Ok(true), true) => Outcome::XPass,
+        (Err(_), true) => Outcome::XFail,
+        (Err(why), false) => Outcome::Fail(why),
+    };
+    (outcome, secs)
+}
+
+fn tail(path: &Path, lines: usize) -> String {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    let from = all.len().saturating_sub(lines);
+    all[from..].join("\n")
+}
+
+/// Print around libtest's output capture, so the summary is always shown.
+fn say(s: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(s.as_bytes());
+    let _ = out.write_all(b"\n");
+    let _ = out.flush();
+}
+
+#[test]
+fn c_test_suite() {
+    let t0 = Instant::now();
+    let root = crate_root();
+    let cdir = root.join("c-tests");
+    let profile = profile_dir();
+    let target = profile.parent().map(Path::to_path_buf).unwrap_or_else(|| root.join("target"));
+    let out_dir = target.join("c-tests");
+    let bin_dir = out_dir.join("bin");
+    let log_dir = out_dir.join("logs");
+    let lib_link_dir = out_dir.join("lib");
+    let work_dir = out_dir.join("work");
+    for d in [&bin_dir, &log_dir, &lib_link_dir, &work_dir] {
+        fs::create_dir_all(d).unwrap_or_else(|e| panic!("mkdir {}: {e}", d.display()));
+    }
+    let cc = env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    let jobs = env_num("C_TEST_JOBS", 2) as usize;
+    let timeout = Duration::from_secs(env_num("C_TEST_TIMEOUT", 30));
+
+    let only = list_filter("C_TESTS");
+    let tests = discover(&cdir, &only);
+    assert!(!tests.is_empty(), "no C tests found in {}", cdir.display());
+
+    let modes: Vec<usize> = match list_filter("C_TEST_MODES") {
+        None => (0..MODES.len()).collect(),
+        Some(want) => want
+            .iter()
+            .map(|w| {
+                MODES.iter().position(|m| m.name == w).unwrap_or_else(|| {
+                    let names: Vec<_> = MODES.iter().map(|m| m.name).collect();
+                    panic!("C_TEST_MODES: unknown mode `{w}` (known: {})", names.join(","))
+                })
+            })
+            .collect(),
+    };
+    let need_lib = modes.iter().any(|&m| MODES[m].name != "glibc");
+    let need_linked = modes.iter().any(|&m| MODES[m].bin == Bin::Linked);
+    let need_nouring = modes.iter().any(|&m| MODES[m].nouring);
+
+    // The library under test.  Linked binaries find it through a private
+    // directory of symlinks, which also provides the SONAME (libaio_rs.so.0).
+    let lib = profile.join("libaio_rs.so");
+    if need_lib {
+        assert!(
+            lib.is_file(),
+            "the library {} does not exist: build it first with `cargo build --release` \
+             (or run `cargo test --release`), or select C_TEST_MODES=glibc",
+            lib.display()
+        );
+        for name in ["libaio_rs.so", "libaio_rs.so.0"] {
+            let l = lib_link_dir.join(name);
+            if fs::read_link(&l).is_ok_and(|t| t == lib) {
+                continue;
+            }
+            let tmp = lib_link_dir.join(format!("{name}.tmp{}", std::process::id()));
+            let _ = fs::remove_file(&tmp);
+            std::os::unix::fs::symlink(&lib, &tmp)
+                .and_then(|_| fs::rename(&tmp, &l))
+                .unwrap_or_else(|e| panic!("symlink {}: {e}", l.display()));
+        }
+    }
+    let lib_abs = lib.canonicalize().unwrap_or(lib.clone());
+
+    // Build: one glibc binary and (if needed) one linked binary per test,
+    // plus the nouring launcher.
+    let nouring = bin_dir.join("nouring");
+    if need_nouring {
+        let tmp = bin_dir.join(format!("nouring.tmp{}", std::process::id()));
+        let r = Command::new(&cc)
+            .args(["-O1", "-Wall", "-Werror"])
+            .arg(cdir.join("support/nouring.c"))
+            .arg("-o")
+            .arg(&tmp)
+            .status()
+            .expect("run cc");
+        assert!(r.success(), "cannot build c-tests/support/nouring.c");
+        fs::rename(&tmp, &nouring).expect("rename nouring");
+    }
+    let link_flags = vec![
+        format!("-L{}", lib_link_dir.display()),
+        "-laio_rs".to_string(),
+        format!("-Wl,-rpath,{}", lib_link_dir.display()),
+    ];
+    let mut builds: Vec<(usize, Bin)> = Vec::new();
+    for (i, t) in tests.iter().enumerate() {
+        if t.defect.is_none() {
+            builds.push((i, Bin::Glibc));
+            if need_linked {
+                builds.push((i, Bin::Linked));
+            }
+        }
+    }
+    let bin_path = |name: &str, b: Bin| {
+        bin_dir.join(format!("{name}.{}", if b == Bin::Glibc { "glibc" } else { "linked" }))
+    };
+    let build_inputs: Vec<(PathBuf, PathBuf, Vec<String>)> = builds
+        .iter()
+        .map(|&(i, b)| {
+            let extra = if b == Bin::Linked { link_flags.clone() } else { Vec::new() };
+            (tests[i].src.clone(), bin_path(&tests[i].name, b), extra)
+        })
+        .collect();
+    // Binaries from an earlier run are reused only if built the same way.
+    let stamp = bin_dir.join("flags.stamp");
+    let flags_sig = format!("{cc} {} | {}\n", CFLAGS.join(" "), link_flags.join(" "));
+    let reuse = fs::read_to_string(&stamp).is_ok_and(|s| s == flags_sig);
+    if !reuse {
+        // Built some other way: none of them may be reused, now or later.
+        for e in fs::read_dir(&bin_dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "glibc" || x == "linked") {
+                let _ = fs::remove_file(p);
+            }
+        }
+    }
+    let cc2 = cc.clone();
+    let build_results = parallel(build_inputs, jobs, move |(src, out, extra)| {
+        compile(&cc2, &src, &out, &extra, reuse)
+    });
+    let _ = fs::write(&stamp, &flags_sig);
+    let build_err = |i: usize, b: Bin| -> Option<String> {
+        builds
+            .iter()
+            .position(|&x| x == (i, b))
+            .and_then(|k| build_results[k].as_ref().err().cloned())
+    };
+    let t_build = t0.elapsed().as_secs_f64();
+
+    // The run matrix.  Tests with a longer watchdog go first.
+    let mut order: Vec<usize> = (0..tests.len()).collect();
+    order.sort_by_key(|&i| !tests[i].heavy);
+    let mut job_list = Vec::new();
+    for &i in &order {
+        let t = &tests[i];
+        for &m in &modes {
+            let md = &MODES[m];
+            let log = log_dir.join(format!("{}.{}.log", t.name, md.name));
+            let glibc_mode = md.name == "glibc";
+            let mut precomputed = t.defect.clone().map(Outcome::Fail);
+            if precomputed.is_none() {
+                precomputed = build_err(i, md.bin).map(Outcome::Fail);
+                if let Some(Outcome::Fail(msg)) = &precomputed {
+                    let _ = fs::write(&log, msg);
+                }
+            }
+            let exe = bin_path(&t.name, md.bin);
+            let mut argv = Vec::new();
+            if md.nouring {
+                argv.push(nouring.clone());
+            }
+            argv.push(exe);
+            let mut env = Vec::new();
+            if md.preload {
+                env.push(("LD_PRELOAD", lib_abs.display().to_string()));
+            }
+            if let Some(b) = md.backend {
+                env.push(("AIO_RS_BACKEND", b.to_string()));
+            }
+            job_list.push(Job {
+                test: i,
+                mode: m,
+                argv,
+                env,
+                log,
+                xfail_expected: glibc_mode && t.xfail.is_some(),
+                precomputed,
+            });
+        }
+    }
+    let wd = work_dir.clone();
+    let runs: Vec<Run> = parallel(job_list, jobs, move |job| {
+        let (outcome, secs) = run_job(&job, &wd, timeout);
+        Run { test: job.test, mode: job.mode, outcome, secs, log: job.log }
+    });
+
+    // Report.
+    let mut report = String::new();
+    let count = |f: &dyn Fn(&Outcome) -> bool| runs.iter().filter(|r| f(&r.outcome)).count();
+    let passed = count(&|o| matches!(o, Outcome::Pass | Outcome::XPass));
+    let failed = count(&|o| matches!(o, Outcome::Fail(_)));
+    let skipped = count(&|o| matches!(o, Outcome::Skip));
+    let xfailed = count(&|o| matches!(o, Outcome::XFail));
+
+    report.push_str(&format!(
+        "\nC test matrix: {} tests x {} modes, build {:.1} s, total {:.1} s (logs in {})\n",
+        tests.len(),
+        modes.len(),
+        t_build,
+        t0.elapsed().as_secs_f64(),
+        log_dir.display()
+    ));
+    report.push_str(&format!("{:<18} {:>6} {:>6} {:>6} {:>6}\n", "mode", "pass", "fail", "skip", "xfail"));
+    for &m in &modes {
+        let of = |f: &dyn Fn(&Outcome) -> bool| {
+            runs.iter().filter(|r| r.mode == m && f(&r.outcome)).count()
+        };
+        report.push_str(&format!(
+            "{:<18} {:>6} {:>6} {:>6} {:>6}\n",
+            MODES[m].name,
+            of(&|o| matches!(o, Outcome::Pass | Outcome::XPass)),
+            of(&|o| matches!(o, Outcome::Fail(_))),
+            of(&|o| matches!(o, Outcome::Skip)),
+            of(&|o| matches!(o, Outcome::XFail)),
+        ));
+    }
+    let mut slow: Vec<&Run> = runs.iter().filter(|r| r.secs >= 3.0).collect();
+    slow.sort_by(|a, b| b.secs.total_cmp(&a.secs));
+    if !slow.is_empty() {
+        report.push_str("slowest runs:");
+        for r in slow.iter().take(8) {
+            report.push_str(&format!(" {}[{}] {:.1}s", tests[r.test].name, MODES[r.mode].name, r.secs));
+        }
+        report.push('\n');
+    }
+    for r in runs.iter().filter(|r| r.outcome == Outcome::XPass) {
+        report.push_str(&format!(
+            "note: {} passed on plain glibc although marked GLIBC-XFAIL ({})\n",
+            tests[r.test].name,
+            tests[r.test].xfail.as_deref().unwrap_or("")
+        ));
+    }
+    if failed > 0 {
+        report.push_str("\nFAILURES\n");
+        report.push_str(&format!("{:<26} {:<18} {}\n", "test", "mode", "result"));
+        for r in &runs {
+            if let Outcome::Fail(why) = &r.outcome {
+                let why = why.lines().next().unwrap_or("");
+                report.push_str(&format!("{:<26} {:<18} {}\n", tests[r.test].name, MODES[r.mode].name, why));
+            }
+        }
+        // The output of each failing test, once per distinct output.
+        let mut shown: Vec<(usize, String)> = Vec::new();
+        for r in &runs {
+            if !matches!(r.outcome, Outcome::Fail(_)) {
+                continue;
+            }
+            let out = tail(&r.log, 12);
+            if shown.iter().any(|(t, o)| *t == r.test && *o == out) {
+                continue;
+            }
+            let same: Vec<&str> = runs
+                .iter()
+                .filter(|x| x.test == r.test && matches!(x.outcome, Outcome::Fail(_)) && tail(&x.log, 12) == out)
+                .map(|x| MODES[x.mode].name)
+                .collect();
+            report.push_str(&format!("\n--- {} [{}]\n", tests[r.test].name, same.join(", ")));
+            report.push_str(if out.is_empty() { "(no output)" } else { &out });
+            report.push('\n');
+            shown.push((r.test, out));
+        }
+    }
+    if xfailed > 0 {
+        report.push_str(&format!("C tests: {xfailed} expected glibc failures (GLIBC-XFAIL)\n"));
+    }
+    report.push_str(&format!("C tests: {passed} passed, {failed} failed, {skipped} skipped"));
+    say(&report);
+    assert_eq!(failed, 0, "{failed} C test run(s) failed; see the table above");
+}
