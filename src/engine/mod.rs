@@ -92,6 +92,7 @@ pub struct Engine {
     force_watch: AtomicU32,
     workers_per_queue: u32,
     kaio_slots: u32,
+    ring_entries: u32,
     pub verbose: bool,
 }
 
@@ -127,6 +128,12 @@ pub fn engine() -> Result<&'static Engine, Errno> {
     Ok(e)
 }
 
+/// A numeric tuning variable (`AIO_RS_RING_ENTRIES`, `AIO_RS_KAIO_SLOTS`: used by the tests to
+/// make the kernel's limits small enough to hit).
+fn env_u32(name: &str) -> Option<u32> {
+    std::env::var(name).ok()?.trim().parse().ok()
+}
+
 fn env_flag(name: &str) -> bool {
     std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0")
 }
@@ -151,7 +158,8 @@ impl Engine {
             done: EventCount::new(),
             force_watch: AtomicU32::new(0),
             workers_per_queue,
-            kaio_slots: kaio_budget(cpus),
+            kaio_slots: env_u32("AIO_RS_KAIO_SLOTS").unwrap_or_else(|| kaio_budget(cpus)).max(1),
+            ring_entries: env_u32("AIO_RS_RING_ENTRIES").unwrap_or(256).clamp(1, 4096),
             verbose: env_flag("AIO_RS_VERBOSE"),
         }
     }
@@ -219,7 +227,7 @@ impl Queue {
     fn start(eng: &'static Engine, idx: usize) -> Result<Queue, Errno> {
         let mut why = Vec::new();
         let ring = match eng.mode {
-            Mode::Auto | Mode::Uring => match uring::Ring::new(256) {
+            Mode::Auto | Mode::Uring => match uring::Ring::new(eng.ring_entries) {
                 Ok(r) => Some(r),
                 Err(e) => {
                     why.push(format!("io_uring unavailable ({})", errno_name(e)));
