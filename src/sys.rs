@@ -114,30 +114,30 @@ impl<T> Drop for Guard<'_, T> {
     }
 }
 
-/// An event counter: waiters read `seq`, re-check their condition, then sleep until `seq` moves.
+/// An event counter: waiters announce themselves, take a ticket, re-check their condition, and
+/// sleep until the counter moves; notifiers pay only an atomic load when nobody sleeps.
 ///
-/// No wake-up is lost: a notifier bumps `seq` (SeqCst) before reading `sleepers`; a waiter
-/// increments `sleepers` (SeqCst) before its final check of the condition and sleeps only while
-/// `seq` still equals the value read before that check. Either the notifier sees the sleeper and
-/// wakes it, or the waiter's futex sees the new `seq` and does not sleep.
+/// No wake-up is lost. A waiter increments `sleepers` (SeqCst), then reads `seq` for its ticket,
+/// then checks its condition, then sleeps while `seq` equals the ticket. A notifier publishes its
+/// change, issues a SeqCst fence, and reads `sleepers`. In the single total order of SeqCst
+/// operations, either the notifier's read comes after the waiter's increment (it sees a sleeper,
+/// bumps `seq` and wakes: the waiter's futex either sees the new `seq` or is woken), or it comes
+/// before, and then the waiter's condition check comes after the fence and sees the change.
 pub struct EventCount {
     seq: AtomicU32,
     sleepers: AtomicU32,
 }
 
 impl EventCount {
-    pub(crate) const fn new() -> Self {
+    pub const fn new() -> Self {
         EventCount { seq: AtomicU32::new(0), sleepers: AtomicU32::new(0) }
     }
 
-    /// The ticket to pass to [`EventCount::wait`]; take it before checking the condition.
-    pub fn ticket(&self) -> u32 {
-        self.seq.load(SeqCst)
-    }
-
-    /// Marks the caller as a sleeper; call before the final check, then `wait`, then `unprepare`.
-    pub fn prepare(&self) {
+    /// Announces a sleeper and returns its ticket; check the condition after this, then `wait`,
+    /// then `unprepare`.
+    pub fn prepare(&self) -> u32 {
         self.sleepers.fetch_add(1, SeqCst);
+        self.seq.load(SeqCst)
     }
 
     pub fn unprepare(&self) {
@@ -148,9 +148,11 @@ impl EventCount {
         futex_wait(&self.seq, ticket, timeout)
     }
 
+    /// Call after publishing the change the sleepers wait for.
     pub fn notify_all(&self) {
-        self.seq.fetch_add(1, SeqCst);
+        core::sync::atomic::fence(SeqCst);
         if self.sleepers.load(SeqCst) != 0 {
+            self.seq.fetch_add(1, SeqCst);
             futex_wake(&self.seq, i32::MAX);
         }
     }

@@ -48,7 +48,13 @@ const fn mode(
     backend: Option<&'static str>,
     nouring: bool,
 ) -> Mode {
-    Mode { name, bin, preload, backend, nouring }
+    Mode {
+        name,
+        bin,
+        preload,
+        backend,
+        nouring,
+    }
 }
 
 const MODES: &[Mode] = &[
@@ -114,9 +120,19 @@ fn profile_dir() -> PathBuf {
     }
     let target = env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .map(|t| if t.is_absolute() { t } else { crate_root().join(t) })
+        .map(|t| {
+            if t.is_absolute() {
+                t
+            } else {
+                crate_root().join(t)
+            }
+        })
         .unwrap_or_else(|| crate_root().join("target"));
-    target.join(if cfg!(debug_assertions) { "debug" } else { "release" })
+    target.join(if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    })
 }
 
 fn list_filter(var: &str) -> Option<Vec<String>> {
@@ -130,7 +146,10 @@ fn list_filter(var: &str) -> Option<Vec<String>> {
 }
 
 fn env_num(var: &str, default: u64) -> u64 {
-    env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn discover(dir: &Path, only: &Option<Vec<String>>) -> Vec<TestSrc> {
@@ -157,8 +176,17 @@ fn discover(dir: &Path, only: &Option<Vec<String>>) -> Vec<TestSrc> {
             .take(8)
             .find_map(|l| l.trim().strip_prefix("/* GLIBC-XFAIL:"))
             .map(|r| r.trim_end_matches("*/").trim().to_string());
-        let heavy = text.lines().take(8).any(|l| l.starts_with("#define TEST_ALARM"));
-        tests.push(TestSrc { name, src, defect, xfail, heavy });
+        let heavy = text
+            .lines()
+            .take(8)
+            .any(|l| l.starts_with("#define TEST_ALARM"));
+        tests.push(TestSrc {
+            name,
+            src,
+            defect,
+            xfail,
+            heavy,
+        });
     }
     if let Some(only) = only {
         for want in only {
@@ -178,7 +206,9 @@ fn mtime(p: &Path) -> Option<std::time::SystemTime> {
 /// Is `out` newer than `src`, the support headers and the .c files that
 /// `src` includes?  (A change of compiler or flags is caught by `flags_stamp`.)
 fn up_to_date(src: &Path, out: &Path) -> bool {
-    let Some(built) = mtime(out) else { return false };
+    let Some(built) = mtime(out) else {
+        return false;
+    };
     let dir = src.parent().unwrap_or(Path::new("."));
     let mut deps = vec![src.to_path_buf()];
     if let Ok(rd) = fs::read_dir(dir.join("support")) {
@@ -234,7 +264,9 @@ fn parallel<T: Send + 'static, R: Send + 'static>(
     n: usize,
     f: impl Fn(T) -> R + Send + Sync + 'static,
 ) -> Vec<R> {
-    let queue = Arc::new(Mutex::new(items.into_iter().enumerate().collect::<VecDeque<_>>()));
+    let queue = Arc::new(Mutex::new(
+        items.into_iter().enumerate().collect::<VecDeque<_>>(),
+    ));
     let f = Arc::new(f);
     let out = Arc::new(Mutex::new(Vec::new()));
     let handles: Vec<_> = (0..n.max(1))
@@ -304,7 +336,10 @@ fn run_job(job: &Job, workdir: &Path, timeout: Duration) -> (Outcome, f64) {
     // No core files from crashing tests (some crash on purpose in children).
     unsafe {
         cmd.pre_exec(|| {
-            let lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            let lim = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
             libc::setrlimit(libc::RLIMIT_CORE, &lim);
             Ok(())
         });
@@ -375,7 +410,10 @@ fn c_test_suite() {
     let root = crate_root();
     let cdir = root.join("c-tests");
     let profile = profile_dir();
-    let target = profile.parent().map(Path::to_path_buf).unwrap_or_else(|| root.join("target"));
+    let target = profile
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| root.join("target"));
     let out_dir = target.join("c-tests");
     let bin_dir = out_dir.join("bin");
     let log_dir = out_dir.join("logs");
@@ -399,7 +437,10 @@ fn c_test_suite() {
             .map(|w| {
                 MODES.iter().position(|m| m.name == w).unwrap_or_else(|| {
                     let names: Vec<_> = MODES.iter().map(|m| m.name).collect();
-                    panic!("C_TEST_MODES: unknown mode `{w}` (known: {})", names.join(","))
+                    panic!(
+                        "C_TEST_MODES: unknown mode `{w}` (known: {})",
+                        names.join(",")
+                    )
                 })
             })
             .collect(),
@@ -462,12 +503,19 @@ fn c_test_suite() {
         }
     }
     let bin_path = |name: &str, b: Bin| {
-        bin_dir.join(format!("{name}.{}", if b == Bin::Glibc { "glibc" } else { "linked" }))
+        bin_dir.join(format!(
+            "{name}.{}",
+            if b == Bin::Glibc { "glibc" } else { "linked" }
+        ))
     };
     let build_inputs: Vec<(PathBuf, PathBuf, Vec<String>)> = builds
         .iter()
         .map(|&(i, b)| {
-            let extra = if b == Bin::Linked { link_flags.clone() } else { Vec::new() };
+            let extra = if b == Bin::Linked {
+                link_flags.clone()
+            } else {
+                Vec::new()
+            };
             (tests[i].src.clone(), bin_path(&tests[i].name, b), extra)
         })
         .collect();
@@ -541,7 +589,13 @@ fn c_test_suite() {
     let wd = work_dir.clone();
     let runs: Vec<Run> = parallel(job_list, jobs, move |job| {
         let (outcome, secs) = run_job(&job, &wd, timeout);
-        Run { test: job.test, mode: job.mode, outcome, secs, log: job.log }
+        Run {
+            test: job.test,
+            mode: job.mode,
+            outcome,
+            secs,
+            log: job.log,
+        }
     });
 
     // Report.
@@ -560,7 +614,10 @@ fn c_test_suite() {
         t0.elapsed().as_secs_f64(),
         log_dir.display()
     ));
-    report.push_str(&format!("{:<18} {:>6} {:>6} {:>6} {:>6}\n", "mode", "pass", "fail", "skip", "xfail"));
+    report.push_str(&format!(
+        "{:<18} {:>6} {:>6} {:>6} {:>6}\n",
+        "mode", "pass", "fail", "skip", "xfail"
+    ));
     for &m in &modes {
         let of = |f: &dyn Fn(&Outcome) -> bool| {
             runs.iter().filter(|r| r.mode == m && f(&r.outcome)).count()
@@ -579,7 +636,10 @@ fn c_test_suite() {
     if !slow.is_empty() {
         report.push_str("slowest runs:");
         for r in slow.iter().take(8) {
-            report.push_str(&format!(" {}[{}] {:.1}s", tests[r.test].name, MODES[r.mode].name, r.secs));
+            report.push_str(&format!(
+                " {}[{}] {:.1}s",
+                tests[r.test].name, MODES[r.mode].name, r.secs
+            ));
         }
         report.push('\n');
     }
@@ -596,7 +656,10 @@ fn c_test_suite() {
         for r in &runs {
             if let Outcome::Fail(why) = &r.outcome {
                 let why = why.lines().next().unwrap_or("");
-                report.push_str(&format!("{:<26} {:<18} {}\n", tests[r.test].name, MODES[r.mode].name, why));
+                report.push_str(&format!(
+                    "{:<26} {:<18} {}\n",
+                    tests[r.test].name, MODES[r.mode].name, why
+                ));
             }
         }
         // The output of each failing test, once per distinct output.
@@ -611,19 +674,34 @@ fn c_test_suite() {
             }
             let same: Vec<&str> = runs
                 .iter()
-                .filter(|x| x.test == r.test && matches!(x.outcome, Outcome::Fail(_)) && tail(&x.log, 12) == out)
+                .filter(|x| {
+                    x.test == r.test
+                        && matches!(x.outcome, Outcome::Fail(_))
+                        && tail(&x.log, 12) == out
+                })
                 .map(|x| MODES[x.mode].name)
                 .collect();
-            report.push_str(&format!("\n--- {} [{}]\n", tests[r.test].name, same.join(", ")));
+            report.push_str(&format!(
+                "\n--- {} [{}]\n",
+                tests[r.test].name,
+                same.join(", ")
+            ));
             report.push_str(if out.is_empty() { "(no output)" } else { &out });
             report.push('\n');
             shown.push((r.test, out));
         }
     }
     if xfailed > 0 {
-        report.push_str(&format!("C tests: {xfailed} expected glibc failures (GLIBC-XFAIL)\n"));
+        report.push_str(&format!(
+            "C tests: {xfailed} expected glibc failures (GLIBC-XFAIL)\n"
+        ));
     }
-    report.push_str(&format!("C tests: {passed} passed, {failed} failed, {skipped} skipped"));
+    report.push_str(&format!(
+        "C tests: {passed} passed, {failed} failed, {skipped} skipped"
+    ));
     say(&report);
-    assert_eq!(failed, 0, "{failed} C test run(s) failed; see the table above");
+    assert_eq!(
+        failed, 0,
+        "{failed} C test run(s) failed; see the table above"
+    );
 }

@@ -205,7 +205,9 @@ impl FdTable {
         }
         // SAFETY: p points to a live chunk of CHUNK entries that is never freed.
         let e = unsafe { &*p.add(i) };
-        e.fd.store(fd, Relaxed);
+        if e.fd.load(Relaxed) != fd {
+            e.fd.store(fd, Relaxed);
+        }
         Ok(e)
     }
 

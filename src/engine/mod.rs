@@ -94,6 +94,8 @@ pub struct Engine {
     kaio_slots: u32,
     ring_entries: u32,
     pub verbose: bool,
+    /// Counters are kept only when `AIO_RS_STATS` asks for them (they are atomic RMWs per request).
+    pub stats_on: bool,
 }
 
 static ENGINE: AtomicPtr<Engine> = AtomicPtr::new(ptr::null_mut());
@@ -161,6 +163,7 @@ impl Engine {
             kaio_slots: env_u32("AIO_RS_KAIO_SLOTS").unwrap_or_else(|| kaio_budget(cpus)).max(1),
             ring_entries: env_u32("AIO_RS_RING_ENTRIES").unwrap_or(256).clamp(1, 4096),
             verbose: env_flag("AIO_RS_VERBOSE"),
+            stats_on: env_flag("AIO_RS_STATS"),
         }
     }
 
@@ -348,7 +351,7 @@ impl Queue {
     fn release_reap(&self, g: crate::sys::Guard<'_, ()>) {
         drop(g);
         core::sync::atomic::fence(SeqCst);
-        if self.helper_waits.swap(0, SeqCst) != 0 {
+        if self.helper_waits.load(SeqCst) != 0 && self.helper_waits.swap(0, SeqCst) != 0 {
             self.wake();
         }
     }
@@ -709,15 +712,17 @@ pub unsafe fn accept(eng: &'static Engine, q: &'static Queue, cb: Cb, op: Op, no
         if watched {
             q.watch_inc();
         }
-        let s = &q.stats;
-        s.submitted.fetch_add(1, Relaxed);
-        let now = s.inflight.fetch_add(1, Relaxed) + 1;
-        if now > s.peak.load(Relaxed) {
-            s.peak.store(now, Relaxed);
+        if eng.stats_on {
+            let s = &q.stats;
+            s.submitted.fetch_add(1, Relaxed);
+            let now = s.inflight.fetch_add(1, Relaxed) + 1;
+            if now > s.peak.load(Relaxed) {
+                s.peak.store(now, Relaxed);
+            }
         }
         if !ordered && !op.is_sync() && !changed && fe.slow.load(SeqCst) == 0 {
             fe.inflight.fetch_add(1, SeqCst);
-            cb.meta().fetch_or(meta::COUNTED, Relaxed);
+            cb.meta().store(m | meta::COUNTED, Relaxed);
             batch.push(cb);
         } else {
             fd::slow_submit(eng, fe, cb, changed, batch);
@@ -769,10 +774,12 @@ pub unsafe fn finish(eng: &Engine, cb: Cb, res: isize, blocking: bool) {
     unsafe { cb.publish(res) };
     let qi = (m & meta::QUEUE_MASK) as usize;
     let q = eng.queue(qi);
-    q.stats.completed.fetch_add(1, Relaxed);
-    q.stats.inflight.fetch_sub(1, Relaxed);
-    if res == -(libc::ECANCELED as isize) {
-        q.stats.cancelled.fetch_add(1, Relaxed);
+    if eng.stats_on {
+        q.stats.completed.fetch_add(1, Relaxed);
+        q.stats.inflight.fetch_sub(1, Relaxed);
+        if res == -(libc::ECANCELED as isize) {
+            q.stats.cancelled.fetch_add(1, Relaxed);
+        }
     }
     if m & meta::WATCHED != 0 {
         q.watch_dec();
@@ -866,7 +873,6 @@ pub struct WaitSet {
 pub fn wait_until(eng: &Engine, set: impl Fn() -> (bool, WaitSet), timeout: Option<Duration>) -> Result<(), Errno> {
     let deadline = timeout.map(|t| sys::now() + t);
     loop {
-        let ticket = eng.done.ticket();
         let (done, ws) = set();
         if done {
             return Ok(());
@@ -907,7 +913,7 @@ pub fn wait_until(eng: &Engine, set: impl Fn() -> (bool, WaitSet), timeout: Opti
         for qi in bits(ws.kernel_queues) {
             eng.queue(qi).watch_inc();
         }
-        eng.done.prepare();
+        let ticket = eng.done.prepare();
         let r = if set().0 { Ok(()) } else { eng.done.wait(ticket, left) };
         eng.done.unprepare();
         for qi in bits(ws.kernel_queues) {

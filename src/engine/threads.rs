@@ -112,7 +112,6 @@ fn worker_main(eng: &'static Engine, q: usize, w: usize) {
     pool.count.fetch_add(1, AcqRel);
     pool.starting.fetch_sub(1, AcqRel);
     loop {
-        let ticket = pool.ev.ticket();
         let next = pool.work.lock().pop_front();
         if let Some(cb) = next {
             // SAFETY: the request came off the work list, so it is live and ours to run.
@@ -123,7 +122,7 @@ fn worker_main(eng: &'static Engine, q: usize, w: usize) {
             continue;
         }
         pool.idle.fetch_add(1, SeqCst);
-        pool.ev.prepare();
+        let ticket = pool.ev.prepare();
         if pool.work.lock().is_empty() {
             let _ = pool.ev.wait(ticket, None);
         }
