@@ -187,3 +187,73 @@ pub fn now() -> Duration {
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn lock_excludes() {
+        let l = Arc::new(Lock::new(0u64));
+        let ts: Vec<_> = (0..4)
+            .map(|_| {
+                let l = l.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..20_000 {
+                        *l.lock() += 1;
+                    }
+                })
+            })
+            .collect();
+        for t in ts {
+            t.join().unwrap();
+        }
+        assert_eq!(*l.lock(), 80_000);
+        assert!(l.try_lock().is_some());
+        let g = l.lock();
+        assert!(l.try_lock().is_none());
+        drop(g);
+    }
+
+    /// A ping-pong of 20,000 rounds through two event counters hangs (and the test times out)
+    /// if a wake-up is ever lost.
+    #[test]
+    fn event_count_loses_no_wakeup() {
+        let ev = Arc::new((EventCount::new(), AtomicU32::new(0), EventCount::new(), AtomicU32::new(0)));
+        let e2 = ev.clone();
+        let rounds = 20_000;
+        let t = std::thread::spawn(move || {
+            for i in 1..=rounds {
+                loop {
+                    let t = e2.0.prepare();
+                    let seen = e2.1.load(SeqCst);
+                    if seen >= i {
+                        e2.0.unprepare();
+                        break;
+                    }
+                    let _ = e2.0.wait(t, Some(Duration::from_secs(10)));
+                    e2.0.unprepare();
+                }
+                e2.3.store(i, SeqCst);
+                e2.2.notify_all();
+            }
+        });
+        for i in 1..=rounds {
+            ev.1.store(i, SeqCst);
+            ev.0.notify_all();
+            let start = now();
+            loop {
+                let t = ev.2.prepare();
+                if ev.3.load(SeqCst) >= i {
+                    ev.2.unprepare();
+                    break;
+                }
+                let _ = ev.2.wait(t, Some(Duration::from_secs(10)));
+                ev.2.unprepare();
+                assert!(now() - start < Duration::from_secs(10), "lost wake-up at round {i}");
+            }
+        }
+        t.join().unwrap();
+    }
+}
