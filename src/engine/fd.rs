@@ -107,7 +107,8 @@ impl FdEntry {
     /// a buffered file (it then completes inside `io_submit`).
     ///
     /// A lone request (the fd idle) on a queue with io_uring skips even that check when the cached
-    /// class is a plain file (`lone_ok`): io_uring then gets the explicit offset, which is right
+    /// class is a plain buffered file (`lone_ok`; never for O_DIRECT, which goes to kernel AIO,
+    /// where a stale class could make `io_submit` block on a pipe): io_uring then gets the explicit offset, which is right
     /// for any seekable file and ignored by pipes, ttys and character devices; a socket answers
     /// ESPIPE without being touched, and the reaper then re-issues the request as a stream
     /// (`engine::heal_espipe`). The first request that finds others in flight checks the class;
@@ -120,7 +121,7 @@ impl FdEntry {
             if busy && self.fresh.load(Relaxed) != 0 {
                 return Ok((cached, false));
             }
-            if !busy && lone_ok && cached & (kind::STREAM | kind::APPEND) == 0 {
+            if !busy && lone_ok && cached & (kind::STREAM | kind::APPEND | kind::DIRECT) == 0 {
                 self.fresh.store(0, Relaxed);
                 return Ok((cached, false));
             }

@@ -11,7 +11,7 @@ use core::sync::atomic::Ordering::*;
 
 use super::check;
 use crate::abi::{Aiocb, SigEvent, LIO_NOP, LIO_NOWAIT, LIO_READ, LIO_WAIT, LIO_WRITE};
-use crate::engine::{self, cb::phase, cb::Cb, cb::Op, cb::Route, Batch, Group, WaitSet};
+use crate::engine::{self, cb::Cb, cb::Op, Batch, Group, WaitSet};
 use crate::errno::{boundary, Errno};
 use crate::notify::Notify;
 
@@ -98,20 +98,20 @@ pub unsafe extern "C" fn lio_listio(mode: c_int, list: *const *mut Aiocb, nent: 
         }
         // SAFETY: group is live while we hold our reference.
         let g = unsafe { &*group };
-        let others = !q.has_kernel()
-            || entries.iter().any(|&p| {
-                // SAFETY: members are live until done; a done member is skipped by the state test.
-                !p.is_null() && (p as usize) % 8 == 0 && unsafe {
+        // Where the members went decides how to wait: in the kernel on one queue if possible.
+        let mut ws = WaitSet::default();
+        for &p in entries {
+            // SAFETY: members are live until done; a done member is skipped.
+            unsafe {
+                if !p.is_null() && (p as usize) % 8 == 0 && (*p).aio_lio_opcode != LIO_NOP {
                     let cb = Cb(p);
-                    cb.error().load(Acquire) == libc::EINPROGRESS
-                        && (Route::from_bits(cb.meta().load(Relaxed)) == Route::Threads || cb.state().load(Acquire) != phase::ISSUED)
+                    if cb.error().load(Acquire) == libc::EINPROGRESS && cb.in_flight(eng.epoch) {
+                        engine::wait_set_add(&mut ws, cb);
+                    }
                 }
-            });
-        let r = engine::wait_until(
-            eng,
-            || (g.all_done(), WaitSet { kernel_queues: if q.has_kernel() { 1 << q.idx } else { 0 }, others }),
-            None,
-        );
+            }
+        }
+        let r = engine::wait_until(eng, || (g.all_done(), WaitSet { ..ws }), None);
         // SAFETY: our reference; the members hold their own.
         unsafe { Group::release(group) };
         r?;

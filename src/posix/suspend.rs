@@ -54,7 +54,7 @@ pub unsafe extern "C" fn aio_suspend(list: *const *const Aiocb, nent: c_int, tim
         engine::wait_until(
             eng,
             || {
-                let mut ws = WaitSet { kernel_queues: 0, others: false };
+                let mut ws = WaitSet::default();
                 for &p in entries {
                     if p.is_null() {
                         continue;
