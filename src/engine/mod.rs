@@ -315,6 +315,14 @@ impl Queue {
         unsafe { libc::write(self.wake_fd, &one as *const u64 as *const _, 8) };
     }
 
+    /// Asks the helper for another worker if work is queued and no worker is idle
+    /// (async-signal-safe: an atomic store and an eventfd write).
+    pub fn want_worker_if_needed(&self) {
+        if self.pool.wants_worker() && self.grow_wanted.swap(1, AcqRel) == 0 {
+            self.wake();
+        }
+    }
+
     pub fn watch_inc(&self) {
         if self.watch.fetch_add(1, SeqCst) == 0 {
             self.wake();
@@ -634,10 +642,7 @@ impl<'e> Batch<'e> {
                     unsafe { l.push_back(cb) };
                 }
                 if q.pool.push(&mut l, self.blocking) {
-                    if q.pool.wants_worker() {
-                        q.grow_wanted.store(1, Release);
-                        q.wake();
-                    }
+                    q.want_worker_if_needed();
                     cbs.len()
                 } else {
                     // Could not take the work lock in a non-blocking context.

@@ -11,7 +11,7 @@ use core::ffi::c_int;
 use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, Ordering::*};
 
 use super::cb::{meta, phase, Cb, List, Op};
-use super::{finish, Engine};
+use super::{finish, Engine, Queue};
 use crate::sys::{spawn_helper, EventCount, Lock};
 
 /// The most workers one queue may have.
@@ -30,6 +30,7 @@ pub struct Pool {
     idle: AtomicU32,
     pub count: AtomicU32,
     starting: AtomicU32,
+    next_slot: AtomicU32,
     pub workers: Box<[Worker]>,
     pub limit: u32,
 }
@@ -42,6 +43,7 @@ impl Pool {
             idle: AtomicU32::new(0),
             count: AtomicU32::new(0),
             starting: AtomicU32::new(0),
+            next_slot: AtomicU32::new(0),
             workers: (0..MAX_WORKERS)
                 .map(|_| Worker { current: AtomicPtr::new(core::ptr::null_mut()), evfd: AtomicI32::new(-1) })
                 .collect(),
@@ -81,11 +83,13 @@ impl Pool {
         if !self.wants_worker() {
             return;
         }
-        let idx = self.count.load(Relaxed) + self.starting.fetch_add(1, AcqRel);
+        // Each worker owns one slot of `workers`; slots are never reused, so the index is
+        // unique even when two threads grow the pool at once.
+        let idx = self.next_slot.fetch_add(1, AcqRel);
         if idx as usize >= MAX_WORKERS || idx >= self.limit {
-            self.starting.fetch_sub(1, AcqRel);
             return;
         }
+        self.starting.fetch_add(1, AcqRel);
         let name = format!("aio-rs-w{q}.{idx}");
         let ok = spawn_helper(&name, move || worker_main(eng, q, idx as usize));
         if ok.is_err() {
@@ -104,8 +108,9 @@ impl Pool {
     }
 }
 
-fn worker_main(eng: &'static Engine, q: usize, w: usize) {
-    let pool = &eng.queue(q).pool;
+fn worker_main(eng: &'static Engine, qi: usize, w: usize) {
+    let q = eng.queue(qi);
+    let pool = &q.pool;
     // SAFETY: creates a fresh eventfd owned by this worker for the engine's lifetime.
     let evfd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
     pool.workers[w].evfd.store(evfd, Release);
@@ -117,7 +122,7 @@ fn worker_main(eng: &'static Engine, q: usize, w: usize) {
             // SAFETY: the request came off the work list, so it is live and ours to run.
             unsafe {
                 cb.state().store(phase::ISSUED, Release);
-                run(eng, pool, w, cb);
+                run(eng, q, w, cb);
             }
             continue;
         }
@@ -133,14 +138,14 @@ fn worker_main(eng: &'static Engine, q: usize, w: usize) {
 
 /// Runs one request to completion.
 /// # Safety: `cb` is live and in state ISSUED, owned by this worker.
-unsafe fn run(eng: &Engine, pool: &Pool, w: usize, cb: Cb) {
+unsafe fn run(eng: &Engine, q: &Queue, w: usize, cb: Cb) {
     // SAFETY: cb is live and unmodified while in flight.
     let (m, a) = unsafe { (cb.meta().load(Relaxed), &*cb.0) };
     let op = Op::from_bits(m);
     let fd = a.aio_fildes;
     let res = if m & meta::STREAM != 0 && !op.is_sync() {
         // SAFETY: forwarded.
-        match unsafe { run_stream(pool, w, cb, op, fd, a.aio_buf as *mut u8, a.aio_nbytes) } {
+        match unsafe { run_stream(q, w, cb, op, fd, a.aio_buf as *mut u8, a.aio_nbytes) } {
             Some(r) => r,
             None => {
                 // SAFETY: cancelled before touching the fd; we still own it.
@@ -175,8 +180,8 @@ unsafe fn run(eng: &Engine, pool: &Pool, w: usize, cb: Cb) {
 /// consuming anything, and a wrong-direction fd answers its error at once). Only then does the
 /// worker poll, in state POLLING, where `aio_cancel` may take the request back.
 /// # Safety: as `run`.
-unsafe fn run_stream(pool: &Pool, w: usize, cb: Cb, op: Op, fd: c_int, buf: *mut u8, len: usize) -> Option<isize> {
-    let me = &pool.workers[w];
+unsafe fn run_stream(q: &Queue, w: usize, cb: Cb, op: Op, fd: c_int, buf: *mut u8, len: usize) -> Option<isize> {
+    let me = &q.pool.workers[w];
     let evfd = me.evfd.load(Relaxed);
     let ev = if op == Op::Read { libc::POLLIN } else { libc::POLLOUT };
     let polling = phase::POLLING | ((w as u32) << 8);
@@ -220,6 +225,10 @@ unsafe fn run_stream(pool: &Pool, w: usize, cb: Cb, op: Op, fd: c_int, buf: *mut
         if done == 0 && st.compare_exchange(phase::ISSUED, polling, AcqRel, Acquire).is_err() {
             break None;
         }
+        // This worker may now wait indefinitely: if work is queued behind it and nobody is idle,
+        // have another worker started, or that work could wait for this very request (a pipe
+        // write queued behind the read that waits for it).
+        q.want_worker_if_needed();
         let mut pfd = [libc::pollfd { fd, events: ev, revents: 0 }, libc::pollfd { fd: evfd, events: libc::POLLIN, revents: 0 }];
         // SAFETY: pfd is a valid array of two pollfds.
         unsafe { libc::poll(pfd.as_mut_ptr(), 2, -1) };
