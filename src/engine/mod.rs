@@ -61,8 +61,11 @@ pub struct Queue {
     kaio_inflight: AtomicU32,
     /// Why this queue has the engines it has (for AIO_RS_VERBOSE).
     pub why: String,
-    /// Serialises consumption of the kernel completion queue (ring or context).
-    pub reap: Lock<()>,
+    /// Serialises consumption of the ring's completion queue. Waiting for completions needs no
+    /// lock (several threads may sleep on the ring); only taking them does.
+    ring_reap: Lock<()>,
+    /// Serialises `io_getevents` on the kernel AIO context (which consumes as it waits).
+    kaio_reap: Lock<()>,
     /// Serialises the io_uring submission queue.
     pub sq: Lock<()>,
     pub pool: threads::Pool,
@@ -95,6 +98,8 @@ pub struct Engine {
     pub done: EventCount,
     /// Number of fsync barriers waiting for earlier requests: while non-zero every helper watches.
     force_watch: AtomicU32,
+    /// The home queue of the next thread that asks (see `local_queue`).
+    next_home: AtomicU32,
     workers_per_queue: u32,
     kaio_slots: u32,
     ring_entries: u32,
@@ -164,6 +169,7 @@ impl Engine {
             fds: FdTable::new(),
             done: EventCount::new(),
             force_watch: AtomicU32::new(0),
+            next_home: AtomicU32::new(0),
             workers_per_queue,
             kaio_slots: env_u32("AIO_RS_KAIO_SLOTS").unwrap_or_else(|| kaio_budget(cpus)).max(1),
             ring_entries: env_u32("AIO_RS_RING_ENTRIES").unwrap_or(256).clamp(1, 4096),
@@ -185,11 +191,27 @@ impl Engine {
         self.queues.get(i).and_then(|c| c.get())
     }
 
-    /// The calling CPU's queue, started on first use.
+    /// The calling thread's home queue, started on first use.
+    ///
+    /// There is one queue per CPU, and each thread is given one of them, in turn, at its first
+    /// request in this engine. Keeping a thread on one queue means everything it waits for is
+    /// in one ring (or one AIO context), so it can sleep there and reap its own completions;
+    /// choosing by the current CPU instead spread a migrating thread's requests over several
+    /// queues, and two threads started on one CPU shared one (the benchmark showed two threads
+    /// at half the speed of one).
     pub fn local_queue(&'static self) -> Result<&'static Queue, Errno> {
-        // SAFETY: sched_getcpu has no preconditions (glibc reads it from rseq or the vDSO).
-        let cpu = unsafe { libc::sched_getcpu() };
-        let i = (cpu.max(0) as usize) % self.queues.len();
+        thread_local! {
+            /// (engine epoch << 16) | (queue index + 1); 0: none yet.
+            static HOME: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
+        }
+        let home = HOME.with(|h| h.get());
+        let i = if home >> 16 == self.epoch && home != 0 {
+            (home & 0xffff) as usize - 1
+        } else {
+            let i = self.next_home.fetch_add(1, Relaxed) as usize % self.queues.len();
+            HOME.with(|h| h.set(self.epoch << 16 | (i as u64 + 1)));
+            i
+        };
         self.queues[i].get_or_try_init(|| Queue::start(self, i)).and_then(|q| {
             q.ensure_helper(self);
             Ok(q)
@@ -271,7 +293,8 @@ impl Queue {
             kaio,
             kaio_inflight: AtomicU32::new(0),
             why: why.join("; "),
-            reap: Lock::new(()),
+            ring_reap: Lock::new(()),
+            kaio_reap: Lock::new(()),
             sq: Lock::new(()),
             pool: threads::Pool::new(eng.workers_per_queue),
             watch: AtomicU32::new(0),
@@ -361,21 +384,43 @@ impl Queue {
             .as_ref()
     }
 
-    /// Reaps whatever completions are ready. `blocking` decides whether to wait for the reap lock.
-    /// Returns false if the lock was busy. Async-signal-safe when `blocking` is false.
-    pub fn reap(&self, eng: &Engine, blocking: bool) -> bool {
-        if !self.has_kernel() {
-            return true;
+    fn present(&self, k: Kernel) -> bool {
+        match k {
+            Kernel::Ring => self.ring.is_some(),
+            Kernel::Kaio => self.kaio().is_some(),
         }
-        let g = if blocking { Some(self.reap.lock()) } else { self.reap.try_lock() };
-        let Some(g) = g else { return false };
-        let _ = self.reap_locked(eng, blocking, None);
-        self.release_reap(g);
-        true
     }
 
-    /// Releases the reap lock. If the helper found it busy meanwhile (and so did not watch the
-    /// ring), wakes it, so that completions arriving after our reap are not left unreaped.
+    fn reap_lock(&self, k: Kernel) -> &Lock<()> {
+        match k {
+            Kernel::Ring => &self.ring_reap,
+            Kernel::Kaio => &self.kaio_reap,
+        }
+    }
+
+    /// Reaps whatever completions are ready, from each kernel source the queue has. `blocking`
+    /// decides whether to wait for the reap locks. Returns false if a lock was busy.
+    /// Async-signal-safe when `blocking` is false.
+    pub fn reap(&self, eng: &Engine, blocking: bool) -> bool {
+        let mut all = true;
+        for k in [Kernel::Ring, Kernel::Kaio] {
+            if !self.present(k) {
+                continue;
+            }
+            let l = self.reap_lock(k);
+            match if blocking { Some(l.lock()) } else { l.try_lock() } {
+                Some(g) => {
+                    let _ = self.reap_source(eng, k, blocking, None);
+                    self.release_reap(g);
+                }
+                None => all = false,
+            }
+        }
+        all
+    }
+
+    /// Releases a reap lock. If the helper found one busy meanwhile (and so did not watch that
+    /// source), wakes it, so that completions arriving after our reap are not left unreaped.
     ///
     /// No wake-up is lost: the helper stores `helper_waits` and then tries the lock; we release
     /// the lock and then swap `helper_waits`, with a full fence on both sides between the two
@@ -388,22 +433,52 @@ impl Queue {
         }
     }
 
-    /// The helper's attempt at the reap lock (see `release_reap`).
-    fn helper_try_reap(&self) -> Option<crate::sys::Guard<'_, ()>> {
-        if let Some(g) = self.reap.try_lock() {
+    /// The helper's attempt at a reap lock (see `release_reap`).
+    fn helper_try_reap(&self, k: Kernel) -> Option<crate::sys::Guard<'_, ()>> {
+        let l = self.reap_lock(k);
+        if let Some(g) = l.try_lock() {
             return Some(g);
         }
         self.helper_waits.store(1, SeqCst);
         core::sync::atomic::fence(SeqCst);
-        let g = self.reap.try_lock()?;
+        let g = l.try_lock()?;
         self.helper_waits.store(0, SeqCst);
         Some(g)
     }
 
-    /// Reaps with the reap lock held; with `wait`, first blocks in the kernel for at least one
-    /// completion (or the timeout, or a signal).
-    fn reap_locked(&self, eng: &Engine, blocking: bool, wait: Option<(Kernel, Option<Duration>)>) -> Result<(), Errno> {
-        let handle = |ud: u64, res: isize| {
+    /// Reaps source `k` with its reap lock held. For kernel AIO, `wait` first blocks in
+    /// `io_getevents` for at least one completion (or the timeout, or a signal).
+    fn reap_source(&self, eng: &Engine, k: Kernel, blocking: bool, wait: Option<Option<Duration>>) -> Result<(), Errno> {
+        match k {
+            Kernel::Ring => {
+                if let Some(r) = &self.ring {
+                    // SAFETY: the ring's reap lock is held by the caller.
+                    unsafe { r.reap(|ud, res| self.handle(eng, blocking, ud, res as isize)) };
+                }
+            }
+            Kernel::Kaio => {
+                if let Some(c) = self.kaio() {
+                    let (min, t) = match wait {
+                        Some(t) => (1, t),
+                        None => (0, None),
+                    };
+                    if min > 0 || self.kaio_inflight.load(Acquire) != 0 {
+                        let r = c.reap(min, t, |cb, res| {
+                            self.kaio_inflight.fetch_sub(1, AcqRel);
+                            self.handle(eng, blocking, cb.0 as u64, res)
+                        });
+                        if min > 0 {
+                            r?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Acts on one completion taken from a kernel source.
+    fn handle(&self, eng: &Engine, blocking: bool, ud: u64, res: isize) {
             if ud & uring::TAG_INTERNAL != 0 {
                 let slot = (ud & !uring::TAG_INTERNAL) as *const uring::CancelSlot;
                 // SAFETY: the canceller keeps its slot alive until `done` is set.
@@ -459,32 +534,6 @@ impl Queue {
                     finish(eng, cb, res, blocking)
                 };
             }
-        };
-        if let Some(r) = &self.ring {
-            if let Some((Kernel::Ring, t)) = wait {
-                if !r.has_completions() {
-                    r.wait(t)?;
-                }
-            }
-            // SAFETY: reap lock held by the caller.
-            unsafe { r.reap(|ud, res| handle(ud, res as isize)) };
-        }
-        if let Some(k) = self.kaio() {
-            let (min, t) = match wait {
-                Some((Kernel::Kaio, t)) => (1, t),
-                _ => (0, None),
-            };
-            if min > 0 || self.kaio_inflight.load(Acquire) != 0 {
-                let r = k.reap(min, t, |cb, res| {
-                    self.kaio_inflight.fetch_sub(1, AcqRel);
-                    handle(cb.0 as u64, res)
-                });
-                if min > 0 {
-                    r?;
-                }
-            }
-        }
-        Ok(())
     }
 }
 
@@ -533,13 +582,18 @@ fn helper_main(eng: &'static Engine, qi: usize) {
         if q.grow_wanted.swap(0, AcqRel) != 0 {
             q.pool.grow(eng, qi);
         }
-        let mut poll_kernel = false;
-        if q.has_kernel() && q.watching(eng) {
-            // If a waiter holds the reap lock, it wakes us when it lets go (`release_reap`).
-            if let Some(g) = q.helper_try_reap() {
-                let _ = q.reap_locked(eng, true, None);
-                drop(g);
-                poll_kernel = true;
+        // Watch each kernel source whose reap lock we get; if a waiter holds one, it wakes us
+        // when it lets go (`release_reap`).
+        let mut poll = [false; 2];
+        if q.watching(eng) {
+            for (i, k) in [Kernel::Ring, Kernel::Kaio].into_iter().enumerate() {
+                if q.present(k) {
+                    if let Some(g) = q.helper_try_reap(k) {
+                        let _ = q.reap_source(eng, k, true, None);
+                        drop(g);
+                        poll[i] = true;
+                    }
+                }
             }
         }
         if !q.deferred.is_empty() || !q.kicks.is_empty() {
@@ -550,8 +604,8 @@ fn helper_main(eng: &'static Engine, qi: usize) {
         let kaio_fd = if q.kaio().is_some() { q.kaio_fd } else { -1 };
         let mut pfd = [
             libc::pollfd { fd: q.wake_fd, events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: if poll_kernel { ring_fd } else { -1 }, events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: if poll_kernel { kaio_fd } else { -1 }, events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: if poll[0] { ring_fd } else { -1 }, events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: if poll[1] { kaio_fd } else { -1 }, events: libc::POLLIN, revents: 0 },
         ];
         // SAFETY: pfd is a valid array of pollfds (a negative fd is ignored by poll).
         unsafe { libc::poll(pfd.as_mut_ptr(), pfd.len() as libc::nfds_t, timeout) };
@@ -642,7 +696,12 @@ impl<'e> Batch<'e> {
                     unsafe { l.push_back(cb) };
                 }
                 if q.pool.push(&mut l, self.blocking) {
-                    q.want_worker_if_needed();
+                    match get() {
+                        // A blocking context starts the worker itself (no hand-off); others ask
+                        // the helper.
+                        Some(e) if self.blocking => q.pool.grow(e, q.idx),
+                        _ => q.want_worker_if_needed(),
+                    }
                     cbs.len()
                 } else {
                     // Could not take the work lock in a non-blocking context.
@@ -671,8 +730,7 @@ impl<'e> Batch<'e> {
                     let mut l = List::new();
                     l.push_back(cb);
                     q.pool.push(&mut l, true);
-                    q.grow_wanted.store(1, Release);
-                    q.wake();
+                    q.want_worker_if_needed();
                 } else {
                     cb.state().store(phase::DEFERRED, Release);
                     q.deferred.push(cb);
@@ -770,10 +828,6 @@ pub unsafe fn accept(eng: &'static Engine, q: &'static Queue, cb: Cb, op: Op, no
             batch.push(cb);
         } else {
             fd::slow_submit(eng, fe, cb, changed, batch);
-        }
-        if route == Route::Threads && q.pool.count.load(Relaxed) == 0 {
-            q.grow_wanted.store(1, Release);
-            q.pool.grow(eng, q.idx);
         }
     }
     Ok(())
@@ -967,18 +1021,30 @@ pub fn wait_until(eng: &Engine, set: impl Fn() -> (bool, WaitSet), timeout: Opti
             None => None,
         };
         // One kernel source and nothing else: sleep in the kernel on it, then reap ourselves.
+        // The sleeper holds the source's reap lock, so nobody can take its completion while it
+        // sleeps (a ring sleeper without it slept on after the helper had taken its completion);
+        // other waiters on the same source sleep on the event counter below, which the sleeper
+        // bumps for every completion it reaps.
         if let Some((qi, kernel)) = ws.single() {
             let q = eng.queue(qi);
-            if let Some(g) = q.reap.try_lock() {
+            if let Some(g) = q.reap_lock(kernel).try_lock() {
                 if set().0 {
+                    q.release_reap(g);
                     return Ok(());
                 }
-                let r = q.reap_locked(eng, false, Some((kernel, left)));
+                let r = match (kernel, &q.ring) {
+                    (Kernel::Ring, Some(ring)) => {
+                        let r = if ring.has_completions() { Ok(()) } else { ring.wait(left) };
+                        let _ = q.reap_source(eng, kernel, false, None);
+                        r
+                    }
+                    _ => q.reap_source(eng, kernel, false, Some(left)),
+                };
                 q.release_reap(g);
-                match r {
-                    Err(Errno::EINTR) => return Err(Errno::EINTR),
-                    _ => continue,
+                if r == Err(Errno::EINTR) {
+                    return Err(Errno::EINTR);
                 }
+                continue;
             }
         }
         // Otherwise someone else reaps: make the helpers of our queues watch, and sleep.
@@ -1257,4 +1323,5 @@ fn register_fork_handlers() {
     // SAFETY: the handlers are plain functions that live for the whole program.
     unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
 }
+
 
