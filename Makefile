@@ -14,6 +14,8 @@
 SHELL := /bin/sh
 .SUFFIXES:
 .DELETE_ON_ERROR:
+# Options for bench/run, e.g. make bench BENCH_ARGS="--fio --reps 5".
+BENCH_ARGS ?=
 # The targets share cargo's target directory: run them one at a time.
 .NOTPARALLEL:
 
@@ -173,17 +175,13 @@ man-check:
 	exit $$status
 
 # The benchmark's quick mode, as part of `make check`; skipped while bench/run does not exist.
-bench-smoke:
-	@if [ -f bench/run ]; then \
-		if [ ! -x bench/run ]; then echo "error: bench/run is not executable" >&2; exit 1; fi; \
-		echo "bench/run --quick"; bench/run --quick; \
-	else \
-		echo "bench-smoke: bench/run does not exist yet; skipped"; \
-	fi
+bench-smoke: build
+	@if [ ! -x bench/run ]; then echo "error: bench/run does not exist or is not executable" >&2; exit 1; fi
+	BENCH_SKIP_LIB_BUILD=1 bench/run --quick --strict $(BENCH_ARGS)
 
 bench: build
 	@if [ ! -x bench/run ]; then echo "error: bench/run does not exist or is not executable" >&2; exit 1; fi
-	bench/run
+	BENCH_SKIP_LIB_BUILD=1 bench/run $(BENCH_ARGS)
 
 # --- install -----------------------------------------------------------------------------------
 
