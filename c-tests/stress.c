@@ -1,4 +1,4 @@
-/* DESCRIPTION: 3 threads x 8 files of random aio_write/aio_read/aio_fsync/lio_listio at depth 32 match a model; each request notifies exactly once */
+/* DESCRIPTION: 3 threads x 8 files of random aio_write/aio_read/aio_fsync/lio_listio/aio_cancel at depth 32 match a model; each request notifies exactly once */
 #define TEST_ALARM 25
 #include "support/common.h"
 
@@ -16,12 +16,12 @@ static int fds[FILES];
 static unsigned model[FILES][NBLK];  /* pattern seed of each block */
 static unsigned char inflight[FILES][NBLK]; /* only the owner touches it */
 static atomic_int notified[MAX_REQ];
-static atomic_int next_id, total_notified;
+static atomic_int next_id, total_notified, cancelled;
 
 struct slot {
     struct aiocb cb;
     int busy, op, file, blk, lio;
-    unsigned seed;
+    unsigned seed, prev; /* prev: the block's seed before this write (restored if cancelled) */
     char *buf;
 };
 
@@ -67,6 +67,7 @@ static int prepare(struct slot *s, int t, unsigned *rs)
     if (s->op == OP_WRITE) {
         s->seed = rnd(rs) | 1;
         pat_fill(s->buf, BLK, global_off(f, b), s->seed);
+        s->prev = model[f][b];
         model[f][b] = s->seed; /* the content once this write is done */
         s->cb.aio_lio_opcode = LIO_WRITE;
     } else if (s->op == OP_READ) {
@@ -85,6 +86,17 @@ static void reap(struct slot *s)
 {
     int e = aio_error(&s->cb);
     ssize_t r = aio_return(&s->cb);
+    if (e == ECANCELED) {
+        /* Cancelled before it touched the file: a write left the old content. */
+        CHECK_EQ(r, -1);
+        if (s->op == OP_WRITE)
+            model[s->file][s->blk] = s->prev;
+        if (s->op != OP_FSYNC)
+            inflight[s->file][s->blk] = 0;
+        s->busy = 0;
+        atomic_fetch_add(&cancelled, 1);
+        return;
+    }
     if (e != 0)
         die("op %d on file %d block %d failed: %s", s->op, s->file, s->blk,
             strerror(e));
@@ -131,6 +143,23 @@ static void *worker(void *arg)
             }
             if (nb > 0 && lio_listio(LIO_NOWAIT, batch, nb, NULL) != 0)
                 die("lio_listio of %d", nb);
+            /* Now and then, cancel one of our requests, or everything on a file (which also
+             * hits the other threads' requests there: each handles its own ECANCELED). */
+            unsigned c = rnd(&rs) % 64;
+            if (c == 0) {
+                int r = aio_cancel(fds[rnd(&rs) % FILES], NULL);
+                if (r != AIO_CANCELED && r != AIO_NOTCANCELED && r != AIO_ALLDONE)
+                    die("aio_cancel(fd, NULL) returned %d", r);
+            } else if (c < 4) {
+                struct slot *s = &sl[rnd(&rs) % DEPTH];
+                if (s->busy) {
+                    int r = aio_cancel(s->cb.aio_fildes, &s->cb);
+                    if (r == AIO_CANCELED && aio_error(&s->cb) != ECANCELED)
+                        die("AIO_CANCELED but aio_error %d", aio_error(&s->cb));
+                    if (r != AIO_CANCELED && r != AIO_NOTCANCELED && r != AIO_ALLDONE)
+                        die("aio_cancel returned %d", r);
+                }
+            }
         }
         const struct aiocb *list[DEPTH];
         for (int i = 0; i < DEPTH; i++) {
@@ -192,6 +221,6 @@ int main(void)
         for (int b = 0; b < NBLK; b++)
             CHECK_PAT(buf + b * BLK, BLK, global_off(f, b), model[f][b]);
     }
-    printf("%d requests\n", n);
+    printf("%d requests, %d cancelled\n", n, atomic_load(&cancelled));
     return 0;
 }
