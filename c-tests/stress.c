@@ -1,4 +1,5 @@
 /* DESCRIPTION: 3 threads x 8 files of random aio_write/aio_read/aio_fsync/lio_listio/aio_cancel at depth 32 match a model; each request notifies exactly once */
+/* GLIBC-XFAIL: after aio_cancel(fd, NULL) glibc can leave later requests on that file in EINPROGRESS forever, never notified (3 runs in 4 on the reference machine) */
 #define TEST_ALARM 25
 #include "support/common.h"
 

@@ -106,22 +106,25 @@ impl FdEntry {
     /// effect is bounded: ordering for appends that nothing else would order, or kernel AIO used on
     /// a buffered file (it then completes inside `io_submit`).
     ///
-    /// A lone request (the fd idle) on a queue with io_uring skips even that check when the cached
-    /// class is a plain buffered file (`lone_ok`; never for O_DIRECT, which goes to kernel AIO,
-    /// where a stale class could make `io_submit` block on a pipe): io_uring then gets the explicit offset, which is right
-    /// for any seekable file and ignored by pipes, ttys and character devices; a socket answers
-    /// ESPIPE without being touched, and the reaper then re-issues the request as a stream
-    /// (`engine::heal_espipe`). The first request that finds others in flight checks the class;
+    /// A lone request (the fd idle) on a queue with io_uring (`lone_ok`) skips even that check,
+    /// because whatever the fd has become, io_uring gets an offset that is right for it: a
+    /// buffered file's request carries its explicit offset, which is right for any seekable file
+    /// and ignored by pipes, ttys and character devices (a socket answers ESPIPE without being
+    /// touched, and the reaper re-issues the request as a stream); a stream's request carries
+    /// offset 0, which is right for a stream and, when `aio_offset` is 0 (`offset_zero`; else we
+    /// check), for a file too. Ordering cannot matter for a lone request; a stale O_APPEND or
+    /// stream class only orders what needed no ordering. Never for O_DIRECT, which goes to kernel
+    /// AIO, where a stale class could make `io_submit` block on a pipe. The first request that finds others in flight checks the class;
     /// if it changed to one that needs ordering, the second return value is true and the caller
     /// drains the fd before issuing.
-    pub fn classify(&self, fd: c_int, lone_ok: bool) -> Result<(u32, bool), Errno> {
+    pub fn classify(&self, fd: c_int, lone_ok: bool, offset_zero: bool) -> Result<(u32, bool), Errno> {
         let cached = self.info.load(Relaxed);
         let busy = self.inflight.load(Relaxed) != 0 || self.slow.load(Relaxed) != 0;
         if cached & kind::VALID != 0 {
             if busy && self.fresh.load(Relaxed) != 0 {
                 return Ok((cached, false));
             }
-            if !busy && lone_ok && cached & (kind::STREAM | kind::APPEND | kind::DIRECT) == 0 {
+            if !busy && lone_ok && cached & kind::DIRECT == 0 && (cached & kind::STREAM == 0 || offset_zero) {
                 self.fresh.store(0, Relaxed);
                 return Ok((cached, false));
             }
@@ -285,42 +288,55 @@ pub unsafe fn slow_submit(eng: &Engine, fe: &FdEntry, cb: Cb, drain: bool, batch
         if quiet && fe.inflight.load(SeqCst) == 0 {
             l.barrier = true;
             // SAFETY: cb is live and in no list.
-            unsafe { admit(fe, &mut l, cb, batch) };
+            unsafe { admit(eng, fe, &mut l, cb, batch) };
         } else {
             // SAFETY: cb is live and in no list.
-            unsafe { wait_in(&mut l.waitq, cb) };
-            eng.force_watch_inc();
+            unsafe { wait_in(eng, &mut l.waitq, cb) };
         }
     } else if l.barrier || l.drain || !l.waitq.is_empty() {
         fe.slow.store(1, SeqCst);
         // SAFETY: cb is live and in no list.
-        unsafe { wait_in(&mut l.waitq, cb) };
+        unsafe { wait_in(eng, &mut l.waitq, cb) };
     } else {
         // SAFETY: cb is live and in no list.
-        unsafe { admit(fe, &mut l, cb, batch) };
+        unsafe { admit(eng, fe, &mut l, cb, batch) };
     }
     fe.slow.store((l.barrier || l.drain || !l.waitq.is_empty()) as u32, SeqCst);
 }
 
+/// Parks `cb` in one of the fd's waiting lists.
+///
+/// Every waiting request counts once in the engine's `force_watch`, so that while anything
+/// waits on an fd, every helper reaps its queue promptly: a waiting request depends on
+/// completions that may be in any queue and that nobody else may be waiting for. Each exit
+/// from a waiting list (`unwait`) takes the count back.
 /// # Safety: `cb` live and in no list.
-unsafe fn wait_in(list: &mut List, cb: Cb) {
+unsafe fn wait_in(eng: &Engine, list: &mut List, cb: Cb) {
     // SAFETY: forwarded.
     unsafe {
         cb.state().store(phase::WAITING, Release);
         list.push_back(cb);
     }
+    eng.force_watch_inc();
+}
+
+/// Takes back the `force_watch` count of `n` requests that left the waiting lists.
+fn unwait(eng: &Engine, n: usize) {
+    for _ in 0..n {
+        eng.force_watch_dec();
+    }
 }
 
 /// Issues `cb` unless its direction is busy on an ordered fd, in which case it joins the chain.
 /// # Safety: `cb` live and in no list; `l` is this fd's locked lists.
-unsafe fn admit(fe: &FdEntry, l: &mut FdLists, cb: Cb, batch: &mut Batch) {
+unsafe fn admit(eng: &Engine, fe: &FdEntry, l: &mut FdLists, cb: Cb, batch: &mut Batch) {
     // SAFETY: forwarded.
     let m = unsafe { cb.meta().load(Relaxed) };
     if m & meta::ORDERED != 0 {
         let d = super::cb::Op::from_bits(m).dir();
         if l.busy[d] {
             // SAFETY: forwarded.
-            unsafe { wait_in(&mut l.chain[d], cb) };
+            unsafe { wait_in(eng, &mut l.chain[d], cb) };
             return;
         }
         l.busy[d] = true;
@@ -382,8 +398,9 @@ fn evaluate(eng: &Engine, fe: &FdEntry, l: &mut FdLists, batch: &mut Batch) {
         for d in 0..2 {
             if !l.busy[d] {
                 if let Some(cb) = l.chain[d].pop_front() {
+                    unwait(eng, 1);
                     // SAFETY: cb was a member of the chain, so live and now in no list.
-                    unsafe { admit(fe, l, cb, batch) };
+                    unsafe { admit(eng, fe, l, cb, batch) };
                 }
             }
         }
@@ -397,16 +414,17 @@ fn evaluate(eng: &Engine, fe: &FdEntry, l: &mut FdLists, batch: &mut Batch) {
             let quiet = l.chain.iter().all(List::is_empty) && !l.busy[0] && !l.busy[1];
             if quiet && fe.inflight.load(SeqCst) == 0 {
                 l.waitq.pop_front();
+                unwait(eng, 1);
                 l.barrier = true;
-                eng.force_watch_dec();
                 // SAFETY: head was just unlinked.
-                unsafe { admit(fe, l, head, batch) };
+                unsafe { admit(eng, fe, l, head, batch) };
             }
             break;
         }
         l.waitq.pop_front();
+        unwait(eng, 1);
         // SAFETY: head was just unlinked.
-        unsafe { admit(fe, l, head, batch) };
+        unsafe { admit(eng, fe, l, head, batch) };
     }
     fe.slow.store((l.barrier || l.drain || !l.waitq.is_empty()) as u32, SeqCst);
 }
@@ -419,13 +437,9 @@ pub fn unlink_waiting(eng: &Engine, fe: &FdEntry, cb: Cb) -> bool {
     if unsafe { cb.state().load(Acquire) } != phase::WAITING {
         return false;
     }
-    // SAFETY: as above.
-    let barrier = unsafe { cb.meta().load(Relaxed) } & meta::BARRIER != 0;
     let removed = l.waitq.remove(cb) || l.chain[0].remove(cb) || l.chain[1].remove(cb);
     if removed {
-        if barrier {
-            eng.force_watch_dec();
-        }
+        unwait(eng, 1);
         // Removing a barrier may release the requests held behind it.
         let mut batch = Batch::new(eng, true);
         evaluate(eng, fe, &mut l, &mut batch);
@@ -446,21 +460,7 @@ pub fn unlink_all_waiting(eng: &Engine, fe: &FdEntry) -> List {
     let c0 = l.chain[0].drain_filter(|_| true);
     let c1 = l.chain[1].drain_filter(|_| true);
     out = concat(concat(out, c0), c1);
-    let mut barriers = 0;
-    let mut cur = out.front();
-    while let Some(cb) = cur {
-        // SAFETY: members of `out` are live and owned by us.
-        unsafe {
-            if cb.meta().load(Relaxed) & meta::BARRIER != 0 {
-                barriers += 1;
-            }
-            let next = cb.link().load(Relaxed);
-            cur = (!next.is_null()).then_some(Cb(next));
-        }
-    }
-    for _ in 0..barriers {
-        eng.force_watch_dec();
-    }
+    unwait(eng, out.len);
     fe.slow.store((l.barrier || l.drain) as u32, SeqCst);
     out
 }

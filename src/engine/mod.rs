@@ -776,14 +776,20 @@ pub unsafe fn accept(eng: &'static Engine, q: &'static Queue, cb: Cb, op: Op, no
         }
         let fd = cb.fd();
         let fe = eng.fds.entry(fd)?;
-        let (k, changed) = fe.classify(fd, q.ring.is_some())?;
+        let (k, changed) = fe.classify(fd, q.ring.is_some(), (*cb.0).aio_offset == 0)?;
         let route = route_for(eng, q, k);
         let stream = k & kind::STREAM != 0;
         if !stream && !op.is_sync() && (*cb.0).aio_offset < 0 {
             return Err(Errno::EINVAL);
         }
         let ordered = !op.is_sync() && (stream || (op == Op::Write && k & kind::APPEND != 0));
-        let watched = ordered || !notify.is_none() || !group.is_null();
+        // Completions someone must act on without anyone waiting: a notification (of the
+        // request, or of its lio group), a barrier (requests wait behind it), a partial write. Requests
+        // waiting on an fd make every helper watch meanwhile (see `fd::wait_in`).
+        // A stream write larger than PIPE_BUF may be taken in parts, and each part's completion
+        // must be acted on (the rest issued) even if the writer waits for something else.
+        let partial = stream && op == Op::Write && (*cb.0).aio_nbytes > libc::PIPE_BUF;
+        let watched = !notify.is_none() || (!group.is_null() && !(*group).notify.is_none()) || op.is_sync() || partial;
         let mut m = q.idx as u32 | route.bits() | ((op as u32) << meta::OP_SHIFT);
         if ordered {
             m |= meta::ORDERED;
@@ -1094,6 +1100,7 @@ pub unsafe fn wait_set_add(ws: &mut WaitSet, cb: Cb) {
 /// # Safety: cb is live.
 pub unsafe fn cancel_one(eng: &'static Engine, cb: Cb) -> c_int {
     use crate::abi::{AIO_ALLDONE, AIO_CANCELED, AIO_NOTCANCELED};
+    let mut spins = 0;
     // SAFETY: cb is live (caller) for the whole call: the caller waits in aio_cancel.
     unsafe {
         loop {
@@ -1103,6 +1110,13 @@ pub unsafe fn cancel_one(eng: &'static Engine, cb: Cb) -> c_int {
             let m = cb.meta().load(Relaxed);
             let q = eng.queue((m & meta::QUEUE_MASK) as usize);
             let st = cb.state().load(Acquire);
+            // A worker's stream request is ISSUED only for the length of one transfer attempt;
+            // look again after a yield rather than call it uncancellable.
+            if st & 0xff == phase::ISSUED && Route::from_bits(m) == Route::Threads && m & meta::STREAM != 0 && spins < 64 {
+                spins += 1;
+                libc::sched_yield();
+                continue;
+            }
             match st & 0xff {
                 phase::WAITING => {
                     if let Some(fe) = eng.fds.get(cb.fd()) {
@@ -1225,26 +1239,48 @@ fn cancel_fd_entry(eng: &'static Engine, fdn: c_int, fe: &FdEntry) -> c_int {
             unsafe { finish(eng, cb, -(libc::ECANCELED as isize), true) };
             cancelled += 1;
         }
-        // 3. Requests a worker is polling for.
-        for (w, wk) in q.pool.workers.iter().enumerate() {
-            let p = wk.current.load(Acquire);
-            if p.is_null() {
-                continue;
-            }
-            let cb = Cb(p);
-            // SAFETY: a worker's current request stays live until it finishes it, and it finishes
-            // a POLLING request only after our CAS has failed or succeeded.
-            unsafe {
-                let st = cb.state().load(Acquire);
-                if st & 0xff == phase::POLLING
-                    && cb.fd() == fdn
-                    && cb.state().compare_exchange(st, phase::CANCELLING | (st & !0xff), AcqRel, Acquire).is_ok()
-                {
-                    q.pool.interrupt(w);
-                    let _ = wait_done(eng, cb);
-                    cancelled += 1;
+        // 3. Requests a worker is polling for. A worker clears its `current` under the work
+        // lock before it finishes the request, so under that lock `current` is live. A request
+        // caught between two attempts (ISSUED for the length of one system call) is looked at
+        // again after a yield, a few times.
+        for round in 0..8 {
+            let mut taken: Vec<Cb> = Vec::new();
+            let mut transient = false;
+            {
+                let _g = q.pool.work.lock();
+                for (w, wk) in q.pool.workers.iter().enumerate() {
+                    let p = wk.current.load(Acquire);
+                    if p.is_null() {
+                        continue;
+                    }
+                    let cb = Cb(p);
+                    // SAFETY: live while it is a worker's current request (see above).
+                    unsafe {
+                        if cb.fd() != fdn {
+                            continue;
+                        }
+                        let st = cb.state().load(Acquire);
+                        if st & 0xff == phase::POLLING
+                            && cb.state().compare_exchange(st, phase::CANCELLING | (st & !0xff), AcqRel, Acquire).is_ok()
+                        {
+                            q.pool.interrupt(w);
+                            taken.push(cb);
+                        } else if st & 0xff == phase::ISSUED {
+                            transient = true;
+                        }
+                    }
                 }
             }
+            for cb in taken {
+                // SAFETY: a CANCELLING request is finished by its worker, which we wait for.
+                let _ = unsafe { wait_done(eng, cb) };
+                cancelled += 1;
+            }
+            if !transient || round == 7 {
+                break;
+            }
+            // SAFETY: sched_yield has no preconditions.
+            unsafe { libc::sched_yield() };
         }
         // 4. Requests in the ring.
         if let Some(r) = &q.ring {

@@ -117,13 +117,29 @@ fn worker_main(eng: &'static Engine, qi: usize, w: usize) {
     pool.count.fetch_add(1, AcqRel);
     pool.starting.fetch_sub(1, AcqRel);
     loop {
-        let next = pool.work.lock().pop_front();
-        if let Some(cb) = next {
-            // SAFETY: the request came off the work list, so it is live and ours to run.
-            unsafe {
-                cb.state().store(phase::ISSUED, Release);
-                run(eng, q, w, cb);
+        let next = {
+            let mut g = pool.work.lock();
+            let next = g.pop_front();
+            if let Some(cb) = next {
+                // Still under the work lock, so that `aio_cancel` finds the request either in
+                // the list or as this worker's current one: a stream request that has not
+                // touched its fd yet is POLLING (cancellable), anything else is ISSUED.
+                // SAFETY: the request came off the work list, so it is live and ours to run.
+                unsafe {
+                    let m = cb.meta().load(Relaxed);
+                    if m & meta::STREAM != 0 && !Op::from_bits(m).is_sync() {
+                        pool.workers[w].current.store(cb.0, Release);
+                        cb.state().store(phase::POLLING | ((w as u32) << 8), Release);
+                    } else {
+                        cb.state().store(phase::ISSUED, Release);
+                    }
+                }
             }
+            next
+        };
+        if let Some(cb) = next {
+            // SAFETY: as above.
+            unsafe { run(eng, q, w, cb) };
             continue;
         }
         pool.idle.fetch_add(1, SeqCst);
@@ -176,10 +192,12 @@ unsafe fn run(eng: &Engine, q: &Queue, w: usize, cb: Cb) {
 /// Transfers without blocking, waiting for readiness in between. `None` means it was cancelled
 /// before touching the fd.
 ///
-/// The first attempt is made at once with `RWF_NOWAIT` (an empty pipe answers EAGAIN without
-/// consuming anything, and a wrong-direction fd answers its error at once). Only then does the
-/// worker poll, in state POLLING, where `aio_cancel` may take the request back.
-/// # Safety: as `run`.
+/// The request arrives in state POLLING, in which `aio_cancel` may take it back (by moving it to
+/// CANCELLING). Each transfer attempt is bracketed by POLLING -> ISSUED -> POLLING, so a request
+/// is reported uncancellable only while a system call on its fd is actually under way. Attempts
+/// use `RWF_NOWAIT` (an empty pipe answers EAGAIN without consuming anything, a wrong-direction
+/// fd answers its error at once); between them the worker polls the fd and its own eventfd.
+/// # Safety: as `run`; the worker has set `current` to `cb`.
 unsafe fn run_stream(q: &Queue, w: usize, cb: Cb, op: Op, fd: c_int, buf: *mut u8, len: usize) -> Option<isize> {
     let me = &q.pool.workers[w];
     let evfd = me.evfd.load(Relaxed);
@@ -189,20 +207,26 @@ unsafe fn run_stream(q: &Queue, w: usize, cb: Cb, op: Op, fd: c_int, buf: *mut u
     let st = unsafe { cb.state() };
     let mut done: usize = 0;
     let mut nowait = true;
-    me.current.store(cb.0, Release);
+    let mut ready = true;
     let out = loop {
-        if nowait {
+        if ready {
+            // Claim the request for one attempt; failing means aio_cancel took it.
+            if done == 0 && st.compare_exchange(polling, phase::ISSUED, AcqRel, Acquire).is_err() {
+                break None;
+            }
             let iov = libc::iovec {
                 // SAFETY: done <= len, inside the caller's buffer.
                 iov_base: unsafe { buf.add(done) } as *mut _,
                 iov_len: len - done,
             };
-            // SAFETY: iov describes the caller's buffer, valid while in flight.
+            let flags = if nowait { libc::RWF_NOWAIT } else { 0 };
+            // SAFETY: iov describes the caller's buffer, valid while in flight. Without
+            // RWF_NOWAIT (a tty, say) poll said ready, so this should not wait long.
             let n = unsafe {
                 if op == Op::Read {
-                    libc::preadv2(fd, &iov, 1, -1, libc::RWF_NOWAIT)
+                    libc::preadv2(fd, &iov, 1, -1, flags)
                 } else {
-                    libc::pwritev2(fd, &iov, 1, -1, libc::RWF_NOWAIT)
+                    libc::pwritev2(fd, &iov, 1, -1, flags)
                 }
             };
             if n >= 0 {
@@ -212,18 +236,18 @@ unsafe fn run_stream(q: &Queue, w: usize, cb: Cb, op: Op, fd: c_int, buf: *mut u
                 if op == Op::Read || done == len || n == 0 {
                     break Some(done as isize);
                 }
-                continue;
+            } else {
+                match crate::errno::Errno::last().0 {
+                    libc::EAGAIN | libc::EINTR => {}
+                    // No non-blocking transfer on this file type: poll, then transfer.
+                    libc::EOPNOTSUPP if nowait => nowait = false,
+                    e => break Some(if done > 0 { done as isize } else { -(e as isize) }),
+                }
             }
-            match crate::errno::Errno::last().0 {
-                libc::EAGAIN | libc::EINTR => {}
-                // No non-blocking transfer on this file type (a tty, say): poll, then transfer.
-                libc::EOPNOTSUPP => nowait = false,
-                e => break Some(if done > 0 { done as isize } else { -(e as isize) }),
+            // Nothing moved: the request is cancellable again while it waits.
+            if done == 0 {
+                st.store(polling, Release);
             }
-        }
-        // Until the first byte moves, the request can still be cancelled while it waits.
-        if done == 0 && st.compare_exchange(phase::ISSUED, polling, AcqRel, Acquire).is_err() {
-            break None;
         }
         // This worker may now wait indefinitely: if work is queued behind it and nobody is idle,
         // have another worker started, or that work could wait for this very request (a pipe
@@ -237,30 +261,15 @@ unsafe fn run_stream(q: &Queue, w: usize, cb: Cb, op: Op, fd: c_int, buf: *mut u
             // SAFETY: drains the eventfd counter into `sink`.
             unsafe { libc::read(evfd, &mut sink as *mut u64 as *mut _, 8) };
         }
-        if done == 0 && st.compare_exchange(polling, phase::ISSUED, AcqRel, Acquire).is_err() {
+        if done == 0 && st.load(Acquire) & 0xff == phase::CANCELLING {
             break None;
         }
-        if !nowait && pfd[0].revents != 0 {
-            let iov = libc::iovec {
-                // SAFETY: as above.
-                iov_base: unsafe { buf.add(done) } as *mut _,
-                iov_len: len - done,
-            };
-            // SAFETY: as above. Poll said ready, so this should not wait long.
-            let n = unsafe { if op == Op::Read { libc::readv(fd, &iov, 1) } else { libc::writev(fd, &iov, 1) } };
-            if n < 0 {
-                let e = crate::errno::Errno::last().0;
-                if e != libc::EAGAIN && e != libc::EINTR {
-                    break Some(if done > 0 { done as isize } else { -(e as isize) });
-                }
-            } else {
-                done += n as usize;
-                if op == Op::Read || done == len || n == 0 {
-                    break Some(done as isize);
-                }
-            }
-        }
+        ready = pfd[0].revents != 0;
     };
-    me.current.store(core::ptr::null_mut(), Release);
+    // Under the work lock: `aio_cancel(fd, NULL)` reads `current` under it (see there).
+    {
+        let _g = q.pool.work.lock();
+        me.current.store(core::ptr::null_mut(), Release);
+    }
     out
 }

@@ -63,7 +63,10 @@ impl Ring {
         // SAFETY: the caller guarantees cb is live; it is not modified while in flight.
         let (m, a) = unsafe { (cb.meta().load(core::sync::atomic::Ordering::Relaxed), &*cb.0) };
         let fd = types::Fd(a.aio_fildes);
-        let off = if m & meta::STREAM != 0 { u64::MAX } else { a.aio_offset as u64 };
+        // Streams get offset 0: what io_uring requires of a socket, ignored by pipes and ttys,
+        // and right for a file that a stale cached class still calls a stream (see
+        // `FdEntry::classify`).
+        let off = if m & meta::STREAM != 0 { 0 } else { a.aio_offset as u64 };
         // A stream write resumed after a partial transfer continues where it stopped.
         // SAFETY: as above.
         let done = unsafe { cb.progress().load(core::sync::atomic::Ordering::Relaxed) } as usize;
