@@ -10,6 +10,7 @@
 
 use core::ffi::c_int;
 use core::ptr;
+use core::sync::atomic::{AtomicU32, Ordering::Acquire};
 use core::time::Duration;
 
 use super::cb::{meta, Cb, Op};
@@ -115,6 +116,31 @@ impl Ctx {
             }
         }
         Ok(done)
+    }
+
+    /// Whether completions wait in the context, read from the completion ring the kernel maps
+    /// into the process (the context id is its address), without a system call. An unexpected
+    /// ring layout answers true, so the caller asks the kernel.
+    pub fn has_events(&self) -> bool {
+        #[repr(C)]
+        struct RingHeader {
+            id: u32,
+            nr: u32,
+            head: AtomicU32,
+            tail: AtomicU32,
+            magic: u32,
+        }
+        const AIO_RING_MAGIC: u32 = 0xa10a_10a1;
+        let r = self.id as usize as *const RingHeader;
+        // SAFETY: `id` is the address of the ring header mapped at io_setup and kept until
+        // io_destroy (our drop); it is only read here. The kernel writes `tail` and we (under the
+        // reap lock) or the kernel write `head`, so both are read atomically.
+        unsafe {
+            if core::ptr::read_volatile(core::ptr::addr_of!((*r).magic)) != AIO_RING_MAGIC {
+                return true;
+            }
+            (*r).head.load(Acquire) != (*r).tail.load(Acquire)
+        }
     }
 
     /// Takes completions: at least `min` unless `timeout` passes or a signal arrives.

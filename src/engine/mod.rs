@@ -462,7 +462,9 @@ impl Queue {
                         Some(t) => (1, t),
                         None => (0, None),
                     };
-                    if min > 0 || self.kaio_inflight.load(Acquire) != 0 {
+                    // Without a wait, ask the kernel only if its ring shows completions: aio_error
+                    // polling then costs no system call while nothing is ready.
+                    if min > 0 || (self.kaio_inflight.load(Acquire) != 0 && c.has_events()) {
                         let r = c.reap(min, t, |cb, res| {
                             self.kaio_inflight.fetch_sub(1, AcqRel);
                             self.handle(eng, blocking, cb.0 as u64, res)
