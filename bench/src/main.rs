@@ -197,13 +197,18 @@ fn cells() -> Vec<Cell> {
             });
         }
     }
-    for d in [1u32, 32] {
+    // Depth 1 with two submitting threads shows whether anything is shared between threads
+    // (target: at least 1.8 times one thread).
+    for (d, t) in [(1u32, 1u32), (32, 1), (1, 2)] {
         v.push(Cell {
-            id: format!("cached-d{d}"),
-            title: format!("page-cached 4 KiB random read, depth {d}"),
+            id: if t == 1 { format!("cached-d{d}") } else { format!("cached-d{d}-t{t}") },
+            title: format!(
+                "page-cached 4 KiB random read, depth {d}{}",
+                if t > 1 { format!(" per thread, {t} submitting threads") } else { String::new() }
+            ),
             workload: "cached",
             depth: d,
-            threads: 1,
+            threads: t,
             with_sync: d == 1,
             direct: false,
         });
