@@ -29,6 +29,8 @@ pub mod kind {
     pub(crate) const DIRECT: u32 = 4;
     /// Opened with O_APPEND: writes keep submission order.
     pub(crate) const APPEND: u32 = 8;
+    /// Not stored: this answer comes from the cache without a check (see `FdEntry::classify`).
+    pub(crate) const UNCHECKED: u32 = 16;
 }
 
 /// Bits of `FdEntry::events`: what completions happened since the last evaluation.
@@ -113,8 +115,9 @@ impl FdEntry {
     /// touched, and the reaper re-issues the request as a stream); a stream's request carries
     /// offset 0, which is right for a stream and, when `aio_offset` is 0 (`offset_zero`; else we
     /// check), for a file too. Ordering cannot matter for a lone request; a stale O_APPEND or
-    /// stream class only orders what needed no ordering. Never for O_DIRECT, which goes to kernel
-    /// AIO, where a stale class could make `io_submit` block on a pipe. The first request that finds others in flight checks the class;
+    /// stream class only orders what needed no ordering. Such an answer carries
+    /// `kind::UNCHECKED`, and an unchecked O_DIRECT request goes to io_uring, not to kernel AIO,
+    /// where a stale class could make `io_submit` block on a pipe. The first request that finds others in flight checks the class;
     /// if it changed to one that needs ordering, the second return value is true and the caller
     /// drains the fd before issuing.
     pub fn classify(&self, fd: c_int, lone_ok: bool, offset_zero: bool) -> Result<(u32, bool), Errno> {
@@ -124,9 +127,9 @@ impl FdEntry {
             if busy && self.fresh.load(Relaxed) != 0 {
                 return Ok((cached, false));
             }
-            if !busy && lone_ok && cached & kind::DIRECT == 0 && (cached & kind::STREAM == 0 || offset_zero) {
+            if !busy && lone_ok && (cached & kind::STREAM == 0 || offset_zero) {
                 self.fresh.store(0, Relaxed);
-                return Ok((cached, false));
+                return Ok((cached | kind::UNCHECKED, false));
             }
         }
         // SAFETY: st is a valid out-parameter; fstat on a bad fd fails with EBADF.

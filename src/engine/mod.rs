@@ -747,10 +747,12 @@ impl<'e> Batch<'e> {
 ///
 /// O_DIRECT files and block devices go to kernel AIO unless io_uring is forced: on the
 /// reference machine it is the faster of the two for them (the benchmark's per-engine figures
-/// are in the README); kernel AIO also keeps requests independent of the submitting thread's
-/// lifetime. Everything else goes to io_uring when the queue has a ring, else to the workers.
+/// are in the README). Only if the class was checked, though: a lone request on an idle fd
+/// whose class came from the cache unchecked goes to io_uring, which is safe whatever the fd
+/// has become. Everything else goes to io_uring when the queue has a ring, else to the workers.
 fn route_for(eng: &Engine, q: &Queue, k: u32) -> Route {
-    if k & kind::DIRECT != 0 && matches!(eng.mode, Mode::Auto | Mode::Kaio) && q.kaio_start(eng).is_some() {
+    let checked_direct = k & (kind::DIRECT | kind::UNCHECKED) == kind::DIRECT;
+    if checked_direct && matches!(eng.mode, Mode::Auto | Mode::Kaio) && q.kaio_start(eng).is_some() {
         return Route::Kaio;
     }
     if q.ring.is_some() {
