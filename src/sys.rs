@@ -128,6 +128,12 @@ pub struct EventCount {
     sleepers: AtomicU32,
 }
 
+impl Default for EventCount {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl EventCount {
     pub const fn new() -> Self {
         EventCount { seq: AtomicU32::new(0), sleepers: AtomicU32::new(0) }

@@ -124,6 +124,7 @@ pub struct Cb(pub *mut Aiocb);
 
 // SAFETY: a Cb is only a pointer; the protocol in this module decides who may touch the aiocb.
 unsafe impl Send for Cb {}
+// SAFETY: as for Send: sharing the pointer grants nothing by itself.
 unsafe impl Sync for Cb {}
 
 impl Cb {
@@ -135,48 +136,66 @@ impl Cb {
         unsafe { &*((self.0 as *mut u8).add(off) as *const T) }
     }
 
-    /// # Safety: see [`Cb::field`].
+    ///
+    /// # Safety
+    /// See [`Cb::field`].
     pub unsafe fn link(self) -> &'static AtomicPtr<Aiocb> {
         // SAFETY: forwarded.
         unsafe { self.field(96) }
     }
-    /// # Safety: see [`Cb::field`].
+    ///
+    /// # Safety
+    /// See [`Cb::field`].
     pub unsafe fn state(self) -> &'static AtomicU32 {
         // SAFETY: forwarded.
         unsafe { self.field(104) }
     }
-    /// # Safety: see [`Cb::field`].
+    ///
+    /// # Safety
+    /// See [`Cb::field`].
     pub unsafe fn meta(self) -> &'static AtomicU32 {
         // SAFETY: forwarded.
         unsafe { self.field(108) }
     }
-    /// # Safety: see [`Cb::field`].
+    ///
+    /// # Safety
+    /// See [`Cb::field`].
     pub unsafe fn error(self) -> &'static AtomicI32 {
         // SAFETY: forwarded.
         unsafe { self.field(112) }
     }
-    /// # Safety: see [`Cb::field`].
+    ///
+    /// # Safety
+    /// See [`Cb::field`].
     pub unsafe fn ret(self) -> &'static AtomicU64 {
         // SAFETY: forwarded.
         unsafe { self.field(120) }
     }
-    /// # Safety: see [`Cb::field`].
+    ///
+    /// # Safety
+    /// See [`Cb::field`].
     pub unsafe fn tag(self) -> &'static AtomicU64 {
         // SAFETY: forwarded.
         unsafe { self.field(136) }
     }
-    /// # Safety: see [`Cb::field`].
+    ///
+    /// # Safety
+    /// See [`Cb::field`].
     pub unsafe fn aux(self) -> &'static AtomicPtr<u8> {
         // SAFETY: forwarded.
         unsafe { self.field(144) }
     }
-    /// # Safety: see [`Cb::field`].
+    ///
+    /// # Safety
+    /// See [`Cb::field`].
     pub unsafe fn group(self) -> &'static AtomicPtr<u8> {
         // SAFETY: forwarded.
         unsafe { self.field(152) }
     }
 
-    /// # Safety: see [`Cb::field`].
+    ///
+    /// # Safety
+    /// See [`Cb::field`].
     pub unsafe fn progress(self) -> &'static AtomicU64 {
         // SAFETY: forwarded.
         unsafe { self.field(160) }
@@ -188,13 +207,17 @@ impl Cb {
     }
 
     /// Whether this aiocb is in flight in the current engine generation.
-    /// # Safety: see [`Cb::field`].
+    ///
+    /// # Safety
+    /// See [`Cb::field`].
     pub unsafe fn in_flight(self, epoch: u64) -> bool {
         // SAFETY: forwarded.
         unsafe { self.tag().load(Acquire) == self.tag_value(epoch) }
     }
 
-    /// # Safety: see [`Cb::field`].
+    ///
+    /// # Safety
+    /// See [`Cb::field`].
     pub unsafe fn fd(self) -> c_int {
         // SAFETY: forwarded; the caller does not modify the aiocb while it is in flight.
         unsafe { ptr::addr_of!((*self.0).aio_fildes).read() }
@@ -202,7 +225,9 @@ impl Cb {
 
     /// Publishes the final result: return value first, then the status with release ordering,
     /// so that whoever sees the status (acquire) also sees the return value.
-    /// # Safety: see [`Cb::field`]. The aiocb must not be touched after this call.
+    ///
+    /// # Safety
+    /// See [`Cb::field`]. The aiocb must not be touched after this call.
     pub unsafe fn publish(self, res: isize) {
         // SAFETY: forwarded.
         unsafe {
@@ -238,7 +263,9 @@ impl List {
         (!self.head.is_null()).then_some(Cb(self.head))
     }
 
-    /// # Safety: `cb` is live and in no other list.
+    ///
+    /// # Safety
+    /// `cb` is live and in no other list.
     pub unsafe fn push_back(&mut self, cb: Cb) {
         // SAFETY: cb and the current tail are live members of this list.
         unsafe {
@@ -253,7 +280,9 @@ impl List {
         self.len += 1;
     }
 
-    /// # Safety: `cb` is live and in no other list.
+    ///
+    /// # Safety
+    /// `cb` is live and in no other list.
     pub unsafe fn push_front(&mut self, cb: Cb) {
         // SAFETY: cb is live.
         unsafe { cb.link().store(self.head, Relaxed) };
@@ -338,7 +367,9 @@ impl Stack {
     }
 
     /// Async-signal-safe.
-    /// # Safety: `cb` is live and in no list.
+    ///
+    /// # Safety
+    /// `cb` is live and in no list.
     pub unsafe fn push(&self, cb: Cb) {
         let mut h = self.head.load(Relaxed);
         loop {
@@ -385,6 +416,7 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
+    #[allow(clippy::vec_box)] // boxes: each aiocb keeps its address
     fn blocks(n: usize) -> Vec<Box<Aiocb>> {
         // SAFETY: an all-zero aiocb is a valid value of the structure.
         (0..n).map(|_| Box::new(unsafe { core::mem::zeroed::<Aiocb>() })).collect()

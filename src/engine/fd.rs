@@ -186,6 +186,12 @@ pub struct FdTable {
     chunks: Box<[AtomicPtr<FdEntry>]>,
 }
 
+impl Default for FdTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl FdTable {
     pub fn new() -> Self {
         FdTable { chunks: (0..CHUNKS).map(|_| AtomicPtr::new(ptr::null_mut())).collect() }
@@ -313,7 +319,9 @@ pub unsafe fn slow_submit(eng: &Engine, fe: &FdEntry, cb: Cb, drain: bool, batch
 /// waits on an fd, every helper reaps its queue promptly: a waiting request depends on
 /// completions that may be in any queue and that nobody else may be waiting for. Each exit
 /// from a waiting list (`unwait`) takes the count back.
-/// # Safety: `cb` live and in no list.
+///
+/// # Safety
+/// `cb` live and in no list.
 unsafe fn wait_in(eng: &Engine, list: &mut List, cb: Cb) {
     // SAFETY: forwarded.
     unsafe {
@@ -331,7 +339,9 @@ fn unwait(eng: &Engine, n: usize) {
 }
 
 /// Issues `cb` unless its direction is busy on an ordered fd, in which case it joins the chain.
-/// # Safety: `cb` live and in no list; `l` is this fd's locked lists.
+///
+/// # Safety
+/// `cb` live and in no list; `l` is this fd's locked lists.
 unsafe fn admit(eng: &Engine, fe: &FdEntry, l: &mut FdLists, cb: Cb, batch: &mut Batch) {
     // SAFETY: forwarded.
     let m = unsafe { cb.meta().load(Relaxed) };
@@ -455,11 +465,7 @@ pub fn unlink_waiting(eng: &Engine, fe: &FdEntry, cb: Cb) -> bool {
 /// Removes every request waiting on this fd; returns them for the caller to finish.
 pub fn unlink_all_waiting(eng: &Engine, fe: &FdEntry) -> List {
     let mut l = fe.lists.lock();
-    let mut out = List::new();
-    for list in [&mut l.waitq] {
-        let taken = list.drain_filter(|_| true);
-        out = concat(out, taken);
-    }
+    let mut out = l.waitq.drain_filter(|_| true);
     let c0 = l.chain[0].drain_filter(|_| true);
     let c1 = l.chain[1].drain_filter(|_| true);
     out = concat(concat(out, c0), c1);

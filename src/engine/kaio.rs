@@ -70,7 +70,9 @@ impl Ctx {
 
     /// Submits `cbs`; returns how many the kernel accepted (EAGAIN when the context is full).
     /// No lock is needed: `io_submit` is thread-safe on a shared context.
-    /// # Safety: every cb is live and accepted; `resfd` is an eventfd.
+    ///
+    /// # Safety
+    /// Every cb is live and accepted; `resfd` is an eventfd.
     pub unsafe fn submit(&self, cbs: &[Cb], resfd: c_int) -> Result<usize, Errno> {
         // Uninitialised on purpose (zeroing 4 KiB per call would dominate a small submission);
         // only the first `n` entries are written and passed to the kernel.

@@ -212,9 +212,9 @@ impl Engine {
             HOME.with(|h| h.set(self.epoch << 16 | (i as u64 + 1)));
             i
         };
-        self.queues[i].get_or_try_init(|| Queue::start(self, i)).and_then(|q| {
+        self.queues[i].get_or_try_init(|| Queue::start(self, i)).map(|q| {
             q.ensure_helper(self);
-            Ok(q)
+            q
         })
     }
 
@@ -540,7 +540,9 @@ impl Queue {
 }
 
 /// Whether an ECANCELED completion answers an `aio_cancel` (rather than a thread's exit).
-/// # Safety: cb is live.
+///
+/// # Safety
+/// Cb is live.
 unsafe fn cancel_was_asked(eng: &Engine, cb: Cb) -> bool {
     // SAFETY: forwarded.
     unsafe {
@@ -631,7 +633,9 @@ impl<'e> Batch<'e> {
         Batch { eng, blocking, list: List::new() }
     }
 
-    /// # Safety: `cb` is live, accepted, and in no list.
+    ///
+    /// # Safety
+    /// `cb` is live, accepted, and in no list.
     pub unsafe fn push(&mut self, cb: Cb) {
         // SAFETY: forwarded.
         unsafe {
@@ -844,7 +848,9 @@ pub unsafe fn accept(eng: &'static Engine, q: &'static Queue, cb: Cb, op: Op, no
 }
 
 /// The notification a request asked for, read from its aiocb (validated at submission).
-/// # Safety: cb is live.
+///
+/// # Safety
+/// Cb is live.
 unsafe fn notify_of(cb: Cb) -> Notify {
     // SAFETY: cb is live; the sigevent was validated when the request was accepted.
     let sev: &SigEvent = unsafe { &(*cb.0).aio_sigevent };
@@ -927,7 +933,9 @@ impl Group {
         Ok(Box::into_raw(Box::new(Group { remaining: AtomicU64::new(1), refs: AtomicU32::new(2), notify, job: ThreadJob::new() })))
     }
 
-    /// # Safety: g is live.
+    ///
+    /// # Safety
+    /// G is live.
     pub unsafe fn add_member(g: *const Group) {
         // SAFETY: forwarded.
         unsafe { (*g).remaining.fetch_add(1, Relaxed) };
@@ -937,7 +945,9 @@ impl Group {
         self.remaining.load(Acquire) == 0
     }
 
-    /// # Safety: g is live; called once per member and once by the submitter.
+    ///
+    /// # Safety
+    /// G is live; called once per member and once by the submitter.
     pub unsafe fn member_done(g: *const Group, _failed: bool) {
         // SAFETY: the group holds a reference for its pending members.
         let gr = unsafe { &*g };
@@ -958,7 +968,9 @@ impl Group {
         unsafe { Group::release((job as *mut u8).sub(off) as *const Group) };
     }
 
-    /// # Safety: g is live and the caller owns one reference.
+    ///
+    /// # Safety
+    /// G is live and the caller owns one reference.
     pub unsafe fn release(g: *const Group) {
         // SAFETY: forwarded.
         if unsafe { (*g).refs.fetch_sub(1, AcqRel) } == 1 {
@@ -1084,7 +1096,9 @@ fn bits(mut m: u64) -> impl Iterator<Item = usize> {
 }
 
 /// Adds request `cb` (in flight, EINPROGRESS) to a wait set.
-/// # Safety: cb is live.
+///
+/// # Safety
+/// Cb is live.
 pub unsafe fn wait_set_add(ws: &mut WaitSet, cb: Cb) {
     // SAFETY: forwarded.
     let (m, st) = unsafe { (cb.meta().load(Relaxed), cb.state().load(Acquire)) };
@@ -1101,7 +1115,9 @@ pub unsafe fn wait_set_add(ws: &mut WaitSet, cb: Cb) {
 }
 
 /// Cancels one request. Returns AIO_CANCELED, AIO_NOTCANCELED or AIO_ALLDONE.
-/// # Safety: cb is live.
+///
+/// # Safety
+/// Cb is live.
 pub unsafe fn cancel_one(eng: &'static Engine, cb: Cb) -> c_int {
     use crate::abi::{AIO_ALLDONE, AIO_CANCELED, AIO_NOTCANCELED};
     let mut spins = 0;
@@ -1187,7 +1203,9 @@ fn wait_slot(eng: &Engine, q: &Queue, slot: &uring::CancelSlot) {
 }
 
 /// Waits (without timeout, ignoring signals) until `cb` is no longer in progress.
-/// # Safety: cb is live.
+///
+/// # Safety
+/// Cb is live.
 unsafe fn wait_done(eng: &Engine, cb: Cb) -> Result<(), Errno> {
     loop {
         let r = wait_until(

@@ -75,7 +75,7 @@ impl Pool {
     pub fn wants_worker(&self) -> bool {
         self.idle.load(Relaxed) == 0
             && self.count.load(Relaxed) + self.starting.load(Relaxed) < self.limit
-            && !self.work.try_lock().map_or(false, |g| g.is_empty())
+            && !self.work.try_lock().is_some_and(|g| g.is_empty())
     }
 
     /// Starts one worker if `wants_worker`; not async-signal-safe.
@@ -153,7 +153,9 @@ fn worker_main(eng: &'static Engine, qi: usize, w: usize) {
 }
 
 /// Runs one request to completion.
-/// # Safety: `cb` is live and in state ISSUED, owned by this worker.
+///
+/// # Safety
+/// `cb` is live and in state ISSUED, owned by this worker.
 unsafe fn run(eng: &Engine, q: &Queue, w: usize, cb: Cb) {
     // SAFETY: cb is live and unmodified while in flight.
     let (m, a) = unsafe { (cb.meta().load(Relaxed), &*cb.0) };
@@ -197,7 +199,9 @@ unsafe fn run(eng: &Engine, q: &Queue, w: usize, cb: Cb) {
 /// is reported uncancellable only while a system call on its fd is actually under way. Attempts
 /// use `RWF_NOWAIT` (an empty pipe answers EAGAIN without consuming anything, a wrong-direction
 /// fd answers its error at once); between them the worker polls the fd and its own eventfd.
-/// # Safety: as `run`; the worker has set `current` to `cb`.
+///
+/// # Safety
+/// As `run`; the worker has set `current` to `cb`.
 unsafe fn run_stream(q: &Queue, w: usize, cb: Cb, op: Op, fd: c_int, buf: *mut u8, len: usize) -> Option<isize> {
     let me = &q.pool.workers[w];
     let evfd = me.evfd.load(Relaxed);

@@ -58,7 +58,9 @@ impl Ring {
     }
 
     /// Builds the SQE for request `cb`.
-    /// # Safety: `cb` is live and accepted.
+    ///
+    /// # Safety
+    /// `cb` is live and accepted.
     unsafe fn sqe(cb: Cb) -> squeue::Entry {
         // SAFETY: the caller guarantees cb is live; it is not modified while in flight.
         let (m, a) = unsafe { (cb.meta().load(core::sync::atomic::Ordering::Relaxed), &*cb.0) };
@@ -84,7 +86,9 @@ impl Ring {
     /// Returns how many were put in the ring (they belong to the kernel from then on) and whether
     /// some are still waiting in the ring for an `io_uring_enter` that failed (EBUSY, EAGAIN):
     /// the caller must then arrange a later [`Ring::flush`].
-    /// # Safety: caller holds the queue's `sq` lock; every cb is live and accepted.
+    ///
+    /// # Safety
+    /// Caller holds the queue's `sq` lock; every cb is live and accepted.
     pub unsafe fn submit(&self, cbs: &[Cb]) -> (usize, bool) {
         let mut put = 0;
         loop {
@@ -122,7 +126,9 @@ impl Ring {
     }
 
     /// Submits an internal SQE (cancel). Caller holds the `sq` lock.
-    /// # Safety: `slot` stays valid until its CQE has been reaped.
+    ///
+    /// # Safety
+    /// `slot` stays valid until its CQE has been reaped.
     pub unsafe fn submit_cancel(&self, target: Option<Cb>, fd: c_int, slot: *const CancelSlot) -> Result<(), Errno> {
         let e = match target {
             Some(cb) => opcode::AsyncCancel::new(cb.0 as u64).build(),
@@ -147,7 +153,9 @@ impl Ring {
     }
 
     /// Takes every completion available, calling `f(user_data, res)` for each.
-    /// # Safety: caller holds the queue's `reap` lock.
+    ///
+    /// # Safety
+    /// Caller holds the queue's `reap` lock.
     pub unsafe fn reap(&self, mut f: impl FnMut(u64, i32)) -> usize {
         let mut n = 0;
         loop {

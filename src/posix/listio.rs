@@ -56,8 +56,8 @@ pub unsafe extern "C" fn lio_listio(mode: c_int, list: *const *mut Aiocb, nent: 
                 LIO_WRITE => Op::Write,
                 _ => {
                     failed = true;
-                    // SAFETY: as above (only when aligned).
                     if (p as usize) % 8 == 0 {
+                        // SAFETY: a non-NULL, aligned entry is an aiocb (caller).
                         unsafe { fail_entry(Cb(p), Errno::EINVAL) };
                     }
                     continue;
@@ -128,7 +128,9 @@ pub unsafe extern "C" fn lio_listio(mode: c_int, list: *const *mut Aiocb, nent: 
 }
 
 /// Records a submission error in an entry, as if it had completed with that error.
-/// # Safety: cb is a live aiocb not in flight.
+///
+/// # Safety
+/// Cb is a live aiocb not in flight.
 unsafe fn fail_entry(cb: Cb, e: Errno) {
     // SAFETY: forwarded.
     unsafe {

@@ -19,7 +19,9 @@ use crate::errno::Errno;
 use crate::notify::Notify;
 
 /// Checks the fields every request shares and reads its notification.
-/// # Safety: `p` is NULL or points to a readable aiocb.
+///
+/// # Safety
+/// `p` is NULL or points to a readable aiocb.
 pub(crate) unsafe fn check(p: *mut Aiocb) -> Result<(Cb, Notify), Errno> {
     if p.is_null() || (p as usize) % core::mem::align_of::<Aiocb>() != 0 {
         return Err(Errno::EINVAL);
@@ -36,7 +38,9 @@ pub(crate) unsafe fn check(p: *mut Aiocb) -> Result<(Cb, Notify), Errno> {
 
 /// Reads a caller's sigevent. `SIGEV_SIGNAL` with signal 0 means "no signal": an aiocb cleared
 /// with `memset` asks for exactly that (sending signal 0 does nothing), so it must be accepted.
-/// # Safety: `sev` is NULL or readable.
+///
+/// # Safety
+/// `sev` is NULL or readable.
 pub(crate) unsafe fn notify_of_user(sev: *const SigEvent) -> Result<Notify, Errno> {
     // SAFETY: NULL or readable (caller); read_unaligned has no alignment requirement.
     if !sev.is_null() && unsafe { core::ptr::read_unaligned(sev) }.sigev_notify == SIGEV_SIGNAL {
@@ -50,7 +54,9 @@ pub(crate) unsafe fn notify_of_user(sev: *const SigEvent) -> Result<Notify, Errn
 }
 
 /// Submits one request from the calling thread.
-/// # Safety: `p` is NULL or points to an aiocb the caller keeps valid until it completes.
+///
+/// # Safety
+/// `p` is NULL or points to an aiocb the caller keeps valid until it completes.
 pub(crate) unsafe fn submit_one(p: *mut Aiocb, op: Op) -> Result<libc::c_int, Errno> {
     // SAFETY: forwarded.
     let (cb, notify) = unsafe { check(p) }?;
