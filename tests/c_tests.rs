@@ -334,6 +334,7 @@ fn run_job(job: &Job, workdir: &Path, timeout: Duration) -> (Outcome, f64) {
         cmd.env(k, v);
     }
     // No core files from crashing tests (some crash on purpose in children).
+    // SAFETY: the closure only calls setrlimit, which is async-signal-safe, between fork and exec.
     unsafe {
         cmd.pre_exec(|| {
             let lim = libc::rlimit {
@@ -354,6 +355,7 @@ fn run_job(job: &Job, workdir: &Path, timeout: Duration) -> (Outcome, f64) {
         match child.try_wait() {
             Ok(Some(st)) => break Some(st),
             Ok(None) if start.elapsed() >= timeout => {
+                // SAFETY: kill has no memory preconditions; the group is the test's own.
                 unsafe { libc::kill(-pgid, libc::SIGKILL) };
                 let _ = child.wait();
                 break None;
@@ -363,6 +365,7 @@ fn run_job(job: &Job, workdir: &Path, timeout: Duration) -> (Outcome, f64) {
         }
     };
     // Leftover children of the test (e.g. after fork) go too.
+    // SAFETY: as above.
     unsafe { libc::kill(-pgid, libc::SIGKILL) };
     let secs = start.elapsed().as_secs_f64();
     let raw = match status {
