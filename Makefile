@@ -145,7 +145,9 @@ check-header: cbindgen-version
 check: check-header man-check wrapper-test test install-check bench-smoke
 	@echo "make check: all checks passed"
 
-test:
+# `cargo test` builds the library only as an rlib for the Rust tests; the C test matrix needs
+# the shared object, which `build` makes.
+test: build
 	$(CARGO) test --release
 
 wrapper-test:
