@@ -180,7 +180,16 @@ pub fn spawn_helper(name: &str, f: impl FnOnce() + Send + 'static) -> Result<(),
         libc::sigfillset(&mut all);
         libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
         // The new thread inherits the full mask; the caller's is restored right after.
-        let r = std::thread::Builder::new().name(name.into()).stack_size(256 * 1024).spawn(f);
+        // A panic here is a bug in aio-rs. Our threads run forever and others depend on them
+        // (a dead helper would leave completions unreaped), so say so and stop the process
+        // rather than let requests hang without a word.
+        let body = move || {
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
+                eprintln!("aio-rs: internal error in a helper thread; aborting");
+                std::process::abort();
+            }
+        };
+        let r = std::thread::Builder::new().name(name.into()).stack_size(256 * 1024).spawn(body);
         libc::pthread_sigmask(libc::SIG_SETMASK, &old, core::ptr::null_mut());
         r.map(|_| ()).map_err(|_| Errno::EAGAIN)
     }
