@@ -1,11 +1,12 @@
 //! The engine: per-CPU queues, routing, submission, completion and waiting.
 //!
-//! See `docs/ARCHITECTURE.md` for the request flow. In short: `submit` picks the caller's CPU
-//! queue, classifies the fd, chooses a route (io_uring, kernel AIO or workers), and issues the
-//! request from the calling thread (no hand-off). Completions are reaped by whoever needs them
-//! first: a thread in `aio_suspend`/`aio_error`/`lio_listio(LIO_WAIT)` reaps its own queue
-//! directly; the queue's helper thread reaps only while some completion must be acted on without
-//! anyone waiting (a notification, an ordering chain, an fsync barrier, a waiter on another queue).
+//! See `docs/ARCHITECTURE.md` for the request flow. In short: `accept` takes the calling
+//! thread's home queue (one queue per CPU, handed to threads in turn), classifies the fd,
+//! chooses a route (kernel AIO for O_DIRECT, io_uring, or workers), and issues the request from
+//! the calling thread (no hand-off). Completions are reaped by whoever needs them first: a
+//! thread in `aio_suspend`/`aio_error`/`lio_listio(LIO_WAIT)` reaps its own queue directly; the
+//! queue's helper thread reaps only while some completion must be acted on without anyone
+//! waiting (a notification, a barrier, a request parked on an fd, a waiter on another queue).
 
 pub mod cb;
 pub mod fd;
