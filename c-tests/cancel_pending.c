@@ -22,9 +22,7 @@ int main(void)
     make_pipe(p);
     char buf[16];
     cb_init(&cb, p[0], buf, sizeof buf, 0);
-    cb.aio_sigevent.sigev_notify = SIGEV_SIGNAL;
-    cb.aio_sigevent.sigev_signo = sig;
-    cb.aio_sigevent.sigev_value.sival_ptr = &cb;
+    cb_signal(&cb, sig);
     CHECK_EQ(aio_read(&cb), 0);
     CHECK_EQ(aio_error(&cb), EINPROGRESS);
     int r = aio_cancel(p[0], &cb);

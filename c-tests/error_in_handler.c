@@ -22,9 +22,7 @@ int main(void)
     make_pipe(p);
     char buf[64];
     cb_init(&cb, p[0], buf, sizeof buf, 0);
-    cb.aio_sigevent.sigev_notify = SIGEV_SIGNAL;
-    cb.aio_sigevent.sigev_signo = sig;
-    cb.aio_sigevent.sigev_value.sival_ptr = &cb;
+    cb_signal(&cb, sig);
     CHECK_EQ(aio_read(&cb), 0);
     CHECK_EQ(aio_error(&cb), EINPROGRESS);
     write_all(p[1], "signal-safe", 11);

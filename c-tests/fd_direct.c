@@ -6,12 +6,7 @@
 
 int main(void)
 {
-    int fd = tmp_open(O_DIRECT);
-    if (fd < 0) {
-        if (errno == EINVAL)
-            skip("O_DIRECT not supported in %s", tmp_dir());
-        die("open O_DIRECT");
-    }
+    int fd = tmp_open_direct();
     void *wbuf, *rbuf;
     CHECK_EQ(posix_memalign(&wbuf, BLK, NB * BLK), 0);
     CHECK_EQ(posix_memalign(&rbuf, BLK, NB * BLK), 0);

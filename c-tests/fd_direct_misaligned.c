@@ -5,12 +5,7 @@
 
 int main(void)
 {
-    int fd = tmp_open(O_DIRECT);
-    if (fd < 0) {
-        if (errno == EINVAL)
-            skip("O_DIRECT not supported in %s", tmp_dir());
-        die("open O_DIRECT");
-    }
+    int fd = tmp_open_direct();
     char *buf;
     CHECK_EQ(posix_memalign((void **)&buf, BLK, 4 * BLK), 0);
     pat_fill(buf, 4 * BLK, 0, 5);

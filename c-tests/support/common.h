@@ -264,6 +264,26 @@ CT_FN int tmp_open(int extra_flags)
     return fd;
 }
 
+/* A temporary file opened O_DIRECT; skips the test where the file system refuses O_DIRECT. */
+CT_FN int tmp_open_direct(void)
+{
+    int fd = tmp_open(O_DIRECT);
+    if (fd < 0) {
+        if (errno == EINVAL)
+            skip("O_DIRECT not supported in %s", tmp_dir());
+        die("open O_DIRECT");
+    }
+    return fd;
+}
+
+/* Asks for signal `sig` on completion, carrying the aiocb's own address. */
+CT_FN void cb_signal(struct aiocb *cb, int sig)
+{
+    cb->aio_sigevent.sigev_notify = SIGEV_SIGNAL;
+    cb->aio_sigevent.sigev_signo = sig;
+    cb->aio_sigevent.sigev_value.sival_ptr = cb;
+}
+
 CT_FN void write_all(int fd, const void *buf, size_t n)
 {
     const char *p = buf;

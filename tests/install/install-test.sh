@@ -21,22 +21,8 @@ PKG_CONFIG=${PKG_CONFIG:-pkg-config}
 # Every run of a test program is bounded, so a hang fails instead of stalling.
 T="timeout 60"
 
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); }
-fail() {
-    failed=$((failed + 1))
-    printf 'FAIL: %s\n' "$*" >&2
-}
-expect_eq() {
-    if [ "$2" = "$3" ]; then pass; else fail "$1: expected [$2], got [$3]"; fi
-}
-expect_match() {
-    case $3 in
-    $2) pass ;;
-    *) fail "$1: [$3] does not match [$2]" ;;
-    esac
-}
+# shellcheck source=tests/install/lib.sh
+. "$here/lib.sh"
 # ok NAME COMMAND...: the command must succeed (its output is shown when it does not).
 ok() {
     name=$1

@@ -19,24 +19,8 @@ CC=${CC:-cc}
 # Every run of the wrapper is bounded, so a hang fails instead of stalling.
 T="timeout 30"
 
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); }
-fail() {
-    failed=$((failed + 1))
-    printf 'FAIL: %s\n' "$*" >&2
-}
-# expect_eq NAME EXPECTED ACTUAL
-expect_eq() {
-    if [ "$2" = "$3" ]; then pass; else fail "$1: expected [$2], got [$3]"; fi
-}
-# expect_match NAME PATTERN TEXT (shell case pattern)
-expect_match() {
-    case $3 in
-    $2) pass ;;
-    *) fail "$1: [$3] does not match [$2]" ;;
-    esac
-}
+# shellcheck source=tests/install/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/aio-rs-wrapper-test.XXXXXX") || exit 1
 tmp=$(cd "$tmp" && pwd -P) || exit 1
