@@ -101,6 +101,8 @@ pub struct Engine {
     force_watch: AtomicU32,
     /// The home queue of the next thread that asks (see `local_queue`).
     next_home: AtomicU32,
+    /// lio groups released where `free` was not allowed, for a helper to free.
+    free_groups: AtomicPtr<Group>,
     workers_per_queue: u32,
     kaio_slots: u32,
     ring_entries: u32,
@@ -171,6 +173,7 @@ impl Engine {
             done: EventCount::new(),
             force_watch: AtomicU32::new(0),
             next_home: AtomicU32::new(0),
+            free_groups: AtomicPtr::new(ptr::null_mut()),
             workers_per_queue,
             kaio_slots: env_u32("AIO_RS_KAIO_SLOTS").unwrap_or_else(|| kaio_budget(cpus)).max(1),
             ring_entries: env_u32("AIO_RS_RING_ENTRIES").unwrap_or(256).clamp(1, 4096),
@@ -543,7 +546,7 @@ impl Queue {
 /// Whether an ECANCELED completion answers an `aio_cancel` (rather than a thread's exit).
 ///
 /// # Safety
-/// Cb is live.
+/// `cb` is live.
 unsafe fn cancel_was_asked(eng: &Engine, cb: Cb) -> bool {
     // SAFETY: forwarded.
     unsafe {
@@ -574,6 +577,7 @@ fn helper_main(eng: &'static Engine, qi: usize) {
             b.flush();
         }
         q.kicks.take_all(|fe| fd::kick(eng, qi, fe, true));
+        Group::free_released(eng);
         if q.sq_dirty.swap(0, AcqRel) != 0 {
             if let Some(r) = &q.ring {
                 // Completions may be what the kernel waits for: reap first, then retry.
@@ -851,7 +855,7 @@ pub unsafe fn accept(eng: &'static Engine, q: &'static Queue, cb: Cb, op: Op, no
 /// The notification a request asked for, read from its aiocb (validated at submission).
 ///
 /// # Safety
-/// Cb is live.
+/// `cb` is live.
 unsafe fn notify_of(cb: Cb) -> Notify {
     // SAFETY: cb is live; the sigevent was validated when the request was accepted.
     let sev: &SigEvent = unsafe { &(*cb.0).aio_sigevent };
@@ -911,7 +915,7 @@ pub unsafe fn finish(eng: &Engine, cb: Cb, res: isize, blocking: bool) {
     }
     if !group.is_null() {
         // SAFETY: a group outlives its members' completions (it holds a reference for them).
-        unsafe { Group::member_done(group, res < 0) };
+        unsafe { Group::member_done(eng, group, blocking) };
     }
     eng.done.notify_all();
 }
@@ -924,6 +928,8 @@ pub struct Group {
     refs: AtomicU32,
     notify: Notify,
     job: ThreadJob,
+    /// Link in the engine's list of groups to free (see `Group::release`).
+    next_free: AtomicPtr<Group>,
 }
 
 impl Group {
@@ -931,12 +937,18 @@ impl Group {
         if let Notify::Thread { .. } = notify {
             notify::ensure_started()?;
         }
-        Ok(Box::into_raw(Box::new(Group { remaining: AtomicU64::new(1), refs: AtomicU32::new(2), notify, job: ThreadJob::new() })))
+        Ok(Box::into_raw(Box::new(Group {
+            remaining: AtomicU64::new(1),
+            refs: AtomicU32::new(2),
+            notify,
+            job: ThreadJob::new(),
+            next_free: AtomicPtr::new(ptr::null_mut()),
+        })))
     }
 
     ///
     /// # Safety
-    /// G is live.
+    /// `g` is live.
     pub unsafe fn add_member(g: *const Group) {
         // SAFETY: forwarded.
         unsafe { (*g).remaining.fetch_add(1, Relaxed) };
@@ -948,8 +960,8 @@ impl Group {
 
     ///
     /// # Safety
-    /// G is live; called once per member and once by the submitter.
-    pub unsafe fn member_done(g: *const Group, _failed: bool) {
+    /// `g` is live; called once per member and once by the submitter.
+    pub unsafe fn member_done(eng: &Engine, g: *const Group, blocking: bool) {
         // SAFETY: the group holds a reference for its pending members.
         let gr = unsafe { &*g };
         if gr.remaining.fetch_sub(1, AcqRel) == 1 {
@@ -958,25 +970,63 @@ impl Group {
             let taken = unsafe { notify::deliver(&gr.notify, job, Group::release_job) };
             if !taken {
                 // SAFETY: the members' reference.
-                unsafe { Group::release(g) };
+                unsafe { Group::release(eng, g, blocking) };
             }
         }
     }
 
     unsafe fn release_job(job: *mut ThreadJob) {
         let off = core::mem::offset_of!(Group, job);
-        // SAFETY: job is the `job` field of a live Group.
-        unsafe { Group::release((job as *mut u8).sub(off) as *const Group) };
+        // SAFETY: job is the `job` field of a live Group; the notifier thread may free.
+        unsafe {
+            if let Some(eng) = get() {
+                Group::release(eng, (job as *mut u8).sub(off) as *const Group, true);
+            }
+        }
     }
 
     ///
     /// # Safety
-    /// G is live and the caller owns one reference.
-    pub unsafe fn release(g: *const Group) {
+    /// `g` is live and the caller owns one reference.
+    ///
+    /// The last reference frees the group, but only where freeing is allowed: a reaper that
+    /// may be running in a signal handler (`blocking` false) must not call `free`, so it hands
+    /// the group to the helpers' free list instead (a lock-free push; the helper that takes the
+    /// list owns it whole, so there is no ABA).
+    pub unsafe fn release(eng: &Engine, g: *const Group, blocking: bool) {
         // SAFETY: forwarded.
-        if unsafe { (*g).refs.fetch_sub(1, AcqRel) } == 1 {
+        if unsafe { (*g).refs.fetch_sub(1, AcqRel) } != 1 {
+            return;
+        }
+        if blocking {
             // SAFETY: last reference: nobody else can reach the group.
             drop(unsafe { Box::from_raw(g as *mut Group) });
+            return;
+        }
+        let node = g as *mut Group;
+        let mut head = eng.free_groups.load(Relaxed);
+        loop {
+            // SAFETY: the group is ours (last reference) until the push succeeds.
+            unsafe { (*node).next_free.store(head, Relaxed) };
+            match eng.free_groups.compare_exchange_weak(head, node, Release, Relaxed) {
+                Ok(_) => break,
+                Err(now) => head = now,
+            }
+        }
+        if let Some(q) = eng.queues.iter().find_map(|c| c.get()) {
+            q.wake();
+        }
+    }
+
+    /// Frees every group handed over by `release` (helper threads only).
+    fn free_released(eng: &Engine) {
+        let mut cur = eng.free_groups.swap(ptr::null_mut(), Acquire);
+        while !cur.is_null() {
+            // SAFETY: groups on the list are unreachable by anyone else; each is freed once.
+            let next = unsafe { (*cur).next_free.load(Relaxed) };
+            // SAFETY: as above.
+            drop(unsafe { Box::from_raw(cur) });
+            cur = next;
         }
     }
 }
@@ -1099,7 +1149,7 @@ fn bits(mut m: u64) -> impl Iterator<Item = usize> {
 /// Adds request `cb` (in flight, EINPROGRESS) to a wait set.
 ///
 /// # Safety
-/// Cb is live.
+/// `cb` is live.
 pub unsafe fn wait_set_add(ws: &mut WaitSet, cb: Cb) {
     // SAFETY: forwarded.
     let (m, st) = unsafe { (cb.meta().load(Relaxed), cb.state().load(Acquire)) };
@@ -1118,7 +1168,7 @@ pub unsafe fn wait_set_add(ws: &mut WaitSet, cb: Cb) {
 /// Cancels one request. Returns AIO_CANCELED, AIO_NOTCANCELED or AIO_ALLDONE.
 ///
 /// # Safety
-/// Cb is live.
+/// `cb` is live.
 pub unsafe fn cancel_one(eng: &'static Engine, cb: Cb) -> c_int {
     use crate::abi::{AIO_ALLDONE, AIO_CANCELED, AIO_NOTCANCELED};
     let mut spins = 0;
@@ -1206,7 +1256,7 @@ fn wait_slot(eng: &Engine, q: &Queue, slot: &uring::CancelSlot) {
 /// Waits (without timeout, ignoring signals) until `cb` is no longer in progress.
 ///
 /// # Safety
-/// Cb is live.
+/// `cb` is live.
 unsafe fn wait_done(eng: &Engine, cb: Cb) -> Result<(), Errno> {
     loop {
         let r = wait_until(

@@ -71,7 +71,7 @@ pub unsafe extern "C" fn lio_listio(mode: c_int, list: *const *mut Aiocb, nent: 
                 let r = unsafe { engine::accept(eng, q, cb, op, &n, group, &mut batch) };
                 if r.is_err() {
                     // SAFETY: the member was not accepted: undo its count.
-                    unsafe { Group::member_done(group, true) };
+                    unsafe { Group::member_done(eng, group, true) };
                 }
                 r
             });
@@ -90,10 +90,10 @@ pub unsafe extern "C" fn lio_listio(mode: c_int, list: *const *mut Aiocb, nent: 
         batch.flush();
         // The submitter's hold: from here the group can complete.
         // SAFETY: group live, we hold a reference.
-        unsafe { Group::member_done(group, false) };
+        unsafe { Group::member_done(eng, group, true) };
         if mode == LIO_NOWAIT {
             // SAFETY: our reference.
-            unsafe { Group::release(group) };
+            unsafe { Group::release(eng, group, true) };
             return if failed { Err(Errno::EIO) } else { Ok(0) };
         }
         // SAFETY: group is live while we hold our reference.
@@ -113,7 +113,7 @@ pub unsafe extern "C" fn lio_listio(mode: c_int, list: *const *mut Aiocb, nent: 
         }
         let r = engine::wait_until(eng, || (g.all_done(), WaitSet { ..ws }), None);
         // SAFETY: our reference; the members hold their own.
-        unsafe { Group::release(group) };
+        unsafe { Group::release(eng, group, true) };
         r?;
         let any_error = entries.iter().any(|&p| {
             // SAFETY: every accepted member is done now; failed ones carry their error.
@@ -130,7 +130,7 @@ pub unsafe extern "C" fn lio_listio(mode: c_int, list: *const *mut Aiocb, nent: 
 /// Records a submission error in an entry, as if it had completed with that error.
 ///
 /// # Safety
-/// Cb is a live aiocb not in flight.
+/// `cb` is a live aiocb not in flight.
 unsafe fn fail_entry(cb: Cb, e: Errno) {
     // SAFETY: forwarded.
     unsafe {
