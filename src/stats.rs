@@ -40,15 +40,18 @@ pub fn render() -> String {
 }
 
 extern "C" fn report() {
-    let text = render();
-    let _ = std::panic::catch_unwind(|| match std::env::var_os("AIO_RS_STATS_FILE") {
-        Some(path) if !path.is_empty() => {
-            if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
-                let _ = f.write_all(text.as_bytes());
+    // Called by C's exit machinery: nothing may unwind out of here.
+    let _ = std::panic::catch_unwind(|| {
+        let text = render();
+        match std::env::var_os("AIO_RS_STATS_FILE") {
+            Some(path) if !path.is_empty() => {
+                if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+                    let _ = f.write_all(text.as_bytes());
+                }
             }
-        }
-        _ => {
-            let _ = std::io::stderr().write_all(text.as_bytes());
+            _ => {
+                let _ = std::io::stderr().write_all(text.as_bytes());
+            }
         }
     });
 }

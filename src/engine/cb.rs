@@ -280,19 +280,6 @@ impl List {
         self.len += 1;
     }
 
-    ///
-    /// # Safety
-    /// `cb` is live and in no other list.
-    pub unsafe fn push_front(&mut self, cb: Cb) {
-        // SAFETY: cb is live.
-        unsafe { cb.link().store(self.head, Relaxed) };
-        if self.head.is_null() {
-            self.tail = cb.0;
-        }
-        self.head = cb.0;
-        self.len += 1;
-    }
-
     pub fn pop_front(&mut self) -> Option<Cb> {
         let h = self.front()?;
         // SAFETY: h is a live member of this list.
@@ -438,9 +425,6 @@ mod tests {
         assert_eq!(l.pop_front(), Some(cbs[0]));
         assert_eq!(l.pop_front(), Some(cbs[4]));
         assert_eq!(l.pop_front(), None);
-        // SAFETY: cbs[0] is live and no longer in a list.
-        unsafe { l.push_front(cbs[0]) };
-        assert_eq!(l.front(), Some(cbs[0]));
     }
 
     /// Four producers push 10,000 nodes each while one consumer takes batches: every node comes

@@ -216,10 +216,7 @@ impl Engine {
             HOME.with(|h| h.set(self.epoch << 16 | (i as u64 + 1)));
             i
         };
-        self.queues[i].get_or_try_init(|| Queue::start(self, i)).map(|q| {
-            q.ensure_helper(self);
-            q
-        })
+        self.queues[i].get_or_try_init(|| Queue::start(self, i)).inspect(|q| q.ensure_helper(self))
     }
 
     pub fn force_watch_inc(&self) {
@@ -362,10 +359,6 @@ impl Queue {
 
     fn watching(&self, eng: &Engine) -> bool {
         self.watch.load(SeqCst) != 0 || eng.force_watch.load(SeqCst) != 0
-    }
-
-    pub fn has_kernel(&self) -> bool {
-        self.ring.is_some() || self.kaio().is_some()
     }
 
     /// The kernel AIO context, if started (async-signal-safe).
@@ -618,10 +611,12 @@ fn helper_main(eng: &'static Engine, qi: usize) {
         ];
         // SAFETY: pfd is a valid array of pollfds (a negative fd is ignored by poll).
         unsafe { libc::poll(pfd.as_mut_ptr(), pfd.len() as libc::nfds_t, timeout) };
-        for fdn in [q.wake_fd, q.kaio_fd] {
-            let mut sink = 0u64;
-            // SAFETY: drains an eventfd (non-blocking) into `sink`.
-            unsafe { libc::read(fdn, &mut sink as *mut u64 as *mut _, 8) };
+        for fdn in [q.wake_fd, kaio_fd] {
+            if fdn >= 0 {
+                let mut sink = 0u64;
+                // SAFETY: drains an eventfd (non-blocking) into `sink`.
+                unsafe { libc::read(fdn, &mut sink as *mut u64 as *mut _, 8) };
+            }
         }
     }
 }
@@ -790,17 +785,16 @@ pub unsafe fn accept(eng: &'static Engine, q: &'static Queue, cb: Cb, op: Op, no
         let fd = cb.fd();
         let fe = eng.fds.entry(fd)?;
         let (k, changed) = fe.classify(fd, q.ring.is_some(), (*cb.0).aio_offset == 0)?;
-        let route = route_for(eng, q, k);
         let stream = k & kind::STREAM != 0;
         if !stream && !op.is_sync() && (*cb.0).aio_offset < 0 {
             return Err(Errno::EINVAL);
         }
+        let route = route_for(eng, q, k);
         let ordered = !op.is_sync() && (stream || (op == Op::Write && k & kind::APPEND != 0));
         // Completions someone must act on without anyone waiting: a notification (of the
-        // request, or of its lio group), a barrier (requests wait behind it), a partial write. Requests
-        // waiting on an fd make every helper watch meanwhile (see `fd::wait_in`).
-        // A stream write larger than PIPE_BUF may be taken in parts, and each part's completion
-        // must be acted on (the rest issued) even if the writer waits for something else.
+        // request, or of its lio group), a barrier (requests wait behind it), and a stream write
+        // larger than PIPE_BUF (io_uring may take it in parts; the rest must then be issued).
+        // Requests parked on an fd make every helper watch meanwhile (see `fd::wait_in`).
         let partial = stream && op == Op::Write && (*cb.0).aio_nbytes > libc::PIPE_BUF;
         let watched = !notify.is_none() || (!group.is_null() && !(*group).notify.is_none()) || op.is_sync() || partial;
         let mut m = q.idx as u32 | route.bits() | ((op as u32) << meta::OP_SHIFT);
