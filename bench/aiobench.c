@@ -2,28 +2,43 @@
  * aiobench: the measuring process of the aio-rs benchmark.
  *
  * One invocation measures one (engine, workload) cell and prints one line
- * "result key=value ..." on stdout.  The orchestrator (bench/src/main.rs)
- * runs it many times, interleaved, and aggregates.
+ * "result key=value ..." on stdout (or "skip REASON" with exit status 4 when
+ * the engine cannot do the workload, e.g. a library function that does not
+ * exist yet).  The orchestrator (bench/src/main.rs) runs it many times,
+ * interleaved, and aggregates.
  *
  *   aiobench info [--dir D]
  *   aiobench prep --dir D --data-size N --cached-size N --write-size N
  *                 --nfiles N --file-size N
  *   aiobench run  --dir D --engine E --workload W [--depth N] [--threads N]
  *                 [--warmup S] [--seconds S] [--timeout S]
+ *   aiobench count --dir D --engine posix|uring --n N --depth N
+ *                 a fixed number of page-cached 4 KiB reads (for instruction
+ *                 counts by difference of two lengths under callgrind)
+ *   aiobench copy --src F --dst F --cold 0|1 [--timeout S] -- COMMAND ARGS...
+ *                 times COMMAND (a file copy) plus an fsync of the copy
  *
  * Engines (one table, one loop):
- *   posix  the aio_* functions this process resolves: glibc's, or aio-rs's
- *          when the orchestrator sets LD_PRELOAD=libaio_rs.so
- *   uring  raw io_uring through liburing
- *   kaio   raw kernel AIO (io_setup/io_submit/io_getevents syscalls)
- *   sync   pread/pwrite/fsync, one at a time
+ *   posix          the aio_* functions this process resolves: glibc's, or
+ *                  aio-rs's when the orchestrator sets LD_PRELOAD=libaio_rs.so
+ *   posix-cq       the same, but completions are learnt from aio-rs's
+ *                  epoll-able completion queue (HOOK, issue 13: skipped
+ *                  until the library has it)
+ *   uring          raw io_uring through liburing; fsync with IOSQE_IO_DRAIN
+ *   uring-nodrain  the same, but an fsync waits (in user space) only for the
+ *                  writes submitted before it: later writes are not held back
+ *   uring-efd      raw io_uring; completions learnt from an eventfd
+ *                  registered with the ring, waited for with epoll_wait
+ *   kaio           raw kernel AIO (io_setup/io_submit/io_getevents syscalls)
+ *   sync           pread/pwrite/preadv/fsync, one at a time
  *
  * Workloads: randread (O_DIRECT 4 KiB), cached (page-cached 4 KiB), write
  * (O_DIRECT 4 KiB, fsync after every 32 writes), lio (batches of `depth`
  * reads, LIO_WAIT for posix), manyfd (O_DIRECT reads over many files), pipe
- * (ping-pong of a small message over two pipes between two threads).
+ * (ping-pong of a small message over two pipes between two threads), readv
+ * (page-cached, 4 x 1 KiB pieces into 4 separate buffers).
  *
- * Build: cc -O2 -o aiobench aiobench.c -lrt -luring -pthread
+ * Build: cc -O2 -I../include -o aiobench aiobench.c -lrt -luring -pthread
  */
 #define _GNU_SOURCE
 #include <aio.h>
@@ -38,22 +53,35 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__has_include)
+#if __has_include(<aio_rs.h>)
+#include <aio_rs.h> /* the repository's header (-I include), for the issue-13 hooks */
+#endif
+#endif
 
 #define BLK 4096
 #define MAXTHREADS 8
 #define REAP_TIMEOUT_S 10 /* any single wait longer than this is a failure */
 #define MSG_LEN 64        /* pipe ping-pong message size */
+#define NVEC 4            /* readv: pieces per request */
+#define VEC_LEN 1024      /* readv: bytes per piece, each in its own 4 KiB-aligned buffer */
+#define EXIT_SKIP 4       /* "this engine cannot do this workload": not a failure */
 
 static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 static void die(const char *fmt, ...)
@@ -146,19 +174,42 @@ static uint64_t hist_quantile(const uint64_t *h, uint64_t total, double q)
 }
 
 /* ------------------------------------------------------------------ */
-/* Requests and the engine table.                                      */
+/* Requests, workloads and the engine table.                           */
 
-enum { OP_READ, OP_WRITE, OP_FSYNC };
+enum { OP_READ, OP_WRITE, OP_FSYNC, OP_READV };
 
 struct req {
     int op, fd;
-    void *buf;
-    size_t len;
-    off_t off; /* < 0: stream (pipe), no offset */
-    long res;  /* bytes, or -errno */
+    void *buf; /* BLK bytes; OP_READV: NVEC buffers of BLK bytes, one piece in each */
+    size_t len; /* bytes to transfer (OP_READV: the sum of the pieces) */
+    off_t off;  /* < 0: stream (pipe), no offset */
+    long res;   /* bytes, or -errno */
     uint64_t t_sub;
-    struct aiocb cb;  /* posix engine */
-    struct iocb kcb;  /* kaio engine */
+    uint64_t epoch;         /* uring-nodrain: fsyncs accepted before this request */
+    struct iovec iov[NVEC]; /* OP_READV */
+    struct aiocb cb;        /* posix engines */
+    struct iocb kcb;        /* kaio engine */
+};
+
+struct wl {
+    const char *name;
+    int open_direct;  /* wants O_DIRECT */
+    int op;           /* OP_READ, OP_WRITE or OP_READV */
+    int fsync_every;  /* write workload: an fsync after every N writes */
+    int batch;        /* lio: submit `depth` at once, wait for all */
+    int many;         /* spread over many files */
+    int pipe;         /* ping-pong */
+    const char *file; /* file in --dir */
+};
+
+static const struct wl workloads[] = {
+    {"randread", 1, OP_READ, 0, 0, 0, 0, "data.bin"},
+    {"cached", 0, OP_READ, 0, 0, 0, 0, "cached.bin"},
+    {"write", 1, OP_WRITE, 32, 0, 0, 0, "write.bin"},
+    {"lio", 1, OP_READ, 0, 1, 0, 0, "data.bin"},
+    {"manyfd", 1, OP_READ, 0, 0, 1, 0, NULL},
+    {"pipe", 0, OP_READ, 0, 0, 0, 1, NULL},
+    {"readv", 0, OP_READV, 0, 0, 0, 0, "cached.bin"},
 };
 
 #define ENG_SYNC 1u            /* completes inside submit: depth is 1 */
@@ -167,6 +218,8 @@ struct req {
 struct engine {
     const char *name;
     unsigned flags;
+    /* NULL when the engine can run the workload in this process, else why not (a skip). */
+    const char *(*unsupported)(const struct wl *w);
     void *(*init)(int depth);
     /* Queue n requests; returns how many were accepted (>= 0) or -errno.
      * wait_all: the caller will wait for all of them next (lio batches). */
@@ -180,6 +233,21 @@ struct engine {
 static const struct timespec reap_ts = {REAP_TIMEOUT_S, 0};
 
 /* --- posix: aio_read/aio_write/aio_fsync/lio_listio + aio_suspend -------- */
+
+/* FreeBSD's vector AIO, int aio_readv(struct aiocb *): glibc has none; aio-rs will
+ * (issue 13).  With glibc's struct aiocb the iovec array goes in aio_buf and its
+ * count in aio_nbytes.  Looked up at run time, so the worker builds without it. */
+static int (*p_aio_readv)(struct aiocb *);
+
+static const char *posix_unsupported(const struct wl *w)
+{
+    if (w->op == OP_READV) {
+        *(void **)&p_aio_readv = dlsym(RTLD_DEFAULT, "aio_readv");
+        if (!p_aio_readv)
+            return "no aio_readv in this process: glibc has none, aio-rs gets it with issue 13";
+    }
+    return NULL;
+}
 
 struct posix_ctx {
     int n, cap;
@@ -196,21 +264,39 @@ static void *posix_init(int depth)
     return c;
 }
 
+/* An fsync's aiocb keeps the buffer, length and offset fields of a data request,
+ * as fio's does: POSIX says aio_fsync ignores them. */
 static void posix_prep(struct req *r)
 {
     memset(&r->cb, 0, sizeof r->cb);
     r->cb.aio_fildes = r->fd;
-    r->cb.aio_buf = r->buf;
-    r->cb.aio_nbytes = r->len;
+    if (r->op == OP_READV) {
+        r->cb.aio_buf = r->iov;
+        r->cb.aio_nbytes = NVEC;
+    } else {
+        r->cb.aio_buf = r->buf;
+        r->cb.aio_nbytes = r->len;
+    }
     r->cb.aio_offset = r->off < 0 ? 0 : r->off;
     r->cb.aio_sigevent.sigev_notify = SIGEV_NONE;
-    r->cb.aio_lio_opcode = r->op == OP_READ ? LIO_READ : LIO_WRITE;
+    r->cb.aio_lio_opcode = r->op == OP_WRITE ? LIO_WRITE : LIO_READ;
 }
 
 static void posix_track(struct posix_ctx *c, struct req *r)
 {
     c->list[c->n] = &r->cb;
     c->reqs[c->n++] = r;
+}
+
+/* Issues one prepared request; 0 or -1 with errno, as aio_read does. */
+static int posix_issue(struct req *r)
+{
+    switch (r->op) {
+    case OP_READ: return aio_read(&r->cb);
+    case OP_WRITE: return aio_write(&r->cb);
+    case OP_READV: return p_aio_readv(&r->cb);
+    default: return aio_fsync(O_SYNC, &r->cb);
+    }
 }
 
 static int posix_submit(void *vc, struct req **v, int n, int wait_all)
@@ -231,15 +317,8 @@ static int posix_submit(void *vc, struct req **v, int n, int wait_all)
     }
     for (int i = 0; i < n; i++) {
         struct req *r = v[i];
-        int rc;
         posix_prep(r);
-        if (r->op == OP_READ)
-            rc = aio_read(&r->cb);
-        else if (r->op == OP_WRITE)
-            rc = aio_write(&r->cb);
-        else
-            rc = aio_fsync(O_SYNC, &r->cb);
-        if (rc < 0)
+        if (posix_issue(r) < 0)
             return errno == EAGAIN ? i : -errno;
         posix_track(c, r);
     }
@@ -282,78 +361,327 @@ static void posix_fini(void *vc)
     free(c);
 }
 
-/* --- uring: raw io_uring via liburing ----------------------------------- */
+/* --- posix-cq: completions through aio-rs's epoll-able queue ------------
+ *
+ * HOOK (issue 13).  The completion queue does not exist yet.  When it lands,
+ * define the three names below to match it (aio_rs.h is included above when
+ * the repository's include/ is on the path; -DBENCH_... also works) and this
+ * engine runs; until then, and whenever the loaded library lacks the symbols,
+ * it reports a skip.  Assumed shape, after FreeBSD's SIGEV_KEVENT:
+ *   int BENCH_CQ_CREATE(int flags)       a descriptor, readable (epoll) while
+ *                                        completions are pending
+ *   int BENCH_CQ_HARVEST(int q, struct aiocb **v, int n, const struct timespec *t)
+ *                                        up to n completed aiocbs, 0 if none
+ *   aio_sigevent.sigev_notify = BENCH_SIGEV_CQ, .sigev_signo = q,
+ *   .sigev_value.sival_ptr = a cookie (here the aiocb's own request)
+ * The loop: submit, then harvest with a zero timeout; if nothing, epoll_wait
+ * on the queue descriptor and harvest again. */
+#ifndef BENCH_CQ_CREATE
+#define BENCH_CQ_CREATE "aio_rs_cq_create"
+#endif
+#ifndef BENCH_CQ_HARVEST
+#define BENCH_CQ_HARVEST "aio_rs_cq_harvest"
+#endif
+#if !defined(BENCH_SIGEV_CQ) && defined(AIO_RS_SIGEV_QUEUE)
+#define BENCH_SIGEV_CQ AIO_RS_SIGEV_QUEUE
+#endif
 
-static void *uring_init(int depth)
+static int (*p_cq_create)(int);
+static int (*p_cq_harvest)(int, struct aiocb **, int, const struct timespec *);
+
+static const char *cq_unsupported(const struct wl *w)
 {
-    struct io_uring *ring = calloc(1, sizeof *ring);
+#ifndef BENCH_SIGEV_CQ
+    (void)w;
+    return "no completion queue in aio_rs.h yet: issue 13";
+#else
+    if (w->batch)
+        return "the completion-queue engine does not do lio batches";
+    if (posix_unsupported(w))
+        return posix_unsupported(w);
+    *(void **)&p_cq_create = dlsym(RTLD_DEFAULT, BENCH_CQ_CREATE);
+    *(void **)&p_cq_harvest = dlsym(RTLD_DEFAULT, BENCH_CQ_HARVEST);
+    if (!p_cq_create || !p_cq_harvest)
+        return "the loaded library has no completion queue: issue 13";
+    return NULL;
+#endif
+}
+
+struct cq_ctx {
+    int q, ep, max;
+    struct aiocb **got;
+};
+
+static void *cq_init(int depth)
+{
+    struct cq_ctx *c = calloc(1, sizeof *c);
+    c->max = depth;
+    c->got = calloc((size_t)depth, sizeof *c->got);
+    c->q = p_cq_create ? p_cq_create(0) : -1;
+    c->ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN};
+    if (c->q < 0 || c->ep < 0 || epoll_ctl(c->ep, EPOLL_CTL_ADD, c->q, &ev) < 0) {
+        int e = errno ? errno : ENOSYS;
+        if (c->ep >= 0)
+            close(c->ep);
+        free(c->got);
+        free(c);
+        errno = e;
+        return NULL;
+    }
+    return c;
+}
+
+static int cq_submit(void *vc, struct req **v, int n, int wait_all)
+{
+    struct cq_ctx *c = vc;
+    (void)wait_all;
+    for (int i = 0; i < n; i++) {
+        struct req *r = v[i];
+        posix_prep(r);
+#ifdef BENCH_SIGEV_CQ
+        r->cb.aio_sigevent.sigev_notify = BENCH_SIGEV_CQ;
+#endif
+        r->cb.aio_sigevent.sigev_signo = c->q;
+        r->cb.aio_sigevent.sigev_value.sival_ptr = r;
+        if (posix_issue(r) < 0)
+            return errno == EAGAIN ? i : -errno;
+    }
+    return n;
+}
+
+static int cq_reap(void *vc, struct req **out, int min, int max)
+{
+    struct cq_ctx *c = vc;
+    static const struct timespec zero = {0, 0};
+    (void)min;
+    if (max > c->max)
+        max = c->max;
+    for (;;) {
+        int k = p_cq_harvest(c->q, c->got, max, &zero);
+        if (k < 0 && errno != EAGAIN && errno != EINTR)
+            return -errno;
+        if (k > 0) {
+            for (int i = 0; i < k; i++) {
+                struct req *r = (struct req *)((char *)c->got[i] - offsetof(struct req, cb));
+                ssize_t rv = aio_return(c->got[i]);
+                r->res = rv < 0 ? -(long)aio_error(c->got[i]) : (long)rv;
+                out[i] = r;
+            }
+            return k;
+        }
+        struct epoll_event ev;
+        int e = epoll_wait(c->ep, &ev, 1, REAP_TIMEOUT_S * 1000);
+        if (e < 0 && errno != EINTR)
+            return -errno;
+        if (e == 0)
+            return -ETIMEDOUT;
+    }
+}
+
+static void cq_fini(void *vc)
+{
+    struct cq_ctx *c = vc;
+    close(c->ep);
+    close(c->q);
+    free(c->got);
+    free(c);
+}
+
+/* --- uring, uring-nodrain, uring-efd: raw io_uring via liburing ---------- */
+
+enum { URING_DRAIN, URING_NODRAIN, URING_EFD };
+
+struct uring_ctx {
+    struct io_uring ring;
+    int mode;
+    /* URING_NODRAIN: predecessor tracking.  Epoch k is the requests accepted after the
+     * k-th fsync and before the (k+1)-th; fsync k closes epoch k and may go to the kernel
+     * once no request of epoch <= k is in flight (then it covers them all, as POSIX asks
+     * of aio_fsync).  Held fsyncs leave in FIFO order; requests accepted after an fsync
+     * go to the kernel at once.
+     * Size of live[]: every closed epoch at or after `oldest` still has its fsync held
+     * (releasing fsync k needs oldest > k), and each held fsync is one of the caller's
+     * `depth` requests in flight, so epoch - oldest <= depth: depth + 2 slots never
+     * alias.  The held FIFO has at most depth entries. */
+    uint64_t epoch, oldest, held_lo, held_hi;
+    unsigned nep;
+    unsigned *live;    /* requests in flight per epoch, at [epoch % nep] */
+    struct req **held; /* fsyncs not yet given to the kernel, at [i % nep] */
+    /* URING_EFD: an eventfd registered with the ring, watched by an epoll set. */
+    int efd, ep;
+};
+
+static void *uring_make(int depth, int mode)
+{
+    struct uring_ctx *c = calloc(1, sizeof *c);
     unsigned entries = 8;
     while (entries < (unsigned)depth)
         entries <<= 1;
-    int rc = io_uring_queue_init(entries, ring, 0);
+    int rc = io_uring_queue_init(entries, &c->ring, 0);
     if (rc < 0) {
+        free(c);
         errno = -rc;
-        free(ring);
         return NULL;
     }
-    return ring;
+    c->mode = mode;
+    c->efd = c->ep = -1;
+    if (mode == URING_NODRAIN) {
+        c->nep = (unsigned)depth + 2;
+        c->live = calloc(c->nep, sizeof *c->live);
+        c->held = calloc(c->nep, sizeof *c->held);
+    } else if (mode == URING_EFD) {
+        struct epoll_event ev = {.events = EPOLLIN};
+        c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        c->ep = epoll_create1(EPOLL_CLOEXEC);
+        if (c->efd < 0 || c->ep < 0 || (rc = io_uring_register_eventfd(&c->ring, c->efd)) < 0 ||
+            epoll_ctl(c->ep, EPOLL_CTL_ADD, c->efd, &ev) < 0) {
+            int e = rc < 0 ? -rc : errno;
+            io_uring_queue_exit(&c->ring);
+            if (c->efd >= 0)
+                close(c->efd);
+            if (c->ep >= 0)
+                close(c->ep);
+            free(c);
+            errno = e;
+            return NULL;
+        }
+    }
+    return c;
+}
+
+static void *uring_init(int depth) { return uring_make(depth, URING_DRAIN); }
+static void *nodrain_init(int depth) { return uring_make(depth, URING_NODRAIN); }
+static void *efd_init(int depth) { return uring_make(depth, URING_EFD); }
+
+/* Fills one SQE for r; 0 if the submission queue is full. */
+static int uring_prep(struct uring_ctx *c, struct req *r)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&c->ring);
+    if (!sqe)
+        return 0;
+    __u64 off = r->off < 0 ? (__u64)-1 : (__u64)r->off;
+    switch (r->op) {
+    case OP_READ: io_uring_prep_read(sqe, r->fd, r->buf, (unsigned)r->len, off); break;
+    case OP_WRITE: io_uring_prep_write(sqe, r->fd, r->buf, (unsigned)r->len, off); break;
+    case OP_READV: io_uring_prep_readv(sqe, r->fd, r->iov, NVEC, off); break;
+    default:
+        io_uring_prep_fsync(sqe, r->fd, 0);
+        if (c->mode != URING_NODRAIN)
+            sqe->flags |= IOSQE_IO_DRAIN; /* barrier: after everything submitted before it */
+    }
+    io_uring_sqe_set_data(sqe, r);
+    return 1;
+}
+
+/* uring-nodrain: give the kernel every held fsync whose predecessors are all done. */
+static void nodrain_release(struct uring_ctx *c)
+{
+    while (c->oldest < c->epoch && !c->live[c->oldest % c->nep])
+        c->oldest++;
+    while (c->held_lo != c->held_hi && c->held[c->held_lo % c->nep]->epoch < c->oldest) {
+        if (!uring_prep(c, c->held[c->held_lo % c->nep]))
+            break; /* no SQE free: tried again after the next completions */
+        c->held_lo++;
+    }
 }
 
 /* Only fills SQEs: uring_reap submits them and waits in the same io_uring_enter,
  * the cheapest way to drive a ring without SQPOLL. */
 static int uring_submit(void *vc, struct req **v, int n, int wait_all)
 {
-    struct io_uring *ring = vc;
+    struct uring_ctx *c = vc;
     int k = 0;
     (void)wait_all;
     for (; k < n; k++) {
         struct req *r = v[k];
-        struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-        if (!sqe)
-            break;
-        __u64 off = r->off < 0 ? (__u64)-1 : (__u64)r->off;
-        if (r->op == OP_READ)
-            io_uring_prep_read(sqe, r->fd, r->buf, (unsigned)r->len, off);
-        else if (r->op == OP_WRITE)
-            io_uring_prep_write(sqe, r->fd, r->buf, (unsigned)r->len, off);
-        else {
-            io_uring_prep_fsync(sqe, r->fd, 0);
-            sqe->flags |= IOSQE_IO_DRAIN; /* barrier: after the earlier writes */
+        if (c->mode == URING_NODRAIN && r->op == OP_FSYNC) {
+            r->epoch = c->epoch++;
+            c->held[c->held_hi++ % c->nep] = r;
+            nodrain_release(c); /* at once if nothing before it is in flight */
+            continue;
         }
-        io_uring_sqe_set_data(sqe, r);
+        if (!uring_prep(c, r))
+            break;
+        if (c->mode == URING_NODRAIN) {
+            r->epoch = c->epoch;
+            c->live[r->epoch % c->nep]++;
+        }
     }
     return k;
 }
 
-static int uring_reap(void *vc, struct req **out, int min, int max)
+/* Takes the completions there are, up to max. */
+static int uring_harvest(struct uring_ctx *c, struct req **out, int max)
 {
-    struct io_uring *ring = vc;
     struct io_uring_cqe *cqe;
-    struct __kernel_timespec ts = {REAP_TIMEOUT_S, 0};
-    int rc;
-    do
-        rc = io_uring_submit_and_wait_timeout(ring, &cqe, (unsigned)min, &ts, NULL);
-    while (rc == -EINTR);
-    if (rc < 0)
-        return rc == -ETIME ? -ETIMEDOUT : rc;
     unsigned head;
     int k = 0;
-    io_uring_for_each_cqe(ring, head, cqe)
+    io_uring_for_each_cqe(&c->ring, head, cqe)
     {
         if (k == max)
             break;
         struct req *r = io_uring_cqe_get_data(cqe);
         r->res = cqe->res;
+        if (c->mode == URING_NODRAIN && r->op != OP_FSYNC)
+            c->live[r->epoch % c->nep]--;
         out[k++] = r;
     }
-    io_uring_cq_advance(ring, (unsigned)k);
+    io_uring_cq_advance(&c->ring, (unsigned)k);
+    if (c->mode == URING_NODRAIN && c->held_lo != c->held_hi)
+        nodrain_release(c);
     return k;
+}
+
+/* uring-efd: submit, then sleep in epoll_wait on the eventfd until a completion is there. */
+static int efd_reap(struct uring_ctx *c, struct req **out, int max)
+{
+    int rc = io_uring_submit(&c->ring);
+    if (rc < 0)
+        return rc;
+    for (;;) {
+        int k = uring_harvest(c, out, max);
+        if (k)
+            return k;
+        struct epoll_event ev;
+        int n = epoll_wait(c->ep, &ev, 1, REAP_TIMEOUT_S * 1000);
+        if (n < 0 && errno != EINTR)
+            return -errno;
+        if (n == 0)
+            return -ETIMEDOUT;
+        uint64_t cnt;
+        if (n > 0 && read(c->efd, &cnt, sizeof cnt) < 0 && errno != EAGAIN)
+            return -errno;
+    }
+}
+
+static int uring_reap(void *vc, struct req **out, int min, int max)
+{
+    struct uring_ctx *c = vc;
+    if (c->mode == URING_EFD)
+        return efd_reap(c, out, max);
+    struct io_uring_cqe *cqe;
+    struct __kernel_timespec ts = {REAP_TIMEOUT_S, 0};
+    int rc;
+    do
+        rc = io_uring_submit_and_wait_timeout(&c->ring, &cqe, (unsigned)min, &ts, NULL);
+    while (rc == -EINTR);
+    if (rc < 0)
+        return rc == -ETIME ? -ETIMEDOUT : rc;
+    return uring_harvest(c, out, max);
 }
 
 static void uring_fini(void *vc)
 {
-    io_uring_queue_exit(vc);
-    free(vc);
+    struct uring_ctx *c = vc;
+    io_uring_queue_exit(&c->ring);
+    if (c->efd >= 0)
+        close(c->efd);
+    if (c->ep >= 0)
+        close(c->ep);
+    free(c->live);
+    free(c->held);
+    free(c);
 }
 
 /* --- kaio: raw kernel AIO syscalls -------------------------------------- */
@@ -390,12 +718,15 @@ static int kaio_submit(void *vc, struct req **v, int n, int wait_all)
         memset(cb, 0, sizeof *cb);
         cb->aio_data = (__u64)(uintptr_t)r;
         cb->aio_fildes = (__u32)r->fd;
-        cb->aio_lio_opcode = r->op == OP_READ    ? IOCB_CMD_PREAD
-                             : r->op == OP_WRITE ? IOCB_CMD_PWRITE
-                                                 : IOCB_CMD_FSYNC;
+        switch (r->op) {
+        case OP_READ: cb->aio_lio_opcode = IOCB_CMD_PREAD; break;
+        case OP_WRITE: cb->aio_lio_opcode = IOCB_CMD_PWRITE; break;
+        case OP_READV: cb->aio_lio_opcode = IOCB_CMD_PREADV; break;
+        default: cb->aio_lio_opcode = IOCB_CMD_FSYNC;
+        }
         if (r->op != OP_FSYNC) { /* the kernel wants buf, offset and size 0 for fsync */
-            cb->aio_buf = (__u64)(uintptr_t)r->buf;
-            cb->aio_nbytes = r->len;
+            cb->aio_buf = (__u64)(uintptr_t)(r->op == OP_READV ? (void *)r->iov : r->buf);
+            cb->aio_nbytes = r->op == OP_READV ? NVEC : r->len;
             cb->aio_offset = r->off < 0 ? 0 : r->off;
         }
         p[i] = cb;
@@ -438,7 +769,7 @@ static void kaio_fini(void *vc)
     free(c);
 }
 
-/* --- sync: pread/pwrite/fsync (read/write on pipes) ---------------------- */
+/* --- sync: pread/pwrite/preadv/fsync (read/write on pipes) --------------- */
 
 struct sync_ctx {
     int n;
@@ -461,6 +792,8 @@ static int sync_submit(void *vc, struct req **v, int n, int wait_all)
     ssize_t rv;
     if (r->op == OP_FSYNC)
         rv = fsync(r->fd);
+    else if (r->op == OP_READV)
+        rv = preadv(r->fd, r->iov, NVEC, r->off);
     else if (r->op == OP_READ)
         rv = r->off < 0 ? read(r->fd, r->buf, r->len) : pread(r->fd, r->buf, r->len, r->off);
     else
@@ -483,10 +816,13 @@ static int sync_reap(void *vc, struct req **out, int min, int max)
 }
 
 static const struct engine engines[] = {
-    {"posix", 0, posix_init, posix_submit, posix_reap, posix_fini},
-    {"uring", 0, uring_init, uring_submit, uring_reap, uring_fini},
-    {"kaio", ENG_FSYNC_UNORDERED, kaio_init, kaio_submit, kaio_reap, kaio_fini},
-    {"sync", ENG_SYNC, sync_init, sync_submit, sync_reap, free},
+    {"posix", 0, posix_unsupported, posix_init, posix_submit, posix_reap, posix_fini},
+    {"posix-cq", 0, cq_unsupported, cq_init, cq_submit, cq_reap, cq_fini},
+    {"uring", 0, NULL, uring_init, uring_submit, uring_reap, uring_fini},
+    {"uring-nodrain", 0, NULL, nodrain_init, uring_submit, uring_reap, uring_fini},
+    {"uring-efd", 0, NULL, efd_init, uring_submit, uring_reap, uring_fini},
+    {"kaio", ENG_FSYNC_UNORDERED, NULL, kaio_init, kaio_submit, kaio_reap, kaio_fini},
+    {"sync", ENG_SYNC, NULL, sync_init, sync_submit, sync_reap, free},
 };
 
 /* ------------------------------------------------------------------ */
@@ -575,26 +911,6 @@ static long long sc_read(void)
 enum { PH_WARMUP, PH_MEASURE, PH_STOP };
 static _Atomic int phase = PH_WARMUP;
 
-struct wl {
-    const char *name;
-    int open_direct;  /* wants O_DIRECT */
-    int op;           /* OP_READ or OP_WRITE */
-    int fsync_every;  /* write workload: an fsync after every N writes */
-    int batch;        /* lio: submit `depth` at once, wait for all */
-    int many;         /* spread over many files */
-    int pipe;         /* ping-pong */
-    const char *file; /* file in --dir */
-};
-
-static const struct wl workloads[] = {
-    {"randread", 1, OP_READ, 0, 0, 0, 0, "data.bin"},
-    {"cached", 0, OP_READ, 0, 0, 0, 0, "cached.bin"},
-    {"write", 1, OP_WRITE, 32, 0, 0, 0, "write.bin"},
-    {"lio", 1, OP_READ, 0, 1, 0, 0, "data.bin"},
-    {"manyfd", 1, OP_READ, 0, 0, 1, 0, NULL},
-    {"pipe", 0, OP_READ, 0, 0, 0, 1, NULL},
-};
-
 struct shared {
     const struct engine *eng;
     const struct wl *wl;
@@ -653,7 +969,11 @@ static void run_window(struct thr *t, void *ctx)
     struct req **done = calloc((size_t)depth, sizeof *done);
     int nfree = depth, npend = 0, inflight = 0, since_fsync = 0;
     for (int i = 0; i < depth; i++) {
-        pool[i].buf = xalign(BLK);
+        pool[i].buf = xalign(w->op == OP_READV ? NVEC * BLK : BLK);
+        for (int j = 0; j < NVEC; j++) { /* readv: one piece per 4 KiB buffer */
+            pool[i].iov[j].iov_base = (char *)pool[i].buf + j * BLK;
+            pool[i].iov[j].iov_len = VEC_LEN;
+        }
         freel[i] = &pool[i];
     }
 
@@ -674,7 +994,7 @@ static void run_window(struct thr *t, void *ctx)
                 int f = w->many ? (int)(rng_next(&t->seed) % (uint64_t)t->sh->nfd) : 0;
                 r->op = op;
                 r->fd = t->sh->fds[f];
-                r->len = BLK;
+                r->len = op == OP_READV ? NVEC * VEC_LEN : BLK;
                 r->off = (off_t)(rng_next(&t->seed) % (uint64_t)t->sh->blocks[f]) * BLK;
                 since_fsync = op == OP_FSYNC ? 0 : since_fsync + 1;
                 pend[npend++] = r;
@@ -841,7 +1161,7 @@ static void raise_nofile(int want)
     }
 }
 
-static const char *aio_rs_version(void)
+static const char *loaded_aio_rs_version(void)
 {
     const char *(*fn)(void) = (const char *(*)(void))dlsym(RTLD_DEFAULT, "aio_rs_version");
     return fn ? fn() : "none";
@@ -852,6 +1172,19 @@ static double tv_us(struct timeval a, struct timeval b)
     return (double)(b.tv_sec - a.tv_sec) * 1e6 + (double)(b.tv_usec - a.tv_usec);
 }
 
+/* Whether io_uring is forbidden here (a seccomp filter such as bench/nouring's, or
+ * kernel.io_uring_disabled): an io_uring_setup with 0 entries fails with EPERM or ENOSYS
+ * instead of EINVAL. */
+static int uring_blocked(void)
+{
+    long rc = syscall(SYS_io_uring_setup, 0, NULL);
+    if (rc >= 0) {
+        close((int)rc);
+        return 0;
+    }
+    return errno == EPERM || errno == ENOSYS;
+}
+
 struct opts {
     const char *dir, *engine, *workload;
     int depth, threads;
@@ -859,6 +1192,10 @@ struct opts {
     int timeout;
     long long data_size, cached_size, write_size, file_size;
     int nfiles;
+    long long n;          /* count: requests */
+    const char *src, *dst; /* copy */
+    int cold;             /* copy: source evicted from the page cache first */
+    char **cmdv;          /* copy: the command, after "--" */
 };
 
 static int cmd_run(const struct opts *o)
@@ -874,8 +1211,14 @@ static int cmd_run(const struct opts *o)
             w = &workloads[i];
     if (!eng || !w)
         die("unknown engine or workload");
+    const char *why = eng->unsupported ? eng->unsupported(w) : NULL;
+    if (why) {
+        printf("skip %s\n", why);
+        return EXIT_SKIP;
+    }
     if (o->timeout > 0)
         alarm((unsigned)o->timeout); /* a hang must fail, not stall */
+    int blocked = uring_blocked();
 
     sc_open(); /* before any thread of ours exists */
 
@@ -969,13 +1312,229 @@ static int cmd_run(const struct opts *o)
     double secs = (double)(t1 - t0) / 1e9;
     printf("result engine=%s workload=%s depth=%d threads=%d direct=%d ops=%llu secs=%.6f "
            "iops=%.1f p50_ns=%llu p99_ns=%llu utime_us=%.0f stime_us=%.0f cpu_us=%.0f syscalls=%lld "
-           "aio_rs=%s\n",
+           "uring_blocked=%d aio_rs=%s\n",
            o->engine, o->workload, depth, nthreads, direct, (unsigned long long)ops, secs,
            (double)ops / secs, (unsigned long long)hist_quantile(hist, ops, 0.50),
            (unsigned long long)hist_quantile(hist, ops, 0.99),
            tv_us(ru0.ru_utime, ru1.ru_utime), tv_us(ru0.ru_stime, ru1.ru_stime), (double)(c1 - c0) / 1e3, sys_calls,
-           aio_rs_version());
+           blocked, loaded_aio_rs_version());
     fflush(stdout);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* count: a fixed number of page-cached 4 KiB random reads at a fixed
+ * depth, for instruction counts under callgrind.  The orchestrator runs
+ * two lengths and divides the difference of the counts by the difference
+ * of the lengths, so the setup (process start, ring, cache warm-up) drops
+ * out.  posix: the loop of aio_read, aio_suspend on the whole list,
+ * aio_error and aio_return (SIGEV_NONE); uring: liburing, one
+ * io_uring_submit_and_wait per round, each completion resubmitted.     */
+
+static int count_posix(int fd, off_t blocks, long long n, int depth, uint64_t *seed)
+{
+    struct aiocb *cb = calloc((size_t)depth, sizeof *cb);
+    const struct aiocb **list = calloc((size_t)depth, sizeof *list);
+    char *buf = xalign((size_t)depth * BLK);
+    long long issued = 0, done = 0;
+    for (int i = 0; i < depth && issued < n; i++, issued++) {
+        cb[i].aio_fildes = fd;
+        cb[i].aio_buf = buf + (size_t)i * BLK;
+        cb[i].aio_nbytes = BLK;
+        cb[i].aio_sigevent.sigev_notify = SIGEV_NONE;
+        cb[i].aio_offset = (off_t)(rng_next(seed) % (uint64_t)blocks) * BLK;
+        if (aio_read(&cb[i]))
+            die("aio_read: %s", strerror(errno));
+        list[i] = &cb[i];
+    }
+    while (done < n) {
+        if (aio_suspend(list, depth, NULL) < 0 && errno != EINTR && errno != EAGAIN)
+            die("aio_suspend: %s", strerror(errno));
+        for (int i = 0; i < depth; i++) {
+            if (!list[i])
+                continue;
+            int e = aio_error(&cb[i]);
+            if (e == EINPROGRESS)
+                continue;
+            if (e || aio_return(&cb[i]) != BLK)
+                die("read failed: %s", strerror(e ? e : EIO));
+            done++;
+            list[i] = NULL;
+            if (issued < n) {
+                cb[i].aio_offset = (off_t)(rng_next(seed) % (uint64_t)blocks) * BLK;
+                if (aio_read(&cb[i]))
+                    die("aio_read: %s", strerror(errno));
+                issued++;
+                list[i] = &cb[i];
+            }
+        }
+    }
+    free(buf);
+    free(list);
+    free(cb);
+    return 0;
+}
+
+static void count_uring_read(struct io_uring *ring, int fd, char *buf, int i, off_t off)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+    if (!sqe)
+        die("no free SQE");
+    io_uring_prep_read(sqe, fd, buf + (size_t)i * BLK, BLK, (__u64)off);
+    io_uring_sqe_set_data(sqe, (void *)(uintptr_t)i);
+}
+
+static int count_uring(int fd, off_t blocks, long long n, int depth, uint64_t *seed)
+{
+    struct io_uring ring;
+    unsigned entries = 8;
+    while (entries < (unsigned)depth)
+        entries <<= 1;
+    int rc = io_uring_queue_init(entries, &ring, 0);
+    if (rc < 0)
+        die("io_uring_queue_init: %s", strerror(-rc));
+    char *buf = xalign((size_t)depth * BLK);
+    long long issued = 0, done = 0;
+    for (int i = 0; i < depth && issued < n; i++, issued++)
+        count_uring_read(&ring, fd, buf, i, (off_t)(rng_next(seed) % (uint64_t)blocks) * BLK);
+    while (done < n) {
+        rc = io_uring_submit_and_wait(&ring, 1);
+        if (rc < 0 && rc != -EINTR)
+            die("io_uring_submit_and_wait: %s", strerror(-rc));
+        struct io_uring_cqe *cqe;
+        unsigned head, k = 0;
+        io_uring_for_each_cqe(&ring, head, cqe)
+        {
+            if (cqe->res != BLK)
+                die("read failed: %s", cqe->res < 0 ? strerror(-cqe->res) : "short read");
+            k++;
+            done++;
+            if (issued < n) {
+                count_uring_read(&ring, fd, buf, (int)(uintptr_t)io_uring_cqe_get_data(cqe),
+                                 (off_t)(rng_next(seed) % (uint64_t)blocks) * BLK);
+                issued++;
+            }
+        }
+        io_uring_cq_advance(&ring, k);
+    }
+    io_uring_queue_exit(&ring);
+    free(buf);
+    return 0;
+}
+
+static int cmd_count(const struct opts *o)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/cached.bin", o->dir);
+    int fd = open(path, O_RDONLY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) || st.st_size < BLK)
+        die("%s: missing or too small (run prep first)", path);
+    if (o->n < 1 || o->depth < 1)
+        die("bad --n or --depth");
+    if (o->timeout > 0)
+        alarm((unsigned)o->timeout);
+    warm_cache(fd, st.st_size);
+    uint64_t seed = 0x5eed;
+    off_t blocks = st.st_size / BLK;
+    int rc;
+    if (!strcmp(o->engine, "posix"))
+        rc = count_posix(fd, blocks, o->n, o->depth, &seed);
+    else if (!strcmp(o->engine, "uring"))
+        rc = count_uring(fd, blocks, o->n, o->depth, &seed);
+    else
+        die("count: engine must be posix or uring");
+    printf("count engine=%s n=%lld depth=%d uring_blocked=%d aio_rs=%s\n", o->engine, o->n,
+           o->depth, uring_blocked(), loaded_aio_rs_version());
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* copy: times a file copy made by another program (cp, dd, aiocp) plus
+ * an fsync of the copy, so that every contender pays for durability
+ * (aiocp fsyncs by itself; its fsync here then finds nothing to do).
+ * The source is read into the page cache first, or evicted (--cold 1,
+ * POSIX_FADV_DONTNEED: the file is clean, so no root is needed).  The
+ * copy is checked (size, and 64 sampled blocks plus the last one).
+ * "ops" are MiB, so "iops" is MiB/s.                                   */
+
+static int same_block(int a, int b, off_t off, size_t n, char *x, char *y)
+{
+    ssize_t ra = pread(a, x, n, off), rb = pread(b, y, n, off);
+    return ra == rb && ra >= 0 && !memcmp(x, y, (size_t)ra);
+}
+
+static int cmd_copy(const struct opts *o)
+{
+    if (!o->src || !o->dst || !o->cmdv || !o->cmdv[0])
+        die("copy needs --src, --dst and -- COMMAND ARGS");
+    if (o->timeout > 0)
+        alarm((unsigned)o->timeout);
+    int s = open(o->src, O_RDONLY);
+    struct stat st;
+    if (s < 0 || fstat(s, &st))
+        die("%s: %s", o->src, strerror(errno));
+    if (unlink(o->dst) && errno != ENOENT)
+        die("unlink %s: %s", o->dst, strerror(errno));
+    if (o->cold) {
+        int e = posix_fadvise(s, 0, 0, POSIX_FADV_DONTNEED);
+        if (e)
+            die("posix_fadvise: %s", strerror(e));
+    } else
+        warm_cache(s, st.st_size);
+    struct rusage c0, c1;
+    getrusage(RUSAGE_CHILDREN, &c0);
+    uint64_t t0 = now_ns();
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        execvp(o->cmdv[0], o->cmdv);
+        fprintf(stderr, "aiobench: exec %s: %s\n", o->cmdv[0], strerror(errno));
+        _exit(127);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            die("waitpid: %s", strerror(errno));
+    uint64_t t_copy = now_ns();
+    if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+        fprintf(stderr, "aiobench: %s %s %d\n", o->cmdv[0],
+                WIFEXITED(status) ? "exited with status" : "was killed by signal",
+                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        unlink(o->dst);
+        return 3;
+    }
+    int d = open(o->dst, O_RDONLY);
+    if (d < 0 || fsync(d))
+        die("fsync %s: %s", o->dst, strerror(errno));
+    uint64_t t1 = now_ns();
+    getrusage(RUSAGE_CHILDREN, &c1);
+    struct stat dt;
+    int ok = !fstat(d, &dt) && dt.st_size == st.st_size;
+    char *x = xalign(BLK), *y = xalign(BLK);
+    uint64_t seed = t1;
+    off_t blocks = st.st_size / BLK;
+    for (int i = 0; ok && i < 64 && blocks > 0; i++)
+        ok = same_block(s, d, (off_t)(rng_next(&seed) % (uint64_t)blocks) * BLK, BLK, x, y);
+    if (ok && st.st_size > 0)
+        ok = same_block(s, d, (st.st_size - 1) / BLK * BLK, BLK, x, y);
+    free(x);
+    free(y);
+    close(d);
+    close(s);
+    unlink(o->dst);
+    if (!ok) {
+        fprintf(stderr, "aiobench: the copy made by %s differs from its source\n", o->cmdv[0]);
+        return 3;
+    }
+    double secs = (double)(t1 - t0) / 1e9, mib = (double)st.st_size / 1048576.0;
+    double u = tv_us(c0.ru_utime, c1.ru_utime), k = tv_us(c0.ru_stime, c1.ru_stime);
+    printf("result engine=copy workload=copy depth=0 threads=1 direct=%d ops=%.3f secs=%.6f "
+           "iops=%.3f p50_ns=-1 p99_ns=-1 utime_us=%.0f stime_us=%.0f cpu_us=%.0f syscalls=-1 "
+           "copy_secs=%.6f fsync_secs=%.6f uring_blocked=%d aio_rs=%s\n",
+           o->cold, mib, secs, mib / secs, u, k, u + k, (double)(t_copy - t0) / 1e9,
+           (double)(t1 - t_copy) / 1e9, uring_blocked(), loaded_aio_rs_version());
     return 0;
 }
 
@@ -1074,7 +1633,7 @@ static int cmd_info(const struct opts *o)
 #endif
     struct io_uring ring;
     int rc = io_uring_queue_init(4, &ring, 0);
-    printf("uring_ok=%d\n", rc == 0);
+    printf("uring_ok=%d\nuring_blocked=%d\n", rc == 0, uring_blocked());
     if (rc == 0)
         io_uring_queue_exit(&ring);
     aio_context_t id = 0;
@@ -1086,7 +1645,7 @@ static int cmd_info(const struct opts *o)
     char real[4096];
     if (dladdr((void *)io_uring_queue_init, &dl) && dl.dli_fname && realpath(dl.dli_fname, real))
         printf("liburing_so=%s\n", real);
-    printf("aio_rs=%s\n", aio_rs_version());
+    printf("aio_rs=%s\n", loaded_aio_rs_version());
     sc_open();
     printf("perf_syscalls=%d\n", sc_n >= 0);
     if (o->dir) {
@@ -1106,10 +1665,14 @@ int main(int argc, char **argv)
                      .threads = 1, .warmup = 0.1, .seconds = 1.0, .timeout = 120,
                      .nfiles = 1000};
     if (argc < 2)
-        die("usage: aiobench info|prep|run [options] (see the comment at the top of aiobench.c)");
+        die("usage: aiobench info|prep|run|count|copy [options] (see the comment at the top of aiobench.c)");
     const char *cmd = argv[1];
     for (int i = 2; i < argc; i++) {
         const char *k = argv[i];
+        if (!strcmp(k, "--")) { /* copy: the command follows */
+            o.cmdv = argv + i + 1;
+            break;
+        }
         if (i + 1 >= argc)
             die("option %s needs a value", k);
         const char *v = argv[++i];
@@ -1126,15 +1689,23 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "--cached-size")) o.cached_size = atoll(v);
         else if (!strcmp(k, "--write-size")) o.write_size = atoll(v);
         else if (!strcmp(k, "--file-size")) o.file_size = atoll(v);
+        else if (!strcmp(k, "--n")) o.n = atoll(v);
+        else if (!strcmp(k, "--src")) o.src = v;
+        else if (!strcmp(k, "--dst")) o.dst = v;
+        else if (!strcmp(k, "--cold")) o.cold = atoi(v);
         else die("unknown option %s", k);
     }
     if (!strcmp(cmd, "info"))
         return cmd_info(&o);
+    if (!strcmp(cmd, "copy"))
+        return cmd_copy(&o);
     if (!o.dir)
         die("--dir is required");
     if (!strcmp(cmd, "prep"))
         return cmd_prep(&o);
     if (!strcmp(cmd, "run"))
         return cmd_run(&o);
+    if (!strcmp(cmd, "count"))
+        return cmd_count(&o);
     die("unknown command %s", cmd);
 }
