@@ -3,7 +3,13 @@
 //! Makes the data files (through the worker's `prep`), then for every workload cell runs
 //! each contender as a separate worker process, interleaved (A B C ... A B C ...), takes
 //! medians, and writes a terminal table plus results.json, results.md and results.svg.
-//! See bench/README.md.  No dependencies beyond std.
+//! Optionally counts instructions per request under callgrind (`instr`) and runs fio
+//! (`fio`).  See bench/README.md.  No dependencies beyond std.
+
+mod fio;
+mod instr;
+mod report;
+mod svg;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -31,38 +37,58 @@ extern "C" fn on_signal(_: i32) {
     INTERRUPTED.store(true, Ordering::SeqCst);
 }
 
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
 // ---------------------------------------------------------------------------------------
 // Options.
 
-struct Opts {
-    quick: bool,
-    dir: Option<PathBuf>,
-    out: Option<PathBuf>,
-    fio: bool,
-    reps: usize,
-    seconds: f64,
-    warmup: f64,
-    syscalls: bool,
-    strict: bool,
-    only: Option<String>,
-    worker: PathBuf,
-    lib: PathBuf,
-    results_base: PathBuf,
+pub struct Opts {
+    pub quick: bool,
+    pub dir: Option<PathBuf>,
+    pub out: Option<PathBuf>,
+    pub fio: bool,
+    pub fio_seconds: f64,
+    pub reps: usize,
+    pub seconds: f64,
+    pub warmup: f64,
+    pub syscalls: bool,
+    pub strict: bool,
+    pub only: Option<String>,
+    pub contenders: Option<Vec<String>>,
+    /// Run the contenders that have io_uring forbidden by the seccomp launcher.
+    pub seccomp: bool,
+    /// Some(true): --instructions; Some(false): --no-instructions; None: the default
+    /// (on for a full run without --only, off otherwise).
+    pub instructions: Option<bool>,
+    pub worker: PathBuf,
+    pub lib: PathBuf,
+    pub nouring: PathBuf,
+    pub aiocp: Option<PathBuf>,
+    pub results_base: PathBuf,
 }
 
-const USAGE: &str = "usage: bench/run [--quick] [--dir D] [--out D] [--fio] [--reps N]
-                 [--seconds S] [--warmup S] [--syscalls] [--only SUBSTRING] [--strict]
-  --quick      smoke mode: small files, short runs, 1 repetition (seconds in all)
-  --dir D      where the data files go (default $TMPDIR or /var/tmp; not tmpfs)
-  --out D      results directory (default bench/results/<UTC timestamp>)
-  --fio        also run the fio comparison (needs fio)
-  --reps N     repetitions per contender and cell (default 3, quick 1)
-  --seconds S  measured seconds per run (default 0.5, quick 0.05)
-  --warmup S   unmeasured seconds before each measurement (default 0.1, quick 0.02)
-  --syscalls   when the perf tracepoint is unavailable, count syscalls in an extra
-               pass under strace -c -f
-  --only X     run only the cells whose id contains X (e.g. randread-d32, pipe)
-  --strict     exit with status 1 if any run that was not skipped failed";
+const USAGE: &str = "usage: bench/run [--quick] [--dir D] [--out D] [--reps N] [--seconds S] [--warmup S]
+                 [--only SUBSTRING] [--contenders KEY,KEY...] [--no-seccomp]
+                 [--instructions | --no-instructions] [--fio] [--fio-seconds S]
+                 [--syscalls] [--strict]
+  --quick            smoke mode: small files, short runs, 1 repetition (seconds in all)
+  --dir D            where the data files go (default $TMPDIR or /var/tmp; not tmpfs)
+  --out D            results directory (default bench/results/<UTC timestamp>)
+  --reps N           repetitions per contender and cell (default 3, quick 1)
+  --seconds S        measured seconds per run (default 0.5, quick 0.05)
+  --warmup S         unmeasured seconds before each measurement (default 0.1, quick 0.02)
+  --only X           run only the cells whose id contains X (e.g. randread-d32, pipe, copy)
+  --contenders L     run only these contenders (keys, comma-separated; see bench/README.md)
+  --no-seccomp       leave out the contenders run with io_uring forbidden (\"[no io_uring]\")
+  --instructions     count instructions per request under callgrind (default: on in a full
+                     run without --only, off otherwise); --no-instructions turns it off
+  --fio              also run the fio comparisons (needs fio)
+  --fio-seconds S    measured seconds per fio run (default 5, quick 1)
+  --syscalls         when the perf tracepoint is unavailable, count syscalls in an extra
+                     pass under strace -c -f
+  --strict           exit with status 1 if any run that was not skipped failed";
 
 fn parse_opts() -> Opts {
     let mut o = Opts {
@@ -70,14 +96,20 @@ fn parse_opts() -> Opts {
         dir: None,
         out: None,
         fio: false,
+        fio_seconds: 0.0,
         reps: 0,
         seconds: 0.0,
         warmup: -1.0,
         syscalls: false,
         strict: false,
         only: None,
+        contenders: None,
+        seccomp: true,
+        instructions: None,
         worker: PathBuf::new(),
         lib: PathBuf::new(),
+        nouring: PathBuf::new(),
+        aiocp: None,
         results_base: PathBuf::from("bench/results"),
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -96,14 +128,30 @@ fn parse_opts() -> Opts {
             "--fio" => o.fio = true,
             "--syscalls" => o.syscalls = true,
             "--strict" => o.strict = true,
+            "--no-seccomp" => o.seccomp = false,
+            "--instructions" => o.instructions = Some(true),
+            "--no-instructions" => o.instructions = Some(false),
             "--dir" => o.dir = Some(PathBuf::from(val(&mut i))),
             "--out" => o.out = Some(PathBuf::from(val(&mut i))),
             "--reps" => o.reps = num(val(&mut i)) as usize,
             "--seconds" => o.seconds = num(val(&mut i)),
             "--warmup" => o.warmup = num(val(&mut i)),
+            "--fio-seconds" => o.fio_seconds = num(val(&mut i)),
             "--only" => o.only = Some(val(&mut i)),
+            "--contenders" => {
+                let v: Vec<String> = val(&mut i).split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+                for k in &v {
+                    if !CONTENDERS.iter().any(|c| c.key == k) {
+                        let keys: Vec<&str> = CONTENDERS.iter().map(|c| c.key).collect();
+                        fatal(&format!("unknown contender {k}; the keys are: {}", keys.join(", ")));
+                    }
+                }
+                o.contenders = Some(v);
+            }
             "--worker" => o.worker = PathBuf::from(val(&mut i)),
             "--lib" => o.lib = PathBuf::from(val(&mut i)),
+            "--nouring" => o.nouring = PathBuf::from(val(&mut i)),
+            "--aiocp" => o.aiocp = Some(PathBuf::from(val(&mut i))).filter(|p| !p.as_os_str().is_empty()),
             "--results-base" => o.results_base = PathBuf::from(val(&mut i)),
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -122,6 +170,9 @@ fn parse_opts() -> Opts {
     if o.warmup < 0.0 {
         o.warmup = if o.quick { 0.02 } else { 0.1 };
     }
+    if o.fio_seconds <= 0.0 {
+        o.fio_seconds = if o.quick { 1.0 } else { 5.0 };
+    }
     if o.worker.as_os_str().is_empty() {
         fatal("--worker PATH is required (bench/run passes it)");
     }
@@ -136,96 +187,247 @@ fn fatal(msg: &str) -> ! {
 // ---------------------------------------------------------------------------------------
 // Contenders and cells.
 
-struct Contender {
-    key: &'static str,
-    label: &'static str,
-    engine: &'static str,
-    /// Run with LD_PRELOAD of libaio_rs.so.
-    preload: bool,
-    /// AIO_RS_BACKEND value; None leaves it unset.
-    backend: Option<&'static str>,
-    color: &'static str,
+/// What a cell measures, which decides who takes part and who the references are.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    /// The POSIX AIO workloads: glibc, aio-rs and the raw kernel interfaces.
+    Std,
+    /// Vectored reads (aio_readv, issue 13) against raw io_uring readv.
+    Readv,
+    /// Completion latency when the waiter sleeps in epoll (issue 13).
+    Evlat,
+    /// A file copy: aiocp (issue 13) against cp and dd; "IOPS" are MiB/s.
+    Copy,
 }
 
-const CONTENDERS: &[Contender] = &[
-    Contender { key: "glibc", label: "glibc POSIX AIO", engine: "posix", preload: false, backend: None, color: "#d62728" },
-    Contender { key: "aio-rs", label: "aio-rs (default)", engine: "posix", preload: true, backend: None, color: "#1f77b4" },
-    Contender { key: "aio-rs:uring", label: "aio-rs uring", engine: "posix", preload: true, backend: Some("uring"), color: "#17becf" },
-    Contender { key: "aio-rs:kaio", label: "aio-rs kaio", engine: "posix", preload: true, backend: Some("kaio"), color: "#9467bd" },
-    Contender { key: "aio-rs:threads", label: "aio-rs threads", engine: "posix", preload: true, backend: Some("threads"), color: "#8c564b" },
-    Contender { key: "raw-uring", label: "raw io_uring", engine: "uring", preload: false, backend: None, color: "#2ca02c" },
-    Contender { key: "raw-kaio", label: "raw io_submit", engine: "kaio", preload: false, backend: None, color: "#ff7f0e" },
-    Contender { key: "sync", label: "pread/pwrite", engine: "sync", preload: false, backend: None, color: "#7f7f7f" },
+pub struct Contender {
+    pub key: &'static str,
+    pub label: &'static str,
+    /// The worker's engine, or "copy:<program>" for the copy cells.
+    pub engine: &'static str,
+    /// Run with LD_PRELOAD of libaio_rs.so.
+    pub preload: bool,
+    /// AIO_RS_BACKEND value; None leaves it unset.
+    pub backend: Option<&'static str>,
+    /// Run under bench/nouring: io_uring forbidden by a seccomp filter ("in a container").
+    pub nouring: bool,
+    /// The kinds of cell it takes part in.
+    pub kinds: &'static [Kind],
+    pub color: &'static str,
+}
+
+macro_rules! contender {
+    ($key:expr, $label:expr, $engine:expr, preload $p:expr, $backend:expr, nouring $n:expr, $kinds:expr, $color:expr) => {
+        Contender { key: $key, label: $label, engine: $engine, preload: $p, backend: $backend, nouring: $n, kinds: $kinds, color: $color }
+    };
+}
+
+use Kind::{Copy as KCopy, Evlat, Readv, Std};
+
+pub const CONTENDERS: &[Contender] = &[
+    contender!("glibc", "glibc POSIX AIO", "posix", preload false, None, nouring false, &[Std], "#d62728"),
+    contender!("aio-rs", "aio-rs (default)", "posix", preload true, None, nouring false, &[Std, Readv, Evlat], "#1f77b4"),
+    contender!("aio-rs:uring", "aio-rs uring", "posix", preload true, Some("uring"), nouring false, &[Std], "#17becf"),
+    contender!("aio-rs:kaio", "aio-rs kaio", "posix", preload true, Some("kaio"), nouring false, &[Std], "#9467bd"),
+    contender!("aio-rs:threads", "aio-rs threads", "posix", preload true, Some("threads"), nouring false, &[Std], "#8c564b"),
+    contender!("raw-uring", "raw io_uring", "uring", preload false, None, nouring false, &[Std, Readv, Evlat], "#2ca02c"),
+    contender!("raw-uring-nodrain", "raw io_uring, fsync not draining", "uring-nodrain", preload false, None, nouring false, &[Std], "#98df8a"),
+    contender!("raw-kaio", "raw io_submit", "kaio", preload false, None, nouring false, &[Std, Readv], "#ff7f0e"),
+    contender!("sync", "pread/pwrite", "sync", preload false, None, nouring false, &[Std, Readv], "#7f7f7f"),
+    contender!("raw-uring-efd", "raw io_uring + eventfd", "uring-efd", preload false, None, nouring false, &[Evlat], "#bcbd22"),
+    contender!("aio-rs:cq", "aio-rs completion queue", "posix-cq", preload true, None, nouring false, &[Evlat], "#aec7e8"),
+    contender!("glibc:nouring", "glibc POSIX AIO [no io_uring]", "posix", preload false, None, nouring true, &[Std], "#ff9896"),
+    contender!("aio-rs:nouring", "aio-rs (default) [no io_uring]", "posix", preload true, None, nouring true, &[Std, Readv], "#6baed6"),
+    contender!("aio-rs:cq:nouring", "aio-rs cq [no io_uring]", "posix-cq", preload true, None, nouring true, &[Evlat], "#c5b0d5"),
+    contender!("cp", "cp", "copy:cp", preload false, None, nouring false, &[KCopy], "#7f7f7f"),
+    contender!("dd", "dd bs=1M", "copy:dd", preload false, None, nouring false, &[KCopy], "#c7c7c7"),
+    contender!("dd-direct", "dd bs=1M O_DIRECT", "copy:dd-direct", preload false, None, nouring false, &[KCopy], "#393b79"),
+    contender!("aiocp-glibc", "aiocp on glibc", "copy:aiocp", preload false, None, nouring false, &[KCopy], "#e377c2"),
+    contender!("aiocp", "aiocp on aio-rs", "copy:aiocp", preload true, None, nouring false, &[KCopy], "#1f77b4"),
+    contender!("aiocp:nouring", "aiocp on aio-rs [no io_uring]", "copy:aiocp", preload true, None, nouring true, &[KCopy], "#6baed6"),
 ];
 
-const REF_URING: usize = 5;
-const REF_GLIBC: usize = 0;
-const SYNC: usize = 7;
-
-#[derive(Clone)]
-struct Cell {
-    id: String,
-    title: String,
-    workload: &'static str,
-    depth: u32,
-    threads: u32,
-    /// Whether pread/pwrite takes part (it is depth 1 by nature: it joins the depth-1 cell
-    /// of a depth sweep and the single cells, not every depth).
-    with_sync: bool,
-    /// Whether this workload wants O_DIRECT.
-    direct: bool,
+/// Index of a contender by key (the table is static: a wrong key is a bug).
+pub fn cidx(key: &str) -> usize {
+    CONTENDERS.iter().position(|c| c.key == key).unwrap_or_else(|| panic!("no contender {key}"))
 }
 
-const SWEEP_DEPTHS: [u32; 5] = [1, 8, 32, 128, 256];
+/// The "raw kernel" reference of a cell kind (the `x raw` column).
+pub fn ref_raw(kind: Kind) -> usize {
+    cidx(match kind {
+        Std | Readv => "raw-uring",
+        Evlat => "raw-uring-efd",
+        KCopy => "cp",
+    })
+}
 
-fn cells() -> Vec<Cell> {
+/// The glibc reference for a row (the `x glibc` column): the glibc contender of the same
+/// mode, so that rows with io_uring forbidden are compared with glibc under the same filter.
+pub fn ref_glibc(kind: Kind, nouring: bool) -> Option<usize> {
+    match kind {
+        Std => Some(cidx(if nouring { "glibc:nouring" } else { "glibc" })),
+        KCopy => Some(cidx("aiocp-glibc")),
+        Readv | Evlat => None,
+    }
+}
+
+/// The aio-rs contender a cell is about (for the summary).
+pub fn main_aio_rs(kind: Kind, nouring: bool) -> usize {
+    cidx(match (kind, nouring) {
+        (Std | Readv, false) => "aio-rs",
+        (Std | Readv, true) => "aio-rs:nouring",
+        (Evlat, false) => "aio-rs:cq",
+        (Evlat, true) => "aio-rs:cq:nouring",
+        (KCopy, false) => "aiocp",
+        (KCopy, true) => "aiocp:nouring",
+    })
+}
+
+#[derive(Clone)]
+pub struct Cell {
+    pub id: String,
+    pub title: String,
+    pub workload: &'static str,
+    pub depth: u32,
+    pub threads: u32,
+    /// Whether pread/pwrite takes part (it is depth 1 by nature: it joins the depth-1 cell
+    /// of a depth sweep and the single cells, not every depth).
+    pub with_sync: bool,
+    /// Whether this workload wants O_DIRECT (copy cells: the source is not in the page
+    /// cache, and the contenders that can use O_DIRECT do).
+    pub direct: bool,
+    pub kind: Kind,
+}
+
+impl Cell {
+    /// The unit of the "IOPS" figures.
+    pub fn unit(&self) -> &'static str {
+        if self.kind == KCopy { "MiB/s" } else { "IOPS" }
+    }
+}
+
+/// Whether a contender takes part in a cell at all (rows that do not are left out of the
+/// tables; rows that take part but cannot run say why in their note).
+pub fn takes_part(cell: &Cell, c: &Contender) -> bool {
+    c.kinds.contains(&cell.kind)
+        && match c.engine {
+            "sync" => cell.with_sync,
+            "uring-nodrain" => cell.workload == "write",
+            "copy:dd-direct" => cell.direct,
+            _ => true,
+        }
+}
+
+pub const SWEEP_DEPTHS: [u32; 5] = [1, 8, 32, 128, 256];
+
+fn cells(sz: &Sizes) -> Vec<Cell> {
     let mut v = Vec::new();
+    let cell = |id: String, title: String, workload: &'static str, depth: u32, threads: u32, with_sync: bool, direct: bool, kind: Kind| Cell {
+        id,
+        title,
+        workload,
+        depth,
+        threads,
+        with_sync,
+        direct,
+        kind,
+    };
     for t in [1u32, 2] {
         for d in SWEEP_DEPTHS {
-            v.push(Cell {
-                id: format!("randread-d{d}-t{t}"),
-                title: format!(
+            v.push(cell(
+                format!("randread-d{d}-t{t}"),
+                format!(
                     "O_DIRECT 4 KiB random read, depth {d}{}, {t} submitting thread{}",
                     if t > 1 { " per thread" } else { "" },
                     if t > 1 { "s" } else { "" }
                 ),
-                workload: "randread",
-                depth: d,
-                threads: t,
-                with_sync: d == 1,
-                direct: true,
-            });
+                "randread",
+                d,
+                t,
+                d == 1,
+                true,
+                Std,
+            ));
         }
     }
     // Depth 1 with two submitting threads shows whether anything is shared between threads
     // (target: at least 1.8 times one thread).
     for (d, t) in [(1u32, 1u32), (32, 1), (1, 2)] {
-        v.push(Cell {
-            id: if t == 1 { format!("cached-d{d}") } else { format!("cached-d{d}-t{t}") },
-            title: format!(
+        v.push(cell(
+            if t == 1 { format!("cached-d{d}") } else { format!("cached-d{d}-t{t}") },
+            format!(
                 "page-cached 4 KiB random read, depth {d}{}",
                 if t > 1 { format!(" per thread, {t} submitting threads") } else { String::new() }
             ),
-            workload: "cached",
-            depth: d,
-            threads: t,
-            with_sync: d == 1,
-            direct: false,
-        });
+            "cached",
+            d,
+            t,
+            d == 1,
+            false,
+            Std,
+        ));
     }
-    let single = |id: &str, title: &str, workload: &'static str, depth: u32, threads: u32, direct: bool| Cell {
-        id: id.to_string(),
-        title: title.to_string(),
-        workload,
-        depth,
-        threads,
-        with_sync: true,
-        direct,
+    let single = |id: &str, title: &str, workload: &'static str, depth: u32, threads: u32, direct: bool| {
+        cell(id.into(), title.into(), workload, depth, threads, true, direct, Std)
     };
     v.push(single("write-fsync", "O_DIRECT 4 KiB random write, depth 32, fsync after every 32 writes", "write", 32, 1, true));
     v.push(single("lio-64", "lio_listio batches of 64 O_DIRECT 4 KiB random reads (LIO_WAIT)", "lio", 64, 1, true));
     v.push(single("manyfd", "O_DIRECT 4 KiB random read over 1,000 open files, depth 32", "manyfd", 32, 1, true));
     v.push(single("pipe", "pipe ping-pong of 64-byte messages between two threads (op = round trip)", "pipe", 1, 2, false));
+    // Issue 13 (prepared: the aio-rs sides are hooks that skip until the library has them).
+    for d in [1u32, 32] {
+        v.push(cell(
+            format!("readv-d{d}"),
+            format!("page-cached 4 KiB random read as 4 x 1 KiB pieces into 4 separate buffers (vectored), depth {d}"),
+            "readv",
+            d,
+            1,
+            d == 1,
+            false,
+            Readv,
+        ));
+    }
+    v.push(cell(
+        "evlat-direct".into(),
+        "completion latency, waiter asleep in epoll_wait: O_DIRECT 4 KiB random read, depth 1 (see p50/p99)".into(),
+        "randread",
+        1,
+        1,
+        false,
+        true,
+        Evlat,
+    ));
+    v.push(cell(
+        "evlat-pipe".into(),
+        "completion latency, waiter asleep in epoll_wait: pipe ping-pong of 64-byte messages (op = round trip)".into(),
+        "pipe",
+        1,
+        2,
+        false,
+        false,
+        Evlat,
+    ));
+    let mib = sz.data >> 20;
+    v.push(cell(
+        "copy-cached".into(),
+        format!("copy of a {mib} MiB file, source in the page cache, fsync of the copy included (MiB/s)"),
+        "copy",
+        0,
+        1,
+        false,
+        false,
+        KCopy,
+    ));
+    v.push(cell(
+        "copy-direct".into(),
+        format!("copy of a {mib} MiB file, source not in the page cache, O_DIRECT where the program can, fsync included (MiB/s)"),
+        "copy",
+        0,
+        1,
+        false,
+        true,
+        KCopy,
+    ));
     v
 }
 
@@ -233,33 +435,35 @@ fn cells() -> Vec<Cell> {
 // Running a worker.
 
 #[derive(Clone, Default)]
-struct Sample {
-    iops: f64,
-    p50_us: f64,
-    p99_us: f64,
-    usr_us: f64, // per I/O
-    sys_us: f64, // per I/O
-    cpu_us: f64, // per I/O, CLOCK_PROCESS_CPUTIME_ID (exact; getrusage's split is tick-sampled)
-    syscalls: Option<f64>, // per I/O
-    direct: bool,
-    aio_rs: String,
+pub struct Sample {
+    pub iops: f64,
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub usr_us: f64,            // per I/O
+    pub sys_us: f64,            // per I/O
+    pub cpu_us: f64,            // per I/O, CLOCK_PROCESS_CPUTIME_ID (exact; getrusage's split is tick-sampled)
+    pub syscalls: Option<f64>, // per I/O
+    pub direct: bool,
+    pub aio_rs: String,
 }
 
-enum Outcome {
+pub enum Outcome {
     Ok(Sample),
     Failed(String),
+    /// The engine cannot do this workload here (e.g. a library function that does not exist yet).
+    Skipped(String),
 }
 
-struct Exec {
-    code: Option<i32>,
-    signal: Option<i32>,
-    stdout: String,
-    stderr: String,
-    timed_out: bool,
+pub struct Exec {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub timed_out: bool,
 }
 
 /// Runs a command with a deadline; on expiry the child is killed (SIGKILL).
-fn exec(mut cmd: Command, timeout: Duration) -> std::io::Result<Exec> {
+pub fn exec(mut cmd: Command, timeout: Duration) -> std::io::Result<Exec> {
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let child = cmd.spawn()?;
     let pid = child.id() as i32;
@@ -270,7 +474,8 @@ fn exec(mut cmd: Command, timeout: Duration) -> std::io::Result<Exec> {
     let (res, timed_out) = match rx.recv_timeout(timeout) {
         Ok(r) => (r, false),
         Err(_) => {
-            // The waiting thread has not reaped the child yet, so the pid is still ours.
+            // SAFETY: kill(2) takes plain integers; the waiting thread has not reaped the
+            // child yet (it sends only after wait returns), so the pid is still our child's.
             unsafe { kill(pid, SIGKILL) };
             (rx.recv().expect("waiter thread"), true)
         }
@@ -286,14 +491,23 @@ fn exec(mut cmd: Command, timeout: Duration) -> std::io::Result<Exec> {
     })
 }
 
-fn kv(line: &str) -> BTreeMap<String, String> {
+pub fn kv(line: &str) -> BTreeMap<String, String> {
     line.split_whitespace()
         .filter_map(|t| t.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
         .collect()
 }
 
-fn worker_cmd(o: &Opts, c: &Contender) -> Command {
-    let mut cmd = Command::new(&o.worker);
+/// A command for `program` as contender `c` runs it: under bench/nouring if io_uring is to
+/// be forbidden, with LD_PRELOAD / AIO_RS_BACKEND as the contender says (and nothing
+/// inherited from the caller's environment).
+pub fn contender_cmd(o: &Opts, c: &Contender, program: &Path) -> Command {
+    let mut cmd = if c.nouring {
+        let mut x = Command::new(&o.nouring);
+        x.arg(program);
+        x
+    } else {
+        Command::new(program)
+    };
     cmd.env_remove("LD_PRELOAD").env_remove("AIO_RS_BACKEND");
     if c.preload {
         cmd.env("LD_PRELOAD", &o.lib);
@@ -302,6 +516,51 @@ fn worker_cmd(o: &Opts, c: &Contender) -> Command {
         }
     }
     cmd
+}
+
+/// HOOK (issue 13): the command line of examples/aiocp.  The example does not exist yet;
+/// bench/run compiles examples/aiocp.c (against glibc's <aio.h>; the aio-rs rows preload
+/// the library) once it does, and passes it with --aiocp.  Assumed interface, to adjust when
+/// the example lands: `aiocp [-d] SRC DST`, -d for O_DIRECT, N requests in flight, and an
+/// aio_fsync of the copy at the end.
+fn aiocp_cmd(bin: &Path, direct: bool, src: &Path, dst: &Path) -> Vec<String> {
+    let mut v = vec![bin.display().to_string()];
+    if direct {
+        v.push("-d".into());
+    }
+    v.push(src.display().to_string());
+    v.push(dst.display().to_string());
+    v
+}
+
+fn copy_args(o: &Opts, cell: &Cell, dir: &Path, c: &Contender, timeout: u32) -> Vec<String> {
+    let src = dir.join("data.bin");
+    let dst = dir.join("copy.dst");
+    let (s, d) = (src.display().to_string(), dst.display().to_string());
+    let mut v = vec![
+        "copy".to_string(),
+        "--src".into(),
+        s.clone(),
+        "--dst".into(),
+        d.clone(),
+        "--cold".into(),
+        (cell.direct as u32).to_string(),
+        "--timeout".into(),
+        timeout.to_string(),
+        "--".into(),
+    ];
+    match c.engine {
+        "copy:cp" => v.extend(["cp".to_string(), s, d]),
+        "copy:dd" | "copy:dd-direct" => {
+            v.extend(["dd".to_string(), format!("if={s}"), format!("of={d}"), "bs=1M".into(), "status=none".into()]);
+            if c.engine == "copy:dd-direct" {
+                v.extend(["iflag=direct".to_string(), "oflag=direct".into()]);
+            }
+        }
+        "copy:aiocp" => v.extend(aiocp_cmd(o.aiocp.as_deref().unwrap_or(Path::new("aiocp")), cell.direct, &src, &dst)),
+        e => panic!("unknown copy engine {e}"),
+    }
+    v
 }
 
 fn run_args(cell: &Cell, dir: &Path, c: &Contender, seconds: f64, warmup: f64) -> Vec<String> {
@@ -337,9 +596,14 @@ fn run_timeout(o: &Opts) -> Duration {
     Duration::from_secs_f64(o.warmup + o.seconds + WATCHDOG_MARGIN + 5.0)
 }
 
+/// A copy may take as long as a slow disk needs: 30 s plus 4 s per 16 MiB (4 MiB/s).
+fn copy_alarm(sz: &Sizes) -> u32 {
+    30 + (sz.data >> 22) as u32
+}
+
 const SIGALRM: i32 = 14;
 
-fn describe_failure(e: &Exec) -> String {
+pub fn describe_failure(e: &Exec) -> String {
     // SIGALRM: the worker's own watchdog (alarm) fired.
     if e.timed_out || e.signal == Some(SIGALRM) {
         return "timeout".into();
@@ -368,24 +632,43 @@ fn signal_name(sig: i32) -> String {
     if name.is_empty() { format!("signal {sig}") } else { format!("signal {sig} ({name})") }
 }
 
-fn run_one(o: &Opts, cell: &Cell, dir: &Path, c: &Contender) -> Outcome {
-    let mut cmd = worker_cmd(o, c);
-    cmd.args(run_args(cell, dir, c, o.seconds, o.warmup));
-    let e = match exec(cmd, run_timeout(o)) {
+/// The worker's exit status for "this engine cannot do this workload here".
+const EXIT_SKIP: i32 = 4;
+
+fn run_one(o: &Opts, cell: &Cell, dir: &Path, c: &Contender, sz: &Sizes) -> Outcome {
+    let mut cmd = contender_cmd(o, c, &o.worker);
+    let timeout = if cell.kind == KCopy {
+        let alarm = copy_alarm(sz);
+        cmd.args(copy_args(o, cell, dir, c, alarm));
+        Duration::from_secs(alarm as u64 + 5)
+    } else {
+        cmd.args(run_args(cell, dir, c, o.seconds, o.warmup));
+        run_timeout(o)
+    };
+    let e = match exec(cmd, timeout) {
         Ok(e) => e,
         Err(err) => return Outcome::Failed(format!("cannot start worker: {err}")),
     };
+    if e.code == Some(EXIT_SKIP) {
+        if let Some(l) = e.stdout.lines().find(|l| l.starts_with("skip ")) {
+            return Outcome::Skipped(l["skip ".len()..].trim().to_string());
+        }
+    }
     let line = e.stdout.lines().find(|l| l.starts_with("result "));
     match (e.code, line) {
         (Some(0), Some(line)) if !e.timed_out => {
             let m = kv(line);
             let f = |k: &str| m.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
-            let ops = f("ops").max(1.0);
+            if c.nouring && f("uring_blocked") != 1.0 {
+                return Outcome::Failed("io_uring was usable: the seccomp filter did not apply".into());
+            }
+            let ops = f("ops").max(1e-9);
             let sc = f("syscalls");
+            let lat = |k: &str| if f(k) >= 0.0 { f(k) / 1e3 } else { f64::NAN };
             Outcome::Ok(Sample {
                 iops: f("iops"),
-                p50_us: f("p50_ns") / 1e3,
-                p99_us: f("p99_ns") / 1e3,
+                p50_us: lat("p50_ns"),
+                p99_us: lat("p99_ns"),
                 usr_us: f("utime_us") / ops,
                 sys_us: f("stime_us") / ops,
                 cpu_us: f("cpu_us") / ops,
@@ -401,11 +684,15 @@ fn run_one(o: &Opts, cell: &Cell, dir: &Path, c: &Contender) -> Outcome {
 /// Syscalls per I/O from two strace -c -f runs (a full one and an empty one whose count,
 /// the setup, is subtracted).  Only used with --syscalls when perf is unavailable.
 fn strace_syscalls(o: &Opts, cell: &Cell, dir: &Path, c: &Contender) -> Option<f64> {
+    if cell.kind == KCopy {
+        return None;
+    }
     let mut totals = Vec::new();
     let mut ops = 0.0;
     for (secs, warm) in [(o.seconds, o.warmup), (0.0, 0.0)] {
         let log = dir.join("strace.out");
-        let mut cmd = Command::new("strace");
+        let mut cmd = contender_cmd(o, c, Path::new("strace"));
+        // strace itself must not be preloaded: the tracee gets the environment through -E.
         cmd.env_remove("LD_PRELOAD").env_remove("AIO_RS_BACKEND");
         cmd.args(["-f", "-c", "-q", "-o"]).arg(&log);
         if c.preload {
@@ -437,22 +724,27 @@ fn strace_syscalls(o: &Opts, cell: &Cell, dir: &Path, c: &Contender) -> Option<f
 // ---------------------------------------------------------------------------------------
 // Aggregation.
 
-struct ContResult {
-    skipped: Option<String>,
+pub struct ContResult {
+    /// Whether the contender takes part in this cell (rows that do not are not shown).
+    pub part: bool,
+    pub skipped: Option<String>,
     /// Sits out the remaining repetitions of this cell (after a timeout).
-    sit_out: bool,
-    runs: Vec<Outcome>,
-    median: Option<Sample>,
-    notes: Vec<String>,
+    pub sit_out: bool,
+    pub runs: Vec<Outcome>,
+    pub median: Option<Sample>,
+    /// Smallest and largest IOPS of the successful repetitions (the spread).
+    pub min_iops: f64,
+    pub max_iops: f64,
+    pub notes: Vec<String>,
 }
 
-struct CellResult {
-    cell: Cell,
-    per: Vec<ContResult>,
-    secs: f64,
+pub struct CellResult {
+    pub cell: Cell,
+    pub per: Vec<ContResult>,
+    pub secs: f64,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub fn median(mut v: Vec<f64>) -> f64 {
     v.retain(|x| x.is_finite());
     if v.is_empty() {
         return f64::NAN;
@@ -462,8 +754,12 @@ fn median(mut v: Vec<f64>) -> f64 {
     if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
 }
 
+fn oks(runs: &[Outcome]) -> Vec<&Sample> {
+    runs.iter().filter_map(|r| if let Outcome::Ok(s) = r { Some(s) } else { None }).collect()
+}
+
 fn aggregate(runs: &[Outcome]) -> Option<Sample> {
-    let ok: Vec<&Sample> = runs.iter().filter_map(|r| if let Outcome::Ok(s) = r { Some(s) } else { None }).collect();
+    let ok = oks(runs);
     if ok.is_empty() {
         return None;
     }
@@ -482,29 +778,40 @@ fn aggregate(runs: &[Outcome]) -> Option<Sample> {
     })
 }
 
+fn spread(runs: &[Outcome]) -> (f64, f64) {
+    let v: Vec<f64> = oks(runs).iter().map(|s| s.iops).filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    (v.iter().cloned().fold(f64::INFINITY, f64::min), v.iter().cloned().fold(f64::NEG_INFINITY, f64::max))
+}
+
 // ---------------------------------------------------------------------------------------
 // Machine description.
 
-struct Machine {
-    cpu: String,
-    cores: usize,
-    kernel: String,
-    mem_gib: f64,
-    dir: PathBuf,
-    fstype: String,
-    glibc: String,
-    liburing: String,
-    uring_ok: bool,
-    kaio_ok: bool,
-    perf_syscalls: bool,
-    lib: String,
-    aio_rs_version: String,
-    fio: Option<String>,
-    load_start: String,
+pub struct Machine {
+    pub cpu: String,
+    pub cores: usize,
+    pub kernel: String,
+    pub mem_gib: f64,
+    pub dir: PathBuf,
+    pub fstype: String,
+    pub glibc: String,
+    pub liburing: String,
+    pub uring_ok: bool,
+    pub kaio_ok: bool,
+    pub perf_syscalls: bool,
+    pub lib: String,
+    pub aio_rs_version: String,
+    pub fio: Option<String>,
+    /// Why the io_uring-forbidden contenders cannot run, if they cannot.
+    pub nouring_problem: Option<String>,
+    pub valgrind: Option<String>,
+    pub load_start: String,
 }
 
 /// The 1-minute load average: other work on the machine skews every number.
-fn loadavg() -> String {
+pub fn loadavg() -> String {
     read("/proc/loadavg").split_whitespace().next().unwrap_or("?").to_string()
 }
 
@@ -512,8 +819,8 @@ fn read(p: &str) -> String {
     std::fs::read_to_string(p).unwrap_or_default()
 }
 
-fn worker_info(o: &Opts, dir: Option<&Path>, preload: bool) -> BTreeMap<String, String> {
-    let mut cmd = worker_cmd(o, &CONTENDERS[if preload { 1 } else { 0 }]);
+fn worker_info(o: &Opts, dir: Option<&Path>, c: &Contender) -> BTreeMap<String, String> {
+    let mut cmd = contender_cmd(o, c, &o.worker);
     cmd.arg("info");
     if let Some(d) = dir {
         cmd.arg("--dir").arg(d);
@@ -528,8 +835,9 @@ fn worker_info(o: &Opts, dir: Option<&Path>, preload: bool) -> BTreeMap<String, 
 /// Picks the data directory: --dir, else $TMPDIR, else /var/tmp; tmpfs is avoided for the
 /// default (O_DIRECT needs a real file system).
 fn choose_dir(o: &Opts) -> (PathBuf, BTreeMap<String, String>) {
+    let glibc = &CONTENDERS[cidx("glibc")];
     if let Some(d) = &o.dir {
-        let info = worker_info(o, Some(d), false);
+        let info = worker_info(o, Some(d), glibc);
         if info.get("fstype").map(String::as_str) == Some("tmpfs") {
             eprintln!("bench: warning: {} is tmpfs; results will not reflect a disk (O_DIRECT falls back to buffered where refused)", d.display());
         }
@@ -543,7 +851,7 @@ fn choose_dir(o: &Opts) -> (PathBuf, BTreeMap<String, String>) {
     cands.push(PathBuf::from("/tmp"));
     let mut first = None;
     for c in cands {
-        let info = worker_info(o, Some(&c), false);
+        let info = worker_info(o, Some(&c), glibc);
         match info.get("fstype").map(String::as_str) {
             None | Some("") => continue,
             Some(t) if t.starts_with("error") => continue,
@@ -561,6 +869,14 @@ fn choose_dir(o: &Opts) -> (PathBuf, BTreeMap<String, String>) {
         }
         None => fatal("no usable directory for the data files; give --dir"),
     }
+}
+
+fn tool_version(prog: &str, arg: &str) -> Option<String> {
+    let out = Command::new(prog).arg(arg).stdin(Stdio::null()).stderr(Stdio::null()).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    Some(String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").trim().to_string())
 }
 
 fn machine(o: &Opts, dir: &Path, info: &BTreeMap<String, String>) -> Machine {
@@ -581,7 +897,7 @@ fn machine(o: &Opts, dir: &Path, info: &BTreeMap<String, String>) -> Machine {
     let g = |k: &str| info.get(k).cloned().unwrap_or_else(|| "?".into());
     let lib_exists = o.lib.is_file();
     let aio_rs_version = if lib_exists {
-        let pi = worker_info(o, None, true);
+        let pi = worker_info(o, None, &CONTENDERS[cidx("aio-rs")]);
         match (pi.get("aio_rs"), pi.get("error")) {
             (_, Some(e)) => format!("library fails to load ({e})"),
             (Some(v), _) if v != "none" => v.clone(),
@@ -590,10 +906,17 @@ fn machine(o: &Opts, dir: &Path, info: &BTreeMap<String, String>) -> Machine {
     } else {
         "missing".into()
     };
-    let fio = if o.fio {
-        Command::new("fio").arg("--version").output().ok().map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    // The seccomp launcher must really take io_uring away (and nothing else).
+    let nouring_problem = if !o.nouring.is_file() {
+        Some(format!("launcher {} missing", o.nouring.display()))
     } else {
-        None
+        let ni = worker_info(o, None, &CONTENDERS[cidx("glibc:nouring")]);
+        match (ni.get("error"), ni.get("uring_blocked").map(String::as_str), ni.get("kaio_ok").map(String::as_str)) {
+            (Some(e), _, _) => Some(format!("launcher fails: {e}")),
+            (None, Some("1"), Some("1")) => None,
+            (None, Some("1"), _) => Some("io_submit is unavailable too under the launcher".into()),
+            _ => Some("the seccomp filter did not block io_uring".into()),
+        }
     };
     Machine {
         cpu,
@@ -612,7 +935,9 @@ fn machine(o: &Opts, dir: &Path, info: &BTreeMap<String, String>) -> Machine {
         perf_syscalls: g("perf_syscalls") == "1",
         lib: if lib_exists { o.lib.display().to_string() } else { format!("{} (missing)", o.lib.display()) },
         aio_rs_version,
-        fio,
+        fio: if o.fio { tool_version("fio", "--version") } else { None },
+        nouring_problem,
+        valgrind: tool_version("valgrind", "--version"),
         load_start: loadavg(),
     }
 }
@@ -620,13 +945,13 @@ fn machine(o: &Opts, dir: &Path, info: &BTreeMap<String, String>) -> Machine {
 // ---------------------------------------------------------------------------------------
 // Data files.
 
-const NFILES: u32 = 1000;
+pub const NFILES: u32 = 1000;
 
-struct Sizes {
-    data: u64,
-    write: u64,
-    cached: u64,
-    file: u64,
+pub struct Sizes {
+    pub data: u64,
+    pub write: u64,
+    pub cached: u64,
+    pub file: u64,
 }
 
 fn sizes(quick: bool) -> Sizes {
@@ -648,601 +973,6 @@ impl Drop for WorkDir {
 }
 
 // ---------------------------------------------------------------------------------------
-// Formatting helpers.
-
-fn fnum(x: f64, prec: usize) -> String {
-    if x.is_finite() { format!("{x:.prec$}") } else { "-".into() }
-}
-
-fn flat(us: f64) -> String {
-    if !us.is_finite() {
-        "-".into()
-    } else if us < 10.0 {
-        format!("{us:.2}")
-    } else if us < 1000.0 {
-        format!("{us:.1}")
-    } else {
-        format!("{us:.0}")
-    }
-}
-
-fn ratio(a: Option<&Sample>, b: Option<&Sample>) -> f64 {
-    match (a, b) {
-        (Some(a), Some(b)) if b.iops > 0.0 => a.iops / b.iops,
-        _ => f64::NAN,
-    }
-}
-
-fn status(r: &ContResult) -> String {
-    if let Some(s) = &r.skipped {
-        return format!("skipped ({s})");
-    }
-    let fails: Vec<&str> = r.runs.iter().filter_map(|x| if let Outcome::Failed(m) = x { Some(m.as_str()) } else { None }).collect();
-    if fails.is_empty() {
-        "ok".into()
-    } else if r.median.is_none() {
-        format!("FAILED: {}", fails[0])
-    } else {
-        format!("{}/{} runs failed: {}", fails.len(), r.runs.len(), fails[0])
-    }
-}
-
-const NCOL: usize = 11;
-const HEAD: [&str; NCOL] =
-    ["contender", "IOPS", "p50 us", "p99 us", "usr us/IO", "sys us/IO", "cpu us/IO", "syscalls/IO", "x raw uring", "x glibc", "note"];
-
-fn rows(cr: &CellResult) -> Vec<[String; NCOL]> {
-    let uring = cr.per[REF_URING].median.as_ref();
-    let glibc = cr.per[REF_GLIBC].median.as_ref();
-    let mut out = Vec::new();
-    for (i, r) in cr.per.iter().enumerate() {
-        if i == SYNC && !cr.cell.with_sync {
-            continue;
-        }
-        let c = &CONTENDERS[i];
-        let mut note = Vec::new();
-        let st = status(r);
-        if st != "ok" {
-            note.push(st);
-        }
-        note.extend(r.notes.iter().cloned());
-        let row = match &r.median {
-            Some(s) => [
-                c.label.to_string(),
-                fnum(s.iops, 0),
-                flat(s.p50_us),
-                flat(s.p99_us),
-                flat(s.usr_us),
-                flat(s.sys_us),
-                flat(s.cpu_us),
-                s.syscalls.map(|x| fnum(x, 2)).unwrap_or_else(|| "n/a".into()),
-                fnum(ratio(Some(s), uring), 2),
-                fnum(ratio(Some(s), glibc), 2),
-                note.join("; "),
-            ],
-            None => {
-                let mut r: [String; NCOL] = Default::default();
-                r[0] = c.label.to_string();
-                for x in r.iter_mut().take(NCOL - 1).skip(1) {
-                    *x = "-".into();
-                }
-                r[NCOL - 1] = note.join("; ");
-                r
-            }
-        };
-        out.push(row);
-    }
-    out
-}
-
-fn cell_heading(cr: &CellResult) -> String {
-    let mut h = cr.cell.title.clone();
-    if cr.cell.direct && cr.per.iter().any(|r| r.median.as_ref().map_or(false, |s| !s.direct)) {
-        h.push_str(" [O_DIRECT rejected by the file system: ran buffered]");
-    }
-    h
-}
-
-fn text_table(cr: &CellResult) -> String {
-    let body = rows(cr);
-    let mut w = HEAD.map(|h| h.len());
-    for r in &body {
-        for (i, c) in r.iter().enumerate() {
-            w[i] = w[i].max(c.chars().count());
-        }
-    }
-    let mut s = String::new();
-    let line = |s: &mut String, r: &[String]| {
-        for (i, c) in r.iter().enumerate() {
-            if i == 0 || i == NCOL - 1 {
-                let _ = write!(s, "{c:<width$}  ", width = w[i]);
-            } else {
-                let _ = write!(s, "{c:>width$}  ", width = w[i]);
-            }
-        }
-        s.truncate(s.trim_end().len());
-        s.push('\n');
-    };
-    let _ = writeln!(s, "== {} [{}]", cell_heading(cr), cr.cell.id);
-    line(&mut s, &HEAD.map(String::from));
-    for r in &body {
-        line(&mut s, r);
-    }
-    s
-}
-
-fn md_table(cr: &CellResult) -> String {
-    let mut s = format!("### {}\n\n`{}`\n\n| {} |\n|", cell_heading(cr), cr.cell.id, HEAD.join(" | "));
-    for i in 0..HEAD.len() {
-        s.push_str(if i == 0 || i == NCOL - 1 { " --- |" } else { " ---: |" });
-    }
-    s.push('\n');
-    for r in rows(cr) {
-        let _ = writeln!(s, "| {} |", r.iter().map(|c| c.replace('|', "/")).collect::<Vec<_>>().join(" | "));
-    }
-    s.push('\n');
-    s
-}
-
-fn machine_lines(m: &Machine, o: &Opts, syscall_src: &str) -> Vec<(String, String)> {
-    let mut v = vec![
-        ("CPU".to_string(), format!("{} ({} logical cores)", m.cpu, m.cores)),
-        ("memory".into(), format!("{:.1} GiB", m.mem_gib)),
-        ("kernel".into(), m.kernel.clone()),
-        ("data directory".into(), format!("{} ({})", m.dir.display(), m.fstype)),
-        ("glibc".into(), m.glibc.clone()),
-        ("liburing".into(), m.liburing.clone()),
-        ("io_uring / io_submit usable".into(), format!("{} / {}", yes(m.uring_ok), yes(m.kaio_ok))),
-        ("aio-rs library".into(), format!("{} (version: {})", m.lib, m.aio_rs_version)),
-        (
-            "run settings".into(),
-            format!(
-                "{} mode, {} repetition(s), {:.2} s measured after {:.2} s warm-up per run, medians reported",
-                if o.quick { "quick" } else { "full" },
-                o.reps,
-                o.seconds,
-                o.warmup
-            ),
-        ),
-        ("syscall count".into(), syscall_src.to_string()),
-        (
-            "load average (1 min)".into(),
-            format!("{} at start, {} at end (anything well above 0 means other work skewed the numbers)", m.load_start, loadavg()),
-        ),
-        (
-            "CPU time".into(),
-            "per I/O over the measured window, all threads of the worker: usr/sys from getrusage(RUSAGE_SELF) (tick-sampled split), cpu = CLOCK_PROCESS_CPUTIME_ID (exact total)".into(),
-        ),
-        ("latency".into(), "per request, submit to observed completion, CLOCK_MONOTONIC; log histogram (1.6% buckets)".into()),
-    ];
-    if let Some(f) = &m.fio {
-        v.push(("fio".into(), f.clone()));
-    }
-    v
-}
-
-fn yes(b: bool) -> &'static str {
-    if b { "yes" } else { "no" }
-}
-
-// ---------------------------------------------------------------------------------------
-// JSON (hand written: no crates).
-
-fn js(s: &str) -> String {
-    let mut o = String::from("\"");
-    for ch in s.chars() {
-        match ch {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            '\n' => o.push_str("\\n"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(o, "\\u{:04x}", c as u32);
-            }
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
-}
-
-fn jn(x: f64) -> String {
-    if x.is_finite() { format!("{x}") } else { "null".into() }
-}
-
-fn sample_json(s: &Sample) -> String {
-    format!(
-        "{{\"iops\":{},\"p50_us\":{},\"p99_us\":{},\"user_us_per_io\":{},\"sys_us_per_io\":{},\"cpu_us_per_io\":{},\"syscalls_per_io\":{},\"direct\":{}}}",
-        jn(s.iops),
-        jn(s.p50_us),
-        jn(s.p99_us),
-        jn(s.usr_us),
-        jn(s.sys_us),
-        jn(s.cpu_us),
-        s.syscalls.map(jn).unwrap_or_else(|| "null".into()),
-        s.direct
-    )
-}
-
-fn results_json(m: &Machine, o: &Opts, syscall_src: &str, res: &[CellResult], fio: &[FioResult], total_secs: f64) -> String {
-    let mut s = String::from("{\n  \"machine\": {");
-    let mach = [
-        ("cpu", js(&m.cpu)),
-        ("cores", m.cores.to_string()),
-        ("mem_gib", format!("{:.1}", m.mem_gib)),
-        ("kernel", js(&m.kernel)),
-        ("dir", js(&m.dir.display().to_string())),
-        ("fstype", js(&m.fstype)),
-        ("glibc", js(&m.glibc)),
-        ("liburing", js(&m.liburing)),
-        ("io_uring_usable", m.uring_ok.to_string()),
-        ("io_submit_usable", m.kaio_ok.to_string()),
-        ("aio_rs_library", js(&m.lib)),
-        ("aio_rs_version", js(&m.aio_rs_version)),
-        ("fio", m.fio.as_deref().map(js).unwrap_or_else(|| "null".into())),
-        ("loadavg_start", js(&m.load_start)),
-        ("loadavg_end", js(&loadavg())),
-    ];
-    s.push_str(&mach.iter().map(|(k, v)| format!("\n    {}: {}", js(k), v)).collect::<Vec<_>>().join(","));
-    let _ = write!(
-        s,
-        "\n  }},\n  \"settings\": {{\"quick\": {}, \"reps\": {}, \"seconds\": {}, \"warmup\": {}, \"syscall_source\": {}, \"total_seconds\": {:.1}}},\n  \"cells\": [",
-        o.quick,
-        o.reps,
-        o.seconds,
-        o.warmup,
-        js(syscall_src),
-        total_secs
-    );
-    let mut cells = Vec::new();
-    for cr in res {
-        let uring = cr.per[REF_URING].median.as_ref();
-        let glibc = cr.per[REF_GLIBC].median.as_ref();
-        let mut conts = Vec::new();
-        for (i, r) in cr.per.iter().enumerate() {
-            if i == SYNC && !cr.cell.with_sync {
-                continue;
-            }
-            let runs: Vec<String> = r
-                .runs
-                .iter()
-                .map(|x| match x {
-                    Outcome::Ok(s) => sample_json(s),
-                    Outcome::Failed(e) => format!("{{\"failed\":{}}}", js(e)),
-                })
-                .collect();
-            conts.push(format!(
-                "\n        {{\"key\": {}, \"label\": {}, \"status\": {}, \"median\": {}, \"ratio_to_raw_uring\": {}, \"ratio_to_glibc\": {}, \"notes\": [{}], \"runs\": [{}]}}",
-                js(CONTENDERS[i].key),
-                js(CONTENDERS[i].label),
-                js(&status(r)),
-                r.median.as_ref().map(sample_json).unwrap_or_else(|| "null".into()),
-                jn(ratio(r.median.as_ref(), uring)),
-                jn(ratio(r.median.as_ref(), glibc)),
-                r.notes.iter().map(|n| js(n)).collect::<Vec<_>>().join(","),
-                runs.join(",")
-            ));
-        }
-        cells.push(format!(
-            "\n    {{\"id\": {}, \"title\": {}, \"workload\": {}, \"depth\": {}, \"threads\": {}, \"seconds\": {:.1}, \"contenders\": [{}\n    ]}}",
-            js(&cr.cell.id),
-            js(&cr.cell.title),
-            js(cr.cell.workload),
-            cr.cell.depth,
-            cr.cell.threads,
-            cr.secs,
-            conts.join(",")
-        ));
-    }
-    s.push_str(&cells.join(","));
-    s.push_str("\n  ],\n  \"fio\": [");
-    let f: Vec<String> = fio
-        .iter()
-        .map(|r| {
-            format!(
-                "\n    {{\"name\": {}, \"iops\": {}, \"status\": {}, \"verify\": {}}}",
-                js(&r.name),
-                jn(r.iops),
-                js(&r.status),
-                r.verify.map(|v| v.to_string()).unwrap_or_else(|| "null".into())
-            )
-        })
-        .collect();
-    s.push_str(&f.join(","));
-    s.push_str("\n  ]\n}\n");
-    s
-}
-
-// ---------------------------------------------------------------------------------------
-// SVG chart: IOPS by queue depth for the O_DIRECT random read cells, one panel per thread
-// count, one line per contender.
-
-fn nice_max(x: f64) -> f64 {
-    if !(x > 0.0) {
-        return 1.0;
-    }
-    let p = 10f64.powf(x.log10().floor());
-    for m in [1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0] {
-        if m * p >= x {
-            return m * p;
-        }
-    }
-    10.0 * p
-}
-
-fn kfmt(x: f64) -> String {
-    if x >= 1e6 {
-        format!("{}M", x / 1e6)
-    } else if x >= 1e3 {
-        format!("{}k", x / 1e3)
-    } else {
-        format!("{x}")
-    }
-}
-
-fn svg(res: &[CellResult], m: &Machine) -> String {
-    let (pw, ph) = (400.0, 300.0); // plot area of one panel
-    let (ml, mt, gap) = (70.0, 78.0, 90.0);
-    let legend_w = 190.0;
-    let width = ml + 2.0 * pw + gap + 40.0 + legend_w + 10.0;
-    let height = mt + ph + 70.0;
-    let mut ymax: f64 = 0.0;
-    for cr in res.iter().filter(|c| c.cell.workload == "randread") {
-        for r in &cr.per {
-            if let Some(s) = &r.median {
-                ymax = ymax.max(s.iops);
-            }
-        }
-    }
-    let ymax = nice_max(ymax * 1.05);
-    let xpos = |d: u32| (d as f64).log2() / 256f64.log2() * pw;
-    let ypos = |v: f64| ph - v / ymax * ph;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"12\">"
-    );
-    let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
-    let _ = writeln!(
-        s,
-        "<text x=\"{}\" y=\"24\" font-size=\"15\" font-weight=\"bold\">O_DIRECT 4 KiB random read: IOPS by queue depth</text>",
-        ml
-    );
-    let _ = writeln!(
-        s,
-        "<text x=\"{}\" y=\"42\" font-size=\"11\" fill=\"#555\">{} | {} cores | kernel {} | {} | glibc {}</text>",
-        ml,
-        xml(&m.cpu),
-        m.cores,
-        xml(&m.kernel),
-        xml(&m.fstype),
-        xml(&m.glibc)
-    );
-    for (pi, threads) in [1u32, 2].iter().enumerate() {
-        let ox = ml + pi as f64 * (pw + gap);
-        let _ = writeln!(s, "<g transform=\"translate({ox},{mt})\">");
-        // Grid and y axis.
-        for k in 0..=5 {
-            let v = ymax * k as f64 / 5.0;
-            let y = ypos(v);
-            let _ = writeln!(s, "<line x1=\"0\" y1=\"{y:.1}\" x2=\"{pw}\" y2=\"{y:.1}\" stroke=\"#e5e5e5\"/>");
-            let _ = writeln!(s, "<text x=\"-8\" y=\"{:.1}\" text-anchor=\"end\">{}</text>", y + 4.0, kfmt(v));
-        }
-        for d in SWEEP_DEPTHS {
-            let x = xpos(d);
-            let _ = writeln!(s, "<line x1=\"{x:.1}\" y1=\"{ph}\" x2=\"{x:.1}\" y2=\"{}\" stroke=\"#333\"/>", ph + 5.0);
-            let _ = writeln!(s, "<text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\">{d}</text>", ph + 19.0);
-        }
-        let _ = writeln!(s, "<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"{ph}\" stroke=\"#333\"/>");
-        let _ = writeln!(s, "<line x1=\"0\" y1=\"{ph}\" x2=\"{pw}\" y2=\"{ph}\" stroke=\"#333\"/>");
-        let _ = writeln!(
-            s,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">queue depth{} (log scale)</text>",
-            pw / 2.0,
-            ph + 38.0,
-            if *threads > 1 { " per thread" } else { "" }
-        );
-        let _ = writeln!(
-            s,
-            "<text x=\"{}\" y=\"-12\" text-anchor=\"middle\" font-weight=\"bold\">{} submitting thread{}</text>",
-            pw / 2.0,
-            threads,
-            if *threads > 1 { "s" } else { "" }
-        );
-        if pi == 0 {
-            let _ = writeln!(
-                s,
-                "<text transform=\"translate(-55,{}) rotate(-90)\" text-anchor=\"middle\">IOPS</text>",
-                ph / 2.0
-            );
-        }
-        for (ci, c) in CONTENDERS.iter().enumerate() {
-            let pts: Vec<(f64, f64)> = res
-                .iter()
-                .filter(|cr| cr.cell.workload == "randread" && cr.cell.threads == *threads)
-                .filter_map(|cr| cr.per[ci].median.as_ref().map(|sm| (xpos(cr.cell.depth), ypos(sm.iops))))
-                .collect();
-            if pts.is_empty() {
-                continue;
-            }
-            let dash = if c.preload && c.backend.is_some() { " stroke-dasharray=\"5,3\"" } else { "" };
-            if pts.len() > 1 {
-                let p: Vec<String> = pts.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
-                let _ = writeln!(
-                    s,
-                    "<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{dash}/>",
-                    p.join(" "),
-                    c.color
-                );
-            }
-            for (x, y) in pts {
-                let _ = writeln!(s, "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3\" fill=\"{}\"/>", c.color);
-            }
-        }
-        let _ = writeln!(s, "</g>");
-    }
-    // Legend.
-    let lx = ml + 2.0 * pw + gap + 48.0;
-    let _ = writeln!(s, "<g transform=\"translate({lx},{mt})\">");
-    let _ = writeln!(s, "<rect x=\"-8\" y=\"-14\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#ccc\"/>", legend_w, CONTENDERS.len() as f64 * 20.0 + 30.0);
-    for (i, c) in CONTENDERS.iter().enumerate() {
-        let y = i as f64 * 20.0;
-        let dash = if c.preload && c.backend.is_some() { " stroke-dasharray=\"5,3\"" } else { "" };
-        let present = res.iter().any(|cr| cr.cell.workload == "randread" && cr.per[i].median.is_some());
-        let _ = writeln!(s, "<line x1=\"0\" y1=\"{y}\" x2=\"24\" y2=\"{y}\" stroke=\"{}\" stroke-width=\"2\"{dash}/>", c.color);
-        let _ = writeln!(
-            s,
-            "<text x=\"30\" y=\"{}\"{}>{}{}</text>",
-            y + 4.0,
-            if present { "" } else { " fill=\"#999\"" },
-            xml(c.label),
-            if present { "" } else { " (no data)" }
-        );
-    }
-    let _ = writeln!(
-        s,
-        "<text x=\"0\" y=\"{}\" font-size=\"10\" fill=\"#555\">pread: depth 1 only</text>",
-        CONTENDERS.len() as f64 * 20.0 + 6.0
-    );
-    let _ = writeln!(s, "</g>\n</svg>");
-    s
-}
-
-fn xml(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-// ---------------------------------------------------------------------------------------
-// fio comparison (--fio).
-
-struct FioResult {
-    name: String,
-    iops: f64,
-    status: String,
-    verify: Option<bool>,
-}
-
-/// Finds `"section" : { ... "iops" : N` in fio's JSON output (first job).
-fn fio_iops(json: &str, section: &str) -> Option<f64> {
-    let at = json.find(&format!("\"{section}\" : {{"))?;
-    let rest = &json[at..];
-    let i = rest.find("\"iops\" : ")? + "\"iops\" : ".len();
-    let num: String = rest[i..].chars().take_while(|c| c.is_ascii_digit() || *c == '.' || *c == 'e' || *c == '+' || *c == '-').collect();
-    num.parse().ok()
-}
-
-fn fio_error(json: &str) -> Option<i64> {
-    let i = json.find("\"error\" : ")? + "\"error\" : ".len();
-    json[i..].chars().take_while(|c| c.is_ascii_digit()).collect::<String>().parse().ok()
-}
-
-fn run_fio(o: &Opts, dir: &Path, sz: &Sizes, lib_ok: bool) -> Vec<FioResult> {
-    let runtime = if o.quick { 2 } else { 10 };
-    let data = dir.join("data.bin");
-    let base = |engine: &str| -> Vec<String> {
-        vec![
-            "--name=randread".into(),
-            format!("--filename={}", data.display()),
-            format!("--size={}", sz.data),
-            "--rw=randread".into(),
-            "--bs=4k".into(),
-            "--direct=1".into(),
-            "--iodepth=128".into(),
-            format!("--ioengine={engine}"),
-            format!("--runtime={runtime}"),
-            "--time_based".into(),
-            "--ramp_time=1".into(),
-            "--output-format=json".into(),
-        ]
-    };
-    let verify_size = if o.quick { 16u64 << 20 } else { 256u64 << 20 };
-    let verify = vec![
-        "--name=verify".to_string(),
-        format!("--filename={}", dir.join("fio-verify.dat").display()),
-        format!("--size={verify_size}"),
-        "--rw=randwrite".into(),
-        "--bs=4k".into(),
-        "--direct=1".into(),
-        "--iodepth=128".into(),
-        "--ioengine=posixaio".into(),
-        "--verify=crc32c".into(),
-        "--do_verify=1".into(),
-        "--output-format=json".into(),
-    ];
-    struct Job {
-        name: &'static str,
-        args: Vec<String>,
-        preload: bool,
-        section: &'static str,
-        verify: bool,
-    }
-    let jobs = vec![
-        Job { name: "posixaio (glibc)", args: base("posixaio"), preload: false, section: "read", verify: false },
-        Job { name: "posixaio + LD_PRELOAD aio-rs", args: base("posixaio"), preload: true, section: "read", verify: false },
-        Job { name: "io_uring", args: base("io_uring"), preload: false, section: "read", verify: false },
-        Job { name: "libaio", args: base("libaio"), preload: false, section: "read", verify: false },
-        Job { name: "posixaio + LD_PRELOAD aio-rs, randwrite + verify=crc32c", args: verify, preload: true, section: "write", verify: true },
-    ];
-    let mut out = Vec::new();
-    for j in jobs {
-        if INTERRUPTED.load(Ordering::SeqCst) {
-            break;
-        }
-        eprint!("bench: fio {} ... ", j.name);
-        let _ = std::io::stderr().flush();
-        let mut r = FioResult { name: j.name.into(), iops: f64::NAN, status: String::new(), verify: None };
-        if j.preload && !lib_ok {
-            r.status = "skipped (library missing)".into();
-        } else {
-            let mut cmd = Command::new("fio");
-            cmd.env_remove("LD_PRELOAD").env_remove("AIO_RS_BACKEND").args(&j.args);
-            if j.preload {
-                cmd.env("LD_PRELOAD", &o.lib);
-            }
-            match exec(cmd, Duration::from_secs(runtime + 180)) {
-                Err(e) => r.status = format!("FAILED: cannot start fio: {e}"),
-                Ok(e) => {
-                    r.iops = fio_iops(&e.stdout, j.section).unwrap_or(f64::NAN);
-                    let ok = e.code == Some(0) && !e.timed_out && fio_error(&e.stdout) == Some(0);
-                    if j.verify {
-                        r.verify = Some(ok);
-                    }
-                    r.status = if ok { "ok".into() } else { format!("FAILED: {}", describe_failure(&e)) };
-                }
-            }
-        }
-        eprintln!("{} {}", fnum(r.iops, 0), r.status);
-        out.push(r);
-    }
-    let _ = std::fs::remove_file(dir.join("fio-verify.dat"));
-    out
-}
-
-fn fio_table(fio: &[FioResult], md: bool) -> String {
-    let mut s = String::new();
-    if fio.is_empty() {
-        return s;
-    }
-    if md {
-        s.push_str("### fio: O_DIRECT 4 KiB random read, iodepth 128\n\n| job | IOPS | status | verify |\n| --- | ---: | --- | --- |\n");
-    } else {
-        s.push_str("== fio: O_DIRECT 4 KiB random read, iodepth 128\n");
-    }
-    for r in fio {
-        let v = match r.verify {
-            Some(true) => "passed",
-            Some(false) => "FAILED",
-            None => "",
-        };
-        if md {
-            let _ = writeln!(s, "| {} | {} | {} | {} |", r.name, fnum(r.iops, 0), r.status, v);
-        } else {
-            let _ = writeln!(s, "{:<58} {:>10}  {}{}", r.name, fnum(r.iops, 0), r.status, if v.is_empty() { String::new() } else { format!(", verify {v}") });
-        }
-    }
-    s
-}
-
-// ---------------------------------------------------------------------------------------
 // Time stamps (UTC, civil calendar from days since 1970).
 
 fn utc_stamp() -> String {
@@ -1261,10 +991,21 @@ fn utc_stamp() -> String {
     format!("{year:04}{month:02}{day:02}-{:02}{:02}{:02}", rem / 3600, rem / 60 % 60, rem % 60)
 }
 
+pub fn kfmt(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{}M", x / 1e6)
+    } else if x >= 1e3 {
+        format!("{}k", x / 1e3)
+    } else {
+        format!("{x}")
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 
 fn main() {
     let o = parse_opts();
+    // SAFETY: on_signal only stores to an atomic, which is async-signal-safe.
     unsafe {
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
@@ -1288,28 +1029,36 @@ fn main() {
     };
     let use_strace = !m.perf_syscalls && syscall_src.starts_with("strace");
 
-    let mut all_cells = cells();
+    let sz = sizes(o.quick);
+    let mut all_cells = cells(&sz);
     if let Some(f) = &o.only {
         all_cells.retain(|c| c.id.contains(f.as_str()));
     }
+    let want_instr = o.instructions.unwrap_or(!o.quick && o.only.is_none());
 
     eprintln!("bench: machine: {} ({} cores), kernel {}, glibc {}", m.cpu, m.cores, m.kernel, m.glibc);
     eprintln!("bench: data in {} ({}), results to {}", base_dir.display(), m.fstype, out_dir.display());
     eprintln!("bench: aio-rs: {} [{}]", m.lib, m.aio_rs_version);
-    if m.load_start.parse::<f64>().map_or(false, |l| l > 0.5 * m.cores as f64) {
+    if let Some(p) = &m.nouring_problem {
+        if o.seccomp {
+            eprintln!("bench: warning: the [no io_uring] contenders cannot run: {p}");
+        }
+    }
+    if m.load_start.parse::<f64>().is_ok_and(|l| l > 0.5 * m.cores as f64) {
         eprintln!("bench: warning: load average {} on {} cores: other work will skew the results", m.load_start, m.cores);
     }
 
-    let sz = sizes(o.quick);
     let need = sz.data + sz.write + sz.cached + sz.file * NFILES as u64;
+    let copy_need = if all_cells.iter().any(|c| c.kind == KCopy) { sz.data } else { 0 };
     if let Some(free) = info.get("free_bytes").and_then(|v| v.parse::<u64>().ok()) {
+        let need = need + copy_need;
         if free < need + need / 5 {
             fatal(&format!("{} has {} MiB free; the data files need {} MiB", base_dir.display(), free >> 20, need >> 20));
         }
     }
     let work = WorkDir(base_dir.join(format!("aio-rs-bench.{}", std::process::id())));
     std::fs::create_dir_all(&work.0).unwrap_or_else(|e| fatal(&format!("cannot create {}: {e}", work.0.display())));
-    let needs_files = !all_cells.is_empty() || o.fio;
+    let needs_files = !all_cells.is_empty() || o.fio || want_instr;
     if needs_files {
         eprint!("bench: writing {} MiB of data files ... ", need >> 20);
         let _ = std::io::stderr().flush();
@@ -1337,12 +1086,22 @@ fn main() {
     let skip_reason = |c: &Contender| -> Option<String> {
         if c.preload && !lib_ok {
             Some("library missing".into())
-        } else if c.engine == "uring" && !m.uring_ok {
+        } else if c.engine.starts_with("uring") && !m.uring_ok {
             Some("io_uring unavailable".into())
         } else if c.engine == "kaio" && !m.kaio_ok {
             Some("io_submit unavailable".into())
+        } else if c.nouring && m.nouring_problem.is_some() {
+            Some(format!("cannot forbid io_uring: {}", m.nouring_problem.as_deref().unwrap_or("")))
+        } else if c.engine == "copy:aiocp" && o.aiocp.is_none() {
+            Some("examples/aiocp.c does not exist yet: issue 13".into())
         } else {
             None
+        }
+    };
+    let selected = |c: &Contender| -> bool {
+        (o.seccomp || !c.nouring) && match &o.contenders {
+            None => true,
+            Some(l) => l.iter().any(|k| k == c.key),
         }
     };
     let mut timeouts = vec![0usize; CONTENDERS.len()];
@@ -1351,7 +1110,7 @@ fn main() {
     let mut results: Vec<CellResult> = Vec::new();
     let ncells = all_cells.len();
     for (ci, cell) in all_cells.iter().enumerate() {
-        if INTERRUPTED.load(Ordering::SeqCst) {
+        if interrupted() {
             break;
         }
         let t0 = Instant::now();
@@ -1359,23 +1118,21 @@ fn main() {
         let _ = std::io::stderr().flush();
         let mut per: Vec<ContResult> = CONTENDERS
             .iter()
-            .enumerate()
-            .map(|(i, c)| ContResult {
-                skipped: if i == SYNC && !cell.with_sync {
-                    Some("depth 1 only".into())
-                } else {
-                    skip_reason(c)
-                },
+            .map(|c| ContResult {
+                part: takes_part(cell, c) && selected(c),
+                skipped: skip_reason(c),
                 sit_out: false,
                 runs: Vec::new(),
                 median: None,
+                min_iops: f64::NAN,
+                max_iops: f64::NAN,
                 notes: Vec::new(),
             })
             .collect();
         // Interleaved: A B C ... A B C ...
         for _rep in 0..o.reps {
             for (i, c) in CONTENDERS.iter().enumerate() {
-                if per[i].skipped.is_some() || per[i].sit_out || INTERRUPTED.load(Ordering::SeqCst) {
+                if !per[i].part || per[i].skipped.is_some() || per[i].sit_out || interrupted() {
                     continue;
                 }
                 if timeouts[i] >= MAX_TIMEOUTS {
@@ -1384,9 +1141,10 @@ fn main() {
                     }
                     continue;
                 }
-                let r = run_one(&o, cell, &work.0, c);
+                let r = run_one(&o, cell, &work.0, c, &sz);
                 let mark = match &r {
                     Outcome::Ok(_) => '.',
+                    Outcome::Skipped(_) => 's',
                     Outcome::Failed(e) if e == "timeout" => {
                         timeouts[i] += 1;
                         'T'
@@ -1395,6 +1153,10 @@ fn main() {
                 };
                 eprint!("{mark}");
                 let _ = std::io::stderr().flush();
+                if let Outcome::Skipped(why) = r {
+                    per[i].skipped = Some(why);
+                    continue;
+                }
                 per[i].runs.push(r);
                 if mark == 'T' && o.reps > 1 {
                     per[i].notes.push("sat out the remaining repetitions after a timeout".into());
@@ -1403,7 +1165,11 @@ fn main() {
             }
         }
         for (i, r) in per.iter_mut().enumerate() {
+            if !r.part {
+                continue;
+            }
             r.median = aggregate(&r.runs);
+            (r.min_iops, r.max_iops) = spread(&r.runs);
             if CONTENDERS[i].preload {
                 if let Some(s) = &r.median {
                     if s.aio_rs == "none" {
@@ -1411,7 +1177,7 @@ fn main() {
                     }
                 }
             }
-            if use_strace && r.median.is_some() && !INTERRUPTED.load(Ordering::SeqCst) {
+            if use_strace && r.median.is_some() && !interrupted() {
                 let sc = strace_syscalls(&o, cell, &work.0, &CONTENDERS[i]);
                 if let Some(s) = r.median.as_mut() {
                     s.syscalls = sc;
@@ -1423,9 +1189,13 @@ fn main() {
         // One summary line per cell.
         let mut summary = String::new();
         for (i, r) in cr.per.iter().enumerate() {
+            if !r.part {
+                continue;
+            }
             if let Some(s) = &r.median {
-                let _ = write!(summary, " {}={}", CONTENDERS[i].key, kfmt((s.iops / 100.0).round() * 100.0));
-            } else if r.skipped.is_none() || !r.runs.is_empty() {
+                let v = if cell.kind == KCopy { s.iops.round() } else { (s.iops / 100.0).round() * 100.0 };
+                let _ = write!(summary, " {}={}", CONTENDERS[i].key, kfmt(v));
+            } else if !r.runs.is_empty() {
                 let _ = write!(summary, " {}=FAILED", CONTENDERS[i].key);
             }
         }
@@ -1433,9 +1203,20 @@ fn main() {
         results.push(cr);
     }
 
-    let fio = if o.fio && !INTERRUPTED.load(Ordering::SeqCst) {
+    let instructions = if want_instr && !interrupted() {
+        if m.valgrind.is_some() {
+            instr::run(&o, &work.0, lib_ok, &m)
+        } else {
+            eprintln!("bench: instruction counts need valgrind (callgrind), which is not installed; skipped");
+            Vec::new()
+        }
+    } else {
+        Vec::new()
+    };
+
+    let fio = if o.fio && !interrupted() {
         if m.fio.is_some() {
-            run_fio(&o, &work.0, &sz, lib_ok)
+            fio::run(&o, &work.0, &sz, lib_ok, &m)
         } else {
             eprintln!("bench: --fio given but fio is not installed; skipped");
             Vec::new()
@@ -1446,41 +1227,19 @@ fn main() {
     drop(work); // remove the data files before writing the report
     let total = started.elapsed().as_secs_f64();
 
-    // Reports.
-    let mut text = String::new();
-    let mut md = String::from("# aio-rs benchmark results\n\n| | |\n| --- | --- |\n");
-    text.push_str("Machine and settings:\n");
-    for (k, v) in machine_lines(&m, &o, &syscall_src) {
-        let _ = writeln!(text, "  {k:<28} {v}");
-        let _ = writeln!(md, "| {k} | {} |", v.replace('|', "/"));
-    }
-    let _ = writeln!(
-        md,
-        "\nIOPS ratios: `x raw uring` = IOPS / raw io_uring IOPS in the same cell, `x glibc` = IOPS / glibc POSIX AIO IOPS. \
-         Each contender is a separate process; aio-rs rows are the same glibc-linked worker with LD_PRELOAD. \
-         Raw engines use one ring / one io context per submitting thread.\n"
-    );
-    text.push('\n');
-    for cr in &results {
-        text.push_str(&text_table(cr));
-        text.push('\n');
-        md.push_str(&md_table(cr));
-    }
-    text.push_str(&fio_table(&fio, false));
-    md.push_str(&fio_table(&fio, true));
-    let _ = writeln!(text, "\ntotal time {:.0} s; results in {}", total, out_dir.display());
-    let _ = writeln!(md, "\nTotal time {:.0} s.\n\n![IOPS by queue depth](results.svg)", total);
+    let rep = report::Report { m: &m, o: &o, syscall_src: &syscall_src, results: &results, instructions: &instructions, fio: &fio, total };
+    let text = rep.text(&out_dir);
     print!("{text}");
     let write = |name: &str, body: &str| {
         if let Err(e) = std::fs::write(out_dir.join(name), body) {
             eprintln!("bench: cannot write {name}: {e}");
         }
     };
-    write("results.md", &md);
-    write("results.json", &results_json(&m, &o, &syscall_src, &results, &fio, total));
-    write("results.svg", &svg(&results, &m));
+    write("results.md", &rep.markdown());
+    write("results.json", &rep.json());
+    write("results.svg", &svg::chart(&results, &m));
     write("results.txt", &text);
-    if INTERRUPTED.load(Ordering::SeqCst) {
+    if interrupted() {
         eprintln!("bench: interrupted; partial results written");
         std::process::exit(130);
     }
@@ -1490,9 +1249,12 @@ fn main() {
         .flat_map(|r| r.runs.iter())
         .filter(|x| matches!(x, Outcome::Failed(_)))
         .count();
-    let failed_fio = fio.iter().filter(|f| f.status.starts_with("FAILED")).count();
-    if failed_runs + failed_fio > 0 {
-        eprintln!("bench: {failed_runs} run(s) and {failed_fio} fio job(s) failed (see the notes)");
+    let failed_fio = fio.iter().flat_map(|g| g.jobs.iter()).filter(|j| j.failed()).count();
+    let failed_instr = instructions.iter().filter(|r| r.failed()).count();
+    if failed_runs + failed_fio + failed_instr > 0 {
+        eprintln!(
+            "bench: {failed_runs} run(s), {failed_fio} fio job(s) and {failed_instr} instruction count(s) failed (see the notes)"
+        );
         if o.strict {
             std::process::exit(1);
         }
