@@ -2,8 +2,8 @@
 #
 #   make deps                install what building and testing need on Debian (apt, cbindgen)
 #   make                     cargo build --release
-#   make check               every test: header up to date, man pages, wrapper, cargo test,
-#                            install/uninstall round trip, benchmark smoke run
+#   make check               every test: header up to date, formatting, clippy, man pages,
+#                            wrapper, cargo test, install/uninstall round trip, benchmark smoke run
 #   make install PREFIX=/usr/local DESTDIR=
 #   make uninstall PREFIX=/usr/local DESTDIR=
 #   make header              regenerate include/aio_rs.h with cbindgen
@@ -82,7 +82,7 @@ INSTALLED_FILES := \
 	$(MANDIR)/man1/aio-rs.1
 
 .PHONY: deps all build header check-header cbindgen-version install-cbindgen check test \
-	install-check wrapper-test man-check bench bench-smoke install uninstall \
+	fmt-check clippy install-check wrapper-test man-check bench bench-smoke install uninstall \
 	check-soname print-version print-installed-files clean
 
 all: build
@@ -100,6 +100,14 @@ deps:
 	@if ! command -v cbindgen >/dev/null 2>&1 && [ ! -x "$(HOME)/.cargo/bin/cbindgen" ]; then \
 		$(MAKE) install-cbindgen; \
 	fi
+	@# make check runs cargo fmt and cargo clippy: add the components where rustup manages Rust.
+	@for c in rustfmt clippy; do \
+		if [ $$c = rustfmt ]; then probe="$(CARGO) fmt --version"; else probe="$(CARGO) clippy --version"; fi; \
+		if ! $$probe >/dev/null 2>&1; then \
+			if command -v rustup >/dev/null 2>&1; then echo "rustup component add $$c"; rustup component add $$c; \
+			else echo "error: '$$probe' fails and rustup is not available to add $$c" >&2; exit 1; fi; \
+		fi; \
+	done
 
 build:
 	$(CARGO) build --release
@@ -142,8 +150,15 @@ check-header: cbindgen-version
 
 # --- tests -------------------------------------------------------------------------------------
 
-check: check-header man-check wrapper-test test install-check bench-smoke
+check: check-header fmt-check clippy man-check wrapper-test test install-check bench-smoke
 	@echo "make check: all checks passed"
+
+fmt-check:
+	$(CARGO) fmt --all --check
+
+# The lints themselves are set in src/lib.rs (crate attributes) and Cargo.toml ([lints]).
+clippy:
+	$(CARGO) clippy --all-targets -- -D warnings
 
 # `cargo test` builds the library only as an rlib for the Rust tests; the C test matrix needs
 # the shared object, which `build` makes.

@@ -276,12 +276,7 @@ pub unsafe fn deliver(n: &Notify, job: *mut ThreadJob, on_done: unsafe fn(*mut T
             let info = QueuedSigInfo::new(signo, value, pid);
             // SAFETY: `info` is a fully initialised 128-byte siginfo that outlives the call.
             unsafe {
-                libc::syscall(
-                    libc::SYS_rt_sigqueueinfo,
-                    pid as c_long,
-                    signo as c_long,
-                    &info as *const QueuedSigInfo,
-                );
+                libc::syscall(libc::SYS_rt_sigqueueinfo, pid as c_long, signo as c_long, &info as *const QueuedSigInfo);
             }
             false
         }
@@ -698,7 +693,12 @@ struct AttrTask {
 
 /// Runs the callback on a new thread made with `attr`. Returns false (nothing started) if
 /// pthread_create fails. Dispatcher only.
-fn spawn_attr_thread(gen: u32, function: unsafe extern "C" fn(SigVal), value: SigVal, attr: *mut libc::pthread_attr_t) -> bool {
+fn spawn_attr_thread(
+    gen: u32,
+    function: unsafe extern "C" fn(SigVal),
+    value: SigVal,
+    attr: *mut libc::pthread_attr_t,
+) -> bool {
     loop {
         let alive = ATTR_ALIVE.load(Ordering::SeqCst);
         if alive < ATTR_CAP {
@@ -1138,7 +1138,9 @@ mod tests {
         let mut buf = [0u8; size_of::<SigEvent>() + 1];
         let s = sev(SIGEV_SIGNAL, libc::SIGUSR1);
         // SAFETY: copying the bytes of a SigEvent into a large enough buffer.
-        unsafe { ptr::copy_nonoverlapping(&s as *const SigEvent as *const u8, buf.as_mut_ptr().add(1), size_of::<SigEvent>()) };
+        unsafe {
+            ptr::copy_nonoverlapping(&s as *const SigEvent as *const u8, buf.as_mut_ptr().add(1), size_of::<SigEvent>())
+        };
         // SAFETY: the buffer holds a SigEvent at offset 1.
         let r = unsafe { Notify::from_sigevent(buf.as_ptr().add(1) as *const SigEvent) };
         assert!(matches!(r, Ok(Notify::Signal { .. })));
@@ -1310,9 +1312,11 @@ mod tests {
     fn pool_is_bounded_and_grows() {
         ensure_started().unwrap();
         const N: usize = POOL_CAP + 8;
-        let jobs: &'static [ThreadJob] = Box::leak((0..N).map(|_| ThreadJob::new()).collect::<Vec<_>>().into_boxed_slice());
+        let jobs: &'static [ThreadJob] =
+            Box::leak((0..N).map(|_| ThreadJob::new()).collect::<Vec<_>>().into_boxed_slice());
         for j in jobs {
-            let n = Notify::Thread { function: pool_blocking_cb, value: SigVal { sival_int: 0 }, attr: ptr::null_mut() };
+            let n =
+                Notify::Thread { function: pool_blocking_cb, value: SigVal { sival_int: 0 }, attr: ptr::null_mut() };
             // SAFETY: each job delivered once, lives forever.
             unsafe { deliver(&n, j as *const ThreadJob as *mut ThreadJob, noop_done) };
         }
@@ -1396,7 +1400,8 @@ mod tests {
             assert_eq!(libc::pthread_attr_setstacksize(attr, 256 * 1024), 0);
         }
         let attr: *mut libc::pthread_attr_t = attr;
-        let jobs: &'static [ThreadJob] = Box::leak((0..N).map(|_| ThreadJob::new()).collect::<Vec<_>>().into_boxed_slice());
+        let jobs: &'static [ThreadJob] =
+            Box::leak((0..N).map(|_| ThreadJob::new()).collect::<Vec<_>>().into_boxed_slice());
         for j in jobs {
             let n = Notify::Thread { function: attr_blocking_cb, value: SigVal { sival_int: 0 }, attr };
             // SAFETY: each job delivered once, lives forever.

@@ -103,10 +103,7 @@ mod tests {
 
     #[test]
     fn numbers_match_string() {
-        let expect = format!(
-            "{}.{}.{}",
-            AIO_RS_VERSION_MAJOR, AIO_RS_VERSION_MINOR, AIO_RS_VERSION_PATCH
-        );
+        let expect = format!("{}.{}.{}", AIO_RS_VERSION_MAJOR, AIO_RS_VERSION_MINOR, AIO_RS_VERSION_PATCH);
         assert!(env!("CARGO_PKG_VERSION").starts_with(&expect));
     }
 

@@ -41,20 +41,8 @@ struct Mode {
     nouring: bool,
 }
 
-const fn mode(
-    name: &'static str,
-    bin: Bin,
-    preload: bool,
-    backend: Option<&'static str>,
-    nouring: bool,
-) -> Mode {
-    Mode {
-        name,
-        bin,
-        preload,
-        backend,
-        nouring,
-    }
+const fn mode(name: &'static str, bin: Bin, preload: bool, backend: Option<&'static str>, nouring: bool) -> Mode {
+    Mode { name, bin, preload, backend, nouring }
 }
 
 const MODES: &[Mode] = &[
@@ -120,36 +108,20 @@ fn profile_dir() -> PathBuf {
     }
     let target = env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .map(|t| {
-            if t.is_absolute() {
-                t
-            } else {
-                crate_root().join(t)
-            }
-        })
+        .map(|t| if t.is_absolute() { t } else { crate_root().join(t) })
         .unwrap_or_else(|| crate_root().join("target"));
-    target.join(if cfg!(debug_assertions) {
-        "debug"
-    } else {
-        "release"
-    })
+    target.join(if cfg!(debug_assertions) { "debug" } else { "release" })
 }
 
 fn list_filter(var: &str) -> Option<Vec<String>> {
     let v = env::var(var).ok()?;
-    let items: Vec<String> = v
-        .split(',')
-        .map(|s| s.trim().trim_end_matches(".c").to_string())
-        .filter(|s| !s.is_empty())
-        .collect();
+    let items: Vec<String> =
+        v.split(',').map(|s| s.trim().trim_end_matches(".c").to_string()).filter(|s| !s.is_empty()).collect();
     (!items.is_empty()).then_some(items)
 }
 
 fn env_num(var: &str, default: u64) -> u64 {
-    env::var(var)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 fn discover(dir: &Path, only: &Option<Vec<String>>) -> Vec<TestSrc> {
@@ -176,24 +148,12 @@ fn discover(dir: &Path, only: &Option<Vec<String>>) -> Vec<TestSrc> {
             .take(8)
             .find_map(|l| l.trim().strip_prefix("/* GLIBC-XFAIL:"))
             .map(|r| r.trim_end_matches("*/").trim().to_string());
-        let heavy = text
-            .lines()
-            .take(8)
-            .any(|l| l.starts_with("#define TEST_ALARM"));
-        tests.push(TestSrc {
-            name,
-            src,
-            defect,
-            xfail,
-            heavy,
-        });
+        let heavy = text.lines().take(8).any(|l| l.starts_with("#define TEST_ALARM"));
+        tests.push(TestSrc { name, src, defect, xfail, heavy });
     }
     if let Some(only) = only {
         for want in only {
-            assert!(
-                tests.iter().any(|t| &t.name == want),
-                "C_TESTS names `{want}`, but there is no c-tests/{want}.c"
-            );
+            assert!(tests.iter().any(|t| &t.name == want), "C_TESTS names `{want}`, but there is no c-tests/{want}.c");
         }
     }
     tests
@@ -242,14 +202,10 @@ fn compile(cc: &str, src: &Path, out: &Path, extra: &[String], reuse: bool) -> R
         .stdin(Stdio::null())
         .output();
     let result = match res {
-        Ok(o) if o.status.success() => {
-            fs::rename(&tmp, out).map_err(|e| format!("rename to {}: {e}", out.display()))
+        Ok(o) if o.status.success() => fs::rename(&tmp, out).map_err(|e| format!("rename to {}: {e}", out.display())),
+        Ok(o) => {
+            Err(format!("compile failed: {}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
         }
-        Ok(o) => Err(format!(
-            "compile failed: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )),
         Err(e) => Err(format!("cannot run `{cc}`: {e}")),
     };
     if result.is_err() {
@@ -264,9 +220,7 @@ fn parallel<T: Send + 'static, R: Send + 'static>(
     n: usize,
     f: impl Fn(T) -> R + Send + Sync + 'static,
 ) -> Vec<R> {
-    let queue = Arc::new(Mutex::new(
-        items.into_iter().enumerate().collect::<VecDeque<_>>(),
-    ));
+    let queue = Arc::new(Mutex::new(items.into_iter().enumerate().collect::<VecDeque<_>>()));
     let f = Arc::new(f);
     let out = Arc::new(Mutex::new(Vec::new()));
     let handles: Vec<_> = (0..n.max(1))
@@ -337,10 +291,7 @@ fn run_job(job: &Job, workdir: &Path, timeout: Duration) -> (Outcome, f64) {
     // SAFETY: the closure only calls setrlimit, which is async-signal-safe, between fork and exec.
     unsafe {
         cmd.pre_exec(|| {
-            let lim = libc::rlimit {
-                rlim_cur: 0,
-                rlim_max: 0,
-            };
+            let lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
             libc::setrlimit(libc::RLIMIT_CORE, &lim);
             Ok(())
         });
@@ -413,10 +364,7 @@ fn c_test_suite() {
     let root = crate_root();
     let cdir = root.join("c-tests");
     let profile = profile_dir();
-    let target = profile
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| root.join("target"));
+    let target = profile.parent().map(Path::to_path_buf).unwrap_or_else(|| root.join("target"));
     let out_dir = target.join("c-tests");
     let bin_dir = out_dir.join("bin");
     let log_dir = out_dir.join("logs");
@@ -440,10 +388,7 @@ fn c_test_suite() {
             .map(|w| {
                 MODES.iter().position(|m| m.name == w).unwrap_or_else(|| {
                     let names: Vec<_> = MODES.iter().map(|m| m.name).collect();
-                    panic!(
-                        "C_TEST_MODES: unknown mode `{w}` (known: {})",
-                        names.join(",")
-                    )
+                    panic!("C_TEST_MODES: unknown mode `{w}` (known: {})", names.join(","))
                 })
             })
             .collect(),
@@ -505,20 +450,12 @@ fn c_test_suite() {
             }
         }
     }
-    let bin_path = |name: &str, b: Bin| {
-        bin_dir.join(format!(
-            "{name}.{}",
-            if b == Bin::Glibc { "glibc" } else { "linked" }
-        ))
-    };
+    let bin_path =
+        |name: &str, b: Bin| bin_dir.join(format!("{name}.{}", if b == Bin::Glibc { "glibc" } else { "linked" }));
     let build_inputs: Vec<(PathBuf, PathBuf, Vec<String>)> = builds
         .iter()
         .map(|&(i, b)| {
-            let extra = if b == Bin::Linked {
-                link_flags.clone()
-            } else {
-                Vec::new()
-            };
+            let extra = if b == Bin::Linked { link_flags.clone() } else { Vec::new() };
             (tests[i].src.clone(), bin_path(&tests[i].name, b), extra)
         })
         .collect();
@@ -536,15 +473,10 @@ fn c_test_suite() {
         }
     }
     let cc2 = cc.clone();
-    let build_results = parallel(build_inputs, jobs, move |(src, out, extra)| {
-        compile(&cc2, &src, &out, &extra, reuse)
-    });
+    let build_results = parallel(build_inputs, jobs, move |(src, out, extra)| compile(&cc2, &src, &out, &extra, reuse));
     let _ = fs::write(&stamp, &flags_sig);
     let build_err = |i: usize, b: Bin| -> Option<String> {
-        builds
-            .iter()
-            .position(|&x| x == (i, b))
-            .and_then(|k| build_results[k].as_ref().err().cloned())
+        builds.iter().position(|&x| x == (i, b)).and_then(|k| build_results[k].as_ref().err().cloned())
     };
     let t_build = t0.elapsed().as_secs_f64();
 
@@ -592,13 +524,7 @@ fn c_test_suite() {
     let wd = work_dir.clone();
     let runs: Vec<Run> = parallel(job_list, jobs, move |job| {
         let (outcome, secs) = run_job(&job, &wd, timeout);
-        Run {
-            test: job.test,
-            mode: job.mode,
-            outcome,
-            secs,
-            log: job.log,
-        }
+        Run { test: job.test, mode: job.mode, outcome, secs, log: job.log }
     });
 
     // Report.
@@ -617,14 +543,9 @@ fn c_test_suite() {
         t0.elapsed().as_secs_f64(),
         log_dir.display()
     ));
-    report.push_str(&format!(
-        "{:<18} {:>6} {:>6} {:>6} {:>6}\n",
-        "mode", "pass", "fail", "skip", "xfail"
-    ));
+    report.push_str(&format!("{:<18} {:>6} {:>6} {:>6} {:>6}\n", "mode", "pass", "fail", "skip", "xfail"));
     for &m in &modes {
-        let of = |f: &dyn Fn(&Outcome) -> bool| {
-            runs.iter().filter(|r| r.mode == m && f(&r.outcome)).count()
-        };
+        let of = |f: &dyn Fn(&Outcome) -> bool| runs.iter().filter(|r| r.mode == m && f(&r.outcome)).count();
         report.push_str(&format!(
             "{:<18} {:>6} {:>6} {:>6} {:>6}\n",
             MODES[m].name,
@@ -639,10 +560,7 @@ fn c_test_suite() {
     if !slow.is_empty() {
         report.push_str("slowest runs:");
         for r in slow.iter().take(8) {
-            report.push_str(&format!(
-                " {}[{}] {:.1}s",
-                tests[r.test].name, MODES[r.mode].name, r.secs
-            ));
+            report.push_str(&format!(" {}[{}] {:.1}s", tests[r.test].name, MODES[r.mode].name, r.secs));
         }
         report.push('\n');
     }
@@ -659,10 +577,7 @@ fn c_test_suite() {
         for r in &runs {
             if let Outcome::Fail(why) = &r.outcome {
                 let why = why.lines().next().unwrap_or("");
-                report.push_str(&format!(
-                    "{:<26} {:<18} {}\n",
-                    tests[r.test].name, MODES[r.mode].name, why
-                ));
+                report.push_str(&format!("{:<26} {:<18} {}\n", tests[r.test].name, MODES[r.mode].name, why));
             }
         }
         // The output of each failing test, once per distinct output.
@@ -677,34 +592,19 @@ fn c_test_suite() {
             }
             let same: Vec<&str> = runs
                 .iter()
-                .filter(|x| {
-                    x.test == r.test
-                        && matches!(x.outcome, Outcome::Fail(_))
-                        && tail(&x.log, 12) == out
-                })
+                .filter(|x| x.test == r.test && matches!(x.outcome, Outcome::Fail(_)) && tail(&x.log, 12) == out)
                 .map(|x| MODES[x.mode].name)
                 .collect();
-            report.push_str(&format!(
-                "\n--- {} [{}]\n",
-                tests[r.test].name,
-                same.join(", ")
-            ));
+            report.push_str(&format!("\n--- {} [{}]\n", tests[r.test].name, same.join(", ")));
             report.push_str(if out.is_empty() { "(no output)" } else { &out });
             report.push('\n');
             shown.push((r.test, out));
         }
     }
     if xfailed > 0 {
-        report.push_str(&format!(
-            "C tests: {xfailed} expected glibc failures (GLIBC-XFAIL)\n"
-        ));
+        report.push_str(&format!("C tests: {xfailed} expected glibc failures (GLIBC-XFAIL)\n"));
     }
-    report.push_str(&format!(
-        "C tests: {passed} passed, {failed} failed, {skipped} skipped"
-    ));
+    report.push_str(&format!("C tests: {passed} passed, {failed} failed, {skipped} skipped"));
     say(&report);
-    assert_eq!(
-        failed, 0,
-        "{failed} C test run(s) failed; see the table above"
-    );
+    assert_eq!(failed, 0, "{failed} C test run(s) failed; see the table above");
 }

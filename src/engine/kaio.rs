@@ -159,7 +159,14 @@ impl Ctx {
             let tsp: *const libc::timespec = if min > 0 && timeout.is_none() { ptr::null() } else { &ts };
             // SAFETY: ev has room for 64 events; tsp is NULL or points to ts.
             let r = unsafe {
-                libc::syscall(libc::SYS_io_getevents, self.id, min.min(64) as libc::c_long, 64 as libc::c_long, ev.as_mut_ptr(), tsp)
+                libc::syscall(
+                    libc::SYS_io_getevents,
+                    self.id,
+                    min.min(64) as libc::c_long,
+                    64 as libc::c_long,
+                    ev.as_mut_ptr(),
+                    tsp,
+                )
             };
             if r < 0 {
                 let e = Errno::last();

@@ -269,14 +269,17 @@ impl Queue {
         };
         let kaio = OnceCell::new();
         if eng.mode == Mode::Kaio {
-            let c = kaio::Ctx::new(eng.kaio_slots).map_err(|e| why.push(format!("kernel AIO unavailable ({})", errno_name(e))));
+            let c = kaio::Ctx::new(eng.kaio_slots)
+                .map_err(|e| why.push(format!("kernel AIO unavailable ({})", errno_name(e))));
             let _ = kaio.set(c.ok());
         }
         let kaio_now = kaio.get().is_some_and(|c: &Option<kaio::Ctx>| c.is_some());
         let engines = match (eng.mode, &ring, kaio_now) {
             (Mode::Auto, Some(_), _) => "kernel AIO for O_DIRECT files (started at first use), io_uring for the rest",
             (_, Some(_), _) => "io_uring for every descriptor",
-            (Mode::Auto, None, _) => "kernel AIO for O_DIRECT files (started at first use), worker threads for the rest",
+            (Mode::Auto, None, _) => {
+                "kernel AIO for O_DIRECT files (started at first use), worker threads for the rest"
+            }
             (_, None, true) => "kernel AIO for O_DIRECT files, worker threads for the rest",
             _ => "worker threads for every descriptor",
         };
@@ -373,7 +376,11 @@ impl Queue {
                 Ok(c) => Some(c),
                 Err(e) => {
                     if eng.verbose {
-                        eprintln!("aio-rs: queue {}: kernel AIO unavailable ({}); O_DIRECT goes elsewhere", self.idx, errno_name(e));
+                        eprintln!(
+                            "aio-rs: queue {}: kernel AIO unavailable ({}); O_DIRECT goes elsewhere",
+                            self.idx,
+                            errno_name(e)
+                        );
                     }
                     None
                 }
@@ -445,7 +452,13 @@ impl Queue {
 
     /// Reaps source `k` with its reap lock held. For kernel AIO, `wait` first blocks in
     /// `io_getevents` for at least one completion (or the timeout, or a signal).
-    fn reap_source(&self, eng: &Engine, k: Kernel, blocking: bool, wait: Option<Option<Duration>>) -> Result<(), Errno> {
+    fn reap_source(
+        &self,
+        eng: &Engine,
+        k: Kernel,
+        blocking: bool,
+        wait: Option<Option<Duration>>,
+    ) -> Result<(), Errno> {
         match k {
             Kernel::Ring => {
                 if let Some(r) = &self.ring {
@@ -478,61 +491,61 @@ impl Queue {
 
     /// Acts on one completion taken from a kernel source.
     fn handle(&self, eng: &Engine, blocking: bool, ud: u64, res: isize) {
-            if ud & uring::TAG_INTERNAL != 0 {
-                let slot = (ud & !uring::TAG_INTERNAL) as *const uring::CancelSlot;
-                // SAFETY: the canceller keeps its slot alive until `done` is set.
-                unsafe {
-                    (*slot).res.store(res as i32, Relaxed);
-                    (*slot).done.store(1, Release);
-                }
-                eng.done.notify_all();
-            } else if ud != 0 {
-                let cb = Cb(ud as *mut Aiocb);
-                // SAFETY: user_data of a request is its aiocb, live until we finish it.
-                unsafe {
-                    let m = cb.meta().load(Relaxed);
-                    let on_ring = Route::from_bits(m) == Route::Uring;
-                    let mut res = res;
-                    if on_ring && m & meta::STREAM != 0 && Op::from_bits(m) == Op::Write {
-                        // write(2) on a blocking pipe or socket writes everything; io_uring stops
-                        // at what fits. Continue from where it stopped until all is written.
-                        let done = cb.progress().load(Relaxed) as isize;
-                        let total = (*cb.0).aio_nbytes.min(uring::MAX_RW) as isize;
-                        if res > 0 && done + res < total {
-                            cb.progress().store((done + res) as u64, Relaxed);
-                            let mut b = Batch::new(eng, blocking);
-                            b.push(cb);
-                            b.flush();
-                            return;
-                        }
-                        if res >= 0 || done > 0 {
-                            res = done + res.max(0);
-                        }
-                    }
-                    if res == -(libc::ESPIPE as isize) && on_ring && m & meta::STREAM == 0 {
-                        // A lone request used a stale class: the fd is now a socket. It was not
-                        // touched; re-issue it as a stream from the helper.
-                        if let Some(fe) = eng.fds.get(cb.fd()) {
-                            fe.invalidate();
-                        }
-                        cb.meta().fetch_or(meta::STREAM, Relaxed);
-                        cb.state().store(phase::DEFERRED, Release);
-                        self.deferred.push(cb);
-                        self.wake();
-                        return;
-                    }
-                    if res == -(libc::ECANCELED as isize) && on_ring && !cancel_was_asked(eng, cb) {
-                        // io_uring cancels a task's pending requests when the thread that
-                        // submitted them exits. They never touched the fd, so issue them again
-                        // from this queue's helper, which lives as long as the process.
-                        cb.state().store(phase::DEFERRED, Release);
-                        self.deferred.push(cb);
-                        self.wake();
-                        return;
-                    }
-                    finish(eng, cb, res, blocking)
-                };
+        if ud & uring::TAG_INTERNAL != 0 {
+            let slot = (ud & !uring::TAG_INTERNAL) as *const uring::CancelSlot;
+            // SAFETY: the canceller keeps its slot alive until `done` is set.
+            unsafe {
+                (*slot).res.store(res as i32, Relaxed);
+                (*slot).done.store(1, Release);
             }
+            eng.done.notify_all();
+        } else if ud != 0 {
+            let cb = Cb(ud as *mut Aiocb);
+            // SAFETY: user_data of a request is its aiocb, live until we finish it.
+            unsafe {
+                let m = cb.meta().load(Relaxed);
+                let on_ring = Route::from_bits(m) == Route::Uring;
+                let mut res = res;
+                if on_ring && m & meta::STREAM != 0 && Op::from_bits(m) == Op::Write {
+                    // write(2) on a blocking pipe or socket writes everything; io_uring stops
+                    // at what fits. Continue from where it stopped until all is written.
+                    let done = cb.progress().load(Relaxed) as isize;
+                    let total = (*cb.0).aio_nbytes.min(uring::MAX_RW) as isize;
+                    if res > 0 && done + res < total {
+                        cb.progress().store((done + res) as u64, Relaxed);
+                        let mut b = Batch::new(eng, blocking);
+                        b.push(cb);
+                        b.flush();
+                        return;
+                    }
+                    if res >= 0 || done > 0 {
+                        res = done + res.max(0);
+                    }
+                }
+                if res == -(libc::ESPIPE as isize) && on_ring && m & meta::STREAM == 0 {
+                    // A lone request used a stale class: the fd is now a socket. It was not
+                    // touched; re-issue it as a stream from the helper.
+                    if let Some(fe) = eng.fds.get(cb.fd()) {
+                        fe.invalidate();
+                    }
+                    cb.meta().fetch_or(meta::STREAM, Relaxed);
+                    cb.state().store(phase::DEFERRED, Release);
+                    self.deferred.push(cb);
+                    self.wake();
+                    return;
+                }
+                if res == -(libc::ECANCELED as isize) && on_ring && !cancel_was_asked(eng, cb) {
+                    // io_uring cancels a task's pending requests when the thread that
+                    // submitted them exits. They never touched the fd, so issue them again
+                    // from this queue's helper, which lives as long as the process.
+                    cb.state().store(phase::DEFERRED, Release);
+                    self.deferred.push(cb);
+                    self.wake();
+                    return;
+                }
+                finish(eng, cb, res, blocking)
+            };
+        }
     }
 }
 
@@ -657,7 +670,10 @@ impl<'e> Batch<'e> {
             while n < run.len() {
                 match self.list.front() {
                     // SAFETY: as above.
-                    Some(cb) if unsafe { cb.meta().load(Relaxed) } & (meta::QUEUE_MASK | meta::ROUTE_MASK) == m & (meta::QUEUE_MASK | meta::ROUTE_MASK) => {
+                    Some(cb)
+                        if unsafe { cb.meta().load(Relaxed) } & (meta::QUEUE_MASK | meta::ROUTE_MASK)
+                            == m & (meta::QUEUE_MASK | meta::ROUTE_MASK) =>
+                    {
                         self.list.pop_front();
                         run[n].write(cb);
                         n += 1;
@@ -776,7 +792,15 @@ unsafe fn free_thread_aux(job: *mut ThreadJob) {
 ///
 /// # Safety
 /// `cb` points to a live aiocb that the caller will not modify or free until it completes.
-pub unsafe fn accept(eng: &'static Engine, q: &'static Queue, cb: Cb, op: Op, notify: &Notify, group: *const Group, batch: &mut Batch) -> Result<(), Errno> {
+pub unsafe fn accept(
+    eng: &'static Engine,
+    q: &'static Queue,
+    cb: Cb,
+    op: Op,
+    notify: &Notify,
+    group: *const Group,
+    batch: &mut Batch,
+) -> Result<(), Errno> {
     // SAFETY: the caller guarantees cb is live.
     unsafe {
         if cb.in_flight(eng.epoch) && cb.error().load(Acquire) == libc::EINPROGRESS {
@@ -854,7 +878,9 @@ unsafe fn notify_of(cb: Cb) -> Notify {
     // SAFETY: cb is live; the sigevent was validated when the request was accepted.
     let sev: &SigEvent = unsafe { &(*cb.0).aio_sigevent };
     match sev.sigev_notify {
-        crate::abi::SIGEV_SIGNAL if sev.sigev_signo != 0 => Notify::Signal { signo: sev.sigev_signo, value: sev.sigev_value },
+        crate::abi::SIGEV_SIGNAL if sev.sigev_signo != 0 => {
+            Notify::Signal { signo: sev.sigev_signo, value: sev.sigev_value }
+        }
         crate::abi::SIGEV_THREAD_ID => Notify::ThreadId {
             signo: sev.sigev_signo,
             value: sev.sigev_value,
@@ -881,7 +907,13 @@ unsafe fn notify_of(cb: Cb) -> Notify {
 pub unsafe fn finish(eng: &Engine, cb: Cb, res: isize, blocking: bool) {
     // SAFETY: the caller owns cb until publish.
     let (m, fdn, aux, group, notify) = unsafe {
-        (cb.meta().load(Relaxed), cb.fd(), cb.aux().load(Relaxed), cb.group().load(Relaxed) as *const Group, notify_of(cb))
+        (
+            cb.meta().load(Relaxed),
+            cb.fd(),
+            cb.aux().load(Relaxed),
+            cb.group().load(Relaxed) as *const Group,
+            notify_of(cb),
+        )
     };
     // SAFETY: as above; after this line the caller may reuse the aiocb.
     unsafe { cb.publish(res) };
@@ -1177,7 +1209,11 @@ pub unsafe fn cancel_one(eng: &'static Engine, cb: Cb) -> c_int {
             let st = cb.state().load(Acquire);
             // A worker's stream request is ISSUED only for the length of one transfer attempt;
             // look again after a yield rather than call it uncancellable.
-            if st & 0xff == phase::ISSUED && Route::from_bits(m) == Route::Threads && m & meta::STREAM != 0 && spins < 64 {
+            if st & 0xff == phase::ISSUED
+                && Route::from_bits(m) == Route::Threads
+                && m & meta::STREAM != 0
+                && spins < 64
+            {
                 spins += 1;
                 libc::sched_yield();
                 continue;
@@ -1328,7 +1364,10 @@ fn cancel_fd_entry(eng: &'static Engine, fdn: c_int, fe: &FdEntry) -> c_int {
                         }
                         let st = cb.state().load(Acquire);
                         if st & 0xff == phase::POLLING
-                            && cb.state().compare_exchange(st, phase::CANCELLING | (st & !0xff), AcqRel, Acquire).is_ok()
+                            && cb
+                                .state()
+                                .compare_exchange(st, phase::CANCELLING | (st & !0xff), AcqRel, Acquire)
+                                .is_ok()
                         {
                             q.pool.interrupt(w);
                             taken.push(cb);
@@ -1426,5 +1465,3 @@ fn register_fork_handlers() {
     // SAFETY: the handlers are plain functions that live for the whole program.
     unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
 }
-
-

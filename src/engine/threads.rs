@@ -257,7 +257,8 @@ unsafe fn run_stream(q: &Queue, w: usize, cb: Cb, op: Op, fd: c_int, buf: *mut u
         // have another worker started, or that work could wait for this very request (a pipe
         // write queued behind the read that waits for it).
         q.want_worker_if_needed();
-        let mut pfd = [libc::pollfd { fd, events: ev, revents: 0 }, libc::pollfd { fd: evfd, events: libc::POLLIN, revents: 0 }];
+        let mut pfd =
+            [libc::pollfd { fd, events: ev, revents: 0 }, libc::pollfd { fd: evfd, events: libc::POLLIN, revents: 0 }];
         // SAFETY: pfd is a valid array of two pollfds.
         unsafe { libc::poll(pfd.as_mut_ptr(), 2, -1) };
         if pfd[1].revents != 0 {

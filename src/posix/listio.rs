@@ -117,7 +117,9 @@ pub unsafe extern "C" fn lio_listio(mode: c_int, list: *const *mut Aiocb, nent: 
         r?;
         let any_error = entries.iter().any(|&p| {
             // SAFETY: every accepted member is done now; failed ones carry their error.
-            !p.is_null() && (p as usize) % 8 == 0 && unsafe { (*p).aio_lio_opcode != LIO_NOP && Cb(p).error().load(Acquire) != 0 }
+            !p.is_null()
+                && (p as usize) % 8 == 0
+                && unsafe { (*p).aio_lio_opcode != LIO_NOP && Cb(p).error().load(Acquire) != 0 }
         });
         if failed || any_error {
             Err(Errno::EIO)

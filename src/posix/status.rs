@@ -8,7 +8,7 @@ use core::ffi::c_int;
 use core::sync::atomic::Ordering::*;
 
 use crate::abi::Aiocb;
-use crate::engine::{self, cb::Cb, cb::Route, cb::meta};
+use crate::engine::{self, cb::meta, cb::Cb, cb::Route};
 use crate::errno::{boundary, Errno};
 
 /// The status of the request: EINPROGRESS, 0, an errno value, or ECANCELED. If the request is

@@ -80,7 +80,8 @@ pub unsafe extern "C" fn aio_suspend(list: *const *const Aiocb, nent: c_int, tim
 
 /// Sleeps until the timeout or a signal, as POSIX requires when nothing listed can complete.
 fn wait_nothing(timeout: Option<Duration>) -> Result<c_int, Errno> {
-    let ts = timeout.map(|d| libc::timespec { tv_sec: d.as_secs() as libc::time_t, tv_nsec: d.subsec_nanos() as libc::c_long });
+    let ts = timeout
+        .map(|d| libc::timespec { tv_sec: d.as_secs() as libc::time_t, tv_nsec: d.subsec_nanos() as libc::c_long });
     let tsp = ts.as_ref().map_or(core::ptr::null(), |t| t as *const libc::timespec);
     // SAFETY: ppoll with no descriptors just sleeps; tsp is NULL or valid.
     let r = unsafe { libc::ppoll(core::ptr::null_mut(), 0, tsp, core::ptr::null()) };
@@ -96,7 +97,11 @@ fn wait_nothing(timeout: Option<Duration>) -> Result<c_int, Errno> {
 /// # Safety
 /// As [`aio_suspend`].
 #[no_mangle]
-pub unsafe extern "C" fn aio_suspend64(list: *const *const Aiocb, nent: c_int, timeout: *const libc::timespec) -> c_int {
+pub unsafe extern "C" fn aio_suspend64(
+    list: *const *const Aiocb,
+    nent: c_int,
+    timeout: *const libc::timespec,
+) -> c_int {
     // SAFETY: forwarded to the caller.
     unsafe { aio_suspend(list, nent, timeout) }
 }
