@@ -17,18 +17,6 @@ impl Errno {
     pub(crate) const EINVAL: Errno = Errno(libc::EINVAL);
     pub(crate) const EIO: Errno = Errno(libc::EIO);
     pub(crate) const ENOSYS: Errno = Errno(libc::ENOSYS);
-
-    /// The calling thread's current `errno`.
-    pub fn last() -> Errno {
-        // SAFETY: __errno_location always returns a valid pointer to this thread's errno.
-        Errno(unsafe { *libc::__errno_location() })
-    }
-
-    /// Stores this error in the calling thread's `errno`.
-    pub fn set(self) {
-        // SAFETY: as above; writing errno is async-signal-safe.
-        unsafe { *libc::__errno_location() = self.0 }
-    }
 }
 
 /// Runs `f` for a C entry point: an `Err` becomes `errno` plus the `failure` return value, and a

@@ -6,12 +6,12 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod abi;
-pub mod engine;
-pub mod errno;
-pub mod notify;
+pub(crate) mod engine;
+pub(crate) mod errno;
+pub(crate) mod notify;
 pub mod posix;
-pub mod stats;
-pub mod sys;
+pub(crate) mod stats;
+pub(crate) mod sys;
 mod version;
 
 pub use version::*;

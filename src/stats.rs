@@ -10,8 +10,7 @@ pub fn register_at_exit() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     if std::env::var_os("AIO_RS_STATS").is_some_and(|v| !v.is_empty() && v != "0") {
         ONCE.call_once(|| {
-            // SAFETY: `report` is a plain function that lives for the whole program.
-            unsafe { libc::atexit(report) };
+            crate::sys::at_exit(report);
         });
     }
 }

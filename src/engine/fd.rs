@@ -132,22 +132,12 @@ impl FdEntry {
                 return Ok((cached | kind::UNCHECKED, false));
             }
         }
-        // SAFETY: st is a valid out-parameter; fstat on a bad fd fails with EBADF.
-        let mut st: libc::stat = unsafe { core::mem::zeroed() };
-        // SAFETY: as above.
-        if unsafe { libc::fstat(fd, &mut st) } != 0 {
-            return Err(Errno::EBADF);
-        }
-        let ident = (st.st_dev as u64).rotate_left(32) ^ st.st_ino as u64 ^ ((st.st_mode & libc::S_IFMT) as u64) << 48;
+        let id = crate::sys::file_id(fd)?;
+        let ident = id.ident;
         let fresh = if cached & kind::VALID != 0 && self.ident.load(Relaxed) == ident {
             cached
         } else {
-            // SAFETY: F_GETFL takes no argument.
-            let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-            if fl < 0 {
-                return Err(Errno::EBADF);
-            }
-            class_of(st.st_mode & libc::S_IFMT, fl)
+            class_of(id.format, crate::sys::status_flags(fd)?)
         };
         self.ident.store(ident, Relaxed);
         self.info.store(fresh, Relaxed);

@@ -9,63 +9,21 @@
 //! across `fork` (they belong to the parent's address space), so a child just forgets them.
 
 use core::ffi::c_int;
-use core::ptr;
-use core::sync::atomic::{AtomicU32, Ordering::Acquire};
 use core::time::Duration;
 
 use super::cb::{meta, Cb, Op};
 use crate::errno::Errno;
-
-#[repr(C)]
-#[derive(Default, Clone, Copy)]
-struct Iocb {
-    aio_data: u64,
-    aio_key: u32,
-    aio_rw_flags: i32,
-    aio_lio_opcode: u16,
-    aio_reqprio: i16,
-    aio_fildes: u32,
-    aio_buf: u64,
-    aio_nbytes: u64,
-    aio_offset: i64,
-    aio_reserved2: u64,
-    aio_flags: u32,
-    aio_resfd: u32,
-}
-
-#[repr(C)]
-#[derive(Default, Clone, Copy)]
-struct IoEvent {
-    data: u64,
-    obj: u64,
-    res: i64,
-    res2: i64,
-}
-
-const _: () = assert!(core::mem::size_of::<Iocb>() == 64);
-const _: () = assert!(core::mem::size_of::<IoEvent>() == 32);
-
-const IOCB_CMD_PREAD: u16 = 0;
-const IOCB_CMD_PWRITE: u16 = 1;
-const IOCB_CMD_FSYNC: u16 = 2;
-const IOCB_CMD_FDSYNC: u16 = 3;
-const IOCB_FLAG_RESFD: u32 = 1;
+use crate::sys::{
+    AioContext, IoEvent, Iocb, IOCB_CMD_FDSYNC, IOCB_CMD_FSYNC, IOCB_CMD_PREAD, IOCB_CMD_PWRITE, IOCB_FLAG_RESFD,
+};
 
 pub struct Ctx {
-    id: libc::c_ulong,
-    /// Slots the context was created with: the most requests it can hold at once.
-    pub slots: u32,
+    ctx: AioContext,
 }
 
 impl Ctx {
     pub fn new(slots: u32) -> Result<Ctx, Errno> {
-        let mut id: libc::c_ulong = 0;
-        // SAFETY: io_setup writes the new context id into `id`.
-        let r = unsafe { libc::syscall(libc::SYS_io_setup, slots as libc::c_long, &mut id) };
-        if r != 0 {
-            return Err(Errno::last());
-        }
-        Ok(Ctx { id, slots })
+        Ok(Ctx { ctx: AioContext::setup(slots)? })
     }
 
     /// Submits `cbs`; returns how many the kernel accepted (EAGAIN when the context is full).
@@ -104,45 +62,25 @@ impl Ctx {
                 });
                 ptrs[i].write(slot as *mut Iocb);
             }
-            // SAFETY: ptrs[..n] were written above and point to initialised iocbs on this stack
-            // frame (MaybeUninit<*mut Iocb> has the layout of *mut Iocb); the kernel copies
-            // them during the call. Buffers stay valid while in flight (the POSIX contract).
-            let r = unsafe { libc::syscall(libc::SYS_io_submit, self.id, n as libc::c_long, ptrs.as_mut_ptr()) };
-            if r < 0 {
-                let e = Errno::last();
-                return if done > 0 { Ok(done) } else { Err(e) };
-            }
-            done += r as usize;
-            if (r as usize) < n {
+            // SAFETY: ptrs[..n] were written above (MaybeUninit<*mut Iocb> has the layout of
+            // *mut Iocb) and point to iocbs initialised on this stack frame; the kernel copies them
+            // during the call. The buffers stay valid while in flight (the POSIX contract).
+            let r = unsafe { self.ctx.submit(core::slice::from_raw_parts(ptrs.as_ptr() as *const *mut Iocb, n)) };
+            let r = match r {
+                Ok(r) => r,
+                Err(e) => return if done > 0 { Ok(done) } else { Err(e) },
+            };
+            done += r;
+            if r < n {
                 break;
             }
         }
         Ok(done)
     }
 
-    /// Whether completions wait in the context, read from the completion ring the kernel maps
-    /// into the process (the context id is its address), without a system call. An unexpected
-    /// ring layout answers true, so the caller asks the kernel.
+    /// Whether completions wait in the context (no system call).
     pub fn has_events(&self) -> bool {
-        #[repr(C)]
-        struct RingHeader {
-            id: u32,
-            nr: u32,
-            head: AtomicU32,
-            tail: AtomicU32,
-            magic: u32,
-        }
-        const AIO_RING_MAGIC: u32 = 0xa10a_10a1;
-        let r = self.id as usize as *const RingHeader;
-        // SAFETY: `id` is the address of the ring header mapped at io_setup and kept until
-        // io_destroy (our drop); it is only read here. The kernel writes `tail` and we (under the
-        // reap lock) or the kernel write `head`, so both are read atomically.
-        unsafe {
-            if core::ptr::read_volatile(core::ptr::addr_of!((*r).magic)) != AIO_RING_MAGIC {
-                return true;
-            }
-            (*r).head.load(Acquire) != (*r).tail.load(Acquire)
-        }
+        self.ctx.has_events()
     }
 
     /// Takes completions: at least `min` unless `timeout` passes or a signal arrives.
@@ -152,27 +90,10 @@ impl Ctx {
         let mut ev = [IoEvent::default(); 64];
         let mut min = min;
         loop {
-            let ts = libc::timespec {
-                tv_sec: timeout.map_or(0, |d| d.as_secs() as i64),
-                tv_nsec: timeout.map_or(0, |d| d.subsec_nanos() as i64),
+            let r = match self.ctx.getevents(min, &mut ev, timeout) {
+                Ok(r) => r,
+                Err(e) => return if total > 0 { Ok(total) } else { Err(e) },
             };
-            let tsp: *const libc::timespec = if min > 0 && timeout.is_none() { ptr::null() } else { &ts };
-            // SAFETY: ev has room for 64 events; tsp is NULL or points to ts.
-            let r = unsafe {
-                libc::syscall(
-                    libc::SYS_io_getevents,
-                    self.id,
-                    min.min(64) as libc::c_long,
-                    64 as libc::c_long,
-                    ev.as_mut_ptr(),
-                    tsp,
-                )
-            };
-            if r < 0 {
-                let e = Errno::last();
-                return if total > 0 { Ok(total) } else { Err(e) };
-            }
-            let r = r as usize;
             for e in &ev[..r] {
                 f(Cb(e.data as *mut crate::abi::Aiocb), e.res as isize);
             }
@@ -185,13 +106,5 @@ impl Ctx {
             }
             min = 0;
         }
-    }
-}
-
-impl Drop for Ctx {
-    fn drop(&mut self) {
-        // SAFETY: destroys the context we created; outstanding requests are cancelled or waited
-        // for by the kernel.
-        unsafe { libc::syscall(libc::SYS_io_destroy, self.id) };
     }
 }

@@ -23,10 +23,10 @@ use once_cell::sync::OnceCell;
 
 use self::cb::{meta, phase, Cb, List, Op, Route, Stack};
 use self::fd::{kind, FdEntry, FdTable, KickStack};
-use crate::abi::{Aiocb, SigEvent};
+use crate::abi::Aiocb;
 use crate::errno::Errno;
 use crate::notify::{self, Notify, ThreadJob};
-use crate::sys::{self, EventCount, Lock};
+use crate::sys::{self, EventCount, EventFd, Lock, ThreadAttr};
 
 /// Which engines a process may use (`AIO_RS_BACKEND`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -74,9 +74,9 @@ pub struct Queue {
     /// waiters on this queue that cannot reap it themselves. Non-zero: the helper watches.
     pub watch: AtomicU32,
     /// Eventfd the helper sleeps on.
-    wake_fd: c_int,
+    wake_fd: EventFd,
     /// Eventfd kernel AIO completions are counted on.
-    kaio_fd: c_int,
+    kaio_fd: EventFd,
     /// Requests waiting for the helper to issue them (a non-blocking context could not).
     deferred: Stack,
     /// Fds whose lists the helper must re-evaluate.
@@ -161,8 +161,7 @@ impl Engine {
             Ok("threads") => Mode::Threads,
             _ => Mode::Auto,
         };
-        // SAFETY: sysconf has no preconditions.
-        let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_CONF) }.clamp(1, 64) as usize;
+        let cpus = sys::cpus_configured().min(64);
         let conf = CONF_WORKERS.load(Relaxed);
         let workers_per_queue = if conf > 0 { conf.div_ceil(cpus as u32).max(2) } else { 16 };
         Engine {
@@ -284,13 +283,8 @@ impl Queue {
             _ => "worker threads for every descriptor",
         };
         why.insert(0, engines.to_string());
-        // SAFETY: eventfd has no memory preconditions.
-        let wake_fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-        // SAFETY: as above.
-        let kaio_fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-        if wake_fd < 0 || kaio_fd < 0 {
-            return Err(Errno::last());
-        }
+        let wake_fd = EventFd::new()?;
+        let kaio_fd = EventFd::new()?;
         let q = Queue {
             idx,
             ring,
@@ -329,7 +323,7 @@ impl Queue {
         if flag.load(Acquire) != eng.epoch as u32 {
             let name = format!("aio-rs-h{}", self.idx);
             let idx = self.idx;
-            if sys::spawn_helper(&name, move || helper_main(eng, idx)).is_ok() {
+            if sys::spawn(&name, ThreadAttr::Stack(256 * 1024), move || helper_main(eng, idx)).is_ok() {
                 flag.store(eng.epoch as u32, Release);
             }
         }
@@ -337,9 +331,7 @@ impl Queue {
 
     /// Wakes the helper (async-signal-safe: one write to an eventfd).
     pub fn wake(&self) {
-        let one: u64 = 1;
-        // SAFETY: writes 8 bytes to our eventfd.
-        unsafe { libc::write(self.wake_fd, &one as *const u64 as *const _, 8) };
+        self.wake_fd.signal();
     }
 
     /// Asks the helper for another worker if work is queued and no worker is idle
@@ -563,9 +555,7 @@ unsafe fn cancel_was_asked(eng: &Engine, cb: Cb) -> bool {
 
 /// Human name of an errno for messages.
 fn errno_name(e: Errno) -> String {
-    // SAFETY: strerror returns a valid C string (we copy it at once).
-    let s = unsafe { core::ffi::CStr::from_ptr(libc::strerror(e.0)) };
-    s.to_string_lossy().into_owned()
+    sys::strerror(e)
 }
 
 /// The helper thread of a queue: issues deferred requests, re-evaluates kicked fds, starts
@@ -616,20 +606,16 @@ fn helper_main(eng: &'static Engine, qi: usize) {
         }
         let timeout = if q.sq_dirty.load(Acquire) != 0 { 1 } else { -1 };
         let ring_fd = q.ring.as_ref().map_or(-1, |r| r.fd());
-        let kaio_fd = if q.kaio().is_some() { q.kaio_fd } else { -1 };
+        let kaio_fd = if q.kaio().is_some() { q.kaio_fd.raw() } else { -1 };
         let mut pfd = [
-            libc::pollfd { fd: q.wake_fd, events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: q.wake_fd.raw(), events: libc::POLLIN, revents: 0 },
             libc::pollfd { fd: if poll[0] { ring_fd } else { -1 }, events: libc::POLLIN, revents: 0 },
             libc::pollfd { fd: if poll[1] { kaio_fd } else { -1 }, events: libc::POLLIN, revents: 0 },
         ];
-        // SAFETY: pfd is a valid array of pollfds (a negative fd is ignored by poll).
-        unsafe { libc::poll(pfd.as_mut_ptr(), pfd.len() as libc::nfds_t, timeout) };
-        for fdn in [q.wake_fd, kaio_fd] {
-            if fdn >= 0 {
-                let mut sink = 0u64;
-                // SAFETY: drains an eventfd (non-blocking) into `sink`.
-                unsafe { libc::read(fdn, &mut sink as *mut u64 as *mut _, 8) };
-            }
+        sys::poll(&mut pfd, timeout);
+        q.wake_fd.drain();
+        if q.kaio().is_some() {
+            q.kaio_fd.drain();
         }
     }
 }
@@ -707,7 +693,7 @@ impl<'e> Batch<'e> {
             Route::Kaio => q.kaio().map_or(0, |k| {
                 q.kaio_inflight.fetch_add(cbs.len() as u32, AcqRel);
                 // SAFETY: the cbs are live and accepted.
-                let n = unsafe { k.submit(cbs, q.kaio_fd) }.unwrap_or(0);
+                let n = unsafe { k.submit(cbs, q.kaio_fd.raw()) }.unwrap_or(0);
                 q.kaio_inflight.fetch_sub((cbs.len() - n) as u32, AcqRel);
                 n
             }),
@@ -876,26 +862,7 @@ pub unsafe fn accept(
 /// `cb` is live.
 unsafe fn notify_of(cb: Cb) -> Notify {
     // SAFETY: cb is live; the sigevent was validated when the request was accepted.
-    let sev: &SigEvent = unsafe { &(*cb.0).aio_sigevent };
-    match sev.sigev_notify {
-        crate::abi::SIGEV_SIGNAL if sev.sigev_signo != 0 => {
-            Notify::Signal { signo: sev.sigev_signo, value: sev.sigev_value }
-        }
-        crate::abi::SIGEV_THREAD_ID => Notify::ThreadId {
-            signo: sev.sigev_signo,
-            value: sev.sigev_value,
-            // SAFETY: the union member for SIGEV_THREAD_ID.
-            tid: unsafe { sev.un.tid },
-        },
-        crate::abi::SIGEV_THREAD => Notify::Thread {
-            // SAFETY: validated non-NULL at submission.
-            function: unsafe { sev.un.thread.function.unwrap_unchecked() },
-            value: sev.sigev_value,
-            // SAFETY: the union member for SIGEV_THREAD.
-            attr: unsafe { sev.un.thread.attribute },
-        },
-        _ => Notify::None,
-    }
+    Notify::validated(unsafe { &(*cb.0).aio_sigevent })
 }
 
 /// Ends a request exactly once: publishes its result, then does the bookkeeping that no longer
@@ -1215,7 +1182,7 @@ pub unsafe fn cancel_one(eng: &'static Engine, cb: Cb) -> c_int {
                 && spins < 64
             {
                 spins += 1;
-                libc::sched_yield();
+                sys::yield_now();
                 continue;
             }
             match st & 0xff {
@@ -1385,8 +1352,7 @@ fn cancel_fd_entry(eng: &'static Engine, fdn: c_int, fe: &FdEntry) -> c_int {
             if !transient || round == 7 {
                 break;
             }
-            // SAFETY: sched_yield has no preconditions.
-            unsafe { libc::sched_yield() };
+            sys::yield_now();
         }
         // 4. Requests in the ring.
         if let Some(r) = &q.ring {
@@ -1444,17 +1410,17 @@ fn register_fork_handlers() {
             // the child inherited. Its memory is leaked on purpose.
             let old = unsafe { &*old };
             for q in old.queues.iter().filter_map(|c| c.get()) {
-                // SAFETY: closing inherited descriptors that nothing in the child uses.
+                // SAFETY: the parent's engine is unreachable in the child once ENGINE is swapped
+                // out above, so nothing uses these inherited descriptors any more.
                 unsafe {
                     if let Some(r) = &q.ring {
-                        libc::close(r.fd());
+                        sys::close(r.fd());
                     }
-                    libc::close(q.wake_fd);
-                    libc::close(q.kaio_fd);
+                    q.wake_fd.close();
+                    q.kaio_fd.close();
                     for w in q.pool.workers.iter() {
-                        let fd = w.evfd.load(Relaxed);
-                        if fd >= 0 {
-                            libc::close(fd);
+                        if let Some(e) = w.evfd.get() {
+                            e.close();
                         }
                     }
                 }
@@ -1462,6 +1428,5 @@ fn register_fork_handlers() {
         }
         notify::after_fork_child();
     }
-    // SAFETY: the handlers are plain functions that live for the whole program.
-    unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
+    sys::at_fork(prepare, parent, child);
 }

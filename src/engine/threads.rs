@@ -8,11 +8,13 @@
 //! polling again rather than blocking.
 
 use core::ffi::c_int;
-use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, Ordering::*};
+use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering::*};
+
+use once_cell::sync::OnceCell;
 
 use super::cb::{meta, phase, Cb, List, Op};
 use super::{finish, Engine, Queue};
-use crate::sys::{spawn_helper, EventCount, Lock};
+use crate::sys::{self, EventCount, EventFd, Lock, ThreadAttr};
 
 /// The most workers one queue may have.
 pub(crate) const MAX_WORKERS: usize = 64;
@@ -20,8 +22,8 @@ pub(crate) const MAX_WORKERS: usize = 64;
 pub struct Worker {
     /// The request this worker polls for, if any (for `aio_cancel(fd, NULL)`).
     pub current: AtomicPtr<crate::abi::Aiocb>,
-    /// Written by `aio_cancel` to interrupt this worker's poll.
-    pub evfd: AtomicI32,
+    /// Written by `aio_cancel` to interrupt this worker's poll (made by the worker at its start).
+    pub evfd: OnceCell<EventFd>,
 }
 
 pub struct Pool {
@@ -45,7 +47,7 @@ impl Pool {
             starting: AtomicU32::new(0),
             next_slot: AtomicU32::new(0),
             workers: (0..MAX_WORKERS)
-                .map(|_| Worker { current: AtomicPtr::new(core::ptr::null_mut()), evfd: AtomicI32::new(-1) })
+                .map(|_| Worker { current: AtomicPtr::new(core::ptr::null_mut()), evfd: OnceCell::new() })
                 .collect(),
             limit: limit.clamp(1, MAX_WORKERS as u32),
         }
@@ -91,7 +93,7 @@ impl Pool {
         }
         self.starting.fetch_add(1, AcqRel);
         let name = format!("aio-rs-w{q}.{idx}");
-        let ok = spawn_helper(&name, move || worker_main(eng, q, idx as usize));
+        let ok = sys::spawn(&name, ThreadAttr::Stack(256 * 1024), move || worker_main(eng, q, idx as usize));
         if ok.is_err() {
             self.starting.fetch_sub(1, AcqRel);
         }
@@ -99,11 +101,8 @@ impl Pool {
 
     /// Interrupts the worker polling for `cb` (its state is already CANCELLING).
     pub fn interrupt(&self, w: usize) {
-        let fd = self.workers[w].evfd.load(Acquire);
-        if fd >= 0 {
-            let one: u64 = 1;
-            // SAFETY: writes 8 bytes from `one` to an eventfd.
-            unsafe { libc::write(fd, &one as *const u64 as *const _, 8) };
+        if let Some(e) = self.workers[w].evfd.get() {
+            e.signal();
         }
     }
 }
@@ -111,9 +110,9 @@ impl Pool {
 fn worker_main(eng: &'static Engine, qi: usize, w: usize) {
     let q = eng.queue(qi);
     let pool = &q.pool;
-    // SAFETY: creates a fresh eventfd owned by this worker for the engine's lifetime.
-    let evfd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-    pool.workers[w].evfd.store(evfd, Release);
+    if let Ok(e) = EventFd::new() {
+        let _ = pool.workers[w].evfd.set(e);
+    }
     pool.count.fetch_add(1, AcqRel);
     pool.starting.fetch_sub(1, AcqRel);
     loop {
@@ -172,19 +171,15 @@ unsafe fn run(eng: &Engine, q: &Queue, w: usize, cb: Cb) {
             }
         }
     } else {
-        // SAFETY: plain system calls on the caller's buffer, valid while in flight.
-        let r = unsafe {
+        // SAFETY: the caller's buffer of aio_nbytes bytes stays valid while the request is in
+        // flight (the POSIX contract of aio_read/aio_write).
+        unsafe {
             match op {
-                Op::Read => libc::pread(fd, a.aio_buf, a.aio_nbytes, a.aio_offset),
-                Op::Write => libc::pwrite(fd, a.aio_buf, a.aio_nbytes, a.aio_offset),
-                Op::Fsync => libc::fsync(fd) as isize,
-                Op::Fdatasync => libc::fdatasync(fd) as isize,
+                Op::Read => sys::pread(fd, a.aio_buf.cast(), a.aio_nbytes, a.aio_offset),
+                Op::Write => sys::pwrite(fd, a.aio_buf.cast(), a.aio_nbytes, a.aio_offset),
+                Op::Fsync => sys::fsync(fd),
+                Op::Fdatasync => sys::fdatasync(fd),
             }
-        };
-        if r < 0 {
-            -(crate::errno::Errno::last().0 as isize)
-        } else {
-            r
         }
     };
     // SAFETY: we own cb until finish publishes it.
@@ -204,7 +199,7 @@ unsafe fn run(eng: &Engine, q: &Queue, w: usize, cb: Cb) {
 /// As `run`; the worker has set `current` to `cb`.
 unsafe fn run_stream(q: &Queue, w: usize, cb: Cb, op: Op, fd: c_int, buf: *mut u8, len: usize) -> Option<isize> {
     let me = &q.pool.workers[w];
-    let evfd = me.evfd.load(Relaxed);
+    let evfd = me.evfd.get().map_or(-1, EventFd::raw);
     let ev = if op == Op::Read { libc::POLLIN } else { libc::POLLOUT };
     let polling = phase::POLLING | ((w as u32) << 8);
     // SAFETY: cb is live (caller).
@@ -218,21 +213,9 @@ unsafe fn run_stream(q: &Queue, w: usize, cb: Cb, op: Op, fd: c_int, buf: *mut u
             if done == 0 && st.compare_exchange(polling, phase::ISSUED, AcqRel, Acquire).is_err() {
                 break None;
             }
-            let iov = libc::iovec {
-                // SAFETY: done <= len, inside the caller's buffer.
-                iov_base: unsafe { buf.add(done) } as *mut _,
-                iov_len: len - done,
-            };
-            let flags = if nowait { libc::RWF_NOWAIT } else { 0 };
-            // SAFETY: iov describes the caller's buffer, valid while in flight. Without
+            // SAFETY: done <= len: the rest of the caller's buffer, valid while in flight. Without
             // RWF_NOWAIT (a tty, say) poll said ready, so this should not wait long.
-            let n = unsafe {
-                if op == Op::Read {
-                    libc::preadv2(fd, &iov, 1, -1, flags)
-                } else {
-                    libc::pwritev2(fd, &iov, 1, -1, flags)
-                }
-            };
+            let n = unsafe { sys::transfer(fd, op == Op::Read, buf.add(done), len - done, nowait) };
             if n >= 0 {
                 done += n as usize;
                 // A read returns what is there; a write, like write(2) on a blocking pipe,
@@ -241,7 +224,7 @@ unsafe fn run_stream(q: &Queue, w: usize, cb: Cb, op: Op, fd: c_int, buf: *mut u
                     break Some(done as isize);
                 }
             } else {
-                match crate::errno::Errno::last().0 {
+                match -n as i32 {
                     libc::EAGAIN | libc::EINTR => {}
                     // No non-blocking transfer on this file type: poll, then transfer.
                     libc::EOPNOTSUPP if nowait => nowait = false,
@@ -259,12 +242,11 @@ unsafe fn run_stream(q: &Queue, w: usize, cb: Cb, op: Op, fd: c_int, buf: *mut u
         q.want_worker_if_needed();
         let mut pfd =
             [libc::pollfd { fd, events: ev, revents: 0 }, libc::pollfd { fd: evfd, events: libc::POLLIN, revents: 0 }];
-        // SAFETY: pfd is a valid array of two pollfds.
-        unsafe { libc::poll(pfd.as_mut_ptr(), 2, -1) };
+        sys::poll(&mut pfd, -1);
         if pfd[1].revents != 0 {
-            let mut sink = 0u64;
-            // SAFETY: drains the eventfd counter into `sink`.
-            unsafe { libc::read(evfd, &mut sink as *mut u64 as *mut _, 8) };
+            if let Some(e) = me.evfd.get() {
+                e.drain();
+            }
         }
         if done == 0 && st.load(Acquire) & 0xff == phase::CANCELLING {
             break None;

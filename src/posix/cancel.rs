@@ -18,8 +18,7 @@ use crate::errno::{boundary, Errno};
 #[no_mangle]
 pub unsafe extern "C" fn aio_cancel(fildes: c_int, aiocbp: *mut Aiocb) -> c_int {
     boundary(-1, || {
-        // SAFETY: F_GETFD only queries the descriptor.
-        if unsafe { libc::fcntl(fildes, libc::F_GETFD) } < 0 {
+        if !crate::sys::is_open(fildes) {
             return Err(Errno::EBADF);
         }
         if !aiocbp.is_null() {

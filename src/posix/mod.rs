@@ -13,7 +13,7 @@ pub mod rw;
 pub mod status;
 pub mod suspend;
 
-use crate::abi::{Aiocb, SigEvent, AIO_PRIO_DELTA_MAX, SIGEV_SIGNAL};
+use crate::abi::{Aiocb, SigEvent, AIO_PRIO_DELTA_MAX};
 use crate::engine::{self, cb::Cb, cb::Op, Batch};
 use crate::errno::Errno;
 use crate::notify::Notify;
@@ -36,21 +36,13 @@ pub(crate) unsafe fn check(p: *mut Aiocb) -> Result<(Cb, Notify), Errno> {
     Ok((Cb(p), notify))
 }
 
-/// Reads a caller's sigevent. `SIGEV_SIGNAL` with signal 0 means "no signal": an aiocb cleared
-/// with `memset` asks for exactly that (sending signal 0 does nothing), so it must be accepted.
+/// Reads a caller's sigevent (see `Notify::from_user`).
 ///
 /// # Safety
 /// `sev` is NULL or readable.
 pub(crate) unsafe fn notify_of_user(sev: *const SigEvent) -> Result<Notify, Errno> {
-    // SAFETY: NULL or readable (caller); read_unaligned has no alignment requirement.
-    if !sev.is_null() && unsafe { core::ptr::read_unaligned(sev) }.sigev_notify == SIGEV_SIGNAL {
-        // SAFETY: as above.
-        if unsafe { core::ptr::read_unaligned(sev) }.sigev_signo == 0 {
-            return Ok(Notify::None);
-        }
-    }
     // SAFETY: forwarded.
-    unsafe { Notify::from_sigevent(sev) }
+    unsafe { Notify::from_user(sev) }
 }
 
 /// Submits one request from the calling thread.

@@ -80,16 +80,7 @@ pub unsafe extern "C" fn aio_suspend(list: *const *const Aiocb, nent: c_int, tim
 
 /// Sleeps until the timeout or a signal, as POSIX requires when nothing listed can complete.
 fn wait_nothing(timeout: Option<Duration>) -> Result<c_int, Errno> {
-    let ts = timeout
-        .map(|d| libc::timespec { tv_sec: d.as_secs() as libc::time_t, tv_nsec: d.subsec_nanos() as libc::c_long });
-    let tsp = ts.as_ref().map_or(core::ptr::null(), |t| t as *const libc::timespec);
-    // SAFETY: ppoll with no descriptors just sleeps; tsp is NULL or valid.
-    let r = unsafe { libc::ppoll(core::ptr::null_mut(), 0, tsp, core::ptr::null()) };
-    if r < 0 {
-        Err(Errno::EINTR)
-    } else {
-        Err(Errno::EAGAIN)
-    }
+    crate::sys::sleep_until_signal(timeout).map(|_| 0)
 }
 
 /// The twin of [`aio_suspend`] for `struct aiocb64`.

@@ -1,22 +1,22 @@
-//! Thin, async-signal-safe system helpers: futexes, a futex lock, an event counter, thread spawn.
+//! Futexes, and the two things built on them: a lock whose `try_lock`/`unlock` are
+//! async-signal-safe, and an event counter.
 
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicU32, Ordering::*};
 use core::time::Duration;
 
+use super::time::timespec;
 use crate::errno::Errno;
 
 /// `futex(FUTEX_WAIT_PRIVATE)`: sleeps while `*word == expected`, up to `timeout` (relative).
 /// Returns `Err(EINTR)` when a signal handler ran, `Err(EAGAIN)` on timeout or value mismatch.
-pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> Result<(), Errno> {
-    let ts = timeout.map(|d| libc::timespec {
-        tv_sec: d.as_secs().min(i64::MAX as u64) as libc::time_t,
-        tv_nsec: d.subsec_nanos() as libc::c_long,
-    });
+/// Spurious returns happen: every caller re-checks its condition.
+pub(crate) fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> Result<(), Errno> {
+    let ts = timeout.map(timespec);
     let tsp = ts.as_ref().map_or(core::ptr::null(), |t| t as *const libc::timespec);
-    // SAFETY: `word` is a valid, aligned u32 for the duration of the call; `tsp` is NULL or
-    // points to a timespec on this stack frame.
+    // SAFETY: `word` is a live, 4-byte aligned u32 for the duration of the call (the kernel only
+    // reads it); `tsp` is NULL or points to a timespec on this stack frame.
     let r = unsafe {
         libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG, expected, tsp)
     };
@@ -25,14 +25,13 @@ pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) ->
     }
     match Errno::last() {
         Errno::EINTR => Err(Errno::EINTR),
-        e if e.0 == libc::ETIMEDOUT => Err(Errno::EAGAIN),
         _ => Err(Errno::EAGAIN),
     }
 }
 
 /// `futex(FUTEX_WAKE_PRIVATE)`: wakes up to `n` sleepers on `word`.
-pub fn futex_wake(word: &AtomicU32, n: i32) {
-    // SAFETY: waking never dereferences beyond the address; `word` is valid.
+pub(crate) fn futex_wake(word: &AtomicU32, n: i32) {
+    // SAFETY: FUTEX_WAKE uses the address only as a key and reads no memory through it.
     unsafe {
         libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, n);
     }
@@ -49,14 +48,15 @@ pub fn futex_wake(word: &AtomicU32, n: i32) {
 /// owner at a time. A sleeper first swaps in 2, so an owner that unlocks sees 2 and wakes one; a
 /// sleeper woken spuriously or too late re-swaps 2 and re-checks, so no wake-up is lost (the kernel
 /// compares the word to 2 atomically with going to sleep).
-pub struct Lock<T> {
+pub(crate) struct Lock<T> {
     state: AtomicU32,
     value: UnsafeCell<T>,
 }
 
-// SAFETY: the lock serialises every access to `value`.
+// SAFETY: the lock hands out access to `value` to one guard at a time, so sharing the lock
+// between threads shares the value only with exclusive access (hence `T: Send` suffices).
 unsafe impl<T: Send> Sync for Lock<T> {}
-// SAFETY: moving the lock moves the value; nothing is tied to a thread.
+// SAFETY: moving the lock moves the value (`T: Send`); the futex word is tied to no thread.
 unsafe impl<T: Send> Send for Lock<T> {}
 
 impl<T> Lock<T> {
@@ -64,11 +64,11 @@ impl<T> Lock<T> {
         Lock { state: AtomicU32::new(0), value: UnsafeCell::new(value) }
     }
 
-    pub fn try_lock(&self) -> Option<Guard<'_, T>> {
+    pub(crate) fn try_lock(&self) -> Option<Guard<'_, T>> {
         self.state.compare_exchange(0, 1, Acquire, Relaxed).ok().map(|_| Guard { lock: self })
     }
 
-    pub fn lock(&self) -> Guard<'_, T> {
+    pub(crate) fn lock(&self) -> Guard<'_, T> {
         if self.state.compare_exchange(0, 1, Acquire, Relaxed).is_err() {
             while self.state.swap(2, Acquire) != 0 {
                 let _ = futex_wait(&self.state, 2, None);
@@ -82,26 +82,28 @@ impl<T> Lock<T> {
     ///
     /// # Safety
     /// The lock must be held, by a guard that was forgotten, and nothing else may use that guard.
-    pub unsafe fn force_unlock(&self) {
+    pub(crate) unsafe fn force_unlock(&self) {
         self.state.store(0, Release);
     }
 }
 
-pub struct Guard<'a, T> {
+pub(crate) struct Guard<'a, T> {
     lock: &'a Lock<T>,
 }
 
 impl<T> Deref for Guard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        // SAFETY: the guard proves the lock is held.
+        // SAFETY: a guard exists only while its lock is held (state != 0, set by this guard's
+        // acquisition), so no other guard can access the value meanwhile.
         unsafe { &*self.lock.value.get() }
     }
 }
 
 impl<T> DerefMut for Guard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: the guard proves the lock is held, and `&mut self` makes this access unique.
+        // SAFETY: the lock is held by this guard (see `deref`), and `&mut self` makes this access
+        // unique even among users of this guard.
         unsafe { &mut *self.lock.value.get() }
     }
 }
@@ -123,7 +125,7 @@ impl<T> Drop for Guard<'_, T> {
 /// operations, either the notifier's read comes after the waiter's increment (it sees a sleeper,
 /// bumps `seq` and wakes: the waiter's futex either sees the new `seq` or is woken), or it comes
 /// before, and then the waiter's condition check comes after the fence and sees the change.
-pub struct EventCount {
+pub(crate) struct EventCount {
     seq: AtomicU32,
     sleepers: AtomicU32,
 }
@@ -135,72 +137,33 @@ impl Default for EventCount {
 }
 
 impl EventCount {
-    pub const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         EventCount { seq: AtomicU32::new(0), sleepers: AtomicU32::new(0) }
     }
 
     /// Announces a sleeper and returns its ticket; check the condition after this, then `wait`,
     /// then `unprepare`.
-    pub fn prepare(&self) -> u32 {
+    pub(crate) fn prepare(&self) -> u32 {
         self.sleepers.fetch_add(1, SeqCst);
         self.seq.load(SeqCst)
     }
 
-    pub fn unprepare(&self) {
+    pub(crate) fn unprepare(&self) {
         self.sleepers.fetch_sub(1, SeqCst);
     }
 
-    pub fn wait(&self, ticket: u32, timeout: Option<Duration>) -> Result<(), Errno> {
+    pub(crate) fn wait(&self, ticket: u32, timeout: Option<Duration>) -> Result<(), Errno> {
         futex_wait(&self.seq, ticket, timeout)
     }
 
     /// Call after publishing the change the sleepers wait for.
-    pub fn notify_all(&self) {
+    pub(crate) fn notify_all(&self) {
         core::sync::atomic::fence(SeqCst);
         if self.sleepers.load(SeqCst) != 0 {
             self.seq.fetch_add(1, SeqCst);
             futex_wake(&self.seq, i32::MAX);
         }
     }
-}
-
-/// The calling process's id, by system call (fork-safe, async-signal-safe).
-pub fn getpid() -> libc::pid_t {
-    // SAFETY: getpid has no preconditions.
-    unsafe { libc::syscall(libc::SYS_getpid) as libc::pid_t }
-}
-
-/// Starts a named helper thread with every signal blocked, so that no signal meant for the
-/// application is ever delivered to a thread of this library.
-pub fn spawn_helper(name: &str, f: impl FnOnce() + Send + 'static) -> Result<(), Errno> {
-    // SAFETY: sigset_t is plain data; sigfillset and pthread_sigmask only write the sets we pass.
-    unsafe {
-        let mut all: libc::sigset_t = core::mem::zeroed();
-        let mut old: libc::sigset_t = core::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
-        // The new thread inherits the full mask; the caller's is restored right after.
-        // A panic here is a bug in aio-rs. Our threads run forever and others depend on them
-        // (a dead helper would leave completions unreaped), so say so and stop the process
-        // rather than let requests hang without a word.
-        let body = move || {
-            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
-                eprintln!("aio-rs: internal error in a helper thread; aborting");
-                std::process::abort();
-            }
-        };
-        let r = std::thread::Builder::new().name(name.into()).stack_size(256 * 1024).spawn(body);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &old, core::ptr::null_mut());
-        r.map(|_| ()).map_err(|_| Errno::EAGAIN)
-    }
-}
-
-/// The current time on CLOCK_MONOTONIC.
-pub fn now() -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: ts is a valid out-parameter.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 #[cfg(test)]
@@ -257,7 +220,7 @@ mod tests {
         for i in 1..=rounds {
             ev.1.store(i, SeqCst);
             ev.0.notify_all();
-            let start = now();
+            let start = crate::sys::now();
             loop {
                 let t = ev.2.prepare();
                 if ev.3.load(SeqCst) >= i {
@@ -266,7 +229,7 @@ mod tests {
                 }
                 let _ = ev.2.wait(t, Some(Duration::from_secs(10)));
                 ev.2.unprepare();
-                assert!(now() - start < Duration::from_secs(10), "lost wake-up at round {i}");
+                assert!(crate::sys::now() - start < Duration::from_secs(10), "lost wake-up at round {i}");
             }
         }
         t.join().unwrap();

@@ -1,0 +1,111 @@
+//! Threads: the one way the library starts a thread.
+
+use core::ffi::{c_int, c_void};
+use core::mem::MaybeUninit;
+use core::ptr;
+
+use crate::errno::Errno;
+
+extern "C" {
+    // glibc exports it; the libc crate does not declare it.
+    fn pthread_attr_getdetachstate(attr: *const libc::pthread_attr_t, state: *mut c_int) -> c_int;
+}
+
+/// The attributes a new thread is created with.
+pub(crate) enum ThreadAttr {
+    /// Default attributes (the process's default stack size): for threads that run application
+    /// callbacks.
+    Default,
+    /// A stack of this many bytes: for the library's own threads, which need little.
+    Stack(usize),
+    /// The application's attribute object (a `SIGEV_THREAD` notification's). The thread is
+    /// detached after creation if the attributes say joinable.
+    User(*mut libc::pthread_attr_t),
+}
+
+/// What the new thread receives.
+struct Start {
+    /// NUL-terminated, at most 15 bytes of name.
+    name: [u8; 16],
+    body: Box<dyn FnOnce() + Send>,
+}
+
+/// Starts a detached thread named `name` (truncated to 15 bytes) that runs `body`.
+///
+/// The thread starts with every signal blocked (the caller's mask is fully blocked around
+/// `pthread_create`, then restored; `ThreadAttr::User` attributes may carry their own mask, which
+/// `pthread_create` applies), so no signal meant for the application is ever delivered to a thread
+/// of this library. A panic in `body` is a bug in aio-rs: the threads run forever and others depend
+/// on them (a dead helper would leave completions unreaped), so the process is stopped with a
+/// message rather than left with requests that hang without a word. Not async-signal-safe.
+pub(crate) fn spawn(name: &str, attr: ThreadAttr, body: impl FnOnce() + Send + 'static) -> Result<(), Errno> {
+    let mut start = Start { name: [0; 16], body: Box::new(body) };
+    let n = name.len().min(15);
+    start.name[..n].copy_from_slice(&name.as_bytes()[..n]);
+    let arg = Box::into_raw(Box::new(start));
+    let mut thread = MaybeUninit::<libc::pthread_t>::uninit();
+    let mut own = MaybeUninit::<libc::pthread_attr_t>::uninit();
+    let mut all = MaybeUninit::<libc::sigset_t>::uninit();
+    let mut old = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: every pointer refers to local storage of the right type, initialised by
+    // pthread_attr_init / sigfillset / pthread_sigmask before it is read; a `User` attribute
+    // object is initialised (the application's promise for SIGEV_THREAD attributes). `arg` is
+    // handed to the new thread on success and reclaimed here on failure.
+    unsafe {
+        let (attr_ptr, joinable) = match attr {
+            ThreadAttr::User(user) => {
+                let mut state: c_int = libc::PTHREAD_CREATE_DETACHED;
+                let got = pthread_attr_getdetachstate(user, &mut state);
+                (user as *const libc::pthread_attr_t, got == 0 && state == libc::PTHREAD_CREATE_JOINABLE)
+            }
+            ThreadAttr::Default | ThreadAttr::Stack(_) => {
+                if libc::pthread_attr_init(own.as_mut_ptr()) != 0 {
+                    drop(Box::from_raw(arg));
+                    return Err(Errno::EAGAIN);
+                }
+                libc::pthread_attr_setdetachstate(own.as_mut_ptr(), libc::PTHREAD_CREATE_DETACHED);
+                if let ThreadAttr::Stack(size) = attr {
+                    libc::pthread_attr_setstacksize(own.as_mut_ptr(), size);
+                }
+                (own.as_ptr(), false)
+            }
+        };
+        libc::sigfillset(all.as_mut_ptr());
+        libc::pthread_sigmask(libc::SIG_SETMASK, all.as_ptr(), old.as_mut_ptr());
+        let rc = libc::pthread_create(thread.as_mut_ptr(), attr_ptr, thread_start, arg.cast());
+        libc::pthread_sigmask(libc::SIG_SETMASK, old.as_ptr(), ptr::null_mut());
+        if attr_ptr == own.as_ptr() {
+            libc::pthread_attr_destroy(own.as_mut_ptr());
+        }
+        if rc != 0 {
+            drop(Box::from_raw(arg));
+            return Err(Errno::EAGAIN);
+        }
+        if joinable {
+            libc::pthread_detach(thread.assume_init());
+        }
+    }
+    Ok(())
+}
+
+extern "C" fn thread_start(arg: *mut c_void) -> *mut c_void {
+    // SAFETY: `arg` is the Box made by `spawn`, handed to this thread alone.
+    let start = unsafe { Box::from_raw(arg.cast::<Start>()) };
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes; `name` is one.
+    unsafe { libc::prctl(libc::PR_SET_NAME, start.name.as_ptr() as libc::c_ulong, 0, 0, 0) };
+    let Start { name, body } = *start;
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).is_err() {
+        let len = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+        let msg = format!("aio-rs: internal error in thread {}; aborting\n", String::from_utf8_lossy(&name[..len]));
+        // SAFETY: writes a live buffer of `msg.len()` bytes to fd 2.
+        unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
+        std::process::abort();
+    }
+    ptr::null_mut()
+}
+
+/// Gives the CPU to another thread (`sched_yield`).
+pub(crate) fn yield_now() {
+    // SAFETY: sched_yield takes no arguments.
+    unsafe { libc::sched_yield() };
+}
