@@ -10,7 +10,6 @@ pub(crate) mod engine;
 pub(crate) mod errno;
 pub(crate) mod notify;
 pub mod posix;
-pub(crate) mod stats;
 pub(crate) mod sys;
 mod version;
 

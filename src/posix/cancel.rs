@@ -7,9 +7,11 @@
 
 use core::ffi::c_int;
 
-use crate::abi::{Aiocb, AIO_ALLDONE};
-use crate::engine::{self, cb::Cb};
-use crate::errno::{boundary, Errno};
+use super::boundary;
+use crate::abi::Aiocb;
+use crate::engine::{self, ReqPtr};
+use crate::errno::Errno;
+use crate::sys;
 
 /// Cancels `aiocbp`, or every request on `fildes` when `aiocbp` is NULL.
 ///
@@ -18,22 +20,16 @@ use crate::errno::{boundary, Errno};
 #[no_mangle]
 pub unsafe extern "C" fn aio_cancel(fildes: c_int, aiocbp: *mut Aiocb) -> c_int {
     boundary(-1, || {
-        if !crate::sys::is_open(fildes) {
+        if !sys::is_open(fildes) {
             return Err(Errno::EBADF);
         }
-        if !aiocbp.is_null() {
-            // SAFETY: non-NULL aiocb (caller).
-            if unsafe { (*aiocbp).aio_fildes } != fildes {
-                return Err(Errno::EINVAL);
-            }
+        let r = ReqPtr::new(aiocbp);
+        // SAFETY: non-NULL aiocb (caller).
+        if r.is_some() && unsafe { (*aiocbp).aio_fildes } != fildes {
+            return Err(Errno::EINVAL);
         }
-        let Some(eng) = engine::get() else { return Ok(AIO_ALLDONE) };
-        Ok(if aiocbp.is_null() {
-            engine::cancel_fd(eng, fildes)
-        } else {
-            // SAFETY: live aiocb (caller).
-            unsafe { engine::cancel_one(eng, Cb(aiocbp)) }
-        })
+        // SAFETY: forwarded to the caller.
+        Ok(unsafe { engine::cancel(fildes, r) })
     })
 }
 

@@ -2,10 +2,10 @@
 
 use core::ffi::c_int;
 
-use super::submit_one;
+use super::{boundary, rw};
 use crate::abi::Aiocb;
-use crate::engine::cb::Op;
-use crate::errno::{boundary, Errno};
+use crate::engine::Op;
+use crate::errno::Errno;
 
 /// Queues an `fsync` (`O_SYNC`) or `fdatasync` (`O_DSYNC`) that is issued only once every request
 /// submitted earlier on the same fd is complete, whichever queue it went to.
@@ -14,15 +14,13 @@ use crate::errno::{boundary, Errno};
 /// `aiocbp` is NULL or points to an aiocb kept valid and unmodified until it completes.
 #[no_mangle]
 pub unsafe extern "C" fn aio_fsync(op: c_int, aiocbp: *mut Aiocb) -> c_int {
-    boundary(-1, || {
-        let kind = match op {
-            libc::O_SYNC => Op::Fsync,
-            libc::O_DSYNC => Op::Fdatasync,
-            _ => return Err(Errno::EINVAL),
-        };
-        // SAFETY: forwarded to the caller.
-        unsafe { submit_one(aiocbp, kind) }
-    })
+    let kind = match op {
+        libc::O_SYNC => Op::Fsync,
+        libc::O_DSYNC => Op::Fdatasync,
+        _ => return boundary(-1, || Err(Errno::EINVAL)),
+    };
+    // SAFETY: forwarded to the caller.
+    unsafe { rw::submit(aiocbp, kind) }
 }
 
 /// The `_FILE_OFFSET_BITS=64` twin of [`aio_fsync`].

@@ -3,10 +3,23 @@
 
 use core::ffi::c_int;
 
-use super::submit_one;
+use super::{boundary, intake};
 use crate::abi::Aiocb;
-use crate::engine::cb::Op;
-use crate::errno::boundary;
+use crate::engine::{self, Op};
+
+/// Checks `aiocbp` and submits it as `op`.
+///
+/// # Safety
+/// As [`aio_read`].
+pub(super) unsafe fn submit(aiocbp: *mut Aiocb, op: Op) -> c_int {
+    boundary(-1, || {
+        // SAFETY: forwarded to the caller.
+        let (r, notify) = unsafe { intake::request(aiocbp) }?;
+        // SAFETY: forwarded to the caller.
+        unsafe { engine::submit(r, op, &notify) }?;
+        Ok(0)
+    })
+}
 
 /// Queues a read of `aio_nbytes` bytes at `aio_offset` (ignored on non-seekable files).
 ///
@@ -16,7 +29,7 @@ use crate::errno::boundary;
 #[no_mangle]
 pub unsafe extern "C" fn aio_read(aiocbp: *mut Aiocb) -> c_int {
     // SAFETY: forwarded to the caller.
-    boundary(-1, || unsafe { submit_one(aiocbp, Op::Read) })
+    unsafe { submit(aiocbp, Op::Read) }
 }
 
 /// The `_FILE_OFFSET_BITS=64` twin of [`aio_read`].
@@ -36,7 +49,7 @@ pub unsafe extern "C" fn aio_read64(aiocbp: *mut Aiocb) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn aio_write(aiocbp: *mut Aiocb) -> c_int {
     // SAFETY: forwarded to the caller.
-    boundary(-1, || unsafe { submit_one(aiocbp, Op::Write) })
+    unsafe { submit(aiocbp, Op::Write) }
 }
 
 /// The `_FILE_OFFSET_BITS=64` twin of [`aio_write`].

@@ -5,11 +5,11 @@
 //! request's kernel queue (a try-lock that never waits, no allocation).
 
 use core::ffi::c_int;
-use core::sync::atomic::Ordering::*;
 
+use super::boundary;
 use crate::abi::Aiocb;
-use crate::engine::{self, cb::meta, cb::Cb, cb::Route};
-use crate::errno::{boundary, Errno};
+use crate::engine::{self, ReqPtr};
+use crate::errno::Errno;
 
 /// The status of the request: EINPROGRESS, 0, an errno value, or ECANCELED. If the request is
 /// still in progress on a kernel queue nobody is reaping, the caller reaps that queue itself,
@@ -20,30 +20,9 @@ use crate::errno::{boundary, Errno};
 #[no_mangle]
 pub unsafe extern "C" fn aio_error(aiocbp: *const Aiocb) -> c_int {
     boundary(-1, || {
-        if aiocbp.is_null() {
-            return Err(Errno::EINVAL);
-        }
-        let cb = Cb(aiocbp as *mut Aiocb);
-        // SAFETY: non-NULL; the caller promises an aiocb.
-        let e = unsafe { cb.error().load(Acquire) };
-        if e != libc::EINPROGRESS {
-            return Ok(e);
-        }
-        if let Some(eng) = engine::get() {
-            // SAFETY: as above.
-            unsafe {
-                if cb.in_flight(eng.epoch) {
-                    let m = cb.meta().load(Relaxed);
-                    if Route::from_bits(m) != Route::Threads {
-                        if let Some(q) = eng.queue_if_started((m & meta::QUEUE_MASK) as usize) {
-                            q.reap(eng, false);
-                        }
-                    }
-                    return Ok(cb.error().load(Acquire));
-                }
-            }
-        }
-        Ok(e)
+        let r = ReqPtr::new(aiocbp as *mut Aiocb).ok_or(Errno::EINVAL)?;
+        // SAFETY: non-NULL; the caller promises a readable aiocb.
+        Ok(unsafe { engine::status(r) })
     })
 }
 
@@ -65,15 +44,9 @@ pub unsafe extern "C" fn aio_error64(aiocbp: *const Aiocb) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn aio_return(aiocbp: *mut Aiocb) -> isize {
     boundary(-1, || {
-        if aiocbp.is_null() {
-            return Err(Errno::EINVAL);
-        }
-        let cb = Cb(aiocbp);
-        // SAFETY: non-NULL; the status load (acquire) orders the read of the return value.
-        unsafe {
-            let _ = cb.error().load(Acquire);
-            Ok(cb.ret().load(Relaxed) as isize)
-        }
+        let r = ReqPtr::new(aiocbp).ok_or(Errno::EINVAL)?;
+        // SAFETY: non-NULL; the caller promises a readable aiocb.
+        Ok(unsafe { engine::return_value(r) })
     })
 }
 

@@ -31,7 +31,7 @@ pub(crate) use self::aio::{
     AioContext, IoEvent, Iocb, IOCB_CMD_FDSYNC, IOCB_CMD_FSYNC, IOCB_CMD_PREAD, IOCB_CMD_PWRITE, IOCB_FLAG_RESFD,
 };
 pub(crate) use self::errno::{strerror, ErrnoGuard};
-pub(crate) use self::fd::{close, file_id, is_open, status_flags, EventFd};
+pub(crate) use self::fd::{close, file_id, is_open, status_flags, EventFd, FileId};
 pub(crate) use self::futex::{futex_wait, futex_wake, EventCount, Guard, Lock};
 pub(crate) use self::io::{fdatasync, fsync, poll, pread, pwrite, sleep_until_signal, transfer};
 pub(crate) use self::proc::{at_exit, at_fork, cpus_configured};

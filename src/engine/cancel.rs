@@ -1,0 +1,165 @@
+//! Cancellation. `aio_cancel` says `AIO_CANCELED` only for requests that will never touch the fd:
+//! those waiting in a chain, behind a barrier or in a work list (removed under their lock), those
+//! a worker is still polling for (taken back by a compare-and-swap the worker also races on), and
+//! those io_uring confirms it removed before they ran. They complete with ECANCELED and still
+//! notify. Requests already running, and kernel AIO requests (which Linux cannot cancel for
+//! files), are `AIO_NOTCANCELED`.
+
+use core::ffi::c_int;
+use core::sync::atomic::Ordering::*;
+
+use super::backend::uring::CancelSlot;
+use super::complete::{finish, reap};
+use super::core::Engine;
+use super::fd;
+use super::fd::table::FdEntry;
+use super::request::{Backend, Phase, ReqPtr};
+use super::wait::{wait_done, wait_slot};
+use crate::abi::{AIO_ALLDONE, AIO_CANCELED, AIO_NOTCANCELED};
+
+use crate::sys;
+
+const CANCELED: isize = -(libc::ECANCELED as isize);
+
+/// Cancels one request. Returns AIO_CANCELED, AIO_NOTCANCELED or AIO_ALLDONE.
+///
+/// # Safety
+/// `r` is live for the whole call (the caller's aiocb, passed to `aio_cancel`).
+pub(crate) unsafe fn cancel_one(eng: &Engine, r: ReqPtr) -> c_int {
+    // SAFETY: live for the call (caller); we only read it, or act on it after taking it from
+    // whoever owned it.
+    let req = unsafe { r.get() };
+    let mut spins = 0;
+    loop {
+        if !req.in_flight(eng.epoch) || req.status() != libc::EINPROGRESS {
+            return AIO_ALLDONE;
+        }
+        let m = req.meta();
+        let q = eng.queue(m.queue());
+        let st = req.state();
+        // A worker's stream request is Issued only for the length of one transfer attempt; look
+        // again after a yield rather than call it uncancellable.
+        if st.phase() == Phase::Issued && m.backend() == Backend::Threads && m.stream() && spins < 64 {
+            spins += 1;
+            sys::yield_now();
+            continue;
+        }
+        match st.phase() {
+            Phase::Waiting => {
+                if let Some(fe) = eng.fds.get(req.fd()) {
+                    if fd::unlink_waiting(eng, fe, r) {
+                        // SAFETY: unlinked under the fd lock: the canceller owns it now.
+                        unsafe { finish(eng, r, CANCELED, true) };
+                        return AIO_CANCELED;
+                    }
+                }
+            }
+            Phase::Queued => {
+                if q.pool.remove_queued(r) {
+                    // SAFETY: removed under the work lock: the canceller owns it now.
+                    unsafe { finish(eng, r, CANCELED, true) };
+                    return AIO_CANCELED;
+                }
+            }
+            Phase::Polling => {
+                if q.pool.take_from_poller(&req, st) {
+                    // SAFETY: live for the call (caller); its worker finishes it.
+                    unsafe { wait_done(eng, r) };
+                    return AIO_CANCELED;
+                }
+            }
+            Phase::Issued if m.backend() == Backend::Uring => {
+                req.mark_cancel_asked();
+                let slot = CancelSlot::default();
+                let Some(ring) = &q.ring else { return AIO_NOTCANCELED };
+                // SAFETY: the slot outlives its CQE: we wait for it below.
+                if unsafe { ring.submit_cancel(Some(r), -1, &slot) }.is_err() {
+                    return AIO_NOTCANCELED;
+                }
+                wait_slot(eng, q, &slot);
+                let res = slot.result();
+                if res == -libc::EALREADY {
+                    return AIO_NOTCANCELED;
+                }
+                // Found and cancelled (0), or already complete (ENOENT): wait for the final status.
+                // SAFETY: live for the call (caller).
+                unsafe { wait_done(eng, r) };
+                let canceled = req.status() == libc::ECANCELED;
+                return if res == 0 && canceled { AIO_CANCELED } else { AIO_ALLDONE };
+            }
+            Phase::Done | Phase::Idle => {
+                // SAFETY: live for the call (caller).
+                unsafe { wait_done(eng, r) };
+                return AIO_ALLDONE;
+            }
+            _ => return AIO_NOTCANCELED,
+        }
+    }
+}
+
+/// Cancels every request on `fdn`. Returns AIO_CANCELED, AIO_NOTCANCELED or AIO_ALLDONE.
+pub(crate) fn cancel_fd(eng: &Engine, fdn: c_int) -> c_int {
+    let Some(fe) = eng.fds.get(fdn) else { return AIO_ALLDONE };
+    fe.cancelling.fetch_add(1, AcqRel);
+    let r = cancel_fd_entry(eng, fdn, fe);
+    fe.cancelling.fetch_sub(1, AcqRel);
+    r
+}
+
+fn cancel_fd_entry(eng: &Engine, fdn: c_int, fe: &FdEntry) -> c_int {
+    let mut cancelled = 0u64;
+    // 1. Requests waiting on the fd's own lists never touched it.
+    let mut waiting = fd::unlink_all_waiting(eng, fe);
+    while let Some(r) = waiting.pop_front() {
+        // SAFETY: unlinked under the fd lock, so the canceller owns it.
+        unsafe { finish(eng, r, CANCELED, true) };
+        cancelled += 1;
+    }
+    for q in eng.started_queues() {
+        // 2. Requests queued for workers.
+        let mut mine = q.pool.take_queued_on_fd(fdn);
+        while let Some(r) = mine.pop_front() {
+            // SAFETY: unlinked under the work lock, so the canceller owns it.
+            unsafe { finish(eng, r, CANCELED, true) };
+            cancelled += 1;
+        }
+        // 3. Requests a worker is polling for. A request caught between two attempts (Issued for
+        // the length of one system call) is looked at again after a yield, a few times.
+        for round in 0..8 {
+            let (taken, transient) = q.pool.take_polling_on_fd(fdn);
+            for r in taken {
+                // SAFETY: a Cancelling request stays live until its worker finishes it, which we
+                // wait for.
+                unsafe { wait_done(eng, r) };
+                cancelled += 1;
+            }
+            if !transient || round == 7 {
+                break;
+            }
+            sys::yield_now();
+        }
+        // 4. Requests in the ring.
+        if let Some(ring) = &q.ring {
+            let slot = CancelSlot::default();
+            // SAFETY: the slot outlives its CQE: we wait for it below.
+            if unsafe { ring.submit_cancel(None, fdn, &slot) }.is_ok() {
+                wait_slot(eng, q, &slot);
+                let n = slot.result();
+                if n > 0 {
+                    cancelled += n as u64;
+                }
+            }
+        }
+    }
+    // Let the cancelled ring requests' completions land, then see what is left.
+    for q in eng.started_queues() {
+        reap(eng, q, true);
+    }
+    if fe.order.inflight() != 0 {
+        AIO_NOTCANCELED
+    } else if cancelled > 0 {
+        AIO_CANCELED
+    } else {
+        AIO_ALLDONE
+    }
+}

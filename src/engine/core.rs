@@ -1,0 +1,217 @@
+//! The engine: its queues, its fd table, the event counter every completion bumps, and its
+//! configuration. Started on the first AIO call of the process (not before: a preloaded library
+//! costs nothing until used); a forked child starts a new one (see `fork`).
+
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
+
+use once_cell::sync::OnceCell;
+
+use super::fd::table::FdTable;
+use super::queue::{Queue, QueueConfig};
+use super::request::Backend;
+use super::stats;
+use crate::errno::Errno;
+use crate::sys::{self, EventCount, Lock};
+
+/// `aio_init`'s `aio_threads`, if it was called before the engine started.
+pub(crate) static CONF_WORKERS: AtomicU32 = AtomicU32::new(0);
+
+/// The engine's configuration, read once when it starts.
+pub(crate) struct Config {
+    pub(crate) queue: QueueConfig,
+    /// `AIO_RS_STATS`: count per queue and report at exit.
+    pub(crate) stats_on: bool,
+}
+
+impl Config {
+    /// Reads the environment (and `aio_init`'s setting) for an engine of `queues` queues: the one
+    /// place where `AIO_RS_*` variables are read, except the stats file name (read at exit).
+    fn from_env(queues: usize) -> Config {
+        let forced = match std::env::var("AIO_RS_BACKEND").as_deref() {
+            Ok("uring") => Some(Backend::Uring),
+            Ok("kaio") => Some(Backend::Kaio),
+            Ok("threads") => Some(Backend::Threads),
+            _ => None,
+        };
+        let conf = CONF_WORKERS.load(Relaxed);
+        let workers = if conf > 0 { conf.div_ceil(queues as u32).max(2) } else { 16 };
+        Config {
+            queue: QueueConfig {
+                forced,
+                ring_entries: env_u32("AIO_RS_RING_ENTRIES").unwrap_or(256).clamp(1, 4096),
+                kaio_slots: env_u32("AIO_RS_KAIO_SLOTS").unwrap_or_else(|| kaio_budget(queues)).max(1),
+                workers,
+                verbose: env_flag("AIO_RS_VERBOSE"),
+            },
+            stats_on: env_flag("AIO_RS_STATS"),
+        }
+    }
+}
+
+/// A numeric tuning variable (`AIO_RS_RING_ENTRIES`, `AIO_RS_KAIO_SLOTS`: used by the tests to
+/// make the kernel's limits small enough to hit).
+fn env_u32(name: &str) -> Option<u32> {
+    std::env::var(name).ok()?.trim().parse().ok()
+}
+
+fn env_flag(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Kernel AIO slots per queue: a fair share of what `fs.aio-max-nr` leaves, so that even a
+/// 256-CPU machine does not exhaust the system-wide budget (other programs need some too).
+fn kaio_budget(queues: usize) -> u32 {
+    let read = |p: &str| std::fs::read_to_string(p).ok().and_then(|s| s.trim().parse::<u64>().ok());
+    let max = read("/proc/sys/fs/aio-max-nr").unwrap_or(65536);
+    let used = read("/proc/sys/fs/aio-nr").unwrap_or(0);
+    let share = max.saturating_sub(used) / 4 / queues as u64;
+    share.clamp(16, 1024) as u32
+}
+
+pub(crate) struct Engine {
+    /// The generation (see `EPOCH`).
+    pub(crate) epoch: u64,
+    pub(crate) config: Config,
+    queues: Box<[OnceCell<Queue>]>,
+    pub(crate) fds: FdTable,
+    /// Bumped after every completion; waiters sleep on it.
+    pub(crate) done: EventCount,
+    /// Requests parked on some fd: while non-zero every helper watches.
+    force_watch: AtomicU32,
+    /// The home queue of the next thread that asks (see `home`).
+    next_home: AtomicU32,
+}
+
+static ENGINE: AtomicPtr<Engine> = AtomicPtr::new(ptr::null_mut());
+/// Serialises the start of the engine and of its helpers; held across `fork` (see `fork`).
+pub(crate) static INIT: Lock<()> = Lock::new(());
+/// Generation of the engine; a forked child starts a new one, so tags written by the parent's
+/// engine never look in flight to the child's.
+static EPOCH: AtomicU64 = AtomicU64::new(1);
+
+/// The engine if it was started (async-signal-safe; never starts it).
+pub(crate) fn get() -> Option<&'static Engine> {
+    let p = ENGINE.load(Acquire);
+    // SAFETY: once published, an engine is never freed (a forked child leaks its parent's).
+    (!p.is_null()).then(|| unsafe { &*p })
+}
+
+/// The engine, started on first use: this is the first moment aio-rs allocates or starts
+/// anything.
+pub(crate) fn start() -> &'static Engine {
+    if let Some(e) = get() {
+        return e;
+    }
+    let _g = INIT.lock();
+    if let Some(e) = get() {
+        return e;
+    }
+    let e: &'static Engine = Box::leak(Box::new(Engine::new()));
+    ENGINE.store(e as *const Engine as *mut Engine, Release);
+    if e.config.queue.verbose {
+        let mode = match e.config.queue.forced {
+            None => "Auto",
+            Some(Backend::Uring) => "Uring",
+            Some(Backend::Kaio) => "Kaio",
+            Some(Backend::Threads) => "Threads",
+        };
+        eprintln!("aio-rs {}: active, backend mode {mode}, {} queues", env!("CARGO_PKG_VERSION"), e.queues.len());
+    }
+    if e.config.stats_on {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| sys::at_exit(report));
+    }
+    e
+}
+
+/// Forgets the engine in a forked child and starts a new generation; returns the parent's
+/// engine, if there was one (leaked: the child only closes what it inherited from it).
+pub(crate) fn forget_in_child() -> Option<&'static Engine> {
+    let old = ENGINE.swap(ptr::null_mut(), AcqRel);
+    EPOCH.fetch_add(1, AcqRel);
+    // SAFETY: the parent's engine is never freed, so the pointer stays valid.
+    (!old.is_null()).then(|| unsafe { &*old })
+}
+
+/// The exit report (`AIO_RS_STATS`), called by C's exit machinery: nothing may unwind out of it.
+extern "C" fn report() {
+    let _ = std::panic::catch_unwind(|| {
+        let text = match get() {
+            Some(eng) => stats::render(eng.started_queues().map(|q| (q.idx, &q.stats, q.why.as_str()))),
+            None => String::from(stats::NOTHING),
+        };
+        stats::write(&text);
+    });
+}
+
+impl Engine {
+    fn new() -> Engine {
+        let cpus = sys::cpus_configured().min(64);
+        Engine {
+            epoch: EPOCH.load(Relaxed),
+            config: Config::from_env(cpus),
+            queues: (0..cpus).map(|_| OnceCell::new()).collect(),
+            fds: FdTable::new(),
+            done: EventCount::new(),
+            force_watch: AtomicU32::new(0),
+            next_home: AtomicU32::new(0),
+        }
+    }
+
+    /// An already-started queue (async-signal-safe).
+    pub(crate) fn queue(&self, i: usize) -> &Queue {
+        self.queues[i].get().expect("queue used before it was started")
+    }
+
+    pub(crate) fn queue_if_started(&self, i: usize) -> Option<&Queue> {
+        self.queues.get(i).and_then(|c| c.get())
+    }
+
+    /// The queues started so far, in order.
+    pub(crate) fn started_queues(&self) -> impl Iterator<Item = &Queue> {
+        self.queues.iter().filter_map(|c| c.get())
+    }
+
+    /// The calling thread's home queue, started on first use.
+    ///
+    /// There is one queue per CPU, and each thread is given one of them, in turn, at its first
+    /// request in this engine. Keeping a thread on one queue means everything it waits for is
+    /// in one ring (or one AIO context), so it can sleep there and reap its own completions;
+    /// choosing by the current CPU instead spread a migrating thread's requests over several
+    /// queues, and two threads started on one CPU shared one (the benchmark showed two threads
+    /// at half the speed of one).
+    pub(crate) fn home(&'static self) -> Result<&'static Queue, Errno> {
+        thread_local! {
+            /// (engine epoch << 16) | (queue index + 1); 0: none yet.
+            static HOME: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
+        }
+        let home = HOME.with(|h| h.get());
+        let i = if home >> 16 == self.epoch && home != 0 {
+            (home & 0xffff) as usize - 1
+        } else {
+            let i = self.next_home.fetch_add(1, Relaxed) as usize % self.queues.len();
+            HOME.with(|h| h.set(self.epoch << 16 | (i as u64 + 1)));
+            i
+        };
+        self.queues[i].get_or_try_init(|| Queue::start(&self.config.queue, i))
+    }
+
+    /// One more request parked on an fd: every helper watches while any is.
+    pub(crate) fn force_watch_inc(&self) {
+        if self.force_watch.fetch_add(1, SeqCst) == 0 {
+            for q in self.started_queues() {
+                q.wake();
+            }
+        }
+    }
+
+    pub(crate) fn force_watch_dec(&self) {
+        self.force_watch.fetch_sub(1, SeqCst);
+    }
+
+    /// Whether requests are parked on some fd (every helper watches).
+    pub(crate) fn force_watching(&self) -> bool {
+        self.force_watch.load(SeqCst) != 0
+    }
+}

@@ -1,0 +1,277 @@
+//! The ordering and barrier state machine of one descriptor, free of any engine or descriptor:
+//! it decides, under the fd's lock, which requests may go and which wait, and tells an [`Admit`]
+//! what to do with them. POSIX makes us order two things per fd:
+//!
+//! * **ordering chains**: on O_APPEND files (writes) and on non-seekable files (reads and writes,
+//!   each direction separately) at most one request per direction is issued at a time; later ones
+//!   wait in `chain[dir]` and are issued in submission order as each one completes;
+//! * **fsync barriers**: `aio_fsync` is issued only once every earlier request on the fd is
+//!   complete; requests submitted after it wait (in `waitq`, in order) until it completes.
+//!
+//! Requests that need neither (random reads and writes with no barrier pending) take a lock-free
+//! fast path: one atomic increment of `inflight` at submission and one decrement at completion.
+//! The protocol between that fast path and a barrier is argued at [`OrderState::slow`].
+
+use core::sync::atomic::{AtomicU32, Ordering::*};
+
+use crate::engine::request::{List, Meta, Phase, ReqPtr};
+use crate::sys::{Guard, Lock};
+
+/// Bits of `OrderState::events`: what completions happened since the last evaluation.
+const EV_READ_FREE: u32 = 1;
+const EV_WRITE_FREE: u32 = 2;
+const EV_BARRIER_DONE: u32 = 4;
+
+/// What the state machine does with requests: the engine issues them in a batch and counts parked
+/// ones in the helpers' `force_watch`; the unit tests record them.
+pub(crate) trait Admit {
+    /// `r` may go: it is counted in `inflight` and marked counted. Issue it.
+    fn issue(&mut self, r: ReqPtr);
+    /// `r` now waits in one of the fd's lists (its phase is `Waiting`).
+    fn parked(&mut self, r: ReqPtr);
+    /// `n` requests left the waiting lists (issued or removed).
+    fn unparked(&mut self, n: usize);
+}
+
+/// The fd's lists, under its lock.
+pub(crate) struct FdLists {
+    chain: [List; 2],
+    busy: [bool; 2],
+    waitq: List,
+    barrier: bool,
+    /// Hold new requests until nothing is in flight (the class changed under requests in flight).
+    drain: bool,
+}
+
+/// One descriptor's ordering state.
+pub(crate) struct OrderState {
+    /// Requests issued on this fd and not yet complete.
+    inflight: AtomicU32,
+    /// Non-zero while a barrier is issued, a drain is pending, or requests wait in `waitq`.
+    ///
+    /// Fast-path submitters read it (SeqCst) and go to the slow path when set. Completions
+    /// decrement `inflight` (SeqCst) and *then* read `slow` (SeqCst); a barrier sets `slow`
+    /// (SeqCst) and *then* reads `inflight`. In the single total order of SeqCst operations,
+    /// either the barrier's read sees the decrement (and it issues itself if that was the last),
+    /// or the completion's read of `slow` comes after the barrier's store and sees it (and the
+    /// completion kicks the fd). So a barrier can never wait for a completion that already left.
+    slow: AtomicU32,
+    events: AtomicU32,
+    lists: Lock<FdLists>,
+}
+
+impl Default for OrderState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl OrderState {
+    pub(crate) const fn new() -> Self {
+        OrderState {
+            inflight: AtomicU32::new(0),
+            slow: AtomicU32::new(0),
+            events: AtomicU32::new(0),
+            lists: Lock::new(FdLists {
+                chain: [List::new(), List::new()],
+                busy: [false, false],
+                waitq: List::new(),
+                barrier: false,
+                drain: false,
+            }),
+        }
+    }
+
+    /// Requests issued on the fd and not yet complete.
+    pub(crate) fn inflight(&self) -> u32 {
+        self.inflight.load(SeqCst)
+    }
+
+    /// Whether requests are in flight or the slow path is engaged (relaxed: a hint for the class
+    /// cache, which decides whether it must check the fd).
+    pub(crate) fn busy_hint(&self) -> bool {
+        self.inflight.load(Relaxed) != 0 || self.slow.load(Relaxed) != 0
+    }
+
+    /// The fast path: if nothing is ordered on the fd, counts one more request in flight and
+    /// returns true; the request then goes straight to its backend.
+    pub(crate) fn try_fast(&self) -> bool {
+        if self.slow.load(SeqCst) != 0 {
+            return false;
+        }
+        self.inflight.fetch_add(1, SeqCst);
+        true
+    }
+
+    pub(crate) fn lock(&self) -> Guard<'_, FdLists> {
+        self.lists.lock()
+    }
+
+    pub(crate) fn try_lock(&self) -> Option<Guard<'_, FdLists>> {
+        self.lists.try_lock()
+    }
+
+    /// Admits a request that must take the slow path (ordered, a barrier, or the fd has a
+    /// barrier or a drain pending). `drain`: hold it, and what follows, until nothing is in
+    /// flight (the fd's class changed under requests in flight).
+    ///
+    /// # Safety
+    /// `r` is live, accepted and in no list.
+    pub(crate) unsafe fn submit(&self, r: ReqPtr, drain: bool, to: &mut impl Admit) {
+        let mut l = self.lists.lock();
+        if drain && self.inflight.load(SeqCst) != 0 {
+            l.drain = true;
+        }
+        // SAFETY: r is live (caller).
+        let m = unsafe { r.get() }.meta();
+        if m.barrier() {
+            self.slow.store(1, SeqCst);
+            let quiet = l.waitq.is_empty() && !l.barrier && !l.drain && l.chain.iter().all(List::is_empty);
+            if quiet && self.inflight.load(SeqCst) == 0 {
+                l.barrier = true;
+                // SAFETY: r is live and in no list.
+                unsafe { self.admit(&mut l, r, to) };
+            } else {
+                // SAFETY: r is live and in no list.
+                unsafe { park(&mut l.waitq, r, to) };
+            }
+        } else if l.barrier || l.drain || !l.waitq.is_empty() {
+            self.slow.store(1, SeqCst);
+            // SAFETY: r is live and in no list.
+            unsafe { park(&mut l.waitq, r, to) };
+        } else {
+            // SAFETY: r is live and in no list.
+            unsafe { self.admit(&mut l, r, to) };
+        }
+        self.slow.store((l.barrier || l.drain || !l.waitq.is_empty()) as u32, SeqCst);
+    }
+
+    /// Issues `r` unless its direction is busy on an ordered fd, in which case it joins the
+    /// chain.
+    ///
+    /// # Safety
+    /// `r` is live and in no list; `l` is this fd's locked lists.
+    unsafe fn admit(&self, l: &mut FdLists, r: ReqPtr, to: &mut impl Admit) {
+        // SAFETY: r is live (caller).
+        let req = unsafe { r.get() };
+        let m = req.meta();
+        if m.ordered() {
+            let d = m.op().dir();
+            if l.busy[d] {
+                // SAFETY: r is live and in no list.
+                unsafe { park(&mut l.chain[d], r, to) };
+                return;
+            }
+            l.busy[d] = true;
+        }
+        self.inflight.fetch_add(1, SeqCst);
+        req.set_counted();
+        to.issue(r);
+    }
+
+    /// Records the completion of a request that was counted in `inflight` (its `meta`). Returns
+    /// whether the fd's lists must be re-evaluated ([`OrderState::evaluate`]) now.
+    pub(crate) fn complete(&self, m: Meta) -> bool {
+        if m.ordered() {
+            self.events.fetch_or(if m.op().dir() == 0 { EV_READ_FREE } else { EV_WRITE_FREE }, SeqCst);
+        }
+        if m.barrier() {
+            self.events.fetch_or(EV_BARRIER_DONE, SeqCst);
+        }
+        self.inflight.fetch_sub(1, SeqCst);
+        m.ordered() || m.barrier() || self.slow.load(SeqCst) != 0
+    }
+
+    /// Issues whatever the completions recorded in `events` allow, in submission order.
+    pub(crate) fn evaluate(&self, l: &mut FdLists, to: &mut impl Admit) {
+        let ev = self.events.swap(0, SeqCst);
+        if ev & EV_READ_FREE != 0 {
+            l.busy[0] = false;
+        }
+        if ev & EV_WRITE_FREE != 0 {
+            l.busy[1] = false;
+        }
+        if ev & EV_BARRIER_DONE != 0 {
+            l.barrier = false;
+        }
+        if l.drain && self.inflight.load(SeqCst) == 0 {
+            l.drain = false;
+        }
+        loop {
+            for d in 0..2 {
+                if !l.busy[d] {
+                    if let Some(r) = l.chain[d].pop_front() {
+                        to.unparked(1);
+                        // SAFETY: r was a member of the chain, so live, and now in no list.
+                        unsafe { self.admit(l, r, to) };
+                    }
+                }
+            }
+            if l.barrier || l.drain {
+                break;
+            }
+            let Some(head) = l.waitq.front() else { break };
+            // SAFETY: head is a live member of waitq.
+            if unsafe { head.get() }.meta().barrier() {
+                let quiet = l.chain.iter().all(List::is_empty) && !l.busy[0] && !l.busy[1];
+                if quiet && self.inflight.load(SeqCst) == 0 {
+                    l.waitq.pop_front();
+                    to.unparked(1);
+                    l.barrier = true;
+                    // SAFETY: head was just unlinked.
+                    unsafe { self.admit(l, head, to) };
+                }
+                break;
+            }
+            l.waitq.pop_front();
+            to.unparked(1);
+            // SAFETY: head was just unlinked.
+            unsafe { self.admit(l, head, to) };
+        }
+        self.slow.store((l.barrier || l.drain || !l.waitq.is_empty()) as u32, SeqCst);
+    }
+
+    /// Removes `r` from this fd's lists if it waits there (then re-evaluates: removing a barrier
+    /// may release what waited behind it). Returns whether it was removed; the caller then
+    /// finishes it (it never touched the fd).
+    pub(crate) fn unlink(&self, r: ReqPtr, to: &mut impl Admit) -> bool {
+        let mut l = self.lists.lock();
+        // SAFETY: the caller's request is live (aio_cancel's contract); WAITING requests are owned
+        // by this lock, and the phase is re-checked under it.
+        if unsafe { r.get() }.state().phase() != Phase::Waiting {
+            return false;
+        }
+        let removed = l.waitq.remove(r) || l.chain[0].remove(r) || l.chain[1].remove(r);
+        if removed {
+            to.unparked(1);
+            self.evaluate(&mut l, to);
+        }
+        removed
+    }
+
+    /// Removes every request waiting on this fd; returns them, in order, for the caller to finish.
+    pub(crate) fn unlink_all(&self, to: &mut impl Admit) -> List {
+        let mut l = self.lists.lock();
+        let mut out = l.waitq.drain_filter(|_| true);
+        let c0 = l.chain[0].drain_filter(|_| true);
+        let c1 = l.chain[1].drain_filter(|_| true);
+        out.append(c0);
+        out.append(c1);
+        to.unparked(out.len());
+        self.slow.store((l.barrier || l.drain) as u32, SeqCst);
+        out
+    }
+}
+
+/// Parks `r` in `list`.
+///
+/// # Safety
+/// `r` is live and in no list.
+unsafe fn park(list: &mut List, r: ReqPtr, to: &mut impl Admit) {
+    // SAFETY: r is live (caller).
+    unsafe {
+        r.get().park();
+        list.push_back(r);
+    }
+    to.parked(r);
+}

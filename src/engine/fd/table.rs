@@ -1,0 +1,231 @@
+//! The per-descriptor table: what kind of file an fd is (cached), its ordering state, and the
+//! bookkeeping of cancellation and helper hand-offs.
+
+use core::ffi::c_int;
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
+
+use super::ordering::OrderState;
+use crate::errno::Errno;
+use crate::sys::{self, FileId, Linked, Stack};
+
+/// Classification bits cached in `FdEntry::info`.
+pub(crate) mod kind {
+    pub(crate) const VALID: u32 = 1;
+    /// Not seekable (pipe, socket, character device): offsets are ignored, order is kept.
+    pub(crate) const STREAM: u32 = 2;
+    /// Opened with O_DIRECT on a regular file or block device: kernel AIO is truly async.
+    pub(crate) const DIRECT: u32 = 4;
+    /// Opened with O_APPEND: writes keep submission order.
+    pub(crate) const APPEND: u32 = 8;
+    /// Not stored: this answer comes from the cache without a check (see `FdEntry::classify`).
+    pub(crate) const UNCHECKED: u32 = 16;
+}
+
+pub(crate) struct FdEntry {
+    info: AtomicU32,
+    /// Identity of the file the cached class describes (device, inode and type, mixed).
+    ident: AtomicU64,
+    /// 1 when the class was checked since the fd was last idle.
+    fresh: AtomicU32,
+    /// Ordering chains and fsync barriers (see `super::ordering`).
+    pub(crate) order: OrderState,
+    /// Non-zero while `aio_cancel(fd, NULL)` has a ring-wide cancel for this fd outstanding.
+    pub(crate) cancelling: AtomicU32,
+    kick_next: AtomicPtr<FdEntry>,
+    kick_queued: AtomicU32,
+}
+
+impl FdEntry {
+    const fn new() -> Self {
+        FdEntry {
+            info: AtomicU32::new(0),
+            ident: AtomicU64::new(0),
+            fresh: AtomicU32::new(0),
+            order: OrderState::new(),
+            cancelling: AtomicU32::new(0),
+            kick_next: AtomicPtr::new(ptr::null_mut()),
+            kick_queued: AtomicU32::new(0),
+        }
+    }
+
+    /// The cached classification, checked whenever the fd is idle (nothing in flight and nothing
+    /// waiting): a descriptor number may have been closed and reopened as another file since we
+    /// last saw it, and we cannot observe `close`. The check is one `fstat`: if the file's
+    /// identity (device, inode, type) is unchanged, the cached open flags are kept; otherwise they
+    /// are read again with `fcntl(F_GETFL)`. While requests are in flight the fd cannot change
+    /// under them, so the cache is used as is.
+    ///
+    /// Known limit: `fcntl(F_SETFL)` toggling O_APPEND or O_DIRECT on an fd we already know, or
+    /// the same file reopened with other flags, is seen only when the identity changes. The
+    /// effect is bounded: ordering for appends that nothing else would order, or kernel AIO used on
+    /// a buffered file (it then completes inside `io_submit`).
+    ///
+    /// A lone request (the fd idle) on a queue with io_uring (`lone_ok`) skips even that check,
+    /// because whatever the fd has become, io_uring gets an offset that is right for it: a
+    /// buffered file's request carries its explicit offset, which is right for any seekable file
+    /// and ignored by pipes, ttys and character devices (a socket answers ESPIPE without being
+    /// touched, and the reaper re-issues the request as a stream); a stream's request carries
+    /// offset 0, which is right for a stream and, when `aio_offset` is 0 (`offset_zero`; else we
+    /// check), for a file too. Ordering cannot matter for a lone request; a stale O_APPEND or
+    /// stream class only orders what needed no ordering. Such an answer carries
+    /// `kind::UNCHECKED`, and an unchecked O_DIRECT request goes to io_uring, not to kernel AIO,
+    /// where a stale class could make `io_submit` block on a pipe. The first request that finds
+    /// others in flight checks the class; if it changed to one that needs ordering, the second
+    /// return value is true and the caller drains the fd before issuing.
+    pub(crate) fn classify(&self, fd: c_int, lone_ok: bool, offset_zero: bool) -> Result<(u32, bool), Errno> {
+        self.classify_with(lone_ok, offset_zero, || sys::file_id(fd), || sys::status_flags(fd))
+    }
+
+    /// [`FdEntry::classify`] with the two questions to the descriptor passed in (the tests ask
+    /// a pretend descriptor).
+    fn classify_with(
+        &self,
+        lone_ok: bool,
+        offset_zero: bool,
+        file_id: impl FnOnce() -> Result<FileId, Errno>,
+        status_flags: impl FnOnce() -> Result<c_int, Errno>,
+    ) -> Result<(u32, bool), Errno> {
+        let cached = self.info.load(Relaxed);
+        let busy = self.order.busy_hint();
+        if cached & kind::VALID != 0 {
+            if busy && self.fresh.load(Relaxed) != 0 {
+                return Ok((cached, false));
+            }
+            if !busy && lone_ok && (cached & kind::STREAM == 0 || offset_zero) {
+                self.fresh.store(0, Relaxed);
+                return Ok((cached | kind::UNCHECKED, false));
+            }
+        }
+        let id = file_id()?;
+        let fresh = if cached & kind::VALID != 0 && self.ident.load(Relaxed) == id.ident {
+            cached
+        } else {
+            class_of(id.format, status_flags()?)
+        };
+        self.ident.store(id.ident, Relaxed);
+        self.info.store(fresh, Relaxed);
+        self.fresh.store(1, Relaxed);
+        let order_bits = kind::STREAM | kind::APPEND;
+        Ok((fresh, busy && (fresh & order_bits) != (cached & order_bits)))
+    }
+
+    /// Forgets the class (a completion showed it was stale).
+    pub(crate) fn invalidate(&self) {
+        self.info.store(0, Relaxed);
+    }
+}
+
+/// The class bits for a file of type `fmt` (`S_IFMT` bits) opened with flags `fl`.
+pub(crate) fn class_of(fmt: libc::mode_t, fl: c_int) -> u32 {
+    let mut k = kind::VALID;
+    if matches!(fmt, libc::S_IFIFO | libc::S_IFSOCK | libc::S_IFCHR) {
+        k |= kind::STREAM;
+    }
+    if fl & libc::O_DIRECT != 0 && matches!(fmt, libc::S_IFREG | libc::S_IFBLK) {
+        k |= kind::DIRECT;
+    }
+    if fl & libc::O_APPEND != 0 {
+        k |= kind::APPEND;
+    }
+    k
+}
+
+const CHUNK: usize = 1024;
+const CHUNKS: usize = 4096;
+
+/// Two-level table indexed by descriptor number; chunks are allocated on first use and never
+/// freed while the engine lives, so `&FdEntry` references live as long as the engine.
+pub(crate) struct FdTable {
+    chunks: Box<[AtomicPtr<FdEntry>]>,
+}
+
+impl Default for FdTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FdTable {
+    pub(crate) fn new() -> Self {
+        FdTable { chunks: (0..CHUNKS).map(|_| AtomicPtr::new(ptr::null_mut())).collect() }
+    }
+
+    /// The entry for `fd`, allocating its chunk if needed (not async-signal-safe).
+    pub(crate) fn entry(&self, fd: c_int) -> Result<&FdEntry, Errno> {
+        if fd < 0 || fd as usize >= CHUNK * CHUNKS {
+            return Err(Errno::EBADF);
+        }
+        let (c, i) = (fd as usize / CHUNK, fd as usize % CHUNK);
+        let mut p = self.chunks[c].load(Acquire);
+        if p.is_null() {
+            let fresh: Box<[FdEntry]> = (0..CHUNK).map(|_| FdEntry::new()).collect();
+            let fresh = Box::into_raw(fresh) as *mut FdEntry;
+            match self.chunks[c].compare_exchange(ptr::null_mut(), fresh, AcqRel, Acquire) {
+                Ok(_) => p = fresh,
+                Err(existing) => {
+                    // SAFETY: we created `fresh` above and nobody else has seen it.
+                    drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(fresh, CHUNK)) });
+                    p = existing;
+                }
+            }
+        }
+        // SAFETY: p points to a live chunk of CHUNK entries that is never freed while the table
+        // lives, and i < CHUNK.
+        Ok(unsafe { &*p.add(i) })
+    }
+
+    /// The entry for `fd` if its chunk exists (async-signal-safe).
+    pub(crate) fn get(&self, fd: c_int) -> Option<&FdEntry> {
+        if fd < 0 || fd as usize >= CHUNK * CHUNKS {
+            return None;
+        }
+        let p = self.chunks[fd as usize / CHUNK].load(Acquire);
+        // SAFETY: as in `entry`.
+        (!p.is_null()).then(|| unsafe { &*p.add(fd as usize % CHUNK) })
+    }
+}
+
+// SAFETY: `link` always returns `kick_next`, which only the `Kicks` stack touches.
+unsafe impl Linked for FdEntry {
+    unsafe fn link<'a>(node: *mut Self) -> &'a AtomicPtr<Self> {
+        // SAFETY: the caller guarantees `node` is live for 'a.
+        unsafe { &(*node).kick_next }
+    }
+}
+
+/// Fds whose lists a helper thread must re-evaluate (a completion reaped where the fd's lock
+/// could not be had): the crate's lock-free stack (`sys::Stack`), with each entry in it at most
+/// once (`kick_queued`).
+pub(crate) struct Kicks(Stack<FdEntry>);
+
+impl Kicks {
+    pub(crate) const fn new() -> Self {
+        Kicks(Stack::new())
+    }
+
+    /// Returns false if the entry was already queued. Async-signal-safe.
+    pub(crate) fn push(&self, e: &FdEntry) -> bool {
+        if e.kick_queued.swap(1, AcqRel) != 0 {
+            return false;
+        }
+        // SAFETY: table entries live as long as the engine; `kick_queued` makes this push the
+        // only one until the entry is taken, so it is in no stack.
+        unsafe { self.0.push(e as *const FdEntry as *mut FdEntry) };
+        true
+    }
+
+    /// Calls `f` for every queued entry.
+    pub(crate) fn take_all(&self, mut f: impl FnMut(&FdEntry)) {
+        for p in self.0.take_all() {
+            // SAFETY: entries live as long as the engine.
+            let e = unsafe { &*p };
+            e.kick_queued.store(0, Release);
+            f(e);
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}

@@ -1,0 +1,298 @@
+//! A queue: one per CPU (at most 64), each with its own backends (an io_uring ring, a kernel AIO
+//! context started on first O_DIRECT use, a worker pool), its helper's eventfd, and the lock-free
+//! hand-offs to that helper. Threads are given a home queue in turn (see `core::Engine::home`).
+//!
+//! Reaping is done here for whichever caller asks, with the reap lock of each kernel source; what
+//! is reaped is handed to the caller's callback as `Completion`s (the engine's `complete`).
+
+use core::sync::atomic::{AtomicU32, Ordering::*};
+use core::time::Duration;
+
+use once_cell::sync::OnceCell;
+
+use super::backend::kaio::Ctx;
+use super::backend::threads::{Host, Pool};
+use super::backend::uring::Ring;
+use super::fd::table::{FdEntry, Kicks};
+use super::request::{Backend, Completion, Completions, ReqPtr, ReqStack};
+use super::stats::Stats;
+use crate::errno::Errno;
+use crate::sys::{self, EventFd, Guard, Lock};
+
+/// What a queue is started with (from the environment, see `core::Config`).
+pub(crate) struct QueueConfig {
+    /// `AIO_RS_BACKEND`: the one backend to use, or None for the default routing.
+    pub(crate) forced: Option<Backend>,
+    /// Submission queue entries of each ring (`AIO_RS_RING_ENTRIES`).
+    pub(crate) ring_entries: u32,
+    /// Slots of each kernel AIO context (`AIO_RS_KAIO_SLOTS`, or a share of `fs.aio-max-nr`).
+    pub(crate) kaio_slots: u32,
+    /// Most workers per queue (`aio_init`'s `aio_threads` spread over the queues, or 16).
+    pub(crate) workers: u32,
+    /// `AIO_RS_VERBOSE`.
+    pub(crate) verbose: bool,
+}
+
+pub(crate) struct Queue {
+    pub(crate) idx: usize,
+    pub(crate) ring: Option<Ring>,
+    /// Kernel AIO context: started with the queue when `AIO_RS_BACKEND=kaio`, otherwise on the
+    /// first O_DIRECT request (so a process that never uses O_DIRECT takes none of the
+    /// system-wide `fs.aio-max-nr` budget). `None` inside: it could not be created.
+    kaio: OnceCell<Option<Ctx>>,
+    /// Why this queue has the backends it has (for AIO_RS_VERBOSE and the stats).
+    pub(crate) why: String,
+    pub(crate) pool: Pool,
+    /// Requests in flight on this queue whose completion someone must act on promptly, plus
+    /// waiters on this queue that cannot reap it themselves. Non-zero: the helper watches.
+    watch: AtomicU32,
+    /// Eventfd the helper sleeps on.
+    pub(crate) wake_fd: EventFd,
+    /// Eventfd kernel AIO completions are counted on.
+    pub(crate) kaio_fd: EventFd,
+    /// Requests waiting for the helper to issue them (a non-blocking context could not).
+    pub(crate) deferred: ReqStack,
+    /// Fds whose lists the helper must re-evaluate.
+    pub(crate) kicks: Kicks,
+    /// Set by the helper when it found a reap lock busy (see `release_reap`).
+    helper_waits: AtomicU32,
+    pub(crate) stats: Stats,
+}
+
+impl Queue {
+    pub(crate) fn start(cfg: &QueueConfig, idx: usize) -> Result<Queue, Errno> {
+        let mut why = Vec::new();
+        let ring = match cfg.forced {
+            None | Some(Backend::Uring) => match Ring::new(cfg.ring_entries) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    why.push(format!("io_uring unavailable ({})", sys::strerror(e)));
+                    None
+                }
+            },
+            _ => None,
+        };
+        let kaio = OnceCell::new();
+        if cfg.forced == Some(Backend::Kaio) {
+            let c = Ctx::new(cfg.kaio_slots)
+                .map_err(|e| why.push(format!("kernel AIO unavailable ({})", sys::strerror(e))));
+            let _ = kaio.set(c.ok());
+        }
+        let kaio_now = kaio.get().is_some_and(|c: &Option<Ctx>| c.is_some());
+        let engines = match (cfg.forced, &ring, kaio_now) {
+            (None, Some(_), _) => "kernel AIO for O_DIRECT files (started at first use), io_uring for the rest",
+            (_, Some(_), _) => "io_uring for every descriptor",
+            (None, None, _) => "kernel AIO for O_DIRECT files (started at first use), worker threads for the rest",
+            (_, None, true) => "kernel AIO for O_DIRECT files, worker threads for the rest",
+            _ => "worker threads for every descriptor",
+        };
+        why.insert(0, engines.to_string());
+        let wake_fd = EventFd::new()?;
+        let kaio_fd = EventFd::new()?;
+        let q = Queue {
+            idx,
+            ring,
+            kaio,
+            why: why.join("; "),
+            pool: Pool::new(cfg.workers),
+            watch: AtomicU32::new(0),
+            wake_fd,
+            kaio_fd,
+            deferred: ReqStack::new(),
+            kicks: Kicks::new(),
+            helper_waits: AtomicU32::new(0),
+            stats: Stats::default(),
+        };
+        if cfg.verbose {
+            eprintln!("aio-rs: queue {idx}: {}", q.why);
+        }
+        Ok(q)
+    }
+
+    /// Wakes the helper (async-signal-safe: one write to an eventfd).
+    pub(crate) fn wake(&self) {
+        self.wake_fd.signal();
+    }
+
+    /// What this queue's workers are started with.
+    pub(crate) fn host(&'static self, sink: &'static dyn Completions) -> Host {
+        Host { sink, helper: &self.wake_fd, queue: self.idx }
+    }
+
+    /// Asks the helper for another worker if work is queued and no worker is idle
+    /// (async-signal-safe).
+    pub(crate) fn want_worker_if_needed(&self) {
+        self.pool.want_worker(&self.wake_fd);
+    }
+
+    pub(crate) fn watch_inc(&self) {
+        if self.watch.fetch_add(1, SeqCst) == 0 {
+            self.wake();
+        }
+    }
+
+    pub(crate) fn watch_dec(&self) {
+        self.watch.fetch_sub(1, SeqCst);
+    }
+
+    /// Whether the helper must watch: someone must be told of a completion (or `forced`: requests
+    /// are parked on some fd).
+    pub(crate) fn watching(&self, forced: bool) -> bool {
+        self.watch.load(SeqCst) != 0 || forced
+    }
+
+    /// Hands `req` to the helper to issue (async-signal-safe); the caller then wakes the helper.
+    ///
+    /// # Safety
+    /// `req` is live, owned by the caller and in no list.
+    pub(crate) unsafe fn defer(&self, req: ReqPtr) {
+        // SAFETY: forwarded from our caller.
+        unsafe {
+            req.get().defer();
+            self.deferred.push(req);
+        }
+    }
+
+    /// Hands an fd's re-evaluation to the helper (async-signal-safe).
+    pub(crate) fn defer_kick(&self, fe: &FdEntry) {
+        if self.kicks.push(fe) {
+            self.wake();
+        }
+    }
+
+    /// The kernel AIO context, if started (async-signal-safe).
+    pub(crate) fn kaio(&self) -> Option<&Ctx> {
+        self.kaio.get().and_then(|c| c.as_ref())
+    }
+
+    /// The kernel AIO context, started on first use (submission path only).
+    pub(crate) fn kaio_start(&self, cfg: &QueueConfig) -> Option<&Ctx> {
+        self.kaio
+            .get_or_init(|| match Ctx::new(cfg.kaio_slots) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    if cfg.verbose {
+                        eprintln!(
+                            "aio-rs: queue {}: kernel AIO unavailable ({}); O_DIRECT goes elsewhere",
+                            self.idx,
+                            sys::strerror(e)
+                        );
+                    }
+                    None
+                }
+            })
+            .as_ref()
+    }
+
+    /// The reap lock of kernel source `k`, if the queue has that source.
+    pub(crate) fn reap_lock(&self, k: Backend) -> Option<&Lock<()>> {
+        match k {
+            Backend::Uring => self.ring.as_ref().map(Ring::reap_lock),
+            Backend::Kaio => self.kaio().map(Ctx::reap_lock),
+            Backend::Threads => None,
+        }
+    }
+
+    /// Reaps whatever completions are ready, from each kernel source the queue has, handing each
+    /// to `on`. `blocking` decides whether to wait for the reap locks. Returns false if a lock was
+    /// busy. Async-signal-safe when `blocking` is false (and `on` is).
+    pub(crate) fn reap(&self, blocking: bool, mut on: impl FnMut(Completion)) -> bool {
+        let mut all = true;
+        for k in [Backend::Uring, Backend::Kaio] {
+            let Some(l) = self.reap_lock(k) else { continue };
+            match if blocking { Some(l.lock()) } else { l.try_lock() } {
+                Some(g) => {
+                    // SAFETY: the source's reap lock is held (g).
+                    let _ = unsafe { self.reap_source(k, None, &mut on) };
+                    self.release_reap(g);
+                }
+                None => all = false,
+            }
+        }
+        all
+    }
+
+    /// Releases a reap lock. If the helper found one busy meanwhile (and so did not watch that
+    /// source), wakes it, so that completions arriving after our reap are not left unreaped.
+    ///
+    /// No wake-up is lost: the helper stores `helper_waits` and then tries the lock; we release
+    /// the lock and then swap `helper_waits`, with a full fence on both sides between the two
+    /// steps. Either the helper's try sees the lock free, or our swap sees its flag.
+    pub(crate) fn release_reap(&self, g: Guard<'_, ()>) {
+        drop(g);
+        core::sync::atomic::fence(SeqCst);
+        if self.helper_waits.load(SeqCst) != 0 && self.helper_waits.swap(0, SeqCst) != 0 {
+            self.wake();
+        }
+    }
+
+    /// The helper's attempt at a reap lock (see `release_reap`).
+    pub(crate) fn helper_try_reap(&self, k: Backend) -> Option<Guard<'_, ()>> {
+        let l = self.reap_lock(k)?;
+        if let Some(g) = l.try_lock() {
+            return Some(g);
+        }
+        self.helper_waits.store(1, SeqCst);
+        core::sync::atomic::fence(SeqCst);
+        let g = l.try_lock()?;
+        self.helper_waits.store(0, SeqCst);
+        Some(g)
+    }
+
+    /// Reaps source `k`, handing each completion to `on`. For kernel AIO, `wait` first blocks in
+    /// `io_getevents` for at least one completion (or the timeout, or a signal); without a wait
+    /// the kernel is asked only if its ring shows completions, so `aio_error` polling costs no
+    /// system call while nothing is ready.
+    ///
+    /// # Safety
+    /// The caller holds `k`'s reap lock.
+    pub(crate) unsafe fn reap_source(
+        &self,
+        k: Backend,
+        wait: Option<Option<Duration>>,
+        on: &mut impl FnMut(Completion),
+    ) -> Result<(), Errno> {
+        match k {
+            Backend::Uring => {
+                if let Some(r) = &self.ring {
+                    // SAFETY: the ring's reap lock is held (caller).
+                    unsafe { r.reap(&mut *on) };
+                }
+            }
+            Backend::Kaio => {
+                if let Some(c) = self.kaio() {
+                    let (min, t) = match wait {
+                        Some(t) => (1, t),
+                        None => (0, None),
+                    };
+                    if min > 0 || c.has_pending() {
+                        // SAFETY: the context's reap lock is held (caller).
+                        let r = unsafe { c.reap(min, t, &mut *on) };
+                        if min > 0 {
+                            r?;
+                        }
+                    }
+                }
+            }
+            Backend::Threads => {}
+        }
+        Ok(())
+    }
+
+    /// Closes the descriptors a forked child inherited from this queue (its ring's, its
+    /// eventfds, its workers').
+    ///
+    /// # Safety
+    /// Nothing uses this queue afterwards.
+    pub(crate) unsafe fn close_inherited(&self) {
+        // SAFETY: forwarded from our caller.
+        unsafe {
+            if let Some(r) = &self.ring {
+                r.close_inherited();
+            }
+            self.wake_fd.close();
+            self.kaio_fd.close();
+            self.pool.close_inherited();
+        }
+    }
+}

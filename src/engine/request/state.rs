@@ -1,0 +1,200 @@
+//! The typed words of a request: what it asks for ([`Op`]), where it runs ([`Backend`]), where it
+//! is in its life ([`State`], [`Phase`]) and what the engine decided about it ([`Meta`]). Their bit
+//! layouts are private to this module and `super`; everyone else uses the named accessors and the
+//! transitions on `super::Req`.
+
+/// What a request asks for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Op {
+    Read = 0,
+    Write = 1,
+    Fsync = 2,
+    Fdatasync = 3,
+}
+
+impl Op {
+    pub(crate) fn is_sync(self) -> bool {
+        matches!(self, Op::Fsync | Op::Fdatasync)
+    }
+
+    /// The ordering direction: reads and writes are ordered separately on a stream.
+    pub(crate) fn dir(self) -> usize {
+        (self == Op::Write) as usize
+    }
+}
+
+/// The three ways a request can be run. A queue's kernel completion sources are the first two.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Backend {
+    Uring = 1,
+    Kaio = 2,
+    Threads = 3,
+}
+
+/// Where a request is, as a phase of its life. Each phase has one owner, who alone may move the
+/// request on (named in each variant).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Phase {
+    /// Not in flight (never submitted, or being accepted by its submitter).
+    Idle = 0,
+    /// Parked in one of its fd's lists (ordering chain, behind a barrier or a drain); owned by
+    /// the fd's lock.
+    Waiting = 1,
+    /// In a worker pool's work list; owned by the pool's work lock.
+    Queued = 2,
+    /// A worker waits for the descriptor to become ready and has not touched it; `aio_cancel` may
+    /// take it back by moving it to `Cancelling`.
+    Polling = 3,
+    /// `aio_cancel` took it from the worker polling for it; the worker finishes it as cancelled.
+    Cancelling = 4,
+    /// In the kernel, or being executed by a worker.
+    Issued = 5,
+    /// Waiting for the queue's helper thread to issue it (a context that could not).
+    Deferred = 6,
+    /// Finished: the status is published, or about to be.
+    Done = 7,
+}
+
+/// A request's state word: the phase, the index of the worker polling for it, and whether
+/// `aio_cancel` asked io_uring to cancel it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct State(pub(super) u32);
+
+const PHASE_MASK: u32 = 0xff;
+const WORKER_SHIFT: u32 = 8;
+/// Set while an ECANCELED completion from io_uring answers `aio_cancel`, not the kernel.
+pub(super) const CANCEL_ASKED: u32 = 1 << 16;
+
+impl State {
+    pub(super) fn of(phase: Phase) -> State {
+        State(phase as u32)
+    }
+
+    pub(super) fn polling(worker: usize) -> State {
+        State(Phase::Polling as u32 | (worker as u32) << WORKER_SHIFT)
+    }
+
+    pub(crate) fn phase(self) -> Phase {
+        match self.0 & PHASE_MASK {
+            0 => Phase::Idle,
+            1 => Phase::Waiting,
+            2 => Phase::Queued,
+            3 => Phase::Polling,
+            4 => Phase::Cancelling,
+            5 => Phase::Issued,
+            6 => Phase::Deferred,
+            _ => Phase::Done,
+        }
+    }
+
+    /// The worker polling for the request (meaningful in `Polling` and `Cancelling`).
+    pub(crate) fn worker(self) -> usize {
+        ((self.0 >> WORKER_SHIFT) & 0xff) as usize
+    }
+
+    /// Whether `aio_cancel` asked io_uring to cancel the request.
+    pub(crate) fn cancel_asked(self) -> bool {
+        self.0 & CANCEL_ASKED != 0
+    }
+
+    /// The same state (worker, flag) in another phase.
+    pub(super) fn with_phase(self, phase: Phase) -> State {
+        State(self.0 & !PHASE_MASK | phase as u32)
+    }
+}
+
+/// What the engine decided about a request at submission: its queue, backend and operation, and
+/// flags. Written by the submitter before the request is shared; read by everyone after.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Meta(pub(super) u32);
+
+const QUEUE_MASK: u32 = 0xffff;
+pub(super) const BACKEND_SHIFT: u32 = 16;
+pub(super) const BACKEND_MASK: u32 = 3 << BACKEND_SHIFT;
+const OP_SHIFT: u32 = 18;
+const OP_MASK: u32 = 3 << OP_SHIFT;
+const ORDERED: u32 = 1 << 20;
+const BARRIER: u32 = 1 << 21;
+const WATCHED: u32 = 1 << 22;
+pub(super) const STREAM: u32 = 1 << 23;
+pub(super) const COUNTED: u32 = 1 << 24;
+
+impl Meta {
+    pub(crate) fn new(queue: usize, backend: Backend, op: Op) -> Meta {
+        Meta(queue as u32 & QUEUE_MASK | (backend as u32) << BACKEND_SHIFT | (op as u32) << OP_SHIFT)
+    }
+
+    pub(crate) fn queue(self) -> usize {
+        (self.0 & QUEUE_MASK) as usize
+    }
+
+    pub(crate) fn backend(self) -> Backend {
+        match (self.0 & BACKEND_MASK) >> BACKEND_SHIFT {
+            1 => Backend::Uring,
+            2 => Backend::Kaio,
+            _ => Backend::Threads,
+        }
+    }
+
+    /// Queue and backend: requests with the same target are issued together.
+    pub(crate) fn target(self) -> u32 {
+        self.0 & (QUEUE_MASK | BACKEND_MASK)
+    }
+
+    pub(crate) fn op(self) -> Op {
+        match (self.0 & OP_MASK) >> OP_SHIFT {
+            0 => Op::Read,
+            1 => Op::Write,
+            2 => Op::Fsync,
+            _ => Op::Fdatasync,
+        }
+    }
+
+    fn flag(self, f: u32, on: bool) -> Meta {
+        if on {
+            Meta(self.0 | f)
+        } else {
+            self
+        }
+    }
+
+    /// Keeps submission order with the other requests of its direction on the fd.
+    pub(crate) fn ordered(self) -> bool {
+        self.0 & ORDERED != 0
+    }
+    pub(crate) fn with_ordered(self, on: bool) -> Meta {
+        self.flag(ORDERED, on)
+    }
+
+    /// An `aio_fsync`: a barrier on its fd.
+    pub(crate) fn barrier(self) -> bool {
+        self.0 & BARRIER != 0
+    }
+    pub(crate) fn with_barrier(self, on: bool) -> Meta {
+        self.flag(BARRIER, on)
+    }
+
+    /// Counted in its queue's `watch`: its completion must be reaped promptly by someone.
+    pub(crate) fn watched(self) -> bool {
+        self.0 & WATCHED != 0
+    }
+    pub(crate) fn with_watched(self, on: bool) -> Meta {
+        self.flag(WATCHED, on)
+    }
+
+    /// The descriptor is not seekable: the offset is ignored.
+    pub(crate) fn stream(self) -> bool {
+        self.0 & STREAM != 0
+    }
+    pub(crate) fn with_stream(self, on: bool) -> Meta {
+        self.flag(STREAM, on)
+    }
+
+    /// Counted in its fd's in-flight count (issued, not only parked on the fd).
+    pub(crate) fn counted(self) -> bool {
+        self.0 & COUNTED != 0
+    }
+    pub(crate) fn with_counted(self) -> Meta {
+        Meta(self.0 | COUNTED)
+    }
+}

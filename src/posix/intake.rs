@@ -1,0 +1,95 @@
+//! The one checked intake of what a C caller passes: aiocb pointers, lists of them, sigevents.
+//! Everything the engine receives has been through here.
+
+use core::ffi::c_int;
+
+use crate::abi::{Aiocb, SigEvent, AIO_PRIO_DELTA_MAX, LIO_NOP, LIO_READ, LIO_WRITE};
+use crate::engine::{ListEntry, Op, ReqPtr};
+use crate::errno::Errno;
+use crate::notify::Notify;
+
+/// Whether `p` has the alignment of a `struct aiocb`.
+fn aligned(p: *const Aiocb) -> bool {
+    p as usize % core::mem::align_of::<Aiocb>() == 0
+}
+
+/// Checks the fields every request shares (a non-NULL, aligned pointer; `aio_reqprio`; the
+/// sigevent) and reads its notification.
+///
+/// # Safety
+/// `p` is NULL or points to a readable aiocb.
+pub(super) unsafe fn request(p: *mut Aiocb) -> Result<(ReqPtr, Notify), Errno> {
+    let r = ReqPtr::new(p).filter(|_| aligned(p)).ok_or(Errno::EINVAL)?;
+    // SAFETY: non-NULL and aligned; the caller promises a readable aiocb.
+    let a = unsafe { &*p };
+    if !(0..=AIO_PRIO_DELTA_MAX).contains(&a.aio_reqprio) {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: the sigevent is inside the aiocb.
+    let notify = unsafe { Notify::from_user(&a.aio_sigevent) }?;
+    Ok((r, notify))
+}
+
+/// Checks one `lio_listio` entry: NULL and `LIO_NOP` are skipped, an unknown opcode is EINVAL,
+/// then as [`request`].
+///
+/// # Safety
+/// `p` is NULL or points to a readable aiocb.
+pub(super) unsafe fn list_entry(p: *mut Aiocb) -> ListEntry {
+    let Some(r) = ReqPtr::new(p) else { return ListEntry::Skip };
+    if !aligned(p) {
+        return ListEntry::Invalid(None, Errno::EINVAL);
+    }
+    // SAFETY: non-NULL and aligned; the caller promises a readable aiocb.
+    let op = match unsafe { (*p).aio_lio_opcode } {
+        LIO_NOP => return ListEntry::Skip,
+        LIO_READ => Op::Read,
+        LIO_WRITE => Op::Write,
+        _ => return ListEntry::Invalid(Some(r), Errno::EINVAL),
+    };
+    // SAFETY: forwarded from our caller.
+    match unsafe { request(p) } {
+        Ok((r, n)) => ListEntry::Valid(r, op, n),
+        Err(e) => ListEntry::Invalid(Some(r), e),
+    }
+}
+
+/// Checks a list argument (`nent` entries at `list`) and returns it as a slice.
+///
+/// # Safety
+/// `list` points to `nent` readable entries, or `nent` is 0.
+pub(super) unsafe fn list<'a, T>(list: *const T, nent: c_int) -> Result<&'a [T], Errno> {
+    if nent < 0 || (list.is_null() && nent > 0) {
+        return Err(Errno::EINVAL);
+    }
+    if nent == 0 {
+        return Ok(&[]);
+    }
+    // SAFETY: nent > 0 readable entries at a non-NULL `list` (caller).
+    Ok(unsafe { core::slice::from_raw_parts(list, nent as usize) })
+}
+
+/// Reads a sigevent argument (NULL: no notification).
+///
+/// # Safety
+/// `sev` is NULL or readable.
+pub(super) unsafe fn sigevent(sev: *const SigEvent) -> Result<Notify, Errno> {
+    // SAFETY: forwarded from our caller.
+    unsafe { Notify::from_user(sev) }
+}
+
+/// Checks a relative timeout (NULL: none).
+///
+/// # Safety
+/// `t` is NULL or readable.
+pub(super) unsafe fn timeout(t: *const libc::timespec) -> Result<Option<core::time::Duration>, Errno> {
+    if t.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: non-NULL, readable (caller).
+    let t = unsafe { &*t };
+    if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Some(core::time::Duration::new(t.tv_sec as u64, t.tv_nsec as u32)))
+}
