@@ -3,7 +3,7 @@
 //! The C entry points live in [`posix`], one module per POSIX function family; the engine that
 //! runs requests lives in [`engine`]. See `docs/ARCHITECTURE.md` for how a request flows.
 
-#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(unreachable_pub, unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 pub mod abi;
 pub(crate) mod engine;

@@ -212,7 +212,8 @@ extern "C" fn record_handler(sig: c_int, info: *mut libc::siginfo_t, _: *mut c_v
     HANDLER_CODE.store(info.si_code, Ordering::SeqCst);
     // SAFETY: a queued signal's siginfo carries the _rt member (pid, uid, value).
     HANDLER_PID.store(unsafe { info.si_pid() }, Ordering::SeqCst);
-    // SAFETY: as above; reading the sigval as a pointer is valid for any bits.
+    // SAFETY: a queued signal's siginfo carries the _rt member; a sigval read as a pointer is
+    // valid for any bits.
     HANDLER_VALUE.store(unsafe { info.si_value().sival_ptr } as usize, Ordering::SeqCst);
     HANDLER_SIGNO.store(sig, Ordering::SeqCst);
 }
@@ -299,7 +300,7 @@ fn validation() {
         Ok(Notify::Thread { function, attr, value }) => {
             assert_eq!(function as *const () as usize, noop_cb as *const () as usize);
             assert!(attr.is_null());
-            // SAFETY: as above.
+            // SAFETY: a sigval read as a pointer is valid for any bits.
             assert_eq!(unsafe { value.sival_ptr } as usize, 0x1234_5678);
         }
         other => panic!("{other:?}"),

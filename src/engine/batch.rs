@@ -27,7 +27,8 @@ impl<'e> Batch<'e> {
     /// # Safety
     /// `r` is live, accepted, owned by the caller and in no list.
     pub(crate) unsafe fn push(&mut self, r: ReqPtr) {
-        // SAFETY: forwarded from our caller.
+        // SAFETY: the caller owns `r`, live, accepted and in no list: we may move its phase and
+        // link it into our list.
         unsafe {
             r.get().issue();
             self.list.push_back(r);
@@ -45,7 +46,7 @@ impl<'e> Batch<'e> {
             let mut n = 1;
             while n < run.len() {
                 match self.list.front() {
-                    // SAFETY: as above.
+                    // SAFETY: members of the batch are live (push's contract); only the meta is read.
                     Some(r) if unsafe { r.get() }.meta().target() == m.target() => {
                         self.list.pop_front();
                         run[n].write(r);
@@ -75,7 +76,8 @@ impl<'e> Batch<'e> {
                 None => 0,
             },
             Backend::Kaio => q.kaio().map_or(0, |k| {
-                // SAFETY: as above; kaio_fd is the queue's eventfd.
+                // SAFETY: the requests are live and accepted (push's contract) and their buffers
+                // stay valid while in flight (POSIX); kaio_fd is the queue's eventfd.
                 unsafe { k.submit(reqs, q.kaio_fd.raw()) }
             }),
             Backend::Threads => {
@@ -114,12 +116,12 @@ impl<'e> Batch<'e> {
                 // SAFETY: r is live, not in the kernel, ours and in no list.
                 unsafe { r.get() }.set_backend(Backend::Threads);
                 let mut l = List::new();
-                // SAFETY: as above.
+                // SAFETY: r is live, ours (the backend did not take it) and in no list.
                 unsafe { l.push_back(r) };
                 q.pool.push(&mut l, true);
                 q.want_worker_if_needed();
             } else {
-                // SAFETY: as above.
+                // SAFETY: r is live, ours (the backend did not take it) and in no list.
                 unsafe { q.defer(r) };
                 q.wake();
             }

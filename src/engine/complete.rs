@@ -46,7 +46,7 @@ pub(crate) unsafe fn reap_source(
     blocking: bool,
     wait: Option<Option<Duration>>,
 ) -> Result<(), Errno> {
-    // SAFETY: forwarded from our caller.
+    // SAFETY: the caller holds `k`'s reap lock.
     unsafe { q.reap_source(k, wait, &mut |c| handle(eng, q, c, blocking)) }
 }
 
@@ -96,7 +96,7 @@ fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
         // io_uring cancels a task's pending requests when the thread that submitted them exits.
         // They never touched the fd, so issue them again from this queue's helper, which lives as
         // long as the process.
-        // SAFETY: as above.
+        // SAFETY: the reaper owns r, live and in no list.
         unsafe { q.defer(r) };
         q.wake();
         return;

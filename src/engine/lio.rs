@@ -63,7 +63,8 @@ pub(crate) unsafe fn submit_list(
             ListEntry::Valid(r, op, n) => {
                 // Counted before it is accepted, so the count can never hit zero early.
                 g.add_member();
-                // SAFETY: forwarded from our caller.
+                // SAFETY: the intake accepted `r`, so (our caller's contract) it points to an aiocb
+                // kept valid and unmodified until it completes.
                 let res = unsafe { accept(eng, q, r, op, &n, group, &mut batch) };
                 res.map_err(|e| {
                     // SAFETY: the member was not accepted: undo its count.

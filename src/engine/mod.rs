@@ -84,7 +84,7 @@ pub(crate) unsafe fn submit(r: ReqPtr, op: Op, notify: &Notify) -> Result<(), Er
     let eng = engine();
     let q = home(eng)?;
     let mut batch = Batch::new(eng, true);
-    // SAFETY: forwarded from our caller.
+    // SAFETY: the caller keeps the aiocb valid and unmodified until it completes.
     unsafe { submit::accept(eng, q, r, op, notify, ::core::ptr::null(), &mut batch) }?;
     batch.flush();
     Ok(())
@@ -102,7 +102,7 @@ pub(crate) unsafe fn submit_list(
 ) -> Result<(), Errno> {
     let eng = engine();
     let q = home(eng)?;
-    // SAFETY: forwarded from our caller.
+    // SAFETY: every entry the intake accepts is kept valid until it completes (caller).
     unsafe { lio::submit_list(eng, q, entries, wait, notify, intake) }
 }
 
@@ -133,7 +133,7 @@ pub(crate) unsafe fn return_value(r: ReqPtr) -> isize {
 /// # Safety
 /// Each non-NULL entry points to a readable aiocb.
 pub(crate) unsafe fn wait(entries: &[*const Aiocb], timeout: Option<Duration>) -> Result<(), Errno> {
-    // SAFETY: forwarded from our caller.
+    // SAFETY: each non-NULL entry points to a readable aiocb for the call (caller).
     unsafe { wait::wait_any(entries, timeout) }
 }
 
@@ -146,7 +146,7 @@ pub(crate) unsafe fn cancel(fd: c_int, r: Option<ReqPtr>) -> c_int {
     let Some(eng) = self::core::get() else { return AIO_ALLDONE };
     match r {
         None => cancel::cancel_fd(eng, fd),
-        // SAFETY: forwarded from our caller.
+        // SAFETY: the caller's aiocb is live for the call.
         Some(r) => unsafe { cancel::cancel_one(eng, r) },
     }
 }

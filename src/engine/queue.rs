@@ -146,7 +146,7 @@ impl Queue {
     /// # Safety
     /// `req` is live, owned by the caller and in no list.
     pub(crate) unsafe fn defer(&self, req: ReqPtr) {
-        // SAFETY: forwarded from our caller.
+        // SAFETY: the caller owns `req`, live and in no list: we may move its phase and push it.
         unsafe {
             req.get().defer();
             self.deferred.push(req);
@@ -285,7 +285,7 @@ impl Queue {
     /// # Safety
     /// Nothing uses this queue afterwards.
     pub(crate) unsafe fn close_inherited(&self) {
-        // SAFETY: forwarded from our caller.
+        // SAFETY: nothing uses this queue (caller), so nothing uses its ring, eventfds or pool.
         unsafe {
             if let Some(r) = &self.ring {
                 r.close_inherited();

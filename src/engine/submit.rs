@@ -99,7 +99,7 @@ pub(crate) unsafe fn accept<'e>(
         // SAFETY: accepted just now, ours, in no list.
         unsafe { batch.push(r) };
     } else {
-        // SAFETY: as above.
+        // SAFETY: accepted just now, ours, in no list.
         unsafe { fd::submit(eng, fe, r, changed, batch) };
     }
     Ok(())

@@ -21,7 +21,8 @@ pub(crate) enum Notify {
 // application promised to keep valid); this module never dereferences `value`, and `attr` is only
 // handed to pthread_create, which may be called from any thread.
 unsafe impl Send for Notify {}
-// SAFETY: see `Send`; a shared `&Notify` only allows copying these plain values.
+// SAFETY: a shared `&Notify` only allows copying its plain values (a function pointer, an opaque
+// sigval, an attribute pointer only ever handed to pthread_create).
 unsafe impl Sync for Notify {}
 
 impl Notify {
@@ -84,7 +85,8 @@ impl Notify {
                 return Ok(Notify::None);
             }
         }
-        // SAFETY: forwarded from our caller.
+        // SAFETY: `sev` is NULL or points to a readable SigEvent: our own contract, which is
+        // from_sigevent's.
         unsafe { Notify::from_sigevent(sev) }
     }
 
@@ -124,17 +126,17 @@ impl fmt::Debug for Notify {
         match *self {
             Notify::None => f.write_str("Notify::None"),
             Notify::Signal { signo, value } => {
-                // SAFETY: see above.
+                // SAFETY: a SigVal is 8 bytes of plain data: any bits read as a pointer.
                 let v = unsafe { value.sival_ptr };
                 write!(f, "Notify::Signal {{ signo: {signo}, value: {v:p} }}")
             }
             Notify::Thread { function, value, attr } => {
-                // SAFETY: see above.
+                // SAFETY: a SigVal is 8 bytes of plain data: any bits read as a pointer.
                 let v = unsafe { value.sival_ptr };
                 write!(f, "Notify::Thread {{ function: {:p}, value: {v:p}, attr: {attr:p} }}", function as *const ())
             }
             Notify::ThreadId { signo, value, tid } => {
-                // SAFETY: see above.
+                // SAFETY: a SigVal is 8 bytes of plain data: any bits read as a pointer.
                 let v = unsafe { value.sival_ptr };
                 write!(f, "Notify::ThreadId {{ signo: {signo}, value: {v:p}, tid: {tid} }}")
             }

@@ -37,7 +37,8 @@ pub(crate) struct ThreadJob {
 // SAFETY: the UnsafeCell is accessed by one party at a time, as set out in the contract of
 // `deliver` (the caller before it, the dispatcher between it and on_done); the link is atomic.
 unsafe impl Sync for ThreadJob {}
-// SAFETY: see `Sync`; the raw pointers inside are plain data.
+// SAFETY: moving a job moves its link and data, which belong to one party at a time (see
+// `Sync`); the raw pointers inside are plain data.
 unsafe impl Send for ThreadJob {}
 
 // SAFETY: `link` always returns the `next` field, which only the intake stack touches.

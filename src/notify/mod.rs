@@ -74,7 +74,8 @@ pub(crate) unsafe fn deliver(n: &Notify, job: *mut ThreadJob, on_done: unsafe fn
             false
         }
         Notify::Thread { .. } => {
-            // SAFETY: forwarded from our caller, who owns `job` until on_done.
+            // SAFETY: for a Thread notification our caller guarantees `job` is valid and unused by
+            // any other delivery until on_done: exactly `submit`'s contract.
             unsafe { dispatch::submit(n, job, on_done) };
             true
         }

@@ -28,7 +28,7 @@ pub unsafe extern "C" fn aio_cancel(fildes: c_int, aiocbp: *mut Aiocb) -> c_int 
         if r.is_some() && unsafe { (*aiocbp).aio_fildes } != fildes {
             return Err(Errno::EINVAL);
         }
-        // SAFETY: forwarded to the caller.
+        // SAFETY: a non-NULL `aiocbp` points to a live aiocb for the call (our caller's contract).
         Ok(unsafe { engine::cancel(fildes, r) })
     })
 }
@@ -39,6 +39,6 @@ pub unsafe extern "C" fn aio_cancel(fildes: c_int, aiocbp: *mut Aiocb) -> c_int 
 /// As [`aio_cancel`].
 #[no_mangle]
 pub unsafe extern "C" fn aio_cancel64(fildes: c_int, aiocbp: *mut Aiocb) -> c_int {
-    // SAFETY: forwarded to the caller.
+    // SAFETY: struct aiocb64 is struct aiocb on x86_64; same contract as aio_cancel.
     unsafe { aio_cancel(fildes, aiocbp) }
 }

@@ -19,7 +19,7 @@ pub unsafe extern "C" fn aio_fsync(op: c_int, aiocbp: *mut Aiocb) -> c_int {
         libc::O_DSYNC => Op::Fdatasync,
         _ => return boundary(-1, || Err(Errno::EINVAL)),
     };
-    // SAFETY: forwarded to the caller.
+    // SAFETY: aio_fsync's contract is rw::submit's.
     unsafe { rw::submit(aiocbp, kind) }
 }
 
@@ -29,6 +29,6 @@ pub unsafe extern "C" fn aio_fsync(op: c_int, aiocbp: *mut Aiocb) -> c_int {
 /// As [`aio_fsync`].
 #[no_mangle]
 pub unsafe extern "C" fn aio_fsync64(op: c_int, aiocbp: *mut Aiocb) -> c_int {
-    // SAFETY: forwarded to the caller.
+    // SAFETY: struct aiocb64 is struct aiocb on x86_64; same contract as aio_fsync.
     unsafe { aio_fsync(op, aiocbp) }
 }

@@ -47,7 +47,7 @@ pub(super) unsafe fn list_entry(p: *mut Aiocb) -> ListEntry {
         LIO_WRITE => Op::Write,
         _ => return ListEntry::Invalid(Some(r), Errno::EINVAL),
     };
-    // SAFETY: forwarded from our caller.
+    // SAFETY: `p` is non-NULL, aligned and (caller) a readable aiocb.
     match unsafe { request(p) } {
         Ok((r, n)) => ListEntry::Valid(r, op, n),
         Err(e) => ListEntry::Invalid(Some(r), e),
@@ -74,7 +74,7 @@ pub(super) unsafe fn list<'a, T>(list: *const T, nent: c_int) -> Result<&'a [T],
 /// # Safety
 /// `sev` is NULL or readable.
 pub(super) unsafe fn sigevent(sev: *const SigEvent) -> Result<Notify, Errno> {
-    // SAFETY: forwarded from our caller.
+    // SAFETY: `sev` is NULL or readable (caller).
     unsafe { Notify::from_user(sev) }
 }
 

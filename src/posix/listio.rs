@@ -22,12 +22,13 @@ pub unsafe extern "C" fn lio_listio(mode: c_int, list: *const *mut Aiocb, nent: 
         if mode != LIO_WAIT && mode != LIO_NOWAIT {
             return Err(Errno::EINVAL);
         }
-        // SAFETY: forwarded to the caller.
+        // SAFETY: `list` points to `nent` readable entries (our C caller's contract).
         let entries = unsafe { intake::list(list, nent) }?;
         // POSIX: the list notification applies to LIO_NOWAIT only.
-        // SAFETY: forwarded to the caller.
+        // SAFETY: `sig` is NULL or readable (our C caller's contract).
         let notify = if mode == LIO_NOWAIT { unsafe { intake::sigevent(sig) }? } else { Notify::None };
-        // SAFETY: forwarded to the caller (each entry is checked by the intake first).
+        // SAFETY: each entry is NULL or a readable aiocb, kept valid until it completes (our C
+        // caller's contract); the intake reads only such entries.
         unsafe { engine::submit_list(entries, mode == LIO_WAIT, notify, |p| intake::list_entry(p)) }?;
         Ok(0)
     })
@@ -39,6 +40,6 @@ pub unsafe extern "C" fn lio_listio(mode: c_int, list: *const *mut Aiocb, nent: 
 /// As [`lio_listio`].
 #[no_mangle]
 pub unsafe extern "C" fn lio_listio64(mode: c_int, list: *const *mut Aiocb, nent: c_int, sig: *mut SigEvent) -> c_int {
-    // SAFETY: forwarded to the caller.
+    // SAFETY: struct aiocb64 is struct aiocb on x86_64; same contract as lio_listio.
     unsafe { lio_listio(mode, list, nent, sig) }
 }

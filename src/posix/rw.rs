@@ -13,9 +13,9 @@ use crate::engine::{self, Op};
 /// As [`aio_read`].
 pub(super) unsafe fn submit(aiocbp: *mut Aiocb, op: Op) -> c_int {
     boundary(-1, || {
-        // SAFETY: forwarded to the caller.
+        // SAFETY: `aiocbp` is NULL or points to a readable aiocb (our caller's contract).
         let (r, notify) = unsafe { intake::request(aiocbp) }?;
-        // SAFETY: forwarded to the caller.
+        // SAFETY: the C caller keeps the aiocb valid and unmodified until it completes.
         unsafe { engine::submit(r, op, &notify) }?;
         Ok(0)
     })
@@ -28,7 +28,7 @@ pub(super) unsafe fn submit(aiocbp: *mut Aiocb, op: Op) -> c_int {
 /// nor freed, until `aio_error` reports something other than EINPROGRESS.
 #[no_mangle]
 pub unsafe extern "C" fn aio_read(aiocbp: *mut Aiocb) -> c_int {
-    // SAFETY: forwarded to the caller.
+    // SAFETY: aio_read's contract is submit's.
     unsafe { submit(aiocbp, Op::Read) }
 }
 
@@ -38,7 +38,7 @@ pub unsafe extern "C" fn aio_read(aiocbp: *mut Aiocb) -> c_int {
 /// As [`aio_read`].
 #[no_mangle]
 pub unsafe extern "C" fn aio_read64(aiocbp: *mut Aiocb) -> c_int {
-    // SAFETY: forwarded to the caller.
+    // SAFETY: struct aiocb64 is struct aiocb on x86_64; same contract as aio_read.
     unsafe { aio_read(aiocbp) }
 }
 
@@ -48,7 +48,7 @@ pub unsafe extern "C" fn aio_read64(aiocbp: *mut Aiocb) -> c_int {
 /// As [`aio_read`].
 #[no_mangle]
 pub unsafe extern "C" fn aio_write(aiocbp: *mut Aiocb) -> c_int {
-    // SAFETY: forwarded to the caller.
+    // SAFETY: aio_write's contract is submit's.
     unsafe { submit(aiocbp, Op::Write) }
 }
 
@@ -58,6 +58,6 @@ pub unsafe extern "C" fn aio_write(aiocbp: *mut Aiocb) -> c_int {
 /// As [`aio_read`].
 #[no_mangle]
 pub unsafe extern "C" fn aio_write64(aiocbp: *mut Aiocb) -> c_int {
-    // SAFETY: forwarded to the caller.
+    // SAFETY: struct aiocb64 is struct aiocb on x86_64; same contract as aio_write.
     unsafe { aio_write(aiocbp) }
 }

@@ -21,11 +21,11 @@ use crate::engine;
 #[no_mangle]
 pub unsafe extern "C" fn aio_suspend(list: *const *const Aiocb, nent: c_int, timeout: *const libc::timespec) -> c_int {
     boundary(-1, || {
-        // SAFETY: forwarded to the caller.
+        // SAFETY: `list` points to `nent` readable entries (our caller's contract).
         let entries = unsafe { intake::list(list, nent) }?;
-        // SAFETY: forwarded to the caller.
+        // SAFETY: `timeout` is NULL or readable (our caller's contract).
         let timeout = unsafe { intake::timeout(timeout) }?;
-        // SAFETY: forwarded to the caller.
+        // SAFETY: each non-NULL entry points to a readable aiocb (our caller's contract).
         unsafe { engine::wait(entries, timeout) }.map(|_| 0)
     })
 }
@@ -40,6 +40,6 @@ pub unsafe extern "C" fn aio_suspend64(
     nent: c_int,
     timeout: *const libc::timespec,
 ) -> c_int {
-    // SAFETY: forwarded to the caller.
+    // SAFETY: struct aiocb64 is struct aiocb on x86_64; same contract as aio_suspend.
     unsafe { aio_suspend(list, nent, timeout) }
 }

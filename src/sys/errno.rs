@@ -14,7 +14,8 @@ impl Errno {
 
     /// Stores this error in the calling thread's `errno` (async-signal-safe: a plain store).
     pub(crate) fn set(self) {
-        // SAFETY: as in `last`.
+        // SAFETY: __errno_location returns a valid pointer to this thread's errno for the life of
+        // the thread; a plain store.
         unsafe { *libc::__errno_location() = self.0 }
     }
 }

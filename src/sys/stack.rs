@@ -63,7 +63,7 @@ pub(crate) struct Stack<T: Linked> {
 // SAFETY: the stack only holds pointers and hands each node to exactly one consumer; whoever
 // stores a node in it must make sure the node may be used from the consumer's thread.
 unsafe impl<T: Linked> Sync for Stack<T> {}
-// SAFETY: as for Sync.
+// SAFETY: moving the stack moves only its head pointer; the nodes' ownership rules are Sync's.
 unsafe impl<T: Linked> Send for Stack<T> {}
 
 impl<T: Linked> Stack<T> {

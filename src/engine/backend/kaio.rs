@@ -44,7 +44,8 @@ impl Ctx {
     /// `resfd` is an eventfd.
     pub(crate) unsafe fn submit(&self, reqs: &[ReqPtr], resfd: c_int) -> usize {
         self.inflight.fetch_add(reqs.len() as u32, AcqRel);
-        // SAFETY: forwarded from our caller.
+        // SAFETY: the requests are live and accepted, their buffers valid while in flight, and
+        // resfd an eventfd: our caller's contract, which is submit_all's.
         let n = unsafe { self.submit_all(reqs, resfd) }.unwrap_or(0);
         self.inflight.fetch_sub((reqs.len() - n) as u32, AcqRel);
         n

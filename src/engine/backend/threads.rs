@@ -196,7 +196,7 @@ impl Pool {
     pub(crate) unsafe fn close_inherited(&self) {
         for w in self.workers.iter() {
             if let Some(e) = w.evfd.get() {
-                // SAFETY: forwarded from our caller.
+                // SAFETY: nothing uses this pool, so nothing uses its workers' eventfds (caller).
                 unsafe { e.close() };
             }
         }

@@ -188,9 +188,9 @@ impl Ring {
         if unsafe { sq.push(&e) }.is_err() {
             drop(sq);
             let _ = self.ring.submit();
-            // SAFETY: as above.
+            // SAFETY: still under the sq lock: exclusive use of the submission queue.
             let mut sq = unsafe { self.ring.submission_shared() };
-            // SAFETY: as above.
+            // SAFETY: the entry references no user memory.
             unsafe { sq.push(&e) }.map_err(|_| Errno::EAGAIN)?;
             sq.sync();
         } else {

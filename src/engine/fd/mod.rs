@@ -43,7 +43,7 @@ impl Admit for EngineAdmit<'_, '_> {
 /// # Safety
 /// `r` is live, accepted, owned by the caller and in no list.
 pub(crate) unsafe fn submit<'e>(eng: &'e Engine, fe: &FdEntry, r: ReqPtr, drain: bool, batch: &mut Batch<'e>) {
-    // SAFETY: forwarded from our caller.
+    // SAFETY: the caller owns `r`, live, accepted and in no list.
     unsafe { fe.order.submit(r, drain, &mut EngineAdmit { eng, batch }) };
 }
 

@@ -181,7 +181,8 @@ impl FdTable {
             return None;
         }
         let p = self.chunks[fd as usize / CHUNK].load(Acquire);
-        // SAFETY: as in `entry`.
+        // SAFETY: a non-NULL chunk holds CHUNK entries and is never freed while the table lives;
+        // the index is below CHUNK.
         (!p.is_null()).then(|| unsafe { &*p.add(fd as usize % CHUNK) })
     }
 }

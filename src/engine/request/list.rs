@@ -130,7 +130,8 @@ impl ReqStack {
     /// # Safety
     /// `r` is live, owned by the caller and in no list; it stays live until taken.
     pub(crate) unsafe fn push(&self, r: ReqPtr) {
-        // SAFETY: forwarded from our caller, who owns `r`.
+        // SAFETY: the caller owns `r`, live and in no list or stack, and keeps it live until taken:
+        // the stack's push contract.
         unsafe { self.0.push(r.as_ptr()) };
     }
 

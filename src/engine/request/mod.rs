@@ -66,7 +66,7 @@ pub(crate) struct ReqPtr(NonNull<Aiocb>);
 // SAFETY: a ReqPtr is only an address; reading through it needs `ReqPtr::get`, whose caller
 // states why the request is live and theirs to use, on whichever thread.
 unsafe impl Send for ReqPtr {}
-// SAFETY: as for Send.
+// SAFETY: sharing a ReqPtr shares only the address; see Send.
 unsafe impl Sync for ReqPtr {}
 
 impl ReqPtr {
@@ -152,19 +152,23 @@ impl<'a> Req<'a> {
         unsafe { ptr::addr_of!((*self.caller()).aio_fildes).read() }
     }
     pub(crate) fn offset(&self) -> i64 {
-        // SAFETY: as in `fd`.
+        // SAFETY: live aiocb (see `field`); a plain read of a field the caller does not write
+        // while the request is in flight or the call that passed it lasts.
         unsafe { ptr::addr_of!((*self.caller()).aio_offset).read() }
     }
     pub(crate) fn buf(&self) -> *mut u8 {
-        // SAFETY: as in `fd`.
+        // SAFETY: live aiocb (see `field`); a plain read of a field the caller does not write
+        // while the request is in flight or the call that passed it lasts.
         unsafe { ptr::addr_of!((*self.caller()).aio_buf).read() }.cast()
     }
     pub(crate) fn nbytes(&self) -> usize {
-        // SAFETY: as in `fd`.
+        // SAFETY: live aiocb (see `field`); a plain read of a field the caller does not write
+        // while the request is in flight or the call that passed it lasts.
         unsafe { ptr::addr_of!((*self.caller()).aio_nbytes).read() }
     }
     pub(crate) fn sigevent(&self) -> &SigEvent {
-        // SAFETY: as in `fd`; the sigevent is plain data nobody writes while we look.
+        // SAFETY: live aiocb (see `field`); the sigevent is plain data the caller does not write
+        // while the request is in flight, and the reference does not outlive this view.
         unsafe { &*ptr::addr_of!((*self.caller()).aio_sigevent) }
     }
 
@@ -457,7 +461,7 @@ mod tests {
         req.set_progress(4096);
         assert_eq!(req.progress(), 4096);
         req.publish(-(libc::ECANCELED as isize));
-        // SAFETY: as above.
+        // SAFETY: the block is live for the whole test and only this test uses it.
         let again = unsafe { r.get() };
         assert_eq!((again.status(), again.return_value()), (libc::ECANCELED, -1));
         assert_eq!(again.state().phase(), Phase::Done);
