@@ -275,3 +275,216 @@ unsafe fn park(list: &mut List, r: ReqPtr, to: &mut impl Admit) {
     }
     to.parked(r);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::Aiocb;
+    use crate::engine::request::{Backend, Op};
+
+    /// Records what the state machine does.
+    #[derive(Default)]
+    struct Rec {
+        issued: Vec<ReqPtr>,
+        parked: Vec<ReqPtr>,
+        unparked: usize,
+    }
+
+    impl Admit for Rec {
+        fn issue(&mut self, r: ReqPtr) {
+            self.issued.push(r);
+        }
+        fn parked(&mut self, r: ReqPtr) {
+            self.parked.push(r);
+        }
+        fn unparked(&mut self, n: usize) {
+            self.unparked += n;
+        }
+    }
+
+    /// Requests without descriptors: accepted aiocbs in boxes (each keeps its address).
+    struct Reqs(Vec<Box<Aiocb>>);
+
+    impl Reqs {
+        fn new() -> Self {
+            Reqs(Vec::new())
+        }
+
+        fn add(&mut self, op: Op, ordered: bool) -> ReqPtr {
+            // SAFETY: an all-zero aiocb is a valid value of the structure.
+            self.0.push(Box::new(unsafe { core::mem::zeroed::<Aiocb>() }));
+            let r = ReqPtr::new(&mut **self.0.last_mut().unwrap()).unwrap();
+            let m = Meta::new(0, Backend::Uring, op).with_ordered(ordered).with_barrier(op.is_sync());
+            // SAFETY: the box lives as long as `self`, and only this test uses it.
+            unsafe { r.get() }.start(1, m, core::ptr::null_mut(), core::ptr::null());
+            r
+        }
+    }
+
+    fn meta(r: ReqPtr) -> Meta {
+        // SAFETY: the tests' requests live as long as their `Reqs`.
+        unsafe { r.get() }.meta()
+    }
+
+    fn phase(r: ReqPtr) -> Phase {
+        // SAFETY: as in `meta`.
+        unsafe { r.get() }.state().phase()
+    }
+
+    fn submit(o: &OrderState, r: ReqPtr, rec: &mut Rec) {
+        // SAFETY: accepted, live, in no list.
+        unsafe { o.submit(r, false, rec) };
+    }
+
+    /// Completes `r` the way the engine does: record, then re-evaluate if asked.
+    fn complete(o: &OrderState, r: ReqPtr, rec: &mut Rec) {
+        assert!(meta(r).counted(), "only issued requests complete");
+        if o.complete(meta(r)) {
+            let mut l = o.lock();
+            o.evaluate(&mut l, rec);
+        }
+    }
+
+    #[test]
+    fn unordered_requests_go_at_once() {
+        let (o, mut reqs, mut rec) = (OrderState::new(), Reqs::new(), Rec::default());
+        assert!(o.try_fast());
+        let a = reqs.add(Op::Read, false);
+        let b = reqs.add(Op::Write, false);
+        submit(&o, a, &mut rec);
+        submit(&o, b, &mut rec);
+        assert_eq!(rec.issued, [a, b]);
+        assert!(rec.parked.is_empty());
+        assert_eq!(o.inflight(), 3);
+        assert!(meta(a).counted() && meta(b).counted());
+    }
+
+    #[test]
+    fn stream_chains_keep_order_per_direction() {
+        let (o, mut reqs, mut rec) = (OrderState::new(), Reqs::new(), Rec::default());
+        let r1 = reqs.add(Op::Read, true);
+        let r2 = reqs.add(Op::Read, true);
+        let r3 = reqs.add(Op::Read, true);
+        let w1 = reqs.add(Op::Write, true);
+        for r in [r1, r2, r3, w1] {
+            submit(&o, r, &mut rec);
+        }
+        // One per direction: a pending read never holds back a write.
+        assert_eq!(rec.issued, [r1, w1]);
+        assert_eq!(rec.parked, [r2, r3]);
+        assert_eq!((phase(r2), phase(r3)), (Phase::Waiting, Phase::Waiting));
+        complete(&o, w1, &mut rec);
+        assert_eq!(rec.issued, [r1, w1], "a write completing frees only the write direction");
+        complete(&o, r1, &mut rec);
+        assert_eq!(rec.issued, [r1, w1, r2]);
+        complete(&o, r2, &mut rec);
+        assert_eq!(rec.issued, [r1, w1, r2, r3]);
+        assert_eq!(rec.unparked, 2);
+        complete(&o, r3, &mut rec);
+        assert_eq!(o.inflight(), 0);
+    }
+
+    #[test]
+    fn fsync_waits_for_earlier_requests_and_holds_later_ones() {
+        let (o, mut reqs, mut rec) = (OrderState::new(), Reqs::new(), Rec::default());
+        // Two writes on the fast path.
+        let w1 = reqs.add(Op::Write, false);
+        let w2 = reqs.add(Op::Write, false);
+        for w in [w1, w2] {
+            assert!(o.try_fast());
+            // SAFETY: as in `meta`.
+            unsafe { w.get() }.set_counted();
+        }
+        let f = reqs.add(Op::Fsync, false);
+        submit(&o, f, &mut rec);
+        assert_eq!(rec.parked, [f], "the barrier waits for the two writes");
+        assert!(!o.try_fast(), "no fast path while a barrier waits");
+        let w3 = reqs.add(Op::Write, false);
+        submit(&o, w3, &mut rec);
+        assert_eq!(rec.parked, [f, w3], "a later write waits behind the barrier");
+        complete(&o, w1, &mut rec);
+        assert!(rec.issued.is_empty());
+        complete(&o, w2, &mut rec);
+        assert_eq!(rec.issued, [f], "the barrier goes once nothing earlier is in flight");
+        complete(&o, f, &mut rec);
+        assert_eq!(rec.issued, [f, w3], "later requests go once the barrier is done");
+        assert_eq!(rec.unparked, 2);
+        complete(&o, w3, &mut rec);
+        assert!(o.try_fast(), "fast path open again");
+    }
+
+    #[test]
+    fn barrier_after_barrier_and_ordered_requests() {
+        let (o, mut reqs, mut rec) = (OrderState::new(), Reqs::new(), Rec::default());
+        let f1 = reqs.add(Op::Fsync, false);
+        submit(&o, f1, &mut rec);
+        assert_eq!(rec.issued, [f1], "an fsync on an idle fd goes at once");
+        let a1 = reqs.add(Op::Write, true);
+        let f2 = reqs.add(Op::Fdatasync, false);
+        let a2 = reqs.add(Op::Write, true);
+        for r in [a1, f2, a2] {
+            submit(&o, r, &mut rec);
+        }
+        assert_eq!(rec.parked, [a1, f2, a2]);
+        complete(&o, f1, &mut rec);
+        assert_eq!(rec.issued, [f1, a1], "the append goes; the second barrier waits for it");
+        complete(&o, a1, &mut rec);
+        assert_eq!(rec.issued, [f1, a1, f2]);
+        complete(&o, f2, &mut rec);
+        assert_eq!(rec.issued, [f1, a1, f2, a2]);
+    }
+
+    #[test]
+    fn unlinking_a_barrier_releases_what_waits_behind_it() {
+        let (o, mut reqs, mut rec) = (OrderState::new(), Reqs::new(), Rec::default());
+        let w1 = reqs.add(Op::Write, false);
+        submit(&o, w1, &mut rec);
+        let f = reqs.add(Op::Fsync, false);
+        let w2 = reqs.add(Op::Write, false);
+        submit(&o, f, &mut rec);
+        submit(&o, w2, &mut rec);
+        assert_eq!(rec.parked, [f, w2]);
+        assert!(!o.unlink(w1, &mut rec), "an issued request is not in the lists");
+        assert!(o.unlink(f, &mut rec));
+        assert_eq!(rec.issued, [w1, w2], "with the barrier gone the write behind it goes");
+        assert_eq!(rec.unparked, 2);
+        assert!(!o.unlink(f, &mut rec), "removed once");
+    }
+
+    #[test]
+    fn unlink_all_returns_every_parked_request_in_order() {
+        let (o, mut reqs, mut rec) = (OrderState::new(), Reqs::new(), Rec::default());
+        let r1 = reqs.add(Op::Read, true);
+        let r2 = reqs.add(Op::Read, true);
+        let f = reqs.add(Op::Fsync, false);
+        let w = reqs.add(Op::Write, true);
+        for r in [r1, r2, f, w] {
+            submit(&o, r, &mut rec);
+        }
+        assert_eq!(rec.issued, [r1]);
+        let mut all = o.unlink_all(&mut rec);
+        let mut got = Vec::new();
+        while let Some(r) = all.pop_front() {
+            got.push(r);
+        }
+        assert_eq!(got, [f, w, r2], "the wait queue first, then the chains");
+        assert_eq!(rec.unparked, 3);
+        assert!(o.try_fast(), "nothing waits any more");
+    }
+
+    #[test]
+    fn drain_holds_everything_until_nothing_is_in_flight() {
+        let (o, mut reqs, mut rec) = (OrderState::new(), Reqs::new(), Rec::default());
+        let a = reqs.add(Op::Read, false);
+        submit(&o, a, &mut rec);
+        let b = reqs.add(Op::Read, true);
+        // SAFETY: accepted, live, in no list.
+        unsafe { o.submit(b, true, &mut rec) };
+        assert_eq!(rec.parked, [b], "the class changed under a request in flight: drain");
+        let c = reqs.add(Op::Read, false);
+        submit(&o, c, &mut rec);
+        assert_eq!(rec.parked, [b, c]);
+        complete(&o, a, &mut rec);
+        assert_eq!(rec.issued, [a, b, c]);
+    }
+}

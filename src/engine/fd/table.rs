@@ -230,3 +230,132 @@ impl Kicks {
         self.0.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::cell::Cell;
+
+    /// A pretend descriptor: what fstat and F_GETFL would say, and how often they were asked.
+    struct Fake {
+        id: Cell<FileId>,
+        flags: Cell<c_int>,
+        stats: Cell<u32>,
+        getfls: Cell<u32>,
+    }
+
+    impl Fake {
+        fn new(format: libc::mode_t, ident: u64, flags: c_int) -> Fake {
+            Fake {
+                id: Cell::new(FileId { ident, format }),
+                flags: Cell::new(flags),
+                stats: Cell::new(0),
+                getfls: Cell::new(0),
+            }
+        }
+
+        fn classify(&self, e: &FdEntry, lone_ok: bool, offset_zero: bool) -> (u32, bool) {
+            e.classify_with(
+                lone_ok,
+                offset_zero,
+                || {
+                    self.stats.set(self.stats.get() + 1);
+                    Ok(self.id.get())
+                },
+                || {
+                    self.getfls.set(self.getfls.get() + 1);
+                    Ok(self.flags.get())
+                },
+            )
+            .unwrap()
+        }
+
+        fn asked(&self) -> (u32, u32) {
+            (self.stats.get(), self.getfls.get())
+        }
+    }
+
+    #[test]
+    fn class_bits() {
+        assert_eq!(class_of(libc::S_IFREG, libc::O_RDWR), kind::VALID);
+        assert_eq!(class_of(libc::S_IFREG, libc::O_DIRECT | libc::O_APPEND), kind::VALID | kind::DIRECT | kind::APPEND);
+        assert_eq!(class_of(libc::S_IFBLK, libc::O_DIRECT), kind::VALID | kind::DIRECT);
+        for stream in [libc::S_IFIFO, libc::S_IFSOCK, libc::S_IFCHR] {
+            assert_eq!(
+                class_of(stream, libc::O_DIRECT),
+                kind::VALID | kind::STREAM,
+                "O_DIRECT means nothing on a stream"
+            );
+        }
+    }
+
+    #[test]
+    fn idle_fd_is_checked_with_one_fstat() {
+        let e = FdEntry::new();
+        let f = Fake::new(libc::S_IFREG, 7, libc::O_RDWR);
+        assert_eq!(f.classify(&e, false, false), (kind::VALID, false));
+        assert_eq!(f.asked(), (1, 1), "first sight: fstat and F_GETFL");
+        assert_eq!(f.classify(&e, false, false), (kind::VALID, false));
+        assert_eq!(f.asked(), (2, 1), "idle: one fstat, same file, flags kept");
+        // The number now names another file: its flags are read again.
+        f.id.set(FileId { ident: 8, format: libc::S_IFREG });
+        f.flags.set(libc::O_APPEND);
+        assert_eq!(f.classify(&e, false, false), (kind::VALID | kind::APPEND, false));
+        assert_eq!(f.asked(), (3, 2));
+    }
+
+    #[test]
+    fn busy_fd_uses_the_cache() {
+        let e = FdEntry::new();
+        let f = Fake::new(libc::S_IFIFO, 1, 0);
+        f.classify(&e, false, false);
+        assert!(e.order.try_fast(), "one request in flight");
+        let asked = f.asked();
+        assert_eq!(f.classify(&e, false, false), (kind::VALID | kind::STREAM, false));
+        assert_eq!(f.asked(), asked, "checked since the fd was last idle: no system call");
+    }
+
+    #[test]
+    fn lone_request_on_a_ring_skips_the_check() {
+        let e = FdEntry::new();
+        let f = Fake::new(libc::S_IFREG, 1, libc::O_DIRECT);
+        f.classify(&e, true, false);
+        let asked = f.asked();
+        let (k, changed) = f.classify(&e, true, false);
+        assert_eq!((k, changed), (kind::VALID | kind::DIRECT | kind::UNCHECKED, false));
+        assert_eq!(f.asked(), asked);
+        // A stream is trusted unchecked only at offset 0 (right for a file too).
+        let s = FdEntry::new();
+        let p = Fake::new(libc::S_IFSOCK, 2, 0);
+        p.classify(&s, true, true);
+        let asked = p.asked();
+        assert_eq!(p.classify(&s, true, true).0 & kind::UNCHECKED, kind::UNCHECKED);
+        assert_eq!(p.asked(), asked);
+        assert_eq!(p.classify(&s, true, false).0 & kind::UNCHECKED, 0, "offset != 0: check");
+        assert_eq!(p.asked().0, asked.0 + 1);
+    }
+
+    #[test]
+    fn class_change_under_requests_in_flight_asks_for_a_drain() {
+        let e = FdEntry::new();
+        let f = Fake::new(libc::S_IFREG, 1, 0);
+        f.classify(&e, true, false);
+        // Lone requests skip the check, which leaves the cache unchecked ...
+        f.classify(&e, true, false);
+        assert!(e.order.try_fast());
+        // ... so the next request, finding one in flight, checks: the number is now a pipe.
+        f.id.set(FileId { ident: 9, format: libc::S_IFIFO });
+        assert_eq!(f.classify(&e, true, false), (kind::VALID | kind::STREAM, true));
+        // A change that needs no ordering asks for none.
+        let g = FdEntry::new();
+        let h = Fake::new(libc::S_IFREG, 1, 0);
+        h.classify(&g, true, false);
+        h.classify(&g, true, false);
+        assert!(g.order.try_fast());
+        h.flags.set(libc::O_DIRECT);
+        h.id.set(FileId { ident: 3, format: libc::S_IFREG });
+        assert_eq!(h.classify(&g, true, false), (kind::VALID | kind::DIRECT, false));
+        g.invalidate();
+        assert_eq!(h.classify(&g, false, false).0, kind::VALID | kind::DIRECT, "an invalidated class is read again");
+    }
+}
