@@ -303,6 +303,7 @@ mod tests {
     }
 
     /// Requests without descriptors: accepted aiocbs in boxes (each keeps its address).
+    #[allow(clippy::vec_box)]
     struct Reqs(Vec<Box<Aiocb>>);
 
     impl Reqs {
