@@ -108,16 +108,17 @@ impl State {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct Meta(pub(super) u32);
 
+// Layout: queue in bits 0-15, backend 16-17, operation 18-21 (room for new opcodes), flags from 22.
 const QUEUE_MASK: u32 = 0xffff;
 pub(super) const BACKEND_SHIFT: u32 = 16;
 pub(super) const BACKEND_MASK: u32 = 3 << BACKEND_SHIFT;
 const OP_SHIFT: u32 = 18;
-const OP_MASK: u32 = 3 << OP_SHIFT;
-const ORDERED: u32 = 1 << 20;
-const BARRIER: u32 = 1 << 21;
-const WATCHED: u32 = 1 << 22;
-pub(super) const STREAM: u32 = 1 << 23;
-pub(super) const COUNTED: u32 = 1 << 24;
+const OP_MASK: u32 = 0xf << OP_SHIFT;
+const ORDERED: u32 = 1 << 22;
+const BARRIER: u32 = 1 << 23;
+const WATCHED: u32 = 1 << 24;
+pub(super) const STREAM: u32 = 1 << 25;
+pub(super) const COUNTED: u32 = 1 << 26;
 
 impl Meta {
     pub(crate) fn new(queue: usize, backend: Backend, op: Op) -> Meta {
