@@ -20,57 +20,62 @@
 
 /* ------------------------------------------------------------- signals */
 
-/* Block sig in the calling thread (do it before any thread exists, so every
- * thread the program or the library starts inherits the mask). */
-CT_FN void block_signal(int sig)
+/* Counting SIGEV_SIGNAL notifications with a handler (any thread may take a
+ * process-directed signal: under glibc a SIGEV_THREAD callback runs with
+ * signals unblocked).  Each si_value.sival_int in [0, SIGC_MAX) is counted
+ * on its own, anything else as a stray. */
+#define SIGC_MAX 4096
+static atomic_int sigc_counts[SIGC_MAX];
+static atomic_int sigc_total, sigc_strays;
+
+static void sigc_handler(int sig, siginfo_t *si, void *uc)
 {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, sig);
-    CHECK_EQ(pthread_sigmask(SIG_BLOCK, &set, NULL), 0);
+    (void)sig;
+    (void)uc;
+    int v = si->si_value.sival_int;
+    if (si->si_code == SI_ASYNCIO && v >= 0 && v < SIGC_MAX)
+        atomic_fetch_add(&sigc_counts[v], 1);
+    else
+        atomic_fetch_add(&sigc_strays, 1);
+    atomic_fetch_add(&sigc_total, 1);
 }
 
-/* Take queued instances of the blocked signal sig until want of them have
- * arrived or ms milliseconds have passed, without calling any AIO function
- * (a notification must arrive although nobody asks for the status).  Each
- * si_value.sival_int in [0, nvals) is counted in counts[]; others in
- * *strays.  Returns how many arrived. */
-CT_FN int take_signals(int sig, int want, long ms, int *counts, int nvals,
-                       int *strays)
+/* Count notifications by signal sig from now on (SA_RESTART, so the
+ * program's own calls are not interrupted). */
+CT_FN void sigc_install(int sig)
 {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, sig);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = sigc_handler;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    SYS(sigaction(sig, &sa, NULL));
+}
+
+/* Wait until `total` notifications have arrived in all, or ms have passed,
+ * without calling any AIO function (a notification must arrive although
+ * nobody asks for a status).  Returns the number that arrived. */
+CT_FN int sigc_wait(int total, long ms)
+{
     long long deadline = now_ms() + ms;
-    int got = 0;
-    while (got < want) {
-        long long left = deadline - now_ms();
-        if (left <= 0)
-            break;
-        struct timespec ts = ms_ts(left);
-        siginfo_t si;
-        int r = sigtimedwait(&set, &si, &ts);
-        if (r == -1) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN)
-                break;
-            die("sigtimedwait");
-        }
-        int v = si.si_value.sival_int;
-        if (v >= 0 && v < nvals)
-            counts[v]++;
-        else if (strays)
-            (*strays)++;
-        got++;
-    }
-    return got;
+    while (atomic_load(&sigc_total) < total && now_ms() < deadline)
+        pause_us(200);
+    return atomic_load(&sigc_total);
 }
 
-/* Any more instances of sig that arrive within ms (duplicates). */
-CT_FN int extra_signals(int sig, long ms, int *counts, int nvals, int *strays)
+CT_FN int sigc_count(int v) { return atomic_load(&sigc_counts[v]); }
+
+/* Fail unless values [from, to) were each notified exactly once and nothing
+ * else arrived; waits `grace_ms` first for duplicates. */
+CT_FN void sigc_expect_once(int from, int to, long grace_ms)
 {
-    return take_signals(sig, 1 << 30, ms, counts, nvals, strays);
+    pause_us(grace_ms * 1000); /* a duplicate would come now, if at all */
+    for (int v = from; v < to; v++)
+        if (sigc_count(v) != 1)
+            die("request %d notified %d times", v, sigc_count(v));
+    if (atomic_load(&sigc_strays))
+        die("%d stray signals (other si_value or si_code)",
+            atomic_load(&sigc_strays));
 }
 
 /* ------------------------------------------------------------- pipes */
@@ -291,12 +296,6 @@ CT_FN void deny_syscall_all_threads(int nr)
 
 /* ------------------------------------------- AIO going on elsewhere */
 
-/* Descriptors for aio_elsewhere(), opened before the test closes the number
- * it is interested in (so that none of them takes that number). */
-struct elsewhere {
-    int file, rfd, wfd;
-};
-
 static atomic_int elsewhere_callbacks;
 
 static void elsewhere_cb(union sigval v)
@@ -305,37 +304,79 @@ static void elsewhere_cb(union sigval v)
     atomic_fetch_add(&elsewhere_callbacks, 1);
 }
 
-static void *elsewhere_thread(void *arg)
+struct first_req {
+    int fd;
+    const char *when;
+};
+
+static void *first_req_main(void *arg)
 {
-    struct elsewhere *e = arg;
-    char buf[100];
+    struct first_req *r = arg;
+    char b[64];
     struct aiocb cb;
-    cb_init(&cb, e->file, buf, sizeof buf, 0);
+    cb_init(&cb, r->fd, b, sizeof b, 0);
     CHECK_EQ(aio_read(&cb), 0);
-    wait_done(&cb);
-    CHECK_DONE_OK(&cb, 100);
+    long long deadline = now_ms() + DONE_MS;
+    while (aio_error(&cb) == EINPROGRESS) {
+        if (now_ms() > deadline)
+            die("%s: a new thread's first request (a read on a regular "
+                "file) did not complete within %d ms", r->when, DONE_MS);
+        const struct aiocb *l[1] = { &cb };
+        struct timespec ts = ms_ts(100);
+        aio_suspend(l, 1, &ts);
+    }
+    CHECK_DONE_OK(&cb, sizeof b);
     return NULL;
 }
 
+/* A new thread makes its first AIO request, a 64-byte read of regular file
+ * fd (a new thread may get a queue of its own), and waits for it. */
+CT_FN void new_thread_request(int fd, const char *when)
+{
+    struct first_req r = { fd, when };
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, first_req_main, &r), 0);
+    pthread_join(t, NULL);
+}
+
+static void *cancel_main(void *arg)
+{
+    struct aiocb *cb = arg;
+    return (void *)(intptr_t)aio_cancel(cb->aio_fildes, cb);
+}
+
+/* aio_cancel(cb->aio_fildes, cb), failing with `what` if it does not
+ * return in time. */
+CT_FN int cancel_within(struct aiocb *cb, long ms, const char *what)
+{
+    return (int)(intptr_t)call_within(cancel_main, cb, ms, what);
+}
+
+/* Descriptors for aio_elsewhere(), opened before the test closes the number
+ * it is interested in (so that none of them takes that number). */
+struct elsewhere {
+    int file, rfd, wfd;
+};
+
 CT_FN void elsewhere_open(struct elsewhere *e)
 {
-    e->file = tmp_pattern_file(4096, 77);
+    e->file = tmp_pattern_file(1 << 16, 77);
     int p[2];
     make_pipe(p);
     e->rfd = p[0];
     e->wfd = p[1];
 }
 
-/* Ordinary AIO use on other descriptors that may make an implementation
- * open descriptors of its own: a new thread's first request (it may get a
- * queue of its own), a SIGEV_THREAD notification, a pending pipe read. */
-CT_FN void aio_elsewhere(struct elsewhere *e)
+/* Ordinary AIO use on other descriptors, of every kind that may make an
+ * implementation open descriptors of its own: a new thread's first request
+ * (it may get a queue of its own), a SIGEV_THREAD notification, a pending
+ * pipe read, an fsync barrier, O_DIRECT, and (if sig > 0) a SIGEV_SIGNAL
+ * notification with value `value` (the caller waits for that). */
+CT_FN void aio_elsewhere_sig(struct elsewhere *e, int sig, int value)
 {
-    pthread_t t;
-    CHECK_EQ(pthread_create(&t, NULL, elsewhere_thread, e), 0);
-    pthread_join(t, NULL);
-    char b1[100], b2[16];
-    struct aiocb c1, c2;
+    new_thread_request(e->file, "AIO elsewhere");
+    char b1[100], b2[16], b3[100];
+    struct aiocb c1, c2, c3, c4;
     int before = atomic_load(&elsewhere_callbacks);
     cb_init(&c1, e->file, b1, sizeof b1, 100);
     c1.aio_sigevent.sigev_notify = SIGEV_THREAD;
@@ -343,12 +384,157 @@ CT_FN void aio_elsewhere(struct elsewhere *e)
     CHECK_EQ(aio_read(&c1), 0);
     cb_init(&c2, e->rfd, b2, sizeof b2, 0);
     CHECK_EQ(aio_read(&c2), 0);
+    cb_init(&c3, e->file, b3, sizeof b3, 200);
+    if (sig > 0) {
+        cb_signal(&c3, sig);
+        c3.aio_sigevent.sigev_value.sival_int = value;
+    }
+    CHECK_EQ(aio_read(&c3), 0);
+    cb_init(&c4, e->file, NULL, 0, 0);
+    CHECK_EQ(aio_fsync(O_SYNC, &c4), 0);
     write_all(e->wfd, "more aio on pipe", 16);
     wait_done(&c1);
     wait_done(&c2);
+    wait_done(&c3);
+    wait_done(&c4);
     CHECK_DONE_OK(&c1, 100);
     CHECK_DONE_OK(&c2, 16);
+    CHECK_DONE_OK(&c3, 100);
+    CHECK_DONE_OK(&c4, 0);
     WAIT_UNTIL(atomic_load(&elsewhere_callbacks) == before + 1, DONE_MS);
+    int d = tmp_open(O_DIRECT);
+    if (d >= 0) {
+        void *mem;
+        if (posix_memalign(&mem, 4096, 4096) != 0)
+            die("posix_memalign");
+        memset(mem, 7, 4096);
+        struct aiocb dc;
+        cb_init(&dc, d, mem, 4096, 0);
+        CHECK_EQ(aio_write(&dc), 0);
+        wait_done(&dc);
+        CHECK_DONE_OK(&dc, 4096);
+        free(mem);
+        close(d);
+    }
+}
+
+CT_FN void aio_elsewhere(struct elsewhere *e) { aio_elsewhere_sig(e, 0, 0); }
+
+/* ------------------------------------- numbers reused by the program */
+
+/* After the library's descriptors were closed behind its back (closefrom),
+ * the program fills the freed numbers with files and pipes of its own and
+ * later checks that nobody read, wrote, closed or replaced any of them. */
+#define REUSE_MAX 512
+#define REUSE_FILE_LEN 64
+#define REUSE_PIPE_LEN 16
+
+struct reuse_obj {
+    int kind;      /* 0: regular file; 1: pipe (rfd, wfd) */
+    int fd, wfd;   /* wfd: the pipe's write end */
+    struct fd_ident id, wid;
+    unsigned seed;
+};
+
+struct reuse_set {
+    int n;
+    struct reuse_obj o[REUSE_MAX];
+};
+
+/* Open files and pipes until every number from 3 to at least `upto` is
+ * taken; each file holds REUSE_FILE_LEN pattern bytes (file offset 0), each
+ * pipe holds REUSE_PIPE_LEN pattern bytes. */
+CT_FN void reuse_fill(struct reuse_set *s, int upto)
+{
+    s->n = 0;
+    while (highest_fd() < upto) {
+        if (s->n == REUSE_MAX)
+            die("too many descriptors to fill");
+        struct reuse_obj *o = &s->o[s->n];
+        o->seed = 5000u + (unsigned)s->n;
+        o->kind = s->n % 2;
+        if (o->kind == 0) {
+            o->fd = tmp_open(0);
+            o->wfd = -1;
+            char b[REUSE_FILE_LEN];
+            pat_fill(b, sizeof b, 0, o->seed);
+            CHECK_EQ(pwrite(o->fd, b, sizeof b, 0), sizeof b);
+        } else {
+            int p[2];
+            make_pipe(p);
+            o->fd = p[0];
+            o->wfd = p[1];
+            char b[REUSE_PIPE_LEN];
+            pat_fill(b, sizeof b, 0, o->seed);
+            write_all(o->wfd, b, sizeof b);
+            o->wid = ident_of(o->wfd);
+        }
+        o->id = ident_of(o->fd);
+        s->n++;
+    }
+}
+
+/* Is every descriptor of the set still open and still the same file? */
+CT_FN void reuse_check_open(const struct reuse_set *s, const char *when)
+{
+    for (int i = 0; i < s->n; i++) {
+        const struct reuse_obj *o = &s->o[i];
+        int fds[2] = { o->fd, o->wfd };
+        const struct fd_ident ids[2] = { o->id, o->wid };
+        for (int k = 0; k < 2; k++) {
+            if (fds[k] < 0)
+                continue;
+            struct stat st;
+            if (fstat(fds[k], &st) != 0)
+                die("%s: the program's descriptor %d (%s) was closed", when,
+                    fds[k], o->kind ? (k ? "pipe write end" : "pipe read end")
+                                    : "regular file");
+            struct fd_ident now = { st.st_dev, st.st_ino, st.st_mode & S_IFMT };
+            if (!same_ident(now, ids[k]))
+                die("%s: the program's descriptor %d is no longer its own "
+                    "file (closed and replaced)", when, fds[k]);
+        }
+    }
+}
+
+/* Is the content of every file and pipe of the set exactly what the program
+ * put there (nothing written, read, or moved)?  The pipes' data is read
+ * and put back. */
+CT_FN void reuse_check_data(const struct reuse_set *s, const char *when)
+{
+    for (int i = 0; i < s->n; i++) {
+        const struct reuse_obj *o = &s->o[i];
+        if (o->kind == 0) {
+            unsigned char b[REUSE_FILE_LEN + 4096];
+            off_t pos = lseek(o->fd, 0, SEEK_CUR);
+            ssize_t n = pread(o->fd, b, sizeof b, 0);
+            if (n != REUSE_FILE_LEN)
+                die("%s: the program's file at fd %d holds %zd bytes, "
+                    "expected %d (something wrote into it)%s", when, o->fd, n,
+                    REUSE_FILE_LEN,
+                    n >= 8 && !memcmp(b + REUSE_FILE_LEN, "\1\0\0\0\0\0\0\0", 8)
+                        ? "; an 8-byte eventfd token follows our data" : "");
+            for (int j = 0; j < REUSE_FILE_LEN; j++)
+                if (b[j] != pat_byte(j, o->seed))
+                    die("%s: the program's file at fd %d changed at byte %d",
+                        when, o->fd, j);
+            if (pos != 0)
+                die("%s: the file offset of the program's fd %d moved to %lld "
+                    "(something read or wrote it)", when, o->fd, (long long)pos);
+        } else {
+            unsigned char b[REUSE_PIPE_LEN + 4096];
+            size_t n = read_available(o->fd, b, sizeof b);
+            if (n != REUSE_PIPE_LEN)
+                die("%s: the program's pipe (read end %d, write end %d) holds "
+                    "%zu bytes, expected %d (data eaten or written by someone "
+                    "else)", when, o->fd, o->wfd, n, REUSE_PIPE_LEN);
+            for (int j = 0; j < REUSE_PIPE_LEN; j++)
+                if (b[j] != pat_byte(j, o->seed))
+                    die("%s: the program's pipe at fd %d holds foreign data",
+                        when, o->fd);
+            write_all(o->wfd, b, REUSE_PIPE_LEN); /* put it back */
+        }
+    }
 }
 
 #endif
