@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 
 /* ------------------------------------------------------------- signals */
@@ -535,6 +536,134 @@ CT_FN void reuse_check_data(const struct reuse_set *s, const char *when)
             write_all(o->wfd, b, REUSE_PIPE_LEN); /* put it back */
         }
     }
+}
+
+/* ------------------------------------------ cancelling pending reads */
+
+/* r is what a submission returned: 0, or -1 with EAGAIN (allowed when a
+ * resource is short).  Returns 1 if the request was accepted; anything else
+ * fails the test. */
+CT_FN int accepted_or_eagain(int r, const char *what)
+{
+    if (r == 0)
+        return 1;
+    if (r == -1 && errno == EAGAIN)
+        return 0;
+    die("%s returned %d errno %d (%s); only 0 or -1/EAGAIN are allowed",
+        what, r, errno, strerror(errno));
+}
+
+static void *cancel_all_main(void *arg)
+{
+    return (void *)(intptr_t)aio_cancel(*(int *)arg, NULL);
+}
+
+/* A pending read on each of the k pipes (one worker each, for an
+ * implementation that polls streams in threads), then each one cancelled
+ * by itself, then two more on the first pipe cancelled with
+ * aio_cancel(fd, NULL).  Every aio_cancel must return within DONE_MS, and
+ * every accepted request complete (cancelled, or with the data written to
+ * it when it was not cancelled).  Submissions may be refused with EAGAIN. */
+CT_FN void cancel_pending_reads(int (*pipes)[2], int k, const char *when)
+{
+    static struct aiocb cbs[64];
+    static char bufs[64][16];
+    int ok[64];
+    char what[160];
+    if (k > 62)
+        die("too many pipes");
+    for (int i = 0; i < k; i++) {
+        cb_init(&cbs[i], pipes[i][0], bufs[i], sizeof bufs[i], 0);
+        snprintf(what, sizeof what, "%s: aio_read on pipe %d", when, i);
+        ok[i] = accepted_or_eagain(aio_read(&cbs[i]), what);
+    }
+    for (int i = 0; i < k; i++) {
+        if (!ok[i])
+            continue;
+        snprintf(what, sizeof what, "%s: aio_cancel of the pending read on "
+                 "pipe %d", when, i);
+        int r = cancel_within(&cbs[i], DONE_MS, what);
+        if (r == AIO_NOTCANCELED) {
+            write_all(pipes[i][1], "fed after cancel", 16);
+            wait_done(&cbs[i]);
+            CHECK_DONE_OK(&cbs[i], 16);
+        } else {
+            if (r != AIO_CANCELED)
+                die("%s returned %d", what, r);
+            CHECK_EQ(aio_error(&cbs[i]), ECANCELED);
+            CHECK_EQ(aio_return(&cbs[i]), -1);
+        }
+    }
+    int fd = pipes[0][0];
+    for (int i = k; i < k + 2; i++) {
+        cb_init(&cbs[i], fd, bufs[i], sizeof bufs[i], 0);
+        snprintf(what, sizeof what, "%s: aio_read on pipe 0", when);
+        ok[i] = accepted_or_eagain(aio_read(&cbs[i]), what);
+    }
+    snprintf(what, sizeof what, "%s: aio_cancel(fd, NULL) with pending reads",
+             when);
+    int r = (int)(intptr_t)call_within(cancel_all_main, &fd, DONE_MS, what);
+    if (r != AIO_CANCELED && r != AIO_NOTCANCELED && r != AIO_ALLDONE)
+        die("%s returned %d", what, r);
+    if (r == AIO_NOTCANCELED)
+        write_all(pipes[0][1], "fed after cancelfed after cancel", 32);
+    for (int i = k; i < k + 2; i++) {
+        if (!ok[i])
+            continue;
+        wait_done(&cbs[i]);
+        int e = aio_error(&cbs[i]);
+        if (e == ECANCELED)
+            CHECK_EQ(aio_return(&cbs[i]), -1);
+        else if (e != 0 || aio_return(&cbs[i]) <= 0)
+            die("%s: read %d after aio_cancel(fd, NULL): error %d", when, i, e);
+    }
+    /* whatever was fed and not read stays for later reads: drain it */
+    for (int i = 0; i < k; i++) {
+        char sink[64];
+        read_available(pipes[i][0], sink, sizeof sink);
+    }
+}
+
+/* Fill the descriptor table: RLIMIT_NOFILE soft limit `limit` (<= 4096),
+ * then dup() until EMFILE.  Returns how many descriptors were added. */
+static int fdt_dups[4096], fdt_ndups;
+
+CT_FN int fill_fd_table(int limit)
+{
+    struct rlimit rl;
+    SYS(getrlimit(RLIMIT_NOFILE, &rl));
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < (rlim_t)limit)
+        skip("RLIMIT_NOFILE hard limit %ld", (long)rl.rlim_max);
+    struct rlimit small = { (rlim_t)limit, rl.rlim_max };
+    SYS(setrlimit(RLIMIT_NOFILE, &small));
+    int null = open("/dev/null", O_RDONLY);
+    if (null < 0) {
+        if (errno == EMFILE)
+            return 0;
+        die("open /dev/null");
+    }
+    fdt_dups[fdt_ndups++] = null;
+    int n = 1;
+    for (;;) {
+        int d = dup(null);
+        if (d < 0) {
+            if (errno != EMFILE)
+                die("dup");
+            break;
+        }
+        if (fdt_ndups == 4096)
+            die("more than 4096 descriptors");
+        fdt_dups[fdt_ndups++] = d;
+        n++;
+    }
+    return n;
+}
+
+/* Release n of the descriptors fill_fd_table added. */
+CT_FN void unfill_fd_table(int n)
+{
+    while (n-- > 0 && fdt_ndups > 0)
+        close(fdt_dups[--fdt_ndups]);
 }
 
 #endif
