@@ -666,4 +666,83 @@ CT_FN void unfill_fd_table(int n)
         close(fdt_dups[--fdt_ndups]);
 }
 
+/* ------------------------------------------- like read(2)/write(2) */
+
+/* The outcome of one request: at submission (sub_errno, 0 if accepted),
+ * else its aio_error and aio_return. */
+struct rw_outcome {
+    int sub_errno, err;
+    ssize_t ret;
+};
+
+/* Submit aio_read (or aio_write if `write`) of n bytes at off on fd and
+ * wait for it (bounded: a request that stays in progress fails the test,
+ * with `what`). */
+CT_FN struct rw_outcome aio_rw(int fd, int write, void *buf, size_t n, off_t off,
+                               const char *what)
+{
+    struct rw_outcome o = { 0, 0, 0 };
+    struct aiocb cb;
+    cb_init(&cb, fd, buf, n, off);
+    errno = 0;
+    int r = write ? aio_write(&cb) : aio_read(&cb);
+    if (r != 0) {
+        if (r != -1 || errno == 0)
+            die("%s: submission returned %d", what, r);
+        o.sub_errno = errno;
+        return o;
+    }
+    long long deadline = now_ms() + DONE_MS;
+    while (aio_error(&cb) == EINPROGRESS) {
+        if (now_ms() > deadline)
+            die("%s: still in progress after %d ms", what, DONE_MS);
+        const struct aiocb *l[1] = { &cb };
+        struct timespec ts = ms_ts(100);
+        aio_suspend(l, 1, &ts);
+    }
+    o.err = aio_error(&cb);
+    o.ret = aio_return(&cb);
+    return o;
+}
+
+/* The request must fail the way the system call did: with errno `e`, as its
+ * error (aio_return -1), or at submission if e is EBADF. */
+CT_FN void expect_errno(struct rw_outcome o, int e, const char *what)
+{
+    if (o.sub_errno) {
+        if (o.sub_errno == e && e == EBADF)
+            return;
+        die("%s: refused at submission with errno %d (%s), expected the "
+            "request to complete with errno %d (%s)", what, o.sub_errno,
+            strerror(o.sub_errno), e, strerror(e));
+    }
+    if (o.err != e)
+        die("%s: completed with error %d (%s) and return %zd, expected error "
+            "%d (%s) as the system call gives", what, o.err, strerror(o.err),
+            o.ret, e, strerror(e));
+    if (o.ret != -1)
+        die("%s: aio_return %zd with error %d", what, o.ret, o.err);
+}
+
+/* The request must have transferred n bytes. */
+CT_FN void expect_bytes(struct rw_outcome o, ssize_t n, const char *what)
+{
+    if (o.sub_errno)
+        die("%s: refused at submission with errno %d (%s), expected %zd bytes "
+            "transferred", what, o.sub_errno, strerror(o.sub_errno), n);
+    if (o.err != 0 || o.ret != n)
+        die("%s: error %d (%s), return %zd; expected %zd bytes transferred",
+            what, o.err, strerror(o.err), o.ret, n);
+}
+
+/* errno of a system call that must fail (fails the test if it succeeds). */
+#define SYS_ERRNO(expr)                                                    \
+    ({                                                                     \
+        errno = 0;                                                         \
+        long long _r = (long long)(expr);                                  \
+        if (_r != -1)                                                      \
+            die("%s returned %lld, expected it to fail", #expr, _r);       \
+        errno;                                                             \
+    })
+
 #endif
