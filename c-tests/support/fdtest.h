@@ -442,37 +442,43 @@ struct reuse_set {
     struct reuse_obj o[REUSE_MAX];
 };
 
-/* Open files and pipes until every number from 3 to at least `upto` is
- * taken; each file holds REUSE_FILE_LEN pattern bytes (file offset 0), each
- * pipe holds REUSE_PIPE_LEN pattern bytes. */
+/* Add one object to the set at the lowest free numbers: a regular file
+ * holding REUSE_FILE_LEN pattern bytes (file offset 0) if kind is 0, else a
+ * pipe holding REUSE_PIPE_LEN pattern bytes. */
+CT_FN void reuse_add(struct reuse_set *s, int kind)
+{
+    if (s->n == REUSE_MAX)
+        die("too many descriptors in a reuse set");
+    struct reuse_obj *o = &s->o[s->n];
+    o->seed = 5000u + (unsigned)s->n;
+    o->kind = kind;
+    if (kind == 0) {
+        o->fd = tmp_open(0);
+        o->wfd = -1;
+        char b[REUSE_FILE_LEN];
+        pat_fill(b, sizeof b, 0, o->seed);
+        CHECK_EQ(pwrite(o->fd, b, sizeof b, 0), sizeof b);
+    } else {
+        int p[2];
+        make_pipe(p);
+        o->fd = p[0];
+        o->wfd = p[1];
+        char b[REUSE_PIPE_LEN];
+        pat_fill(b, sizeof b, 0, o->seed);
+        write_all(o->wfd, b, sizeof b);
+        o->wid = ident_of(o->wfd);
+    }
+    o->id = ident_of(o->fd);
+    s->n++;
+}
+
+/* Open files and pipes, alternately, until every number from the lowest
+ * free one to at least `upto` is taken (the set starts empty). */
 CT_FN void reuse_fill(struct reuse_set *s, int upto)
 {
     s->n = 0;
-    while (highest_fd() < upto) {
-        if (s->n == REUSE_MAX)
-            die("too many descriptors to fill");
-        struct reuse_obj *o = &s->o[s->n];
-        o->seed = 5000u + (unsigned)s->n;
-        o->kind = s->n % 2;
-        if (o->kind == 0) {
-            o->fd = tmp_open(0);
-            o->wfd = -1;
-            char b[REUSE_FILE_LEN];
-            pat_fill(b, sizeof b, 0, o->seed);
-            CHECK_EQ(pwrite(o->fd, b, sizeof b, 0), sizeof b);
-        } else {
-            int p[2];
-            make_pipe(p);
-            o->fd = p[0];
-            o->wfd = p[1];
-            char b[REUSE_PIPE_LEN];
-            pat_fill(b, sizeof b, 0, o->seed);
-            write_all(o->wfd, b, sizeof b);
-            o->wid = ident_of(o->wfd);
-        }
-        o->id = ident_of(o->fd);
-        s->n++;
-    }
+    while (highest_fd() < upto)
+        reuse_add(s, s->n % 2);
 }
 
 /* Is every descriptor of the set still open and still the same file? */
