@@ -3,12 +3,23 @@
 //! a push onto the queue's work list. What a backend will not take (AIO slots exhausted, a ring
 //! error) falls back to the workers, or, in a context that may not wait for a lock, to the queue's
 //! helper.
+//!
+//! A request that holds its caller's file (`Req::held`: it was parked, or must outlive a partial
+//! write) is issued with that duplicate, checked first; the kernel takes its own reference at
+//! submission (of a read or write; see `keeps_its_file` for the rest), so the duplicate is given up
+//! as soon as `io_uring_enter` or `io_submit` consumed the request (read out of the request before,
+//! since the kernel's completion may end it at once).
+//! A duplicate that was taken from us sends the request to the workers, which end it with
+//! ECANCELED without touching anything. A request the kernel would not take goes to the workers
+//! holding its file (made now if it held none: we are on the submitter's thread, or the helper's).
 
+use core::ffi::c_int;
 use core::mem::MaybeUninit;
 
 use super::core::{get, Engine};
 use super::queue::Queue;
-use super::request::{Backend, List, ReqPtr};
+use super::request::{Backend, Completion, Completions, List, Op, Req, ReqPtr};
+use crate::sys::{self, Held};
 
 pub(crate) struct Batch<'e> {
     eng: &'e Engine,
@@ -30,7 +41,11 @@ impl<'e> Batch<'e> {
         // SAFETY: the caller owns `r`, live, accepted and in no list: we may move its phase and
         // link it into our list.
         unsafe {
-            r.get().issue();
+            let req = r.get();
+            if req.meta().backend() != Backend::Threads && req.held().is_some_and(|h| !sys::held_ok(h)) {
+                req.set_backend(Backend::Threads);
+            }
+            req.issue();
             self.list.push_back(r);
         }
     }
@@ -63,23 +78,34 @@ impl<'e> Batch<'e> {
     }
 
     fn issue(&self, q: &Queue, backend: Backend, reqs: &[ReqPtr]) {
+        // For the kernel: the descriptor each request uses, and the duplicates to give up once
+        // the kernel took them (read now: after the submission the request may be finished and
+        // freed by whoever reaps it).
+        let mut fds = [0 as c_int; 64];
+        let mut holds: [Option<(c_int, Held)>; 64] = [None; 64];
+        if backend != Backend::Threads {
+            for (i, &r) in reqs.iter().enumerate() {
+                // SAFETY: members of the batch are live and ours until the kernel takes them.
+                let req = unsafe { r.get() };
+                fds[i] = req.target_fd();
+                if !keeps_its_file(&req) {
+                    holds[i] = req.take_held().map(|h| (req.fd(), h));
+                }
+            }
+        }
+        let fds = &fds[..reqs.len()];
         let taken = match backend {
             Backend::Uring => match &q.ring {
-                Some(r) => {
-                    // SAFETY: the requests are live and accepted (push's contract).
-                    let (put, stuck) = unsafe { r.submit(reqs, self.blocking) };
-                    if stuck {
-                        q.wake();
-                    }
-                    put
-                }
+                // SAFETY: the requests are live and accepted (push's contract).
+                Some(r) => unsafe { r.submit(reqs, fds, self.blocking) },
                 None => 0,
             },
-            Backend::Kaio => q.kaio().map_or(0, |k| {
+            Backend::Kaio => match (q.kaio(), q.kaio_fd.current()) {
                 // SAFETY: the requests are live and accepted (push's contract) and their buffers
-                // stay valid while in flight (POSIX); kaio_fd is the queue's eventfd.
-                unsafe { k.submit(reqs, q.kaio_fd.raw()) }
-            }),
+                // stay valid while in flight (POSIX); the eventfd is the queue's, checked now.
+                (Some(k), Some(resfd)) => unsafe { k.submit(reqs, fds, resfd) },
+                _ => 0,
+            },
             Backend::Threads => {
                 let mut l = List::new();
                 for &r in reqs {
@@ -108,13 +134,31 @@ impl<'e> Batch<'e> {
                 }
             }
         };
-        for &r in &reqs[taken..] {
+        for &(fd, h) in holds[..taken].iter().flatten() {
+            self.eng.fds.release_hold(fd, h);
+        }
+        for (i, &r) in reqs.iter().enumerate().skip(taken) {
+            // SAFETY: not taken by the kernel: still live and ours.
+            let req = unsafe { r.get() };
+            if let Some((_, h)) = holds[i] {
+                req.set_held(h);
+            }
             // What the kernel would not take: a blocking context falls back to the workers (kernel
-            // AIO slots exhausted, or a ring error); a non-blocking one leaves it to the helper.
+            // AIO slots exhausted, or the ring died); a non-blocking one leaves it to the helper.
             if self.blocking || backend == Backend::Threads {
                 q.stats.fell_back();
-                // SAFETY: r is live, not in the kernel, ours and in no list.
-                unsafe { r.get() }.set_backend(Backend::Threads);
+                if req.held().is_none() {
+                    match self.eng.fds.entry(req.fd()).and_then(|fe| fe.hold(req.fd())) {
+                        Ok(h) => req.set_held(h),
+                        Err(e) => {
+                            // No descriptor to hold the file with: nothing can run it.
+                            // SAFETY: the Completions contract: r is ours, reported once.
+                            self.eng.complete(Completion::Request(r, -(e.0 as isize)));
+                            continue;
+                        }
+                    }
+                }
+                req.set_backend(Backend::Threads);
                 let mut l = List::new();
                 // SAFETY: r is live, ours (the backend did not take it) and in no list.
                 unsafe { l.push_back(r) };
@@ -127,4 +171,14 @@ impl<'e> Batch<'e> {
             }
         }
     }
+}
+
+/// Whether a request keeps its duplicate after the kernel took it: an fsync, which io_uring
+/// hands to its workers before it looks the descriptor up (measured: closing the number right
+/// after the submission makes it fail with EBADF; reads and writes resolve it during the
+/// submission), and a stream write larger than `PIPE_BUF`, which io_uring may take in parts, the
+/// rest issued again from its completion.
+fn keeps_its_file(req: &Req<'_>) -> bool {
+    let m = req.meta();
+    m.op().is_sync() || (m.stream() && m.op() == Op::Write && req.nbytes() > libc::PIPE_BUF)
 }

@@ -18,6 +18,7 @@ use super::queue::Queue;
 use super::request::{free_job, Backend, Completion, Completions, Op, ReqPtr};
 use crate::errno::Errno;
 use crate::notify::{self, Notify};
+use crate::sys;
 
 /// The workers' completions (a blocking context).
 impl Completions for Engine {
@@ -80,6 +81,11 @@ fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
             res = done + res.max(0);
         }
     }
+    if res == -(libc::EBADF as isize) && req.held().is_some_and(|h| !sys::held_ok(h)) {
+        // io_uring looked up the duplicate we held (an fsync does so late) after it was taken
+        // from us (`closefrom`): the request never touched its file.
+        res = -(libc::ECANCELED as isize);
+    }
     if res == -(libc::ESPIPE as isize) && on_ring && !m.stream() {
         // A lone request used a stale class: the fd is now a socket. It was not touched; re-issue
         // it as a stream from the helper.
@@ -127,6 +133,10 @@ pub(crate) unsafe fn finish(eng: &Engine, r: ReqPtr, res: isize, blocking: bool)
     let req = unsafe { r.get() };
     let (m, fdn, job, group) = (req.meta(), req.fd(), req.job(), Group::from_member_tag(req.group()));
     let notify = Notify::validated(req.sigevent());
+    // The file it held is given up before the program can see the request done.
+    if let Some(h) = req.take_held() {
+        eng.fds.release_hold(fdn, h);
+    }
     req.publish(res);
     let qi = m.queue();
     let q = eng.queue(qi);

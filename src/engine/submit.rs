@@ -9,12 +9,13 @@
 use core::ptr;
 
 use super::batch::Batch;
+use super::core::get;
 use super::core::Engine;
 use super::fd;
-use super::fd::table::kind;
+use super::fd::table::{kind, FdEntry};
 use super::group::Group;
 use super::queue::Queue;
-use super::request::{new_job, Backend, Meta, Op, ReqPtr};
+use super::request::{free_job, new_job, Backend, Meta, Op, ReqPtr};
 use crate::errno::Errno;
 use crate::notify::{self, Notify};
 
@@ -27,7 +28,15 @@ use crate::notify::{self, Notify};
 /// figures are in the README). Only if the class was checked, though: a lone request on an idle
 /// fd whose class came from the cache unchecked goes to io_uring, which is safe whatever the fd
 /// has become. Everything else goes to io_uring when the queue has a ring, else to the workers.
+///
+/// Anonymous inodes (eventfd, timerfd, signalfd, inotify, epoll, pidfd, ...) always go to the
+/// workers, whatever is forced: io_uring leaves a read of an epoll or pidfd descriptor pending
+/// forever (measured on Linux 6.18; `read` answers EINVAL), while a worker's first attempt
+/// (`preadv2` without waiting) gets the answer `read` gives, and then polls as for any stream.
 pub(crate) fn route(k: u32, forced: Option<Backend>, has_ring: bool, kaio: impl FnOnce() -> bool) -> Backend {
+    if k & kind::ANON != 0 {
+        return Backend::Threads;
+    }
     let checked_direct = k & (kind::DIRECT | kind::UNCHECKED) == kind::DIRECT;
     if checked_direct && matches!(forced, None | Some(Backend::Kaio)) && kaio() {
         return Backend::Kaio;
@@ -60,13 +69,14 @@ pub(crate) unsafe fn accept<'e>(
     }
     let fdn = req.fd();
     let fe = eng.fds.entry(fdn)?;
-    let (k, changed) = fe.classify(fdn, q.ring.is_some(), req.offset() == 0)?;
+    let has_ring = q.live_ring().is_some();
+    let (k, changed) = fe.classify(fdn, has_ring, req.offset() == 0)?;
     let stream = k & kind::STREAM != 0;
     if !stream && !op.is_sync() && req.offset() < 0 {
         return Err(Errno::EINVAL);
     }
     let cfg = &eng.config.queue;
-    let backend = route(k, cfg.forced, q.ring.is_some(), || q.kaio_start(cfg).is_some());
+    let backend = route(k, cfg.forced, has_ring, || q.kaio_start(cfg).is_some());
     let ordered = !op.is_sync() && (stream || (op == Op::Write && k & kind::APPEND != 0));
     // Completions someone must act on without anyone waiting: a notification (of the request,
     // or of its lio group), a barrier (requests wait behind it), and a stream write larger than
@@ -81,28 +91,69 @@ pub(crate) unsafe fn accept<'e>(
         .with_barrier(op.is_sync())
         .with_stream(stream)
         .with_watched(watched);
+    // The workers run a request later, by which time the number may name another file: it holds
+    // its caller's open file from now on (and a worker must exist); so does a stream write that
+    // io_uring may take in parts (the rest is issued from its completion), and an fsync for
+    // io_uring, which looks the number up only when one of its workers gets to it. A request that
+    // parks on its fd is made to hold it by the ordering state machine.
+    let late_lookup = partial || (op.is_sync() && backend == Backend::Uring);
+    let held = if backend == Backend::Threads || late_lookup { Some(fe.hold(fdn)?) } else { None };
+    let refuse = |e: Errno| {
+        if let Some(h) = held {
+            fe.release_hold(h);
+        }
+        e
+    };
+    if backend == Backend::Threads {
+        if let Some(e) = get() {
+            let q = e.queue(q.idx);
+            q.pool.ensure_worker(q.host(e)).map_err(refuse)?;
+        }
+    }
     let job = if let Notify::Thread { .. } = notify {
-        notify::ensure_started()?;
+        notify::ensure_started().map_err(refuse)?;
         new_job()
     } else {
         ptr::null_mut()
     };
     req.start(eng.epoch, m, job, Group::as_member_tag(group));
+    if let Some(h) = held {
+        req.set_held(h);
+    }
     if watched {
         q.watch_inc();
-    }
-    if eng.config.stats_on {
-        q.stats.submitted();
     }
     if !ordered && !op.is_sync() && !changed && fe.order.try_fast() {
         req.set_meta(m.with_counted());
         // SAFETY: accepted just now, ours, in no list.
         unsafe { batch.push(r) };
-    } else {
-        // SAFETY: accepted just now, ours, in no list.
-        unsafe { fd::submit(eng, fe, r, changed, batch) };
+    // SAFETY: accepted just now, ours, in no list.
+    } else if !unsafe { fd::submit(eng, fe, r, changed, batch) } {
+        // It had to wait on its fd and no descriptor could be had to hold its file with.
+        undo(fe, q, r, watched, job);
+        return Err(Errno::EAGAIN);
+    }
+    if eng.config.stats_on {
+        q.stats.submitted();
     }
     Ok(())
+}
+
+/// Takes back a request that was started but then refused.
+fn undo(fe: &FdEntry, q: &Queue, r: ReqPtr, watched: bool, job: *mut notify::ThreadJob) {
+    // SAFETY: the request was refused: neither parked nor issued, so still ours alone.
+    let req = unsafe { r.get() };
+    if let Some(h) = req.take_held() {
+        fe.release_hold(h);
+    }
+    if watched {
+        q.watch_dec();
+    }
+    if !job.is_null() {
+        // SAFETY: made by new_job above and never handed to the notifier.
+        unsafe { free_job(job) };
+    }
+    req.refuse(libc::EAGAIN);
 }
 
 #[cfg(test)]

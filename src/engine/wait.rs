@@ -33,6 +33,11 @@ pub(crate) struct WaitSet {
 }
 
 impl WaitSet {
+    /// A set waiting for something only others complete (workers, helpers).
+    pub(crate) fn others() -> WaitSet {
+        WaitSet { others: true, ..WaitSet::default() }
+    }
+
     /// A set waiting on queue `q`'s ring alone.
     pub(crate) fn ring_of(q: usize) -> WaitSet {
         WaitSet { ring_queues: 1 << q, ..WaitSet::default() }
@@ -117,7 +122,10 @@ pub(crate) fn wait_until(
         // sleeps (a ring sleeper without it slept on after the helper had taken its completion);
         // other waiters on the same source sleep on the event counter below, which the sleeper
         // bumps for every completion it reaps.
-        if let Some((qi, k)) = ws.single() {
+        // A ring that died (entering it fails, or its number was taken) is not slept on: its
+        // helper polls it, or its completions' memory, and bumps the event counter.
+        let sleepable = |&(qi, k): &(usize, Backend)| k != Backend::Uring || eng.queue(qi).live_ring().is_some();
+        if let Some((qi, k)) = ws.single().filter(sleepable) {
             let q = eng.queue(qi);
             if let Some(g) = q.reap_lock(k).and_then(|l| l.try_lock()) {
                 if set().0 {

@@ -27,6 +27,11 @@ const EV_BARRIER_DONE: u32 = 4;
 pub(crate) trait Admit {
     /// `r` may go: it is counted in `inflight` and marked counted. Issue it.
     fn issue(&mut self, r: ReqPtr);
+    /// `r` is about to wait in one of the fd's lists: make it hold what it needs to wait (the
+    /// engine: its caller's open file). False refuses it: it is not parked, and `submit` says so.
+    /// Called for a request in a list too (moved from the barrier queue to a chain), which must
+    /// then answer true.
+    fn hold(&mut self, r: ReqPtr) -> bool;
     /// `r` now waits in one of the fd's lists (its phase is `Waiting`).
     fn parked(&mut self, r: ReqPtr);
     /// `n` requests left the waiting lists (issued or removed).
@@ -113,45 +118,47 @@ impl OrderState {
 
     /// Admits a request that must take the slow path (ordered, a barrier, or the fd has a
     /// barrier or a drain pending). `drain`: hold it, and what follows, until nothing is in
-    /// flight (the fd's class changed under requests in flight).
+    /// flight (the fd's class changed under requests in flight). False if it had to wait and
+    /// `Admit::hold` refused: then it is in no list and was not issued.
     ///
     /// # Safety
     /// `r` is live, accepted and in no list.
-    pub(crate) unsafe fn submit(&self, r: ReqPtr, drain: bool, to: &mut impl Admit) {
+    pub(crate) unsafe fn submit(&self, r: ReqPtr, drain: bool, to: &mut impl Admit) -> bool {
         let mut l = self.lists.lock();
         if drain && self.inflight.load(SeqCst) != 0 {
             l.drain = true;
         }
         // SAFETY: r is live (caller).
         let m = unsafe { r.get() }.meta();
-        if m.barrier() {
+        let accepted = if m.barrier() {
             self.slow.store(1, SeqCst);
             let quiet = l.waitq.is_empty() && !l.barrier && !l.drain && l.chain.iter().all(List::is_empty);
             if quiet && self.inflight.load(SeqCst) == 0 {
                 l.barrier = true;
                 // SAFETY: r is live and in no list.
-                unsafe { self.admit(&mut l, r, to) };
+                unsafe { self.admit(&mut l, r, to) }
             } else {
                 // SAFETY: r is live and in no list.
-                unsafe { park(&mut l.waitq, r, to) };
+                unsafe { park(&mut l.waitq, r, to) }
             }
         } else if l.barrier || l.drain || !l.waitq.is_empty() {
             self.slow.store(1, SeqCst);
             // SAFETY: r is live and in no list.
-            unsafe { park(&mut l.waitq, r, to) };
+            unsafe { park(&mut l.waitq, r, to) }
         } else {
             // SAFETY: r is live and in no list.
-            unsafe { self.admit(&mut l, r, to) };
-        }
+            unsafe { self.admit(&mut l, r, to) }
+        };
         self.slow.store((l.barrier || l.drain || !l.waitq.is_empty()) as u32, SeqCst);
+        accepted
     }
 
     /// Issues `r` unless its direction is busy on an ordered fd, in which case it joins the
-    /// chain.
+    /// chain. False if it had to join and `Admit::hold` refused.
     ///
     /// # Safety
     /// `r` is live and in no list; `l` is this fd's locked lists.
-    unsafe fn admit(&self, l: &mut FdLists, r: ReqPtr, to: &mut impl Admit) {
+    unsafe fn admit(&self, l: &mut FdLists, r: ReqPtr, to: &mut impl Admit) -> bool {
         // SAFETY: r is live (caller).
         let req = unsafe { r.get() };
         let m = req.meta();
@@ -159,14 +166,14 @@ impl OrderState {
             let d = m.op().dir();
             if l.busy[d] {
                 // SAFETY: r is live and in no list.
-                unsafe { park(&mut l.chain[d], r, to) };
-                return;
+                return unsafe { park(&mut l.chain[d], r, to) };
             }
             l.busy[d] = true;
         }
         self.inflight.fetch_add(1, SeqCst);
         req.set_counted();
         to.issue(r);
+        true
     }
 
     /// Records the completion of a request that was counted in `inflight` (its `meta`). Returns
@@ -202,8 +209,9 @@ impl OrderState {
                 if !l.busy[d] {
                     if let Some(r) = l.chain[d].pop_front() {
                         to.unparked(1);
-                        // SAFETY: r was a member of the chain, so live, and now in no list.
-                        unsafe { self.admit(l, r, to) };
+                        // SAFETY: r was a member of the chain, so live, and now in no list. It
+                        // leaves the chain, so it never joins one again here.
+                        let _ = unsafe { self.admit(l, r, to) };
                     }
                 }
             }
@@ -218,15 +226,17 @@ impl OrderState {
                     l.waitq.pop_front();
                     to.unparked(1);
                     l.barrier = true;
-                    // SAFETY: head was just unlinked.
-                    unsafe { self.admit(l, head, to) };
+                    // SAFETY: head was just unlinked. A barrier is not ordered: never parked.
+                    let _ = unsafe { self.admit(l, head, to) };
                 }
                 break;
             }
             l.waitq.pop_front();
             to.unparked(1);
-            // SAFETY: head was just unlinked.
-            unsafe { self.admit(l, head, to) };
+            // SAFETY: head was just unlinked. It may join a chain: it held what it needed while
+            // in the waiting queue, so `hold` agrees (the contract of `Admit::hold`).
+            let ok = unsafe { self.admit(l, head, to) };
+            debug_assert!(ok, "a request moved from the waiting queue must be accepted");
         }
         self.slow.store((l.barrier || l.drain || !l.waitq.is_empty()) as u32, SeqCst);
     }
@@ -263,17 +273,21 @@ impl OrderState {
     }
 }
 
-/// Parks `r` in `list`.
+/// Parks `r` in `list`, if `Admit::hold` agrees.
 ///
 /// # Safety
 /// `r` is live and in no list.
-unsafe fn park(list: &mut List, r: ReqPtr, to: &mut impl Admit) {
+unsafe fn park(list: &mut List, r: ReqPtr, to: &mut impl Admit) -> bool {
+    if !to.hold(r) {
+        return false;
+    }
     // SAFETY: r is live (caller).
     unsafe {
         r.get().park();
         list.push_back(r);
     }
     to.parked(r);
+    true
 }
 
 #[cfg(test)]
@@ -293,6 +307,9 @@ mod tests {
     impl Admit for Rec {
         fn issue(&mut self, r: ReqPtr) {
             self.issued.push(r);
+        }
+        fn hold(&mut self, _: ReqPtr) -> bool {
+            true
         }
         fn parked(&mut self, r: ReqPtr) {
             self.parked.push(r);
