@@ -43,6 +43,6 @@ pub(crate) use self::io::{fdatasync, fsync, poll, pread, pwrite, sleep_until_sig
 pub(crate) use self::proc::{at_exit, at_fork, cpus_configured};
 pub(crate) use self::signal::{queue_asyncio_signal, sigrtmax, thread_in_process};
 pub(crate) use self::stack::{Linked, Stack};
-pub(crate) use self::thread::{spawn, yield_now, ThreadAttr};
+pub(crate) use self::thread::{spawn, spawn_runner, thread_name, yield_now, Runner, ThreadAttr};
 pub(crate) use self::time::now;
 pub(crate) use self::uring::uring_enter;
