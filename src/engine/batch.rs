@@ -4,12 +4,12 @@
 //! error) falls back to the workers, or, in a context that may not wait for a lock, to the queue's
 //! helper.
 //!
-//! A request that holds its caller's file (`Req::held`: it was parked, or must outlive a partial
-//! write) is issued with that duplicate, checked first; the kernel takes its own reference at
-//! submission (of a read or write; see `keeps_its_file` for the rest), so the duplicate is given up
-//! as soon as `io_uring_enter` or `io_submit` consumed the request (read out of the request before,
-//! since the kernel's completion may end it at once).
-//! A duplicate that was taken from us sends the request to the workers, which end it with
+//! A request that holds its caller's file (`Req::held`: it was parked, or is an fsync or a partial
+//! stream write) is issued with that duplicate, checked first, and keeps it until it completes
+//! (`complete::finish` gives it up): an fsync's descriptor is looked up by io_uring's own workers
+//! only when they get to it, and a completion that answers EBADF is told apart from one whose
+//! duplicate was taken from us (`closefrom`) only while the request still has it. A duplicate
+//! that was taken from us before the issue sends the request to the workers, which end it with
 //! ECANCELED without touching anything. A request the kernel would not take goes to the workers
 //! holding its file (made now if it held none: we are on the submitter's thread, or the helper's).
 
@@ -18,8 +18,8 @@ use core::mem::MaybeUninit;
 
 use super::core::{get, Engine};
 use super::queue::Queue;
-use super::request::{Backend, Completion, Completions, List, Op, Req, ReqPtr};
-use crate::sys::{self, Held};
+use super::request::{Backend, Completion, Completions, List, ReqPtr};
+use crate::sys;
 
 pub(crate) struct Batch<'e> {
     eng: &'e Engine,
@@ -78,19 +78,12 @@ impl<'e> Batch<'e> {
     }
 
     fn issue(&self, q: &Queue, backend: Backend, reqs: &[ReqPtr]) {
-        // For the kernel: the descriptor each request uses, and the duplicates to give up once
-        // the kernel took them (read now: after the submission the request may be finished and
-        // freed by whoever reaps it).
+        // For the kernel: the descriptor each request uses.
         let mut fds = [0 as c_int; 64];
-        let mut holds: [Option<(c_int, Held)>; 64] = [None; 64];
         if backend != Backend::Threads {
             for (i, &r) in reqs.iter().enumerate() {
                 // SAFETY: members of the batch are live and ours until the kernel takes them.
-                let req = unsafe { r.get() };
-                fds[i] = req.target_fd();
-                if !keeps_its_file(&req) {
-                    holds[i] = req.take_held().map(|h| (req.fd(), h));
-                }
+                fds[i] = unsafe { r.get() }.target_fd();
             }
         }
         let fds = &fds[..reqs.len()];
@@ -134,15 +127,9 @@ impl<'e> Batch<'e> {
                 }
             }
         };
-        for &(fd, h) in holds[..taken].iter().flatten() {
-            self.eng.fds.release_hold(fd, h);
-        }
-        for (i, &r) in reqs.iter().enumerate().skip(taken) {
+        for &r in &reqs[taken..] {
             // SAFETY: not taken by the kernel: still live and ours.
             let req = unsafe { r.get() };
-            if let Some((_, h)) = holds[i] {
-                req.set_held(h);
-            }
             // What the kernel would not take: a blocking context falls back to the workers (kernel
             // AIO slots exhausted, or the ring died); a non-blocking one leaves it to the helper.
             if self.blocking || backend == Backend::Threads {
@@ -171,14 +158,4 @@ impl<'e> Batch<'e> {
             }
         }
     }
-}
-
-/// Whether a request keeps its duplicate after the kernel took it: an fsync, which io_uring
-/// hands to its workers before it looks the descriptor up (measured: closing the number right
-/// after the submission makes it fail with EBADF; reads and writes resolve it during the
-/// submission), and a stream write larger than `PIPE_BUF`, which io_uring may take in parts, the
-/// rest issued again from its completion.
-fn keeps_its_file(req: &Req<'_>) -> bool {
-    let m = req.meta();
-    m.op().is_sync() || (m.stream() && m.op() == Op::Write && req.nbytes() > libc::PIPE_BUF)
 }

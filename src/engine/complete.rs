@@ -81,11 +81,6 @@ fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
             res = done + res.max(0);
         }
     }
-    if res == -(libc::EBADF as isize) && req.held().is_some_and(|h| !sys::held_ok(h)) {
-        // io_uring looked up the duplicate we held (an fsync does so late) after it was taken
-        // from us (`closefrom`): the request never touched its file.
-        res = -(libc::ECANCELED as isize);
-    }
     if res == -(libc::ESPIPE as isize) && on_ring && !m.stream() {
         // A lone request used a stale class: the fd is now a socket. It was not touched; re-issue
         // it as a stream from the helper.
@@ -128,12 +123,19 @@ fn cancel_was_asked(eng: &Engine, r: ReqPtr) -> bool {
 ///
 /// # Safety
 /// `r` is live and owned by the caller; nobody touches it after this call.
-pub(crate) unsafe fn finish(eng: &Engine, r: ReqPtr, res: isize, blocking: bool) {
+pub(crate) unsafe fn finish(eng: &Engine, r: ReqPtr, mut res: isize, blocking: bool) {
     // SAFETY: the caller owns r until publish.
     let req = unsafe { r.get() };
+    if res == -(libc::EBADF as isize) && req.held().is_some_and(|h| !sys::held_ok(h)) {
+        // The duplicate it held was taken from us (`closefrom`) between our check and the system
+        // call (or io_uring looked it up late, as it does for an fsync): the request never
+        // touched its file.
+        res = -(libc::ECANCELED as isize);
+    }
     let (m, fdn, job, group) = (req.meta(), req.fd(), req.job(), Group::from_member_tag(req.group()));
     let notify = Notify::validated(req.sigevent());
-    // The file it held is given up before the program can see the request done.
+    // The file it held is given up (the kernel, if it ran the request, has its own reference
+    // and is done with it) before the program can see the request done.
     if let Some(h) = req.take_held() {
         eng.fds.release_hold(fdn, h);
     }

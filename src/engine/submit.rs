@@ -92,10 +92,10 @@ pub(crate) unsafe fn accept<'e>(
         .with_stream(stream)
         .with_watched(watched);
     // The workers run a request later, by which time the number may name another file: it holds
-    // its caller's open file from now on (and a worker must exist); so does a stream write that
-    // io_uring may take in parts (the rest is issued from its completion), and an fsync for
-    // io_uring, which looks the number up only when one of its workers gets to it. A request that
-    // parks on its fd is made to hold it by the ordering state machine.
+    // its caller's open file from now on until it completes (and a worker must exist); so does a
+    // stream write that io_uring may take in parts (the rest is issued from its completion), and
+    // an fsync for io_uring, which looks the number up only when one of its workers gets to it. A
+    // request that parks on its fd is made to hold it by the ordering state machine.
     let late_lookup = partial || (op.is_sync() && backend == Backend::Uring);
     let held = if backend == Backend::Threads || late_lookup { Some(fe.hold(fdn)?) } else { None };
     let refuse = |e: Errno| {

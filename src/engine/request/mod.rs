@@ -283,8 +283,7 @@ impl<'a> Req<'a> {
     //
     // A request that is not yet in the kernel (parked on its fd, on a work list, polled by a
     // worker) holds the caller's open file, not its number: a duplicate made on the submitter's
-    // thread (`sys::hold`), used instead of `aio_fildes` from then on, and given up once the
-    // kernel took the request (io_uring and io_submit take their own reference) or when the
+    // thread (`FdEntry::hold`), used instead of `aio_fildes` from then on, and given up when the
     // request finishes. Only the request's owner of the moment touches these.
 
     /// The duplicate this request holds, if any.
