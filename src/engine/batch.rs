@@ -13,12 +13,11 @@
 //! ECANCELED without touching anything. A request the kernel would not take goes to the workers
 //! holding its file (made now if it held none: we are on the submitter's thread, or the helper's).
 
-use core::ffi::c_int;
 use core::mem::MaybeUninit;
 
 use super::core::{get, Engine};
 use super::queue::Queue;
-use super::request::{Backend, Completion, Completions, List, ReqPtr};
+use super::request::{Backend, Completion, Completions, List, Req, ReqPtr};
 use crate::sys;
 
 pub(crate) struct Batch<'e> {
@@ -42,8 +41,8 @@ impl<'e> Batch<'e> {
         // link it into our list.
         unsafe {
             let req = r.get();
-            if req.meta().backend() != Backend::Threads && req.held().is_some_and(|h| !sys::held_ok(h)) {
-                req.set_backend(Backend::Threads);
+            if req.held().is_some() {
+                lost_to_workers(&req);
             }
             req.issue();
             self.list.push_back(r);
@@ -78,25 +77,16 @@ impl<'e> Batch<'e> {
     }
 
     fn issue(&self, q: &Queue, backend: Backend, reqs: &[ReqPtr]) {
-        // For the kernel: the descriptor each request uses.
-        let mut fds = [0 as c_int; 64];
-        if backend != Backend::Threads {
-            for (i, &r) in reqs.iter().enumerate() {
-                // SAFETY: members of the batch are live and ours until the kernel takes them.
-                fds[i] = unsafe { r.get() }.target_fd();
-            }
-        }
-        let fds = &fds[..reqs.len()];
         let taken = match backend {
             Backend::Uring => match &q.ring {
                 // SAFETY: the requests are live and accepted (push's contract).
-                Some(r) => unsafe { r.submit(reqs, fds, self.blocking) },
+                Some(r) => unsafe { r.submit(reqs, self.blocking) },
                 None => 0,
             },
             Backend::Kaio => match (q.kaio(), q.kaio_fd.current()) {
                 // SAFETY: the requests are live and accepted (push's contract) and their buffers
                 // stay valid while in flight (POSIX); the eventfd is the queue's, checked now.
-                (Some(k), Some(resfd)) => unsafe { k.submit(reqs, fds, resfd) },
+                (Some(k), Some(resfd)) => unsafe { k.submit(reqs, resfd) },
                 _ => 0,
             },
             Backend::Threads => {
@@ -157,5 +147,16 @@ impl<'e> Batch<'e> {
                 q.wake();
             }
         }
+    }
+}
+
+/// A request whose held duplicate was taken from us goes to the workers, which end it with
+/// ECANCELED without touching anything (the kernel would use the number, now another file's).
+/// Out of line: the fast path holds nothing.
+#[cold]
+#[inline(never)]
+fn lost_to_workers(req: &Req<'_>) {
+    if req.meta().backend() != Backend::Threads && req.held().is_some_and(|h| !sys::held_ok(h)) {
+        req.set_backend(Backend::Threads);
     }
 }

@@ -15,7 +15,7 @@ use super::core::Engine;
 use super::fd;
 use super::group::Group;
 use super::queue::Queue;
-use super::request::{free_job, Backend, Completion, Completions, Op, ReqPtr};
+use super::request::{free_job, Backend, Completion, Completions, Op, Req, ReqPtr};
 use crate::errno::Errno;
 use crate::notify::{self, Notify};
 use crate::sys;
@@ -106,6 +106,22 @@ fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
     unsafe { finish(eng, r, res, blocking) }
 }
 
+/// Gives up the file a finishing request held (the kernel, if it ran the request, has its own
+/// reference and is done with it), before the program can see the request done; returns the
+/// result to publish. Out of line: the fast path holds nothing.
+#[cold]
+#[inline(never)]
+fn give_up_held(eng: &Engine, req: &Req<'_>, mut res: isize) -> isize {
+    let Some(h) = req.take_held() else { return res };
+    if res == -(libc::EBADF as isize) && !sys::held_ok(h) {
+        // The duplicate was taken from us (`closefrom`) between our check and the system call
+        // (or io_uring looked it up late, as it does for an fsync): it never touched its file.
+        res = -(libc::ECANCELED as isize);
+    }
+    eng.fds.release_hold(req.fd(), h);
+    res
+}
+
 /// Whether an ECANCELED completion answers an `aio_cancel` (rather than a thread's exit).
 fn cancel_was_asked(eng: &Engine, r: ReqPtr) -> bool {
     // SAFETY: the reaper owns r, live until finished.
@@ -126,18 +142,10 @@ fn cancel_was_asked(eng: &Engine, r: ReqPtr) -> bool {
 pub(crate) unsafe fn finish(eng: &Engine, r: ReqPtr, mut res: isize, blocking: bool) {
     // SAFETY: the caller owns r until publish.
     let req = unsafe { r.get() };
-    if res == -(libc::EBADF as isize) && req.held().is_some_and(|h| !sys::held_ok(h)) {
-        // The duplicate it held was taken from us (`closefrom`) between our check and the system
-        // call (or io_uring looked it up late, as it does for an fsync): the request never
-        // touched its file.
-        res = -(libc::ECANCELED as isize);
-    }
     let (m, fdn, job, group) = (req.meta(), req.fd(), req.job(), Group::from_member_tag(req.group()));
     let notify = Notify::validated(req.sigevent());
-    // The file it held is given up (the kernel, if it ran the request, has its own reference
-    // and is done with it) before the program can see the request done.
-    if let Some(h) = req.take_held() {
-        eng.fds.release_hold(fdn, h);
+    if req.held().is_some() {
+        res = give_up_held(eng, &req, res);
     }
     req.publish(res);
     let qi = m.queue();

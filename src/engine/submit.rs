@@ -6,6 +6,7 @@
 //! There is no global lock on this path: each queue has its own locks, and the per-fd count is
 //! one atomic.
 
+use core::ffi::c_int;
 use core::ptr;
 
 use super::batch::Batch;
@@ -18,6 +19,7 @@ use super::queue::Queue;
 use super::request::{free_job, new_job, Backend, Meta, Op, ReqPtr};
 use crate::errno::Errno;
 use crate::notify::{self, Notify};
+use crate::sys::Held;
 
 /// Chooses the backend for a request on an fd of class `k` (`fd::table::kind` bits), given the
 /// backend `AIO_RS_BACKEND` forces (if any), whether the queue has a ring, and a way to start
@@ -34,14 +36,12 @@ use crate::notify::{self, Notify};
 /// forever (measured on Linux 6.18; `read` answers EINVAL), while a worker's first attempt
 /// (`preadv2` without waiting) gets the answer `read` gives, and then polls as for any stream.
 pub(crate) fn route(k: u32, forced: Option<Backend>, has_ring: bool, kaio: impl FnOnce() -> bool) -> Backend {
-    if k & kind::ANON != 0 {
-        return Backend::Threads;
-    }
+    // (An anonymous inode is never DIRECT.)
     let checked_direct = k & (kind::DIRECT | kind::UNCHECKED) == kind::DIRECT;
     if checked_direct && matches!(forced, None | Some(Backend::Kaio)) && kaio() {
         return Backend::Kaio;
     }
-    if has_ring {
+    if has_ring && k & kind::ANON == 0 {
         return Backend::Uring;
     }
     Backend::Threads
@@ -97,19 +97,13 @@ pub(crate) unsafe fn accept<'e>(
     // an fsync for io_uring, which looks the number up only when one of its workers gets to it. A
     // request that parks on its fd is made to hold it by the ordering state machine.
     let late_lookup = partial || (op.is_sync() && backend == Backend::Uring);
-    let held = if backend == Backend::Threads || late_lookup { Some(fe.hold(fdn)?) } else { None };
+    let held = if backend == Backend::Threads || late_lookup { Some(hold_for(fe, fdn, q, backend)?) } else { None };
     let refuse = |e: Errno| {
         if let Some(h) = held {
             fe.release_hold(h);
         }
         e
     };
-    if backend == Backend::Threads {
-        if let Some(e) = get() {
-            let q = e.queue(q.idx);
-            q.pool.ensure_worker(q.host(e)).map_err(refuse)?;
-        }
-    }
     let job = if let Notify::Thread { .. } = notify {
         notify::ensure_started().map_err(refuse)?;
         new_job()
@@ -137,6 +131,24 @@ pub(crate) unsafe fn accept<'e>(
         q.stats.submitted();
     }
     Ok(())
+}
+
+/// Makes a request that must hold its file (see `accept`) do so, and, for the workers, makes sure
+/// the queue's pool has a worker. Out of line: the fast path holds nothing.
+#[cold]
+#[inline(never)]
+fn hold_for(fe: &FdEntry, fdn: c_int, q: &Queue, backend: Backend) -> Result<Held, Errno> {
+    let h = fe.hold(fdn)?;
+    if backend == Backend::Threads {
+        if let Some(e) = get() {
+            let q = e.queue(q.idx);
+            if let Err(err) = q.pool.ensure_worker(q.host(e)) {
+                fe.release_hold(h);
+                return Err(err);
+            }
+        }
+    }
+    Ok(h)
 }
 
 /// Takes back a request that was started but then refused.

@@ -283,12 +283,14 @@ fn slot(fd: c_int, make: bool) -> Option<&'static Slot> {
     Some(unsafe { &*p.add(i) })
 }
 
-/// Holds the open file behind the caller's `fd`: duplicates it to a high number and records the
-/// file's identity there. EBADF for a bad `fd`, EAGAIN when no descriptor can be had. Not
-/// async-signal-safe (may allocate a registry chunk).
-pub(crate) fn hold(fd: c_int) -> Result<Held, Errno> {
+/// Holds the open file behind the caller's `fd`, whose identity (`file_id`) the caller just
+/// read: duplicates it to a high number and records the identity there. (Should the number
+/// change in between, the duplicate's identity differs and the first check of it fails: the
+/// request then ends as if its descriptor had been closed, which it was.) EBADF for a bad `fd`,
+/// EAGAIN when no descriptor can be had. Not async-signal-safe (may allocate a registry chunk).
+pub(crate) fn hold(fd: c_int, id: FileId) -> Result<Held, Errno> {
     let x = dup_high(fd).map_err(|e| if e == Errno::EBADF { e } else { Errno::EAGAIN })?;
-    let (Some(s), Ok(id)) = (slot(x, true), file_id(x)) else {
+    let Some(s) = slot(x, true) else {
         close(x);
         return Err(Errno::EAGAIN);
     };

@@ -36,25 +36,25 @@ impl Ctx {
         &self.reap
     }
 
-    /// Submits `reqs`, `reqs[i]` on descriptor `fds[i]`; returns how many the kernel accepted
-    /// (fewer when the context is full). No lock is needed: `io_submit` is thread-safe on a shared
-    /// context.
+    /// Submits `reqs` (each on its descriptor, or the duplicate it holds); returns how many the
+    /// kernel accepted (fewer when the context is full). No lock is needed: `io_submit` is
+    /// thread-safe on a shared context.
     ///
     /// # Safety
     /// Every request is live and accepted, and its buffer stays valid while it is in flight;
     /// `resfd` is an eventfd.
-    pub(crate) unsafe fn submit(&self, reqs: &[ReqPtr], fds: &[c_int], resfd: c_int) -> usize {
+    pub(crate) unsafe fn submit(&self, reqs: &[ReqPtr], resfd: c_int) -> usize {
         self.inflight.fetch_add(reqs.len() as u32, AcqRel);
         // SAFETY: the requests are live and accepted, their buffers valid while in flight, and
         // resfd an eventfd: our caller's contract, which is submit_all's.
-        let n = unsafe { self.submit_all(reqs, fds, resfd) }.unwrap_or(0);
+        let n = unsafe { self.submit_all(reqs, resfd) }.unwrap_or(0);
         self.inflight.fetch_sub((reqs.len() - n) as u32, AcqRel);
         n
     }
 
     /// # Safety
     /// As [`Ctx::submit`].
-    unsafe fn submit_all(&self, reqs: &[ReqPtr], fds: &[c_int], resfd: c_int) -> Result<usize, Errno> {
+    unsafe fn submit_all(&self, reqs: &[ReqPtr], resfd: c_int) -> Result<usize, Errno> {
         // Uninitialised on purpose (zeroing 4 KiB per call would dominate a small submission);
         // only the first `n` entries are written and passed to the kernel.
         let mut iocbs = [MaybeUninit::<Iocb>::uninit(); 64];
@@ -74,7 +74,7 @@ impl Ctx {
                         Op::Fsync => IOCB_CMD_FSYNC,
                         Op::Fdatasync => IOCB_CMD_FDSYNC,
                     },
-                    aio_fildes: fds[done + i] as u32,
+                    aio_fildes: req.target_fd() as u32,
                     aio_buf: req.buf() as u64,
                     aio_nbytes: req.nbytes() as u64,
                     aio_offset: if m.stream() { 0 } else { req.offset() },

@@ -66,6 +66,9 @@ impl CancelSlot {
     }
 }
 
+/// The longest a waiter sleeps in the ring at once (see [`Ring::wait`]).
+const WAIT_CAP: Duration = Duration::from_millis(500);
+
 /// Linux caps one read or write at this many bytes; larger requests complete short, as with
 /// `pread`.
 pub(crate) const MAX_RW: usize = 0x7fff_f000;
@@ -128,10 +131,10 @@ impl Ring {
         &self.reap
     }
 
-    /// Builds the SQE for request `req` on descriptor `fd` (its own, or the duplicate it holds).
-    fn sqe(req: &Req<'_>, fd: c_int) -> squeue::Entry {
+    /// Builds the SQE for request `req`, on its descriptor or the duplicate it holds.
+    fn sqe(req: &Req<'_>) -> squeue::Entry {
         let m = req.meta();
-        let fd = types::Fd(fd);
+        let fd = types::Fd(req.target_fd());
         // Streams get offset 0: what io_uring requires of a socket, ignored by pipes and ttys,
         // and right for a file that a stale cached class still calls a stream (see
         // `FdEntry::classify`).
@@ -159,11 +162,7 @@ impl Ring {
     ///
     /// # Safety
     /// Every request is live and accepted, and its buffer stays valid while it is in flight.
-    /// `fds[i]` is the descriptor `reqs[i]` is issued on.
-    pub(crate) unsafe fn submit(&self, reqs: &[ReqPtr], fds: &[c_int], blocking: bool) -> usize {
-        if self.is_dead() {
-            return 0;
-        }
+    pub(crate) unsafe fn submit(&self, reqs: &[ReqPtr], blocking: bool) -> usize {
         let g = if blocking { Some(self.sq.lock()) } else { self.sq.try_lock() };
         let Some(_g) = g else { return 0 };
         if self.is_dead() {
@@ -173,9 +172,9 @@ impl Ring {
         loop {
             // SAFETY: the sq lock (held) gives us exclusive use of the submission queue.
             let mut sq = unsafe { self.ring.submission_shared() };
-            for (&r, &fd) in reqs[put..].iter().zip(&fds[put..]) {
+            for &r in &reqs[put..] {
                 // SAFETY: r is live (caller).
-                let e = Self::sqe(&unsafe { r.get() }, fd);
+                let e = Self::sqe(&unsafe { r.get() });
                 // SAFETY: the SQE points at the caller's buffer, which stays valid while the
                 // request is in flight (the POSIX contract of aio_read/aio_write).
                 if unsafe { sq.push(&e) }.is_err() {
@@ -198,12 +197,10 @@ impl Ring {
     /// ring is dead) if it failed. Caller holds the `sq` lock.
     fn flush(&self) -> bool {
         let mut idle = 0;
-        loop {
-            let n = self.unconsumed();
-            if n == 0 {
-                return true;
-            }
+        let mut n = self.unconsumed();
+        while n > 0 {
             match self.enter(n as u32, 0, 0, None) {
+                Ok(c) if c as usize == n => return true,
                 Err(Errno::EINTR) => {}
                 Ok(0) if idle == 0 => idle += 1,
                 Ok(c) if c > 0 => idle = 0,
@@ -212,7 +209,9 @@ impl Ring {
                     return false;
                 }
             }
+            n = self.unconsumed();
         }
+        true
     }
 
     /// Asks io_uring to cancel `target`, or every request on `fd` when `target` is None; the
@@ -311,23 +310,29 @@ impl Ring {
         }
     }
 
-    /// Blocks until at least one completion is available, a signal arrives, or `timeout` passes.
+    /// Blocks until at least one completion is available, a signal arrives, or `timeout` passes
+    /// (`Err(EAGAIN)`, also after `WAIT_CAP`, the longest sleep: the caller sleeps again).
     pub(crate) fn wait(&self, timeout: Option<Duration>) -> Result<(), Errno> {
+        // A sleep is capped, and after a capped sleep that timed out the ring's number is checked
+        // (one `fcntl`, off the fast path): if `closefrom` took it and the program made a ring of
+        // its own at that number, we would be sleeping on that ring's completions, not ours.
+        let capped = timeout.map_or(true, |t| t > WAIT_CAP);
+        let timeout = if capped { Some(WAIT_CAP) } else { timeout };
         let ts = timeout.map(Timespec::from);
         let args = match &ts {
             Some(ts) => SubmitArgs::new().timespec(ts),
             None => SubmitArgs::new(),
         };
         let flags = EnterFlags::GETEVENTS | EnterFlags::EXT_ARG;
-        // The number is checked first: on a number that is now another ring of the program's we
-        // would sleep on that ring's completions.
-        if self.checked_fd().is_none() {
-            return Err(Errno::EBADF);
-        }
         match self.enter(0, 1, flags.bits(), Some(&args)) {
             Ok(_) => Ok(()),
             Err(Errno::EINTR) => Err(Errno::EINTR),
-            Err(Errno(libc::ETIME)) => Err(Errno::EAGAIN),
+            Err(Errno(libc::ETIME)) => {
+                if capped {
+                    let _ = self.checked_fd();
+                }
+                Err(Errno::EAGAIN)
+            }
             Err(e) => {
                 // Entering is refused (a seccomp filter, say): nobody can sleep here any more.
                 self.kill();

@@ -76,9 +76,9 @@ impl FdEntry {
                     continue;
                 }
                 // Another file's, still in use (the number was closed and reused meanwhile).
-                return sys::hold(fd);
+                return sys::hold(fd, id);
             }
-            let h = sys::hold(fd)?;
+            let h = sys::hold(fd, id)?;
             if self.shared.compare_exchange(cur, (h.to_word() as u64) << 32 | 1, AcqRel, Acquire).is_ok() {
                 return Ok(h);
             }
