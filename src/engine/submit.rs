@@ -197,5 +197,10 @@ mod tests {
         assert_eq!(route(direct, Some(Backend::Threads), false, || panic!("kaio must not start")), Backend::Threads);
         assert_eq!(route(direct, Some(Backend::Kaio), false, yes), Backend::Kaio);
         assert_eq!(route(buffered, Some(Backend::Kaio), false, yes), Backend::Threads);
+        // Anonymous inodes: the workers, whatever is forced (io_uring would leave an epoll or
+        // pidfd read pending forever).
+        let anon = class_of(0, libc::O_RDWR);
+        assert_eq!(route(anon, None, true, || panic!("kaio must not start")), Backend::Threads);
+        assert_eq!(route(anon, Some(Backend::Uring), true, no), Backend::Threads);
     }
 }

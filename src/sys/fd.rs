@@ -347,3 +347,72 @@ pub(crate) fn release_all_inherited() {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pipe() -> (c_int, c_int) {
+        let mut p = [0 as c_int; 2];
+        // SAFETY: `p` has room for the two descriptors.
+        assert_eq!(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        (p[0], p[1])
+    }
+
+    #[test]
+    fn held_word_round_trips() {
+        let h = Held((41 + 1) | 7 << 24);
+        assert_eq!((h.fd(), h.generation()), (41, 7));
+        assert_eq!(Held::from_word(h.to_word()), Some(h));
+        assert_eq!(Held::from_word(0), None);
+    }
+
+    /// A held duplicate is checked by identity and generation: closed behind our back and the
+    /// number reused by another file, it is neither ours nor closed by `release`.
+    #[test]
+    fn held_duplicate_is_checked_and_never_closed_once_lost() {
+        let (r, w) = pipe();
+        let h = hold(r, file_id(r).unwrap()).unwrap();
+        assert!(h.fd() >= 3 && h.fd() != r);
+        assert!(held_ok(h));
+        assert_eq!(held_ident(h), file_id(r).unwrap().ident);
+        // Someone closes our number and opens another file there.
+        close(h.fd());
+        let (r2, w2) = pipe();
+        // SAFETY: dup2 takes no pointers; h.fd() is free (just closed).
+        assert_eq!(unsafe { libc::dup2(r2, h.fd()) }, h.fd());
+        assert!(!held_ok(h), "the number now names another pipe");
+        release(h);
+        assert!(is_open(h.fd()), "release must not close what is not ours");
+        // A fresh hold is ours and is closed by release.
+        let h2 = hold(w, file_id(w).unwrap()).unwrap();
+        assert!(held_ok(h2));
+        release(h2);
+        assert!(!held_ok(h2));
+        for fd in [r, w, r2, w2, h.fd()] {
+            close(fd);
+        }
+    }
+
+    /// An eventfd of ours whose number is taken is not written, and is made again.
+    #[test]
+    fn own_eventfd_survives_its_number_being_taken() {
+        let e = OwnEventFd::new();
+        let fd = e.ensure().unwrap();
+        assert!(is_own(fd) && e.current() == Some(fd));
+        let (r, w) = pipe();
+        // SAFETY: dup2 takes no pointers; it replaces our eventfd by the pipe's read end.
+        assert_eq!(unsafe { libc::dup2(r, fd) }, fd);
+        assert_eq!(e.current(), None, "the number is the program's now");
+        e.signal();
+        e.drain();
+        let again = e.ensure().unwrap();
+        assert!(is_own(again) && again != fd);
+        assert!(is_open(fd), "the program's descriptor is left alone");
+        e.close_inherited();
+        assert!(!is_own(again));
+        for d in [r, w, fd] {
+            close(d);
+        }
+    }
+}

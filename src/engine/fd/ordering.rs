@@ -296,19 +296,28 @@ mod tests {
     use crate::abi::Aiocb;
     use crate::engine::request::{Backend, Op};
 
-    /// Records what the state machine does.
+    /// Records what the state machine does; refuses to hold when `refuse` is set (no descriptor
+    /// to hold a file with).
     #[derive(Default)]
     struct Rec {
         issued: Vec<ReqPtr>,
         parked: Vec<ReqPtr>,
+        held: Vec<ReqPtr>,
         unparked: usize,
+        refuse: bool,
     }
 
     impl Admit for Rec {
         fn issue(&mut self, r: ReqPtr) {
             self.issued.push(r);
         }
-        fn hold(&mut self, _: ReqPtr) -> bool {
+        fn hold(&mut self, r: ReqPtr) -> bool {
+            if self.refuse {
+                return false;
+            }
+            if !self.held.contains(&r) {
+                self.held.push(r);
+            }
             true
         }
         fn parked(&mut self, r: ReqPtr) {
@@ -361,6 +370,36 @@ mod tests {
             let mut l = o.lock();
             o.evaluate(&mut l, rec);
         }
+    }
+
+    /// A request that must wait holds what it needs first; if that is refused it is neither
+    /// parked nor issued (the submitter refuses it), and the fd's state is as before.
+    #[test]
+    fn waiting_needs_a_hold_and_a_refused_one_is_left_out() {
+        let (o, mut reqs, mut rec) = (OrderState::new(), Reqs::new(), Rec::default());
+        let r1 = reqs.add(Op::Read, true);
+        let r2 = reqs.add(Op::Read, true);
+        let r3 = reqs.add(Op::Read, true);
+        submit(&o, r1, &mut rec);
+        assert!(rec.held.is_empty(), "issued at once: holds nothing");
+        // SAFETY: accepted, live, in no list.
+        assert!(unsafe { o.submit(r2, false, &mut rec) });
+        assert_eq!((rec.parked.as_slice(), rec.held.as_slice()), ([r2].as_slice(), [r2].as_slice()));
+        rec.refuse = true;
+        // SAFETY: accepted, live, in no list.
+        assert!(!unsafe { o.submit(r3, false, &mut rec) }, "no hold: refused");
+        assert_eq!(rec.parked, [r2]);
+        assert_eq!(phase(r3), Phase::Idle);
+        // A barrier that must wait is refused the same way and leaves no barrier behind.
+        let f = reqs.add(Op::Fsync, false);
+        // SAFETY: accepted, live, in no list.
+        assert!(!unsafe { o.submit(f, false, &mut rec) });
+        rec.refuse = false;
+        complete(&o, r1, &mut rec);
+        assert_eq!(rec.issued, [r1, r2]);
+        complete(&o, r2, &mut rec);
+        assert_eq!(o.inflight(), 0);
+        assert!(o.try_fast(), "nothing left waiting or barred");
     }
 
     #[test]

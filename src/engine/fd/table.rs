@@ -39,6 +39,14 @@ pub(crate) struct FdEntry {
     kick_queued: AtomicU32,
     /// The duplicate shared by the requests on this number that hold their file: the `Held` word
     /// in the high 32 bits, the number of requests holding it in the low 32 (see `hold`).
+    ///
+    /// Lock-free protocol: every change is one compare-and-swap of the whole word. A user is added
+    /// only to a word whose count is non-zero, so a duplicate is never shared after the release
+    /// that took its count to zero (that release alone closes it); a new duplicate is installed
+    /// only over a zero count. A release finds its duplicate in the word (then decrements) or not
+    /// (then it was private, and it is closed alone). The duplicate's `Held` word carries a
+    /// generation (`sys::Held`), so a word naming a number that was closed and reused by a newer
+    /// duplicate of ours never matches the older one.
     shared: AtomicU64,
 }
 
@@ -356,6 +364,9 @@ mod tests {
                 "O_DIRECT means nothing on a stream"
             );
         }
+        // No file type: an anonymous inode (eventfd, epoll, pidfd, ...), a stream the workers serve.
+        assert_eq!(class_of(0, libc::O_RDWR | libc::O_DIRECT), kind::VALID | kind::STREAM | kind::ANON);
+        assert_eq!(class_of(libc::S_IFDIR, libc::O_RDONLY), kind::VALID, "a directory is read like a file");
     }
 
     #[test]
