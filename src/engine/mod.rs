@@ -73,6 +73,7 @@ fn engine() -> &'static Engine {
 fn home(eng: &'static Engine) -> Result<&'static Queue, Errno> {
     let q = eng.home()?;
     helper::ensure(eng, q)?;
+    q.refresh_fds();
     Ok(q)
 }
 

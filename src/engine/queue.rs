@@ -114,6 +114,22 @@ impl Queue {
         self.bell.ring();
     }
 
+    /// Makes the eventfds this queue lacks (its helper's, its kernel AIO context's, its workers'),
+    /// if any: they were never made, or the program took their numbers. Called on program threads
+    /// at each AIO call (three loads when nothing is missing); our own threads never make a
+    /// descriptor at the lowest free number (see `sys::OwnEventFd`).
+    pub(crate) fn refresh_fds(&self) {
+        if self.bell.fd_wanted() {
+            self.bell.make_fd();
+        }
+        if self.kaio_fd.wanted() && self.kaio().is_some() {
+            let _ = self.kaio_fd.ensure();
+        }
+        if self.pool.fds_wanted() {
+            self.pool.make_fds();
+        }
+    }
+
     /// The ring, while it takes submissions.
     pub(crate) fn live_ring(&self) -> Option<&Ring> {
         self.ring.as_ref().filter(|r| !r.is_dead())

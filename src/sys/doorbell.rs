@@ -62,11 +62,12 @@ impl Doorbell {
         self.mode.store(RUNNING, SeqCst);
     }
 
-    /// Prepares a sleep in `poll`: returns the eventfd to poll along (-1 if none can be had: the
-    /// sleeper then relies on its timeout), or None if the bell rang after `ticket` (do not
-    /// sleep). Call [`Doorbell::end_poll`] after the poll.
+    /// Prepares a sleep in `poll`: returns the eventfd to poll along (-1 if there is none: the
+    /// sleeper then relies on its timeout, and the next AIO call makes one, see
+    /// [`Doorbell::make_fd`]), or None if the bell rang after `ticket` (do not sleep). Call
+    /// [`Doorbell::end_poll`] after the poll.
     pub(crate) fn begin_poll(&self, ticket: u32) -> Option<c_int> {
-        let fd = self.efd.ensure().unwrap_or(-1);
+        let fd = self.efd.current().unwrap_or(-1);
         self.mode.store(POLL, SeqCst);
         if self.seq.load(SeqCst) != ticket {
             self.mode.store(RUNNING, SeqCst);
@@ -78,6 +79,16 @@ impl Doorbell {
     pub(crate) fn end_poll(&self) {
         self.mode.store(RUNNING, SeqCst);
         self.efd.drain();
+    }
+
+    /// Whether the eventfd is missing or was lost (one load).
+    pub(crate) fn fd_wanted(&self) -> bool {
+        self.efd.wanted()
+    }
+
+    /// Makes the eventfd (program threads only: see `OwnEventFd`).
+    pub(crate) fn make_fd(&self) {
+        let _ = self.efd.ensure();
     }
 
     /// In a fork child: closes the eventfd if it is still ours.

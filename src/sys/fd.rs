@@ -103,8 +103,18 @@ pub(crate) fn close(fd: c_int) {
 /// A non-blocking, close-on-exec, tagged eventfd of the library's own, made on first use and made
 /// again when its number was taken from us (see the module documentation). Every operation checks
 /// the number first and does nothing with a number that is no longer ours. Async-signal-safe.
+///
+/// Only a program thread, inside an AIO call, makes one ([`OwnEventFd::ensure`]): `eventfd`
+/// takes the lowest free number, which may be one the program just closed and is about to
+/// `dup2` onto from another thread (its `dup2` would then fail with EBUSY, or replace our new
+/// eventfd before we moved it). Our own threads only use the current one, and say when it is
+/// missing ([`OwnEventFd::wanted`]).
 #[derive(Debug)]
-pub(crate) struct OwnEventFd(AtomicI32);
+pub(crate) struct OwnEventFd {
+    fd: AtomicI32,
+    /// Non-zero when there is none, or it was found lost: the next AIO call makes one.
+    wanted: AtomicU32,
+}
 
 impl Default for OwnEventFd {
     fn default() -> Self {
@@ -115,32 +125,44 @@ impl Default for OwnEventFd {
 impl OwnEventFd {
     /// None yet: made by the first [`OwnEventFd::ensure`].
     pub(crate) const fn new() -> Self {
-        OwnEventFd(AtomicI32::new(-1))
+        OwnEventFd { fd: AtomicI32::new(-1), wanted: AtomicU32::new(1) }
     }
 
-    /// The current number, if it is still ours.
+    /// The current number, if it is still ours (else it is `wanted`).
     pub(crate) fn current(&self) -> Option<c_int> {
-        let fd = self.0.load(Acquire);
-        is_own(fd).then_some(fd)
+        let fd = self.fd.load(Acquire);
+        if is_own(fd) {
+            Some(fd)
+        } else {
+            self.wanted.store(1, Release);
+            None
+        }
+    }
+
+    /// Whether there is none, or it was found lost (one load).
+    pub(crate) fn wanted(&self) -> bool {
+        self.wanted.load(Acquire) != 0
     }
 
     /// The current number, or a new eventfd if there was none or ours was lost; None if none can
-    /// be made (no descriptor free).
+    /// be made (no descriptor free). Program threads only (see the type's documentation).
     pub(crate) fn ensure(&self) -> Option<c_int> {
+        self.wanted.store(0, Release);
         loop {
-            let old = self.0.load(Acquire);
+            let old = self.fd.load(Acquire);
             if is_own(old) {
                 return Some(old);
             }
             // SAFETY: eventfd takes no pointers.
             let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
             if fd < 0 {
+                self.wanted.store(1, Release);
                 return None;
             }
             let fd = move_high(fd);
             tag_own(fd);
             // A lost number is not closed: it is not ours any more.
-            if self.0.compare_exchange(old, fd, AcqRel, Acquire).is_ok() {
+            if self.fd.compare_exchange(old, fd, AcqRel, Acquire).is_ok() {
                 return Some(fd);
             }
             close(fd);
@@ -167,7 +189,7 @@ impl OwnEventFd {
 
     /// Closes the eventfd if its number is still ours (a fork child closing what it inherited).
     pub(crate) fn close_inherited(&self) {
-        let fd = self.0.swap(-1, AcqRel);
+        let fd = self.fd.swap(-1, AcqRel);
         if is_own(fd) {
             close(fd);
         }

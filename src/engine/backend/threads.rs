@@ -71,6 +71,8 @@ pub(crate) struct Pool {
     grow_wanted: AtomicU32,
     /// Serialises starting workers (a slot is taken only once its thread was created).
     growing: Lock<()>,
+    /// Non-zero when some worker lacks its eventfd (made by the next AIO call).
+    fds_wanted: AtomicU32,
     workers: Box<[Worker]>,
     limit: u32,
 }
@@ -86,6 +88,7 @@ impl Pool {
             next_slot: AtomicU32::new(0),
             grow_wanted: AtomicU32::new(0),
             growing: Lock::new(()),
+            fds_wanted: AtomicU32::new(0),
             workers: (0..MAX_WORKERS)
                 .map(|_| Worker {
                     current: AtomicPtr::new(ptr::null_mut()),
@@ -142,7 +145,7 @@ impl Pool {
     /// Makes sure the pool has a worker (started now if it has none); EAGAIN if none can be
     /// started. Not async-signal-safe.
     pub(crate) fn ensure_worker(&'static self, host: Host) -> Result<(), Errno> {
-        if self.count.load(Acquire) + self.starting.load(Acquire) > 0 || self.start_one(host) {
+        if self.count.load(Acquire) + self.starting.load(Acquire) > 0 || self.start_one(host, true) {
             Ok(())
         } else {
             Err(Errno::EAGAIN)
@@ -158,19 +161,23 @@ impl Pool {
     /// async-signal-safe.
     pub(crate) fn grow(&'static self, host: Host) {
         if self.wants_worker() || self.starved() {
-            self.start_one(host);
+            self.start_one(host, false);
         }
     }
 
     /// Starts one worker if there is room; false if there is none or the thread could not be
-    /// created (then no slot was used: a later attempt may succeed).
-    fn start_one(&'static self, host: Host) -> bool {
+    /// created (then no slot was used: a later attempt may succeed). On a program thread
+    /// (`program`) the worker's eventfd is made first; otherwise the next AIO call makes it.
+    fn start_one(&'static self, host: Host, program: bool) -> bool {
         // Each worker owns one slot of `workers`, taken under `growing` and only once its thread
         // exists; workers never exit, so slots are never reused.
         let _g = self.growing.lock();
         let idx = self.next_slot.load(Acquire);
         if idx as usize >= MAX_WORKERS || idx >= self.limit {
             return false;
+        }
+        if program {
+            let _ = self.workers[idx as usize].evfd.ensure();
         }
         self.starting.fetch_add(1, AcqRel);
         let name = format!("aio-rs-w{}.{idx}", host.queue);
@@ -258,8 +265,26 @@ impl Pool {
         }
     }
 
+    /// Whether some worker has no eventfd (it could not be made, or was lost): one load.
+    pub(crate) fn fds_wanted(&self) -> bool {
+        self.fds_wanted.load(Acquire) != 0
+    }
+
+    /// Makes the eventfds workers lack (program threads only: see `sys::OwnEventFd`).
+    pub(crate) fn make_fds(&self) {
+        self.fds_wanted.store(0, Release);
+        let n = (self.next_slot.load(Acquire) as usize).min(MAX_WORKERS);
+        for w in &self.workers[..n] {
+            if w.evfd.wanted() && w.evfd.ensure().is_none() {
+                self.fds_wanted.store(1, Release);
+            }
+        }
+    }
+
     fn worker_main(&'static self, host: Host, w: usize) {
-        let _ = self.workers[w].evfd.ensure();
+        if self.workers[w].evfd.wanted() {
+            self.fds_wanted.store(1, Release);
+        }
         self.count.fetch_add(1, AcqRel);
         self.starting.fetch_sub(1, AcqRel);
         loop {
@@ -379,7 +404,10 @@ impl Pool {
             // idle, have another worker started, or that work could wait for this very request (a
             // pipe write queued behind the read that waits for it).
             self.want_worker(host.helper);
-            let evfd = me.evfd.current().unwrap_or(-1);
+            let evfd = me.evfd.current().unwrap_or_else(|| {
+                self.fds_wanted.store(1, Release);
+                -1
+            });
             let mut pfd = [
                 libc::pollfd { fd, events: ev, revents: 0 },
                 libc::pollfd { fd: evfd, events: libc::POLLIN, revents: 0 },
