@@ -138,15 +138,18 @@ fn cancel_fd_entry(eng: &Engine, fdn: c_int, fe: &FdEntry) -> c_int {
             }
             sys::yield_now();
         }
-        // 4. Requests in the ring.
+        // 4. Requests in the ring: issued on the number, or on the duplicate its requests share
+        // (those that had to wait hold their file: see `FdEntry::hold`).
         if let Some(ring) = &q.ring {
-            let slot = CancelSlot::default();
-            // SAFETY: the slot outlives its CQE: we wait for it below.
-            if unsafe { ring.submit_cancel(None, fdn, &slot) }.is_ok() {
-                wait_slot(eng, q, &slot);
-                let n = slot.result();
-                if n > 0 {
-                    cancelled += n as u64;
+            for target in [Some(fdn), fe.shared_fd()].into_iter().flatten() {
+                let slot = CancelSlot::default();
+                // SAFETY: the slot outlives its CQE: we wait for it below.
+                if unsafe { ring.submit_cancel(None, target, &slot) }.is_ok() {
+                    wait_slot(eng, q, &slot);
+                    let n = slot.result();
+                    if n > 0 {
+                        cancelled += n as u64;
+                    }
                 }
             }
         }

@@ -94,6 +94,15 @@ impl FdEntry {
         }
     }
 
+    /// The number of the duplicate this number's requests share, if any.
+    pub(crate) fn shared_fd(&self) -> Option<c_int> {
+        let cur = self.shared.load(Acquire);
+        if cur as u32 == 0 {
+            return None;
+        }
+        Held::from_word((cur >> 32) as u32).map(Held::fd)
+    }
+
     /// Gives up a hold made by [`FdEntry::hold`] on this number. Async-signal-safe.
     pub(crate) fn release_hold(&self, h: Held) {
         loop {
