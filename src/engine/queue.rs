@@ -74,7 +74,8 @@ impl Queue {
             _ => None,
         };
         let kaio = OnceCell::new();
-        let kaio_fd = OwnEventFd::new();
+        // Wanted only once a context exists (`new_ctx` makes it).
+        let kaio_fd = OwnEventFd::made_later();
         if cfg.forced == Some(Backend::Kaio) {
             let c = Self::new_ctx(cfg, &kaio_fd)
                 .map_err(|e| why.push(format!("kernel AIO unavailable ({})", sys::strerror(e))));
@@ -118,7 +119,16 @@ impl Queue {
     /// if any: they were never made, or the program took their numbers. Called on program threads
     /// at each AIO call (three loads when nothing is missing); our own threads never make a
     /// descriptor at the lowest free number (see `sys::OwnEventFd`).
+    #[inline]
     pub(crate) fn refresh_fds(&self) {
+        if self.bell.fd_wanted() | self.kaio_fd.wanted() | self.pool.fds_wanted() {
+            self.make_fds();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn make_fds(&self) {
         if self.bell.fd_wanted() {
             self.bell.make_fd();
         }
@@ -246,6 +256,7 @@ impl Queue {
     /// No wake-up is lost: the helper stores `helper_waits` and then tries the lock; we release
     /// the lock and then swap `helper_waits`, with a full fence on both sides between the two
     /// steps. Either the helper's try sees the lock free, or our swap sees its flag.
+    #[inline]
     pub(crate) fn release_reap(&self, g: Guard<'_, ()>) {
         drop(g);
         core::sync::atomic::fence(SeqCst);

@@ -96,20 +96,13 @@ pub(crate) unsafe fn accept<'e>(
     // stream write that io_uring may take in parts (the rest is issued from its completion), and
     // an fsync for io_uring, which looks the number up only when one of its workers gets to it. A
     // request that parks on its fd is made to hold it by the ordering state machine.
+    let thread_job = matches!(notify, Notify::Thread { .. });
+    if thread_job {
+        notify::ensure_started()?;
+    }
     let late_lookup = partial || (op.is_sync() && backend == Backend::Uring);
     let held = if backend == Backend::Threads || late_lookup { Some(hold_for(fe, fdn, q, backend)?) } else { None };
-    let refuse = |e: Errno| {
-        if let Some(h) = held {
-            fe.release_hold(h);
-        }
-        e
-    };
-    let job = if let Notify::Thread { .. } = notify {
-        notify::ensure_started().map_err(refuse)?;
-        new_job()
-    } else {
-        ptr::null_mut()
-    };
+    let job = if thread_job { new_job() } else { ptr::null_mut() };
     req.start(eng.epoch, m, job, Group::as_member_tag(group));
     if let Some(h) = held {
         req.set_held(h);

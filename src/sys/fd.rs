@@ -128,6 +128,11 @@ impl OwnEventFd {
         OwnEventFd { fd: AtomicI32::new(-1), wanted: AtomicU32::new(1) }
     }
 
+    /// None, and not wanted until it is first made (or found lost).
+    pub(crate) const fn made_later() -> Self {
+        OwnEventFd { fd: AtomicI32::new(-1), wanted: AtomicU32::new(0) }
+    }
+
     /// The current number, if it is still ours (else it is `wanted`).
     pub(crate) fn current(&self) -> Option<c_int> {
         let fd = self.fd.load(Acquire);
