@@ -65,6 +65,9 @@ fn engine() -> &'static Engine {
     if let Some(e) = self::core::get() {
         return e;
     }
+    // Starting runs other libraries' code (std, the io-uring crate), which may reach a glibc
+    // cancellation point; none may act inside an AIO call that is not one.
+    let _no_cancel = crate::sys::NoCancel::new();
     fork::register();
     self::core::start()
 }

@@ -104,7 +104,7 @@ impl Queue {
             stats: Stats::default(),
         };
         if cfg.verbose {
-            eprintln!("aio-rs: queue {idx}: {}", q.why);
+            sys::log_line(format_args!("queue {idx}: {}", q.why));
         }
         Ok(q)
     }
@@ -172,11 +172,11 @@ impl Queue {
                 Ok(c) => Some(c),
                 Err(e) => {
                     if cfg.verbose {
-                        eprintln!(
-                            "aio-rs: queue {}: kernel AIO unavailable ({}); O_DIRECT goes elsewhere",
+                        sys::log_line(format_args!(
+                            "queue {}: kernel AIO unavailable ({}); O_DIRECT goes elsewhere",
                             self.idx,
                             sys::strerror(e)
-                        );
+                        ));
                     }
                     None
                 }
