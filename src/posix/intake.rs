@@ -10,7 +10,7 @@ use crate::notify::Notify;
 
 /// Whether `p` has the alignment of a `struct aiocb`.
 fn aligned(p: *const Aiocb) -> bool {
-    p as usize % core::mem::align_of::<Aiocb>() == 0
+    (p as usize).is_multiple_of(core::mem::align_of::<Aiocb>())
 }
 
 /// Checks the fields every request shares (a non-NULL, aligned pointer; `aio_reqprio`; the
@@ -78,7 +78,9 @@ pub(super) unsafe fn sigevent(sev: *const SigEvent) -> Result<Notify, Errno> {
     unsafe { Notify::from_user(sev) }
 }
 
-/// Checks a relative timeout (NULL: none).
+/// Reads a relative timeout (NULL: none). A `tv_nsec` of a billion or more is EINVAL; otherwise
+/// a negative `tv_sec` or `tv_nsec` is a timeout that has already passed (zero), as glibc treats
+/// it.
 ///
 /// # Safety
 /// `t` is NULL or readable.
@@ -88,8 +90,37 @@ pub(super) unsafe fn timeout(t: *const libc::timespec) -> Result<Option<core::ti
     }
     // SAFETY: non-NULL, readable (caller).
     let t = unsafe { &*t };
-    if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) {
+    if t.tv_nsec >= 1_000_000_000 {
         return Err(Errno::EINVAL);
     }
+    if t.tv_sec < 0 || t.tv_nsec < 0 {
+        return Ok(Some(core::time::Duration::ZERO));
+    }
     Ok(Some(core::time::Duration::new(t.tv_sec as u64, t.tv_nsec as u32)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::time::Duration;
+
+    fn t(sec: i64, nsec: i64) -> Result<Option<Duration>, Errno> {
+        let ts = libc::timespec { tv_sec: sec, tv_nsec: nsec };
+        // SAFETY: a live timespec.
+        unsafe { timeout(&ts) }
+    }
+
+    #[test]
+    fn timeouts_as_glibc_reads_them() {
+        // SAFETY: NULL is allowed.
+        assert_eq!(unsafe { timeout(core::ptr::null()) }, Ok(None));
+        assert_eq!(t(1, 5), Ok(Some(Duration::new(1, 5))));
+        // A negative field: already passed.
+        assert_eq!(t(-1, 0), Ok(Some(Duration::ZERO)));
+        assert_eq!(t(0, -1), Ok(Some(Duration::ZERO)));
+        assert_eq!(t(-1, -1), Ok(Some(Duration::ZERO)));
+        // A billion nanoseconds or more: invalid.
+        assert_eq!(t(0, 1_000_000_000), Err(Errno::EINVAL));
+        assert_eq!(t(-1, 2_000_000_000), Err(Errno::EINVAL));
+    }
 }

@@ -1,12 +1,8 @@
-//! Data transfer and readiness on the caller's descriptors, for the worker threads, and the
-//! plain sleeps. Results follow the kernel's convention: a byte count, or `-errno`. Every call is
+//! Data transfer and readiness on the caller's descriptors, for the worker threads. Results follow the kernel's convention: a byte count, or `-errno`. Every call is
 //! a raw system call: glibc's wrappers of these are cancellation points.
 
 use crate::errno::Errno;
 use core::ffi::{c_int, c_long};
-use core::time::Duration;
-
-use super::time::timespec;
 
 /// A system call's result as `count` or `-errno`.
 fn res(r: c_long) -> isize {
@@ -76,21 +72,4 @@ pub(crate) unsafe fn transfer(fd: c_int, read: bool, buf: *mut u8, len: usize, n
 pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: c_int) -> c_int {
     // SAFETY: `fds` is a valid, writable array of `fds.len()` pollfds for the call.
     unsafe { libc::syscall(libc::SYS_poll, fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) as c_int }
-}
-
-/// Sleeps until `timeout` passes (`Err(EAGAIN)`) or a signal handler runs (`Err(EINTR)`);
-/// `None` sleeps until a signal.
-pub(crate) fn sleep_until_signal(timeout: Option<Duration>) -> Result<(), Errno> {
-    let mut ts = timeout.map(timespec);
-    let tsp = ts.as_mut().map_or(core::ptr::null_mut(), |t| t as *mut libc::timespec);
-    // SAFETY: ppoll with no descriptors only sleeps; `tsp` is NULL or points to a live timespec
-    // (which the kernel may update with the time left).
-    let r = unsafe {
-        libc::syscall(libc::SYS_ppoll, core::ptr::null_mut::<libc::pollfd>(), 0, tsp, core::ptr::null::<u8>(), 8usize)
-    };
-    if r < 0 {
-        Err(Errno::EINTR)
-    } else {
-        Err(Errno::EAGAIN)
-    }
 }

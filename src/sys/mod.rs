@@ -44,7 +44,7 @@ pub(crate) use self::env::var;
 pub(crate) use self::errno::{strerror, ErrnoGuard};
 pub(crate) use self::fd::{close, file_id, is_open, status_flags, EventFd, FileId};
 pub(crate) use self::futex::{futex_wait, futex_wake, EventCount, Guard, Lock};
-pub(crate) use self::io::{fdatasync, fsync, poll, pread, pwrite, sleep_until_signal, transfer};
+pub(crate) use self::io::{fdatasync, fsync, poll, pread, pwrite, transfer};
 pub(crate) use self::log::{log_line, open_append, read_number, write_all};
 pub(crate) use self::proc::{at_exit, at_fork, cpus_configured, getpid};
 pub(crate) use self::signal::{queue_asyncio_signal, sigrtmax, thread_in_process};
