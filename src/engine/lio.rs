@@ -5,14 +5,20 @@
 //! `aio_suspend` (in the C frame of `lio_listio`, a cancellation point); if a signal interrupts
 //! the wait, or the thread is cancelled in it, the group lives on until its last member
 //! completes, so nothing dangles.
-
+//!
+//! Errors, as glibc reports them: an entry refused at submission (a bad `aio_reqprio` or
+//! sigevent, no resources) makes the call fail with that entry's error (EINVAL, EAGAIN), after
+//! the other entries were submitted (and, with LIO_WAIT, completed); what the descriptor or the
+//! kernel says about an entry (EBADF, a negative offset, an unknown opcode) is that entry's
+//! result, reported through `aio_error` and its notification: LIO_NOWAIT then returns 0, and
+//! LIO_WAIT fails with EIO once every entry is done.
 
 use super::batch::Batch;
 use super::core::Engine;
 use super::group::Group;
 use super::queue::Queue;
 use super::request::{Op, ReqPtr};
-use super::submit::accept;
+use super::submit::{accept, accept_failed};
 use super::wait::{Target, Wait, WaitSet};
 use crate::abi::Aiocb;
 use crate::errno::Errno;
@@ -29,6 +35,8 @@ pub(crate) enum ListEntry {
     Invalid(Option<ReqPtr>, Errno),
     /// A request to submit.
     Valid(ReqPtr, Op, Notify),
+    /// A request accepted only to fail at once with this error (an unknown `aio_lio_opcode`).
+    Fails(ReqPtr, Notify, Errno),
 }
 
 /// Submits `entries` (each checked by `intake`) as one list. With `wait`, returns the wait for
@@ -55,7 +63,7 @@ pub(crate) unsafe fn submit_list<'e>(
         let (r, res) = match intake(p) {
             ListEntry::Skip => continue,
             ListEntry::Invalid(r, e) => {
-                refused = Some(Errno::EIO);
+                refused = Some(e);
                 if let Some(r) = r {
                     fail_entry(eng, r, e);
                 }
@@ -68,11 +76,16 @@ pub(crate) unsafe fn submit_list<'e>(
                 // kept valid and unmodified until it completes.
                 (r, unsafe { accept(eng, q, r, op, &n, group, &mut batch) })
             }
+            ListEntry::Fails(r, n, e) => {
+                g.add_member();
+                // SAFETY: as above.
+                (r, unsafe { accept_failed(eng, q, r, &n, group, e) })
+            }
         };
         if let Err(e) = res {
             // SAFETY: the member was not accepted: undo its count.
             unsafe { Group::member_done(eng, group, false, true) };
-            refused = Some(Errno::EIO);
+            refused = Some(e);
             fail_entry(eng, r, e);
             continue;
         }
