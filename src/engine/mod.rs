@@ -132,23 +132,18 @@ pub(crate) unsafe fn return_value(r: ReqPtr) -> isize {
     req.return_value()
 }
 
-/// `aio_suspend`, before anything else: true if a listed request is already done, or the list
-/// names none (then it returns 0 at once, whatever the timeout). Async-signal-safe.
-///
-/// # Safety
-/// Each non-NULL entry points to a readable aiocb.
-pub(crate) unsafe fn settled(entries: &[*const Aiocb]) -> bool {
-    // SAFETY: each non-NULL entry points to a readable aiocb for the call (caller).
-    unsafe { wait::settled(entries) }
-}
-
 /// `aio_suspend`: the wait until one of `entries` is done, the timeout passes, or a signal
-/// handler runs (driven by the caller, see `wait::Wait`). Async-signal-safe.
+/// handler runs (driven by the caller, see `wait::Wait`); `Ok(None)` when there is nothing to wait
+/// for: a listed request is done, or none is listed, which is decided before `timeout` is read.
+/// Async-signal-safe.
 ///
 /// # Safety
 /// Each non-NULL entry points to a readable aiocb, and the list stays readable, while the wait
 /// lives.
-pub(crate) unsafe fn wait(entries: &[*const Aiocb], timeout: Option<Duration>) -> Wait<'static> {
+pub(crate) unsafe fn wait(
+    entries: &[*const Aiocb],
+    timeout: impl FnOnce() -> Result<Option<Duration>, Errno>,
+) -> Result<Option<Wait<'static>>, Errno> {
     // SAFETY: the list and its entries stay readable while the wait lives (caller).
     unsafe { wait::wait_any(entries, timeout) }
 }

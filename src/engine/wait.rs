@@ -175,21 +175,9 @@ impl<'e> Wait<'e> {
     fn check(&self, eng: Option<&Engine>) -> (bool, WaitSet) {
         let mut ws = WaitSet::default();
         match self.target {
-            Target::Any { list, n } => {
-                for i in 0..n {
-                    // SAFETY: `n` readable entries at `list` (`new`'s contract).
-                    let Some(r) = ReqPtr::new(unsafe { *list.add(i) } as *mut Aiocb) else { continue };
-                    // SAFETY: a non-NULL entry is a readable aiocb (`new`'s contract); only read.
-                    let req = unsafe { r.get() };
-                    if req.status() != libc::EINPROGRESS {
-                        return (true, ws);
-                    }
-                    if eng.is_some_and(|e| req.in_flight(e.epoch)) {
-                        ws.add(&req);
-                    }
-                }
-                (false, ws)
-            }
+            // SAFETY: `n` readable entries at `list`, each NULL or a readable aiocb (`new`'s
+            // contract).
+            Target::Any { list, n } => unsafe { any_state(core::slice::from_raw_parts(list, n), eng) },
             // SAFETY: the wait holds a reference to the group (`new`'s contract).
             Target::Group { group, ws, .. } => (unsafe { (*group).all_done() }, ws),
             Target::Done(r) => {
@@ -426,35 +414,63 @@ pub(crate) fn status(req: &Req<'_>) -> c_int {
     e
 }
 
-/// `aio_suspend`'s answer before any wait (and before its timeout is even looked at, as glibc
-/// does): true if a listed request is no longer in progress, or the list names none (only NULL
-/// entries, or none at all). No system call.
+/// Whether `aio_suspend` on `entries` is done: one of them (NULL entries ignored) is no longer in
+/// progress, or none is listed at all (glibc returns 0 at once for both); if not, where those in
+/// flight in `eng` are.
 ///
 /// # Safety
-/// Each non-NULL entry points to a readable aiocb for the call.
-pub(crate) unsafe fn settled(entries: &[*const Aiocb]) -> bool {
-    let mut any = false;
+/// Each non-NULL entry points to a readable aiocb.
+unsafe fn any_state(entries: &[*const Aiocb], eng: Option<&Engine>) -> (bool, WaitSet) {
+    let mut ws = WaitSet::default();
+    let mut listed = false;
     for &p in entries {
         let Some(r) = ReqPtr::new(p as *mut Aiocb) else { continue };
+        listed = true;
         // SAFETY: a non-NULL entry is a readable aiocb (caller); only read.
-        if unsafe { r.get() }.status() != libc::EINPROGRESS {
-            return true;
+        let req = unsafe { r.get() };
+        if req.status() != libc::EINPROGRESS {
+            return (true, ws);
         }
-        any = true;
+        if eng.is_some_and(|e| req.in_flight(e.epoch)) {
+            ws.add(&req);
+        }
     }
-    !any
+    (!listed, ws)
 }
 
 /// `aio_suspend`: a wait until one of `entries` (NULL entries ignored) is no longer in progress,
-/// `timeout` passes (`EAGAIN`), or a signal handler runs (`EINTR`).
+/// the timeout passes (`EAGAIN`), or a signal handler runs (`EINTR`). `Ok(None)` if there is
+/// nothing to wait for: one is done, or the list names none, which is decided before the
+/// timeout is read (`timeout`, whose error is returned otherwise, as glibc does), or one is done
+/// after a first non-blocking reap of the queues involved (the common case, settled before any
+/// wait is set up).
 ///
 /// # Safety
 /// Each non-NULL entry points to a readable aiocb, and the list stays readable, while the wait
 /// lives.
-pub(crate) unsafe fn wait_any(entries: &[*const Aiocb], timeout: Option<Duration>) -> Wait<'static> {
+pub(crate) unsafe fn wait_any(
+    entries: &[*const Aiocb],
+    timeout: impl FnOnce() -> Result<Option<Duration>, Errno>,
+) -> Result<Option<Wait<'static>>, Errno> {
+    let eng = get();
+    // SAFETY: each non-NULL entry is a readable aiocb (caller).
+    let (done, ws) = unsafe { any_state(entries, eng) };
+    if done {
+        return Ok(None);
+    }
+    let timeout = timeout()?;
+    if let Some(eng) = eng.filter(|_| ws.queues() != 0) {
+        for qi in bits(ws.queues()) {
+            reap(eng, eng.queue(qi), false);
+        }
+        // SAFETY: as above.
+        if unsafe { any_state(entries, Some(eng)) }.0 {
+            return Ok(None);
+        }
+    }
     let target = Target::Any { list: entries.as_ptr(), n: entries.len() };
     // SAFETY: the list and its entries stay readable while the wait lives (caller).
-    unsafe { Wait::new(get(), target, timeout) }
+    Ok(Some(unsafe { Wait::new(eng, target, timeout) }))
 }
 
 #[cfg(test)]
@@ -523,17 +539,19 @@ mod tests {
     }
 
     #[test]
-    fn settled_when_one_is_done_or_none_is_listed() {
+    fn nothing_to_wait_for_when_one_is_done_or_none_is_listed() {
         let pending = stray_pending();
         // SAFETY: a zeroed aiocb: status 0, i.e. done.
         let done = Box::new(unsafe { core::mem::zeroed::<Aiocb>() });
         let (p, d): (*const Aiocb, *const Aiocb) = (&*pending, &*done);
+        let bad = || Err(Errno::EINVAL);
         // SAFETY: every non-NULL entry is a live box of this test.
         unsafe {
-            assert!(settled(&[]));
-            assert!(settled(&[core::ptr::null(), core::ptr::null()]));
-            assert!(!settled(&[p, core::ptr::null()]));
-            assert!(settled(&[p, d]));
+            // Decided before the timeout is read.
+            assert!(matches!(wait_any(&[], bad), Ok(None)));
+            assert!(matches!(wait_any(&[core::ptr::null(), core::ptr::null()], bad), Ok(None)));
+            assert!(matches!(wait_any(&[p, d], bad), Ok(None)));
+            assert!(matches!(wait_any(&[p, core::ptr::null()], bad), Err(Errno::EINVAL)));
         }
     }
 
@@ -544,16 +562,15 @@ mod tests {
         let done = Box::new(unsafe { core::mem::zeroed::<Aiocb>() });
         let list = [&*pending as *const Aiocb];
         // SAFETY: the list and its entry outlive the wait.
-        let w = unsafe { wait_any(&list, Some(Duration::from_millis(20))) };
+        let w = unsafe { wait_any(&list, || Ok(Some(Duration::from_millis(20)))) }.unwrap().unwrap();
         let t0 = sys::now();
         assert_eq!(run(w), Err(Errno::EAGAIN));
         assert!(sys::now() - t0 >= Duration::from_millis(20));
         // SAFETY: as above.
-        let mut w = unsafe { wait_any(&list, Some(Duration::ZERO)) };
+        let mut w = unsafe { wait_any(&list, || Ok(Some(Duration::ZERO))) }.unwrap().unwrap();
         assert!(matches!(w.step(None), Step::Done(Err(Errno::EAGAIN))));
         let list = [&*pending as *const Aiocb, &*done as *const Aiocb];
         // SAFETY: as above.
-        let mut w = unsafe { wait_any(&list, None) };
-        assert!(matches!(w.step(None), Step::Done(Ok(()))));
+        assert!(matches!(unsafe { wait_any(&list, || Ok(None)) }, Ok(None)));
     }
 }

@@ -66,7 +66,8 @@ aio_rs_suspend_frame(const struct aiocb *const *list, int nent, const struct tim
                      const struct ops *ops)
 {
     unsigned long long frame[ops->frame_words];
-    return sleep_loop(frame, ops->suspend_begin(frame, list, nent, timeout), ops);
+    int r = ops->suspend_begin(frame, list, nent, timeout);
+    return r == SLEEP ? sleep_loop(frame, r, ops) : r;
 }
 
 __attribute__((visibility("hidden"))) int
@@ -74,5 +75,6 @@ aio_rs_lio_frame(int mode, struct aiocb *const *list, int nent, struct sigevent 
                  const struct ops *ops)
 {
     unsigned long long frame[ops->frame_words];
-    return sleep_loop(frame, ops->lio_begin(frame, mode, list, nent, sig), ops);
+    int r = ops->lio_begin(frame, mode, list, nent, sig);
+    return r == SLEEP ? sleep_loop(frame, r, ops) : r;
 }

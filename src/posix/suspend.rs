@@ -54,14 +54,12 @@ pub(super) unsafe extern "C" fn begin(
     boundary(-1, || {
         // SAFETY: `list` points to `nent` readable entries (our caller's contract).
         let entries = unsafe { intake::list(list, nent) }?;
-        // SAFETY: each non-NULL entry points to a readable aiocb (our caller's contract).
-        if unsafe { engine::settled(entries) } {
-            return Ok(0);
-        }
-        // SAFETY: `timeout` is NULL or readable (our caller's contract).
-        let timeout = unsafe { intake::timeout(timeout) }?;
         // SAFETY: the list stays readable until our C frame returns, which outlives the wait
-        // (dropped by `after`, `abandon`, or below).
-        frame.start(unsafe { engine::wait(entries, timeout) })
+        // (dropped by `after`, `abandon`, or in `Frame::start`); `timeout` is NULL or readable
+        // (our caller's contract).
+        match unsafe { engine::wait(entries, || intake::timeout(timeout)) }? {
+            Some(w) => frame.start(w),
+            None => Ok(0),
+        }
     })
 }
