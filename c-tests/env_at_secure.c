@@ -1,8 +1,6 @@
 /* DESCRIPTION: in secure-execution mode (AT_SECURE: a setuid/setgid program) every AIO_RS_* variable is ignored: no stats file is created or written through a symlink, no report or log on stderr, AIO_RS_BACKEND does not pick the engine */
 #define TEST_ALARM 30
 #include "support/common.h"
-#include <dirent.h>
-#include <dlfcn.h>
 #include <grp.h>
 #include <sys/auxv.h>
 
@@ -24,26 +22,6 @@
 
 /* --------------------------------------------------------------- probe */
 
-static int count_fd_links(const char *what)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        die("opendir /proc/self/fd");
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        char path[300], target[256];
-        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
-        ssize_t len = readlink(path, target, sizeof target - 1);
-        if (len > 0) {
-            target[len] = 0;
-            n += strstr(target, what) != NULL;
-        }
-    }
-    closedir(d);
-    return n;
-}
-
 static int count_map_lines(const char *what)
 {
     FILE *f = fopen("/proc/self/maps", "r");
@@ -55,13 +33,6 @@ static int count_map_lines(const char *what)
         n += strstr(line, what) != NULL;
     fclose(f);
     return n;
-}
-
-static int is_aio_rs(void *fn)
-{
-    Dl_info info;
-    return fn && dladdr(fn, &info) && info.dli_fname &&
-           strstr(info.dli_fname, "libaio_rs");
 }
 
 static int probe(const char *lib)
@@ -99,7 +70,7 @@ static int probe(const char *lib)
     }
     CHECK_EQ(err(&cb), 0);
     CHECK_PAT(buf, sizeof buf, 0, 54);
-    printf("engine uring=%d kaio=%d\n", count_fd_links("io_uring") > 0,
+    printf("engine uring=%d kaio=%d\n", count_fds("io_uring") > 0,
            count_map_lines("[aio]") > 0);
     fflush(stdout);
     exit(0);

@@ -48,16 +48,7 @@ int main(void)
             die("lio_listio(LIO_NOWAIT) with entry %d on fd %d returned %d "
                 "errno %d (%s); glibc returns 0 and reports EBADF through "
                 "that entry", badi, bad[round], r, errno, strerror(errno));
-        for (int i = 0; i < N; i++) {
-            wait_done(&cbs[i]);
-            if (i == badi) {
-                CHECK_EQ(aio_error(&cbs[i]), EBADF);
-                CHECK_EQ(aio_return(&cbs[i]), -1);
-            } else {
-                CHECK_DONE_OK(&cbs[i], SZ);
-                CHECK_PAT(bufs[i], SZ, (long long)i * SZ, 53);
-            }
-        }
+        check_reads_one_ebadf(cbs, &bufs[0][0], N, SZ, badi, 53);
         WAIT_UNTIL(atomic_load(&list_sig) >= 1, DONE_MS);
         for (int i = 0; i < N; i++)
             WAIT_UNTIL(atomic_load(&entry_sig[i]) >= 1, DONE_MS);

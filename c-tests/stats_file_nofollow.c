@@ -1,13 +1,5 @@
 /* DESCRIPTION: AIO_RS_STATS_FILE naming a symlink is not followed: the exit report never lands in the file the link points to */
 #include "support/common.h"
-#include <dlfcn.h>
-
-static int is_aio_rs(void *fn)
-{
-    Dl_info info;
-    return fn && dladdr(fn, &info) && info.dli_fname &&
-           strstr(info.dli_fname, "libaio_rs");
-}
 
 int main(int argc, char **argv)
 {

@@ -33,12 +33,7 @@ int main(void)
     make_pipe(p1);
     make_pipe(p2);
     /* the engine is started already: this is about the calls themselves */
-    struct aiocb warm;
-    char wb[16];
-    cb_init(&warm, file, wb, sizeof wb, 0);
-    CHECK_EQ(aio_read(&warm), 0);
-    wait_done(&warm);
-    CHECK_DONE_OK(&warm, sizeof wb);
+    start_engine(file);
 
     /* Whether a cancel has to wait or wake anyone depends on how far the
      * request got: several rounds. */

@@ -34,12 +34,7 @@ int main(void)
     on_signal(sig, handler);
     fd = tmp_pattern_file(2 * N * 256, 47);
     /* the engine is started already: this is about the calls themselves */
-    struct aiocb warm;
-    char wb[16];
-    cb_init(&warm, fd, wb, sizeof wb, 0);
-    CHECK_EQ(aio_read(&warm), 0);
-    wait_done(&warm);
-    CHECK_DONE_OK(&warm, sizeof wb);
+    start_engine(fd);
 
     for (int l = 0; l < 2; l++)
         for (int i = 0; i < N; i++) {
