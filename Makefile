@@ -4,7 +4,7 @@
 #   make                     cargo build --release, then the release artifacts in target/dist/:
 #                            the stripped shared library (+ its .debug file), the static library
 #   make check               every test: header up to date, man pages, wrapper, cargo test,
-#                            install/uninstall round trip, benchmark smoke run
+#                            release artifacts, install/uninstall round trip, benchmark smoke run
 #   make install prefix=/usr/local DESTDIR=     installs what `make` built; never compiles
 #   make uninstall prefix=/usr/local DESTDIR=
 #   make header              regenerate include/aio_rs.h with cbindgen
@@ -104,7 +104,7 @@ INSTALLED_FILES := \
 	$(mandir)/man3/aio_rs_version.3
 
 .PHONY: deps all build dist header check-header cbindgen-version install-cbindgen check test \
-	install-check wrapper-test man-check bench \
+	install-check wrapper-test man-check dist-check bench \
 	bench-smoke install uninstall print-version print-installed-files clean
 
 all: dist
@@ -169,7 +169,7 @@ check-header: cbindgen-version
 
 # --- tests -------------------------------------------------------------------------------------
 
-check: check-header man-check wrapper-test test install-check bench-smoke
+check: check-header man-check wrapper-test test dist-check install-check bench-smoke
 	@echo "make check: all checks passed"
 
 # `cargo test` builds the library only as an rlib for the Rust tests; the C test matrix needs
@@ -179,6 +179,15 @@ test: build
 
 wrapper-test:
 	sh tests/install/wrapper-test.sh tools/aio-rs
+
+# The release artifacts: stripped .so, reduced .a (nm-readable, only the public names global),
+# the exports unversioned and matching the Debian symbols file; a C program links libaio_rs.a
+# next to another Rust static library; versioned glibc references (aio_read@GLIBC_2.2.5,
+# aio_read@GLIBC_2.34) are served by the preloaded or linked library.
+dist-check: dist
+	env CC="$(CC)" sh tests/install/artifacts-test.sh $(DIST_DIR) $(BUILT_SO)
+	env CC="$(CC)" sh tests/install/static-link-test.sh $(DIST_A)
+	env CC="$(CC)" sh tests/install/symver-test.sh $(DIST_SO) $(DIST_A)
 
 install-check: dist
 	env MAKE="$(MAKE)" CC="$(CC)" CXX="$(CXX)" PKG_CONFIG="$(PKG_CONFIG)" \

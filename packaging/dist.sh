@@ -76,8 +76,11 @@ roots=
 while read -r sym; do
     roots="$roots -u $sym"
 done <"$work/exports.txt"
+# --force-group-allocation dissolves the COMDAT groups (e.g. DW.ref.rust_eh_personality): a group
+# left in the object would make the linker drop another Rust library's copy of that group as a
+# duplicate, and that library's references to its (hidden) symbol would be left undefined.
 # shellcheck disable=SC2086  # $roots is a list of options
-"$LD" -r --gc-sections $roots -o "$work/aio_rs.o" "$work/nobitcode.a"
+"$LD" -r --gc-sections --force-group-allocation $roots -o "$work/aio_rs.o" "$work/nobitcode.a"
 "$OBJCOPY" --strip-debug --remove-section=.comment --keep-global-symbols="$work/exports.txt" \
     "$work/aio_rs.o" "$work/aio_rs.local.o"
 # A member name that says what it is; ar D: deterministic (no time stamps or owners).
@@ -93,6 +96,9 @@ defined=$(LC_ALL=C "$NM" -g --defined-only "$work/libaio_rs.a" 2>"$work/nm.err" 
         "$(printf '%s\n' "$defined" | LC_ALL=C comm -23 - "$work/exports.txt" | head -n 10 | tr '\n' ' ')"
 if LC_ALL=C "$READELF" -SW "$work/libaio_rs.a" | grep -q '\.llvm'; then
     die "libaio_rs.a still holds LLVM bitcode sections"
+fi
+if LC_ALL=C "$READELF" -SW "$work/libaio_rs.a" | grep -q ' GROUP '; then
+    die "libaio_rs.a still holds COMDAT groups"
 fi
 chmod 0644 "$work/libaio_rs.a"
 
