@@ -4,7 +4,9 @@
 #   make                     cargo build --release, then the release artifacts in target/dist/:
 #                            the stripped shared library (+ its .debug file), the static library
 #   make check               every test: header up to date, man pages, wrapper, cargo test,
-#                            release artifacts, install/uninstall round trip, benchmark smoke run
+#                            release artifacts, install/uninstall round trip, Debian packages,
+#                            benchmark smoke run
+#   make deb                 Debian packages libaio-rs0 and libaio-rs-dev in target/deb/
 #   make install prefix=/usr/local DESTDIR=     installs what `make` built; never compiles
 #   make uninstall prefix=/usr/local DESTDIR=
 #   make header              regenerate include/aio_rs.h with cbindgen
@@ -105,13 +107,18 @@ INSTALLED_FILES := \
 
 .PHONY: deps all build dist header check-header cbindgen-version install-cbindgen check test \
 	install-check wrapper-test man-check dist-check bench \
-	bench-smoke install uninstall print-version print-installed-files clean
+	bench-smoke install uninstall deb deb-check print-version print-installed-files clean
 
 all: dist
 
 # Debian packages the build, the tests and the benchmark use; installed only when missing.
 # dpkg-dev (dpkg-shlibdeps) and binutils come with build-essential.
 DEB_PACKAGES := build-essential pkg-config liburing-dev fio man-db groff-base procps
+# lintian checks the packages `make deb` builds. It is large (about 150 Debian packages), so
+# `make deps` installs it only in CI (CI set to anything but empty or "false") or when asked:
+# `make deps DEB_LINT=1`. Without it, `make deb-check` skips the lintian run and says so.
+DEB_LINT ?= $(if $(filter-out false,$(CI)),1,)
+DEB_PACKAGES += $(if $(DEB_LINT),lintian)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 deps:
@@ -169,7 +176,7 @@ check-header: cbindgen-version
 
 # --- tests -------------------------------------------------------------------------------------
 
-check: check-header man-check wrapper-test test dist-check install-check bench-smoke
+check: check-header man-check wrapper-test test dist-check install-check deb-check bench-smoke
 	@echo "make check: all checks passed"
 
 # `cargo test` builds the library only as an rlib for the Rust tests; the C test matrix needs
@@ -192,6 +199,14 @@ dist-check: dist
 install-check: dist
 	env MAKE="$(MAKE)" CC="$(CC)" CXX="$(CXX)" PKG_CONFIG="$(PKG_CONFIG)" \
 		sh tests/install/install-test.sh
+
+# The Debian packages: contents, lintian (when installed; required in CI), a consumer built with
+# pkg-config from the unpacked packages, and, as root in CI (or DEB_INSTALL_TEST=1), a real
+# `apt-get install ./*.deb`, a consumer built against the installed system, and a purge.
+DEB_INSTALL_TEST ?= $(if $(filter-out false,$(CI)),1,)
+deb-check: deb
+	env CC="$(CC)" PKG_CONFIG="$(PKG_CONFIG)" DEB_LINT="$(DEB_LINT)" \
+		DEB_INSTALL_TEST="$(DEB_INSTALL_TEST)" sh tests/install/deb-test.sh $(DEB_DIR) $(VERSION)
 
 man-check:
 	@status=0; \
@@ -268,6 +283,13 @@ install:
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED_FILES))
 	@$(if $(DESTDIR),:,env LDCONFIG="$(LDCONFIG)" LOADER_DIRS="$(LOADER_DIRS)" sh packaging/ldconfig.sh uninstall "$(libdir)")
+
+# --- Debian packages ---------------------------------------------------------------------------
+
+# libaio-rs0 (the shared library) and libaio-rs-dev (header, static library, .so link, .pc, man
+# pages, the aio-rs wrapper), built with dpkg-deb from the release artifacts; packaging/deb/.
+deb: dist
+	env MAKE="$(MAKE)" sh packaging/deb/build.sh $(DEB_DIR) $(VERSION)
 
 # For tests/install/install-test.sh.
 print-version:
