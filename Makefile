@@ -3,9 +3,9 @@
 #   make deps                install what building and testing need on Debian (apt, cbindgen)
 #   make                     cargo build --release, then the release artifacts in target/dist/:
 #                            the stripped shared library (+ its .debug file), the static library
-#   make check               every test: header up to date, man pages, wrapper, cargo test,
-#                            release artifacts, install/uninstall round trip, Debian packages,
-#                            benchmark smoke run
+#   make check               every test: header up to date, man pages and docs agree, wrapper,
+#                            cargo test, release artifacts, install/uninstall round trip,
+#                            Debian packages, benchmark smoke run
 #   make deb                 Debian packages libaio-rs0 and libaio-rs-dev in target/deb/
 #   make install prefix=/usr/local DESTDIR=     installs what `make` built; never compiles
 #   make uninstall prefix=/usr/local DESTDIR=
@@ -106,7 +106,7 @@ INSTALLED_FILES := \
 	$(mandir)/man3/aio_rs_version.3
 
 .PHONY: deps all build dist header check-header cbindgen-version install-cbindgen check test \
-	install-check wrapper-test man-check dist-check bench \
+	install-check wrapper-test man-check docs-check dist-check bench \
 	bench-smoke install uninstall deb deb-check print-version print-installed-files clean
 
 all: dist
@@ -176,7 +176,8 @@ check-header: cbindgen-version
 
 # --- tests -------------------------------------------------------------------------------------
 
-check: check-header man-check wrapper-test test dist-check install-check deb-check bench-smoke
+check: check-header man-check docs-check wrapper-test test dist-check install-check deb-check \
+	bench-smoke
 	@echo "make check: all checks passed"
 
 # `cargo test` builds the library only as an rlib for the Rust tests; the C test matrix needs
@@ -226,6 +227,11 @@ man-check:
 	done; \
 	if [ $$status -eq 0 ]; then echo "man-check: $(MAN_PAGES) render without warnings"; fi; \
 	exit $$status
+
+# README, aio_rs(7) and aio-rs(1) against docs/routing.txt (which engine takes which request),
+# the AIO_RS_* variables the library reads, the license files and Cargo.toml's metadata.
+docs-check:
+	env GROFF="$(GROFF)" sh tests/install/docs-check.sh
 
 # The benchmark's quick mode, as part of `make check`; skipped while bench/run does not exist.
 bench-smoke: build
