@@ -107,7 +107,7 @@ INSTALLED_FILES := \
 
 .PHONY: deps all build dist header check-header cbindgen-version install-cbindgen check test \
 	install-check wrapper-test man-check docs-check dist-check bench \
-	bench-smoke install uninstall deb deb-check print-version print-installed-files clean
+	bench-smoke install uninstall deb deb-check cinstall-check print-version print-installed-files clean
 
 all: dist
 
@@ -177,7 +177,7 @@ check-header: cbindgen-version
 # --- tests -------------------------------------------------------------------------------------
 
 check: check-header man-check docs-check wrapper-test test dist-check install-check deb-check \
-	bench-smoke
+	cinstall-check bench-smoke
 	@echo "make check: all checks passed"
 
 # `cargo test` builds the library only as an rlib for the Rust tests; the C test matrix needs
@@ -208,6 +208,11 @@ DEB_INSTALL_TEST ?= $(if $(filter-out false,$(CI)),1,)
 deb-check: deb
 	env CC="$(CC)" PKG_CONFIG="$(PKG_CONFIG)" DEB_LINT="$(DEB_LINT)" \
 		DEB_INSTALL_TEST="$(DEB_INSTALL_TEST)" sh tests/install/deb-test.sh $(DEB_DIR) $(VERSION)
+
+# `cargo cinstall` gives the same SONAME and layout (skipped when cargo-c is not installed).
+cinstall-check:
+	env CARGO="$(CARGO)" CC="$(CC)" PKG_CONFIG="$(PKG_CONFIG)" \
+		sh tests/install/cinstall-test.sh $(TARGET_DIR)/capi
 
 man-check:
 	@status=0; \
