@@ -208,10 +208,15 @@ else
 fi
 expect_eq "installed: aio-rs --version" "aio-rs $version
 library: /usr/lib/$ma/$soname" "$(env -u AIO_RS_LIB aio-rs --version)"
-for page in 1:aio-rs 3:aio_rs_version 7:aio_rs; do
-    expect_match "installed: man ${page#*:}(${page%%:*})" "/usr/share/man/man${page%%:*}/${page#*:}.${page%%:*}.gz" \
-        "$(man -w "${page%%:*}" "${page#*:}" 2>/dev/null)"
-done
+# (Minimal images tell dpkg not to unpack manual pages at all.)
+if grep -qs '^path-exclude.*/usr/share/man' /etc/dpkg/dpkg.cfg.d/*; then
+    echo "deb-test: SKIP installed manual pages: dpkg is configured to exclude /usr/share/man"
+else
+    for page in 1:aio-rs 3:aio_rs_version 7:aio_rs; do
+        expect_match "installed: man ${page#*:}(${page%%:*})" "/usr/share/man/man${page%%:*}/${page#*:}.${page%%:*}.gz" \
+            "$(man -w "${page%%:*}" "${page#*:}" 2>/dev/null)"
+    done
+fi
 
 # Purge: nothing left.
 if DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq -o DPkg::Lock::Timeout=120 libaio-rs-dev libaio-rs0 \
