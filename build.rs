@@ -1,5 +1,15 @@
 //! Gives the shared object its SONAME, so programs linked with `-laio_rs` record
 //! `libaio_rs.so.0` and keep working across compatible upgrades.
+//!
+//! The exports stay unversioned: pass no version script with a named node (such as
+//! `AIO_RS_0 { global: aio_read; ... };`) here or anywhere else. Programs reference glibc's AIO
+//! functions with a version (`aio_read@GLIBC_2.2.5` before glibc 2.34, `aio_read@GLIBC_2.34`
+//! since), and the dynamic loader lets an unversioned definition satisfy either, while a
+//! definition carrying another version node satisfies neither: the library would be loaded but
+//! glibc would keep serving the calls. (rustc's own version script for a cdylib only hides the
+//! non-exported symbols; its node is anonymous, so the exports stay unversioned.)
+//! packaging/dist.sh refuses a library with versioned exports, and tests/install/symver-test.sh
+//! checks that both glibc versions of `aio_read` are served by aio-rs.
 
 fn main() {
     let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap_or_else(|_| "0".into());
