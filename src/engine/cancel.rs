@@ -14,7 +14,7 @@ use super::core::Engine;
 use super::fd;
 use super::fd::table::FdEntry;
 use super::request::{Backend, Phase, ReqPtr};
-use super::wait::{wait_done, wait_slot, wait_until, WaitSet};
+use super::wait::{wait_done, wait_slot, wait_worker};
 use crate::abi::{AIO_ALLDONE, AIO_CANCELED, AIO_NOTCANCELED};
 
 use crate::sys;
@@ -130,7 +130,7 @@ fn cancel_fd_entry(eng: &Engine, fdn: c_int, fe: &FdEntry) -> c_int {
             for t in taken {
                 // Its worker finishes it as cancelled; the program may reap and free it as soon as
                 // that is published, so we wait on the worker, never on the request.
-                let _ = wait_until(eng, || (q.pool.finished(t), WaitSet::others()), None);
+                wait_worker(eng, q, t);
                 cancelled += 1;
             }
             if !transient || round == 7 {

@@ -10,6 +10,7 @@ use core::ffi::c_int;
 use core::ptr;
 
 use super::batch::Batch;
+use super::complete::finish;
 use super::core::get;
 use super::core::Engine;
 use super::fd;
@@ -18,7 +19,7 @@ use super::group::Group;
 use super::queue::Queue;
 use super::request::{free_job, new_job, Backend, Meta, Op, ReqPtr};
 use crate::errno::Errno;
-use crate::notify::{self, Notify};
+use crate::notify::{self, Notify, ThreadJob};
 use crate::sys::Held;
 
 /// Chooses the backend for a request on an fd of class `k` (`fd::table::kind` bits), given the
@@ -51,6 +52,12 @@ pub(crate) fn route(k: u32, forced: Option<Backend>, has_ring: bool, kaio: impl 
 /// parks it on its fd). `group` is its lio group or NULL. On error nothing was recorded and the
 /// aiocb is untouched.
 ///
+/// What glibc would learn only from the kernel is not an error here: a read or write with a
+/// negative offset (EINVAL, before the descriptor is looked at, as `pread` does), on a bad
+/// descriptor (EBADF), or longer than `SSIZE_MAX` bytes (EFAULT) is accepted and completes at once
+/// with that error ([`accept_failed`]), which `aio_error` and its notification report. Only an
+/// `aio_fsync` on a bad descriptor fails here with EBADF (glibc checks it with `fcntl`).
+///
 /// # Safety
 /// `r` points to a live aiocb that the caller will not modify or free until it completes.
 pub(crate) unsafe fn accept<'e>(
@@ -67,17 +74,29 @@ pub(crate) unsafe fn accept<'e>(
     if req.in_flight(eng.epoch) && req.status() == libc::EINPROGRESS {
         return Err(Errno::EINVAL);
     }
-    let fdn = req.fd();
-    let fe = eng.fds.entry(fdn)?;
-    let has_ring = q.live_ring().is_some();
-    let (k, changed) = fe.classify(fdn, has_ring, req.offset() == 0)?;
-    let stream = k & kind::STREAM != 0;
-    if !stream && !op.is_sync() && req.offset() < 0 {
-        return Err(Errno::EINVAL);
+    let sync = op.is_sync();
+    // aio_fsync reads nothing but aio_fildes and aio_sigevent.
+    if !sync && req.offset() < 0 {
+        // SAFETY: as this function (the caller's contract).
+        return unsafe { accept_failed(eng, q, r, notify, group, Errno::EINVAL) };
     }
+    let fdn = req.fd();
+    let has_ring = q.live_ring().is_some();
+    let class = eng.fds.entry(fdn).and_then(|fe| Ok((fe, fe.classify(fdn, has_ring, sync || req.offset() == 0)?)));
+    let (fe, (k, changed)) = match class {
+        Ok(c) => c,
+        Err(e) if sync => return Err(e),
+        // SAFETY: as this function (the caller's contract).
+        Err(e) => return unsafe { accept_failed(eng, q, r, notify, group, e) },
+    };
+    if !sync && req.nbytes() > isize::MAX as usize {
+        // SAFETY: as this function (the caller's contract).
+        return unsafe { accept_failed(eng, q, r, notify, group, Errno(libc::EFAULT)) };
+    }
+    let stream = k & kind::STREAM != 0;
     let cfg = &eng.config.queue;
     let backend = route(k, cfg.forced, has_ring, || q.kaio_start(cfg).is_some());
-    let ordered = !op.is_sync() && (stream || (op == Op::Write && k & kind::APPEND != 0));
+    let ordered = !sync && (stream || (op == Op::Write && k & kind::APPEND != 0));
     // Completions someone must act on without anyone waiting: a notification (of the request,
     // or of its lio group), a barrier (requests wait behind it), and a stream write larger than
     // PIPE_BUF (io_uring may take it in parts; the rest must then be issued). Requests parked on
@@ -85,23 +104,34 @@ pub(crate) unsafe fn accept<'e>(
     let partial = stream && op == Op::Write && req.nbytes() > libc::PIPE_BUF;
     // SAFETY: a non-NULL group is live while its submitter adds members.
     let group_notifies = !group.is_null() && unsafe { (*group).notifies() };
-    let watched = !notify.is_none() || group_notifies || op.is_sync() || partial;
+    let watched = !notify.is_none() || group_notifies || sync || partial;
     let m = Meta::new(q.idx, backend, op)
         .with_ordered(ordered)
-        .with_barrier(op.is_sync())
+        .with_barrier(sync)
         .with_stream(stream)
         .with_watched(watched);
     // The workers run a request later, by which time the number may name another file: it holds
     // its caller's open file from now on until it completes (and a worker must exist); so does a
     // stream write that io_uring may take in parts (the rest is issued from its completion), and
     // an fsync for io_uring, which looks the number up only when one of its workers gets to it. A
-    // request that parks on its fd is made to hold it by the ordering state machine.
+    // request that parks on its fd is made to hold it by the ordering state machine. A number
+    // closed since it was classified is EBADF here: the request's result for a read or write
+    // (glibc's convention, see above), the call's error for aio_fsync.
     let thread_job = matches!(notify, Notify::Thread { .. });
     if thread_job {
         notify::ensure_started()?;
     }
-    let late_lookup = partial || (op.is_sync() && backend == Backend::Uring);
-    let held = if backend == Backend::Threads || late_lookup { Some(hold_for(fe, fdn, q, backend)?) } else { None };
+    let late_lookup = partial || (sync && backend == Backend::Uring);
+    let held = if backend == Backend::Threads || late_lookup {
+        match hold_for(fe, fdn, q, backend) {
+            Ok(h) => Some(h),
+            // SAFETY: as this function (the caller's contract).
+            Err(Errno::EBADF) if !sync => return unsafe { accept_failed(eng, q, r, notify, group, Errno::EBADF) },
+            Err(e) => return Err(e),
+        }
+    } else {
+        None
+    };
     let job = if thread_job { new_job() } else { ptr::null_mut() };
     req.start(eng.epoch, m, job, Group::as_member_tag(group));
     if let Some(h) = held {
@@ -110,7 +140,7 @@ pub(crate) unsafe fn accept<'e>(
     if watched {
         q.watch_inc();
     }
-    if !ordered && !op.is_sync() && !changed && fe.order.try_fast() {
+    if !ordered && !sync && !changed && fe.order.try_fast() {
         req.set_meta(m.with_counted());
         // SAFETY: accepted just now, ours, in no list.
         unsafe { batch.push(r) };
@@ -159,6 +189,44 @@ fn undo(fe: &FdEntry, q: &Queue, r: ReqPtr, watched: bool, job: *mut notify::Thr
         unsafe { free_job(job) };
     }
     req.refuse(libc::EAGAIN);
+}
+
+/// The SIGEV_THREAD job block a request with `notify` needs (NULL for the other kinds); EAGAIN
+/// if the notifier thread cannot be started.
+fn job_for(notify: &Notify) -> Result<*mut ThreadJob, Errno> {
+    if let Notify::Thread { .. } = notify {
+        notify::ensure_started()?;
+        return Ok(new_job());
+    }
+    Ok(ptr::null_mut())
+}
+
+/// Accepts a request that fails at once with `e`: it is started (so it is in flight for a moment,
+/// exactly like any request) and finished here, on the caller's thread, which publishes the
+/// error and sends its notification (and counts its lio group down).
+///
+/// # Safety
+/// As [`accept`].
+pub(crate) unsafe fn accept_failed(
+    eng: &Engine,
+    q: &Queue,
+    r: ReqPtr,
+    notify: &Notify,
+    group: *const Group,
+    e: Errno,
+) -> Result<(), Errno> {
+    // SAFETY: the caller guarantees the aiocb is live.
+    let req = unsafe { r.get() };
+    if req.in_flight(eng.epoch) && req.status() == libc::EINPROGRESS {
+        return Err(Errno::EINVAL);
+    }
+    req.start(eng.epoch, Meta::new(q.idx, Backend::Threads, Op::Read), job_for(notify)?, Group::as_member_tag(group));
+    if eng.config.stats_on {
+        q.stats.submitted();
+    }
+    // SAFETY: accepted just now and ours: nobody else can reach it.
+    unsafe { finish(eng, r, -(e.0 as isize), true) };
+    Ok(())
 }
 
 #[cfg(test)]

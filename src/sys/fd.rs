@@ -28,6 +28,7 @@ use core::ffi::c_int;
 use core::ptr;
 use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
 
+use super::errno::ErrnoGuard;
 use crate::errno::Errno;
 
 /// The `F_SETSIG` value that marks a private file of ours.
@@ -42,18 +43,23 @@ const F_GETSIG: c_int = 11;
 fn high_base() -> c_int {
     // SAFETY: all-zero is a valid rlimit.
     let mut rl: libc::rlimit = unsafe { core::mem::zeroed() };
-    // SAFETY: `rl` is a valid, writable rlimit for the call.
-    let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } == 0 {
-        rl.rlim_cur.min(1 << 30) as c_int
-    } else {
-        1024
+    // SAFETY: prlimit64 of the calling process (pid 0) with no new limit only writes the current
+    // one into `rl`, a valid, writable rlimit (on x86_64 libc's rlimit is the kernel's rlimit64).
+    let got = unsafe {
+        libc::syscall(
+            libc::SYS_prlimit64,
+            0,
+            libc::RLIMIT_NOFILE,
+            ptr::null::<libc::rlimit>(),
+            &mut rl as *mut libc::rlimit,
+        )
     };
+    let soft = if got == 0 { rl.rlim_cur.min(1 << 30) as c_int } else { 1024 };
     (soft / 4).clamp(3, 256)
 }
 
 fn dupfd(fd: c_int, min: c_int) -> Result<c_int, Errno> {
-    // SAFETY: F_DUPFD_CLOEXEC takes an integer argument and reads no memory.
-    let r = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, min) };
+    let r = fcntl1(fd, libc::F_DUPFD_CLOEXEC, min);
     if r < 0 {
         Err(Errno::last())
     } else {
@@ -84,18 +90,18 @@ pub(crate) fn move_high(fd: c_int) -> c_int {
 
 /// Tags a private file of ours (see the module documentation).
 pub(crate) fn tag_own(fd: c_int) {
-    // SAFETY: F_SETSIG takes an integer argument and reads no memory.
-    unsafe { libc::fcntl(fd, F_SETSIG, OWN_TAG) };
+    fcntl1(fd, F_SETSIG, OWN_TAG);
 }
 
 /// Whether `fd` still names a private file of ours (one `fcntl(F_GETSIG)`).
 pub(crate) fn is_own(fd: c_int) -> bool {
-    // SAFETY: F_GETSIG takes no argument and reads no memory.
-    fd >= 0 && unsafe { libc::fcntl(fd, F_GETSIG) } == OWN_TAG
+    fd >= 0 && fcntl0(fd, F_GETSIG) == OWN_TAG
 }
 
-/// Closes `fd`, ignoring errors (the descriptor is gone either way).
+/// Closes `fd`, ignoring errors (the descriptor is gone either way). By system call: glibc's
+/// `close` is a cancellation point. `errno` is preserved.
 pub(crate) fn close(fd: c_int) {
+    let _errno = ErrnoGuard::save();
     // SAFETY: close takes no pointers; the caller decided the number is its own.
     unsafe { libc::syscall(libc::SYS_close, fd) };
 }
@@ -158,13 +164,13 @@ impl OwnEventFd {
             if is_own(old) {
                 return Some(old);
             }
-            // SAFETY: eventfd takes no pointers.
-            let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+            // SAFETY: eventfd2 takes no pointers.
+            let fd = unsafe { libc::syscall(libc::SYS_eventfd2, 0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
             if fd < 0 {
                 self.wanted.store(1, Release);
                 return None;
             }
-            let fd = move_high(fd);
+            let fd = move_high(fd as c_int);
             tag_own(fd);
             // A lost number is not closed: it is not ours any more.
             if self.fd.compare_exchange(old, fd, AcqRel, Acquire).is_ok() {
@@ -174,8 +180,10 @@ impl OwnEventFd {
         }
     }
 
-    /// Adds one to the counter: wakes whoever polls it. Nothing if the eventfd is lost.
+    /// Adds one to the counter: wakes whoever polls it. Nothing if the eventfd is lost. One
+    /// `write`, by system call (never a cancellation point); `errno` is preserved.
     pub(crate) fn signal(&self) {
+        let _errno = ErrnoGuard::save();
         if let Some(fd) = self.current() {
             let one: u64 = 1;
             // SAFETY: writes the 8 bytes of `one`, a live local, to our eventfd.
@@ -183,13 +191,21 @@ impl OwnEventFd {
         }
     }
 
-    /// Resets the counter to zero (non-blocking: nothing happens if it already is).
+    /// Resets the counter to zero (non-blocking: nothing happens if it already is). One `read`, by
+    /// system call; `errno` is preserved.
     pub(crate) fn drain(&self) {
-        if let Some(fd) = self.current() {
-            let mut sink = 0u64;
-            // SAFETY: reads at most 8 bytes into `sink`, a live local of 8 bytes.
-            unsafe { libc::syscall(libc::SYS_read, fd, (&mut sink as *mut u64).cast::<u8>(), 8usize) };
-        }
+        let _ = self.drain_current();
+    }
+
+    /// Drains the counter, as [`OwnEventFd::drain`], and returns the number it checked, to sleep
+    /// on (None if it is missing or lost: then nothing was read).
+    pub(crate) fn drain_current(&self) -> Option<c_int> {
+        let _errno = ErrnoGuard::save();
+        let fd = self.current()?;
+        let mut sink = 0u64;
+        // SAFETY: reads at most 8 bytes into `sink`, a live local of 8 bytes.
+        unsafe { libc::syscall(libc::SYS_read, fd, (&mut sink as *mut u64).cast::<u8>(), 8usize) };
+        Some(fd)
     }
 
     /// Closes the eventfd if its number is still ours (a fork child closing what it inherited).
@@ -201,10 +217,23 @@ impl OwnEventFd {
     }
 }
 
+/// `fcntl(fd, cmd)` for a command that takes no argument, by system call (glibc's `fcntl` is a
+/// cancellation point for some commands): the result, or -1 with `errno` set.
+fn fcntl0(fd: c_int, cmd: c_int) -> c_int {
+    // SAFETY: the commands used here take no argument and read or write no memory.
+    unsafe { libc::syscall(libc::SYS_fcntl, fd, cmd) as c_int }
+}
+
+/// `fcntl(fd, cmd, arg)` for a command that takes an integer argument, by system call: the
+/// result, or -1 with `errno` set.
+fn fcntl1(fd: c_int, cmd: c_int, arg: c_int) -> c_int {
+    // SAFETY: the commands used here take an integer argument and read or write no memory.
+    unsafe { libc::syscall(libc::SYS_fcntl, fd, cmd, arg) as c_int }
+}
+
 /// Whether `fd` is an open descriptor (`fcntl(F_GETFD)` succeeds).
 pub(crate) fn is_open(fd: c_int) -> bool {
-    // SAFETY: F_GETFD takes no argument and reads no memory.
-    unsafe { libc::fcntl(fd, libc::F_GETFD) >= 0 }
+    fcntl0(fd, libc::F_GETFD) >= 0
 }
 
 /// What `fstat` says identifies the open file behind a descriptor.
@@ -220,8 +249,9 @@ pub(crate) struct FileId {
 pub(crate) fn file_id(fd: c_int) -> Result<FileId, Errno> {
     // SAFETY: all-zero is a valid `stat` (plain integers).
     let mut st: libc::stat = unsafe { core::mem::zeroed() };
-    // SAFETY: `st` is a valid, writable stat buffer for the call.
-    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+    // SAFETY: `st` is a valid, writable stat buffer for the call (on x86_64 the kernel's `struct
+    // stat` is libc's).
+    if unsafe { libc::syscall(libc::SYS_fstat, fd, &mut st as *mut libc::stat) } != 0 {
         return Err(Errno::EBADF);
     }
     let format = st.st_mode & libc::S_IFMT;
@@ -231,8 +261,7 @@ pub(crate) fn file_id(fd: c_int) -> Result<FileId, Errno> {
 
 /// `fcntl(F_GETFL)`: the open flags of `fd` (EBADF on failure).
 pub(crate) fn status_flags(fd: c_int) -> Result<c_int, Errno> {
-    // SAFETY: F_GETFL takes no argument and reads no memory.
-    let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    let fl = fcntl0(fd, libc::F_GETFL);
     if fl < 0 {
         Err(Errno::EBADF)
     } else {

@@ -433,5 +433,5 @@ impl Pool {
 /// Whether the request's held duplicate is still ours (a request without one uses the caller's
 /// number as it is).
 fn holds_its_file(req: &Req<'_>) -> bool {
-    req.held().map_or(true, sys::held_ok)
+    req.held().is_none_or(sys::held_ok)
 }

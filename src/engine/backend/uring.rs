@@ -18,13 +18,11 @@
 //! them as not taken, and the caller runs them elsewhere, once. Completions of what the kernel
 //! did take are still reaped from the shared completion ring, which needs no system call.
 
-use core::ffi::{c_int, c_void};
+use core::ffi::c_int;
 use core::mem::ManuallyDrop;
 use core::sync::atomic::{AtomicI32, AtomicU32, Ordering::*};
-use core::time::Duration;
 use std::os::fd::AsRawFd;
 
-use io_uring::types::{SubmitArgs, Timespec};
 use io_uring::{opcode, squeue, types, EnterFlags, IoUring};
 
 use crate::engine::request::{Completion, Op, Req, ReqPtr};
@@ -66,9 +64,6 @@ impl CancelSlot {
     }
 }
 
-/// The longest a waiter sleeps in the ring at once (see [`Ring::wait`]).
-const WAIT_CAP: Duration = Duration::from_millis(500);
-
 /// Linux caps one read or write at this many bytes; larger requests complete short, as with
 /// `pread`.
 pub(crate) const MAX_RW: usize = 0x7fff_f000;
@@ -99,6 +94,12 @@ impl Ring {
         }
     }
 
+    /// Our number for the ring, unchecked: for a sleep in `ppoll` on it that is capped and
+    /// followed by a check when it looks wrong (see `engine::wait`).
+    pub(crate) fn raw_fd(&self) -> c_int {
+        self.fd
+    }
+
     /// Whether the ring takes no more submissions (see the module documentation).
     pub(crate) fn is_dead(&self) -> bool {
         self.dead.load(Acquire) != 0
@@ -108,15 +109,11 @@ impl Ring {
         self.dead.store(1, Release);
     }
 
-    /// `io_uring_enter` on our number.
-    fn enter(&self, to_submit: u32, min: u32, flags: u32, args: Option<&SubmitArgs<'_, '_>>) -> Result<u32, Errno> {
-        let (arg, size) = match args {
-            Some(a) => (a as *const SubmitArgs<'_, '_> as *const c_void, core::mem::size_of::<SubmitArgs<'_, '_>>()),
-            None => (core::ptr::null(), 0),
-        };
-        // SAFETY: `arg` is NULL or the caller's SubmitArgs (the crate's repr(transparent)
-        // io_uring_getevents_arg, passed with EXT_ARG), live for the call.
-        unsafe { sys::uring_enter(self.fd, to_submit, min, flags, arg, size) }
+    /// `io_uring_enter` on our number, with no argument (nothing here sleeps in it: waits sleep in
+    /// `ppoll` on the ring, see `engine::wait`).
+    fn enter(&self, to_submit: u32, min: u32, flags: u32) -> Result<u32, Errno> {
+        // SAFETY: no argument is passed (NULL, size 0).
+        unsafe { sys::uring_enter(self.fd, to_submit, min, flags, core::ptr::null(), 0) }
     }
 
     /// Entries in the submission queue that the kernel has not consumed. Caller holds `sq`.
@@ -199,7 +196,7 @@ impl Ring {
         let mut idle = 0;
         let mut n = self.unconsumed();
         while n > 0 {
-            match self.enter(n as u32, 0, 0, None) {
+            match self.enter(n as u32, 0, 0) {
                 Ok(c) if c as usize == n => return true,
                 Err(Errno::EINTR) => {}
                 Ok(0) if idle == 0 => idle += 1,
@@ -303,40 +300,9 @@ impl Ring {
                     return n;
                 }
                 // No submission and no argument: only flushes the kept completions.
-                if self.enter(0, 0, EnterFlags::GETEVENTS.bits(), None).is_err() {
+                if self.enter(0, 0, EnterFlags::GETEVENTS.bits()).is_err() {
                     return n;
                 }
-            }
-        }
-    }
-
-    /// Blocks until at least one completion is available, a signal arrives, or `timeout` passes
-    /// (`Err(EAGAIN)`, also after `WAIT_CAP`, the longest sleep: the caller sleeps again).
-    pub(crate) fn wait(&self, timeout: Option<Duration>) -> Result<(), Errno> {
-        // A sleep is capped, and after a capped sleep that timed out the ring's number is checked
-        // (one `fcntl`, off the fast path): if `closefrom` took it and the program made a ring of
-        // its own at that number, we would be sleeping on that ring's completions, not ours.
-        let capped = timeout.map_or(true, |t| t > WAIT_CAP);
-        let timeout = if capped { Some(WAIT_CAP) } else { timeout };
-        let ts = timeout.map(Timespec::from);
-        let args = match &ts {
-            Some(ts) => SubmitArgs::new().timespec(ts),
-            None => SubmitArgs::new(),
-        };
-        let flags = EnterFlags::GETEVENTS | EnterFlags::EXT_ARG;
-        match self.enter(0, 1, flags.bits(), Some(&args)) {
-            Ok(_) => Ok(()),
-            Err(Errno::EINTR) => Err(Errno::EINTR),
-            Err(Errno(libc::ETIME)) => {
-                if capped {
-                    let _ = self.checked_fd();
-                }
-                Err(Errno::EAGAIN)
-            }
-            Err(e) => {
-                // Entering is refused (a seccomp filter, say): nobody can sleep here any more.
-                self.kill();
-                Err(e)
             }
         }
     }
