@@ -20,7 +20,7 @@ use super::queue::Queue;
 use super::request::{free_job, new_job, Backend, Meta, Op, ReqPtr};
 use crate::errno::Errno;
 use crate::notify::{self, Notify, ThreadJob};
-use crate::sys::Held;
+use crate::sys::{self, Held};
 
 /// Chooses the backend for a request on an fd of class `k` (`fd::table::kind` bits), given the
 /// backend `AIO_RS_BACKEND` forces (if any), whether the queue has a ring, and a way to start
@@ -146,9 +146,18 @@ pub(crate) unsafe fn accept<'e>(
         unsafe { batch.push(r) };
     // SAFETY: accepted just now, ours, in no list.
     } else if !unsafe { fd::submit(eng, fe, r, changed, batch) } {
-        // It had to wait on its fd and no descriptor could be had to hold its file with.
+        // It had to wait on its fd and no descriptor could be had to hold its file with, or
+        // another thread closed the number since it was classified: for a read or write that is
+        // the request's result (EBADF, as above; aio_fsync's error).
         undo(fe, q, r, watched, job);
-        return Err(Errno::EAGAIN);
+        if sys::is_open(fdn) {
+            return Err(Errno::EAGAIN);
+        }
+        if sync {
+            return Err(Errno::EBADF);
+        }
+        // SAFETY: as this function (the caller's contract); `undo` took the request back.
+        return unsafe { accept_failed(eng, q, r, notify, group, Errno::EBADF) };
     }
     if eng.config.stats_on {
         q.stats.submitted();
