@@ -75,24 +75,24 @@ pub(crate) unsafe fn accept<'e>(
         return Err(Errno::EINVAL);
     }
     let sync = op.is_sync();
-    // aio_fsync reads nothing but aio_fildes and aio_sigevent.
-    if !sync && req.offset() < 0 {
-        // SAFETY: as this function (the caller's contract).
-        return unsafe { accept_failed(eng, q, r, notify, group, Errno::EINVAL) };
-    }
     let fdn = req.fd();
-    let has_ring = q.live_ring().is_some();
-    let class = eng.fds.entry(fdn).and_then(|fe| Ok((fe, fe.classify(fdn, has_ring, sync || req.offset() == 0)?)));
-    let (fe, (k, changed)) = match class {
-        Ok(c) => c,
-        Err(e) if sync => return Err(e),
+    // aio_fsync reads nothing but aio_fildes and aio_sigevent. A read or write with a negative
+    // offset or of more than SSIZE_MAX bytes (either sets the sign bit) fails at once (cold).
+    if !sync && (req.offset() | req.nbytes() as i64) < 0 {
         // SAFETY: as this function (the caller's contract).
-        Err(e) => return unsafe { accept_failed(eng, q, r, notify, group, e) },
-    };
-    if !sync && req.nbytes() > isize::MAX as usize {
-        // SAFETY: as this function (the caller's contract).
-        return unsafe { accept_failed(eng, q, r, notify, group, Errno(libc::EFAULT)) };
+        return unsafe { accept_bad_args(eng, q, r, notify, group) };
     }
+    let has_ring = q.live_ring().is_some();
+    let fe = match eng.fds.entry(fdn) {
+        Ok(fe) => fe,
+        // SAFETY: as this function (the caller's contract).
+        Err(e) => return unsafe { bad_fd(eng, q, r, op, notify, group, e) },
+    };
+    let (k, changed) = match fe.classify(fdn, has_ring, sync || req.offset() == 0) {
+        Ok(c) => c,
+        // SAFETY: as this function (the caller's contract).
+        Err(e) => return unsafe { bad_fd(eng, q, r, op, notify, group, e) },
+    };
     let stream = k & kind::STREAM != 0;
     let cfg = &eng.config.queue;
     let backend = route(k, cfg.forced, has_ring, || q.kaio_start(cfg).is_some());
@@ -210,12 +210,65 @@ fn job_for(notify: &Notify) -> Result<*mut ThreadJob, Errno> {
     Ok(ptr::null_mut())
 }
 
+/// A read or write whose offset is negative (EINVAL, before the descriptor is looked at, as
+/// `pread` does) or whose length exceeds `SSIZE_MAX` (EFAULT, unless the descriptor is bad:
+/// EBADF): accepted, and completed at once with that error (see [`accept`]).
+///
+/// # Safety
+/// As [`accept`].
+#[cold]
+#[inline(never)]
+unsafe fn accept_bad_args(
+    eng: &Engine,
+    q: &Queue,
+    r: ReqPtr,
+    notify: &Notify,
+    group: *const Group,
+) -> Result<(), Errno> {
+    // SAFETY: the caller guarantees the aiocb is live; only read here.
+    let req = unsafe { r.get() };
+    let e = if req.offset() < 0 {
+        Errno::EINVAL
+    } else if !sys::is_open(req.fd()) {
+        Errno::EBADF
+    } else {
+        Errno(libc::EFAULT)
+    };
+    // SAFETY: as this function (the caller's contract).
+    unsafe { accept_failed(eng, q, r, notify, group, e) }
+}
+
+/// A bad descriptor (`e`, EBADF) found at submission: the call's error for `aio_fsync`, the
+/// request's result for a read or write (see [`accept`]).
+///
+/// # Safety
+/// As [`accept`].
+#[cold]
+#[inline(never)]
+unsafe fn bad_fd(
+    eng: &Engine,
+    q: &Queue,
+    r: ReqPtr,
+    op: Op,
+    notify: &Notify,
+    group: *const Group,
+    e: Errno,
+) -> Result<(), Errno> {
+    if op.is_sync() {
+        return Err(e);
+    }
+    // SAFETY: as this function (the caller's contract).
+    unsafe { accept_failed(eng, q, r, notify, group, e) }
+}
+
 /// Accepts a request that fails at once with `e`: it is started (so it is in flight for a moment,
 /// exactly like any request) and finished here, on the caller's thread, which publishes the
 /// error and sends its notification (and counts its lio group down).
 ///
 /// # Safety
 /// As [`accept`].
+#[cold]
+#[inline(never)]
 pub(crate) unsafe fn accept_failed(
     eng: &Engine,
     q: &Queue,
