@@ -112,7 +112,9 @@ impl<'e> Batch<'e> {
             // What the kernel would not take: a blocking context falls back to the workers (kernel
             // AIO slots exhausted, or a ring error); a non-blocking one leaves it to the helper.
             if self.blocking || backend == Backend::Threads {
-                q.stats.fell_back();
+                if let Some(s) = q.stats {
+                    s.fell_back();
+                }
                 // SAFETY: r is live, not in the kernel, ours and in no list.
                 unsafe { r.get() }.set_backend(Backend::Threads);
                 let mut l = List::new();

@@ -14,7 +14,7 @@ use super::backend::threads::{Host, Pool};
 use super::backend::uring::Ring;
 use super::fd::table::{FdEntry, Kicks};
 use super::request::{Backend, Completion, Completions, ReqPtr, ReqStack};
-use super::stats::Stats;
+use super::stats::QueueStats;
 use crate::errno::Errno;
 use crate::sys::{self, EventFd, Guard, Lock};
 
@@ -55,11 +55,12 @@ pub(crate) struct Queue {
     pub(crate) kicks: Kicks,
     /// Set by the helper when it found a reap lock busy (see `release_reap`).
     helper_waits: AtomicU32,
-    pub(crate) stats: Stats,
+    /// This queue's row of the stats file (`AIO_RS_STATS`), else None: nothing is counted.
+    pub(crate) stats: Option<&'static QueueStats>,
 }
 
 impl Queue {
-    pub(crate) fn start(cfg: &QueueConfig, idx: usize) -> Result<Queue, Errno> {
+    pub(crate) fn start(cfg: &QueueConfig, idx: usize, stats: Option<&'static QueueStats>) -> Result<Queue, Errno> {
         let mut why = Vec::new();
         let ring = match cfg.forced {
             None | Some(Backend::Uring) => match Ring::new(cfg.ring_entries) {
@@ -100,8 +101,14 @@ impl Queue {
             deferred: ReqStack::new(),
             kicks: Kicks::new(),
             helper_waits: AtomicU32::new(0),
-            stats: Stats::default(),
+            stats,
         };
+        if let Some(s) = stats {
+            s.started(q.ring.is_some());
+            if kaio_now {
+                s.kaio_started();
+            }
+        }
         if cfg.verbose {
             sys::log_line(format_args!("queue {idx}: {}", q.why));
         }
@@ -168,7 +175,12 @@ impl Queue {
     pub(crate) fn kaio_start(&self, cfg: &QueueConfig) -> Option<&Ctx> {
         self.kaio
             .get_or_init(|| match Ctx::new(cfg.kaio_slots) {
-                Ok(c) => Some(c),
+                Ok(c) => {
+                    if let Some(s) = self.stats {
+                        s.kaio_started();
+                    }
+                    Some(c)
+                }
                 Err(e) => {
                     if cfg.verbose {
                         sys::log_line(format_args!(

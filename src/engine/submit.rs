@@ -105,8 +105,8 @@ pub(crate) unsafe fn accept<'e>(
     if watched {
         q.watch_inc();
     }
-    if eng.config.stats_on {
-        q.stats.submitted();
+    if let Some(s) = q.stats {
+        s.submitted();
     }
     if !ordered && !sync && !changed && fe.order.try_fast() {
         req.set_meta(m.with_counted());
@@ -149,8 +149,8 @@ pub(crate) unsafe fn accept_failed(
         return Err(Errno::EINVAL);
     }
     req.start(eng.epoch, Meta::new(q.idx, Backend::Threads, Op::Read), job_for(notify)?, Group::as_member_tag(group));
-    if eng.config.stats_on {
-        q.stats.submitted();
+    if let Some(s) = q.stats {
+        s.submitted();
     }
     // SAFETY: accepted just now and ours: nobody else can reach it.
     unsafe { finish(eng, r, -(e.0 as isize), true) };
