@@ -17,21 +17,8 @@ int main(void)
 
     /* Reads of a regular file, one at a time. */
     int fd = tmp_pattern_file(8192, 62);
-    for (int i = 0; i < READS; i++) {
-        char buf[512];
-        struct aiocb cb;
-        cb_init(&cb, fd, buf, sizeof buf, (off_t)i * 512);
-        CHECK_EQ(aio_read(&cb), 0);
-        wait_done(&cb);
-        CHECK_DONE_OK(&cb, sizeof buf);
-    }
-    /* An error found at submission. */
-    char small[8];
-    struct aiocb bad;
-    cb_init(&bad, closed_fd(), small, sizeof small, 0);
-    CHECK_EQ(aio_read(&bad), 0);
-    wait_done(&bad);
-    CHECK_EQ(aio_error(&bad), EBADF);
+    read_one_by_one(fd, READS, 512, 62);
+    read_closed_fd(); /* an error found at submission */
     /* Two reads of an empty pipe: the second waits behind the first (reads of
      * a stream keep their order) until aio_cancel takes both. */
     int p[2];

@@ -11,21 +11,8 @@ enum { BY_EXIT, BY__EXIT, BY_ABORT, BY_KILL, NO_STATS, KIDS };
 static void work(int reads)
 {
     int fd = tmp_pattern_file(4096, 61);
-    for (int i = 0; i < reads; i++) {
-        char buf[256];
-        struct aiocb cb;
-        cb_init(&cb, fd, buf, sizeof buf, (off_t)i * 256);
-        CHECK_EQ(aio_read(&cb), 0);
-        wait_done(&cb);
-        CHECK_DONE_OK(&cb, sizeof buf);
-        CHECK_PAT(buf, sizeof buf, (long long)i * 256, 61);
-    }
-    char b[8];
-    struct aiocb bad;
-    cb_init(&bad, closed_fd(), b, sizeof b, 0);
-    CHECK_EQ(aio_read(&bad), 0);
-    wait_done(&bad);
-    CHECK_EQ(aio_error(&bad), EBADF);
+    read_one_by_one(fd, reads, 256, 61);
+    read_closed_fd();
     close(fd);
 }
 

@@ -78,6 +78,18 @@ CT_FN unsigned long long stats_sum(const struct stats *s, int col)
     return t;
 }
 
+/* One read of a closed descriptor, which fails with EBADF: a request the
+ * stats count as an error found at submission. */
+CT_FN void read_closed_fd(void)
+{
+    char b[8];
+    struct aiocb bad;
+    cb_init(&bad, closed_fd(), b, sizeof b, 0);
+    CHECK_EQ(aio_read(&bad), 0);
+    wait_done(&bad);
+    CHECK_EQ(aio_error(&bad), EBADF);
+}
+
 /* A fresh directory for stats files, named in AIO_RS_STATS_DIR, with
  * AIO_RS_STATS=1: call before the process's first AIO call. */
 CT_FN void stats_setup(char *dir, size_t n)
