@@ -39,7 +39,7 @@ pub(crate) struct Queue {
     /// first O_DIRECT request (so a process that never uses O_DIRECT takes none of the
     /// system-wide `fs.aio-max-nr` budget). `None` inside: it could not be created.
     kaio: OnceCell<Option<Ctx>>,
-    /// Why this queue has the backends it has (for AIO_RS_VERBOSE and the stats).
+    /// Why this queue has the backends it has (for AIO_RS_VERBOSE).
     pub(crate) why: String,
     pub(crate) pool: Pool,
     /// Requests in flight on this queue whose completion someone must act on promptly, plus
