@@ -200,8 +200,10 @@ clippy:
 test: build
 	$(CARGO) test --release
 
-wrapper-test:
-	sh tests/install/wrapper-test.sh tools/aio-rs
+# The wrapper: options, environment, exec; with the built library, the stats of every process of
+# a run (fio with several jobs, when installed) and `aio-rs stats PID`.
+wrapper-test: build
+	env CC="$(CC)" sh tests/install/wrapper-test.sh tools/aio-rs $(BUILT_SO)
 
 # The release artifacts: stripped .so, reduced .a (nm-readable, only the public names global),
 # the exports unversioned and matching the Debian symbols file; a C program links libaio_rs.a

@@ -159,8 +159,8 @@ pub(crate) unsafe fn accept<'e>(
         // SAFETY: as this function (the caller's contract); `undo` took the request back.
         return unsafe { accept_failed(eng, q, r, notify, group, Errno::EBADF) };
     }
-    if eng.config.stats_on {
-        q.stats.submitted();
+    if let Some(s) = q.stats {
+        s.submitted();
     }
     Ok(())
 }
@@ -283,8 +283,8 @@ pub(crate) unsafe fn accept_failed(
         return Err(Errno::EINVAL);
     }
     req.start(eng.epoch, Meta::new(q.idx, Backend::Threads, Op::Read), job_for(notify)?, Group::as_member_tag(group));
-    if eng.config.stats_on {
-        q.stats.submitted();
+    if let Some(s) = q.stats {
+        s.submitted();
     }
     // SAFETY: accepted just now and ours: nobody else can reach it.
     unsafe { finish(eng, r, -(e.0 as isize), true) };
