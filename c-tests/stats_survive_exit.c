@@ -88,7 +88,7 @@ int main(void)
             die("%s (child %d): exited word %llu", path, i, s.w[ST_EXITED]);
         unsigned long long sub = stats_sum(&s, ST_SUBMITTED), done = stats_sum(&s, ST_COMPLETED),
                            engines = stats_sum(&s, ST_URING) + stats_sum(&s, ST_KAIO) +
-                                     stats_sum(&s, ST_WORKERS),
+                                     stats_sum(&s, ST_WORKERS) + stats_sum(&s, ST_CALLER),
                            at_submit = stats_sum(&s, ST_AT_SUBMIT);
         if (sub != READS + 1 || done != READS + 1 || engines != READS || at_submit != 1 ||
             stats_sum(&s, ST_IN_FLIGHT) != 0)

@@ -122,12 +122,15 @@ fn cancel_was_asked(eng: &Engine, r: ReqPtr) -> bool {
         || eng.fds.get(req.fd()).is_some_and(|fe| fe.cancelling.load(core::sync::atomic::Ordering::Acquire) != 0)
 }
 
-/// The stats column of a request being finished (in `state`, with `meta`): the engine that had
-/// it, or none (a request still `Idle` failed at submission; one still `Waiting` on its
+/// The stats column of a request being finished (in `state`, with `meta`, result `res`): the
+/// engine that had it, or none (a request still `Idle` was done at submission: it failed there,
+/// or it was a read served from the page cache on the caller's thread; one still `Waiting` on its
 /// descriptor was cancelled before any engine had it).
-fn served_by(state: State, meta: Meta) -> Served {
+fn served_by(state: State, meta: Meta, res: isize) -> Served {
     match state.phase() {
-        Phase::Idle => Served::AtSubmission,
+        // Done at submission: an error found there, or a read served from the page cache.
+        Phase::Idle if res < 0 => Served::AtSubmission,
+        Phase::Idle => Served::Caller,
         Phase::Waiting => Served::NotIssued,
         _ => match meta.backend() {
             Backend::Uring => Served::Uring,
@@ -156,7 +159,7 @@ pub(crate) unsafe fn finish(eng: &Engine, r: ReqPtr, mut res: isize, blocking: b
     }
     let qi = m.queue();
     let q = eng.queue(qi);
-    let counted = q.stats.map(|s| (s, served_by(req.state(), m)));
+    let counted = q.stats.map(|s| (s, served_by(req.state(), m, res)));
     req.publish(res);
     if let Some((s, by)) = counted {
         s.completed(by, res);

@@ -39,6 +39,7 @@ mod fd;
 mod fork;
 mod group;
 mod helper;
+mod inline;
 mod lio;
 mod queue;
 mod request;

@@ -48,7 +48,9 @@
 //! | 12, 13 | the aio-rs version, NUL-padded bytes |
 //! | 14, 15 | reserved (0) |
 //!
-//! Then one row per queue ([`QueueStats`]), in order. A later version may add header words in
+//! Then one row per queue ([`QueueStats`], 13 words: flags, submitted, completed, the five
+//! columns io_uring, kaio, workers, at-submit and unissued, cancelled, fallbacks, in flight, peak,
+//! and the column `caller` added at the end), in order. A later version may add header words in
 //! the reserved ones and columns at the end of a row (a reader uses word 4); anything else
 //! changes the version.
 
@@ -96,9 +98,13 @@ pub(crate) enum Served {
     AtSubmission = 3,
     /// Cancelled while it waited on its descriptor, before any engine had it.
     NotIssued = 4,
+    /// A read done on the caller's thread from the page cache (see `engine::inline`): no engine
+    /// ran it. Counted in the row's last word (added after the first five columns, see the
+    /// layout).
+    Caller = 5,
 }
 
-/// One queue's row of the file: counters, relaxed (words 0 to 11 of a row).
+/// One queue's row of the file: counters, relaxed (words 0 to 12 of a row).
 #[repr(C)]
 pub(crate) struct QueueStats {
     /// 1: started; 2: it has an io_uring ring; 4: it has a kernel AIO context.
@@ -114,6 +120,8 @@ pub(crate) struct QueueStats {
     in_flight: AtomicU64,
     /// The most in flight at once.
     peak: AtomicU64,
+    /// Completed in [`Served::Caller`] (word 12: a column added at the end of the row).
+    caller: AtomicU64,
 }
 
 const STARTED: u64 = 1;
@@ -146,7 +154,10 @@ impl QueueStats {
 
     /// A request finished with `res`, in column `by` (async-signal-safe).
     pub(crate) fn completed(&self, by: Served, res: isize) {
-        self.served[by as usize].fetch_add(1, Relaxed);
+        match self.served.get(by as usize) {
+            Some(column) => column.fetch_add(1, Relaxed),
+            None => self.caller.fetch_add(1, Relaxed),
+        };
         self.completed.fetch_add(1, Relaxed);
         self.in_flight.fetch_sub(1, Relaxed);
         if res == -(libc::ECANCELED as isize) {
@@ -155,7 +166,7 @@ impl QueueStats {
     }
 
     /// The row's values, in the order of [`COLUMNS`] (from `submitted`), and its flags.
-    fn values(&self) -> ([u64; 10], u64) {
+    fn values(&self) -> ([u64; 11], u64) {
         let s = |w: &AtomicU64| w.load(Relaxed);
         let [u, k, w, a, n] = &self.served;
         let v = [
@@ -164,6 +175,7 @@ impl QueueStats {
             s(u),
             s(k),
             s(w),
+            s(&self.caller),
             s(a),
             s(n),
             s(&self.cancelled),
@@ -175,13 +187,14 @@ impl QueueStats {
 }
 
 /// The table's columns and their widths (the `aio-rs` wrapper prints the same table).
-const COLUMNS: [(&str, usize); 11] = [
+const COLUMNS: [(&str, usize); 12] = [
     ("queue", 5),
     ("submitted", 9),
     ("completed", 9),
     ("io_uring", 9),
     ("kaio", 9),
     ("workers", 9),
+    ("caller", 9),
     ("at-submit", 9),
     ("unissued", 9),
     ("cancelled", 9),
@@ -309,7 +322,7 @@ impl StatsFile {
             cell(&mut s, i, name);
         }
         s += "  engines\n";
-        let mut total = [0u64; 10];
+        let mut total = [0u64; 11];
         let mut rows = 0;
         for q in 0..self.queues {
             let (v, flags) = self.row(q).values();
@@ -331,10 +344,10 @@ impl StatsFile {
         }
         if rows > 1 {
             cell(&mut s, 0, &"total");
-            for (i, x) in total[..9].iter().enumerate() {
+            for (i, x) in total[..10].iter().enumerate() {
                 cell(&mut s, i + 1, x);
             }
-            cell(&mut s, 10, &"-");
+            cell(&mut s, 11, &"-");
             s += "\n";
         }
         s
@@ -394,6 +407,8 @@ mod tests {
         st.completed(Served::Workers, -(libc::ECANCELED as isize));
         st.submitted();
         st.fell_back();
+        st.submitted();
+        st.completed(Served::Caller, 512);
         f.row(1).started(false);
         f.row(1).kaio_started();
         f.row(1).submitted();
@@ -404,17 +419,18 @@ mod tests {
         assert!(head.starts_with(&format!("aio-rs {} stats: pid {} (", env!("CARGO_PKG_VERSION"), sys::getpid())));
         assert!(head.ends_with(", AIO_RS_BACKEND=auto, exited"), "{head}");
         let names: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
-        assert_eq!(names.len(), 12);
+        assert_eq!(names.len(), 13);
+        assert_eq!(names[6], "caller");
         let cols = |l: &str| l.split_whitespace().map(String::from).collect::<Vec<_>>();
         assert_eq!(
             cols(lines.next().unwrap()),
-            ["1", "1", "1", "0", "0", "0", "1", "0", "0", "0", "1", "kaio+workers"]
+            ["1", "1", "1", "0", "0", "0", "0", "1", "0", "0", "0", "1", "kaio+workers"]
         );
         assert_eq!(
             cols(lines.next().unwrap()),
-            ["3", "3", "2", "1", "0", "1", "0", "0", "1", "1", "2", "io_uring+workers"]
+            ["3", "4", "3", "1", "0", "1", "1", "0", "0", "1", "1", "2", "io_uring+workers"]
         );
-        assert_eq!(cols(lines.next().unwrap()), ["total", "4", "3", "1", "0", "1", "1", "0", "1", "1", "-"]);
+        assert_eq!(cols(lines.next().unwrap()), ["total", "5", "4", "1", "0", "1", "1", "1", "0", "1", "1", "-"]);
         assert!(lines.next().is_none());
     }
 
@@ -438,12 +454,12 @@ mod tests {
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
         let w: Vec<u64> = bytes.chunks(8).map(|c| u64::from_ne_bytes(c.try_into().unwrap())).collect();
         assert_eq!(&bytes[..8], MAGIC);
-        assert_eq!(w[1..5], [1, bytes.len() as u64, 2, 12]);
+        assert_eq!(w[1..5], [1, bytes.len() as u64, 2, 13]);
         assert_eq!(w[5], sys::getpid() as u64);
         assert_eq!((w[8], w[9]), (0, 3));
         assert_eq!(&bytes[96..96 + env!("CARGO_PKG_VERSION").len()], env!("CARGO_PKG_VERSION").as_bytes());
-        let row = &w[16 + 12..];
-        assert_eq!(row[..12], [1, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 1]);
+        let row = &w[16 + 13..];
+        assert_eq!(row[..13], [1, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0]);
         f.at_exit(None);
         assert!(std::fs::metadata(&name).is_ok(), "left for the reader of AIO_RS_STATS_DIR");
         assert_eq!(std::fs::read(&name).unwrap()[64], 1, "marked exited");

@@ -16,6 +16,7 @@ use super::core::Engine;
 use super::fd;
 use super::fd::table::{kind, FdEntry};
 use super::group::Group;
+use super::inline;
 use super::queue::Queue;
 use super::request::{free_job, new_job, Backend, Meta, Op, ReqPtr};
 use crate::errno::Errno;
@@ -93,8 +94,15 @@ pub(crate) unsafe fn accept<'e>(
         // SAFETY: as this function (the caller's contract).
         Err(e) => return unsafe { bad_fd(eng, q, r, op, notify, group, e) },
     };
-    let stream = k & kind::STREAM != 0;
     let cfg = &eng.config.queue;
+    // A page-cache hit is read here, on the caller's thread (see `inline`).
+    if !changed && inline::eligible(op, k, cfg.forced) {
+        if let Some(n) = inline::try_read(fe, fdn, &req) {
+            // SAFETY: as this function (the caller's contract).
+            return unsafe { accept_done(eng, q, r, notify, group, n) };
+        }
+    }
+    let stream = k & kind::STREAM != 0;
     let backend = route(k, cfg.forced, has_ring, || q.kaio_start(cfg).is_some());
     let ordered = !sync && (stream || (op == Op::Write && k & kind::APPEND != 0));
     // Completions someone must act on without anyone waiting: a notification (of the request,
@@ -282,12 +290,33 @@ pub(crate) unsafe fn accept_failed(
     if req.in_flight(eng.epoch) && req.status() == libc::EINPROGRESS {
         return Err(Errno::EINVAL);
     }
+    // SAFETY: as this function (the caller's contract).
+    unsafe { accept_done(eng, q, r, notify, group, -(e.0 as isize)) }
+}
+
+/// Accepts a request that is already done, with result `res` (a read served on the caller's
+/// thread, or an error found at submission): it is started (so it is in flight for a moment,
+/// exactly like any request) and finished here, which publishes the result and then sends its
+/// notification (and counts its lio group down). Its stats column is `Served::AtSubmission`.
+///
+/// # Safety
+/// As [`accept`], and the aiocb is not in flight.
+unsafe fn accept_done(
+    eng: &Engine,
+    q: &Queue,
+    r: ReqPtr,
+    notify: &Notify,
+    group: *const Group,
+    res: isize,
+) -> Result<(), Errno> {
+    // SAFETY: the caller guarantees the aiocb is live.
+    let req = unsafe { r.get() };
     req.start(eng.epoch, Meta::new(q.idx, Backend::Threads, Op::Read), job_for(notify)?, Group::as_member_tag(group));
     if let Some(s) = q.stats {
         s.submitted();
     }
     // SAFETY: accepted just now and ours: nobody else can reach it.
-    unsafe { finish(eng, r, -(e.0 as isize), true) };
+    unsafe { finish(eng, r, res, true) };
     Ok(())
 }
 

@@ -302,14 +302,16 @@ summarize() {
 }
 # expect_tables NAME SUMMARY COUNT STATE READS BACKEND: COUNT tables, each of a process in STATE
 # (a case pattern) that made READS reads and one request that failed at submission, the reads
-# served by the engine BACKEND sends them to (auto and uring: io_uring if the queue had a ring,
-# else the workers; threads and kaio, for a buffered file: the workers).
+# served where BACKEND sends them (auto: on the caller's thread, since the file is in the page
+# cache; uring: io_uring if the queue had a ring, else the workers; threads and kaio, for a
+# buffered file: the workers).
 expect_tables() {
     expect_eq "$1: tables" "$3" "$(printf '%s\n' "$2" | grep -c .)"
     while read -r pid st ring cols; do
         case $6:$ring in
-        auto:ring=yes | uring:ring=yes) served="io_uring=$5 kaio=0 workers=0" ;;
-        *) served="io_uring=0 kaio=0 workers=$5" ;;
+        auto:*) served="io_uring=0 kaio=0 workers=0 caller=$5" ;;
+        uring:ring=yes) served="io_uring=$5 kaio=0 workers=0 caller=0" ;;
+        *) served="io_uring=0 kaio=0 workers=$5 caller=0" ;;
         esac
         expect_match "$1: pid $pid state" "$4" "$st"
         expect_eq "$1: pid $pid" "submitted=$(($5 + 1)) completed=$(($5 + 1)) $served at-submit=1 unissued=0 cancelled=0 fallbacks=0" "$cols"

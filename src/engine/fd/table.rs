@@ -48,6 +48,9 @@ pub(crate) struct FdEntry {
     /// generation (`sys::Held`), so a word naming a number that was closed and reused by a newer
     /// duplicate of ours never matches the older one.
     shared: AtomicU64,
+    /// Reads on this number still to be sent straight to an engine after an attempt on the
+    /// caller's thread found nothing cached (see `engine::inline`).
+    pub(crate) inline_skip: AtomicU32,
 }
 
 impl FdEntry {
@@ -61,6 +64,7 @@ impl FdEntry {
             kick_next: AtomicPtr::new(ptr::null_mut()),
             kick_queued: AtomicU32::new(0),
             shared: AtomicU64::new(0),
+            inline_skip: AtomicU32::new(0),
         }
     }
 
