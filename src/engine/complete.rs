@@ -73,9 +73,15 @@ fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
             res = done + res.max(0);
         }
     }
+    // Nothing below issues a request again by its number: we are not on the thread that submitted
+    // it, or no longer inside its call, so the number may have been closed and may name another
+    // file by now. A request is issued again only with the duplicate it holds (checked before
+    // use, `Batch::push`); the helper makes one, checked, for the one kind that holds none (see
+    // `ready_to_reissue`).
     if res == -(libc::ESPIPE as isize) && on_ring && !m.stream() {
-        // A lone request used a stale class: the fd is now a socket. It was not touched; re-issue
-        // it as a stream from the helper.
+        // A lone request used a stale class: the fd was a socket when it was issued (which
+        // answers ESPIPE to an offset without being touched). Re-issue it as a stream from the
+        // helper, which first makes it hold a stream (`ready_to_reissue`).
         if let Some(fe) = eng.fds.get(req.fd()) {
             fe.invalidate();
         }
@@ -86,13 +92,21 @@ fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
         return;
     }
     if res == -(libc::ECANCELED as isize) && on_ring && !cancel_was_asked(eng, r) {
-        // io_uring cancels a task's pending requests when the thread that submitted them exits.
-        // They never touched the fd, so issue them again from this queue's helper, which lives as
-        // long as the process.
-        // SAFETY: the reaper owns r, live and in no list.
-        unsafe { q.defer(r) };
-        q.wake();
-        return;
+        // io_uring cancelled a request nobody asked us to cancel here: the thread that submitted
+        // it exited (io_uring cancels what that thread left pending: a stream request waiting for
+        // its stream, work queued for its io-wq), or an `aio_cancel(fd, NULL)` reached it though
+        // it was submitted on another number (io_uring matches the open file, and every
+        // descriptor `dup` made of it shares that), or its completion arrived only after that
+        // `aio_cancel` returned. It never touched its file. If it holds the file (streams,
+        // fsyncs, requests that waited on their fd: see `submit::accept`), issue it again from
+        // the helper, which lives as long as the process. If it holds nothing, it can only end
+        // here, cancelled: issuing it again would use a number its caller may have closed since.
+        if req.held().is_some() {
+            // SAFETY: the reaper owns r, live and in no list.
+            unsafe { q.defer(r) };
+            q.wake();
+            return;
+        }
     }
     // SAFETY: the reaper owns r.
     unsafe { finish(eng, r, res, blocking) }
@@ -112,6 +126,45 @@ fn give_up_held(eng: &Engine, req: &Req<'_>, mut res: isize) -> isize {
     }
     eng.fds.release_hold(req.fd(), h);
     res
+}
+
+/// Makes a request the helper is about to issue again hold its file; false if it finished it
+/// instead (ECANCELED: it never touched its file).
+///
+/// Every request handed to the helper holds its file already, except a lone request that
+/// io_uring answered ESPIPE (see `handle`): it held nothing because io_uring took the file when it
+/// was issued, inside its caller's call. Its file was a stream; the helper takes the number's
+/// file now and accepts it only if it is a stream (a socket, pipe or character device). What is
+/// not seen: the program closing that stream and opening another one at the same number in
+/// between (a window of one hand-off to the helper, listed in docs/ARCHITECTURE.md).
+///
+/// # Safety
+/// The helper owns `r` (deferred to it), live and in no list.
+pub(crate) unsafe fn ready_to_reissue(eng: &Engine, r: ReqPtr) -> bool {
+    // SAFETY: the caller owns r, live until finished.
+    let req = unsafe { r.get() };
+    if req.held().is_some() {
+        return true;
+    }
+    let fdn = req.fd();
+    let held = eng.fds.entry(fdn).and_then(|fe| fe.hold(fdn)).ok();
+    let stream = |h: sys::Held| {
+        sys::file_id(h.fd()).is_ok_and(|id| matches!(id.format, libc::S_IFSOCK | libc::S_IFIFO | libc::S_IFCHR))
+    };
+    match held {
+        Some(h) if req.meta().stream() && stream(h) => {
+            req.set_held(h);
+            true
+        }
+        other => {
+            if let Some(h) = other {
+                eng.fds.release_hold(fdn, h);
+            }
+            // SAFETY: the caller owns r; nobody touches it after this.
+            unsafe { finish(eng, r, -(libc::ECANCELED as isize), true) };
+            false
+        }
+    }
 }
 
 /// Whether an ECANCELED completion answers an `aio_cancel` (rather than a thread's exit).

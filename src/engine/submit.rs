@@ -110,19 +110,33 @@ pub(crate) unsafe fn accept<'e>(
         .with_barrier(sync)
         .with_stream(stream)
         .with_watched(watched);
-    // The workers run a request later, by which time the number may name another file: it holds
-    // its caller's open file from now on until it completes (and a worker must exist); so does a
-    // stream write that io_uring may take in parts (the rest is issued from its completion), and
-    // an fsync for io_uring, which looks the number up only when one of its workers gets to it. A
-    // request that parks on its fd is made to hold it by the ordering state machine. A number
-    // closed since it was classified is EBADF here: the request's result for a read or write
-    // (glibc's convention, see above), the call's error for aio_fsync.
+    // A request that may be issued after its caller has returned from this call must hold its
+    // caller's open file from now on until it completes, since by then the number may name
+    // another file (the rule: nothing is issued by its number except inside the call that
+    // submitted it). So:
+    //
+    // * the workers run it later (and a worker must exist);
+    // * an fsync for io_uring, which looks the number up only when one of its workers gets to it;
+    // * a stream request for io_uring: it stays pending in the kernel until the stream is ready,
+    //   and if its thread exits meanwhile io_uring cancels it and the reaper issues it again
+    //   (`complete::handle`); a stream write may also be taken in parts, the rest issued from
+    //   its completion. (A request on a regular file that io_uring cancels so holds nothing and
+    //   ends with ECANCELED: holding costs a duplicate and two `fstat`s, too much for the fast
+    //   path, and it never touched its file.)
+    // * a request that parks on its fd is made to hold it by the ordering state machine.
+    //
+    // What goes to the kernel inside this call (the fast path, or issued at once by the ordering
+    // state machine) holds nothing: io_uring and `io_submit` take their own reference to the file
+    // as they consume it. What the kernel does not take then falls back to the workers, holding
+    // the file made here, still inside the call (`Batch::issue`). A number closed since it was
+    // classified is EBADF here: the request's result for a read or write (glibc's convention, see
+    // above), the call's error for aio_fsync.
     let thread_job = matches!(notify, Notify::Thread { .. });
     if thread_job {
         notify::ensure_started()?;
     }
-    let late_lookup = partial || (sync && backend == Backend::Uring);
-    let held = if backend == Backend::Threads || late_lookup {
+    let may_issue_late = backend == Backend::Uring && (sync || stream);
+    let held = if backend == Backend::Threads || may_issue_late {
         match hold_for(fe, fdn, q, backend) {
             Ok(h) => Some(h),
             // SAFETY: as this function (the caller's contract).
