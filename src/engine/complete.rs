@@ -115,14 +115,26 @@ fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
 /// Gives up the file a finishing request held (the kernel, if it ran the request, has its own
 /// reference and is done with it), before the program can see the request done; returns the
 /// result to publish. Out of line: the fast path holds nothing.
+///
+/// EBADF from a request that used its duplicate has two causes: the file itself refuses the
+/// operation (its access mode: the request's result), or our number was closed (`closefrom`)
+/// between our check and the system call, or before io_uring looked it up late (an fsync), and
+/// the request never touched its file (ECANCELED). The duplicate's access mode, recorded when it
+/// was made, tells them apart (`sys::held_refuses`); the number itself cannot, since by now it may
+/// name another descriptor of the same file.
 #[cold]
 #[inline(never)]
 fn give_up_held(eng: &Engine, req: &Req<'_>, mut res: isize) -> isize {
     let Some(h) = req.take_held() else { return res };
-    if res == -(libc::EBADF as isize) && !sys::held_ok(h) {
-        // The duplicate was taken from us (`closefrom`) between our check and the system call
-        // (or io_uring looked it up late, as it does for an fsync): it never touched its file.
-        res = -(libc::ECANCELED as isize);
+    if res == -(libc::EBADF as isize) {
+        let op = match req.meta().op() {
+            Op::Read => Some(false),
+            Op::Write => Some(true),
+            Op::Fsync | Op::Fdatasync => None,
+        };
+        if !sys::held_refuses(h, op) {
+            res = -(libc::ECANCELED as isize);
+        }
     }
     eng.fds.release_hold(req.fd(), h);
     res
