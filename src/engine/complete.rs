@@ -58,10 +58,12 @@ fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
     let on_ring = m.backend() == Backend::Uring;
     if on_ring && m.stream() && m.op() == Op::Write {
         // write(2) on a blocking pipe or socket writes everything; io_uring stops at what fits.
-        // Continue from where it stopped until all is written.
+        // Continue from where it stopped until all is written, with the file the request holds
+        // (a stream request for io_uring holds one, unless no descriptor was free when it was
+        // submitted: then it ends with what was written, as a short write).
         let done = req.progress() as isize;
         let total = req.nbytes().min(MAX_RW) as isize;
-        if res > 0 && done + res < total {
+        if res > 0 && done + res < total && req.held().is_some() {
             req.set_progress((done + res) as usize);
             let mut b = Batch::new(eng, blocking);
             // SAFETY: the reaper owns r, which is in no list.

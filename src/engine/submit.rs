@@ -141,6 +141,10 @@ pub(crate) unsafe fn accept<'e>(
             Ok(h) => Some(h),
             // SAFETY: as this function (the caller's contract).
             Err(Errno::EBADF) if !sync => return unsafe { accept_failed(eng, q, r, notify, group, Errno::EBADF) },
+            // No descriptor free: a stream request still goes into the ring now, holding nothing
+            // (it falls back rather than fail); only if io_uring cancels it or takes a write in
+            // part does that show, as ECANCELED or a short write (`complete::handle`).
+            Err(Errno::EAGAIN) if stream && !sync && backend == Backend::Uring => None,
             Err(e) => return Err(e),
         }
     } else {
