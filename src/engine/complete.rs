@@ -88,22 +88,33 @@ fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
             fe.invalidate();
         }
         req.set_stream();
+        req.set_progress(0);
         // SAFETY: the reaper owns r, which is in no list.
         unsafe { q.defer(r) };
         q.wake();
         return;
     }
     if res == -(libc::ECANCELED as isize) && on_ring && !cancel_was_asked(eng, r) {
-        // io_uring cancelled a request nobody asked us to cancel here: the thread that submitted
-        // it exited (io_uring cancels what that thread left pending: a stream request waiting for
-        // its stream, work queued for its io-wq), or an `aio_cancel(fd, NULL)` reached it though
-        // it was submitted on another number (io_uring matches the open file, and every
-        // descriptor `dup` made of it shares that), or its completion arrived only after that
-        // `aio_cancel` returned. It never touched its file. If it holds the file (streams,
-        // fsyncs, requests that waited on their fd: see `submit::accept`), issue it again from
-        // the helper, which lives as long as the process. If it holds nothing, it can only end
-        // here, cancelled: issuing it again would use a number its caller may have closed since.
-        if req.held().is_some() {
+        // io_uring cancelled a request nobody asked us to cancel here. It never touched its file.
+        // Three causes: the thread that submitted it exited (io_uring cancels what that thread
+        // left pending: a stream request waiting for its stream, work queued for its io-wq); an
+        // `aio_cancel(fd, NULL)` reached it though it was submitted on another number (io_uring
+        // matches the open file, which every `dup` of a descriptor shares); or its completion
+        // arrived only after that `aio_cancel` returned.
+        //
+        // * It holds its file (streams, requests that waited on their fd, fsyncs io_uring ran:
+        //   see `submit::accept`): issue it again from the helper, which lives as long as the
+        //   process, with that file.
+        // * It holds nothing (a read or write on a file that went straight into the ring) and an
+        //   `aio_cancel(fd, NULL)` was under way since it was submitted (its cancel mark, see
+        //   `Engine::fd_cancel_since`): that may be the cause; it ends cancelled. Issuing it again
+        //   could only use its number, which the program may have closed and reused since.
+        // * It holds nothing and no such call was under way: its thread exited. POSIX requests
+        //   outlive their thread, so it is issued again, by number (a known limit, see
+        //   docs/ARCHITECTURE.md: holding a duplicate costs the fast path two `fstat`s and a
+        //   `dup`, more than the request itself).
+        let reissue = req.held().is_some() || (!m.stream() && !eng.fd_cancel_since(req.cancel_mark()));
+        if reissue {
             // SAFETY: the reaper owns r, live and in no list.
             unsafe { q.defer(r) };
             q.wake();
@@ -145,19 +156,21 @@ fn give_up_held(eng: &Engine, req: &Req<'_>, mut res: isize) -> isize {
 /// Makes a request the helper is about to issue again hold its file; false if it finished it
 /// instead (ECANCELED: it never touched its file).
 ///
-/// Every request handed to the helper holds its file already, except a lone request that
-/// io_uring answered ESPIPE (see `handle`): it held nothing because io_uring took the file when it
-/// was issued, inside its caller's call. Its file was a stream; the helper takes the number's
-/// file now and accepts it only if it is a stream (a socket, pipe or character device). What is
-/// not seen: the program closing that stream and opening another one at the same number in
-/// between (a window of one hand-off to the helper, listed in docs/ARCHITECTURE.md).
+/// Every request handed to the helper holds its file already, except two kinds that held nothing
+/// because io_uring took the file when it was issued, inside its caller's call (see `handle`):
+/// one io_uring cancelled when its thread exited, issued again by number (a known limit), and a
+/// lone request that io_uring answered ESPIPE. The latter's file was a stream; the helper takes
+/// the number's file now and accepts it only if it is a stream (a socket, pipe or character
+/// device). What is not seen: the program closing that stream and opening another one at the
+/// same number in between (a window of one hand-off to the helper, listed in
+/// docs/ARCHITECTURE.md).
 ///
 /// # Safety
 /// The helper owns `r` (deferred to it), live and in no list.
 pub(crate) unsafe fn ready_to_reissue(eng: &Engine, r: ReqPtr) -> bool {
     // SAFETY: the caller owns r, live until finished.
     let req = unsafe { r.get() };
-    if req.held().is_some() {
+    if req.held().is_some() || !req.meta().stream() {
         return true;
     }
     let fdn = req.fd();
@@ -166,7 +179,7 @@ pub(crate) unsafe fn ready_to_reissue(eng: &Engine, r: ReqPtr) -> bool {
         sys::file_id(h.fd()).is_ok_and(|id| matches!(id.format, libc::S_IFSOCK | libc::S_IFIFO | libc::S_IFCHR))
     };
     match held {
-        Some(h) if req.meta().stream() && stream(h) => {
+        Some(h) if stream(h) => {
             req.set_held(h);
             true
         }

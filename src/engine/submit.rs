@@ -126,9 +126,10 @@ pub(crate) unsafe fn accept<'e>(
     // * a stream request for io_uring: it stays pending in the kernel until the stream is ready,
     //   and if its thread exits meanwhile io_uring cancels it and the reaper issues it again
     //   (`complete::handle`); a stream write may also be taken in parts, the rest issued from
-    //   its completion. (A request on a regular file that io_uring cancels so holds nothing and
-    //   ends with ECANCELED: holding costs a duplicate and two `fstat`s, too much for the fast
-    //   path, and it never touched its file.)
+    //   its completion. (A request on a file that io_uring cancels so holds nothing: holding
+    //   costs a duplicate and two `fstat`s, too much for the fast path. It ends with ECANCELED if
+    //   an `aio_cancel(fd, NULL)` may have caused it, else it is issued again by number: see
+    //   `complete::handle`.)
     // * a request that parks on its fd is made to hold it by the ordering state machine.
     //
     // What goes to the kernel inside this call (the fast path, or issued at once by the ordering
@@ -168,6 +169,11 @@ pub(crate) unsafe fn accept<'e>(
         .with_watched(watched);
     let job = if thread_job { new_job() } else { ptr::null_mut() };
     req.start(eng.epoch, m, job, Group::as_member_tag(group));
+    if !stream {
+        // Tells a cancellation by `aio_cancel(fd, NULL)` from one by a thread's exit, should
+        // io_uring cancel the request (`complete::handle`).
+        req.set_cancel_mark(eng.fd_cancel_mark());
+    }
     if let Some(h) = held {
         req.set_held(h);
     }
