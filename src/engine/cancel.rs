@@ -101,7 +101,9 @@ pub(crate) unsafe fn cancel_one(eng: &Engine, r: ReqPtr) -> c_int {
 pub(crate) fn cancel_fd(eng: &Engine, fdn: c_int) -> c_int {
     let Some(fe) = eng.fds.get(fdn) else { return AIO_ALLDONE };
     fe.cancelling.fetch_add(1, AcqRel);
+    eng.fd_cancel_begin();
     let r = cancel_fd_entry(eng, fdn, fe);
+    eng.fd_cancel_end();
     fe.cancelling.fetch_sub(1, AcqRel);
     r
 }
