@@ -42,6 +42,11 @@
 
 /* Default bound for "this request must complete soon". */
 #define DONE_MS 5000
+/* Bound for a call that must return without waiting. The tests that use it arrange that a call
+ * which did wait would wait for an event the test causes only after the call returns, so it would
+ * hang until the watchdog; the bound catches a call that waits for some timeout of its own. It is
+ * generous because a loaded 2-core CI machine can stall a thread for over 100 ms. */
+#define NOBLOCK_NS 2000000000LL
 
 /* ---------------------------------------------------------------- failing */
 

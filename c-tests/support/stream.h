@@ -89,7 +89,7 @@ CT_FN void check_stream_read(int rfd, int wfd)
     long long t0 = now_ns();
     CHECK_EQ(aio_read(&cb), 0);
     long long dt = now_ns() - t0;
-    if (dt > 100000000LL)
+    if (dt > NOBLOCK_NS)
         die("aio_read on an empty descriptor took %lld ms to return",
             dt / 1000000);
     CHECK_EQ(aio_error(&cb), EINPROGRESS);

@@ -11,7 +11,9 @@
 //! duplicate was taken from us (`closefrom`) only while the request still has it. A duplicate
 //! that was taken from us before the issue sends the request to the workers, which end it with
 //! ECANCELED without touching anything. A request the kernel would not take goes to the workers
-//! holding its file (made now if it held none: we are on the submitter's thread, or the helper's).
+//! holding its file, made now if it held none: only a request issued inside the call that
+//! submitted it can hold none (every request issued later holds its file: `submit::accept`,
+//! `complete::ready_to_reissue`), so the number still names its file.
 
 use core::mem::MaybeUninit;
 
@@ -127,6 +129,8 @@ impl<'e> Batch<'e> {
                     s.fell_back();
                 }
                 if req.held().is_none() {
+                    // Only inside the call that submitted it (see the module documentation): the
+                    // number still names the request's file.
                     match self.eng.fds.entry(req.fd()).and_then(|fe| fe.hold(req.fd())) {
                         Ok(h) => req.set_held(h),
                         Err(e) => {

@@ -21,6 +21,10 @@ use crate::sys;
 
 const CANCELED: isize = -(libc::ECANCELED as isize);
 
+/// How long `aio_cancel` waits for a worker's transfer attempt on a stream to end before it
+/// calls the request uncancellable.
+const ATTEMPT_WAIT: core::time::Duration = core::time::Duration::from_secs(1);
+
 /// Cancels one request. Returns AIO_CANCELED, AIO_NOTCANCELED or AIO_ALLDONE.
 ///
 /// # Safety
@@ -29,7 +33,7 @@ pub(crate) unsafe fn cancel_one(eng: &Engine, r: ReqPtr) -> c_int {
     // SAFETY: live for the call (caller); we only read it, or act on it after taking it from
     // whoever owned it.
     let req = unsafe { r.get() };
-    let mut spins = 0;
+    let mut attempt_ends_by = None;
     loop {
         if !req.in_flight(eng.epoch) || req.status() != libc::EINPROGRESS {
             return AIO_ALLDONE;
@@ -37,12 +41,17 @@ pub(crate) unsafe fn cancel_one(eng: &Engine, r: ReqPtr) -> c_int {
         let m = req.meta();
         let q = eng.queue(m.queue());
         let st = req.state();
-        // A worker's stream request is Issued only for the length of one transfer attempt; look
-        // again after a yield rather than call it uncancellable.
-        if st.phase() == Phase::Issued && m.backend() == Backend::Threads && m.stream() && spins < 64 {
-            spins += 1;
-            sys::yield_now();
-            continue;
+        // A worker's stream request is Issued only for the length of one transfer attempt, which
+        // never waits (RWF_NOWAIT); look again after a yield rather than call it uncancellable.
+        // The bound is in time, not in yields: on a loaded machine the worker may be preempted in
+        // the middle of its attempt for longer than many yields (64 yields once answered
+        // AIO_NOTCANCELED for a socket read that nothing would ever have completed).
+        if st.phase() == Phase::Issued && m.backend() == Backend::Threads && m.stream() {
+            let now = sys::now();
+            if now < *attempt_ends_by.get_or_insert(now + ATTEMPT_WAIT) {
+                sys::yield_now();
+                continue;
+            }
         }
         match st.phase() {
             Phase::Waiting => {
@@ -101,7 +110,9 @@ pub(crate) unsafe fn cancel_one(eng: &Engine, r: ReqPtr) -> c_int {
 pub(crate) fn cancel_fd(eng: &Engine, fdn: c_int) -> c_int {
     let Some(fe) = eng.fds.get(fdn) else { return AIO_ALLDONE };
     fe.cancelling.fetch_add(1, AcqRel);
+    eng.fd_cancel_begin();
     let r = cancel_fd_entry(eng, fdn, fe);
+    eng.fd_cancel_end();
     fe.cancelling.fetch_sub(1, AcqRel);
     r
 }

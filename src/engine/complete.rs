@@ -58,10 +58,12 @@ fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
     let on_ring = m.backend() == Backend::Uring;
     if on_ring && m.stream() && m.op() == Op::Write {
         // write(2) on a blocking pipe or socket writes everything; io_uring stops at what fits.
-        // Continue from where it stopped until all is written.
+        // Continue from where it stopped until all is written, with the file the request holds
+        // (a stream request for io_uring holds one, unless no descriptor was free when it was
+        // submitted: then it ends with what was written, as a short write).
         let done = req.progress() as isize;
         let total = req.nbytes().min(MAX_RW) as isize;
-        if res > 0 && done + res < total {
+        if res > 0 && done + res < total && req.held().is_some() {
             req.set_progress((done + res) as usize);
             let mut b = Batch::new(eng, blocking);
             // SAFETY: the reaper owns r, which is in no list.
@@ -73,26 +75,51 @@ fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
             res = done + res.max(0);
         }
     }
+    // Nothing below issues a request again by its number: we are not on the thread that submitted
+    // it, or no longer inside its call, so the number may have been closed and may name another
+    // file by now. A request is issued again only with the duplicate it holds (checked before
+    // use, `Batch::push`); the helper makes one, checked, for the one kind that holds none (see
+    // `ready_to_reissue`).
     if res == -(libc::ESPIPE as isize) && on_ring && !m.stream() {
-        // A lone request used a stale class: the fd is now a socket. It was not touched; re-issue
-        // it as a stream from the helper.
+        // A lone request used a stale class: the fd was a socket when it was issued (which
+        // answers ESPIPE to an offset without being touched). Re-issue it as a stream from the
+        // helper, which first makes it hold a stream (`ready_to_reissue`).
         if let Some(fe) = eng.fds.get(req.fd()) {
             fe.invalidate();
         }
         req.set_stream();
+        req.set_progress(0);
         // SAFETY: the reaper owns r, which is in no list.
         unsafe { q.defer(r) };
         q.wake();
         return;
     }
     if res == -(libc::ECANCELED as isize) && on_ring && !cancel_was_asked(eng, r) {
-        // io_uring cancels a task's pending requests when the thread that submitted them exits.
-        // They never touched the fd, so issue them again from this queue's helper, which lives as
-        // long as the process.
-        // SAFETY: the reaper owns r, live and in no list.
-        unsafe { q.defer(r) };
-        q.wake();
-        return;
+        // io_uring cancelled a request nobody asked us to cancel here. It never touched its file.
+        // Three causes: the thread that submitted it exited (io_uring cancels what that thread
+        // left pending: a stream request waiting for its stream, work queued for its io-wq); an
+        // `aio_cancel(fd, NULL)` reached it though it was submitted on another number (io_uring
+        // matches the open file, which every `dup` of a descriptor shares); or its completion
+        // arrived only after that `aio_cancel` returned.
+        //
+        // * It holds its file (streams, requests that waited on their fd, fsyncs io_uring ran:
+        //   see `submit::accept`): issue it again from the helper, which lives as long as the
+        //   process, with that file.
+        // * It holds nothing (a read or write on a file that went straight into the ring) and an
+        //   `aio_cancel(fd, NULL)` was under way since it was submitted (its cancel mark, see
+        //   `Engine::fd_cancel_since`): that may be the cause; it ends cancelled. Issuing it again
+        //   could only use its number, which the program may have closed and reused since.
+        // * It holds nothing and no such call was under way: its thread exited. POSIX requests
+        //   outlive their thread, so it is issued again, by number (a known limit, see
+        //   docs/ARCHITECTURE.md: holding a duplicate costs the fast path two `fstat`s and a
+        //   `dup`, more than the request itself).
+        let reissue = req.held().is_some() || (!m.stream() && !eng.fd_cancel_since(req.cancel_mark()));
+        if reissue {
+            // SAFETY: the reaper owns r, live and in no list.
+            unsafe { q.defer(r) };
+            q.wake();
+            return;
+        }
     }
     // SAFETY: the reaper owns r.
     unsafe { finish(eng, r, res, blocking) }
@@ -101,17 +128,70 @@ fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
 /// Gives up the file a finishing request held (the kernel, if it ran the request, has its own
 /// reference and is done with it), before the program can see the request done; returns the
 /// result to publish. Out of line: the fast path holds nothing.
+///
+/// EBADF from a request that used its duplicate has two causes: the file itself refuses the
+/// operation (its access mode: the request's result), or our number was closed (`closefrom`)
+/// between our check and the system call, or before io_uring looked it up late (an fsync), and
+/// the request never touched its file (ECANCELED). The duplicate's access mode, recorded when it
+/// was made, tells them apart (`sys::held_refuses`); the number itself cannot, since by now it may
+/// name another descriptor of the same file.
 #[cold]
 #[inline(never)]
 fn give_up_held(eng: &Engine, req: &Req<'_>, mut res: isize) -> isize {
     let Some(h) = req.take_held() else { return res };
-    if res == -(libc::EBADF as isize) && !sys::held_ok(h) {
-        // The duplicate was taken from us (`closefrom`) between our check and the system call
-        // (or io_uring looked it up late, as it does for an fsync): it never touched its file.
-        res = -(libc::ECANCELED as isize);
+    if res == -(libc::EBADF as isize) {
+        let op = match req.meta().op() {
+            Op::Read => Some(false),
+            Op::Write => Some(true),
+            Op::Fsync | Op::Fdatasync => None,
+        };
+        if !sys::held_refuses(h, op) {
+            res = -(libc::ECANCELED as isize);
+        }
     }
     eng.fds.release_hold(req.fd(), h);
     res
+}
+
+/// Makes a request the helper is about to issue again hold its file; false if it finished it
+/// instead (ECANCELED: it never touched its file).
+///
+/// Every request handed to the helper holds its file already, except two kinds that held nothing
+/// because io_uring took the file when it was issued, inside its caller's call (see `handle`):
+/// one io_uring cancelled when its thread exited, issued again by number (a known limit), and a
+/// lone request that io_uring answered ESPIPE. The latter's file was a stream; the helper takes
+/// the number's file now and accepts it only if it is a stream (a socket, pipe or character
+/// device). What is not seen: the program closing that stream and opening another one at the
+/// same number in between (a window of one hand-off to the helper, listed in
+/// docs/ARCHITECTURE.md).
+///
+/// # Safety
+/// The helper owns `r` (deferred to it), live and in no list.
+pub(crate) unsafe fn ready_to_reissue(eng: &Engine, r: ReqPtr) -> bool {
+    // SAFETY: the caller owns r, live until finished.
+    let req = unsafe { r.get() };
+    if req.held().is_some() || !req.meta().stream() {
+        return true;
+    }
+    let fdn = req.fd();
+    let held = eng.fds.entry(fdn).and_then(|fe| fe.hold(fdn)).ok();
+    let stream = |h: sys::Held| {
+        sys::file_id(h.fd()).is_ok_and(|id| matches!(id.format, libc::S_IFSOCK | libc::S_IFIFO | libc::S_IFCHR))
+    };
+    match held {
+        Some(h) if stream(h) => {
+            req.set_held(h);
+            true
+        }
+        other => {
+            if let Some(h) = other {
+                eng.fds.release_hold(fdn, h);
+            }
+            // SAFETY: the caller owns r; nobody touches it after this.
+            unsafe { finish(eng, r, -(libc::ECANCELED as isize), true) };
+            false
+        }
+    }
 }
 
 /// Whether an ECANCELED completion answers an `aio_cancel` (rather than a thread's exit).

@@ -112,6 +112,11 @@ pub(crate) struct Engine {
     force_watch: AtomicU32,
     /// The home queue of the next thread that asks (see `home`).
     next_home: AtomicU32,
+    /// `aio_cancel(fd, NULL)` calls that ask io_uring to cancel by descriptor: bumped when one
+    /// starts and again when it is done (see `Engine::fd_cancel_since`).
+    fd_cancel_gen: AtomicU32,
+    /// Such calls under way.
+    fd_cancel_active: AtomicU32,
 }
 
 static ENGINE: AtomicPtr<Engine> = AtomicPtr::new(ptr::null_mut());
@@ -198,6 +203,8 @@ impl Engine {
             done: EventCount::new(),
             force_watch: AtomicU32::new(0),
             next_home: AtomicU32::new(0),
+            fd_cancel_gen: AtomicU32::new(0),
+            fd_cancel_active: AtomicU32::new(0),
         }
     }
 
@@ -240,6 +247,39 @@ impl Engine {
             let _no_cancel = sys::NoCancel::new();
             Queue::start(&self.config.queue, i, self.stats.as_ref().map(|s| s.row(i)))
         })
+    }
+
+    /// The mark a request records when it is submitted (`Req::set_cancel_mark`), to ask
+    /// [`Engine::fd_cancel_since`] later.
+    pub(crate) fn fd_cancel_mark(&self) -> u32 {
+        self.fd_cancel_gen.load(SeqCst)
+    }
+
+    /// An `aio_cancel(fd, NULL)` starts asking io_uring to cancel by descriptor.
+    pub(crate) fn fd_cancel_begin(&self) {
+        self.fd_cancel_active.fetch_add(1, SeqCst);
+        self.fd_cancel_gen.fetch_add(1, SeqCst);
+    }
+
+    /// That `aio_cancel` is done.
+    pub(crate) fn fd_cancel_end(&self) {
+        self.fd_cancel_gen.fetch_add(1, SeqCst);
+        self.fd_cancel_active.fetch_sub(1, SeqCst);
+    }
+
+    /// Whether an `aio_cancel(fd, NULL)` was under way at some moment since a request recorded
+    /// `mark`, so that it may be what made io_uring cancel the request (io_uring matches the open
+    /// file, so it also cancels requests submitted on another number of that file, and the
+    /// cancelled request's completion may arrive after the call returned).
+    ///
+    /// Argument (all SeqCst, one total order): let C be a call under way at some moment between
+    /// the mark's load and now. If C began after the load, its first bump of `fd_cancel_gen` came
+    /// after it and the generation differs from the mark now. If C began before the load and is
+    /// still under way, `fd_cancel_active` is non-zero now. If C began before the load and ended
+    /// after it, its second bump came after the load. (The generation wraps after 2^32 calls
+    /// between a submission and its completion; not a practical concern.)
+    pub(crate) fn fd_cancel_since(&self, mark: u32) -> bool {
+        self.fd_cancel_active.load(SeqCst) != 0 || self.fd_cancel_gen.load(SeqCst) != mark
     }
 
     /// One more request parked on an fd: every helper watches while any is.

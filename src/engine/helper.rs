@@ -13,7 +13,7 @@
 use core::sync::atomic::{AtomicU32, Ordering::*};
 
 use super::batch::Batch;
-use super::complete::reap_source;
+use super::complete::{ready_to_reissue, reap_source};
 use super::core::{Engine, INIT};
 use super::fd;
 use super::group::Group;
@@ -55,8 +55,11 @@ fn helper_main(eng: &'static Engine, qi: usize) {
         if !list.is_empty() {
             let mut b = Batch::new(eng, true);
             while let Some(r) = list.pop_front() {
-                // SAFETY: deferred requests are live and owned by the helper now.
-                unsafe { b.push(r) };
+                // SAFETY: deferred requests are live and owned by the helper now, in no list.
+                if unsafe { ready_to_reissue(eng, r) } {
+                    // SAFETY: as above; it holds its file (`ready_to_reissue`).
+                    unsafe { b.push(r) };
+                }
             }
             b.flush();
         }

@@ -103,7 +103,17 @@ pub(crate) unsafe fn accept<'e>(
         }
     }
     let stream = k & kind::STREAM != 0;
-    let backend = route(k, cfg.forced, has_ring, || q.kaio_start(cfg).is_some());
+    let mut backend = route(k, cfg.forced, has_ring, || q.kaio_start(cfg).is_some());
+    // An fsync goes to the workers rather than to io_uring, whatever is forced: io_uring runs an
+    // fsync only in one of its own kernel workers, which looks the descriptor up by number when it
+    // gets to it, so a duplicate we hold that `closefrom` took meanwhile would be another file's
+    // by then (a pipe answers EINVAL; a file is synced in its place). A worker checks the
+    // duplicate (`sys::held_ok`) right before its `fsync`. Both run it on a thread; io_uring only
+    // if no worker can be started (`hold_for`).
+    let fsync_to_workers = sync && backend == Backend::Uring;
+    if fsync_to_workers {
+        backend = Backend::Threads;
+    }
     let ordered = !sync && (stream || (op == Op::Write && k & kind::APPEND != 0));
     // Completions someone must act on without anyone waiting: a notification (of the request,
     // or of its lio group), a barrier (requests wait behind it), and a stream write larger than
@@ -113,35 +123,65 @@ pub(crate) unsafe fn accept<'e>(
     // SAFETY: a non-NULL group is live while its submitter adds members.
     let group_notifies = !group.is_null() && unsafe { (*group).notifies() };
     let watched = !notify.is_none() || group_notifies || sync || partial;
-    let m = Meta::new(q.idx, backend, op)
-        .with_ordered(ordered)
-        .with_barrier(sync)
-        .with_stream(stream)
-        .with_watched(watched);
-    // The workers run a request later, by which time the number may name another file: it holds
-    // its caller's open file from now on until it completes (and a worker must exist); so does a
-    // stream write that io_uring may take in parts (the rest is issued from its completion), and
-    // an fsync for io_uring, which looks the number up only when one of its workers gets to it. A
-    // request that parks on its fd is made to hold it by the ordering state machine. A number
-    // closed since it was classified is EBADF here: the request's result for a read or write
-    // (glibc's convention, see above), the call's error for aio_fsync.
+    // A request that may be issued after its caller has returned from this call must hold its
+    // caller's open file from now on until it completes, since by then the number may name
+    // another file (the rule: nothing is issued by its number except inside the call that
+    // submitted it). So:
+    //
+    // * the workers run it later (and a worker must exist);
+    // * an fsync (it goes to the workers, see above; if io_uring runs it, one of its workers looks
+    //   the number up only when it gets to it);
+    // * a stream request for io_uring: it stays pending in the kernel until the stream is ready,
+    //   and if its thread exits meanwhile io_uring cancels it and the reaper issues it again
+    //   (`complete::handle`); a stream write may also be taken in parts, the rest issued from
+    //   its completion. (A request on a file that io_uring cancels so holds nothing: holding
+    //   costs a duplicate and two `fstat`s, too much for the fast path. It ends with ECANCELED if
+    //   an `aio_cancel(fd, NULL)` may have caused it, else it is issued again by number: see
+    //   `complete::handle`.)
+    // * a request that parks on its fd is made to hold it by the ordering state machine.
+    //
+    // What goes to the kernel inside this call (the fast path, or issued at once by the ordering
+    // state machine) holds nothing: io_uring and `io_submit` take their own reference to the file
+    // as they consume it. What the kernel does not take then falls back to the workers, holding
+    // the file made here, still inside the call (`Batch::issue`). A number closed since it was
+    // classified is EBADF here: the request's result for a read or write (glibc's convention, see
+    // above), the call's error for aio_fsync.
     let thread_job = matches!(notify, Notify::Thread { .. });
     if thread_job {
         notify::ensure_started()?;
     }
-    let late_lookup = partial || (sync && backend == Backend::Uring);
-    let held = if backend == Backend::Threads || late_lookup {
+    let may_issue_late = backend == Backend::Uring && (sync || stream);
+    let held = if backend == Backend::Threads || may_issue_late {
         match hold_for(fe, fdn, q, backend) {
             Ok(h) => Some(h),
+            // No worker to be had for an fsync meant for io_uring: io_uring runs it after all.
+            Err(e) if fsync_to_workers && e != Errno::EBADF => {
+                backend = Backend::Uring;
+                Some(hold_for(fe, fdn, q, backend)?)
+            }
             // SAFETY: as this function (the caller's contract).
             Err(Errno::EBADF) if !sync => return unsafe { accept_failed(eng, q, r, notify, group, Errno::EBADF) },
+            // No descriptor free: a stream request still goes into the ring now, holding nothing
+            // (it falls back rather than fail); only if io_uring cancels it or takes a write in
+            // part does that show, as ECANCELED or a short write (`complete::handle`).
+            Err(Errno::EAGAIN) if stream && !sync && backend == Backend::Uring => None,
             Err(e) => return Err(e),
         }
     } else {
         None
     };
+    let m = Meta::new(q.idx, backend, op)
+        .with_ordered(ordered)
+        .with_barrier(sync)
+        .with_stream(stream)
+        .with_watched(watched);
     let job = if thread_job { new_job() } else { ptr::null_mut() };
     req.start(eng.epoch, m, job, Group::as_member_tag(group));
+    if !stream {
+        // Tells a cancellation by `aio_cancel(fd, NULL)` from one by a thread's exit, should
+        // io_uring cancel the request (`complete::handle`).
+        req.set_cancel_mark(eng.fd_cancel_mark());
+    }
     if let Some(h) = held {
         req.set_held(h);
     }

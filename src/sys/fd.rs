@@ -298,10 +298,12 @@ impl Held {
     }
 }
 
-/// One registry slot: the identity of the file held at that number, and a word with the slot's
-/// generation (low 8 bits) and `SLOT_LIVE` while we hold the number.
+/// One registry slot: the identity of the file held at that number, its open flags (read when the
+/// duplicate was made: they belong to the open file, and its access mode never changes), and a
+/// word with the slot's generation (low 8 bits) and `SLOT_LIVE` while we hold the number.
 struct Slot {
     ident: AtomicU64,
+    flags: AtomicI32,
     state: AtomicU32,
 }
 
@@ -323,8 +325,9 @@ fn slot(fd: c_int, make: bool) -> Option<&'static Slot> {
         if !make {
             return None;
         }
-        let fresh: Box<[Slot]> =
-            (0..CHUNK).map(|_| Slot { ident: AtomicU64::new(0), state: AtomicU32::new(0) }).collect();
+        let fresh: Box<[Slot]> = (0..CHUNK)
+            .map(|_| Slot { ident: AtomicU64::new(0), flags: AtomicI32::new(0), state: AtomicU32::new(0) })
+            .collect();
         let fresh = Box::into_raw(fresh) as *mut Slot;
         match REGISTRY[c].compare_exchange(ptr::null_mut(), fresh, AcqRel, Acquire) {
             Ok(_) => p = fresh,
@@ -350,9 +353,12 @@ pub(crate) fn hold(fd: c_int, id: FileId) -> Result<Held, Errno> {
         close(x);
         return Err(Errno::EAGAIN);
     };
-    // The number was free until our dup, so nobody else uses the slot.
+    // The number was free until our dup, so nobody else uses the slot. The flags are our
+    // duplicate's, read through the number we just made (nobody else can have closed it yet
+    // without also making the first check of it fail, see above).
     let generation = (s.state.load(Acquire) + 1) & 0xff;
     s.ident.store(id.ident, Relaxed);
+    s.flags.store(fcntl0(x, libc::F_GETFL).max(0), Relaxed);
     s.state.store(generation | SLOT_LIVE, Release);
     Ok(Held((x as u32 + 1) | generation << 24))
 }
@@ -365,6 +371,36 @@ pub(crate) fn held_ok(h: Held) -> bool {
         return false;
     }
     file_id(h.fd()).is_ok_and(|id| id.ident == s.ident.load(Relaxed))
+}
+
+/// Whether the open file `h` duplicated refuses `write` (true), `read` (false) or, for None, an
+/// fsync, with EBADF: its access mode does not allow it (or it is an `O_PATH` descriptor).
+/// False if the slot moved on (the answer is then unknown). Async-signal-safe (no system call).
+///
+/// It tells the two causes of an EBADF answer to a request that used `h` apart: the file's own
+/// refusal (the request's result), or the number having been closed behind our back between our
+/// check and the system call (the request never touched its file). Asking the number again
+/// cannot tell them apart: by then it may have been reused, even by another descriptor of the
+/// same file (the same identity), as `dup` of the program's own descriptor does.
+pub(crate) fn held_refuses(h: Held, write: Option<bool>) -> bool {
+    let Some(s) = slot(h.fd(), false) else { return false };
+    if s.state.load(Acquire) != h.generation() | SLOT_LIVE {
+        return false;
+    }
+    refuses(s.flags.load(Relaxed), write)
+}
+
+/// Whether a file with open flags `fl` refuses `write` (true), `read` (false) or an fsync (None)
+/// with EBADF.
+fn refuses(fl: c_int, write: Option<bool>) -> bool {
+    if fl & libc::O_PATH != 0 {
+        return true;
+    }
+    match write {
+        Some(true) => fl & libc::O_ACCMODE == libc::O_RDONLY,
+        Some(false) => fl & libc::O_ACCMODE == libc::O_WRONLY,
+        None => false,
+    }
 }
 
 /// The identity of the file `h` was made of (0 if the slot moved on).
@@ -448,6 +484,39 @@ mod tests {
         for fd in [r, w, r2, w2, h.fd()] {
             close(fd);
         }
+    }
+
+    /// A held duplicate remembers its file's access mode: an EBADF answer the file itself gives
+    /// (a write on a read-only file) is told apart from a number closed behind our back, even once
+    /// the number names another descriptor of the same file.
+    #[test]
+    fn held_duplicate_knows_what_its_file_refuses() {
+        let (r, w) = pipe();
+        let hr = hold(r, file_id(r).unwrap()).unwrap();
+        let hw = hold(w, file_id(w).unwrap()).unwrap();
+        assert!(held_refuses(hr, Some(true)) && !held_refuses(hr, Some(false)) && !held_refuses(hr, None));
+        assert!(held_refuses(hw, Some(false)) && !held_refuses(hw, Some(true)) && !held_refuses(hw, None));
+        // Closed behind our back and the number taken by another descriptor of the same file:
+        // the identity check passes, and the flags are still those of our duplicate.
+        close(hw.fd());
+        // SAFETY: dup2 takes no pointers; hw.fd() is free (just closed).
+        assert_eq!(unsafe { libc::dup2(w, hw.fd()) }, hw.fd());
+        assert!(held_ok(hw), "same file, same identity");
+        assert!(!held_refuses(hw, Some(true)), "a write on a pipe's write end is not refused");
+        release(hr);
+        release(hw);
+        assert!(!held_refuses(hr, Some(true)), "unknown once released");
+        for fd in [r, w] {
+            close(fd);
+        }
+    }
+
+    #[test]
+    fn access_modes_refused() {
+        assert!(refuses(libc::O_RDONLY, Some(true)) && !refuses(libc::O_RDONLY, Some(false)));
+        assert!(refuses(libc::O_WRONLY, Some(false)) && !refuses(libc::O_WRONLY, Some(true)));
+        assert!(!refuses(libc::O_RDWR, Some(true)) && !refuses(libc::O_RDWR, Some(false)));
+        assert!(refuses(libc::O_PATH, None) && !refuses(libc::O_RDONLY, None));
     }
 
     /// An eventfd of ours whose number is taken is not written, and is made again.

@@ -47,8 +47,8 @@ pub(crate) use self::doorbell::Doorbell;
 pub(crate) use self::env::var;
 pub(crate) use self::errno::{strerror, ErrnoGuard};
 pub(crate) use self::fd::{
-    close, file_id, held_ident, held_ok, hold, is_open, is_own, move_high, release, release_all_inherited,
-    status_flags, tag_own, FileId, Held, OwnEventFd,
+    close, file_id, held_ident, held_ok, held_refuses, hold, is_open, is_own, move_high, release,
+    release_all_inherited, status_flags, tag_own, FileId, Held, OwnEventFd,
 };
 pub(crate) use self::futex::{futex_wait, futex_wake, EventCount, Guard, Lock};
 pub(crate) use self::io::{fdatasync, fsync, poll, pread, pread_nowait, pwrite, transfer};

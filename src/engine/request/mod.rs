@@ -14,7 +14,7 @@
 //! | `__glibc_reserved[0..8]`  | tag: marks the aiocb as in flight in this engine generation |
 //! | `__glibc_reserved[8..16]` | the SIGEV_THREAD job block, or NULL                         |
 //! | `__glibc_reserved[16..24]`| the lio_listio group it belongs to, or NULL                 |
-//! | `__glibc_reserved[24..28]`| bytes already written by a partial stream write (< 2^31)    |
+//! | `__glibc_reserved[24..28]`| a stream write's progress (< 2^31); else the cancel mark    |
 //! | `__glibc_reserved[28..32]`| the held file: a duplicate of the fd while not in the kernel |
 //!
 //! Two types carry a request: [`ReqPtr`] is its address (what lists, stacks and the kernel hold,
@@ -269,6 +269,14 @@ impl<'a> Req<'a> {
     }
     pub(crate) fn group(&self) -> *const c_void {
         self.group_word().load(Relaxed)
+    }
+    /// For a request that is not a stream, the word of the progress holds instead the engine's
+    /// `fd_cancel_mark` at its submission (see `complete::handle`).
+    pub(crate) fn cancel_mark(&self) -> u32 {
+        self.progress_word().load(Relaxed)
+    }
+    pub(crate) fn set_cancel_mark(&self, mark: u32) {
+        self.progress_word().store(mark, Relaxed);
     }
     /// Bytes already written by a partial stream write (below `MAX_RW`, so 32 bits are enough).
     pub(crate) fn progress(&self) -> usize {
