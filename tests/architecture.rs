@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, u32)] = &[
     ("abi", 0),
     ("errno", 0),
+    ("ext", 0),
     ("version", 0),
     ("sys", 1),
     ("notify", 2),

@@ -9,13 +9,12 @@
 
 use core::time::Duration;
 
-use super::backend::uring::MAX_RW;
 use super::batch::Batch;
 use super::core::Engine;
 use super::fd;
 use super::group::Group;
 use super::queue::Queue;
-use super::request::{free_job, Backend, Completion, Completions, Op, ReqPtr};
+use super::request::{free_job, Backend, Completion, Completions, ReqPtr};
 use crate::errno::Errno;
 use crate::notify::{self, Notify};
 
@@ -63,11 +62,12 @@ fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
     let req = unsafe { r.get() };
     let m = req.meta();
     let on_ring = m.backend() == Backend::Uring;
-    if on_ring && m.stream() && m.op() == Op::Write {
+    if on_ring && m.stream() && m.op().is_write() {
         // write(2) on a blocking pipe or socket writes everything; io_uring stops at what fits.
-        // Continue from where it stopped until all is written.
+        // Continue from where it stopped until all is written (for a vector, from the iovec and
+        // offset where it stopped: see `Req::span`).
         let done = req.progress() as isize;
-        let total = req.nbytes().min(MAX_RW) as isize;
+        let total = req.total_len() as isize;
         if res > 0 && done + res < total {
             req.set_progress((done + res) as usize);
             let mut b = Batch::new(eng, blocking);

@@ -65,7 +65,7 @@ pub(crate) unsafe fn submit_list(
                 g.add_member();
                 // SAFETY: the intake accepted `r`, so (our caller's contract) it points to an aiocb
                 // kept valid and unmodified until it completes.
-                let res = unsafe { accept(eng, q, r, op, &n, group, &mut batch) };
+                let res = unsafe { accept(eng, q, r, op, false, &n, group, &mut batch) };
                 res.map_err(|e| {
                     // SAFETY: the member was not accepted: undo its count.
                     unsafe { Group::member_done(eng, group, false, true) };

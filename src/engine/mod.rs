@@ -54,7 +54,7 @@ use self::batch::Batch;
 use self::core::Engine;
 pub(crate) use self::lio::ListEntry;
 use self::queue::Queue;
-pub(crate) use self::request::{Op, ReqPtr};
+pub(crate) use self::request::{Op, ReqPtr, IOV_MAX};
 use crate::abi::{Aiocb, AIO_ALLDONE};
 use crate::errno::Errno;
 use crate::notify::Notify;
@@ -81,11 +81,21 @@ fn home(eng: &'static Engine) -> Result<&'static Queue, Errno> {
 /// # Safety
 /// `r` points to an aiocb the caller keeps valid, and does not modify, until it completes.
 pub(crate) unsafe fn submit(r: ReqPtr, op: Op, notify: &Notify) -> Result<(), Errno> {
+    // SAFETY: the caller's contract is submit_at's.
+    unsafe { submit_at(r, op, false, notify) }
+}
+
+/// `aio_read2`, `aio_write2` (and `aio_readv`, `aio_writev`): submits one request from the
+/// calling thread; `file_pos`: at the descriptor's file position (`AIO_OP2_FOFFSET`).
+///
+/// # Safety
+/// As [`submit`]; for a vectored `op`, the iovec array and the memory it describes too.
+pub(crate) unsafe fn submit_at(r: ReqPtr, op: Op, file_pos: bool, notify: &Notify) -> Result<(), Errno> {
     let eng = engine();
     let q = home(eng)?;
     let mut batch = Batch::new(eng, true);
     // SAFETY: the caller keeps the aiocb valid and unmodified until it completes.
-    unsafe { submit::accept(eng, q, r, op, notify, ::core::ptr::null(), &mut batch) }?;
+    unsafe { submit::accept(eng, q, r, op, file_pos, notify, ::core::ptr::null(), &mut batch) }?;
     batch.flush();
     Ok(())
 }

@@ -39,16 +39,19 @@ pub(crate) fn route(k: u32, forced: Option<Backend>, has_ring: bool, kaio: impl 
 }
 
 /// Accepts one request: checks, records its state in the aiocb, and issues it into `batch` (or
-/// parks it on its fd). `group` is its lio group or NULL. On error nothing was recorded and the
+/// parks it on its fd). `file_pos`: at the file position rather than `aio_offset`
+/// (`AIO_OP2_FOFFSET`). `group` is its lio group or NULL. On error nothing was recorded and the
 /// aiocb is untouched.
 ///
 /// # Safety
 /// `r` points to a live aiocb that the caller will not modify or free until it completes.
+#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn accept<'e>(
     eng: &'e Engine,
     q: &Queue,
     r: ReqPtr,
     op: Op,
+    file_pos: bool,
     notify: &Notify,
     group: *const Group,
     batch: &mut Batch<'e>,
@@ -60,19 +63,32 @@ pub(crate) unsafe fn accept<'e>(
     }
     let fdn = req.fd();
     let fe = eng.fds.entry(fdn)?;
-    let (k, changed) = fe.classify(fdn, q.ring.is_some(), req.offset() == 0)?;
+    // A request at the file position needs a checked class (see the routing below).
+    let (k, changed) = fe.classify(fdn, q.ring.is_some() && !file_pos, req.offset() == 0)?;
     let stream = k & kind::STREAM != 0;
-    if !stream && !op.is_sync() && req.offset() < 0 {
+    // On a stream there is no position: the flag changes nothing there.
+    let file_pos = file_pos && !stream && !op.is_sync();
+    if !stream && !op.is_sync() && !file_pos && req.offset() < 0 {
         return Err(Errno::EINVAL);
     }
     let cfg = &eng.config.queue;
-    let backend = route(k, cfg.forced, q.ring.is_some(), || q.kaio_start(cfg).is_some());
-    let ordered = !op.is_sync() && (stream || (op == Op::Write && k & kind::APPEND != 0));
+    // At the file position: kernel AIO has no such thing, and io_uring does not advance the
+    // position when an O_DIRECT transfer completes asynchronously (Linux 6.18), so those go to
+    // the workers (`preadv2` at -1 is exactly `read`); buffered ones may use the ring.
+    let backend = if file_pos && k & kind::DIRECT != 0 {
+        Backend::Threads
+    } else {
+        route(k, cfg.forced, q.ring.is_some(), || q.kaio_start(cfg).is_some())
+    };
+    // Requests at the file position run one at a time on their fd, in submission order, as
+    // consecutive read(2)/write(2) calls would (reads and writes in one chain: both move it).
+    let ordered = !op.is_sync() && (stream || file_pos || (op.is_write() && k & kind::APPEND != 0));
     // Completions someone must act on without anyone waiting: a notification (of the request,
     // or of its lio group), a barrier (requests wait behind it), and a stream write larger than
-    // PIPE_BUF (io_uring may take it in parts; the rest must then be issued). Requests parked on
-    // an fd make every helper watch meanwhile (see `fd`).
-    let partial = stream && op == Op::Write && req.nbytes() > libc::PIPE_BUF;
+    // PIPE_BUF (io_uring may take it in parts; the rest must then be issued; a vector counts as
+    // large, its length is not read here). Requests parked on an fd make every helper watch
+    // meanwhile (see `fd`).
+    let partial = stream && op.is_write() && (op.is_vector() || req.nbytes() > libc::PIPE_BUF);
     // SAFETY: a non-NULL group is live while its submitter adds members.
     let group_notifies = !group.is_null() && unsafe { (*group).notifies() };
     let watched = !notify.is_none() || group_notifies || op.is_sync() || partial;
@@ -80,6 +96,7 @@ pub(crate) unsafe fn accept<'e>(
         .with_ordered(ordered)
         .with_barrier(op.is_sync())
         .with_stream(stream)
+        .with_file_pos(file_pos)
         .with_watched(watched);
     let job = if let Notify::Thread { .. } = notify {
         notify::ensure_started()?;

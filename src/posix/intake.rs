@@ -4,8 +4,9 @@
 use core::ffi::c_int;
 
 use crate::abi::{Aiocb, SigEvent, AIO_PRIO_DELTA_MAX, LIO_NOP, LIO_READ, LIO_WRITE};
-use crate::engine::{ListEntry, Op, ReqPtr};
+use crate::engine::{ListEntry, Op, ReqPtr, IOV_MAX};
 use crate::errno::Errno;
+use crate::ext::{LIO_READV, LIO_WRITEV};
 use crate::notify::Notify;
 
 /// Whether `p` has the alignment of a `struct aiocb`.
@@ -30,8 +31,28 @@ pub(super) unsafe fn request(p: *mut Aiocb) -> Result<(ReqPtr, Notify), Errno> {
     Ok((r, notify))
 }
 
+/// Checks a vectored request (`aio_readv`, `aio_writev`, `LIO_READV`, ...): as [`request`], and
+/// its iovec array, in `aio_buf` with the count in `aio_nbytes`: at most `IOV_MAX` entries, and
+/// not NULL unless there are none. A count of 0 is accepted: the request transfers nothing and
+/// completes with 0, as `readv(2)` with no entries returns 0. The entries themselves are the
+/// kernel's to check (EFAULT, EINVAL for a total beyond `SSIZE_MAX` or, on an O_DIRECT file, an
+/// entry the device cannot take), reported through `aio_error` like any transfer error.
+///
+/// # Safety
+/// `p` is NULL or points to a readable aiocb.
+pub(super) unsafe fn vector(p: *mut Aiocb) -> Result<(ReqPtr, Notify), Errno> {
+    // SAFETY: `p` is NULL or points to a readable aiocb (caller).
+    let (r, n) = unsafe { request(p) }?;
+    // SAFETY: `request` accepted `p`: non-NULL, aligned, readable.
+    let a = unsafe { &*p };
+    if a.aio_nbytes > IOV_MAX || (a.aio_buf.is_null() && a.aio_nbytes > 0) {
+        return Err(Errno::EINVAL);
+    }
+    Ok((r, n))
+}
+
 /// Checks one `lio_listio` entry: NULL and `LIO_NOP` are skipped, an unknown opcode is EINVAL,
-/// then as [`request`].
+/// then as [`request`] (or [`vector`] for `LIO_READV` and `LIO_WRITEV`).
 ///
 /// # Safety
 /// `p` is NULL or points to a readable aiocb.
@@ -45,10 +66,13 @@ pub(super) unsafe fn list_entry(p: *mut Aiocb) -> ListEntry {
         LIO_NOP => return ListEntry::Skip,
         LIO_READ => Op::Read,
         LIO_WRITE => Op::Write,
+        LIO_READV => Op::Readv,
+        LIO_WRITEV => Op::Writev,
         _ => return ListEntry::Invalid(Some(r), Errno::EINVAL),
     };
     // SAFETY: `p` is non-NULL, aligned and (caller) a readable aiocb.
-    match unsafe { request(p) } {
+    let checked = if op.is_vector() { unsafe { vector(p) } } else { unsafe { request(p) } };
+    match checked {
         Ok((r, n)) => ListEntry::Valid(r, op, n),
         Err(e) => ListEntry::Invalid(Some(r), e),
     }

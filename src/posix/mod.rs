@@ -13,6 +13,7 @@ pub mod listio;
 pub mod rw;
 pub mod status;
 pub mod suspend;
+pub mod vector;
 
 mod intake;
 

@@ -26,9 +26,11 @@ mod signal;
 mod stack;
 mod thread;
 mod time;
+mod vec;
 
 pub(crate) use self::aio::{
-    AioContext, IoEvent, Iocb, IOCB_CMD_FDSYNC, IOCB_CMD_FSYNC, IOCB_CMD_PREAD, IOCB_CMD_PWRITE, IOCB_FLAG_RESFD,
+    AioContext, IoEvent, Iocb, IOCB_CMD_FDSYNC, IOCB_CMD_FSYNC, IOCB_CMD_PREAD, IOCB_CMD_PREADV, IOCB_CMD_PWRITE,
+    IOCB_CMD_PWRITEV, IOCB_FLAG_RESFD,
 };
 pub(crate) use self::errno::{strerror, ErrnoGuard};
 pub(crate) use self::fd::{close, file_id, is_open, status_flags, EventFd, FileId};
@@ -39,3 +41,4 @@ pub(crate) use self::signal::{queue_asyncio_signal, sigrtmax, thread_in_process}
 pub(crate) use self::stack::{Linked, Stack};
 pub(crate) use self::thread::{spawn, yield_now, ThreadAttr};
 pub(crate) use self::time::now;
+pub(crate) use self::vec::{transfer_one, transfer_vec};

@@ -16,7 +16,7 @@ use std::os::fd::AsRawFd;
 use io_uring::types::{SubmitArgs, Timespec};
 use io_uring::{opcode, squeue, types, EnterFlags, IoUring};
 
-use crate::engine::request::{Completion, Op, Req, ReqPtr};
+use crate::engine::request::{Completion, Op, Req, ReqPtr, Span};
 use crate::errno::Errno;
 use crate::sys::{self, Lock};
 
@@ -51,10 +51,6 @@ impl CancelSlot {
     }
 }
 
-/// Linux caps one read or write at this many bytes; larger requests complete short, as with
-/// `pread`.
-pub(crate) const MAX_RW: usize = 0x7fff_f000;
-
 impl Ring {
     /// Creates a ring; any error means "io_uring is not available here" (ENOSYS without kernel
     /// support, EPERM under seccomp or `io_uring_disabled`, ENOMEM/EAGAIN under memlock limits).
@@ -83,16 +79,28 @@ impl Ring {
         let fd = types::Fd(req.fd());
         // Streams get offset 0: what io_uring requires of a socket, ignored by pipes and ttys,
         // and right for a file that a stale cached class still calls a stream (see
-        // `FdEntry::classify`).
-        let off = if m.stream() { 0 } else { req.offset() as u64 };
-        // A stream write resumed after a partial transfer continues where it stopped.
-        let done = req.progress();
-        let len = (req.nbytes().min(MAX_RW) - done) as u32;
-        let e = match m.op() {
-            Op::Read => opcode::Read::new(fd, req.buf(), len).offset(off).build(),
-            Op::Write => opcode::Write::new(fd, req.buf().wrapping_add(done), len).offset(off).build(),
+        // `FdEntry::classify`). -1 asks for the file position (`AIO_OP2_FOFFSET`).
+        let off = if m.stream() {
+            0
+        } else if m.file_pos() {
+            u64::MAX
+        } else {
+            req.offset() as u64
+        };
+        let op = m.op();
+        let e = match op {
             Op::Fsync => opcode::Fsync::new(fd).build(),
             Op::Fdatasync => opcode::Fsync::new(fd).flags(types::FsyncFlags::DATASYNC).build(),
+            // A stream write resumed after a partial transfer continues where it stopped.
+            _ => match req.span(req.progress()) {
+                Some(Span::Buf(b, len)) if op.is_read() => opcode::Read::new(fd, b, len as u32).offset(off).build(),
+                Some(Span::Buf(b, len)) => opcode::Write::new(fd, b, len as u32).offset(off).build(),
+                Some(Span::Vec(v, n)) if op.is_read() => opcode::Readv::new(fd, v, n as u32).offset(off).build(),
+                Some(Span::Vec(v, n)) => opcode::Writev::new(fd, v, n as u32).offset(off).build(),
+                // Nothing left (the reaper finishes a complete transfer before this): completes
+                // with 0.
+                None => opcode::Nop::new().build(),
+            },
         };
         e.user_data(req.ptr().user_data())
     }

@@ -29,9 +29,11 @@ use core::mem::{align_of, offset_of, size_of};
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
 
+mod iov;
 mod list;
 mod state;
 
+pub(crate) use self::iov::{Span, IOV_MAX};
 pub(crate) use self::list::{List, ReqStack};
 pub(crate) use self::state::{Backend, Meta, Op, Phase, State};
 use self::state::{BACKEND_MASK, BACKEND_SHIFT, CANCEL_ASKED, COUNTED, STREAM};

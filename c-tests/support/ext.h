@@ -1,0 +1,80 @@
+/*
+ * aio-rs's extensions (vector AIO, completion queues, aio_waitcomplete), for the tests of them.
+ * The constants come from the repository's include/aio_rs.h; the functions are looked up at run
+ * time, so the tests still build against plain glibc, where ext_require() skips them.
+ */
+#ifndef AIO_CTEST_EXT_H
+#define AIO_CTEST_EXT_H
+
+#include "common.h"
+#include <dlfcn.h>
+#include <sys/uio.h>
+#include "../../include/aio_rs.h"
+
+static int (*x_aio_readv)(struct aiocb *);
+static int (*x_aio_writev)(struct aiocb *);
+static int (*x_aio_read2)(struct aiocb *, int);
+static int (*x_aio_write2)(struct aiocb *, int);
+static int (*x_aio_readv64)(struct aiocb64 *);
+static int (*x_aio_writev64)(struct aiocb64 *);
+static ssize_t (*x_aio_waitcomplete)(struct aiocb **, struct timespec *);
+static int (*x_cq_create)(int);
+static int (*x_cq_harvest)(int, struct aiocb **, int, const struct timespec *);
+static int (*x_cq_close)(int);
+
+#define EXT_SYM(var, name)                                                 \
+    do {                                                                   \
+        *(void **)&(var) = dlsym(RTLD_DEFAULT, name);                      \
+        if (!(var))                                                        \
+            skip("no %s in this process (plain glibc)", name);            \
+    } while (0)
+
+/* Resolves vector AIO; skips the test where it does not exist. */
+CT_FN void vec_require(void)
+{
+    EXT_SYM(x_aio_readv, "aio_readv");
+    EXT_SYM(x_aio_writev, "aio_writev");
+    EXT_SYM(x_aio_read2, "aio_read2");
+    EXT_SYM(x_aio_write2, "aio_write2");
+    EXT_SYM(x_aio_readv64, "aio_readv64");
+    EXT_SYM(x_aio_writev64, "aio_writev64");
+}
+
+/* Resolves the completion queues and aio_waitcomplete (and vector AIO). */
+CT_FN void cq_require(void)
+{
+    vec_require();
+    EXT_SYM(x_aio_waitcomplete, "aio_waitcomplete");
+    EXT_SYM(x_cq_create, "aio_rs_cq_create");
+    EXT_SYM(x_cq_harvest, "aio_rs_cq_harvest");
+    EXT_SYM(x_cq_close, "aio_rs_cq_close");
+}
+
+/* A vectored aiocb: iov (cnt entries) at offset off. */
+CT_FN void cb_initv(struct aiocb *cb, int fd, struct iovec *iov, int cnt, off_t off)
+{
+    cb_init(cb, fd, NULL, 0, off);
+    AIO_RS_SET_IOV(cb, iov, cnt);
+}
+
+/* Splits buf into cnt entries of the given lengths; returns the total. */
+CT_FN size_t iov_split(struct iovec *iov, char *buf, const size_t *lens, int cnt)
+{
+    size_t off = 0;
+    for (int i = 0; i < cnt; i++) {
+        iov[i].iov_base = buf + off;
+        iov[i].iov_len = lens[i];
+        off += lens[i];
+    }
+    return off;
+}
+
+/* Asks for the completion on queue q, with the aiocb itself as the cookie. */
+CT_FN void cb_queue(struct aiocb *cb, int q)
+{
+    cb->aio_sigevent.sigev_notify = AIO_RS_SIGEV_QUEUE;
+    cb->aio_sigevent.sigev_signo = q;
+    cb->aio_sigevent.sigev_value.sival_ptr = cb;
+}
+
+#endif
