@@ -155,6 +155,36 @@ int aio_readv64(struct aiocb64 *aiocbp);
 #endif
 
 /**
+ * Closes queue `cq` and its descriptor: 0, or -1 with EBADF if `cq` is not an open queue.
+ * Requests still pointing at it complete as usual; they are not queued.
+ */
+int aio_rs_cq_close(int cq);
+
+/**
+ * Creates a completion queue and returns its descriptor (close-on-exec), or -1 with errno:
+ * EINVAL for `flags` other than 0, EMFILE/ENFILE/ENOMEM when descriptors or memory run out.
+ *
+ * The descriptor is readable while completed requests of the queue wait to be harvested; when
+ * the kernel completes one, it wakes a thread asleep in `epoll_wait` on it directly. Close it with
+ * `aio_rs_cq_close` or `close`: requests still pointing at it complete as usual (their status in
+ * `aio_error`), they are just not queued.
+ */
+int aio_rs_cq_create(int flags);
+
+/**
+ * Takes up to `n` completed requests of queue `cq` into `aiocbs`, each exactly once, and returns
+ * how many. With a NULL `timeout` it waits until at least one is there; otherwise at most
+ * `timeout`, and returns 0 if none came (a zero `timeout` never waits, and is async-signal-safe).
+ * Each request's status is final when it is handed out: `aio_return` gives its result. -1 with
+ * errno: EBADF (`cq` is not an open queue), EINVAL (`aiocbs` NULL, `n` < 1, a bad timeout),
+ * EINTR (a signal handler ran while it waited and nothing had come).
+ *
+ * # Safety
+ * `aiocbs` has room for `n` pointers; `timeout` is NULL or readable.
+ */
+int aio_rs_cq_harvest(int cq, struct aiocb **aiocbs, int n, const struct timespec *timeout);
+
+/**
  * Returns the version of the loaded aio-rs library as a NUL-terminated string such as "0.1.0".
  *
  * The string is static: the caller must not modify or free it. The function never fails and
@@ -162,6 +192,20 @@ int aio_readv64(struct aiocb64 *aiocbp);
  * not only glibc) is linked into or preloaded in the process.
  */
 const char *aio_rs_version(void);
+
+/**
+ * FreeBSD's `aio_waitcomplete`: waits for the next completed request of the process's own queue
+ * (the requests submitted with `sigev_notify = AIO_RS_SIGEV_QUEUE` and `sigev_signo =
+ * AIO_RS_WAITCOMPLETE_QUEUE`; no other request is tracked, so the others cost nothing), stores
+ * its aiocb in `*iocbp` and returns its result as `aio_return` would (which it replaces): a
+ * count, or -1 with errno the request's error. NULL `timeout`: waits as long as it takes; a zero
+ * one polls. On failure `*iocbp` is NULL and errno is EINVAL (NULL `iocbp`, bad timeout), EAGAIN
+ * (no such request outstanding), EINPROGRESS (the timeout passed) or EINTR.
+ *
+ * # Safety
+ * `iocbp` is NULL or writable; `timeout` is NULL or readable.
+ */
+ssize_t aio_waitcomplete(struct aiocb **iocbp, struct timespec *timeout);
 
 /**
  * `aio_write` with flags, as [`aio_read2`]: with `AIO_OP2_FOFFSET` the write goes to the file

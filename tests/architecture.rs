@@ -42,6 +42,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("engine::lio", 12),
     ("engine::helper", 12),
     ("engine::fork", 12),
+    ("engine::cq", 12),
     ("engine", 13),
     ("posix", 14),
     ("", 15),

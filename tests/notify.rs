@@ -18,6 +18,8 @@
 mod abi;
 #[path = "../src/errno.rs"]
 mod errno;
+#[path = "../src/ext.rs"]
+mod ext;
 #[path = "../src/notify/mod.rs"]
 mod notify;
 #[path = "../src/sys/mod.rs"]

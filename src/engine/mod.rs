@@ -11,7 +11,7 @@
 //! ```text
 //! posix                                   the C entry points
 //!  → engine (this file)                   entry: the six calls
-//!  → cancel, lio, helper, fork            what only the entry (or a thread start) calls
+//!  → cancel, lio, helper, fork, cq        what only the entry (or a thread start) calls
 //!  → submit, wait                         accept a request / wait for requests
 //!  → complete                             where completions arrive; finish
 //!  → fd                                   the ordering state machine driven by the engine
@@ -35,6 +35,7 @@ mod batch;
 mod cancel;
 mod complete;
 mod core;
+mod cq;
 mod fd;
 mod fork;
 mod group;
@@ -57,6 +58,7 @@ use self::queue::Queue;
 pub(crate) use self::request::{Op, ReqPtr, IOV_MAX};
 use crate::abi::{Aiocb, AIO_ALLDONE};
 use crate::errno::Errno;
+use crate::notify::cq::{Completed, QueueRef};
 use crate::notify::Notify;
 
 /// The engine, started on first use (fork handlers first, so no child ever inherits an engine
@@ -159,6 +161,17 @@ pub(crate) unsafe fn cancel(fd: c_int, r: Option<ReqPtr>) -> c_int {
         // SAFETY: the caller's aiocb is live for the call.
         Some(r) => unsafe { cancel::cancel_one(eng, r) },
     }
+}
+
+/// `aio_rs_cq_harvest`: up to `out.len()` completions of queue `q`, waiting up to `timeout`
+/// (None: until one comes); 0 when the timeout passed. Async-signal-safe with a zero timeout.
+pub(crate) fn harvest(q: QueueRef, out: &mut [Completed], timeout: Option<Duration>) -> Result<usize, Errno> {
+    cq::harvest(q, out, timeout)
+}
+
+/// `aio_waitcomplete`: the next completion of the aio_waitcomplete queue.
+pub(crate) fn wait_complete(timeout: Option<Duration>) -> Result<Completed, Errno> {
+    cq::wait_complete(timeout)
 }
 
 /// `aio_init`: the most worker threads, spread over the queues (effective only before the engine

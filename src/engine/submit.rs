@@ -91,18 +91,33 @@ pub(crate) unsafe fn accept<'e>(
     let partial = stream && op.is_write() && (op.is_vector() || req.nbytes() > libc::PIPE_BUF);
     // SAFETY: a non-NULL group is live while its submitter adds members.
     let group_notifies = !group.is_null() && unsafe { (*group).notifies() };
-    let watched = !notify.is_none() || group_notifies || op.is_sync() || partial;
+    // A completion queue needs no watching when the kernel source the request goes to is in the
+    // queue's epoll set: the kernel then wakes the program's epoll_wait itself (see notify::cq);
+    // the workers finish their requests themselves.
+    let unattached = match notify {
+        Notify::Queue { q: cq, .. } => match backend {
+            Backend::Uring => !q.ring.as_ref().is_some_and(|r| cq.attach(q.idx, 0, r.fd())),
+            Backend::Kaio => !cq.attach(q.idx, 1, q.kaio_fd.raw()),
+            Backend::Threads => false,
+        },
+        _ => false,
+    };
+    let watched = (!notify.is_none() && !notify.is_queue()) || unattached || group_notifies || op.is_sync() || partial;
     let m = Meta::new(q.idx, backend, op)
         .with_ordered(ordered)
         .with_barrier(op.is_sync())
         .with_stream(stream)
         .with_file_pos(file_pos)
+        .with_queued(notify.is_queue())
         .with_watched(watched);
-    let job = if let Notify::Thread { .. } = notify {
-        notify::ensure_started()?;
-        new_job()
-    } else {
-        ptr::null_mut()
+    let job = match notify {
+        Notify::Thread { .. } => {
+            notify::ensure_started()?;
+            new_job()
+        }
+        // The last step that can fail: from here the request is accepted.
+        Notify::Queue { q: cq, .. } => cq.reserve(r.as_ptr(), q.idx)?.cast(),
+        _ => ptr::null_mut(),
     };
     req.start(eng.epoch, m, job, Group::as_member_tag(group));
     if watched {

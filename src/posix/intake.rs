@@ -93,13 +93,18 @@ pub(super) unsafe fn list<'a, T>(list: *const T, nent: c_int) -> Result<&'a [T],
     Ok(unsafe { core::slice::from_raw_parts(list, nent as usize) })
 }
 
-/// Reads a sigevent argument (NULL: no notification).
+/// Reads a list's sigevent argument (NULL: no notification). A completion queue is for requests,
+/// not lists: EINVAL.
 ///
 /// # Safety
 /// `sev` is NULL or readable.
 pub(super) unsafe fn sigevent(sev: *const SigEvent) -> Result<Notify, Errno> {
     // SAFETY: `sev` is NULL or readable (caller).
-    unsafe { Notify::from_user(sev) }
+    let n = unsafe { Notify::from_user(sev) }?;
+    if n.is_queue() {
+        return Err(Errno::EINVAL);
+    }
+    Ok(n)
 }
 
 /// Checks a relative timeout (NULL: none).

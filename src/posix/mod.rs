@@ -7,6 +7,7 @@
 //! x86_64 `struct aiocb64` is the same structure, so each twin calls the same body.
 
 pub mod cancel;
+pub mod cq;
 pub mod fsync;
 pub mod init;
 pub mod listio;

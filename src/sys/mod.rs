@@ -17,6 +17,7 @@
 //! Every function here is async-signal-safe unless its documentation says otherwise.
 
 mod aio;
+mod cqfd;
 mod errno;
 mod fd;
 mod futex;
@@ -31,6 +32,10 @@ mod vec;
 pub(crate) use self::aio::{
     AioContext, IoEvent, Iocb, IOCB_CMD_FDSYNC, IOCB_CMD_FSYNC, IOCB_CMD_PREAD, IOCB_CMD_PREADV, IOCB_CMD_PWRITE,
     IOCB_CMD_PWRITEV, IOCB_FLAG_RESFD,
+};
+pub(crate) use self::cqfd::{
+    close_raw, dup_high, efd_drain, efd_signal, epoll_add, epoll_new, epoll_take, eventfd_new, mark, marked, same_file,
+    wait_readable,
 };
 pub(crate) use self::errno::{strerror, ErrnoGuard};
 pub(crate) use self::fd::{close, file_id, is_open, status_flags, EventFd, FileId};

@@ -12,7 +12,7 @@
 //! | `__error_code`            | status (the POSIX field): EINPROGRESS until done (atomic)   |
 //! | `__return_value`          | result (the POSIX field), written before the status         |
 //! | `__glibc_reserved[0..8]`  | tag: marks the aiocb as in flight in this engine generation |
-//! | `__glibc_reserved[8..16]` | the SIGEV_THREAD job block, or NULL                         |
+//! | `__glibc_reserved[8..16]` | the SIGEV_THREAD job block, or its completion queue entry   |
 //! | `__glibc_reserved[16..24]`| the lio_listio group it belongs to, or NULL                 |
 //! | `__glibc_reserved[24..32]`| bytes already written by a partial stream write             |
 //!
@@ -38,6 +38,7 @@ pub(crate) use self::list::{List, ReqStack};
 pub(crate) use self::state::{Backend, Meta, Op, Phase, State};
 use self::state::{BACKEND_MASK, BACKEND_SHIFT, CANCEL_ASKED, COUNTED, STREAM};
 use crate::abi::{Aiocb, SigEvent};
+use crate::notify::cq::Node;
 use crate::notify::ThreadJob;
 use crate::sys::Linked;
 
@@ -207,8 +208,8 @@ impl<'a> Req<'a> {
     // --- life cycle --------------------------------------------------------------------------
 
     /// Accepts the request: records what the engine decided, then marks it in flight
-    /// (EINPROGRESS, phase `Idle`, tagged with `epoch`). `job` is its SIGEV_THREAD block or NULL,
-    /// `group` its lio group or NULL.
+    /// (EINPROGRESS, phase `Idle`, tagged with `epoch`). `job` is its SIGEV_THREAD block, its
+    /// completion queue entry (`meta.queued()`), or NULL; `group` its lio group or NULL.
     pub(crate) fn start(&self, epoch: u64, meta: Meta, job: *mut ThreadJob, group: *const c_void) {
         self.meta_word().store(meta.0, Relaxed);
         self.job_word().store(job, Relaxed);
@@ -253,6 +254,11 @@ impl<'a> Req<'a> {
 
     pub(crate) fn job(&self) -> *mut ThreadJob {
         self.job_word().load(Relaxed)
+    }
+    /// The completion queue entry of a request whose meta says `queued` (stored in the job slot
+    /// at `start`, which no SIGEV_THREAD job uses then).
+    pub(crate) fn queue_entry(&self) -> *mut Node {
+        self.job_word().load(Relaxed).cast()
     }
     pub(crate) fn group(&self) -> *const c_void {
         self.group_word().load(Relaxed)

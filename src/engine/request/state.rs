@@ -138,6 +138,7 @@ const WATCHED: u32 = 1 << 24;
 pub(super) const STREAM: u32 = 1 << 25;
 pub(super) const COUNTED: u32 = 1 << 26;
 const FILE_POS: u32 = 1 << 27;
+const QUEUED: u32 = 1 << 28;
 
 impl Meta {
     pub(crate) fn new(queue: usize, backend: Backend, op: Op) -> Meta {
@@ -230,6 +231,15 @@ impl Meta {
     }
     pub(crate) fn with_file_pos(self, on: bool) -> Meta {
         self.flag(FILE_POS, on)
+    }
+
+    /// Its completion goes to a completion queue (`AIO_RS_SIGEV_QUEUE`): the job slot of the
+    /// aiocb holds its queue entry (see `super::Req::queue_entry`).
+    pub(crate) fn queued(self) -> bool {
+        self.0 & QUEUED != 0
+    }
+    pub(crate) fn with_queued(self, on: bool) -> Meta {
+        self.flag(QUEUED, on)
     }
 
     /// Counted in its fd's in-flight count (issued, not only parked on the fd).

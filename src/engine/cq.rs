@@ -1,0 +1,91 @@
+//! Harvesting a completion queue (`aio_rs_cq_harvest`, `aio_waitcomplete`; the queue itself is
+//! `notify::cq`). A harvest takes the queue's readiness, reaps (without waiting for any lock) the
+//! engine queues its requests are in flight on, so that completions the kernel holds are finished
+//! now, by the harvester, then hands out what the queue holds. With nothing there it sleeps on the
+//! queue's descriptor, which the kernel sources and the library's own eventfd make readable, and
+//! tries again.
+//!
+//! If a reap lock is busy, its holder reaps or is about to reap what the harvest wanted (every
+//! holder reaps everything available before letting go, and a completion the kernel announced is
+//! already available): the harvest then makes the descriptor readable again before returning
+//! empty-handed, so the program comes back, rather than leave a completion behind the lock unseen.
+//!
+//! Async-signal-safe with a zero timeout: try-locks, atomics and system calls only.
+
+use core::time::Duration;
+
+use super::complete::reap;
+use super::core::get;
+use super::wait::bits;
+use crate::errno::Errno;
+use crate::notify::cq::{self, Completed, QueueRef};
+use crate::sys;
+
+/// Hands out up to `out.len()` (at least one) completions of queue `q`, waiting up to `timeout`
+/// (None: until one comes). Returns how many; 0 when the timeout passed. `Err(EINTR)` if a signal
+/// handler ran while it slept, `Err(EBADF)` if the queue is (or gets) closed.
+pub(crate) fn harvest(q: QueueRef, out: &mut [Completed], timeout: Option<Duration>) -> Result<usize, Errno> {
+    let h = q.harvest().ok_or(Errno::EBADF)?;
+    let deadline = timeout.filter(|t| !t.is_zero()).map(|t| sys::now() + t);
+    let zero = timeout.is_some_and(|t| t.is_zero());
+    loop {
+        if !h.still_open() {
+            return Err(Errno::EBADF);
+        }
+        h.consume();
+        let mut busy = false;
+        if let Some(eng) = get() {
+            let queues = h.queues();
+            h.reaping(|| {
+                for i in bits(queues) {
+                    if let Some(eq) = eng.queue_if_started(i) {
+                        busy |= !reap(eng, eq, false);
+                    }
+                }
+            });
+        }
+        let n = h.take(out);
+        if n > 0 || zero {
+            if busy || h.more() {
+                h.signal();
+            }
+            return Ok(n);
+        }
+        let left = match deadline {
+            None => None,
+            Some(d) => {
+                let now = sys::now();
+                if now >= d {
+                    if busy {
+                        h.signal();
+                    }
+                    return Ok(0);
+                }
+                Some(d - now)
+            }
+        };
+        // Behind a busy reap lock: look again shortly (its holder lets go within a reap).
+        let nap = if busy { Some(left.map_or(BUSY_NAP, |l| l.min(BUSY_NAP))) } else { left };
+        h.sleep(nap)?;
+    }
+}
+
+/// How long a harvest naps before it looks again behind a busy reap lock.
+const BUSY_NAP: Duration = Duration::from_micros(200);
+
+/// `aio_waitcomplete`: the next completion of the aio_waitcomplete queue, waiting up to
+/// `timeout`. `Err(EAGAIN)` when no request of that queue is outstanding (none was ever
+/// submitted, or all were harvested), `Err(EINPROGRESS)` when the timeout passed, `Err(EINTR)`.
+pub(crate) fn wait_complete(timeout: Option<Duration>) -> Result<Completed, Errno> {
+    let q = cq::waitcomplete_queue(false)?;
+    if q.outstanding() == 0 {
+        return Err(Errno::EAGAIN);
+    }
+    let mut one = [Completed { aiocb: core::ptr::null_mut(), res: 0 }];
+    match harvest(q, &mut one, timeout) {
+        Ok(0) => Err(Errno(libc::EINPROGRESS)),
+        Ok(_) => Ok(one[0]),
+        Err(Errno::EBADF) => Err(Errno::EAGAIN),
+        Err(e) => Err(e),
+    }
+}

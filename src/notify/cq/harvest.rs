@@ -1,0 +1,174 @@
+//! The harvest side of a queue: handing completions out (`Harvest`, driven by `engine::cq`), and
+//! [`complete`], where a finished request's entry arrives. Everything here is async-signal-safe.
+
+use core::cell::Cell;
+use core::ptr;
+use core::sync::atomic::Ordering::*;
+use core::time::Duration;
+
+use super::entry::Node;
+use super::{Cq, QueueRef, MAX_QUEUES, OPEN, TAG_EFD};
+use crate::abi::Aiocb;
+use crate::errno::Errno;
+use crate::sys;
+
+thread_local! {
+    /// The queue this thread is harvesting: completions it finishes need not signal it.
+    static HARVESTING: Cell<*const Cq> = const { Cell::new(ptr::null()) };
+}
+/// A completion handed out by a harvest.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Completed {
+    pub(crate) aiocb: *mut Aiocb,
+    /// The request's result: a count, or `-errno`.
+    pub(crate) res: isize,
+}
+
+/// A harvester's use of a queue (see [`QueueRef::harvest`]). Everything here is async-signal-safe.
+pub(crate) struct Harvest {
+    pub(super) q: QueueRef,
+}
+
+impl Drop for Harvest {
+    fn drop(&mut self) {
+        self.q.cq.exit();
+    }
+}
+
+impl Harvest {
+    /// Whether the queue is still open and its number still names it; closes it if not.
+    pub(crate) fn still_open(&self) -> bool {
+        let cq = self.q.cq;
+        if cq.state.load(Acquire) & OPEN == 0 {
+            return false;
+        }
+        if cq.still_named() {
+            return true;
+        }
+        cq.shut(self.q.gen);
+        false
+    }
+
+    /// Takes the readiness of the queue's descriptor: the edges of its kernel sources and its
+    /// eventfd's count. True if anything was signalled.
+    pub(crate) fn consume(&self) -> bool {
+        let cq = self.q.cq;
+        let mut tags = [0u64; 16];
+        let n = sys::epoll_take(cq.ep.load(Relaxed), &mut tags);
+        for &t in &tags[..n] {
+            // A reported eventfd is ours: it is in the set only while its one descriptor, ours,
+            // is open (epoll drops a file's entries when the file is closed).
+            if t == TAG_EFD {
+                sys::efd_drain(cq.efd.load(Relaxed));
+            }
+        }
+        n > 0
+    }
+
+    /// The engine queues this queue has requests in flight on (bit i = queue i).
+    pub(crate) fn queues(&self) -> u64 {
+        let mut m = 0u64;
+        for (i, c) in self.q.cq.inflight.iter().enumerate() {
+            if c.load(Acquire) != 0 {
+                m |= 1 << i;
+            }
+        }
+        m
+    }
+
+    /// Runs `f` (the harvester's reaping) with this thread marked as harvesting the queue:
+    /// requests of the queue it finishes are not signalled (it takes them right after).
+    pub(crate) fn reaping<R>(&self, f: impl FnOnce() -> R) -> R {
+        let prev = HARVESTING.with(|h| h.replace(self.q.cq));
+        let r = f();
+        HARVESTING.with(|h| h.set(prev));
+        r
+    }
+
+    /// Hands out up to `out.len()` completions, oldest first as far as they can be told apart.
+    pub(crate) fn take(&self, out: &mut [Completed]) -> usize {
+        let cq = self.q.cq;
+        let want = out.len();
+        let mut n = 0;
+        let mut give = |node: *mut Node, n: &mut usize| {
+            // SAFETY: a node taken off `done` or `ready` is live (never freed) and ours now.
+            let (gen, c) = unsafe { ((*node).gen, Completed { aiocb: (*node).aiocb, res: (*node).res }) };
+            if gen == self.q.gen {
+                out[*n] = c;
+                *n += 1;
+                cq.outstanding.fetch_sub(1, AcqRel);
+            }
+            // SAFETY: ours, in no list, live: back to the spares.
+            unsafe { cq.spare.push(node) };
+        };
+        match cq.ready.try_lock() {
+            Some(mut ready) => {
+                for node in cq.done.take_all() {
+                    // SAFETY: taken off `done`: live, ours, in no list.
+                    unsafe { ready.push(node) };
+                }
+                while n < want {
+                    let Some(node) = ready.pop() else { break };
+                    give(node, &mut n);
+                }
+            }
+            // Another harvester (or the thread this signal handler interrupted) holds the list:
+            // take from `done` directly and put back what does not fit.
+            None => {
+                for node in cq.done.take_all() {
+                    if n < want {
+                        give(node, &mut n);
+                    } else {
+                        // SAFETY: the node was taken off `done` (its link already read by the
+                        // iterator): live, ours, in no list.
+                        unsafe { cq.done.push(node) };
+                    }
+                }
+            }
+        }
+        n
+    }
+
+    /// Whether completions are left for a later harvest.
+    pub(crate) fn more(&self) -> bool {
+        let cq = self.q.cq;
+        !cq.done.is_empty() || cq.ready.try_lock().map_or(true, |l| !l.is_empty())
+    }
+
+    /// Makes the queue's descriptor readable: the next wait returns at once.
+    pub(crate) fn signal(&self) {
+        self.q.cq.signal_now();
+    }
+
+    /// Waits until the queue's descriptor is readable, `timeout` passes (false) or a signal
+    /// handler runs (`Err(EINTR)`).
+    pub(crate) fn sleep(&self, timeout: Option<Duration>) -> Result<bool, Errno> {
+        sys::wait_readable(self.q.cq.ep.load(Relaxed), timeout)
+    }
+}
+
+/// Hands a request's entry to its queue, once the request's status is published: pushes it for
+/// the harvest and makes the queue readable (unless this thread is harvesting that queue), or
+/// recycles it if the queue was closed meanwhile. Async-signal-safe.
+///
+/// # Safety
+/// `node` was made by [`QueueRef::reserve`] and is handed back exactly once.
+pub(crate) unsafe fn complete(node: *mut Node, res: isize) {
+    // SAFETY: reserved for this request and handed back once (caller): ours until pushed.
+    let (cq, gen, queue) = unsafe {
+        (*node).res = res;
+        (&*(*node).cq, (*node).gen, (*node).queue as usize)
+    };
+    cq.inflight[queue % MAX_QUEUES].fetch_sub(1, AcqRel);
+    if cq.enter(gen) {
+        // SAFETY: ours, live, in no list.
+        unsafe { cq.done.push(node) };
+        if !HARVESTING.with(|h| ptr::eq(h.get(), cq)) {
+            cq.signal_now();
+        }
+        cq.exit();
+    } else {
+        // SAFETY: ours, live, in no list.
+        unsafe { cq.spare.push(node) };
+    }
+}
