@@ -127,7 +127,6 @@ pub(crate) unsafe fn finish(eng: &Engine, r: ReqPtr, res: isize, blocking: bool)
     let req = unsafe { r.get() };
     let (m, fdn, job, group) = (req.meta(), req.fd(), req.job(), Group::from_member_tag(req.group()));
     let notify = Notify::validated(req.sigevent());
-    let entry = if m.queued() { req.queue_entry() } else { core::ptr::null_mut() };
     req.publish(res);
     let qi = m.queue();
     let q = eng.queue(qi);
@@ -146,11 +145,12 @@ pub(crate) unsafe fn finish(eng: &Engine, r: ReqPtr, res: isize, blocking: bool)
         // SAFETY: for SIGEV_THREAD, job is the block made at submission (`new_job`), valid until
         // the notifier hands it to `free_job`.
         unsafe { notify::deliver(&notify, job, free_job) };
-    }
-    if !entry.is_null() {
-        // SAFETY: the entry reserved at submission for this request, handed back here once (this
-        // call is the request's one finish), after its status was published.
-        unsafe { notify::cq::complete(entry, res) };
+    } else if m.queued() {
+        // A completion queue's request (its sigevent reads as no notification): the job slot is
+        // the entry reserved at submission (`cq::Node`), handed back here once (this call
+        // is the request's one finish), after its status was published.
+        // SAFETY: as just said.
+        unsafe { notify::cq::complete(job.cast(), res) };
     }
     if !group.is_null() {
         // SAFETY: a group outlives its members' completions (it holds a reference for them).

@@ -16,6 +16,7 @@ use super::group::Group;
 use super::queue::Queue;
 use super::request::{new_job, Backend, Meta, Op, ReqPtr};
 use crate::errno::Errno;
+use crate::notify::cq::QueueRef;
 use crate::notify::{self, Notify};
 
 /// Chooses the backend for a request on an fd of class `k` (`fd::table::kind` bits), given the
@@ -63,22 +64,19 @@ pub(crate) unsafe fn accept<'e>(
     }
     let fdn = req.fd();
     let fe = eng.fds.entry(fdn)?;
-    // A request at the file position needs a checked class (see the routing below).
+    // A request at the file position needs a checked class (see `at_file_pos`).
     let (k, changed) = fe.classify(fdn, q.ring.is_some() && !file_pos, req.offset() == 0)?;
     let stream = k & kind::STREAM != 0;
-    // On a stream there is no position: the flag changes nothing there.
-    let file_pos = file_pos && !stream && !op.is_sync();
-    if !stream && !op.is_sync() && !file_pos && req.offset() < 0 {
-        return Err(Errno::EINVAL);
-    }
     let cfg = &eng.config.queue;
-    // At the file position: kernel AIO has no such thing, and io_uring does not advance the
-    // position when an O_DIRECT transfer completes asynchronously (Linux 6.18), so those go to
-    // the workers (`preadv2` at -1 is exactly `read`); buffered ones may use the ring.
-    let backend = if file_pos && k & kind::DIRECT != 0 {
-        Backend::Threads
+    let (backend, file_pos) = if file_pos {
+        // On a stream there is no position: the flag changes nothing there.
+        let file_pos = !stream && !op.is_sync();
+        (at_file_pos(k, file_pos, || route(k, cfg.forced, q.ring.is_some(), || q.kaio_start(cfg).is_some())), file_pos)
     } else {
-        route(k, cfg.forced, q.ring.is_some(), || q.kaio_start(cfg).is_some())
+        if !stream && !op.is_sync() && req.offset() < 0 {
+            return Err(Errno::EINVAL);
+        }
+        (route(k, cfg.forced, q.ring.is_some(), || q.kaio_start(cfg).is_some()), false)
     };
     // Requests at the file position run one at a time on their fd, in submission order, as
     // consecutive read(2)/write(2) calls would (reads and writes in one chain: both move it).
@@ -91,34 +89,31 @@ pub(crate) unsafe fn accept<'e>(
     let partial = stream && op.is_write() && (op.is_vector() || req.nbytes() > libc::PIPE_BUF);
     // SAFETY: a non-NULL group is live while its submitter adds members.
     let group_notifies = !group.is_null() && unsafe { (*group).notifies() };
-    // A completion queue needs no watching when the kernel source the request goes to is in the
-    // queue's epoll set: the kernel then wakes the program's epoll_wait itself (see notify::cq);
-    // the workers finish their requests themselves.
-    let unattached = match notify {
-        Notify::Queue { q: cq, .. } => match backend {
-            Backend::Uring => !q.ring.as_ref().is_some_and(|r| cq.attach(q.idx, 0, r.fd())),
-            Backend::Kaio => !cq.attach(q.idx, 1, q.kaio_fd.raw()),
-            Backend::Threads => false,
-        },
-        _ => false,
+    // What the notification needs: a job block for SIGEV_THREAD; for a completion queue an entry,
+    // and the kernel source the request goes to in the queue's epoll set (then the kernel wakes a
+    // program asleep on the queue itself; if that cannot be done, a helper must watch). Every
+    // other notification is sent by whoever finishes the request, so someone must reap it.
+    let (job, queued, notify_watch) = match notify {
+        Notify::None => (ptr::null_mut(), false, false),
+        Notify::Thread { .. } => {
+            notify::ensure_started()?;
+            (new_job(), false, true)
+        }
+        Notify::Queue { q: cq, .. } => {
+            let attached = attach(q, cq, backend);
+            // The last step that can fail: from here the request is accepted.
+            (cq.reserve(r.as_ptr(), q.idx)?.cast(), true, !attached)
+        }
+        _ => (ptr::null_mut(), false, true),
     };
-    let watched = (!notify.is_none() && !notify.is_queue()) || unattached || group_notifies || op.is_sync() || partial;
+    let watched = notify_watch || group_notifies || op.is_sync() || partial;
     let m = Meta::new(q.idx, backend, op)
         .with_ordered(ordered)
         .with_barrier(op.is_sync())
         .with_stream(stream)
         .with_file_pos(file_pos)
-        .with_queued(notify.is_queue())
+        .with_queued(queued)
         .with_watched(watched);
-    let job = match notify {
-        Notify::Thread { .. } => {
-            notify::ensure_started()?;
-            new_job()
-        }
-        // The last step that can fail: from here the request is accepted.
-        Notify::Queue { q: cq, .. } => cq.reserve(r.as_ptr(), q.idx)?.cast(),
-        _ => ptr::null_mut(),
-    };
     req.start(eng.epoch, m, job, Group::as_member_tag(group));
     if watched {
         q.watch_inc();
@@ -135,6 +130,32 @@ pub(crate) unsafe fn accept<'e>(
         unsafe { fd::submit(eng, fe, r, changed, batch) };
     }
     Ok(())
+}
+
+/// The backend of a request at the file position (`file_pos`: it has one, not being a stream):
+/// kernel AIO has no such thing, and io_uring does not advance the position when an O_DIRECT
+/// transfer completes asynchronously (Linux 6.18), so O_DIRECT ones go to the workers (`preadv2`
+/// at -1 is exactly `read`); buffered ones may use the ring (`route`).
+#[cold]
+fn at_file_pos(k: u32, file_pos: bool, route: impl FnOnce() -> Backend) -> Backend {
+    if file_pos && k & kind::DIRECT != 0 {
+        Backend::Threads
+    } else {
+        route()
+    }
+}
+
+/// Puts the kernel source a request of completion queue `cq` goes to (on queue `q`, through
+/// `backend`) into the queue's epoll set, so that the kernel wakes a program asleep on the queue
+/// itself (see `notify::cq`); the workers finish their requests themselves. False if that could
+/// not be done: then the request must be watched (a helper reaps it and signals the queue).
+#[cold]
+fn attach(q: &Queue, cq: &QueueRef, backend: Backend) -> bool {
+    match backend {
+        Backend::Uring => q.ring.as_ref().is_some_and(|r| cq.attach(q.idx, 0, r.fd())),
+        Backend::Kaio => cq.attach(q.idx, 1, q.kaio_fd.raw()),
+        Backend::Threads => true,
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use std::os::fd::AsRawFd;
 use io_uring::types::{SubmitArgs, Timespec};
 use io_uring::{opcode, squeue, types, EnterFlags, IoUring};
 
-use crate::engine::request::{Completion, Op, Req, ReqPtr, Span};
+use crate::engine::request::{Completion, Op, Req, ReqPtr, Span, MAX_RW};
 use crate::errno::Errno;
 use crate::sys::{self, Lock};
 
@@ -87,16 +87,22 @@ impl Ring {
         } else {
             req.offset() as u64
         };
-        let op = m.op();
-        let e = match op {
+        let e = match m.op() {
+            Op::Read => opcode::Read::new(fd, req.buf(), req.nbytes().min(MAX_RW) as u32).offset(off).build(),
+            Op::Write => {
+                // A stream write resumed after a partial transfer continues where it stopped.
+                let done = req.progress();
+                let len = (req.nbytes().min(MAX_RW) - done) as u32;
+                opcode::Write::new(fd, req.buf().wrapping_add(done), len).offset(off).build()
+            }
             Op::Fsync => opcode::Fsync::new(fd).build(),
             Op::Fdatasync => opcode::Fsync::new(fd).flags(types::FsyncFlags::DATASYNC).build(),
-            // A stream write resumed after a partial transfer continues where it stopped.
-            _ => match req.span(req.progress()) {
-                Some(Span::Buf(b, len)) if op.is_read() => opcode::Read::new(fd, b, len as u32).offset(off).build(),
-                Some(Span::Buf(b, len)) => opcode::Write::new(fd, b, len as u32).offset(off).build(),
+            // A vector: the whole array, or (a stream write resumed) what is left of it.
+            op => match req.span(req.progress()) {
                 Some(Span::Vec(v, n)) if op.is_read() => opcode::Readv::new(fd, v, n as u32).offset(off).build(),
                 Some(Span::Vec(v, n)) => opcode::Writev::new(fd, v, n as u32).offset(off).build(),
+                Some(Span::Buf(b, len)) if op.is_read() => opcode::Read::new(fd, b, len as u32).offset(off).build(),
+                Some(Span::Buf(b, len)) => opcode::Write::new(fd, b, len as u32).offset(off).build(),
                 // Nothing left (the reaper finishes a complete transfer before this): completes
                 // with 0.
                 None => opcode::Nop::new().build(),

@@ -33,12 +33,11 @@ mod iov;
 mod list;
 mod state;
 
-pub(crate) use self::iov::{Span, IOV_MAX};
+pub(crate) use self::iov::{Span, IOV_MAX, MAX_RW};
 pub(crate) use self::list::{List, ReqStack};
 pub(crate) use self::state::{Backend, Meta, Op, Phase, State};
 use self::state::{BACKEND_MASK, BACKEND_SHIFT, CANCEL_ASKED, COUNTED, STREAM};
 use crate::abi::{Aiocb, SigEvent};
-use crate::notify::cq::Node;
 use crate::notify::ThreadJob;
 use crate::sys::Linked;
 
@@ -255,11 +254,7 @@ impl<'a> Req<'a> {
     pub(crate) fn job(&self) -> *mut ThreadJob {
         self.job_word().load(Relaxed)
     }
-    /// The completion queue entry of a request whose meta says `queued` (stored in the job slot
-    /// at `start`, which no SIGEV_THREAD job uses then).
-    pub(crate) fn queue_entry(&self) -> *mut Node {
-        self.job_word().load(Relaxed).cast()
-    }
+
     pub(crate) fn group(&self) -> *const c_void {
         self.group_word().load(Relaxed)
     }

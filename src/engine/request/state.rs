@@ -185,11 +185,8 @@ impl Meta {
     }
 
     fn flag(self, f: u32, on: bool) -> Meta {
-        if on {
-            Meta(self.0 | f)
-        } else {
-            self
-        }
+        // Without a branch: the submission path sets several flags per request.
+        Meta(self.0 | (f * on as u32))
     }
 
     /// Keeps submission order with the other requests of its direction on the fd.
@@ -234,7 +231,7 @@ impl Meta {
     }
 
     /// Its completion goes to a completion queue (`AIO_RS_SIGEV_QUEUE`): the job slot of the
-    /// aiocb holds its queue entry (see `super::Req::queue_entry`).
+    /// aiocb holds its queue entry (`notify::cq::Node`) instead of a SIGEV_THREAD job.
     pub(crate) fn queued(self) -> bool {
         self.0 & QUEUED != 0
     }
