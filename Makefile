@@ -3,7 +3,8 @@
 #   make deps                install what building and testing need on Debian (apt, cbindgen)
 #   make                     cargo build --release
 #   make check               every test: header up to date, formatting, clippy, man pages,
-#                            wrapper, cargo test, install/uninstall round trip, benchmark smoke run
+#                            wrapper, cargo test, the examples, install/uninstall round trip,
+#                            benchmark smoke run
 #   make install PREFIX=/usr/local DESTDIR=
 #   make uninstall PREFIX=/usr/local DESTDIR=
 #   make header              regenerate include/aio_rs.h with cbindgen
@@ -63,7 +64,11 @@ HEADER := include/aio_rs.h
 # cbindgen reads the whole crate; only `pub` items reach the header, so everything internal is
 # `pub(crate)`, and tests/install/check-header-names.sh fails if anything but aio-rs names leaks.
 HEADER_SOURCE := .
-MAN_PAGES := man/aio_rs.7 man/aio-rs.1
+MAN_PAGES := man/aio_rs.7 man/aio-rs.1 man/aio_readv.3 man/aio_read2.3 man/aio_rs_cq_create.3 \
+	man/aio_waitcomplete.3
+# Section 3 names that are documented on another page (each a one-line `.so` page).
+MAN3_LINKS := aio_writev aio_readv64 aio_writev64 aio_write2 aio_rs_cq_harvest aio_rs_cq_close
+MAN3_PAGES := aio_readv aio_read2 aio_rs_cq_create aio_waitcomplete
 
 # The .pc file names its directories relative to ${prefix} when they lie under it.
 PC_LIBDIR := $(patsubst $(PREFIX)/%,$${exec_prefix}/%,$(LIBDIR))
@@ -79,10 +84,11 @@ INSTALLED_FILES := \
 	$(PKGCONFIGDIR)/aio_rs.pc \
 	$(BINDIR)/aio-rs \
 	$(MANDIR)/man7/aio_rs.7 \
-	$(MANDIR)/man1/aio-rs.1
+	$(MANDIR)/man1/aio-rs.1 \
+	$(foreach p,$(MAN3_PAGES) $(MAN3_LINKS),$(MANDIR)/man3/$(p).3)
 
 .PHONY: deps all build header check-header cbindgen-version install-cbindgen check test \
-	fmt-check clippy install-check wrapper-test man-check bench bench-smoke install uninstall \
+	fmt-check clippy install-check wrapper-test man-check examples-check bench bench-smoke install uninstall \
 	check-soname print-version print-installed-files clean
 
 all: build
@@ -150,7 +156,7 @@ check-header: cbindgen-version
 
 # --- tests -------------------------------------------------------------------------------------
 
-check: check-header fmt-check clippy man-check wrapper-test test install-check bench-smoke
+check: check-header fmt-check clippy man-check wrapper-test test examples-check install-check bench-smoke
 	@echo "make check: all checks passed"
 
 fmt-check:
@@ -167,6 +173,10 @@ test: build
 
 wrapper-test:
 	sh tests/install/wrapper-test.sh tools/aio-rs
+
+# examples/aiocp.c and examples/epoll-server.c, built against the library and run (every engine).
+examples-check: build
+	sh tests/examples/run.sh $(BUILT_SO)
 
 install-check: build
 	env MAKE="$(MAKE)" CC="$(CC)" CXX="$(CXX)" PKG_CONFIG="$(PKG_CONFIG)" \
@@ -214,7 +224,7 @@ check-soname: build
 install: build check-soname
 	@test -f $(HEADER) || { echo "error: $(HEADER) is missing: run 'make header'" >&2; exit 1; }
 	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
-		$(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man1
+		$(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	$(INSTALL) -m 0755 $(BUILT_SO) $(DESTDIR)$(LIBDIR)/.$(REALNAME).tmp
 	mv -f $(DESTDIR)$(LIBDIR)/.$(REALNAME).tmp $(DESTDIR)$(LIBDIR)/$(REALNAME)
 	ln -sfn $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
@@ -235,6 +245,7 @@ install: build check-soname
 	chmod 0755 $(DESTDIR)$(BINDIR)/aio-rs
 	$(INSTALL) -m 0644 man/aio_rs.7 $(DESTDIR)$(MANDIR)/man7/aio_rs.7
 	$(INSTALL) -m 0644 man/aio-rs.1 $(DESTDIR)$(MANDIR)/man1/aio-rs.1
+	$(INSTALL) -m 0644 $(foreach p,$(MAN3_PAGES) $(MAN3_LINKS),man/$(p).3) $(DESTDIR)$(MANDIR)/man3/
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v $(LDCONFIG) >/dev/null 2>&1; then \
 		echo "$(LDCONFIG)"; $(LDCONFIG) || true; \
 	fi
