@@ -1,31 +1,13 @@
 /* DESCRIPTION: a completion queue descriptor is readable in epoll exactly while completions wait; harvest hands each request out once with its status final and its cookie intact, and waits as its timeout says */
 #include "support/ext.h"
-#include <sys/epoll.h>
 
-static int readable(int ep, int ms)
-{
-    struct epoll_event ev;
-    int n = epoll_wait(ep, &ev, 1, ms);
-    if (n < 0 && errno != EINTR)
-        die("epoll_wait");
-    return n > 0;
-}
-
-static void *late_writer(void *arg)
-{
-    pause_us(100000);
-    write_all(*(int *)arg, "late", 4);
-    return NULL;
-}
+#define readable ep_ready
 
 int main(void)
 {
     cq_require();
-    int q = x_cq_create(0);
-    CHECK(q >= 0);
-    int ep = SYS(epoll_create1(0));
-    struct epoll_event ev = {.events = EPOLLIN};
-    SYS(epoll_ctl(ep, EPOLL_CTL_ADD, q, &ev));
+    int q;
+    int ep = cq_epoll(&q);
     struct aiocb *got[8];
     struct timespec zero = {0, 0};
     CHECK_EQ(x_cq_harvest(q, got, 8, &zero), 0);
@@ -98,7 +80,8 @@ int main(void)
         die("a 120 ms harvest took %lld ms", dt);
     /* a blocking harvest waits for the request */
     pthread_t t;
-    pthread_create(&t, NULL, late_writer, &p[1]);
+    struct late_write lw = {p[1], "late"};
+    pthread_create(&t, NULL, late_writer, &lw);
     CHECK_EQ(x_cq_harvest(q, got, 8, NULL), 1);
     CHECK(got[0] == &rd2);
     CHECK_DONE_OK(&rd2, 4);

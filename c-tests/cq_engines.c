@@ -1,6 +1,5 @@
 /* DESCRIPTION: every kind of request reaches its completion queue on every engine: file and O_DIRECT reads, vectored writes, pipe reads, fsync, a cancelled read, lio_listio entries; each is harvested once, woken through epoll */
 #include "support/ext.h"
-#include <sys/epoll.h>
 
 #define BLK 4096
 enum { MAXR = 16 };
@@ -16,11 +15,8 @@ static void add(struct aiocb *cb, int q)
 int main(void)
 {
     cq_require();
-    int q = x_cq_create(0);
-    CHECK(q >= 0);
-    int ep = SYS(epoll_create1(0));
-    struct epoll_event ev = {.events = EPOLLIN};
-    SYS(epoll_ctl(ep, EPOLL_CTL_ADD, q, &ev));
+    int q;
+    int ep = cq_epoll(&q);
     int fd = tmp_pattern_file(1 << 16, 5);
     int dfd = tmp_open(O_DIRECT);
     char *dbuf;
@@ -72,8 +68,7 @@ int main(void)
     while (got_n < nall) {
         if (now_ms() > deadline)
             die("%d of %d harvested", got_n, nall);
-        if (epoll_wait(ep, &ev, 1, 100) < 0 && errno != EINTR)
-            die("epoll_wait");
+        ep_ready(ep, 100);
         struct aiocb *v[MAXR];
         struct timespec zero = {0, 0};
         int k = x_cq_harvest(q, v, MAXR, &zero);

@@ -2,7 +2,6 @@
 #define TEST_ALARM 30
 #include "support/ext.h"
 #include <dirent.h>
-#include <sys/epoll.h>
 
 #define BLK 4096
 enum { N = 200 };
@@ -69,19 +68,15 @@ static void wait_one(int ep, int q, struct aiocb *cb)
             die("harvest returned %d", k);
         if (now_ms() > deadline)
             die("no completion");
-        struct epoll_event ev;
-        if (epoll_wait(ep, &ev, 1, 1000) < 0 && errno != EINTR)
-            die("epoll_wait");
+        ep_ready(ep, 1000);
     }
 }
 
 int main(void)
 {
     cq_require();
-    int q = x_cq_create(0);
-    int ep = SYS(epoll_create1(0));
-    struct epoll_event ev = {.events = EPOLLIN};
-    SYS(epoll_ctl(ep, EPOLL_CTL_ADD, q, &ev));
+    int q;
+    int ep = cq_epoll(&q);
     int p[2];
     make_pipe(p);
     wfd = p[1];

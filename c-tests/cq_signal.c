@@ -19,6 +19,18 @@ static void take(struct aiocb **got, int k)
     atomic_fetch_add(&total, k);
 }
 
+/* One harvest of up to 16, waiting at most ms. */
+static void harvest_some(int ms)
+{
+    struct aiocb *got[16];
+    struct timespec ts = ms_ts(ms);
+    int k = x_cq_harvest(q, got, 16, &ts);
+    if (k < 0 && errno != EINTR)
+        die("harvest");
+    if (k > 0)
+        take(got, k);
+}
+
 static void handler(int sig, siginfo_t *si, void *uc)
 {
     (void)sig; (void)si; (void)uc;
@@ -49,27 +61,14 @@ int main(void)
             if (errno != EAGAIN && errno != EINTR)
                 die("aio_read #%d", i);
         }
-        if (i % 8 == 0) {
-            struct aiocb *got[16];
-            struct timespec ts = ms_ts(1);
-            int k = x_cq_harvest(q, got, 16, &ts);
-            if (k < 0 && errno != EINTR)
-                die("harvest");
-            if (k > 0)
-                take(got, k);
-        }
+        if (i % 8 == 0)
+            harvest_some(1);
     }
     long long deadline = now_ms() + 20000;
     while (atomic_load(&total) < N) {
         if (now_ms() > deadline)
             die("harvested %d of %d", atomic_load(&total), N);
-        struct aiocb *got[16];
-        struct timespec ts = ms_ts(2);
-        int k = x_cq_harvest(q, got, 16, &ts);
-        if (k < 0 && errno != EINTR)
-            die("harvest");
-        if (k > 0)
-            take(got, k);
+        harvest_some(2);
     }
     thread_timer_stop(t);
     CHECK_EQ(atomic_load(&bad), 0);

@@ -44,7 +44,7 @@ static void *harvester(void *arg)
     int h = (int)(intptr_t)arg;
     int ep = SYS(epoll_create1(0));
     struct epoll_event ev = {.events = EPOLLIN};
-    SYS(epoll_ctl(ep, EPOLL_CTL_ADD, q, &ev));
+    SYS(epoll_ctl(ep, EPOLL_CTL_ADD, q, &ev)); /* every harvester its own set on the one queue */
     struct aiocb *got[BATCH];
     struct timespec zero = {0, 0}, short_ts = ms_ts(5);
     long long deadline = now_ms() + 50000;

@@ -1,13 +1,6 @@
 /* DESCRIPTION: aio_waitcomplete returns each request submitted for it (AIO_RS_WAITCOMPLETE_QUEUE) once, with its result or -1 and its error; EAGAIN when none is outstanding, EINPROGRESS at the timeout, EINVAL for bad arguments; other requests are not its */
 #include "support/ext.h"
 
-static void *late_writer(void *arg)
-{
-    pause_us(100000);
-    write_all(*(int *)arg, "abc", 3);
-    return NULL;
-}
-
 int main(void)
 {
     cq_require();
@@ -71,7 +64,8 @@ int main(void)
     ts = ms_ts(50);
     CHECK_ERR(x_aio_waitcomplete(&got, &ts), EINPROGRESS);
     pthread_t t;
-    pthread_create(&t, NULL, late_writer, &p[1]);
+    struct late_write lw = {p[1], "abc"};
+    pthread_create(&t, NULL, late_writer, &lw);
     CHECK_EQ(x_aio_waitcomplete(&got, NULL), 3);
     CHECK(got == &rd && memcmp(b3, "abc", 3) == 0);
     pthread_join(t, NULL);

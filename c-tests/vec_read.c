@@ -25,17 +25,9 @@ int main(void)
 
     struct aiocb cb[3];
     cb_initv(&cb[0], fd, iov[0], CNT, 5);
-    CHECK_EQ(x_aio_readv(&cb[0]), 0);
     cb_initv(&cb[1], fd, iov[1], CNT, 70001);
-    CHECK_EQ(x_aio_read2(&cb[1], AIO_OP2_VECTORED), 0);
     cb_initv(&cb[2], fd, iov[2], CNT, 123456);
-    cb[2].aio_lio_opcode = LIO_READV;
-    struct aiocb *list[] = {&cb[2]};
-    CHECK_EQ(lio_listio(LIO_WAIT, list, 1, NULL), 0);
-    for (int k = 0; k < 3; k++) {
-        wait_done(&cb[k]);
-        CHECK_DONE_OK(&cb[k], total);
-    }
+    vec_three_ways(cb, 0, total);
     check_pieces(iov[0], CNT, 5);
     check_pieces(iov[1], CNT, 70001);
     check_pieces(iov[2], CNT, 123456);

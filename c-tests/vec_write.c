@@ -18,18 +18,9 @@ int main(void)
         pat_fill(a[k], total, at[k], SEED);
     }
     struct aiocb cb[3];
-    cb_initv(&cb[0], fd, iov[0], CNT, at[0]);
-    CHECK_EQ(x_aio_writev(&cb[0]), 0);
-    cb_initv(&cb[1], fd, iov[1], CNT, at[1]);
-    CHECK_EQ(x_aio_write2(&cb[1], AIO_OP2_VECTORED), 0);
-    cb_initv(&cb[2], fd, iov[2], CNT, at[2]);
-    cb[2].aio_lio_opcode = LIO_WRITEV;
-    struct aiocb *list[] = {&cb[2]};
-    CHECK_EQ(lio_listio(LIO_WAIT, list, 1, NULL), 0);
-    for (int k = 0; k < 3; k++) {
-        wait_done(&cb[k]);
-        CHECK_DONE_OK(&cb[k], total);
-    }
+    for (int k = 0; k < 3; k++)
+        cb_initv(&cb[k], fd, iov[k], CNT, at[k]);
+    vec_three_ways(cb, 1, total);
     static char back[16384];
     for (int k = 0; k < 3; k++) {
         CHECK_EQ(pread(fd, back, total, at[k]), total);

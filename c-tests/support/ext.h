@@ -8,6 +8,7 @@
 
 #include "common.h"
 #include <dlfcn.h>
+#include <sys/epoll.h>
 #include <sys/uio.h>
 #include "../../include/aio_rs.h"
 
@@ -57,6 +58,22 @@ CT_FN void cb_initv(struct aiocb *cb, int fd, struct iovec *iov, int cnt, off_t 
     AIO_RS_SET_IOV(cb, iov, cnt);
 }
 
+/* Submits the three vectored requests cb[0..3] through the three interfaces (aio_readv or
+ * aio_writev; aio_read2 or aio_write2 with AIO_OP2_VECTORED; lio_listio with LIO_READV or
+ * LIO_WRITEV) and checks that each transferred `total` bytes. */
+CT_FN void vec_three_ways(struct aiocb *cb, int write, size_t total)
+{
+    CHECK_EQ(write ? x_aio_writev(&cb[0]) : x_aio_readv(&cb[0]), 0);
+    CHECK_EQ(write ? x_aio_write2(&cb[1], AIO_OP2_VECTORED) : x_aio_read2(&cb[1], AIO_OP2_VECTORED), 0);
+    cb[2].aio_lio_opcode = write ? LIO_WRITEV : LIO_READV;
+    struct aiocb *list[] = {&cb[2]};
+    CHECK_EQ(lio_listio(LIO_WAIT, list, 1, NULL), 0);
+    for (int k = 0; k < 3; k++) {
+        wait_done(&cb[k]);
+        CHECK_DONE_OK(&cb[k], total);
+    }
+}
+
 /* Splits buf into cnt entries of the given lengths; returns the total. */
 CT_FN size_t iov_split(struct iovec *iov, char *buf, const size_t *lens, int cnt)
 {
@@ -67,6 +84,39 @@ CT_FN size_t iov_split(struct iovec *iov, char *buf, const size_t *lens, int cnt
         off += lens[i];
     }
     return off;
+}
+
+/* A new completion queue in *q, and an epoll set holding it. */
+CT_FN int cq_epoll(int *q)
+{
+    *q = x_cq_create(0);
+    if (*q < 0)
+        die("aio_rs_cq_create");
+    int ep = SYS(epoll_create1(0));
+    struct epoll_event ev = {.events = EPOLLIN};
+    SYS(epoll_ctl(ep, EPOLL_CTL_ADD, *q, &ev));
+    return ep;
+}
+
+/* Whether epoll set ep reports something within ms milliseconds. */
+CT_FN int ep_ready(int ep, int ms)
+{
+    struct epoll_event ev;
+    int n = epoll_wait(ep, &ev, 1, ms);
+    if (n < 0 && errno != EINTR)
+        die("epoll_wait");
+    return n > 0;
+}
+
+struct late_write { int fd; const char *msg; };
+
+/* Thread body: writes msg to fd after 100 ms. */
+CT_FN void *late_writer(void *arg)
+{
+    struct late_write *w = arg;
+    pause_us(100000);
+    write_all(w->fd, w->msg, strlen(w->msg));
+    return NULL;
 }
 
 /* Asks for the completion on queue q, with the aiocb itself as the cookie. */
