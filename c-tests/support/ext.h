@@ -108,6 +108,22 @@ CT_FN int ep_ready(int ep, int ms)
     return n > 0;
 }
 
+/* With nothing pending on queue q (in epoll set ep), the set goes quiet: a readiness left over
+ * (a finisher that signalled after its entry was already taken) is spurious, a zero harvest
+ * finds nothing and takes it away. Fails if the set stays readable for a second. */
+CT_FN void cq_quiet(int ep, int q)
+{
+    long long deadline = now_ms() + 1000;
+    while (ep_ready(ep, 0)) {
+        struct aiocb *got[4];
+        struct timespec zero = {0, 0};
+        CHECK_EQ(x_cq_harvest(q, got, 4, &zero), 0);
+        if (now_ms() > deadline)
+            die("the queue stays readable with nothing to harvest");
+        pause_us(1000);
+    }
+}
+
 struct late_write { int fd; const char *msg; };
 
 /* Thread body: writes msg to fd after 100 ms. */

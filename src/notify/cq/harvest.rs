@@ -1,21 +1,15 @@
 //! The harvest side of a queue: handing completions out (`Harvest`, driven by `engine::cq`), and
 //! [`complete`], where a finished request's entry arrives. Everything here is async-signal-safe.
 
-use core::cell::Cell;
-use core::ptr;
 use core::sync::atomic::Ordering::*;
 use core::time::Duration;
 
 use super::entry::Node;
-use super::{Cq, QueueRef, MAX_QUEUES, OPEN, TAG_EFD};
+use super::{QueueRef, MAX_QUEUES, OPEN, TAG_EFD};
 use crate::abi::Aiocb;
 use crate::errno::Errno;
 use crate::sys;
 
-thread_local! {
-    /// The queue this thread is harvesting: completions it finishes need not signal it.
-    static HARVESTING: Cell<*const Cq> = const { Cell::new(ptr::null()) };
-}
 /// A completion handed out by a harvest.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Completed {
@@ -76,16 +70,30 @@ impl Harvest {
         m
     }
 
-    /// Runs `f` (the harvester's reaping) with this thread marked as harvesting the queue:
-    /// requests of the queue it finishes are not signalled (it takes them right after).
+    /// Runs `f` (the harvester's reaping) with the queue marked as being harvested: requests of
+    /// the queue finished meanwhile, by this thread or any other, are queued without a signal,
+    /// because a harvester takes what is queued right after (the caller calls [`Harvest::take`]
+    /// next, and [`Harvest::signal`] if it leaves anything).
+    ///
+    /// No completion is left unsignalled and untaken: a finisher pushes its entry and then reads
+    /// `harvesting` (both SeqCst), a harvester decrements `harvesting` and then takes (a SeqCst
+    /// swap of the stack's head). In the single total order either the finisher's read comes after
+    /// the last harvester's decrement (it sees 0 and signals), or before it, and then the push too
+    /// precedes that harvester's take, which takes the entry (or leaves it and signals).
     pub(crate) fn reaping<R>(&self, f: impl FnOnce() -> R) -> R {
-        let prev = HARVESTING.with(|h| h.replace(self.q.cq));
+        self.q.cq.harvesting.fetch_add(1, SeqCst);
         let r = f();
-        HARVESTING.with(|h| h.set(prev));
+        self.q.cq.harvesting.fetch_sub(1, SeqCst);
         r
     }
 
     /// Hands out up to `out.len()` completions, oldest first as far as they can be told apart.
+    ///
+    /// Several harvesters may `take_all` from `done` at once (the one under `ready`'s lock and
+    /// those that could not get it). `sys::Stack` speaks of one consumer at a time, and that is
+    /// about a chain, not the head: each `take_all` is one swap of the head, so concurrent ones
+    /// take disjoint chains, and each then touches only the links of its own chain. Entries put
+    /// back are pushed like any other.
     pub(crate) fn take(&self, out: &mut [Completed]) -> usize {
         let cq = self.q.cq;
         let want = out.len();
@@ -163,7 +171,8 @@ pub(crate) unsafe fn complete(node: *mut Node, res: isize) {
     if cq.enter(gen) {
         // SAFETY: ours, live, in no list.
         unsafe { cq.done.push(node) };
-        if !HARVESTING.with(|h| ptr::eq(h.get(), cq)) {
+        // See `Harvest::reaping` for why no wake-up is lost.
+        if cq.harvesting.load(SeqCst) == 0 {
             cq.signal_now();
         }
         cq.exit();

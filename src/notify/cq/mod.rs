@@ -94,6 +94,8 @@ pub(crate) struct Cq {
     inflight: [AtomicU32; MAX_QUEUES],
     /// Requests accepted in this generation and not harvested yet.
     outstanding: AtomicU64,
+    /// Harvesters reaping for this queue now (see `Harvest::reaping`).
+    harvesting: AtomicU32,
 }
 
 // SAFETY: every field is atomic or behind a lock; the raw pointers in nodes are addresses only.
@@ -127,6 +129,7 @@ impl Cq {
             attached: [AtomicU64::new(0), AtomicU64::new(0)],
             inflight: [const { AtomicU32::new(0) }; MAX_QUEUES],
             outstanding: AtomicU64::new(0),
+            harvesting: AtomicU32::new(0),
         }));
         let p = cq as *const Cq as *mut Cq;
         let mut head = REGISTRY.load(Acquire);
