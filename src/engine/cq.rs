@@ -29,9 +29,6 @@ pub(crate) fn harvest(q: QueueRef, out: &mut [Completed], timeout: Option<Durati
     let deadline = timeout.filter(|t| !t.is_zero()).map(|t| sys::now() + t);
     let zero = timeout.is_some_and(|t| t.is_zero());
     loop {
-        if !h.still_open() {
-            return Err(Errno::EBADF);
-        }
         h.consume();
         let mut busy = false;
         if let Some(eng) = get() {
@@ -45,25 +42,28 @@ pub(crate) fn harvest(q: QueueRef, out: &mut [Completed], timeout: Option<Durati
             });
         }
         let n = h.take(out);
-        if n > 0 || zero {
+        if n > 0 {
             if busy || h.more() {
                 h.signal();
             }
             return Ok(n);
         }
+        // Nothing: is the queue still there to wait on? (Completions of a queue the program has
+        // just closed may still be handed out above; after that, EBADF.)
+        if !h.still_open() {
+            return Err(Errno::EBADF);
+        }
         let left = match deadline {
+            _ if zero => Some(Duration::ZERO),
             None => None,
-            Some(d) => {
-                let now = sys::now();
-                if now >= d {
-                    if busy {
-                        h.signal();
-                    }
-                    return Ok(0);
-                }
-                Some(d - now)
-            }
+            Some(d) => Some(d.saturating_sub(sys::now())),
         };
+        if left == Some(Duration::ZERO) {
+            if busy {
+                h.signal();
+            }
+            return Ok(0);
+        }
         // Behind a busy reap lock: look again shortly (its holder lets go within a reap).
         let nap = if busy { Some(left.map_or(BUSY_NAP, |l| l.min(BUSY_NAP))) } else { left };
         h.sleep(nap)?;

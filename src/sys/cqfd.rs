@@ -8,14 +8,12 @@
 //! number may then be given to a file of the program's. Before the library writes to, reads from
 //! or waits on one of its own descriptors, it checks:
 //!
-//! * [`mark`] tags an open file the library made with a signal number (`F_SETSIG`, which on an
-//!   eventfd or an epoll instance has no other effect: neither supports `O_ASYNC`), and
-//!   [`marked`] checks the tag: a file the program opened has 0 there unless the program set that
-//!   exact value on it, which it has no reason to do. One `fcntl`.
-//! * [`same_file`] asks the kernel (`kcmp(KCMP_FILE)`) whether two numbers refer to the same open
-//!   file: the program's number of a queue and the library's duplicate of it stay the same file
-//!   until the program closes its number. One system call; `None` where the kernel refuses kcmp
-//!   (no `CONFIG_KCMP`, a seccomp filter), and then the caller falls back to [`marked`].
+//! [`mark`] tags an open file the library made with a signal number (`F_SETSIG`, which on an
+//! eventfd or an epoll instance has no other effect: neither supports `O_ASYNC`), and [`marked`]
+//! checks the tag: a file the program opened has 0 there unless the program set that exact value
+//! on it, which it has no reason to do. One `fcntl`, cheaper than asking `kcmp` (which a seccomp
+//! filter may forbid besides) whether two numbers are the same file. A tag belongs to the open
+//! file, so the program's number of a queue and the library's duplicate of it carry the same one.
 //!
 //! A check and the use that follows are two system calls: a program that closes the number from
 //! another thread between them can still win. Closing our numbers while we use them is not
@@ -83,23 +81,6 @@ pub(crate) fn mark(fd: c_int) -> Result<(), Errno> {
 pub(crate) fn marked(fd: c_int) -> bool {
     // SAFETY: F_GETSIG takes no argument and reads no memory.
     fd >= 0 && unsafe { libc::syscall(libc::SYS_fcntl, fd, F_GETSIG) } == MARK as libc::c_long
-}
-
-/// Whether `a` and `b` refer to the same open file (`kcmp`); None if the kernel will not say.
-pub(crate) fn same_file(a: c_int, b: c_int) -> Option<bool> {
-    const KCMP_FILE: libc::c_long = 0;
-    // SAFETY: getpid takes no arguments.
-    let pid = unsafe { libc::syscall(libc::SYS_getpid) };
-    // SAFETY: KCMP_FILE compares two descriptors of a process by number; it reads no memory.
-    let r = unsafe { libc::syscall(libc::SYS_kcmp, pid, pid, KCMP_FILE, a, b) };
-    match r {
-        0 => Some(true),
-        r if r > 0 => Some(false),
-        _ => match Errno::last() {
-            Errno::EBADF => Some(false),
-            _ => None,
-        },
-    }
 }
 
 /// Adds `fd` to epoll instance `ep` for `events`, with `data` as its tag.
@@ -174,10 +155,6 @@ mod tests {
         mark(ep).unwrap();
         assert!(marked(ep) && marked(dup), "a mark belongs to the open file");
         assert!(!marked(efd));
-        if let Some(same) = same_file(ep, dup) {
-            assert!(same);
-            assert_eq!(same_file(ep, efd), Some(false));
-        }
         epoll_add(dup, efd, libc::EPOLLIN as u32, 7).unwrap();
         let mut tags = [0u64; 16];
         assert_eq!(epoll_take(ep, &mut tags), 0);
@@ -189,7 +166,7 @@ mod tests {
         assert!(!efd_drain(efd));
         assert_eq!(epoll_take(ep, &mut tags), 0);
         close_raw(dup);
-        assert!(!same_file(ep, dup).unwrap_or(false));
+        assert!(!marked(dup));
         close_raw(ep);
         close_raw(efd);
     }

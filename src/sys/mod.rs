@@ -34,7 +34,7 @@ pub(crate) use self::aio::{
     IOCB_CMD_PWRITEV, IOCB_FLAG_RESFD,
 };
 pub(crate) use self::cqfd::{
-    close_raw, dup_high, efd_drain, efd_signal, epoll_add, epoll_new, epoll_take, eventfd_new, mark, marked, same_file,
+    close_raw, dup_high, efd_drain, efd_signal, epoll_add, epoll_new, epoll_take, eventfd_new, mark, marked,
     wait_readable,
 };
 pub(crate) use self::errno::{strerror, ErrnoGuard};

@@ -5,7 +5,7 @@ use core::sync::atomic::Ordering::*;
 use core::time::Duration;
 
 use super::entry::Node;
-use super::{QueueRef, MAX_QUEUES, OPEN, TAG_EFD};
+use super::{QueueRef, MAX_QUEUES, OPEN};
 use crate::abi::Aiocb;
 use crate::errno::Errno;
 use crate::sys;
@@ -43,20 +43,27 @@ impl Harvest {
         false
     }
 
-    /// Takes the readiness of the queue's descriptor: the edges of its kernel sources and its
-    /// eventfd's count. True if anything was signalled.
-    pub(crate) fn consume(&self) -> bool {
+    /// Takes the readiness of the queue's descriptor, without a system call when the kernel
+    /// announced the completions: the eventfd is drained only when the library signalled it
+    /// (`Cq::signal_now`), and the kernel AIO eventfds' edges are taken only when the queue has
+    /// one (an io_uring ring's edge needs nothing: once its completions are reaped the ring is
+    /// no longer readable, and epoll drops the edge when it looks again; a kernel AIO eventfd
+    /// stays readable, nobody of ours drains it, so its edge must be taken here).
+    pub(crate) fn consume(&self) {
         let cq = self.q.cq;
-        let mut tags = [0u64; 16];
-        let n = sys::epoll_take(cq.ep.load(Relaxed), &mut tags);
-        for &t in &tags[..n] {
-            // A reported eventfd is ours: it is in the set only while its one descriptor, ours,
-            // is open (epoll drops a file's entries when the file is closed).
-            if t == TAG_EFD {
-                sys::efd_drain(cq.efd.load(Relaxed));
+        if cq.attached[1].load(Acquire) != 0 {
+            let ep = cq.ep.load(Relaxed);
+            if sys::marked(ep) {
+                let mut tags = [0u64; 16];
+                sys::epoll_take(ep, &mut tags);
             }
         }
-        n > 0
+        if cq.signalled.swap(0, AcqRel) != 0 {
+            let efd = cq.efd.load(Relaxed);
+            if sys::marked(efd) {
+                sys::efd_drain(efd);
+            }
+        }
     }
 
     /// The engine queues this queue has requests in flight on (bit i = queue i).
@@ -151,7 +158,12 @@ impl Harvest {
     /// Waits until the queue's descriptor is readable, `timeout` passes (false) or a signal
     /// handler runs (`Err(EINTR)`).
     pub(crate) fn sleep(&self, timeout: Option<Duration>) -> Result<bool, Errno> {
-        sys::wait_readable(self.q.cq.ep.load(Relaxed), timeout)
+        let ep = self.q.cq.ep.load(Relaxed);
+        if !sys::marked(ep) {
+            // Not ours any more (closefrom): nothing to sleep on; the queue is as good as closed.
+            return Err(Errno::EBADF);
+        }
+        sys::wait_readable(ep, timeout)
     }
 }
 

@@ -30,11 +30,12 @@
 //! # Closing, and descriptors that are not ours any more
 //!
 //! The library keeps its own duplicate of the epoll descriptor (`ep`) and an eventfd (`efd`),
-//! both tagged (`sys::mark`). The program's number is compared with `ep` (`sys::same_file`) before
-//! the queue is used by that number; once the program has closed it (`close`, `closefrom`, or
-//! `aio_rs_cq_close`), the queue is closed: the library closes its own two descriptors (after
-//! checking they are still its own) when the last user leaves ([`Cq::enter`]), never touches the
-//! program's number again, and the requests still pointing at the queue complete as usual, their
+//! both tagged (`sys::mark`; the tag is the open file's, so the program's number carries it too).
+//! Before a request is accepted for a queue by its number, and before a harvest that found
+//! nothing waits on it, the number is checked to still be tagged ([`Cq::still_named`]); once the
+//! program has closed it (`close`, `closefrom`, or `aio_rs_cq_close`), the queue is closed: the
+//! library closes its own two descriptors (after checking they are still its own) when the last
+//! user leaves ([`Cq::enter`]), never touches the program's number again, and the requests still pointing at the queue complete as usual, their
 //! status in the aiocb (their entries are recycled, not queued). Queue objects are never freed,
 //! only reused with a new generation, so a stale reference is never dangling: it just fails to
 //! enter.
@@ -96,6 +97,8 @@ pub(crate) struct Cq {
     outstanding: AtomicU64,
     /// Harvesters reaping for this queue now (see `Harvest::reaping`).
     harvesting: AtomicU32,
+    /// Set after the eventfd is signalled (see `Cq::signal_now`).
+    signalled: AtomicU32,
 }
 
 // SAFETY: every field is atomic or behind a lock; the raw pointers in nodes are addresses only.
@@ -130,6 +133,7 @@ impl Cq {
             inflight: [const { AtomicU32::new(0) }; MAX_QUEUES],
             outstanding: AtomicU64::new(0),
             harvesting: AtomicU32::new(0),
+            signalled: AtomicU32::new(0),
         }));
         let p = cq as *const Cq as *mut Cq;
         let mut head = REGISTRY.load(Acquire);
@@ -186,19 +190,27 @@ impl Cq {
 
     /// Whether the program's number still names this queue (one system call); the
     /// aio_waitcomplete queue has no such number, only its own tagged descriptor.
+    ///
+    /// The program's number names the queue while it is an open file the library tagged
+    /// (`sys::marked`): a number the program closed and reused for a file of its own is not tagged,
+    /// and a number reused for another queue belongs to that queue, because [`create`] closes
+    /// the queues whose numbers no longer name them before it makes a new one (and [`lookup`]
+    /// closes any it meets). One `fcntl`.
     fn still_named(&self) -> bool {
-        let (user, ep) = (self.user.load(Relaxed), self.ep.load(Relaxed));
-        if self.internal {
-            return sys::marked(ep);
-        }
-        sys::same_file(user, ep).unwrap_or_else(|| sys::marked(user) && sys::marked(ep))
+        sys::marked(if self.internal { self.ep.load(Relaxed) } else { self.user.load(Relaxed) })
     }
 
     /// Makes the eventfd readable (if it is still ours). The caller is a user.
+    ///
+    /// The write comes before `signalled` is set, and a harvest clears `signalled` before it
+    /// drains: so whenever the eventfd is readable, a store of 1 that the next harvest sees is
+    /// still to come or already there, and that harvest drains it (a stale 1 only costs a drain
+    /// that finds nothing).
     fn signal_now(&self) {
         let efd = self.efd.load(Relaxed);
         if sys::marked(efd) {
             sys::efd_signal(efd);
+            self.signalled.store(1, Release);
         }
     }
 }
