@@ -8,8 +8,9 @@
  *   -b BYTES  bytes per request (default 1 MiB; a multiple of 4096 with -d)
  *
  * Each slot reads a block of SRC and then writes it to DST at the same offset; the slots work
- * side by side, so reads and writes overlap. At the end the copy is made durable with
- * aio_fsync(O_SYNC). Only the POSIX AIO interface is used: aiocp runs on glibc's AIO as well as
+ * side by side, so reads and writes overlap; without -d, each block written is handed to
+ * writeback at once (posix_fadvise), so the disk works while the copy goes on. At the end the
+ * copy is made durable with aio_fsync(O_SYNC). Only the POSIX AIO interface is used: aiocp runs on glibc's AIO as well as
  * on aio-rs (linked with -laio_rs, or with LD_PRELOAD=libaio_rs.so).
  *
  * With -d, a SRC whose size is not a multiple of the block size gets its last block written
@@ -181,6 +182,11 @@ int main(int argc, char **argv)
                         die("aio_write");
                     continue;
                 }
+                /* Buffered: have the kernel start writing this block back now, while the
+                 * copy goes on, rather than all of it at the final fsync (and not keep the
+                 * copy in the page cache). */
+                if (!direct)
+                    posix_fadvise(out, s->off, (off_t)s->len, POSIX_FADV_DONTNEED);
                 s->phase = IDLE;
                 busy--;
             }
