@@ -58,5 +58,19 @@ int main(void)
     CHECK_DONE_OK(&cbs[0], 1);
     CHECK_EQ((unsigned char)one, pat_byte(100, 51));
     CHECK_EQ(lseek(fd, 0, SEEK_CUR), 100 + N * REC);
+    /* on a pipe, which has no position, the flag changes nothing */
+    int p[2];
+    make_pipe(p);
+    struct iovec piov[2] = {{"ab", 2}, {"cde", 3}};
+    cb_initv(&cbs[0], p[1], piov, 2, 12345);
+    CHECK_EQ(x_aio_write2(&cbs[0], AIO_OP2_FOFFSET | AIO_OP2_VECTORED), 0);
+    wait_done(&cbs[0]);
+    CHECK_DONE_OK(&cbs[0], 5);
+    char five[5];
+    cb_init(&cbs[1], p[0], five, 5, 0);
+    CHECK_EQ(x_aio_read2(&cbs[1], AIO_OP2_FOFFSET), 0);
+    wait_done(&cbs[1]);
+    CHECK_DONE_OK(&cbs[1], 5);
+    CHECK(memcmp(five, "abcde", 5) == 0);
     return 0;
 }

@@ -140,11 +140,6 @@ impl Notify {
     pub(crate) fn is_none(&self) -> bool {
         matches!(self, Notify::None)
     }
-
-    /// True for `Notify::Queue`.
-    pub(crate) fn is_queue(&self) -> bool {
-        matches!(self, Notify::Queue { .. })
-    }
 }
 
 impl fmt::Debug for Notify {

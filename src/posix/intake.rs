@@ -6,7 +6,7 @@ use core::ffi::c_int;
 use crate::abi::{Aiocb, SigEvent, AIO_PRIO_DELTA_MAX, LIO_NOP, LIO_READ, LIO_WRITE};
 use crate::engine::{ListEntry, Op, ReqPtr, IOV_MAX};
 use crate::errno::Errno;
-use crate::ext::{LIO_READV, LIO_WRITEV};
+use crate::ext::{AIO_RS_SIGEV_QUEUE, LIO_READV, LIO_WRITEV};
 use crate::notify::Notify;
 
 /// Whether `p` has the alignment of a `struct aiocb`.
@@ -99,12 +99,12 @@ pub(super) unsafe fn list<'a, T>(list: *const T, nent: c_int) -> Result<&'a [T],
 /// # Safety
 /// `sev` is NULL or readable.
 pub(super) unsafe fn sigevent(sev: *const SigEvent) -> Result<Notify, Errno> {
-    // SAFETY: `sev` is NULL or readable (caller).
-    let n = unsafe { Notify::from_user(sev) }?;
-    if n.is_queue() {
+    // SAFETY: `sev` is NULL or readable (caller); read_unaligned needs no alignment.
+    if !sev.is_null() && unsafe { core::ptr::read_unaligned(sev) }.sigev_notify == AIO_RS_SIGEV_QUEUE {
         return Err(Errno::EINVAL);
     }
-    Ok(n)
+    // SAFETY: `sev` is NULL or readable (caller).
+    unsafe { Notify::from_user(sev) }
 }
 
 /// Checks a relative timeout (NULL: none).

@@ -403,7 +403,12 @@ pub(crate) fn create() -> Result<c_int, Errno> {
 /// queue, opened on first use), or EBADF.
 pub(crate) fn lookup(fd: c_int) -> Result<QueueRef, Errno> {
     if fd == AIO_RS_WAITCOMPLETE_QUEUE {
-        return waitcomplete_queue(true);
+        // Opened by the first request that asks for it: no descriptor or memory for it is a
+        // shortage of resources, which a submission reports as EAGAIN.
+        return waitcomplete_queue(true).map_err(|e| match e {
+            Errno::EBADF | Errno::EINVAL => e,
+            _ => Errno::EAGAIN,
+        });
     }
     for cq in registry().filter(|c| !c.internal && c.user.load(Relaxed) == fd) {
         let gen = cq.gen.load(Acquire);
