@@ -27,7 +27,8 @@ int main(void)
     CHECK_ERR(x_cq_harvest(q, got, 0, &zero), EINVAL);
     CHECK_ERR(x_cq_harvest(q, got, -3, &zero), EINVAL);
     CHECK_ERR(x_cq_harvest(q, got, 4, &bad), EINVAL);
-    CHECK_ERR(x_cq_harvest(q, got, 4, &neg), EINVAL);
+    /* a negative time has already passed, as aio_suspend reads it: nothing, at once */
+    CHECK_EQ(x_cq_harvest(q, got, 4, &neg), 0);
     /* a request naming something that is not a queue */
     char buf[4];
     struct aiocb cb;

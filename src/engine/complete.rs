@@ -7,15 +7,12 @@
 //! helper. `blocking` is false where the reaper may be in a signal handler: then nothing waits
 //! for a lock, and what needs one is handed to the helper.
 
-use core::time::Duration;
-
 use super::batch::Batch;
 use super::core::Engine;
 use super::fd;
 use super::group::Group;
 use super::queue::Queue;
 use super::request::{free_job, Backend, Completion, Completions, ReqPtr};
-use crate::errno::Errno;
 use crate::notify::{self, Notify};
 
 /// The workers' completions (a blocking context).
@@ -38,15 +35,9 @@ pub(crate) fn reap(eng: &Engine, q: &Queue, blocking: bool) -> bool {
 ///
 /// # Safety
 /// The caller holds `k`'s reap lock.
-pub(crate) unsafe fn reap_source(
-    eng: &Engine,
-    q: &Queue,
-    k: Backend,
-    blocking: bool,
-    wait: Option<Option<Duration>>,
-) -> Result<(), Errno> {
+pub(crate) unsafe fn reap_source(eng: &Engine, q: &Queue, k: Backend, blocking: bool) {
     // SAFETY: the caller holds `k`'s reap lock.
-    unsafe { q.reap_source(k, wait, &mut |c| handle(eng, q, c, blocking)) }
+    unsafe { q.reap_source(k, &mut |c| handle(eng, q, c, blocking)) }
 }
 
 /// Acts on one completion reaped from a kernel source of queue `q`.

@@ -68,8 +68,13 @@ fn helper_main(eng: &'static Engine, qi: usize) {
         if q.watching(eng.force_watching()) {
             for (i, k) in [Backend::Uring, Backend::Kaio].into_iter().enumerate() {
                 if let Some(g) = q.helper_try_reap(k) {
+                    if k == Backend::Kaio {
+                        // Drained only under the context's reap lock, before reaping (see
+                        // `wait::Wait`, whose sleepers poll this eventfd holding that lock).
+                        q.kaio_fd.drain();
+                    }
                     // SAFETY: the source's reap lock is held (g).
-                    let _ = unsafe { reap_source(eng, q, k, true, None) };
+                    unsafe { reap_source(eng, q, k, true) };
                     drop(g);
                     poll[i] = true;
                 }
@@ -88,8 +93,5 @@ fn helper_main(eng: &'static Engine, qi: usize) {
         ];
         sys::poll(&mut pfd, timeout);
         q.wake_fd.drain();
-        if q.kaio().is_some() {
-            q.kaio_fd.drain();
-        }
     }
 }

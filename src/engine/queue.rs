@@ -6,7 +6,6 @@
 //! is reaped is handed to the caller's callback as `Completion`s (the engine's `complete`).
 
 use core::sync::atomic::{AtomicU32, Ordering::*};
-use core::time::Duration;
 
 use once_cell::sync::OnceCell;
 
@@ -104,7 +103,7 @@ impl Queue {
             stats: Stats::default(),
         };
         if cfg.verbose {
-            eprintln!("aio-rs: queue {idx}: {}", q.why);
+            sys::log_line(format_args!("queue {idx}: {}", q.why));
         }
         Ok(q)
     }
@@ -172,11 +171,11 @@ impl Queue {
                 Ok(c) => Some(c),
                 Err(e) => {
                     if cfg.verbose {
-                        eprintln!(
-                            "aio-rs: queue {}: kernel AIO unavailable ({}); O_DIRECT goes elsewhere",
+                        sys::log_line(format_args!(
+                            "queue {}: kernel AIO unavailable ({}); O_DIRECT goes elsewhere",
                             self.idx,
                             sys::strerror(e)
-                        );
+                        ));
                     }
                     None
                 }
@@ -203,7 +202,7 @@ impl Queue {
             match if blocking { Some(l.lock()) } else { l.try_lock() } {
                 Some(g) => {
                     // SAFETY: the source's reap lock is held (g).
-                    let _ = unsafe { self.reap_source(k, None, &mut on) };
+                    unsafe { self.reap_source(k, &mut on) };
                     self.release_reap(g);
                 }
                 None => all = false,
@@ -239,19 +238,13 @@ impl Queue {
         Some(g)
     }
 
-    /// Reaps source `k`, handing each completion to `on`. For kernel AIO, `wait` first blocks in
-    /// `io_getevents` for at least one completion (or the timeout, or a signal); without a wait
-    /// the kernel is asked only if its ring shows completions, so `aio_error` polling costs no
-    /// system call while nothing is ready.
+    /// Reaps source `k`, handing each completion to `on`, without waiting. Kernel AIO is asked
+    /// only if its ring shows completions, so `aio_error` polling costs no system call while
+    /// nothing is ready.
     ///
     /// # Safety
     /// The caller holds `k`'s reap lock.
-    pub(crate) unsafe fn reap_source(
-        &self,
-        k: Backend,
-        wait: Option<Option<Duration>>,
-        on: &mut impl FnMut(Completion),
-    ) -> Result<(), Errno> {
+    pub(crate) unsafe fn reap_source(&self, k: Backend, on: &mut impl FnMut(Completion)) {
         match k {
             Backend::Uring => {
                 if let Some(r) = &self.ring {
@@ -260,23 +253,13 @@ impl Queue {
                 }
             }
             Backend::Kaio => {
-                if let Some(c) = self.kaio() {
-                    let (min, t) = match wait {
-                        Some(t) => (1, t),
-                        None => (0, None),
-                    };
-                    if min > 0 || c.has_pending() {
-                        // SAFETY: the context's reap lock is held (caller).
-                        let r = unsafe { c.reap(min, t, &mut *on) };
-                        if min > 0 {
-                            r?;
-                        }
-                    }
+                if let Some(c) = self.kaio().filter(|c| c.has_pending()) {
+                    // SAFETY: the context's reap lock is held (caller).
+                    unsafe { c.reap(&mut *on) };
                 }
             }
             Backend::Threads => {}
         }
-        Ok(())
     }
 
     /// Closes the descriptors a forked child inherited from this queue (its ring's, its

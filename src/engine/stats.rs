@@ -2,8 +2,10 @@
 //! `AIO_RS_STATS_FILE`). The counters are kept only when asked for (they are atomic RMWs per
 //! request); `core` registers the exit report.
 
+use core::ffi::CStr;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::io::Write;
+
+use crate::sys;
 
 /// One queue's counters (relaxed).
 #[derive(Default)]
@@ -41,7 +43,7 @@ impl Stats {
 
 /// The report, as text: one row per started queue (`(index, counters, backends)`).
 pub(crate) fn render<'a>(rows: impl Iterator<Item = (usize, &'a Stats, &'a str)>) -> String {
-    let mut s = format!("aio-rs {} stats (pid {}):\n", env!("CARGO_PKG_VERSION"), std::process::id());
+    let mut s = format!("aio-rs {} stats (pid {}):\n", env!("CARGO_PKG_VERSION"), sys::getpid());
     s += "queue  submitted  completed  cancelled  fallbacks  peak-in-flight  engine\n";
     for (i, st, why) in rows {
         s += &format!(
@@ -61,18 +63,27 @@ pub(crate) fn render<'a>(rows: impl Iterator<Item = (usize, &'a Stats, &'a str)>
 /// The report when no AIO was used.
 pub(crate) const NOTHING: &str = "aio-rs: no AIO used\n";
 
-/// Writes the report where `AIO_RS_STATS_FILE` says, or to stderr.
-pub(crate) fn write(text: &str) {
-    match std::env::var_os("AIO_RS_STATS_FILE") {
-        Some(path) if !path.is_empty() => {
-            if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
-                let _ = f.write_all(text.as_bytes());
+/// Writes the report to `file` (appended; created if missing, never through a symbolic link), or
+/// to standard error. If the file cannot be opened, one line on standard error says so and the
+/// report follows there.
+pub(crate) fn write(text: &str, file: Option<&CStr>) {
+    if let Some(path) = file {
+        match sys::open_append(path, true) {
+            Ok(fd) => {
+                let r = sys::write_all(fd, text.as_bytes());
+                sys::close(fd);
+                if r.is_ok() {
+                    return;
+                }
             }
-        }
-        _ => {
-            let _ = std::io::stderr().write_all(text.as_bytes());
+            Err(e) => sys::log_line(format_args!(
+                "cannot open AIO_RS_STATS_FILE={} ({}): the report follows on standard error",
+                path.to_string_lossy(),
+                sys::strerror(e)
+            )),
         }
     }
+    let _ = sys::write_all(2, text.as_bytes());
 }
 
 #[cfg(test)]

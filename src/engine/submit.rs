@@ -9,6 +9,7 @@
 use core::ptr;
 
 use super::batch::Batch;
+use super::complete::finish;
 use super::core::Engine;
 use super::fd;
 use super::fd::table::kind;
@@ -17,7 +18,7 @@ use super::queue::Queue;
 use super::request::{new_job, Backend, Meta, Op, ReqPtr};
 use crate::errno::Errno;
 use crate::notify::cq::QueueRef;
-use crate::notify::{self, Notify};
+use crate::notify::{self, Notify, ThreadJob};
 
 /// Chooses the backend for a request on an fd of class `k` (`fd::table::kind` bits), given the
 /// backend `AIO_RS_BACKEND` forces (if any), whether the queue has a ring, and a way to start
@@ -44,6 +45,13 @@ pub(crate) fn route(k: u32, forced: Option<Backend>, has_ring: bool, kaio: impl 
 /// (`AIO_OP2_FOFFSET`). `group` is its lio group or NULL. On error nothing was recorded and the
 /// aiocb is untouched.
 ///
+/// What glibc would learn only from the kernel is not an error here: a read or write with a
+/// negative offset (EINVAL, before the descriptor is looked at, as `pread` does; not for a
+/// request at the file position, which has no offset), on a bad descriptor (EBADF), or longer
+/// than `SSIZE_MAX` bytes (EFAULT) is accepted and completes at once with that error
+/// ([`accept_failed`]), which `aio_error` and its notification report. Only an `aio_fsync` on a
+/// bad descriptor fails here with EBADF (glibc checks it with `fcntl`).
+///
 /// # Safety
 /// `r` points to a live aiocb that the caller will not modify or free until it completes.
 #[allow(clippy::too_many_arguments)]
@@ -62,25 +70,39 @@ pub(crate) unsafe fn accept<'e>(
     if req.in_flight(eng.epoch) && req.status() == libc::EINPROGRESS {
         return Err(Errno::EINVAL);
     }
+    let sync = op.is_sync();
+    // aio_fsync reads nothing but aio_fildes and aio_sigevent.
+    if !sync && !file_pos && req.offset() < 0 {
+        // SAFETY: as this function (the caller's contract).
+        return unsafe { accept_failed(eng, q, r, notify, group, Errno::EINVAL) };
+    }
     let fdn = req.fd();
-    let fe = eng.fds.entry(fdn)?;
     // A request at the file position needs a checked class (see `at_file_pos`).
-    let (k, changed) = fe.classify(fdn, q.ring.is_some() && !file_pos, req.offset() == 0)?;
+    let lone_ok = q.ring.is_some() && !file_pos;
+    let class = eng.fds.entry(fdn).and_then(|fe| Ok((fe, fe.classify(fdn, lone_ok, sync || req.offset() == 0)?)));
+    let (fe, (k, changed)) = match class {
+        Ok(c) => c,
+        Err(e) if sync => return Err(e),
+        // SAFETY: as this function (the caller's contract).
+        Err(e) => return unsafe { accept_failed(eng, q, r, notify, group, e) },
+    };
+    // (A vector's aio_nbytes is its count of entries, at most IOV_MAX: the intake saw to it.)
+    if !sync && !op.is_vector() && req.nbytes() > isize::MAX as usize {
+        // SAFETY: as this function (the caller's contract).
+        return unsafe { accept_failed(eng, q, r, notify, group, Errno(libc::EFAULT)) };
+    }
     let stream = k & kind::STREAM != 0;
     let cfg = &eng.config.queue;
     let (backend, file_pos) = if file_pos {
         // On a stream there is no position: the flag changes nothing there.
-        let file_pos = !stream && !op.is_sync();
+        let file_pos = !stream && !sync;
         (at_file_pos(k, file_pos, || route(k, cfg.forced, q.ring.is_some(), || q.kaio_start(cfg).is_some())), file_pos)
     } else {
-        if !stream && !op.is_sync() && req.offset() < 0 {
-            return Err(Errno::EINVAL);
-        }
         (route(k, cfg.forced, q.ring.is_some(), || q.kaio_start(cfg).is_some()), false)
     };
     // Requests at the file position run one at a time on their fd, in submission order, as
     // consecutive read(2)/write(2) calls would (reads and writes in one chain: both move it).
-    let ordered = !op.is_sync() && (stream || file_pos || (op.is_write() && k & kind::APPEND != 0));
+    let ordered = !sync && (stream || file_pos || (op.is_write() && k & kind::APPEND != 0));
     // Completions someone must act on without anyone waiting: a notification (of the request,
     // or of its lio group), a barrier (requests wait behind it), and a stream write larger than
     // PIPE_BUF (io_uring may take it in parts; the rest must then be issued; a vector counts as
@@ -89,27 +111,11 @@ pub(crate) unsafe fn accept<'e>(
     let partial = stream && op.is_write() && (op.is_vector() || req.nbytes() > libc::PIPE_BUF);
     // SAFETY: a non-NULL group is live while its submitter adds members.
     let group_notifies = !group.is_null() && unsafe { (*group).notifies() };
-    // What the notification needs: a job block for SIGEV_THREAD; for a completion queue an entry,
-    // and the kernel source the request goes to in the queue's epoll set (then the kernel wakes a
-    // program asleep on the queue itself; if that cannot be done, a helper must watch). Every
-    // other notification is sent by whoever finishes the request, so someone must reap it.
-    let (job, queued, notify_watch) = match notify {
-        Notify::None => (ptr::null_mut(), false, false),
-        Notify::Thread { .. } => {
-            notify::ensure_started()?;
-            (new_job(), false, true)
-        }
-        Notify::Queue { q: cq, .. } => {
-            let attached = attach(q, cq, backend);
-            // The last step that can fail: from here the request is accepted.
-            (cq.reserve(r.as_ptr(), q.idx)?.cast(), true, !attached)
-        }
-        _ => (ptr::null_mut(), false, true),
-    };
-    let watched = notify_watch || group_notifies || op.is_sync() || partial;
+    let (job, queued, notify_watch) = notify_parts(q, r, notify, backend)?;
+    let watched = notify_watch || group_notifies || sync || partial;
     let m = Meta::new(q.idx, backend, op)
         .with_ordered(ordered)
-        .with_barrier(op.is_sync())
+        .with_barrier(sync)
         .with_stream(stream)
         .with_file_pos(file_pos)
         .with_queued(queued)
@@ -121,7 +127,7 @@ pub(crate) unsafe fn accept<'e>(
     if eng.config.stats_on {
         q.stats.submitted();
     }
-    if !ordered && !op.is_sync() && !changed && fe.order.try_fast() {
+    if !ordered && !sync && !changed && fe.order.try_fast() {
         req.set_meta(m.with_counted());
         // SAFETY: accepted just now, ours, in no list.
         unsafe { batch.push(r) };
@@ -129,6 +135,65 @@ pub(crate) unsafe fn accept<'e>(
         // SAFETY: accepted just now, ours, in no list.
         unsafe { fd::submit(eng, fe, r, changed, batch) };
     }
+    Ok(())
+}
+
+/// What request `r`'s notification needs, going to `backend` on `q`: the value of its job slot (a
+/// SIGEV_THREAD job block, its completion queue entry, or NULL), whether it is a completion
+/// queue's (`Meta::queued`), and whether a helper must watch for its completion. EAGAIN if the
+/// notifier thread cannot be started, EBADF if its completion queue was closed meanwhile.
+///
+/// For a completion queue, the kernel source the request goes to is put in the queue's epoll
+/// set (then the kernel wakes a program asleep on the queue itself; if that cannot be done, a
+/// helper must watch). Every other notification is sent by whoever finishes the request, so
+/// someone must reap it. The last step of an acceptance that can fail.
+fn notify_parts(
+    q: &Queue,
+    r: ReqPtr,
+    notify: &Notify,
+    backend: Backend,
+) -> Result<(*mut ThreadJob, bool, bool), Errno> {
+    Ok(match notify {
+        Notify::None => (ptr::null_mut(), false, false),
+        Notify::Thread { .. } => {
+            notify::ensure_started()?;
+            (new_job(), false, true)
+        }
+        Notify::Queue { q: cq, .. } => {
+            let attached = attach(q, cq, backend);
+            (cq.reserve(r.as_ptr(), q.idx)?.cast(), true, !attached)
+        }
+        _ => (ptr::null_mut(), false, true),
+    })
+}
+
+/// Accepts a request that fails at once with `e`: it is started (so it is in flight for a moment,
+/// exactly like any request) and finished here, on the caller's thread, which publishes the
+/// error and sends its notification (puts it on its completion queue, counts its lio group down).
+///
+/// # Safety
+/// As [`accept`].
+pub(crate) unsafe fn accept_failed(
+    eng: &Engine,
+    q: &Queue,
+    r: ReqPtr,
+    notify: &Notify,
+    group: *const Group,
+    e: Errno,
+) -> Result<(), Errno> {
+    // SAFETY: the caller guarantees the aiocb is live.
+    let req = unsafe { r.get() };
+    if req.in_flight(eng.epoch) && req.status() == libc::EINPROGRESS {
+        return Err(Errno::EINVAL);
+    }
+    let (job, queued, _) = notify_parts(q, r, notify, Backend::Threads)?;
+    let m = Meta::new(q.idx, Backend::Threads, Op::Read).with_queued(queued);
+    req.start(eng.epoch, m, job, Group::as_member_tag(group));
+    if eng.config.stats_on {
+        q.stats.submitted();
+    }
+    // SAFETY: accepted just now and ours: nobody else can reach it.
+    unsafe { finish(eng, r, -(e.0 as isize), true) };
     Ok(())
 }
 

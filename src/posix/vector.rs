@@ -22,14 +22,19 @@ use crate::ext::{AIO_OP2_FOFFSET, AIO_OP2_VECTORED};
 /// As [`aio_readv`] (or, without `vector`, as `aio_read`).
 unsafe fn submit(aiocbp: *mut Aiocb, write: bool, vector: bool, file_pos: bool) -> c_int {
     boundary(-1, || {
-        // SAFETY: `aiocbp` is NULL or points to a readable aiocb (our caller's contract).
-        let (r, notify) = if vector { unsafe { intake::vector(aiocbp) } } else { unsafe { intake::request(aiocbp) } }?;
         let op = match (write, vector) {
             (false, false) => Op::Read,
             (true, false) => Op::Write,
             (false, true) => Op::Readv,
             (true, true) => Op::Writev,
         };
+        let (r, notify) = if vector {
+            // SAFETY: `aiocbp` is NULL or points to a readable aiocb (our caller's contract).
+            unsafe { intake::vector(aiocbp, op) }
+        } else {
+            // SAFETY: as above.
+            unsafe { intake::request(aiocbp, op) }
+        }?;
         // SAFETY: the C caller keeps the aiocb, and its buffer or iovec array, valid and
         // unmodified until it completes.
         unsafe { engine::submit_at(r, op, file_pos, &notify) }?;

@@ -14,16 +14,26 @@
 //! handling, vDSO use, cancellation semantics) for no gain in this step, while the check wanted
 //! is simply "where": one scan of the source says it exactly.
 //!
+//! Every system call is made raw (`libc::syscall`), never through glibc's wrappers: many of those
+//! (`read`, `write`, `open`, `close`, `poll`, `fsync`, `pread`, ...) are cancellation points, and a
+//! thread cancelled inside an AIO call other than `aio_suspend`/`lio_listio(LIO_WAIT)` would be
+//! unwound through Rust frames. The libc functions still called are not cancellation points and
+//! do not block: `pthread_*` setup, `sigprocmask`, `clock_gettime` (vDSO), `sysconf`,
+//! `getauxval`, `getenv`, `strerror`, `atexit`.
+//!
 //! Every function here is async-signal-safe unless its documentation says otherwise.
 
 mod aio;
 mod cqfd;
+mod env;
 mod errno;
 mod fd;
 mod futex;
 mod io;
+mod log;
 mod proc;
 mod signal;
+mod sleep;
 mod stack;
 mod thread;
 mod time;
@@ -37,13 +47,16 @@ pub(crate) use self::cqfd::{
     close_raw, dup_high, efd_drain, efd_signal, epoll_add, epoll_new, epoll_take, eventfd_new, mark, marked,
     wait_readable,
 };
+pub(crate) use self::env::var;
 pub(crate) use self::errno::{strerror, ErrnoGuard};
 pub(crate) use self::fd::{close, file_id, is_open, status_flags, EventFd, FileId};
 pub(crate) use self::futex::{futex_wait, futex_wake, EventCount, Guard, Lock};
-pub(crate) use self::io::{fdatasync, fsync, poll, pread, pwrite, sleep_until_signal, transfer};
-pub(crate) use self::proc::{at_exit, at_fork, cpus_configured};
+pub(crate) use self::io::{fdatasync, fsync, poll, pread, pwrite, transfer};
+pub(crate) use self::log::{log_line, open_append, read_number, write_all};
+pub(crate) use self::proc::{at_exit, at_fork, cpus_configured, getpid};
 pub(crate) use self::signal::{queue_asyncio_signal, sigrtmax, thread_in_process};
+pub(crate) use self::sleep::SleepCall;
 pub(crate) use self::stack::{Linked, Stack};
-pub(crate) use self::thread::{spawn, yield_now, ThreadAttr};
-pub(crate) use self::time::now;
+pub(crate) use self::thread::{spawn, yield_now, NoCancel, ThreadAttr};
+pub(crate) use self::time::{now, timespec};
 pub(crate) use self::vec::{transfer_one, transfer_vec};

@@ -7,8 +7,36 @@ use core::ptr;
 use crate::errno::Errno;
 
 extern "C" {
-    // glibc exports it; the libc crate does not declare it.
+    // glibc exports these; the libc crate does not declare them.
     fn pthread_attr_getdetachstate(attr: *const libc::pthread_attr_t, state: *mut c_int) -> c_int;
+    fn pthread_setcancelstate(state: c_int, old: *mut c_int) -> c_int;
+}
+
+/// glibc's `PTHREAD_CANCEL_DISABLE`.
+const PTHREAD_CANCEL_DISABLE: c_int = 1;
+
+/// Cancellation disabled for the calling thread until dropped (then restored as it was), around
+/// the rare internal work that runs code of other libraries which may reach a glibc cancellation
+/// point (starting the engine and a queue: the io-uring crate closes a descriptor when a ring
+/// cannot be set up). The hot paths need none: everything they do is a raw system call.
+pub(crate) struct NoCancel(c_int);
+
+impl NoCancel {
+    pub(crate) fn new() -> NoCancel {
+        let mut old = 0;
+        // SAFETY: writes the previous state into `old`, a live local.
+        unsafe { pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &mut old) };
+        NoCancel(old)
+    }
+}
+
+impl Drop for NoCancel {
+    fn drop(&mut self) {
+        let mut old = 0;
+        // SAFETY: restores the state saved by `new`; writes into `old`, a live local. Restoring
+        // "enabled" does not act on a pending cancel (only a cancellation point does).
+        unsafe { pthread_setcancelstate(self.0, &mut old) };
+    }
 }
 
 /// The attributes a new thread is created with.
@@ -96,9 +124,10 @@ extern "C" fn thread_start(arg: *mut c_void) -> *mut c_void {
     let Start { name, body } = *start;
     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).is_err() {
         let len = name.iter().position(|&b| b == 0).unwrap_or(name.len());
-        let msg = format!("aio-rs: internal error in thread {}; aborting\n", String::from_utf8_lossy(&name[..len]));
-        // SAFETY: writes a live buffer of `msg.len()` bytes to fd 2.
-        unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
+        super::log::log_line(format_args!(
+            "internal error in thread {}; aborting",
+            String::from_utf8_lossy(&name[..len])
+        ));
         std::process::abort();
     }
     ptr::null_mut()

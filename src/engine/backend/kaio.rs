@@ -10,7 +10,6 @@
 use core::ffi::c_int;
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicU32, Ordering::*};
-use core::time::Duration;
 
 use crate::engine::request::{Completion, Op, ReqPtr};
 use crate::errno::Errno;
@@ -109,26 +108,16 @@ impl Ctx {
         self.inflight.load(Acquire) != 0 && self.ctx.has_events()
     }
 
-    /// Takes completions: at least `min` unless `timeout` passes or a signal arrives (then
-    /// `Err(EAGAIN)`/`Err(EINTR)` if none came), and reports each to `on` (the receiver owns
-    /// the request).
+    /// Takes the completions that are there, without waiting, and reports each to `on` (the
+    /// receiver owns the request).
     ///
     /// # Safety
     /// The caller holds the reap lock.
-    pub(crate) unsafe fn reap(
-        &self,
-        min: usize,
-        timeout: Option<Duration>,
-        mut on: impl FnMut(Completion),
-    ) -> Result<usize, Errno> {
+    pub(crate) unsafe fn reap(&self, mut on: impl FnMut(Completion)) -> usize {
         let mut total = 0;
         let mut ev = [IoEvent::default(); 64];
-        let mut min = min;
         loop {
-            let r = match self.ctx.getevents(min, &mut ev, timeout) {
-                Ok(r) => r,
-                Err(e) => return if total > 0 { Ok(total) } else { Err(e) },
-            };
+            let Ok(r) = self.ctx.getevents(0, &mut ev, None) else { return total };
             for e in &ev[..r] {
                 self.inflight.fetch_sub(1, AcqRel);
                 if let Some(req) = ReqPtr::new(e.data as *mut _) {
@@ -136,13 +125,9 @@ impl Ctx {
                 }
             }
             total += r;
-            if r < 64 {
-                if min > 0 && r == 0 {
-                    return Err(Errno::EAGAIN);
-                }
-                return Ok(total);
+            if r < ev.len() {
+                return total;
             }
-            min = 0;
         }
     }
 }

@@ -10,10 +10,8 @@
 
 use core::ffi::c_int;
 use core::sync::atomic::{AtomicI32, AtomicU32, Ordering::*};
-use core::time::Duration;
 use std::os::fd::AsRawFd;
 
-use io_uring::types::{SubmitArgs, Timespec};
 use io_uring::{opcode, squeue, types, EnterFlags, IoUring};
 
 use crate::engine::request::{Completion, Op, Req, ReqPtr, Span, MAX_RW};
@@ -271,28 +269,6 @@ impl Ring {
                 let _ =
                     unsafe { self.ring.submitter().enter::<libc::sigset_t>(0, 0, EnterFlags::GETEVENTS.bits(), None) };
             }
-        }
-    }
-
-    /// Blocks until at least one completion is available, a signal arrives, or `timeout` passes.
-    pub(crate) fn wait(&self, timeout: Option<Duration>) -> Result<(), Errno> {
-        let ts = timeout.map(Timespec::from);
-        let args = match &ts {
-            Some(ts) => SubmitArgs::new().timespec(ts),
-            None => SubmitArgs::new(),
-        };
-        let flags = EnterFlags::GETEVENTS | EnterFlags::EXT_ARG;
-        // SAFETY: `args` is a valid io_uring_getevents_arg (the crate's type) that outlives the
-        // call, with a timespec (or none) that outlives it too; nothing is submitted.
-        let r = unsafe { self.ring.submitter().enter(0, 1, flags.bits(), Some(&args)) };
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) => match e.raw_os_error() {
-                Some(libc::EINTR) => Err(Errno::EINTR),
-                Some(libc::ETIME) => Err(Errno::EAGAIN),
-                Some(c) => Err(Errno(c)),
-                None => Err(Errno::EIO),
-            },
         }
     }
 

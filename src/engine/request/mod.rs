@@ -55,9 +55,9 @@ const PROGRESS: usize = TAG + 24;
 // 8-byte aligned, as the C type is).
 const _: () = {
     assert!(align_of::<Aiocb>() == 8);
-    assert!(LINK % align_of::<AtomicPtr<Aiocb>>() == 0);
-    assert!(STATE % 4 == 0 && META % 4 == 0 && STATUS % 4 == 0);
-    assert!(RESULT % 8 == 0 && TAG % 8 == 0);
+    assert!(LINK.is_multiple_of(align_of::<AtomicPtr<Aiocb>>()));
+    assert!(STATE.is_multiple_of(4) && META.is_multiple_of(4) && STATUS.is_multiple_of(4));
+    assert!(RESULT.is_multiple_of(8) && TAG.is_multiple_of(8));
     assert!(PROGRESS + 8 <= TAG + size_of::<[u8; 32]>());
     assert!(PROGRESS + 8 <= size_of::<Aiocb>());
 };

@@ -147,7 +147,7 @@ impl Harvest {
     /// Whether completions are left for a later harvest.
     pub(crate) fn more(&self) -> bool {
         let cq = self.q.cq;
-        !cq.done.is_empty() || cq.ready.try_lock().map_or(true, |l| !l.is_empty())
+        !cq.done.is_empty() || cq.ready.try_lock().is_none_or(|l| !l.is_empty())
     }
 
     /// Makes the queue's descriptor readable: the next wait returns at once.
