@@ -147,6 +147,7 @@ pub(crate) unsafe fn accept<'e>(
 /// set (then the kernel wakes a program asleep on the queue itself; if that cannot be done, a
 /// helper must watch). Every other notification is sent by whoever finishes the request, so
 /// someone must reap it. The last step of an acceptance that can fail.
+#[inline(always)]
 fn notify_parts(
     q: &Queue,
     r: ReqPtr,
@@ -173,6 +174,7 @@ fn notify_parts(
 ///
 /// # Safety
 /// As [`accept`].
+#[cold]
 pub(crate) unsafe fn accept_failed(
     eng: &Engine,
     q: &Queue,
