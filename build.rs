@@ -1,6 +1,11 @@
-//! Builds the C frame of `aio_suspend` and `lio_listio` (src/posix/frame.c: why it is C is said in
-//! src/posix/frame.rs), and gives the shared object its SONAME, so programs linked with
-//! `-laio_rs` record `libaio_rs.so.0` and keep working across compatible upgrades.
+//! Builds the two C files of the library and gives the shared object its SONAME, so programs
+//! linked with `-laio_rs` record `libaio_rs.so.0` and keep working across compatible upgrades.
+//! The C files exist because a forced unwind (thread cancellation, `pthread_exit`) must never
+//! cross a Rust frame:
+//! - src/posix/frame.c, the C frame of `aio_suspend` and `lio_listio` (why it is C is said in
+//!   src/posix/frame.rs);
+//! - src/notify/runner.c, the C thread body that runs SIGEV_THREAD callbacks (a callback may
+//!   call `pthread_exit` or be cancelled).
 //!
 //! The exports stay unversioned: pass no version script with a named node (such as
 //! `AIO_RS_0 { global: aio_read; ... };`) here or anywhere else. Programs reference glibc's AIO
@@ -17,6 +22,8 @@ fn main() {
     // frame, which glibc's cancellation unwinder runs.
     cc::Build::new().file("src/posix/frame.c").flag("-fexceptions").warnings(true).compile("aio_rs_frame");
     println!("cargo:rerun-if-changed=src/posix/frame.c");
+    cc::Build::new().file("src/notify/runner.c").flag("-pthread").warnings(true).compile("aio_rs_runner");
+    println!("cargo:rerun-if-changed=src/notify/runner.c");
     let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap_or_else(|_| "0".into());
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libaio_rs.so.{major}");
     println!("cargo:rerun-if-changed=build.rs");

@@ -59,12 +59,21 @@ const FOREIGN_OK: &[(&str, &str)] = &[(
 )];
 
 /// The C sources of the crate (built by build.rs), and why each is C.
-const C_SOURCES: &[(&str, &str)] = &[(
-    "src/posix/frame.c",
-    "the sleeping frame of aio_suspend and lio_listio: pthread_cleanup_push and the asynchronous \
-     cancellation around one raw system call, which Rust cannot express without putting its own \
-     frames on the unwound stack (see src/posix/frame.rs)",
-)];
+const C_SOURCES: &[(&str, &str)] = &[
+    (
+        "src/posix/frame.c",
+        "the sleeping frame of aio_suspend and lio_listio: pthread_cleanup_push and the asynchronous \
+         cancellation around one raw system call, which Rust cannot express without putting its own \
+         frames on the unwound stack (see src/posix/frame.rs)",
+    ),
+    (
+        "src/notify/runner.c",
+        "the thread body of SIGEV_THREAD callbacks: a callback may call pthread_exit or be cancelled, \
+         and that unwinding must cross no Rust frame, so the thread starts in C and calls each \
+         callback from C, with a cleanup handler that tells the pool the thread ended (declared in \
+         src/sys/thread.rs)",
+    ),
+];
 
 /// Units that are one layer inside: their modules may import each other.
 const UNITS: &[&str] = &["sys", "notify", "posix"];

@@ -12,8 +12,9 @@ use super::core::Engine;
 use super::fd;
 use super::group::Group;
 use super::queue::Queue;
-use super::request::{free_job, Backend, Completion, Completions, ReqPtr};
+use super::request::{free_job, Backend, Completion, Completions, Req, ReqPtr};
 use crate::notify::{self, Notify};
+use crate::sys;
 
 /// The workers' completions (a blocking context).
 impl Completions for Engine {
@@ -96,6 +97,22 @@ fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
     unsafe { finish(eng, r, res, blocking) }
 }
 
+/// Gives up the file a finishing request held (the kernel, if it ran the request, has its own
+/// reference and is done with it), before the program can see the request done; returns the
+/// result to publish. Out of line: the fast path holds nothing.
+#[cold]
+#[inline(never)]
+fn give_up_held(eng: &Engine, req: &Req<'_>, mut res: isize) -> isize {
+    let Some(h) = req.take_held() else { return res };
+    if res == -(libc::EBADF as isize) && !sys::held_ok(h) {
+        // The duplicate was taken from us (`closefrom`) between our check and the system call
+        // (or io_uring looked it up late, as it does for an fsync): it never touched its file.
+        res = -(libc::ECANCELED as isize);
+    }
+    eng.fds.release_hold(req.fd(), h);
+    res
+}
+
 /// Whether an ECANCELED completion answers an `aio_cancel` (rather than a thread's exit).
 fn cancel_was_asked(eng: &Engine, r: ReqPtr) -> bool {
     // SAFETY: the reaper owns r, live until finished.
@@ -113,11 +130,14 @@ fn cancel_was_asked(eng: &Engine, r: ReqPtr) -> bool {
 ///
 /// # Safety
 /// `r` is live and owned by the caller; nobody touches it after this call.
-pub(crate) unsafe fn finish(eng: &Engine, r: ReqPtr, res: isize, blocking: bool) {
+pub(crate) unsafe fn finish(eng: &Engine, r: ReqPtr, mut res: isize, blocking: bool) {
     // SAFETY: the caller owns r until publish.
     let req = unsafe { r.get() };
     let (m, fdn, job, group) = (req.meta(), req.fd(), req.job(), Group::from_member_tag(req.group()));
     let notify = Notify::validated(req.sigevent());
+    if req.held().is_some() {
+        res = give_up_held(eng, &req, res);
+    }
     req.publish(res);
     let qi = m.queue();
     let q = eng.queue(qi);

@@ -78,7 +78,8 @@ fn engine() -> &'static Engine {
 /// The calling thread's home queue, with its helper thread running.
 fn home(eng: &'static Engine) -> Result<&'static Queue, Errno> {
     let q = eng.home()?;
-    helper::ensure(eng, q);
+    helper::ensure(eng, q)?;
+    q.refresh_fds();
     Ok(q)
 }
 

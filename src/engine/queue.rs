@@ -1,6 +1,7 @@
 //! A queue: one per CPU (at most 64), each with its own backends (an io_uring ring, a kernel AIO
-//! context started on first O_DIRECT use, a worker pool), its helper's eventfd, and the lock-free
-//! hand-offs to that helper. Threads are given a home queue in turn (see `core::Engine::home`).
+//! context started on first O_DIRECT use, a worker pool), its helper's doorbell, and the lock-free
+//! hand-offs to that helper. Starting a queue never fails: a ring or an eventfd that cannot be had
+//! (no descriptor free, io_uring forbidden) only means fewer backends. Threads are given a home queue in turn (see `core::Engine::home`).
 //!
 //! Reaping is done here for whichever caller asks, with the reap lock of each kernel source; what
 //! is reaped is handed to the caller's callback as `Completion`s (the engine's `complete`).
@@ -16,7 +17,7 @@ use super::fd::table::{FdEntry, Kicks};
 use super::request::{Backend, Completion, Completions, ReqPtr, ReqStack};
 use super::stats::Stats;
 use crate::errno::Errno;
-use crate::sys::{self, EventFd, Guard, Lock};
+use crate::sys::{self, Doorbell, Guard, Lock, OwnEventFd};
 
 /// What a queue is started with (from the environment, see `core::Config`).
 pub(crate) struct QueueConfig {
@@ -45,10 +46,10 @@ pub(crate) struct Queue {
     /// Requests in flight on this queue whose completion someone must act on promptly, plus
     /// waiters on this queue that cannot reap it themselves. Non-zero: the helper watches.
     watch: AtomicU32,
-    /// Eventfd the helper sleeps on.
-    pub(crate) wake_fd: EventFd,
-    /// Eventfd kernel AIO completions are counted on.
-    pub(crate) kaio_fd: EventFd,
+    /// How the helper is woken (futex while it watches nothing, an eventfd while it polls).
+    pub(crate) bell: Doorbell,
+    /// Eventfd kernel AIO completions are counted on (made with the context).
+    pub(crate) kaio_fd: OwnEventFd,
     /// Requests waiting for the helper to issue them (a non-blocking context could not).
     pub(crate) deferred: ReqStack,
     /// Fds whose lists the helper must re-evaluate.
@@ -72,8 +73,10 @@ impl Queue {
             _ => None,
         };
         let kaio = OnceCell::new();
+        // Wanted only once a context exists (`new_ctx` makes it).
+        let kaio_fd = OwnEventFd::made_later();
         if cfg.forced == Some(Backend::Kaio) {
-            let c = Ctx::new(cfg.kaio_slots)
+            let c = Self::new_ctx(cfg, &kaio_fd)
                 .map_err(|e| why.push(format!("kernel AIO unavailable ({})", sys::strerror(e))));
             let _ = kaio.set(c.ok());
         }
@@ -86,8 +89,6 @@ impl Queue {
             _ => "worker threads for every descriptor",
         };
         why.insert(0, engines.to_string());
-        let wake_fd = EventFd::new()?;
-        let kaio_fd = EventFd::new()?;
         let q = Queue {
             idx,
             ring,
@@ -95,7 +96,7 @@ impl Queue {
             why: why.join("; "),
             pool: Pool::new(cfg.workers),
             watch: AtomicU32::new(0),
-            wake_fd,
+            bell: Doorbell::new(),
             kaio_fd,
             deferred: ReqStack::new(),
             kicks: Kicks::new(),
@@ -108,20 +109,50 @@ impl Queue {
         Ok(q)
     }
 
-    /// Wakes the helper (async-signal-safe: one write to an eventfd).
+    /// Wakes the helper (async-signal-safe: see `sys::Doorbell`).
     pub(crate) fn wake(&self) {
-        self.wake_fd.signal();
+        self.bell.ring();
+    }
+
+    /// Makes the eventfds this queue lacks (its helper's, its kernel AIO context's, its workers'),
+    /// if any: they were never made, or the program took their numbers. Called on program threads
+    /// at each AIO call (three loads when nothing is missing); our own threads never make a
+    /// descriptor at the lowest free number (see `sys::OwnEventFd`).
+    #[inline]
+    pub(crate) fn refresh_fds(&self) {
+        if self.bell.fd_wanted() | self.kaio_fd.wanted() | self.pool.fds_wanted() {
+            self.make_fds();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn make_fds(&self) {
+        if self.bell.fd_wanted() {
+            self.bell.make_fd();
+        }
+        if self.kaio_fd.wanted() && self.kaio().is_some() {
+            let _ = self.kaio_fd.ensure();
+        }
+        if self.pool.fds_wanted() {
+            self.pool.make_fds();
+        }
+    }
+
+    /// The ring, while it takes submissions.
+    pub(crate) fn live_ring(&self) -> Option<&Ring> {
+        self.ring.as_ref().filter(|r| !r.is_dead())
     }
 
     /// What this queue's workers are started with.
     pub(crate) fn host(&'static self, sink: &'static dyn Completions) -> Host {
-        Host { sink, helper: &self.wake_fd, queue: self.idx }
+        Host { sink, helper: &self.bell, queue: self.idx }
     }
 
     /// Asks the helper for another worker if work is queued and no worker is idle
     /// (async-signal-safe).
     pub(crate) fn want_worker_if_needed(&self) {
-        self.pool.want_worker(&self.wake_fd);
+        self.pool.want_worker(&self.bell);
     }
 
     pub(crate) fn watch_inc(&self) {
@@ -164,10 +195,17 @@ impl Queue {
         self.kaio.get().and_then(|c| c.as_ref())
     }
 
+    /// A kernel AIO context and the eventfd its completions are counted on (without which the
+    /// helper could not watch it).
+    fn new_ctx(cfg: &QueueConfig, efd: &OwnEventFd) -> Result<Ctx, Errno> {
+        efd.ensure().ok_or(Errno::EAGAIN)?;
+        Ctx::new(cfg.kaio_slots)
+    }
+
     /// The kernel AIO context, started on first use (submission path only).
     pub(crate) fn kaio_start(&self, cfg: &QueueConfig) -> Option<&Ctx> {
         self.kaio
-            .get_or_init(|| match Ctx::new(cfg.kaio_slots) {
+            .get_or_init(|| match Self::new_ctx(cfg, &self.kaio_fd) {
                 Ok(c) => Some(c),
                 Err(e) => {
                     if cfg.verbose {
@@ -217,6 +255,7 @@ impl Queue {
     /// No wake-up is lost: the helper stores `helper_waits` and then tries the lock; we release
     /// the lock and then swap `helper_waits`, with a full fence on both sides between the two
     /// steps. Either the helper's try sees the lock free, or our swap sees its flag.
+    #[inline]
     pub(crate) fn release_reap(&self, g: Guard<'_, ()>) {
         drop(g);
         core::sync::atomic::fence(SeqCst);
@@ -263,7 +302,7 @@ impl Queue {
     }
 
     /// Closes the descriptors a forked child inherited from this queue (its ring's, its
-    /// eventfds, its workers').
+    /// eventfds, its workers'), each only if its number is still ours.
     ///
     /// # Safety
     /// Nothing uses this queue afterwards.
@@ -273,8 +312,8 @@ impl Queue {
             if let Some(r) = &self.ring {
                 r.close_inherited();
             }
-            self.wake_fd.close();
-            self.kaio_fd.close();
+            self.bell.close_inherited();
+            self.kaio_fd.close_inherited();
             self.pool.close_inherited();
         }
     }

@@ -6,19 +6,22 @@
 //! There is no global lock on this path: each queue has its own locks, and the per-fd count is
 //! one atomic.
 
+use core::ffi::c_int;
 use core::ptr;
 
 use super::batch::Batch;
 use super::complete::finish;
+use super::core::get;
 use super::core::Engine;
 use super::fd;
-use super::fd::table::kind;
+use super::fd::table::{kind, FdEntry};
 use super::group::Group;
 use super::queue::Queue;
-use super::request::{new_job, Backend, Meta, Op, ReqPtr};
+use super::request::{free_job, new_job, Backend, Meta, Op, ReqPtr};
 use crate::errno::Errno;
 use crate::notify::cq::QueueRef;
 use crate::notify::{self, Notify, ThreadJob};
+use crate::sys::{self, Held};
 
 /// Chooses the backend for a request on an fd of class `k` (`fd::table::kind` bits), given the
 /// backend `AIO_RS_BACKEND` forces (if any), whether the queue has a ring, and a way to start
@@ -29,12 +32,18 @@ use crate::notify::{self, Notify, ThreadJob};
 /// figures are in the README). Only if the class was checked, though: a lone request on an idle
 /// fd whose class came from the cache unchecked goes to io_uring, which is safe whatever the fd
 /// has become. Everything else goes to io_uring when the queue has a ring, else to the workers.
+///
+/// Anonymous inodes (eventfd, timerfd, signalfd, inotify, epoll, pidfd, ...) always go to the
+/// workers, whatever is forced: io_uring leaves a read of an epoll or pidfd descriptor pending
+/// forever (measured on Linux 6.18; `read` answers EINVAL), while a worker's first attempt
+/// (`preadv2` without waiting) gets the answer `read` gives, and then polls as for any stream.
 pub(crate) fn route(k: u32, forced: Option<Backend>, has_ring: bool, kaio: impl FnOnce() -> bool) -> Backend {
+    // (An anonymous inode is never DIRECT.)
     let checked_direct = k & (kind::DIRECT | kind::UNCHECKED) == kind::DIRECT;
     if checked_direct && matches!(forced, None | Some(Backend::Kaio)) && kaio() {
         return Backend::Kaio;
     }
-    if has_ring {
+    if has_ring && k & kind::ANON == 0 {
         return Backend::Uring;
     }
     Backend::Threads
@@ -71,34 +80,36 @@ pub(crate) unsafe fn accept<'e>(
         return Err(Errno::EINVAL);
     }
     let sync = op.is_sync();
-    // aio_fsync reads nothing but aio_fildes and aio_sigevent.
-    if !sync && !file_pos && req.offset() < 0 {
-        // SAFETY: as this function (the caller's contract).
-        return unsafe { accept_failed(eng, q, r, notify, group, Errno::EINVAL) };
-    }
     let fdn = req.fd();
-    // A request at the file position needs a checked class (see `at_file_pos`).
-    let lone_ok = q.ring.is_some() && !file_pos;
-    let class = eng.fds.entry(fdn).and_then(|fe| Ok((fe, fe.classify(fdn, lone_ok, sync || req.offset() == 0)?)));
-    let (fe, (k, changed)) = match class {
-        Ok(c) => c,
-        Err(e) if sync => return Err(e),
+    // aio_fsync reads nothing but aio_fildes and aio_sigevent. A read or write with a negative
+    // offset or of more than SSIZE_MAX bytes (either sets the sign bit) fails at once (cold). A
+    // request at the file position has no offset; a vector's aio_nbytes is its count of entries,
+    // at most IOV_MAX (the intake saw to it).
+    let off = if file_pos { 0 } else { req.offset() };
+    if !sync && (off | req.nbytes() as i64) < 0 {
         // SAFETY: as this function (the caller's contract).
-        Err(e) => return unsafe { accept_failed(eng, q, r, notify, group, e) },
-    };
-    // (A vector's aio_nbytes is its count of entries, at most IOV_MAX: the intake saw to it.)
-    if !sync && !op.is_vector() && req.nbytes() > isize::MAX as usize {
-        // SAFETY: as this function (the caller's contract).
-        return unsafe { accept_failed(eng, q, r, notify, group, Errno(libc::EFAULT)) };
+        return unsafe { accept_bad_args(eng, q, r, off, notify, group) };
     }
+    // A request at the file position needs a checked class (see `at_file_pos`).
+    let has_ring = q.live_ring().is_some();
+    let fe = match eng.fds.entry(fdn) {
+        Ok(fe) => fe,
+        // SAFETY: as this function (the caller's contract).
+        Err(e) => return unsafe { bad_fd(eng, q, r, op, notify, group, e) },
+    };
+    let (k, changed) = match fe.classify(fdn, has_ring && !file_pos, sync || req.offset() == 0) {
+        Ok(c) => c,
+        // SAFETY: as this function (the caller's contract).
+        Err(e) => return unsafe { bad_fd(eng, q, r, op, notify, group, e) },
+    };
     let stream = k & kind::STREAM != 0;
     let cfg = &eng.config.queue;
     let (backend, file_pos) = if file_pos {
         // On a stream there is no position: the flag changes nothing there.
         let file_pos = !stream && !sync;
-        (at_file_pos(k, file_pos, || route(k, cfg.forced, q.ring.is_some(), || q.kaio_start(cfg).is_some())), file_pos)
+        (at_file_pos(k, file_pos, || route(k, cfg.forced, has_ring, || q.kaio_start(cfg).is_some())), file_pos)
     } else {
-        (route(k, cfg.forced, q.ring.is_some(), || q.kaio_start(cfg).is_some()), false)
+        (route(k, cfg.forced, has_ring, || q.kaio_start(cfg).is_some()), false)
     };
     // Requests at the file position run one at a time on their fd, in submission order, as
     // consecutive read(2)/write(2) calls would (reads and writes in one chain: both move it).
@@ -111,7 +122,28 @@ pub(crate) unsafe fn accept<'e>(
     let partial = stream && op.is_write() && (op.is_vector() || req.nbytes() > libc::PIPE_BUF);
     // SAFETY: a non-NULL group is live while its submitter adds members.
     let group_notifies = !group.is_null() && unsafe { (*group).notifies() };
-    let (job, queued, notify_watch) = notify_parts(q, r, notify, backend)?;
+    // The workers run a request later, by which time the number may name another file: it holds
+    // its caller's open file from now on until it completes (and a worker must exist); so does a
+    // stream write that io_uring may take in parts (the rest is issued from its completion), and
+    // an fsync for io_uring, which looks the number up only when one of its workers gets to it. A
+    // request that parks on its fd is made to hold it by the ordering state machine. A number
+    // closed since it was classified is EBADF here: the request's result for a read or write
+    // (glibc's convention, see above), the call's error for aio_fsync.
+    let late_lookup = partial || (sync && backend == Backend::Uring);
+    let held = if backend == Backend::Threads || late_lookup {
+        match hold_for(fe, fdn, q, backend) {
+            Ok(h) => Some(h),
+            // SAFETY: as this function (the caller's contract).
+            Err(Errno::EBADF) if !sync => return unsafe { accept_failed(eng, q, r, notify, group, Errno::EBADF) },
+            Err(e) => return Err(e),
+        }
+    } else {
+        None
+    };
+    let (job, queued, notify_watch) = match notify_parts(q, r, notify, backend) {
+        Ok(p) => p,
+        Err(e) => return Err(refused(fe, held, e)),
+    };
     let watched = notify_watch || group_notifies || sync || partial;
     let m = Meta::new(q.idx, backend, op)
         .with_ordered(ordered)
@@ -121,19 +153,33 @@ pub(crate) unsafe fn accept<'e>(
         .with_queued(queued)
         .with_watched(watched);
     req.start(eng.epoch, m, job, Group::as_member_tag(group));
+    if let Some(h) = held {
+        req.set_held(h);
+    }
     if watched {
         q.watch_inc();
-    }
-    if eng.config.stats_on {
-        q.stats.submitted();
     }
     if !ordered && !sync && !changed && fe.order.try_fast() {
         req.set_meta(m.with_counted());
         // SAFETY: accepted just now, ours, in no list.
         unsafe { batch.push(r) };
-    } else {
-        // SAFETY: accepted just now, ours, in no list.
-        unsafe { fd::submit(eng, fe, r, changed, batch) };
+    // SAFETY: accepted just now, ours, in no list.
+    } else if !unsafe { fd::submit(eng, fe, r, changed, batch) } {
+        // It had to wait on its fd and no descriptor could be had to hold its file with, or
+        // another thread closed the number since it was classified: for a read or write that is
+        // the request's result (EBADF, as above; aio_fsync's error).
+        undo(fe, q, r, m, job);
+        if sys::is_open(fdn) {
+            return Err(Errno::EAGAIN);
+        }
+        if sync {
+            return Err(Errno::EBADF);
+        }
+        // SAFETY: as this function (the caller's contract); `undo` took the request back.
+        return unsafe { accept_failed(eng, q, r, notify, group, Errno::EBADF) };
+    }
+    if eng.config.stats_on {
+        q.stats.submitted();
     }
     Ok(())
 }
@@ -168,6 +214,110 @@ fn notify_parts(
     })
 }
 
+/// Makes a request that must hold its file (see `accept`) do so, and, for the workers, makes sure
+/// the queue's pool has a worker. Out of line: the fast path holds nothing.
+#[cold]
+#[inline(never)]
+fn hold_for(fe: &FdEntry, fdn: c_int, q: &Queue, backend: Backend) -> Result<Held, Errno> {
+    let h = fe.hold(fdn)?;
+    if backend == Backend::Threads {
+        if let Some(e) = get() {
+            let q = e.queue(q.idx);
+            if let Err(err) = q.pool.ensure_worker(q.host(e)) {
+                fe.release_hold(h);
+                return Err(err);
+            }
+        }
+    }
+    Ok(h)
+}
+
+/// Gives back the file a request held when its notification refused it (`e`, returned).
+#[cold]
+#[inline(never)]
+fn refused(fe: &FdEntry, held: Option<Held>, e: Errno) -> Errno {
+    if let Some(h) = held {
+        fe.release_hold(h);
+    }
+    e
+}
+
+/// Takes back a request that was started (with meta `m` and job slot `job`) but then refused:
+/// its held file, its watch, its SIGEV_THREAD job block or its completion queue entry.
+#[cold]
+#[inline(never)]
+fn undo(fe: &FdEntry, q: &Queue, r: ReqPtr, m: Meta, job: *mut ThreadJob) {
+    // SAFETY: the request was refused: neither parked nor issued, so still ours alone.
+    let req = unsafe { r.get() };
+    if let Some(h) = req.take_held() {
+        fe.release_hold(h);
+    }
+    if m.watched() {
+        q.watch_dec();
+    }
+    if m.queued() {
+        // SAFETY: reserved by `notify_parts` for this request and never handed to its queue.
+        unsafe { notify::cq::unreserve(job.cast()) };
+    } else if !job.is_null() {
+        // SAFETY: made by new_job above and never handed to the notifier.
+        unsafe { free_job(job) };
+    }
+    req.refuse(libc::EAGAIN);
+}
+
+/// A read or write whose offset `off` is negative (EINVAL, before the descriptor is looked at, as
+/// `pread` does; a request at the file position passes 0) or whose length exceeds `SSIZE_MAX`
+/// (EFAULT, unless the descriptor is bad: EBADF): accepted, and completed at once with that error
+/// (see [`accept`]).
+///
+/// # Safety
+/// As [`accept`].
+#[cold]
+#[inline(never)]
+unsafe fn accept_bad_args(
+    eng: &Engine,
+    q: &Queue,
+    r: ReqPtr,
+    off: i64,
+    notify: &Notify,
+    group: *const Group,
+) -> Result<(), Errno> {
+    // SAFETY: the caller guarantees the aiocb is live; only read here.
+    let req = unsafe { r.get() };
+    let e = if off < 0 {
+        Errno::EINVAL
+    } else if !sys::is_open(req.fd()) {
+        Errno::EBADF
+    } else {
+        Errno(libc::EFAULT)
+    };
+    // SAFETY: as this function (the caller's contract).
+    unsafe { accept_failed(eng, q, r, notify, group, e) }
+}
+
+/// A bad descriptor (`e`, EBADF) found at submission: the call's error for `aio_fsync`, the
+/// request's result for a read or write (see [`accept`]).
+///
+/// # Safety
+/// As [`accept`].
+#[cold]
+#[inline(never)]
+unsafe fn bad_fd(
+    eng: &Engine,
+    q: &Queue,
+    r: ReqPtr,
+    op: Op,
+    notify: &Notify,
+    group: *const Group,
+    e: Errno,
+) -> Result<(), Errno> {
+    if op.is_sync() {
+        return Err(e);
+    }
+    // SAFETY: as this function (the caller's contract).
+    unsafe { accept_failed(eng, q, r, notify, group, e) }
+}
+
 /// Accepts a request that fails at once with `e`: it is started (so it is in flight for a moment,
 /// exactly like any request) and finished here, on the caller's thread, which publishes the
 /// error and sends its notification (puts it on its completion queue, counts its lio group down).
@@ -175,6 +325,7 @@ fn notify_parts(
 /// # Safety
 /// As [`accept`].
 #[cold]
+#[inline(never)]
 pub(crate) unsafe fn accept_failed(
     eng: &Engine,
     q: &Queue,
@@ -214,13 +365,15 @@ fn at_file_pos(k: u32, file_pos: bool, route: impl FnOnce() -> Backend) -> Backe
 
 /// Puts the kernel source a request of completion queue `cq` goes to (on queue `q`, through
 /// `backend`) into the queue's epoll set, so that the kernel wakes a program asleep on the queue
-/// itself (see `notify::cq`); the workers finish their requests themselves. False if that could
-/// not be done: then the request must be watched (a helper reaps it and signals the queue).
+/// itself (see `notify::cq`); the workers finish their requests themselves. The source's
+/// descriptor is checked to be still ours when it is registered (once per queue and source).
+/// False if that could not be done: then the request must be watched (a helper reaps it and
+/// signals the queue).
 #[cold]
 fn attach(q: &Queue, cq: &QueueRef, backend: Backend) -> bool {
     match backend {
-        Backend::Uring => q.ring.as_ref().is_some_and(|r| cq.attach(q.idx, 0, r.fd())),
-        Backend::Kaio => cq.attach(q.idx, 1, q.kaio_fd.raw()),
+        Backend::Uring => cq.attach(q.idx, 0, || q.live_ring().and_then(|r| r.checked_fd())),
+        Backend::Kaio => cq.attach(q.idx, 1, || q.kaio_fd.current()),
         Backend::Threads => true,
     }
 }
@@ -254,5 +407,10 @@ mod tests {
         assert_eq!(route(direct, Some(Backend::Threads), false, || panic!("kaio must not start")), Backend::Threads);
         assert_eq!(route(direct, Some(Backend::Kaio), false, yes), Backend::Kaio);
         assert_eq!(route(buffered, Some(Backend::Kaio), false, yes), Backend::Threads);
+        // Anonymous inodes: the workers, whatever is forced (io_uring would leave an epoll or
+        // pidfd read pending forever).
+        let anon = class_of(0, libc::O_RDWR);
+        assert_eq!(route(anon, None, true, || panic!("kaio must not start")), Backend::Threads);
+        assert_eq!(route(anon, Some(Backend::Uring), true, no), Backend::Threads);
     }
 }

@@ -18,11 +18,20 @@
 //! continue, and fail with EINTR only when a signal handler ran; the deadline is absolute, so it
 //! is kept across restarts.
 //!
+//! Our descriptors may be taken from us (`closefrom`, `dup2` over them; see `sys::OwnEventFd`).
+//! The kernel AIO eventfd is checked before each sleep on it. The ring's number is not (that
+//! would cost a system call on the fast path): a sleep on a ring is capped at [`RING_SLEEP_CAP`],
+//! and after a capped sleep that timed out, a wake-up that found no completion, or POLLNVAL, the
+//! number is checked (`Ring::checked_fd`), which marks a ring whose number was taken dead. A dead
+//! ring is never slept on: its helper polls it (or, without its number, looks at its completions'
+//! memory after each timeout) and bumps the event counter.
+//!
 //! Async-signal-safe: only try-locks, no allocation.
 
 use core::ffi::c_int;
 use core::time::Duration;
 
+use super::backend::threads::Taken;
 use super::backend::uring::CancelSlot;
 use super::complete::{reap, reap_source};
 use super::core::{get, Engine};
@@ -45,6 +54,11 @@ pub(crate) struct WaitSet {
 }
 
 impl WaitSet {
+    /// A set waiting for something only others complete (workers, helpers).
+    pub(crate) fn others() -> WaitSet {
+        WaitSet { others: true, ..WaitSet::default() }
+    }
+
     /// A set waiting on queue `q`'s ring alone.
     pub(crate) fn ring_of(q: usize) -> WaitSet {
         WaitSet { ring_queues: 1 << q, ..WaitSet::default() }
@@ -106,7 +120,13 @@ pub(crate) enum Target {
     Done(ReqPtr),
     /// `aio_cancel`: the answer of an io_uring cancel on queue `q` has arrived.
     Slot { slot: *const CancelSlot, q: usize },
+    /// `aio_cancel(fd, NULL)`: the worker of queue `q` that request `t` was taken from has
+    /// finished it (the request itself may be reaped and freed by then: it is never looked at).
+    Worker { q: usize, t: Taken },
 }
+
+/// The longest sleep on a ring at once (see the module documentation).
+pub(crate) const RING_SLEEP_CAP: Duration = Duration::from_millis(500);
 
 /// What [`Wait::step`] decided.
 pub(crate) enum Step {
@@ -145,6 +165,8 @@ pub(crate) struct Wait<'e> {
     held: Held<'e>,
     /// A source's descriptor became unusable (POLLNVAL): sleep on the event counter instead.
     no_source: bool,
+    /// The last sleep on a ring was shortened to `RING_SLEEP_CAP`.
+    capped: bool,
     /// The sleep's timeout and descriptor, named by the `SleepCall` last returned.
     ts: libc::timespec,
     pfd: libc::pollfd,
@@ -166,9 +188,16 @@ impl<'e> Wait<'e> {
             deadline: timeout.map(|t| sys::now().saturating_add(t)),
             held: Held::Nothing,
             no_source: false,
+            capped: false,
             ts: libc::timespec { tv_sec: 0, tv_nsec: 0 },
             pfd: libc::pollfd { fd: -1, events: libc::POLLIN, revents: 0 },
         }
+    }
+
+    /// A wait for the worker of queue `q` that `t` was taken from (no limit).
+    fn new_for_worker(eng: &'e Engine, q: usize, t: Taken) -> Wait<'e> {
+        // SAFETY: `Target::Worker` names no memory of the caller's.
+        unsafe { Wait::new(Some(eng), Target::Worker { q, t }, None) }
     }
 
     /// Whether the wait is over, and if not, what it waits on.
@@ -191,6 +220,10 @@ impl<'e> Wait<'e> {
             }
             // SAFETY: the slot is live until it is done (`new`'s contract).
             Target::Slot { slot, q } => (unsafe { (*slot).is_done() }, WaitSet::ring_of(q)),
+            Target::Worker { q, t } => match eng {
+                Some(eng) => (eng.queue(q).pool.finished(t), WaitSet::others()),
+                None => (true, ws),
+            },
         }
     }
 
@@ -249,8 +282,23 @@ impl<'e> Wait<'e> {
     /// One step: `slept` is the outcome of the sleep the previous step asked for (None at the
     /// first step).
     pub(crate) fn step(&mut self, slept: Option<Result<isize, Errno>>) -> Step {
-        if matches!(self.held, Held::Source { .. }) && slept.is_some() && self.pfd.revents & libc::POLLNVAL != 0 {
-            self.no_source = true;
+        if let (Held::Source { q, k, .. }, Some(r)) = (&self.held, slept) {
+            let nval = self.pfd.revents & libc::POLLNVAL != 0;
+            if nval {
+                self.no_source = true;
+            }
+            if let (Backend::Uring, Some(ring)) = (k, &q.ring) {
+                // Is the number still the ring's? Only asked off the fast path: after a capped
+                // sleep that timed out, a wake-up with nothing to reap, or POLLNVAL.
+                let suspect = match r {
+                    Ok(0) => self.capped,
+                    Ok(_) => nval || !ring.has_completions(),
+                    Err(_) => false,
+                };
+                if suspect {
+                    let _ = ring.checked_fd();
+                }
+            }
         }
         self.release(true);
         if self.eng.is_none() {
@@ -306,20 +354,34 @@ impl<'e> Wait<'e> {
     /// completion queue holds entries) or the kernel AIO eventfd (every iocb signals it; it is
     /// drained only by a holder of the context's reap lock, before it looks at the context, so a
     /// completion is either seen there or signalled afterwards).
+    ///
+    /// A dead ring is not slept on (see the module documentation), and neither is a kernel AIO
+    /// eventfd whose number is no longer ours (its helper polls a new one once a program thread
+    /// made it, and bumps the event counter).
     fn sleep_on_source(&mut self, eng: &'e Engine, ws: WaitSet, left: Option<Duration>) -> Source {
         let Some((qi, k)) = ws.single().filter(|_| !self.no_source) else { return Source::Busy };
         let q = eng.queue(qi);
+        if k == Backend::Uring && q.live_ring().is_none() {
+            return Source::Busy;
+        }
         let Some(g) = q.reap_lock(k).and_then(|l| l.try_lock()) else { return Source::Busy };
         if self.check(Some(eng)).0 {
             q.release_reap(g);
             return Source::Done;
         }
+        let mut cap = false;
         let fd = match (k, &q.ring, q.kaio()) {
-            (Backend::Uring, Some(ring), _) => (!ring.has_completions()).then(|| ring.fd()),
-            (Backend::Kaio, _, Some(ctx)) => {
-                q.kaio_fd.drain();
-                (!ctx.has_pending()).then(|| q.kaio_fd.raw())
+            (Backend::Uring, Some(ring), _) => {
+                cap = left.is_none_or(|l| l > RING_SLEEP_CAP);
+                (!ring.has_completions()).then(|| ring.raw_fd())
             }
+            (Backend::Kaio, _, Some(ctx)) => match q.kaio_fd.drain_current() {
+                Some(efd) => (!ctx.has_pending()).then_some(efd),
+                None => {
+                    q.release_reap(g);
+                    return Source::Busy;
+                }
+            },
             _ => {
                 q.release_reap(g);
                 return Source::Busy;
@@ -334,6 +396,8 @@ impl<'e> Wait<'e> {
         };
         self.pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
         self.held = Held::Source { q, k, g };
+        self.capped = cap;
+        let left = if cap { Some(RING_SLEEP_CAP) } else { left };
         let ts = left.map(|l| {
             self.ts = sys::timespec(l);
             &mut self.ts
@@ -382,6 +446,12 @@ pub(crate) fn wait_slot(eng: &Engine, q: &Queue, slot: &CancelSlot) {
     // SAFETY: the slot is the caller's, live until this returns.
     let w = unsafe { Wait::new(Some(eng), Target::Slot { slot, q: q.idx }, None) };
     let _ = run(w);
+}
+
+/// Waits until the worker of queue `q` that request `t` was taken from has finished it.
+/// Ignores signals: the caller counts the request as cancelled only once its worker is done.
+pub(crate) fn wait_worker(eng: &Engine, q: &Queue, t: Taken) {
+    while run(Wait::new_for_worker(eng, q.idx, t)) == Err(Errno::EINTR) {}
 }
 
 /// Waits (without timeout, ignoring signals) until `r` is no longer in progress.

@@ -1,12 +1,12 @@
 //! The system layer: the only module of the crate that calls libc or makes system calls.
 //!
-//! Everything above it speaks in typed values (`EventFd`, `Lock`, `Duration`, `Errno`, results in
+//! Everything above it speaks in typed values (`OwnEventFd`, `Lock`, `Duration`, `Errno`, results in
 //! the kernel's `-errno` convention) and never calls a libc function itself; plain libc *types* and
 //! *constants* (`libc::timespec`, `libc::EINPROGRESS`) are used freely. The rule is checked by
 //! `tests/architecture.rs` (run by `cargo test`, so by `make check` and CI): outside `src/sys/`, no
-//! `libc::name(` call, no `use libc::` import and no `extern "C"` block may appear. io_uring's
-//! own system calls are made by the io-uring crate, whose typed interface only
-//! `engine::backend::uring` uses.
+//! `libc::name(` call, no `use libc::` import and no `extern "C"` block may appear. io_uring
+//! rings are set up by the io-uring crate, whose typed interface only `engine::backend::uring` uses;
+//! entering a ring goes through [`uring_enter`] here, with our own (moved, tagged) ring number.
 //!
 //! Why a source check rather than clippy's `disallowed_methods` or rustix: `disallowed_methods`
 //! needs every forbidden function listed by path (libc has thousands, and a call of one nobody
@@ -25,6 +25,7 @@
 
 mod aio;
 mod cqfd;
+mod doorbell;
 mod env;
 mod errno;
 mod fd;
@@ -37,6 +38,7 @@ mod sleep;
 mod stack;
 mod thread;
 mod time;
+mod uring;
 mod vec;
 
 pub(crate) use self::aio::{
@@ -47,9 +49,13 @@ pub(crate) use self::cqfd::{
     close_raw, dup_high, efd_drain, efd_signal, epoll_add, epoll_new, epoll_take, eventfd_new, mark, marked,
     wait_readable,
 };
+pub(crate) use self::doorbell::Doorbell;
 pub(crate) use self::env::var;
 pub(crate) use self::errno::{strerror, ErrnoGuard};
-pub(crate) use self::fd::{close, file_id, is_open, status_flags, EventFd, FileId};
+pub(crate) use self::fd::{
+    close, file_id, held_ident, held_ok, hold, is_open, is_own, move_high, release, release_all_inherited,
+    status_flags, tag_own, FileId, Held, OwnEventFd,
+};
 pub(crate) use self::futex::{futex_wait, futex_wake, EventCount, Guard, Lock};
 pub(crate) use self::io::{fdatasync, fsync, poll, pread, pwrite, transfer};
 pub(crate) use self::log::{log_line, open_append, read_number, write_all};
@@ -57,6 +63,7 @@ pub(crate) use self::proc::{at_exit, at_fork, cpus_configured, getpid};
 pub(crate) use self::signal::{queue_asyncio_signal, sigrtmax, thread_in_process};
 pub(crate) use self::sleep::SleepCall;
 pub(crate) use self::stack::{Linked, Stack};
-pub(crate) use self::thread::{spawn, yield_now, NoCancel, ThreadAttr};
+pub(crate) use self::thread::{spawn, spawn_runner, thread_name, yield_now, NoCancel, Runner, ThreadAttr};
 pub(crate) use self::time::{now, timespec};
+pub(crate) use self::uring::uring_enter;
 pub(crate) use self::vec::{transfer_one, transfer_vec};

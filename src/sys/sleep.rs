@@ -84,10 +84,12 @@ mod tests {
         assert_eq!(unsafe { SleepCall::futex_wait(&word, 7, Some(&ts)).run() }, Err(Errno(libc::ETIMEDOUT)));
         // SAFETY: as above; the value differs, so it returns at once.
         assert_eq!(unsafe { SleepCall::futex_wait(&word, 8, None).run() }, Err(Errno::EAGAIN));
-        let ev = crate::sys::EventFd::new().unwrap();
+        let ev = crate::sys::OwnEventFd::new();
+        let fd = ev.ensure().unwrap();
         ev.signal();
-        let mut fds = [libc::pollfd { fd: ev.raw(), events: libc::POLLIN, revents: 0 }];
+        let mut fds = [libc::pollfd { fd, events: libc::POLLIN, revents: 0 }];
         // SAFETY: `fds` is live.
         assert_eq!(unsafe { SleepCall::poll(&mut fds, None).run() }, Ok(1));
+        ev.close_inherited();
     }
 }

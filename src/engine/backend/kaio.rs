@@ -36,8 +36,9 @@ impl Ctx {
         &self.reap
     }
 
-    /// Submits `reqs`; returns how many the kernel accepted (fewer when the context is full).
-    /// No lock is needed: `io_submit` is thread-safe on a shared context.
+    /// Submits `reqs` (each on its descriptor, or the duplicate it holds); returns how many the
+    /// kernel accepted (fewer when the context is full). No lock is needed: `io_submit` is
+    /// thread-safe on a shared context.
     ///
     /// # Safety
     /// Every request is live and accepted, and its buffer stays valid while it is in flight;
@@ -76,7 +77,7 @@ impl Ctx {
                         Op::Readv => IOCB_CMD_PREADV,
                         Op::Writev => IOCB_CMD_PWRITEV,
                     },
-                    aio_fildes: req.fd() as u32,
+                    aio_fildes: req.target_fd() as u32,
                     aio_buf: req.buf() as u64,
                     aio_nbytes: req.nbytes() as u64,
                     aio_offset: if m.stream() { 0 } else { req.offset() },

@@ -27,6 +27,11 @@ const EV_BARRIER_DONE: u32 = 4;
 pub(crate) trait Admit {
     /// `r` may go: it is counted in `inflight` and marked counted. Issue it.
     fn issue(&mut self, r: ReqPtr);
+    /// `r` is about to wait in one of the fd's lists: make it hold what it needs to wait (the
+    /// engine: its caller's open file). False refuses it: it is not parked, and `submit` says so.
+    /// Called for a request in a list too (moved from the barrier queue to a chain), which must
+    /// then answer true.
+    fn hold(&mut self, r: ReqPtr) -> bool;
     /// `r` now waits in one of the fd's lists (its phase is `Waiting`).
     fn parked(&mut self, r: ReqPtr);
     /// `n` requests left the waiting lists (issued or removed).
@@ -113,45 +118,47 @@ impl OrderState {
 
     /// Admits a request that must take the slow path (ordered, a barrier, or the fd has a
     /// barrier or a drain pending). `drain`: hold it, and what follows, until nothing is in
-    /// flight (the fd's class changed under requests in flight).
+    /// flight (the fd's class changed under requests in flight). False if it had to wait and
+    /// `Admit::hold` refused: then it is in no list and was not issued.
     ///
     /// # Safety
     /// `r` is live, accepted and in no list.
-    pub(crate) unsafe fn submit(&self, r: ReqPtr, drain: bool, to: &mut impl Admit) {
+    pub(crate) unsafe fn submit(&self, r: ReqPtr, drain: bool, to: &mut impl Admit) -> bool {
         let mut l = self.lists.lock();
         if drain && self.inflight.load(SeqCst) != 0 {
             l.drain = true;
         }
         // SAFETY: r is live (caller).
         let m = unsafe { r.get() }.meta();
-        if m.barrier() {
+        let accepted = if m.barrier() {
             self.slow.store(1, SeqCst);
             let quiet = l.waitq.is_empty() && !l.barrier && !l.drain && l.chain.iter().all(List::is_empty);
             if quiet && self.inflight.load(SeqCst) == 0 {
                 l.barrier = true;
                 // SAFETY: r is live and in no list.
-                unsafe { self.admit(&mut l, r, to) };
+                unsafe { self.admit(&mut l, r, to) }
             } else {
                 // SAFETY: r is live and in no list.
-                unsafe { park(&mut l.waitq, r, to) };
+                unsafe { park(&mut l.waitq, r, to) }
             }
         } else if l.barrier || l.drain || !l.waitq.is_empty() {
             self.slow.store(1, SeqCst);
             // SAFETY: r is live and in no list.
-            unsafe { park(&mut l.waitq, r, to) };
+            unsafe { park(&mut l.waitq, r, to) }
         } else {
             // SAFETY: r is live and in no list.
-            unsafe { self.admit(&mut l, r, to) };
-        }
+            unsafe { self.admit(&mut l, r, to) }
+        };
         self.slow.store((l.barrier || l.drain || !l.waitq.is_empty()) as u32, SeqCst);
+        accepted
     }
 
     /// Issues `r` unless its direction is busy on an ordered fd, in which case it joins the
-    /// chain.
+    /// chain. False if it had to join and `Admit::hold` refused.
     ///
     /// # Safety
     /// `r` is live and in no list; `l` is this fd's locked lists.
-    unsafe fn admit(&self, l: &mut FdLists, r: ReqPtr, to: &mut impl Admit) {
+    unsafe fn admit(&self, l: &mut FdLists, r: ReqPtr, to: &mut impl Admit) -> bool {
         // SAFETY: r is live (caller).
         let req = unsafe { r.get() };
         let m = req.meta();
@@ -159,14 +166,14 @@ impl OrderState {
             let d = m.dir();
             if l.busy[d] {
                 // SAFETY: r is live and in no list.
-                unsafe { park(&mut l.chain[d], r, to) };
-                return;
+                return unsafe { park(&mut l.chain[d], r, to) };
             }
             l.busy[d] = true;
         }
         self.inflight.fetch_add(1, SeqCst);
         req.set_counted();
         to.issue(r);
+        true
     }
 
     /// Records the completion of a request that was counted in `inflight` (its `meta`). Returns
@@ -202,8 +209,9 @@ impl OrderState {
                 if !l.busy[d] {
                     if let Some(r) = l.chain[d].pop_front() {
                         to.unparked(1);
-                        // SAFETY: r was a member of the chain, so live, and now in no list.
-                        unsafe { self.admit(l, r, to) };
+                        // SAFETY: r was a member of the chain, so live, and now in no list. It
+                        // leaves the chain, so it never joins one again here.
+                        let _ = unsafe { self.admit(l, r, to) };
                     }
                 }
             }
@@ -218,15 +226,17 @@ impl OrderState {
                     l.waitq.pop_front();
                     to.unparked(1);
                     l.barrier = true;
-                    // SAFETY: head was just unlinked.
-                    unsafe { self.admit(l, head, to) };
+                    // SAFETY: head was just unlinked. A barrier is not ordered: never parked.
+                    let _ = unsafe { self.admit(l, head, to) };
                 }
                 break;
             }
             l.waitq.pop_front();
             to.unparked(1);
-            // SAFETY: head was just unlinked.
-            unsafe { self.admit(l, head, to) };
+            // SAFETY: head was just unlinked. It may join a chain: it held what it needed while
+            // in the waiting queue, so `hold` agrees (the contract of `Admit::hold`).
+            let ok = unsafe { self.admit(l, head, to) };
+            debug_assert!(ok, "a request moved from the waiting queue must be accepted");
         }
         self.slow.store((l.barrier || l.drain || !l.waitq.is_empty()) as u32, SeqCst);
     }
@@ -263,17 +273,21 @@ impl OrderState {
     }
 }
 
-/// Parks `r` in `list`.
+/// Parks `r` in `list`, if `Admit::hold` agrees.
 ///
 /// # Safety
 /// `r` is live and in no list.
-unsafe fn park(list: &mut List, r: ReqPtr, to: &mut impl Admit) {
+unsafe fn park(list: &mut List, r: ReqPtr, to: &mut impl Admit) -> bool {
+    if !to.hold(r) {
+        return false;
+    }
     // SAFETY: r is live (caller).
     unsafe {
         r.get().park();
         list.push_back(r);
     }
     to.parked(r);
+    true
 }
 
 #[cfg(test)]
@@ -282,17 +296,29 @@ mod tests {
     use crate::abi::Aiocb;
     use crate::engine::request::{Backend, Op};
 
-    /// Records what the state machine does.
+    /// Records what the state machine does; refuses to hold when `refuse` is set (no descriptor
+    /// to hold a file with).
     #[derive(Default)]
     struct Rec {
         issued: Vec<ReqPtr>,
         parked: Vec<ReqPtr>,
+        held: Vec<ReqPtr>,
         unparked: usize,
+        refuse: bool,
     }
 
     impl Admit for Rec {
         fn issue(&mut self, r: ReqPtr) {
             self.issued.push(r);
+        }
+        fn hold(&mut self, r: ReqPtr) -> bool {
+            if self.refuse {
+                return false;
+            }
+            if !self.held.contains(&r) {
+                self.held.push(r);
+            }
+            true
         }
         fn parked(&mut self, r: ReqPtr) {
             self.parked.push(r);
@@ -344,6 +370,36 @@ mod tests {
             let mut l = o.lock();
             o.evaluate(&mut l, rec);
         }
+    }
+
+    /// A request that must wait holds what it needs first; if that is refused it is neither
+    /// parked nor issued (the submitter refuses it), and the fd's state is as before.
+    #[test]
+    fn waiting_needs_a_hold_and_a_refused_one_is_left_out() {
+        let (o, mut reqs, mut rec) = (OrderState::new(), Reqs::new(), Rec::default());
+        let r1 = reqs.add(Op::Read, true);
+        let r2 = reqs.add(Op::Read, true);
+        let r3 = reqs.add(Op::Read, true);
+        submit(&o, r1, &mut rec);
+        assert!(rec.held.is_empty(), "issued at once: holds nothing");
+        // SAFETY: accepted, live, in no list.
+        assert!(unsafe { o.submit(r2, false, &mut rec) });
+        assert_eq!((rec.parked.as_slice(), rec.held.as_slice()), ([r2].as_slice(), [r2].as_slice()));
+        rec.refuse = true;
+        // SAFETY: accepted, live, in no list.
+        assert!(!unsafe { o.submit(r3, false, &mut rec) }, "no hold: refused");
+        assert_eq!(rec.parked, [r2]);
+        assert_eq!(phase(r3), Phase::Idle);
+        // A barrier that must wait is refused the same way and leaves no barrier behind.
+        let f = reqs.add(Op::Fsync, false);
+        // SAFETY: accepted, live, in no list.
+        assert!(!unsafe { o.submit(f, false, &mut rec) });
+        rec.refuse = false;
+        complete(&o, r1, &mut rec);
+        assert_eq!(rec.issued, [r1, r2]);
+        complete(&o, r2, &mut rec);
+        assert_eq!(o.inflight(), 0);
+        assert!(o.try_fast(), "nothing left waiting or barred");
     }
 
     #[test]

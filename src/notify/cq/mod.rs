@@ -215,6 +215,17 @@ impl Cq {
     }
 }
 
+impl Cq {
+    /// Adds source `kind` of engine queue `queue`, descriptor `fd`, to `ep`, edge-triggered (an
+    /// already registered one is fine). The caller is a user and holds `attach`.
+    fn register(&self, queue: usize, kind: usize, fd: c_int) -> bool {
+        let ep = self.ep.load(Relaxed);
+        let tag = (queue % MAX_QUEUES * 2 + (kind & 1)) as u64;
+        let events = (libc::EPOLLIN | libc::EPOLLET) as u32;
+        sys::marked(ep) && matches!(sys::epoll_add(ep, fd, events, tag), Ok(()) | Err(Errno(libc::EEXIST)))
+    }
+}
+
 /// A reference to an open queue of one generation (what a request's sigevent names).
 #[derive(Clone, Copy)]
 pub(crate) struct QueueRef {
@@ -252,9 +263,10 @@ impl QueueRef {
     }
 
     /// Puts kernel completion source `kind` (0 an io_uring ring, 1 a kernel AIO eventfd) of
-    /// engine queue `queue`, descriptor `fd`, into the queue's epoll set, edge-triggered, once.
-    /// False if that cannot be done (then someone else must reap those completions and signal).
-    pub(crate) fn attach(&self, queue: usize, kind: usize, fd: c_int) -> bool {
+    /// engine queue `queue` into the queue's epoll set, edge-triggered, once; its descriptor, asked
+    /// only then, is `fd()`, checked to be the engine's own (None if it is not). False if that
+    /// cannot be done (then someone else must reap those completions and signal).
+    pub(crate) fn attach(&self, queue: usize, kind: usize, fd: impl FnOnce() -> Option<c_int>) -> bool {
         let bit = 1u64 << (queue % MAX_QUEUES);
         let set = &self.cq.attached[kind & 1];
         if set.load(Acquire) & bit != 0 {
@@ -267,10 +279,7 @@ impl QueueRef {
         if !self.cq.enter(self.gen) {
             return false;
         }
-        let ep = self.cq.ep.load(Relaxed);
-        let tag = (queue % MAX_QUEUES * 2 + (kind & 1)) as u64;
-        let events = (libc::EPOLLIN | libc::EPOLLET) as u32;
-        let ok = sys::marked(ep) && matches!(sys::epoll_add(ep, fd, events, tag), Ok(()) | Err(Errno(libc::EEXIST)));
+        let ok = fd().is_some_and(|fd| self.cq.register(queue, kind, fd));
         if ok {
             set.fetch_or(bit, AcqRel);
         }
@@ -291,6 +300,24 @@ impl QueueRef {
     pub(crate) fn harvest(&self) -> Option<Harvest> {
         self.cq.enter(self.gen).then_some(Harvest { q: *self })
     }
+}
+
+/// Gives back an entry reserved for a request that was then refused (it never ran, and its
+/// queue never hears of it). Async-signal-safe: atomics and the lock-free stack only.
+///
+/// # Safety
+/// `node` was made by [`QueueRef::reserve`] and is given back once, instead of [`complete`].
+pub(crate) unsafe fn unreserve(node: *mut Node) {
+    // SAFETY: reserved and not handed to the queue (caller): ours.
+    let (cq, gen, queue) = unsafe { (&*(*node).cq, (*node).gen, (*node).queue as usize) };
+    cq.inflight[queue % MAX_QUEUES].fetch_sub(1, AcqRel);
+    // As a user the generation cannot change under us (a queue is reopened only unused).
+    if cq.enter(gen) {
+        cq.outstanding.fetch_sub(1, AcqRel);
+        cq.exit();
+    }
+    // SAFETY: ours, live, in no list.
+    unsafe { cq.spare.push(node) };
 }
 
 /// Opens the descriptors of a queue: (the program's epoll descriptor or -1, the library's
