@@ -204,8 +204,10 @@ clippy:
 test: build
 	$(CARGO) test --release
 
-wrapper-test:
-	sh tests/install/wrapper-test.sh tools/aio-rs
+# The wrapper: options, environment, exec; with the built library, the stats of every process of
+# a run (fio with several jobs, when installed) and `aio-rs stats PID`.
+wrapper-test: build
+	env CC="$(CC)" sh tests/install/wrapper-test.sh tools/aio-rs $(BUILT_SO)
 
 # examples/aiocp.c and examples/epoll-server.c, built against the library and run (every engine).
 examples-check: build

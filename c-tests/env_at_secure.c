@@ -1,4 +1,4 @@
-/* DESCRIPTION: in secure-execution mode (AT_SECURE: a setuid/setgid program) every AIO_RS_* variable is ignored: no stats file is created or written through a symlink, no report or log on stderr, AIO_RS_BACKEND does not pick the engine */
+/* DESCRIPTION: in secure-execution mode (AT_SECURE: a setuid/setgid program) every AIO_RS_* variable is ignored: no stats file is created or written through a symlink, no counters file in AIO_RS_STATS_DIR, no report or log on stderr, AIO_RS_BACKEND does not pick the engine */
 #define TEST_ALARM 30
 #include "support/common.h"
 #include <grp.h>
@@ -170,6 +170,25 @@ static void remove_dir(void)
         fprintf(stderr, "could not remove %s: %s\n", dir, strerror(errno));
 }
 
+/* How many counters files (aio-rs-stats.*) directory d holds; removes them. */
+static int take_counter_files(const char *d)
+{
+    DIR *dd = opendir(d);
+    if (!dd)
+        die("opendir %s", d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(dd)))
+        if (strncmp(e->d_name, "aio-rs-stats.", 13) == 0) {
+            char path[8400];
+            snprintf(path, sizeof path, "%s/%s", d, e->d_name);
+            SYS(unlink(path));
+            n++;
+        }
+    closedir(dd);
+    return n;
+}
+
 static int orchestrate(const char *lib);
 
 int main(int argc, char **argv)
@@ -240,7 +259,8 @@ static int orchestrate(const char *lib)
 
     /* Controls, not secure: the variables do take effect in this setup. */
     char e_stats[] = "AIO_RS_STATS=1", e_verbose[] = "AIO_RS_VERBOSE=1";
-    char e_control[4400], e_fresh[4400], e_link[4400];
+    char e_control[4400], e_fresh[4400], e_link[4400], e_sdir[4400];
+    snprintf(e_sdir, sizeof e_sdir, "AIO_RS_STATS_DIR=%s", wdir);
     snprintf(e_control, sizeof e_control, "AIO_RS_STATS_FILE=%s", control);
     snprintf(e_fresh, sizeof e_fresh, "AIO_RS_STATS_FILE=%s", fresh);
     snprintf(e_link, sizeof e_link, "AIO_RS_STATS_FILE=%s", link);
@@ -271,6 +291,10 @@ static int orchestrate(const char *lib)
             control);
     if (strstr(r.err, "aio-rs") == NULL)
         die("control: AIO_RS_VERBOSE=1 printed nothing when not secure");
+    char *const env_sdir[] = { e_stats, e_sdir, NULL };
+    run_probe(prog, lib, env_sdir, root, &r);
+    if (take_counter_files(wdir) != 1)
+        die("control: AIO_RS_STATS_DIR=%s did not get one counters file when not secure", wdir);
 
     /* Now make the copy setuid root (or setgid to a supplementary group). */
     if (root) {
@@ -281,7 +305,7 @@ static int orchestrate(const char *lib)
         SYS(chmod(prog, 02755));
     }
     /* 1: a stats file in a directory the user may not create in */
-    char *const env1[] = { e_stats, e_fresh, e_verbose,
+    char *const env1[] = { e_stats, e_fresh, e_verbose, e_sdir,
                            have_backend ? e_backend : NULL, NULL };
     run_probe(prog, lib, env1, root, &r);
     if (strstr(r.out, "secure=1") == NULL)
@@ -289,6 +313,8 @@ static int orchestrate(const char *lib)
              "no_new_privs): %s", r.out);
     if (exists(fresh))
         die("secure mode: AIO_RS_STATS_FILE=%s was created", fresh);
+    if (take_counter_files(wdir) != 0)
+        die("secure mode: a counters file was created in AIO_RS_STATS_DIR=%s", wdir);
     if (strstr(r.err, "aio-rs"))
         die("secure mode: AIO_RS_VERBOSE/AIO_RS_STATS wrote to stderr:\n%s",
             r.err);

@@ -424,6 +424,23 @@ CT_FN void start_engine(int fd)
     CHECK_DONE_OK(&warm, sizeof wb);
 }
 
+/* n reads of `sz` bytes at i * sz of a pattern file (seed), one at a time,
+ * each waited for and checked. */
+CT_FN void read_one_by_one(int fd, int n, size_t sz, unsigned seed)
+{
+    char buf[4096];
+    if (sz > sizeof buf)
+        die("read_one_by_one: %zu bytes is more than %zu", sz, sizeof buf);
+    for (int i = 0; i < n; i++) {
+        struct aiocb cb;
+        cb_init(&cb, fd, buf, sz, (off_t)i * (off_t)sz);
+        CHECK_EQ(aio_read(&cb), 0);
+        wait_done(&cb);
+        CHECK_DONE_OK(&cb, sz);
+        CHECK_PAT(buf, sz, (long long)i * (long long)sz, seed);
+    }
+}
+
 /* Waits for the n reads of `sz` bytes at i * sz of a pattern file (seed),
  * cbs[i] into bufs + i * sz, and checks them: entry `bad` failed with
  * EBADF, every other one read its data. */

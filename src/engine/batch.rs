@@ -123,7 +123,9 @@ impl<'e> Batch<'e> {
             // What the kernel would not take: a blocking context falls back to the workers (kernel
             // AIO slots exhausted, or the ring died); a non-blocking one leaves it to the helper.
             if self.blocking || backend == Backend::Threads {
-                q.stats.fell_back();
+                if let Some(s) = q.stats {
+                    s.fell_back();
+                }
                 if req.held().is_none() {
                     match self.eng.fds.entry(req.fd()).and_then(|fe| fe.hold(req.fd())) {
                         Ok(h) => req.set_held(h),

@@ -12,7 +12,8 @@ use super::core::Engine;
 use super::fd;
 use super::group::Group;
 use super::queue::Queue;
-use super::request::{free_job, Backend, Completion, Completions, Req, ReqPtr};
+use super::request::{free_job, Backend, Completion, Completions, Meta, Phase, Req, ReqPtr, State};
+use super::stats::Served;
 use crate::notify::{self, Notify};
 use crate::sys;
 
@@ -121,6 +122,21 @@ fn cancel_was_asked(eng: &Engine, r: ReqPtr) -> bool {
         || eng.fds.get(req.fd()).is_some_and(|fe| fe.cancelling.load(core::sync::atomic::Ordering::Acquire) != 0)
 }
 
+/// The stats column of a request being finished (in `state`, with `meta`): the engine that had
+/// it, or none (a request still `Idle` failed at submission; one still `Waiting` on its
+/// descriptor was cancelled before any engine had it).
+fn served_by(state: State, meta: Meta) -> Served {
+    match state.phase() {
+        Phase::Idle => Served::AtSubmission,
+        Phase::Waiting => Served::NotIssued,
+        _ => match meta.backend() {
+            Backend::Uring => Served::Uring,
+            Backend::Kaio => Served::Kaio,
+            Backend::Threads => Served::Workers,
+        },
+    }
+}
+
 /// Ends a request exactly once: publishes its result, then does the bookkeeping that no longer
 /// needs the aiocb, then notifies. The caller must be the request's single owner at this point
 /// (the reaper of its completion, its worker, or the canceller that took it out of a list).
@@ -138,11 +154,12 @@ pub(crate) unsafe fn finish(eng: &Engine, r: ReqPtr, mut res: isize, blocking: b
     if req.held().is_some() {
         res = give_up_held(eng, &req, res);
     }
-    req.publish(res);
     let qi = m.queue();
     let q = eng.queue(qi);
-    if eng.config.stats_on {
-        q.stats.completed(res);
+    let counted = q.stats.map(|s| (s, served_by(req.state(), m)));
+    req.publish(res);
+    if let Some((s, by)) = counted {
+        s.completed(by, res);
     }
     if m.watched() {
         q.watch_dec();

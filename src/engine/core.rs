@@ -12,7 +12,7 @@ use once_cell::sync::OnceCell;
 use super::fd::table::FdTable;
 use super::queue::{Queue, QueueConfig};
 use super::request::Backend;
-use super::stats;
+use super::stats::StatsFile;
 use crate::errno::Errno;
 use crate::sys::{self, EventCount, Lock};
 
@@ -22,10 +22,13 @@ pub(crate) static CONF_WORKERS: AtomicU32 = AtomicU32::new(0);
 /// The engine's configuration, read once when it starts.
 pub(crate) struct Config {
     pub(crate) queue: QueueConfig,
-    /// `AIO_RS_STATS`: count per queue and report at exit.
+    /// `AIO_RS_STATS`: count per queue and engine, in the stats file (see `stats`).
     pub(crate) stats_on: bool,
-    /// `AIO_RS_STATS_FILE`: where the report goes (None: standard error).
+    /// `AIO_RS_STATS_FILE`: where the exit report goes (None: standard error).
     pub(crate) stats_file: Option<CString>,
+    /// `AIO_RS_STATS_DIR`: where the stats file goes (None: `/dev/shm`); when given, the file is
+    /// left there at exit for whoever reads that directory, and nothing is printed.
+    pub(crate) stats_dir: Option<Vec<u8>>,
 }
 
 impl Config {
@@ -51,6 +54,7 @@ impl Config {
         let workers = if conf > 0 { conf.div_ceil(queues as u32).max(2) } else { 16 };
         let stats_on = env_flag(c"AIO_RS_STATS");
         let stats_file = sys::var(c"AIO_RS_STATS_FILE").filter(|v| !v.is_empty()).and_then(|v| CString::new(v).ok());
+        let stats_dir = sys::var(c"AIO_RS_STATS_DIR").filter(|v| !v.is_empty());
         Config {
             queue: QueueConfig {
                 forced,
@@ -61,6 +65,7 @@ impl Config {
             },
             stats_on,
             stats_file: stats_file.filter(|_| stats_on),
+            stats_dir: stats_dir.filter(|_| stats_on),
         }
     }
 }
@@ -99,6 +104,8 @@ pub(crate) struct Engine {
     pub(crate) config: Config,
     queues: Box<[OnceCell<Queue>]>,
     pub(crate) fds: FdTable,
+    /// The stats file (`AIO_RS_STATS`), else None.
+    pub(crate) stats: Option<StatsFile>,
     /// Bumped after every completion; waiters sleep on it.
     pub(crate) done: EventCount,
     /// Requests parked on some fd: while non-zero every helper watches.
@@ -108,9 +115,6 @@ pub(crate) struct Engine {
 }
 
 static ENGINE: AtomicPtr<Engine> = AtomicPtr::new(ptr::null_mut());
-/// The last engine started, kept after a fork forgets it: a child that never uses AIO still
-/// reports (that it used none) where its parent's configuration says.
-static LAST: AtomicPtr<Engine> = AtomicPtr::new(ptr::null_mut());
 /// Serialises the start of the engine and of its helpers; held across `fork` (see `fork`).
 pub(crate) static INIT: Lock<()> = Lock::new(());
 /// Generation of the engine; a forked child starts a new one, so tags written by the parent's
@@ -136,7 +140,6 @@ pub(crate) fn start() -> &'static Engine {
     }
     let e: &'static Engine = Box::leak(Box::new(Engine::new()));
     ENGINE.store(e as *const Engine as *mut Engine, Release);
-    LAST.store(e as *const Engine as *mut Engine, Release);
     if e.config.queue.verbose {
         let mode = match e.config.queue.forced {
             None => "Auto",
@@ -150,7 +153,7 @@ pub(crate) fn start() -> &'static Engine {
             e.queues.len()
         ));
     }
-    if e.config.stats_on {
+    if e.stats.is_some() {
         static ONCE: std::sync::Once = std::sync::Once::new();
         ONCE.call_once(|| sys::at_exit(report));
     }
@@ -166,30 +169,30 @@ pub(crate) fn forget_in_child() -> Option<&'static Engine> {
     (!old.is_null()).then(|| unsafe { &*old })
 }
 
-/// The exit report (`AIO_RS_STATS`), called by C's exit machinery: nothing may unwind out of it.
+/// The exit handler of `AIO_RS_STATS` (see `stats`), called by C's exit machinery: nothing may
+/// unwind out of it. A fork child's engine is its own: it reports only what it did itself.
 extern "C" fn report() {
     let _ = std::panic::catch_unwind(|| {
-        let (text, eng) = match get() {
-            Some(eng) => (stats::render(eng.started_queues().map(|q| (q.idx, &q.stats, q.why.as_str()))), eng),
-            None => {
-                let last = LAST.load(Acquire);
-                if last.is_null() {
-                    return;
-                }
-                // SAFETY: engines are never freed (see `get`).
-                (String::from(stats::NOTHING), unsafe { &*last })
+        if let Some(eng) = get() {
+            if let Some(s) = &eng.stats {
+                s.at_exit(eng.config.stats_file.as_deref());
             }
-        };
-        stats::write(&text, eng.config.stats_file.as_deref());
+        }
     });
 }
 
 impl Engine {
     fn new() -> Engine {
         let cpus = sys::cpus_configured().min(64);
+        let config = Config::from_env(cpus);
+        let stats = config.stats_on.then(|| {
+            let backend = config.queue.forced.map_or(0, |b| b as u64);
+            StatsFile::create(config.stats_dir.as_deref(), cpus, backend)
+        });
         Engine {
             epoch: EPOCH.load(Relaxed),
-            config: Config::from_env(cpus),
+            config,
+            stats: stats.flatten(),
             queues: (0..cpus).map(|_| OnceCell::new()).collect(),
             fds: FdTable::new(),
             done: EventCount::new(),
@@ -235,7 +238,7 @@ impl Engine {
         };
         self.queues[i].get_or_try_init(|| {
             let _no_cancel = sys::NoCancel::new();
-            Queue::start(&self.config.queue, i)
+            Queue::start(&self.config.queue, i, self.stats.as_ref().map(|s| s.row(i)))
         })
     }
 

@@ -15,7 +15,7 @@ use super::backend::threads::{Host, Pool};
 use super::backend::uring::Ring;
 use super::fd::table::{FdEntry, Kicks};
 use super::request::{Backend, Completion, Completions, ReqPtr, ReqStack};
-use super::stats::Stats;
+use super::stats::QueueStats;
 use crate::errno::Errno;
 use crate::sys::{self, Doorbell, Guard, Lock, OwnEventFd};
 
@@ -40,7 +40,7 @@ pub(crate) struct Queue {
     /// first O_DIRECT request (so a process that never uses O_DIRECT takes none of the
     /// system-wide `fs.aio-max-nr` budget). `None` inside: it could not be created.
     kaio: OnceCell<Option<Ctx>>,
-    /// Why this queue has the backends it has (for AIO_RS_VERBOSE and the stats).
+    /// Why this queue has the backends it has (for AIO_RS_VERBOSE).
     pub(crate) why: String,
     pub(crate) pool: Pool,
     /// Requests in flight on this queue whose completion someone must act on promptly, plus
@@ -56,11 +56,12 @@ pub(crate) struct Queue {
     pub(crate) kicks: Kicks,
     /// Set by the helper when it found a reap lock busy (see `release_reap`).
     helper_waits: AtomicU32,
-    pub(crate) stats: Stats,
+    /// This queue's row of the stats file (`AIO_RS_STATS`), else None: nothing is counted.
+    pub(crate) stats: Option<&'static QueueStats>,
 }
 
 impl Queue {
-    pub(crate) fn start(cfg: &QueueConfig, idx: usize) -> Result<Queue, Errno> {
+    pub(crate) fn start(cfg: &QueueConfig, idx: usize, stats: Option<&'static QueueStats>) -> Result<Queue, Errno> {
         let mut why = Vec::new();
         let ring = match cfg.forced {
             None | Some(Backend::Uring) => match Ring::new(cfg.ring_entries) {
@@ -101,8 +102,14 @@ impl Queue {
             deferred: ReqStack::new(),
             kicks: Kicks::new(),
             helper_waits: AtomicU32::new(0),
-            stats: Stats::default(),
+            stats,
         };
+        if let Some(s) = stats {
+            s.started(q.ring.is_some());
+            if kaio_now {
+                s.kaio_started();
+            }
+        }
         if cfg.verbose {
             sys::log_line(format_args!("queue {idx}: {}", q.why));
         }
@@ -206,7 +213,12 @@ impl Queue {
     pub(crate) fn kaio_start(&self, cfg: &QueueConfig) -> Option<&Ctx> {
         self.kaio
             .get_or_init(|| match Self::new_ctx(cfg, &self.kaio_fd) {
-                Ok(c) => Some(c),
+                Ok(c) => {
+                    if let Some(s) = self.stats {
+                        s.kaio_started();
+                    }
+                    Some(c)
+                }
                 Err(e) => {
                     if cfg.verbose {
                         sys::log_line(format_args!(

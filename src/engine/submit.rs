@@ -178,8 +178,8 @@ pub(crate) unsafe fn accept<'e>(
         // SAFETY: as this function (the caller's contract); `undo` took the request back.
         return unsafe { accept_failed(eng, q, r, notify, group, Errno::EBADF) };
     }
-    if eng.config.stats_on {
-        q.stats.submitted();
+    if let Some(s) = q.stats {
+        s.submitted();
     }
     Ok(())
 }
@@ -342,8 +342,8 @@ pub(crate) unsafe fn accept_failed(
     let (job, queued, _) = notify_parts(q, r, notify, Backend::Threads)?;
     let m = Meta::new(q.idx, Backend::Threads, Op::Read).with_queued(queued);
     req.start(eng.epoch, m, job, Group::as_member_tag(group));
-    if eng.config.stats_on {
-        q.stats.submitted();
+    if let Some(s) = q.stats {
+        s.submitted();
     }
     // SAFETY: accepted just now and ours: nobody else can reach it.
     unsafe { finish(eng, r, -(e.0 as isize), true) };

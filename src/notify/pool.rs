@@ -25,14 +25,19 @@ use crate::sys::{self, futex_wait, futex_wake, Runner, ThreadAttr};
 // while the slot is not FULL (thread done with the previous item: its release store of IDLE after
 // copying the item pairs with the dispatcher's acquire load); the thread reads the item only once
 // it sees FULL (the dispatcher's release swap pairs with the thread's acquire load). A slot's
-// thread is `alive` from its creation until its `gone`; `gone` clears `alive` before it stores
-// IDLE, and the dispatcher reads the state before `alive`, so it never posts to a thread that
-// ended (SeqCst).
+// thread is `alive` from its creation until its `gone`. `gone` runs while the slot is FULL (the
+// callback exited) and first stores DEAD, which is never free, then clears `alive` as its last
+// touch of the slot: once `alive` is 0 the dispatcher may start a new thread there and store FULL,
+// so nothing of the old thread may store to the slot after that (it once stored IDLE after it,
+// over the new thread's FULL, and that thread slept on its first callback for ever). The
+// dispatcher reads the state before `alive`, so it never posts to a thread that ended (SeqCst).
 
 const SLOT_IDLE: u32 = 0;
 const SLOT_FULL: u32 = 1;
 /// Idle and (about to be) asleep on the slot's futex: posting must wake it.
 const SLOT_SLEEPING: u32 = 2;
+/// The slot's thread is ending (`gone`); the slot is reusable once `alive` is 0.
+const SLOT_DEAD: u32 = 3;
 
 #[derive(Clone, Copy)]
 pub(super) struct Item {
@@ -69,7 +74,7 @@ impl Slot {
 
     /// Alive and not running a callback (state first: see the protocol above).
     fn is_free(&self) -> bool {
-        self.state.load(Ordering::SeqCst) != SLOT_FULL && self.alive.load(Ordering::SeqCst) != 0
+        matches!(self.state.load(Ordering::SeqCst), SLOT_IDLE | SLOT_SLEEPING) && self.alive.load(Ordering::SeqCst) != 0
     }
 
     /// Dispatcher only, slot not FULL.
@@ -113,10 +118,15 @@ impl Slot {
     /// The thread is done with its item: the slot is free again; tells a waiting dispatcher.
     fn set_idle(&self) {
         self.state.store(SLOT_IDLE, Ordering::SeqCst);
-        IDLE_SEQ.fetch_add(1, Ordering::SeqCst);
-        if DISPATCHER_WAITS_IDLE.load(Ordering::SeqCst) != 0 {
-            futex_wake(&IDLE_SEQ, 1);
-        }
+        tell_dispatcher();
+    }
+}
+
+/// A thread went idle or ended: wakes the dispatcher if it waits for one (touches no slot).
+fn tell_dispatcher() {
+    IDLE_SEQ.fetch_add(1, Ordering::SeqCst);
+    if DISPATCHER_WAITS_IDLE.load(Ordering::SeqCst) != 0 {
+        futex_wake(&IDLE_SEQ, 1);
     }
 }
 
@@ -171,9 +181,11 @@ extern "C" fn done(ctx: *mut c_void) {
 extern "C" fn gone(ctx: *mut c_void) {
     let slot = slot_of(ctx);
     if slot.ours() {
-        slot.alive.store(0, Ordering::SeqCst);
+        slot.state.store(SLOT_DEAD, Ordering::SeqCst);
         ALIVE.fetch_sub(1, Ordering::SeqCst);
-        slot.set_idle();
+        // The last touch of the slot (see the protocol at the top).
+        slot.alive.store(0, Ordering::SeqCst);
+        tell_dispatcher();
     }
 }
 

@@ -55,6 +55,14 @@ pub(crate) fn open_append(path: &CStr, create: bool) -> Result<c_int, Errno> {
 
 /// The number a small file such as `/proc/sys/fs/aio-max-nr` holds, or None.
 pub(crate) fn read_number(path: &CStr) -> Option<u64> {
+    let mut buf = [0u8; 32];
+    let text = core::str::from_utf8(read_small(path, &mut buf)?).ok()?;
+    text.trim().parse().ok()
+}
+
+/// The start of a small file such as `/proc/self/stat` (one `read` into `buf`), or None if it
+/// cannot be read. `errno` is preserved.
+pub(crate) fn read_small<'b>(path: &CStr, buf: &'b mut [u8]) -> Option<&'b [u8]> {
     let _errno = ErrnoGuard::save();
     let flags = libc::O_RDONLY | libc::O_CLOEXEC;
     // SAFETY: `path` is NUL-terminated and live for the call.
@@ -62,10 +70,8 @@ pub(crate) fn read_number(path: &CStr) -> Option<u64> {
     if fd < 0 {
         return None;
     }
-    let mut buf = [0u8; 32];
-    // SAFETY: reads at most `buf.len()` bytes into `buf`, a live local.
+    // SAFETY: reads at most `buf.len()` bytes into `buf`, a live slice.
     let n = unsafe { libc::syscall(libc::SYS_read, fd, buf.as_mut_ptr(), buf.len()) };
     close(fd as c_int);
-    let text = core::str::from_utf8(buf.get(..usize::try_from(n).ok()?)?).ok()?;
-    text.trim().parse().ok()
+    buf.get(..usize::try_from(n).ok()?)
 }

@@ -33,6 +33,7 @@ mod futex;
 mod io;
 mod log;
 mod proc;
+mod shm;
 mod signal;
 mod sleep;
 mod stack;
@@ -59,7 +60,8 @@ pub(crate) use self::fd::{
 pub(crate) use self::futex::{futex_wait, futex_wake, EventCount, Guard, Lock};
 pub(crate) use self::io::{fdatasync, fsync, poll, pread, pwrite, transfer};
 pub(crate) use self::log::{log_line, open_append, read_number, write_all};
-pub(crate) use self::proc::{at_exit, at_fork, cpus_configured, getpid};
+pub(crate) use self::proc::{at_exit, at_fork, cpus_configured, getpid, getuid, self_stat};
+pub(crate) use self::shm::{create_shared, map_anonymous, unlink};
 pub(crate) use self::signal::{queue_asyncio_signal, sigrtmax, thread_in_process};
 pub(crate) use self::sleep::SleepCall;
 pub(crate) use self::stack::{Linked, Stack};

@@ -240,6 +240,8 @@ if $CC -std=c11 -Wall -Wextra -Werror -o "$tmp/plain_aio" "$here/plain_aio.c" 2>
     out=$($T env -u LD_PRELOAD -u AIO_RS_LIB "$wrapper" --stats-file "$tmp/stats.txt" -- "$tmp/plain_aio" 2>"$tmp/run.err")
     expect_eq "--stats-file exit status" 0 "$?"
     [ -s "$tmp/stats.txt" ] && pass || fail "--stats-file: $tmp/stats.txt is missing or empty"
+    expect_match "--stats-file: the installed wrapper reads the counters" \
+        "aio-rs $version stats: pid * exited*queue*submitted*workers*" "$(cat "$tmp/stats.txt")"
 else
     cat "$tmp/cc.log" >&2
     fail "building tests/install/plain_aio.c"
