@@ -15,16 +15,23 @@ static void pending_reads(int rfd, int q, struct aiocb *cbs, char (*bufs)[8])
     }
 }
 
-/* Feeds them and checks they all complete. */
-static void finish_reads(int wfd, struct aiocb *cbs)
+/* Feeds them and checks they all complete. With `lost_dups`, the program closed the library's
+ * descriptors too: a read that a worker had not started holds a duplicate of the pipe that was
+ * closed with them, and ends with ECANCELED, having touched nothing (aio_rs(7), closefrom); one
+ * the kernel has (io_uring) completes. */
+static void finish_reads_after(int wfd, struct aiocb *cbs, int lost_dups)
 {
     for (int i = 0; i < R; i++)
         write_all(wfd, "12345678", 8);
     for (int i = 0; i < R; i++) {
         wait_done(&cbs[i]);
+        if (lost_dups && aio_error(&cbs[i]) == ECANCELED)
+            continue;
         CHECK_DONE_OK(&cbs[i], 8);
     }
 }
+
+static void finish_reads(int wfd, struct aiocb *cbs) { finish_reads_after(wfd, cbs, 0); }
 
 /* Files on every number from `from` up to `to` that is free; returns how many were made. */
 static int fill(int from, int to, int *fds, int max)
@@ -100,7 +107,7 @@ int main(void)
         die("close_range");
     n = fill(q, 1100, fds, 4096);
     CHECK(n > 0);
-    finish_reads(p[1], cbs);
+    finish_reads_after(p[1], cbs, 1);
     check_empty(fds, n);
     for (int i = 0; i < n; i++)
         close(fds[i]);

@@ -15,7 +15,9 @@
 use core::time::Duration;
 
 use super::complete::reap;
-use super::core::get;
+use super::core::{get, Engine};
+use super::request::Backend;
+use super::submit::attach;
 use super::wait::bits;
 use crate::errno::Errno;
 use crate::notify::cq::{self, Completed, QueueRef};
@@ -29,6 +31,8 @@ pub(crate) fn harvest(q: QueueRef, out: &mut [Completed], timeout: Option<Durati
     let deadline = timeout.filter(|t| !t.is_zero()).map(|t| sys::now() + t);
     let zero = timeout.is_some_and(|t| t.is_zero());
     loop {
+        // Descriptors of the queue found lost (closefrom) are made again (one load otherwise).
+        h.repair(false, !zero);
         h.consume();
         let mut busy = false;
         if let Some(eng) = get() {
@@ -64,10 +68,47 @@ pub(crate) fn harvest(q: QueueRef, out: &mut [Completed], timeout: Option<Durati
             }
             return Ok(0);
         }
+        // Before sleeping on the queue: its descriptors are ours, and every kernel source its
+        // requests are in flight on is in its epoll set (else a short nap instead).
+        let whole = h.repair(true, true) & get().is_none_or(|eng| sources_in(eng, &q, h.queues()));
         // Behind a busy reap lock: look again shortly (its holder lets go within a reap).
-        let nap = if busy { Some(left.map_or(BUSY_NAP, |l| l.min(BUSY_NAP))) } else { left };
+        let cap = if busy {
+            Some(BUSY_NAP)
+        } else if !whole {
+            Some(cq::LOST_NAP)
+        } else {
+            None
+        };
+        let nap = match (cap, left) {
+            (Some(c), l) => Some(l.map_or(c, |l| l.min(c))),
+            (None, l) => l,
+        };
         h.sleep(nap)?;
     }
+}
+
+/// Whether the kernel sources of the engine queues in `queues` (bit i: queue i) that queue `q`'s
+/// requests went to are in its epoll set, for a harvest about to sleep there (a program thread
+/// with a timeout: it may make descriptors). A kernel AIO eventfd the program closed is made
+/// again here (as at the next submission, `Queue::refresh_fds`) and added in place of the old one
+/// (`submit::attach`, by generation); sources that were in an epoll instance the library made
+/// again are added back. False while one cannot be (a ring whose number was lost is never made
+/// again: its requests are reaped by the harvest's rounds, which then nap rather than sleep).
+fn sources_in(eng: &'static Engine, q: &QueueRef, queues: u64) -> bool {
+    let mut all = true;
+    for i in bits(queues) {
+        let Some(eq) = eng.queue_if_started(i) else { continue };
+        if q.has_source(i, 1) && eq.kaio().is_some() {
+            // One fcntl: finds the eventfd lost (then `wanted`), and the refresh makes another.
+            let _ = eq.kaio_fd.current();
+            eq.refresh_fds();
+            all &= attach(eq, q, Backend::Kaio);
+        }
+        if q.has_source(i, 0) {
+            all &= attach(eq, q, Backend::Uring);
+        }
+    }
+    all
 }
 
 /// How long a harvest naps before it looks again behind a busy reap lock.

@@ -366,14 +366,18 @@ fn at_file_pos(k: u32, file_pos: bool, route: impl FnOnce() -> Backend) -> Backe
 /// Puts the kernel source a request of completion queue `cq` goes to (on queue `q`, through
 /// `backend`) into the queue's epoll set, so that the kernel wakes a program asleep on the queue
 /// itself (see `notify::cq`); the workers finish their requests themselves. The source's
-/// descriptor is checked to be still ours when it is registered (once per queue and source).
+/// descriptor is checked to be still ours when it is registered (once per queue, source and
+/// generation: a kernel AIO eventfd made again is registered again).
 /// False if that could not be done: then the request must be watched (a helper reaps it and
 /// signals the queue).
 #[cold]
-fn attach(q: &Queue, cq: &QueueRef, backend: Backend) -> bool {
+pub(crate) fn attach(q: &Queue, cq: &QueueRef, backend: Backend) -> bool {
     match backend {
-        Backend::Uring => cq.attach(q.idx, 0, || q.live_ring().and_then(|r| r.checked_fd())),
-        Backend::Kaio => cq.attach(q.idx, 1, || q.kaio_fd.current()),
+        // A ring is never made again: generation 1 (a dead one is not attached: no live ring).
+        Backend::Uring => cq.attach(q.idx, 0, 1, || q.live_ring().and_then(|r| r.checked_fd())),
+        // The kernel AIO eventfd is made again when the program took its number: its generation
+        // first, then its number (see `sys::OwnEventFd::generation`).
+        Backend::Kaio => cq.attach(q.idx, 1, q.kaio_fd.generation(), || q.kaio_fd.current()),
         Backend::Threads => true,
     }
 }

@@ -26,16 +26,15 @@ use core::time::Duration;
 use super::time::timespec;
 use crate::errno::Errno;
 
-/// The `F_SETSIG` value that tags the library's own queue descriptors (`SIGRTMAX - 1`).
-const MARK: c_int = 63;
+/// The `F_SETSIG` value that tags the library's own queue descriptors (`SIGRTMAX - 1`). Not
+/// `sys::fd`'s tag for our private files: the program holds a queue's epoll instance too, under
+/// its own number (asserted different there). The library's numbers of a queue are made as every
+/// number of ours is, at a high number above 2 (`sys::dup_high`).
+pub(super) const MARK: c_int = 63;
 
 /// `fcntl` commands the libc crate does not name (Linux values).
 const F_SETSIG: c_int = 10;
 const F_GETSIG: c_int = 11;
-
-/// Descriptors the library keeps for itself are moved at or above this number, out of the range
-/// programs use most (and `dup2` onto).
-const HIGH: c_int = 512;
 
 fn check(r: libc::c_long) -> Result<c_int, Errno> {
     if r < 0 {
@@ -55,20 +54,6 @@ pub(crate) fn epoll_new() -> Result<c_int, Errno> {
 pub(crate) fn eventfd_new() -> Result<c_int, Errno> {
     // SAFETY: eventfd2 takes no pointers.
     check(unsafe { libc::syscall(libc::SYS_eventfd2, 0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })
-}
-
-/// A close-on-exec duplicate of `fd` at or above [`HIGH`] (below it if the table is too small).
-pub(crate) fn dup_high(fd: c_int) -> Result<c_int, Errno> {
-    // SAFETY: F_DUPFD_CLOEXEC takes an integer argument and reads no memory.
-    let r = check(unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_DUPFD_CLOEXEC, HIGH) });
-    match r {
-        // EINVAL: HIGH is beyond RLIMIT_NOFILE.
-        Err(Errno::EINVAL) => {
-            // SAFETY: as above.
-            check(unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_DUPFD_CLOEXEC, 0) })
-        }
-        r => r,
-    }
 }
 
 /// Tags the open file of `fd` as the library's (see the module documentation).
@@ -149,12 +134,17 @@ mod tests {
     fn marks_and_identity() {
         let ep = epoll_new().unwrap();
         let efd = eventfd_new().unwrap();
-        let dup = dup_high(ep).unwrap();
-        assert!(dup >= HIGH);
+        let dup = super::super::fd::dup_high(ep).unwrap();
+        assert!(dup > 2);
         assert!(!marked(ep) && !marked(efd) && !marked(-1));
         mark(ep).unwrap();
         assert!(marked(ep) && marked(dup), "a mark belongs to the open file");
         assert!(!marked(efd));
+        // The two tags are told apart: a queue's descriptor is not one of our private files, and
+        // a private file of ours is not a queue.
+        assert!(!super::super::fd::is_own(ep));
+        super::super::fd::tag_own(efd, super::super::fd::new_owner());
+        assert!(super::super::fd::is_own(efd) && !marked(efd));
         epoll_add(dup, efd, libc::EPOLLIN as u32, 7).unwrap();
         let mut tags = [0u64; 16];
         assert_eq!(epoll_take(ep, &mut tags), 0);

@@ -47,15 +47,14 @@ pub(crate) use self::aio::{
     IOCB_CMD_PWRITEV, IOCB_FLAG_RESFD,
 };
 pub(crate) use self::cqfd::{
-    close_raw, dup_high, efd_drain, efd_signal, epoll_add, epoll_new, epoll_take, eventfd_new, mark, marked,
-    wait_readable,
+    close_raw, efd_drain, efd_signal, epoll_add, epoll_new, epoll_take, eventfd_new, mark, marked, wait_readable,
 };
 pub(crate) use self::doorbell::Doorbell;
 pub(crate) use self::env::var;
 pub(crate) use self::errno::{strerror, ErrnoGuard};
 pub(crate) use self::fd::{
-    close, file_id, held_ident, held_ok, hold, is_open, is_own, move_high, release, release_all_inherited,
-    status_flags, tag_own, FileId, Held, OwnEventFd,
+    claim, claimed_by, close, dup_high, file_id, held_ident, held_ok, hold, is_open, is_own_by, move_high, new_owner,
+    release, release_all_inherited, status_flags, tag_own, FileId, Held, OwnEventFd,
 };
 pub(crate) use self::futex::{futex_wait, futex_wake, EventCount, Guard, Lock};
 pub(crate) use self::io::{fdatasync, fsync, poll, pread, pwrite, transfer};

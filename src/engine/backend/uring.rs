@@ -33,8 +33,10 @@ pub(crate) struct Ring {
     /// Never dropped: its descriptor number may be in use by the program by now (see the module
     /// documentation); the mappings live as long as the process.
     ring: ManuallyDrop<IoUring>,
-    /// Our number for the ring (high, tagged).
+    /// Our number for the ring (high, tagged, claimed for `owner`).
     fd: c_int,
+    /// The owner number of `fd` (see `sys::claim`).
+    owner: u32,
     /// Serialises the submission queue.
     sq: Lock<()>,
     /// Serialises consumption of the completion queue. Waiting for completions needs no lock
@@ -75,14 +77,22 @@ impl Ring {
             return Err(Errno::ENOSYS);
         }
         let fd = sys::move_high(ring.as_raw_fd());
-        sys::tag_own(fd);
-        Ok(Ring { ring: ManuallyDrop::new(ring), fd, sq: Lock::new(()), reap: Lock::new(()), dead: AtomicU32::new(0) })
+        let owner = sys::new_owner();
+        sys::tag_own(fd, owner);
+        Ok(Ring {
+            ring: ManuallyDrop::new(ring),
+            fd,
+            owner,
+            sq: Lock::new(()),
+            reap: Lock::new(()),
+            dead: AtomicU32::new(0),
+        })
     }
 
     /// Our number for the ring, if it is still ours (else the ring is marked dead: nothing can
     /// enter it any more). One `fcntl`; for the slow paths that sleep or poll on it.
     pub(crate) fn checked_fd(&self) -> Option<c_int> {
-        if sys::is_own(self.fd) {
+        if sys::is_own_by(self.fd, self.owner) {
             Some(self.fd)
         } else {
             self.kill();
@@ -337,7 +347,7 @@ impl Ring {
     /// # Safety
     /// Nothing uses this ring afterwards.
     pub(crate) unsafe fn close_inherited(&self) {
-        if sys::is_own(self.fd) {
+        if sys::is_own_by(self.fd, self.owner) {
             sys::close(self.fd);
         }
     }

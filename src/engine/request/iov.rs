@@ -68,7 +68,9 @@ impl IoVecs<'_> {
                     // SAFETY: i < cnt: still inside the caller's array.
                     Span::Vec(unsafe { self.ptr.add(i) }, self.cnt - i)
                 } else {
-                    Span::Buf((e.iov_base as *mut u8).wrapping_add(skip), e.iov_len - skip)
+                    // At most MAX_RW, as one transfer is: the SQE's length is 32 bits, and an
+                    // entry of 4 GiB or more would otherwise be cut to its low bits there.
+                    Span::Buf((e.iov_base as *mut u8).wrapping_add(skip), (e.iov_len - skip).min(MAX_RW))
                 });
             }
             skip -= e.iov_len;
@@ -148,5 +150,24 @@ mod tests {
         // SAFETY: an empty array is never read.
         let none = unsafe { IoVecs::new(core::ptr::null(), 0) };
         assert_eq!((none.total(), none.after(0)), (0, None));
+    }
+
+    /// A vector write to a socket that stopped inside an entry of 4 GiB or more continues with at
+    /// most MAX_RW bytes of it (what fits the ring's 32-bit length and the progress word: a
+    /// transfer's progress stays below its total, which is capped at MAX_RW < 2^31).
+    #[test]
+    fn rest_of_a_huge_entry_is_capped() {
+        let big = 5usize << 30;
+        // Addresses only: nothing here reads the memory an entry describes.
+        let a = [
+            libc::iovec { iov_base: 0x1000 as *mut _, iov_len: big },
+            libc::iovec { iov_base: 0x2000 as *mut _, iov_len: 10 },
+        ];
+        // SAFETY: `a` is live and unmodified for the test.
+        let v = unsafe { IoVecs::new(a.as_ptr(), a.len()) };
+        assert_eq!(v.after(100_000), Some(Span::Buf((0x1000 + 100_000) as *mut u8, MAX_RW)));
+        assert_eq!(v.after(big - 5), Some(Span::Buf((0x1000 + big - 5) as *mut u8, 5)));
+        assert_eq!(v.total(), big + 10);
+        const { assert!(MAX_RW < 1 << 31) };
     }
 }

@@ -10,6 +10,10 @@ use crate::abi::Aiocb;
 use crate::errno::Errno;
 use crate::sys;
 
+/// How long a harvest naps when the queue's descriptors could not be made again (no descriptor
+/// free) or a source could not be added back, before it looks again.
+pub(crate) const LOST_NAP: Duration = Duration::from_millis(10);
+
 /// A completion handed out by a harvest.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Completed {
@@ -53,14 +57,14 @@ impl Harvest {
         let cq = self.q.cq;
         if cq.attached[1].load(Acquire) != 0 {
             let ep = cq.ep.load(Relaxed);
-            if sys::marked(ep) {
+            if cq.ours(ep) {
                 let mut tags = [0u64; 16];
                 sys::epoll_take(ep, &mut tags);
             }
         }
         if cq.signalled.swap(0, AcqRel) != 0 {
             let efd = cq.efd.load(Relaxed);
-            if sys::marked(efd) {
+            if cq.ours(efd) {
                 sys::efd_drain(efd);
             }
         }
@@ -155,13 +159,25 @@ impl Harvest {
         self.q.cq.signal_now();
     }
 
+    /// Makes again the library's descriptors of the queue that the program closed, if it did
+    /// (one load when nothing was found lost; with `check`, two `fcntl`s besides: before a
+    /// sleep). See `Cq::repair`. False if they could not be made; `blocking` as there.
+    pub(crate) fn repair(&self, check: bool, blocking: bool) -> bool {
+        let cq = self.q.cq;
+        let lost =
+            cq.wanted.load(Acquire) != 0 || check && !(cq.ours(cq.ep.load(Relaxed)) && cq.ours(cq.efd.load(Relaxed)));
+        !lost || cq.repair(blocking)
+    }
+
     /// Waits until the queue's descriptor is readable, `timeout` passes (false) or a signal
-    /// handler runs (`Err(EINTR)`).
+    /// handler runs (`Err(EINTR)`). The caller made sure the descriptors are ours
+    /// ([`Harvest::repair`]); if they are lost again meanwhile, it naps instead, and the next
+    /// round repairs them.
     pub(crate) fn sleep(&self, timeout: Option<Duration>) -> Result<bool, Errno> {
         let ep = self.q.cq.ep.load(Relaxed);
-        if !sys::marked(ep) {
-            // Not ours any more (closefrom): nothing to sleep on; the queue is as good as closed.
-            return Err(Errno::EBADF);
+        if !self.q.cq.ours(ep) {
+            self.q.cq.wanted.store(1, Release);
+            return sys::wait_readable(-1, Some(timeout.map_or(LOST_NAP, |t| t.min(LOST_NAP))));
         }
         sys::wait_readable(ep, timeout)
     }

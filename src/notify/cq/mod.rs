@@ -49,7 +49,7 @@ use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering::*
 
 use self::entry::Fifo;
 pub(crate) use self::entry::Node;
-pub(crate) use self::harvest::{complete, Completed, Harvest};
+pub(crate) use self::harvest::{complete, Completed, Harvest, LOST_NAP};
 use crate::abi::Aiocb;
 use crate::errno::Errno;
 use crate::ext::AIO_RS_WAITCOMPLETE_QUEUE;
@@ -81,16 +81,30 @@ pub(crate) struct Cq {
     efd: AtomicI32,
     /// The aio_waitcomplete queue.
     internal: bool,
+    /// The owner number of `ep` and `efd` (`sys::claim`): the mark says a number is some
+    /// queue's, this says it is this queue's (after `closefrom`, another queue's new eventfd may
+    /// get this one's old number).
+    owner: u32,
     /// Next queue object ever made (the registry, append-only).
     next: AtomicPtr<Cq>,
     done: Stack<Node>,
     spare: Stack<Node>,
     ready: Lock<Fifo>,
     pool: Lock<Fifo>,
-    /// Serialises registrations of kernel sources.
+    /// Serialises registrations of kernel sources, and repairs (`Cq::repair`).
     attach: Lock<()>,
     /// Bit q of [k]: source k (0 the ring, 1 the kernel AIO eventfd) of engine queue q is in `ep`.
     attached: [AtomicU64; 2],
+    /// [k][q]: the generation of source k of engine queue q that is in `ep` (0: none). A ring is
+    /// never made again (generation 1); a kernel AIO eventfd is, when the program took its number
+    /// (`sys::OwnEventFd::generation`), and then the new one must be added.
+    registered: [[AtomicU32; MAX_QUEUES]; 2],
+    /// Sources that were in an epoll instance the library had to make again (`Cq::repair`), as
+    /// `attached`: a harvest adds them to the new one (`engine::cq`, `QueueRef::has_source`).
+    reattach: [AtomicU64; 2],
+    /// Non-zero when a descriptor of the library's for this queue was found lost (the program
+    /// closed it: `closefrom`); the next submission or harvest makes it again.
+    wanted: AtomicU32,
     /// Requests of this queue in flight on each engine queue (which ones a harvest reaps).
     inflight: [AtomicU32; MAX_QUEUES],
     /// Requests accepted in this generation and not harvested yet.
@@ -123,6 +137,7 @@ impl Cq {
             ep: AtomicI32::new(-1),
             efd: AtomicI32::new(-1),
             internal,
+            owner: sys::new_owner(),
             next: AtomicPtr::new(ptr::null_mut()),
             done: Stack::new(),
             spare: Stack::new(),
@@ -130,6 +145,9 @@ impl Cq {
             pool: Lock::new(Fifo::new()),
             attach: Lock::new(()),
             attached: [AtomicU64::new(0), AtomicU64::new(0)],
+            registered: [const { [const { AtomicU32::new(0) }; MAX_QUEUES] }; 2],
+            reattach: [AtomicU64::new(0), AtomicU64::new(0)],
+            wanted: AtomicU32::new(0),
             inflight: [const { AtomicU32::new(0) }; MAX_QUEUES],
             outstanding: AtomicU64::new(0),
             harvesting: AtomicU32::new(0),
@@ -170,7 +188,7 @@ impl Cq {
         }
         for fd in [self.ep.load(Relaxed), self.efd.load(Relaxed)] {
             // Only if the number is still ours (see sys::mark).
-            if sys::marked(fd) {
+            if self.ours(fd) {
                 sys::close_raw(fd);
             }
         }
@@ -197,7 +215,8 @@ impl Cq {
     /// the queues whose numbers no longer name them before it makes a new one (and [`lookup`]
     /// closes any it meets). One `fcntl`.
     fn still_named(&self) -> bool {
-        sys::marked(if self.internal { self.ep.load(Relaxed) } else { self.user.load(Relaxed) })
+        // The aio_waitcomplete queue's descriptors are all the library's, made again when lost.
+        self.internal || sys::marked(self.user.load(Relaxed))
     }
 
     /// Makes the eventfd readable (if it is still ours). The caller is a user.
@@ -208,10 +227,108 @@ impl Cq {
     /// that finds nothing).
     fn signal_now(&self) {
         let efd = self.efd.load(Relaxed);
-        if sys::marked(efd) {
+        if self.ours(efd) {
             sys::efd_signal(efd);
             self.signalled.store(1, Release);
+        } else {
+            // Lost (closefrom): the next submission or harvest makes a new one and signals it.
+            self.wanted.store(1, Release);
         }
+    }
+
+    /// Makes again the library's descriptors of this queue that the program closed (`closefrom`,
+    /// `close_range`, or a `dup2` over them), as issue 9's rule for every descriptor of ours:
+    /// found lost by a check before use, made again by a program thread inside an AIO call (a
+    /// submission for this queue or a harvest of it), high and tagged. The caller is a user.
+    /// `blocking` false (a harvest that may run in a signal handler): a busy `attach` lock is left
+    /// to its holder. False if a descriptor could not be had (EMFILE), or the program's own number
+    /// no longer names the queue (it is closed then, by whoever notices).
+    ///
+    /// * The library's duplicate of a program's queue (`ep`) is made again from the program's
+    ///   number: the epoll instance itself lives on in the program's hands, with the kernel sources
+    ///   in it. The aio_waitcomplete queue's epoll instance had only our number and went with it:
+    ///   a new one is made, and the sources that were in the old one are marked for a harvest to
+    ///   add again (`reattach`).
+    /// * A lost eventfd left the epoll instance with its file; a new one is made and added.
+    ///
+    /// The new eventfd is then signalled: a completion may have signalled the lost one, and the
+    /// harvest it wakes finds out (at worst nothing: one empty harvest).
+    #[cold]
+    #[inline(never)]
+    fn repair(&self, blocking: bool) -> bool {
+        let g = if blocking { Some(self.attach.lock()) } else { self.attach.try_lock() };
+        let Some(_g) = g else { return false };
+        self.wanted.store(0, Release);
+        let ok = self.remake();
+        if !ok {
+            self.wanted.store(1, Release);
+        }
+        self.signal_now();
+        ok
+    }
+
+    /// `repair`'s work, under the `attach` lock.
+    fn remake(&self) -> bool {
+        let mut rebuilt = false;
+        if !self.ours(self.ep.load(Relaxed)) {
+            let ep = if self.internal {
+                let Ok(e) = sys::epoll_new() else { return false };
+                let high = sys::dup_high(e);
+                sys::close_raw(e);
+                let Ok(h) = high else { return false };
+                if sys::mark(h).is_err() {
+                    sys::close_raw(h);
+                    return false;
+                }
+                rebuilt = true;
+                h
+            } else {
+                let user = self.user.load(Relaxed);
+                // Only a number that still names the queue (tagged) is duplicated.
+                if !sys::marked(user) {
+                    return false;
+                }
+                match sys::dup_high(user) {
+                    Ok(h) => h,
+                    Err(_) => return false,
+                }
+            };
+            // The old number is not closed: it is not ours any more.
+            sys::claim(ep, self.owner);
+            self.ep.store(ep, Release);
+        }
+        if rebuilt {
+            for k in 0..2 {
+                let was = self.attached[k].swap(0, AcqRel);
+                self.reattach[k].fetch_or(was, AcqRel);
+                for r in &self.registered[k] {
+                    r.store(0, Release);
+                }
+            }
+        }
+        let ep = self.ep.load(Relaxed);
+        let efd = self.efd.load(Relaxed);
+        if self.ours(efd) {
+            // Ours, and in the epoll instance unless that was made just now.
+            return !rebuilt
+                || matches!(sys::epoll_add(ep, efd, libc::EPOLLIN as u32, TAG_EFD), Ok(()) | Err(Errno(libc::EEXIST)));
+        }
+        let Ok(e) = sys::eventfd_new() else { return false };
+        let high = sys::dup_high(e);
+        sys::close_raw(e);
+        let Ok(efd) = high else { return false };
+        if sys::mark(efd).and_then(|_| sys::epoll_add(ep, efd, libc::EPOLLIN as u32, TAG_EFD)).is_err() {
+            sys::close_raw(efd);
+            return false;
+        }
+        sys::claim(efd, self.owner);
+        self.efd.store(efd, Release);
+        true
+    }
+
+    /// Whether `fd` is still one of this queue's own descriptors: marked, and last claimed by it.
+    pub(super) fn ours(&self, fd: c_int) -> bool {
+        sys::claimed_by(fd, self.owner) && sys::marked(fd)
     }
 }
 
@@ -222,7 +339,7 @@ impl Cq {
         let ep = self.ep.load(Relaxed);
         let tag = (queue % MAX_QUEUES * 2 + (kind & 1)) as u64;
         let events = (libc::EPOLLIN | libc::EPOLLET) as u32;
-        sys::marked(ep) && matches!(sys::epoll_add(ep, fd, events, tag), Ok(()) | Err(Errno(libc::EEXIST)))
+        self.ours(ep) && matches!(sys::epoll_add(ep, fd, events, tag), Ok(()) | Err(Errno(libc::EEXIST)))
     }
 }
 
@@ -247,6 +364,11 @@ impl QueueRef {
         if !self.cq.enter(self.gen) {
             return Err(Errno::EBADF);
         }
+        if self.cq.wanted.load(Acquire) != 0 {
+            // Best effort: a queue that cannot have its eventfd now still takes requests (their
+            // status is in the aiocb; a harvest finds them), and the next call tries again.
+            self.cq.repair(true);
+        }
         let n = self.cq.alloc();
         // SAFETY: a fresh node from our pool, in no list, ours until it is handed back.
         unsafe {
@@ -263,17 +385,32 @@ impl QueueRef {
     }
 
     /// Puts kernel completion source `kind` (0 an io_uring ring, 1 a kernel AIO eventfd) of
-    /// engine queue `queue` into the queue's epoll set, edge-triggered, once; its descriptor, asked
-    /// only then, is `fd()`, checked to be the engine's own (None if it is not). False if that
-    /// cannot be done (then someone else must reap those completions and signal).
-    pub(crate) fn attach(&self, queue: usize, kind: usize, fd: impl FnOnce() -> Option<c_int>) -> bool {
-        let bit = 1u64 << (queue % MAX_QUEUES);
-        let set = &self.cq.attached[kind & 1];
-        if set.load(Acquire) & bit != 0 {
+    /// engine queue `queue`, generation `gen` (non-zero: 1 for a ring, which is never made again;
+    /// `sys::OwnEventFd::generation` for a kernel AIO eventfd, read before `fd`), into the queue's
+    /// epoll set, edge-triggered, once per generation: an eventfd made again after the program
+    /// closed the old one (which left the epoll set with its file) is added in its turn. Its
+    /// descriptor, asked only then, is `fd()`, checked to be the engine's own (None if it is not).
+    /// False if that cannot be done (then someone else must reap those completions and signal).
+    /// One load when the source is in already.
+    pub(crate) fn attach(&self, queue: usize, kind: usize, gen: u32, fd: impl FnOnce() -> Option<c_int>) -> bool {
+        let queue = queue % MAX_QUEUES;
+        let slot = &self.cq.registered[kind & 1][queue];
+        if gen != 0 && slot.load(Acquire) == gen {
             return true;
         }
+        self.attach_slow(queue, kind, gen, fd)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn attach_slow(&self, queue: usize, kind: usize, gen: u32, fd: impl FnOnce() -> Option<c_int>) -> bool {
+        let slot = &self.cq.registered[kind & 1][queue];
+        if gen == 0 {
+            return false;
+        }
         let _g = self.cq.attach.lock();
-        if set.load(Acquire) & bit != 0 {
+        let old = slot.load(Acquire);
+        if old == gen {
             return true;
         }
         if !self.cq.enter(self.gen) {
@@ -281,10 +418,24 @@ impl QueueRef {
         }
         let ok = fd().is_some_and(|fd| self.cq.register(queue, kind, fd));
         if ok {
-            set.fetch_or(bit, AcqRel);
+            slot.store(gen, Release);
+            self.cq.attached[kind & 1].fetch_or(1 << queue, AcqRel);
+            self.cq.reattach[kind & 1].fetch_and(!(1 << queue), AcqRel);
+            if old != 0 {
+                // Requests in flight when the old source was lost may have announced their
+                // completion there: a harvest looks.
+                self.cq.signal_now();
+            }
         }
         self.cq.exit();
         ok
+    }
+
+    /// Whether source `kind` of engine queue `queue` was put in the queue's epoll set (or was in
+    /// one the library had to make again).
+    pub(crate) fn has_source(&self, queue: usize, kind: usize) -> bool {
+        let bit = 1u64 << (queue % MAX_QUEUES);
+        (self.cq.attached[kind & 1].load(Acquire) | self.cq.reattach[kind & 1].load(Acquire)) & bit != 0
     }
 
     /// Requests accepted and not yet harvested.
@@ -372,10 +523,17 @@ impl Cq {
                 unsafe { self.spare.push(n) };
             }
         }
-        for a in &self.attached {
-            a.store(0, Relaxed);
+        for k in 0..2 {
+            self.attached[k].store(0, Relaxed);
+            self.reattach[k].store(0, Relaxed);
+            for r in &self.registered[k] {
+                r.store(0, Relaxed);
+            }
         }
+        self.wanted.store(0, Relaxed);
         self.outstanding.store(0, Relaxed);
+        sys::claim(ep, self.owner);
+        sys::claim(efd, self.owner);
         self.user.store(user, Relaxed);
         self.ep.store(ep, Relaxed);
         self.efd.store(efd, Relaxed);
@@ -508,7 +666,7 @@ pub(crate) fn after_fork_child() {
     for cq in registry() {
         if cq.fds_live.load(Acquire) == 1 {
             for fd in [cq.ep.load(Relaxed), cq.efd.load(Relaxed)] {
-                if sys::marked(fd) {
+                if cq.ours(fd) {
                     sys::close_raw(fd);
                 }
             }
