@@ -4,8 +4,8 @@
 #   make                     cargo build --release, then the release artifacts in target/dist/:
 #                            the stripped shared library (+ its .debug file), the static library
 #   make check               every test: header up to date, formatting, clippy, man pages and
-#                            docs agree, wrapper, cargo test, release artifacts, install/uninstall
-#                            round trip, Debian packages, benchmark smoke run
+#                            docs agree, wrapper, cargo test, the examples, release artifacts,
+#                            install/uninstall round trip, Debian packages, benchmark smoke run
 #   make deb                 Debian packages libaio-rs0 and libaio-rs-dev in target/deb/
 #   make install prefix=/usr/local DESTDIR=     installs what `make` built; never compiles
 #   make uninstall prefix=/usr/local DESTDIR=
@@ -84,7 +84,11 @@ HEADER := include/aio_rs.h
 # cbindgen reads the whole crate; only `pub` items reach the header, so everything internal is
 # `pub(crate)`, and tests/install/check-header-names.sh fails if anything but aio-rs names leaks.
 HEADER_SOURCE := .
-MAN_PAGES := man/aio_rs.7 man/aio-rs.1 man/aio_rs_version.3
+MAN_PAGES := man/aio_rs.7 man/aio-rs.1 man/aio_rs_version.3 man/aio_readv.3 man/aio_read2.3 \
+	man/aio_rs_cq_create.3 man/aio_waitcomplete.3
+# Section 3 pages, and the names documented on another page (each a one-line `.so` page).
+MAN3_PAGES := aio_rs_version aio_readv aio_read2 aio_rs_cq_create aio_waitcomplete
+MAN3_LINKS := aio_writev aio_readv64 aio_writev64 aio_write2 aio_rs_cq_harvest aio_rs_cq_close
 
 # The .pc file names its directories relative to ${prefix} / ${exec_prefix} when they lie under
 # them, so that pkg-config's --define-prefix and sysroot handling work.
@@ -103,10 +107,10 @@ INSTALLED_FILES := \
 	$(bindir)/aio-rs \
 	$(mandir)/man7/aio_rs.7 \
 	$(mandir)/man1/aio-rs.1 \
-	$(mandir)/man3/aio_rs_version.3
+	$(foreach p,$(MAN3_PAGES) $(MAN3_LINKS),$(mandir)/man3/$(p).3)
 
 .PHONY: deps all build dist header check-header cbindgen-version install-cbindgen check test \
-	fmt-check clippy install-check wrapper-test man-check docs-check dist-check bench \
+	fmt-check clippy install-check wrapper-test man-check docs-check examples-check dist-check bench \
 	bench-smoke install uninstall deb deb-check cinstall-check print-version print-installed-files clean
 
 all: dist
@@ -184,8 +188,8 @@ check-header: cbindgen-version
 
 # --- tests -------------------------------------------------------------------------------------
 
-check: check-header fmt-check clippy man-check docs-check wrapper-test test dist-check install-check \
-	deb-check cinstall-check bench-smoke
+check: check-header fmt-check clippy man-check docs-check wrapper-test test examples-check dist-check \
+	install-check deb-check cinstall-check bench-smoke
 	@echo "make check: all checks passed"
 
 fmt-check:
@@ -204,6 +208,10 @@ test: build
 # a run (fio with several jobs, when installed) and `aio-rs stats PID`.
 wrapper-test: build
 	env CC="$(CC)" sh tests/install/wrapper-test.sh tools/aio-rs $(BUILT_SO)
+
+# examples/aiocp.c and examples/epoll-server.c, built against the library and run (every engine).
+examples-check: build
+	sh tests/examples/run.sh $(BUILT_SO)
 
 # The release artifacts: stripped .so, reduced .a (nm-readable, only the public names global),
 # the exports unversioned and matching the Debian symbols file; a C program links libaio_rs.a
@@ -305,7 +313,7 @@ install:
 	chmod 0755 $(DESTDIR)$(bindir)/aio-rs
 	$(INSTALL) -m 0644 man/aio_rs.7 $(DESTDIR)$(mandir)/man7/aio_rs.7
 	$(INSTALL) -m 0644 man/aio-rs.1 $(DESTDIR)$(mandir)/man1/aio-rs.1
-	$(INSTALL) -m 0644 man/aio_rs_version.3 $(DESTDIR)$(mandir)/man3/aio_rs_version.3
+	$(INSTALL) -m 0644 $(foreach p,$(MAN3_PAGES) $(MAN3_LINKS),man/$(p).3) $(DESTDIR)$(mandir)/man3/
 	@$(if $(DESTDIR),:,env LDCONFIG="$(LDCONFIG)" LOADER_DIRS="$(LOADER_DIRS)" sh packaging/ldconfig.sh install "$(libdir)")
 
 uninstall:

@@ -22,8 +22,8 @@
  *   posix          the aio_* functions this process resolves: glibc's, or
  *                  aio-rs's when the orchestrator sets LD_PRELOAD=libaio_rs.so
  *   posix-cq       the same, but completions are learnt from aio-rs's
- *                  epoll-able completion queue (HOOK, issue 13: skipped
- *                  until the library has it)
+ *                  epoll-able completion queue (aio_rs_cq_create; skipped
+ *                  where the loaded library has none, e.g. glibc)
  *   uring          raw io_uring through liburing; fsync with IOSQE_IO_DRAIN
  *   uring-nodrain  the same, but an fsync waits (in user space) only for the
  *                  writes submitted before it: later writes are not held back
@@ -71,7 +71,7 @@
 #include <unistd.h>
 #if defined(__has_include)
 #if __has_include(<aio_rs.h>)
-#include <aio_rs.h> /* the repository's header (-I include), for the issue-13 hooks */
+#include <aio_rs.h> /* the repository's header (-I include): vector AIO, completion queues */
 #endif
 #endif
 
@@ -234,8 +234,8 @@ static const struct timespec reap_ts = {REAP_TIMEOUT_S, 0};
 
 /* --- posix: aio_read/aio_write/aio_fsync/lio_listio + aio_suspend -------- */
 
-/* FreeBSD's vector AIO, int aio_readv(struct aiocb *): glibc has none; aio-rs will
- * (issue 13).  With glibc's struct aiocb the iovec array goes in aio_buf and its
+/* FreeBSD's vector AIO, int aio_readv(struct aiocb *): glibc has none; aio-rs
+ * has it.  With glibc's struct aiocb the iovec array goes in aio_buf and its
  * count in aio_nbytes.  Looked up at run time, so the worker builds without it. */
 static int (*p_aio_readv)(struct aiocb *);
 
@@ -244,7 +244,7 @@ static const char *posix_unsupported(const struct wl *w)
     if (w->op == OP_READV) {
         *(void **)&p_aio_readv = dlsym(RTLD_DEFAULT, "aio_readv");
         if (!p_aio_readv)
-            return "no aio_readv in this process: glibc has none, aio-rs gets it with issue 13";
+            return "no aio_readv in this process (glibc has none)";
     }
     return NULL;
 }
@@ -363,17 +363,15 @@ static void posix_fini(void *vc)
 
 /* --- posix-cq: completions through aio-rs's epoll-able queue ------------
  *
- * HOOK (issue 13).  The completion queue does not exist yet.  When it lands,
- * define the three names below to match it (aio_rs.h is included above when
- * the repository's include/ is on the path; -DBENCH_... also works) and this
- * engine runs; until then, and whenever the loaded library lacks the symbols,
- * it reports a skip.  Assumed shape, after FreeBSD's SIGEV_KEVENT:
- *   int BENCH_CQ_CREATE(int flags)       a descriptor, readable (epoll) while
+ * aio-rs's completion queue (include/aio_rs.h, aio_rs_cq_create(3)), looked up
+ * at run time, so the worker builds and runs without it (a skip):
+ *   int aio_rs_cq_create(int flags)      a descriptor, readable (epoll) while
  *                                        completions are pending
- *   int BENCH_CQ_HARVEST(int q, struct aiocb **v, int n, const struct timespec *t)
+ *   int aio_rs_cq_harvest(int q, struct aiocb **v, int n, const struct timespec *t)
  *                                        up to n completed aiocbs, 0 if none
- *   aio_sigevent.sigev_notify = BENCH_SIGEV_CQ, .sigev_signo = q,
+ *   aio_sigevent.sigev_notify = AIO_RS_SIGEV_QUEUE, .sigev_signo = q,
  *   .sigev_value.sival_ptr = a cookie (here the aiocb's own request)
+ * The names can be overridden with -DBENCH_CQ_CREATE=... and the like.
  * The loop: submit, then harvest with a zero timeout; if nothing, epoll_wait
  * on the queue descriptor and harvest again. */
 #ifndef BENCH_CQ_CREATE
@@ -393,7 +391,7 @@ static const char *cq_unsupported(const struct wl *w)
 {
 #ifndef BENCH_SIGEV_CQ
     (void)w;
-    return "no completion queue in aio_rs.h yet: issue 13";
+    return "no AIO_RS_SIGEV_QUEUE in aio_rs.h (build with -I include)";
 #else
     if (w->batch)
         return "the completion-queue engine does not do lio batches";
@@ -402,7 +400,7 @@ static const char *cq_unsupported(const struct wl *w)
     *(void **)&p_cq_create = dlsym(RTLD_DEFAULT, BENCH_CQ_CREATE);
     *(void **)&p_cq_harvest = dlsym(RTLD_DEFAULT, BENCH_CQ_HARVEST);
     if (!p_cq_create || !p_cq_harvest)
-        return "the loaded library has no completion queue: issue 13";
+        return "the loaded library has no completion queue (glibc)";
     return NULL;
 #endif
 }

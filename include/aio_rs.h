@@ -18,6 +18,84 @@
 
 #include <aio.h>
 #include <stdint.h>
+#include <sys/uio.h>
+/*
+ * FreeBSD's vector AIO names two fields of its struct aiocb aio_iov and aio_iovcnt. glibc's
+ * struct aiocb has no room for them: the iovec array travels in aio_buf and its count in
+ * aio_nbytes. These aliases let FreeBSD code that sets cb.aio_iov and cb.aio_iovcnt compile
+ * unchanged. Define AIO_RS_NO_IOV_ALIASES before including this header if the names clash with
+ * yours, and use AIO_RS_SET_IOV instead.
+ */
+#ifndef AIO_RS_NO_IOV_ALIASES
+#define aio_iov aio_buf
+#define aio_iovcnt aio_nbytes
+#endif
+
+/* Sets the iovec array (struct iovec *) of a vectored request, and its count. */
+#define AIO_RS_SET_IOV(cb, iov, cnt) ((void)((cb)->aio_buf = (void *)(iov)), (void)((cb)->aio_nbytes = (size_t)(cnt)))
+
+/* The iovec array of a vectored request. */
+#define AIO_RS_IOV(cb) ((struct iovec *)(cb)->aio_buf)
+
+/*
+ * sigev_signo with sigev_notify = AIO_RS_SIGEV_QUEUE: the process's own completion queue, the
+ * one aio_waitcomplete harvests.
+ */
+#define AIO_RS_WAITCOMPLETE_QUEUE (-1)
+
+
+/**
+ * Defined when the library has vector AIO: `aio_readv`, `aio_writev`, `aio_read2`, `aio_write2`,
+ * `LIO_READV` and `LIO_WRITEV`.
+ */
+#define AIO_RS_HAVE_VECTOR 1
+
+/**
+ * Defined when the library has completion queues: `aio_rs_cq_create`, `aio_rs_cq_harvest`,
+ * `aio_rs_cq_close` and the `AIO_RS_SIGEV_QUEUE` notification.
+ */
+#define AIO_RS_HAVE_CQ 1
+
+/**
+ * Defined when the library has FreeBSD's `aio_waitcomplete`.
+ */
+#define AIO_RS_HAVE_WAITCOMPLETE 1
+
+/**
+ * `lio_listio` opcode flag: the entry's `aio_buf` is an iovec array of `aio_nbytes` entries.
+ * glibc's own opcodes are 0 to 4 (LIO_READ, LIO_WRITE, LIO_NOP, and two it uses internally), and
+ * it marks its 64-bit forms with 128; this flag collides with none of them.
+ */
+#define LIO_VECTORED 16
+
+/**
+ * `lio_listio` opcode: a vectored read (`LIO_READ | LIO_VECTORED`), as `aio_readv`.
+ */
+#define LIO_READV 16
+
+/**
+ * `lio_listio` opcode: a vectored write (`LIO_WRITE | LIO_VECTORED`), as `aio_writev`.
+ */
+#define LIO_WRITEV 17
+
+/**
+ * `aio_read2`/`aio_write2` flag: transfer at the descriptor's file position, which the transfer
+ * advances as `read(2)`/`write(2)` would; `aio_offset` is ignored (FreeBSD's value).
+ */
+#define AIO_OP2_FOFFSET 1
+
+/**
+ * `aio_read2`/`aio_write2` flag: `aio_buf` is an iovec array of `aio_nbytes` entries, as for
+ * `aio_readv`/`aio_writev` (FreeBSD's value).
+ */
+#define AIO_OP2_VECTORED 2
+
+/**
+ * `sigev_notify` value: on completion, put the request on the completion queue whose descriptor
+ * is in `sigev_signo` (or on the `aio_waitcomplete` queue, `AIO_RS_WAITCOMPLETE_QUEUE`).
+ * `sigev_value` is the program's cookie, left as it is. glibc uses 0, 1, 2 and 4.
+ */
+#define AIO_RS_SIGEV_QUEUE 20803
 
 /**
  * Major version of aio-rs (the first number of the package version).
@@ -43,6 +121,70 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * `aio_read` with flags: `AIO_OP2_VECTORED` (the buffer is an iovec array, as `aio_readv`) and
+ * `AIO_OP2_FOFFSET` (read at the descriptor's file position, which the read advances, in
+ * submission order with the descriptor's other such requests; `aio_offset` is ignored). 0 is
+ * `aio_read`; another bit is EINVAL.
+ *
+ * # Safety
+ * As [`aio_readv`].
+ */
+int aio_read2(struct aiocb *aiocbp, int flags);
+
+/**
+ * Queues a read into the `aio_nbytes` buffers of the iovec array at `aio_buf`, at `aio_offset`
+ * (ignored on non-seekable files), as `preadv(2)` would. At most `IOV_MAX` (1024) entries;
+ * more, or a NULL array with a non-zero count, is EINVAL. A count of 0 completes with 0.
+ *
+ * # Safety
+ * `aiocbp` is NULL or points to an aiocb which, like its iovec array and the buffers it
+ * describes, stays valid and unmodified until `aio_error` reports something other than
+ * EINPROGRESS.
+ */
+int aio_readv(struct aiocb *aiocbp);
+
+#if defined(__USE_LARGEFILE64)
+/**
+ * The twin of [`aio_readv`] for `struct aiocb64`, as glibc pairs `aio_read64` with `aio_read`
+ * (declared where `<aio.h>` defines `struct aiocb64`).
+ *
+ * # Safety
+ * As [`aio_readv`].
+ */
+int aio_readv64(struct aiocb64 *aiocbp);
+#endif
+
+/**
+ * Closes queue `cq` and its descriptor: 0, or -1 with EBADF if `cq` is not an open queue.
+ * Requests still pointing at it complete as usual; they are not queued.
+ */
+int aio_rs_cq_close(int cq);
+
+/**
+ * Creates a completion queue and returns its descriptor (close-on-exec), or -1 with errno:
+ * EINVAL for `flags` other than 0, EMFILE/ENFILE/ENOMEM when descriptors or memory run out.
+ *
+ * The descriptor is readable while completed requests of the queue wait to be harvested; when
+ * the kernel completes one, it wakes a thread asleep in `epoll_wait` on it directly. Close it with
+ * `aio_rs_cq_close` or `close`: requests still pointing at it complete as usual (their status in
+ * `aio_error`), they are just not queued.
+ */
+int aio_rs_cq_create(int flags);
+
+/**
+ * Takes up to `n` completed requests of queue `cq` into `aiocbs`, each exactly once, and returns
+ * how many. With a NULL `timeout` it waits until at least one is there; otherwise at most
+ * `timeout`, and returns 0 if none came (a zero `timeout` never waits, and is async-signal-safe).
+ * Each request's status is final when it is handed out: `aio_return` gives its result. -1 with
+ * errno: EBADF (`cq` is not an open queue), EINVAL (`aiocbs` NULL, `n` < 1, a bad timeout),
+ * EINTR (a signal handler ran while it waited and nothing had come).
+ *
+ * # Safety
+ * `aiocbs` has room for `n` pointers; `timeout` is NULL or readable.
+ */
+int aio_rs_cq_harvest(int cq, struct aiocb **aiocbs, int n, const struct timespec *timeout);
+
+/**
  * Returns the version of the loaded aio-rs library as a NUL-terminated string such as "0.1.0".
  *
  * The string is static: the caller must not modify or free it. The function never fails and
@@ -50,6 +192,48 @@ extern "C" {
  * not only glibc) is linked into or preloaded in the process.
  */
 const char *aio_rs_version(void);
+
+/**
+ * FreeBSD's `aio_waitcomplete`: waits for the next completed request of the process's own queue
+ * (the requests submitted with `sigev_notify = AIO_RS_SIGEV_QUEUE` and `sigev_signo =
+ * AIO_RS_WAITCOMPLETE_QUEUE`; no other request is tracked, so the others cost nothing), stores
+ * its aiocb in `*iocbp` and returns its result as `aio_return` would (which it replaces): a
+ * count, or -1 with errno the request's error. NULL `timeout`: waits as long as it takes; a zero
+ * one polls. On failure `*iocbp` is NULL and errno is EINVAL (NULL `iocbp`, bad timeout), EAGAIN
+ * (no such request outstanding), EINPROGRESS (the timeout passed) or EINTR.
+ *
+ * # Safety
+ * `iocbp` is NULL or writable; `timeout` is NULL or readable.
+ */
+ssize_t aio_waitcomplete(struct aiocb **iocbp, struct timespec *timeout);
+
+/**
+ * `aio_write` with flags, as [`aio_read2`]: with `AIO_OP2_FOFFSET` the write goes to the file
+ * position (to the end on an O_APPEND file).
+ *
+ * # Safety
+ * As [`aio_readv`].
+ */
+int aio_write2(struct aiocb *aiocbp, int flags);
+
+/**
+ * Queues a write gathered from the iovec array at `aio_buf` (`aio_nbytes` entries), at
+ * `aio_offset` (appended on O_APPEND files, in order), as `pwritev(2)` would.
+ *
+ * # Safety
+ * As [`aio_readv`].
+ */
+int aio_writev(struct aiocb *aiocbp);
+
+#if defined(__USE_LARGEFILE64)
+/**
+ * The twin of [`aio_writev`] for `struct aiocb64`.
+ *
+ * # Safety
+ * As [`aio_readv`].
+ */
+int aio_writev64(struct aiocb64 *aiocbp);
+#endif
 
 #ifdef __cplusplus
 }  // extern "C"

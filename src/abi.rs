@@ -61,6 +61,10 @@ pub struct Aiocb {
     pub __glibc_reserved: [u8; 32],
 }
 
+/// glibc's `struct aiocb64`: the same structure on x86_64 (named apart for the `*64` twins'
+/// prototypes in `include/aio_rs.h`).
+pub type Aiocb64 = Aiocb;
+
 /// glibc's `struct aioinit`.
 #[repr(C)]
 pub struct AioInit {

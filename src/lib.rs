@@ -8,6 +8,7 @@
 pub mod abi;
 pub(crate) mod engine;
 pub(crate) mod errno;
+pub mod ext;
 pub(crate) mod notify;
 pub mod posix;
 pub(crate) mod sys;

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, u32)] = &[
     ("abi", 0),
     ("errno", 0),
+    ("ext", 0),
     ("version", 0),
     ("sys", 1),
     ("notify", 2),
@@ -43,6 +44,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("engine::lio", 12),
     ("engine::helper", 12),
     ("engine::fork", 12),
+    ("engine::cq", 12),
     ("engine", 13),
     ("posix", 14),
     ("", 15),

@@ -22,6 +22,8 @@ use aio_rs as _;
 mod abi;
 #[path = "../src/errno.rs"]
 mod errno;
+#[path = "../src/ext.rs"]
+mod ext;
 #[path = "../src/notify/mod.rs"]
 mod notify;
 #[path = "../src/sys/mod.rs"]

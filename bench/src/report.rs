@@ -235,7 +235,7 @@ fn summary_table(results: &[CellResult], seccomp: bool) -> Table {
 }
 
 const SUMMARY_NOTE: &str = "Medians of interleaved runs. aio-rs is the default engine (LD_PRELOAD); in the evlat-* cells it is \
-the completion queue, in the copy-* cells aiocp (both issue 13: \"-\" until they exist). The raw kernel is liburing io_uring \
+the completion queue (aio_rs_cq_create), in the copy-* cells examples/aiocp. The raw kernel is liburing io_uring \
 (readv for readv-*, an eventfd registered with the ring and waited for in epoll for evlat-*), and cp for copy-*. \
 \"no io_uring\": the process runs under bench/nouring, a seccomp filter that makes io_uring_setup/enter/register fail with \
 EPERM, as in a container; its glibc column is glibc under the same filter. Copy cells are in MiB/s.";

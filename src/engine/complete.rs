@@ -7,13 +7,12 @@
 //! helper. `blocking` is false where the reaper may be in a signal handler: then nothing waits
 //! for a lock, and what needs one is handed to the helper.
 
-use super::backend::uring::MAX_RW;
 use super::batch::Batch;
 use super::core::Engine;
 use super::fd;
 use super::group::Group;
 use super::queue::Queue;
-use super::request::{free_job, Backend, Completion, Completions, Meta, Op, Phase, Req, ReqPtr, State};
+use super::request::{free_job, Backend, Completion, Completions, Meta, Phase, Req, ReqPtr, State};
 use super::stats::Served;
 use crate::notify::{self, Notify};
 use crate::sys;
@@ -56,13 +55,14 @@ fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
     let req = unsafe { r.get() };
     let m = req.meta();
     let on_ring = m.backend() == Backend::Uring;
-    if on_ring && m.stream() && m.op() == Op::Write {
+    if on_ring && m.stream() && m.op().is_write() {
         // write(2) on a blocking pipe or socket writes everything; io_uring stops at what fits.
-        // Continue from where it stopped until all is written, with the file the request holds
-        // (a stream request for io_uring holds one, unless no descriptor was free when it was
-        // submitted: then it ends with what was written, as a short write).
+        // Continue from where it stopped until all is written (for a vector, from the iovec and
+        // offset where it stopped: see `Req::span`), with the file the request holds (a stream
+        // request for io_uring holds one, unless no descriptor was free when it was submitted:
+        // then it ends with what was written, as a short write).
         let done = req.progress() as isize;
-        let total = req.nbytes().min(MAX_RW) as isize;
+        let total = req.total_len() as isize;
         if res > 0 && done + res < total && req.held().is_some() {
             req.set_progress((done + res) as usize);
             let mut b = Batch::new(eng, blocking);
@@ -140,11 +140,8 @@ fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
 fn give_up_held(eng: &Engine, req: &Req<'_>, mut res: isize) -> isize {
     let Some(h) = req.take_held() else { return res };
     if res == -(libc::EBADF as isize) {
-        let op = match req.meta().op() {
-            Op::Read => Some(false),
-            Op::Write => Some(true),
-            Op::Fsync | Op::Fdatasync => None,
-        };
+        let op = req.meta().op();
+        let op = if op.is_sync() { None } else { Some(op.is_write()) };
         if !sys::held_refuses(h, op) {
             res = -(libc::ECANCELED as isize);
         }
@@ -256,6 +253,12 @@ pub(crate) unsafe fn finish(eng: &Engine, r: ReqPtr, mut res: isize, blocking: b
         // SAFETY: for SIGEV_THREAD, job is the block made at submission (`new_job`), valid until
         // the notifier hands it to `free_job`.
         unsafe { notify::deliver(&notify, job, free_job) };
+    } else if m.queued() {
+        // A completion queue's request (its sigevent reads as no notification): the job slot is
+        // the entry reserved at submission (`cq::Node`), handed back here once (this call
+        // is the request's one finish), after its status was published.
+        // SAFETY: as just said.
+        unsafe { notify::cq::complete(job.cast(), res) };
     }
     if !group.is_null() {
         // SAFETY: a group outlives its members' completions (it holds a reference for them).

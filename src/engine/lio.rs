@@ -74,7 +74,7 @@ pub(crate) unsafe fn submit_list<'e>(
                 g.add_member();
                 // SAFETY: the intake accepted `r`, so (our caller's contract) it points to an aiocb
                 // kept valid and unmodified until it completes.
-                (r, unsafe { accept(eng, q, r, op, &n, group, &mut batch) })
+                (r, unsafe { accept(eng, q, r, op, false, &n, group, &mut batch) })
             }
             ListEntry::Fails(r, n, e) => {
                 g.add_member();

@@ -11,7 +11,7 @@
 //! ```text
 //! posix                                   the C entry points
 //!  → engine (this file)                   entry: the six calls
-//!  → cancel, lio, helper, fork            what only the entry (or a thread start) calls
+//!  → cancel, lio, helper, fork, cq        what only the entry (or a thread start) calls
 //!  → submit, wait                         accept a request / wait for requests
 //!  → complete                             where completions arrive; finish
 //!  → fd                                   the ordering state machine driven by the engine
@@ -35,6 +35,7 @@ mod batch;
 mod cancel;
 mod complete;
 mod core;
+mod cq;
 mod fd;
 mod fork;
 mod group;
@@ -55,10 +56,11 @@ use self::batch::Batch;
 use self::core::Engine;
 pub(crate) use self::lio::ListEntry;
 use self::queue::Queue;
-pub(crate) use self::request::{Op, ReqPtr};
+pub(crate) use self::request::{Op, ReqPtr, IOV_MAX};
 pub(crate) use self::wait::{Step, Wait};
 use crate::abi::{Aiocb, AIO_ALLDONE};
 use crate::errno::Errno;
+use crate::notify::cq::{Completed, QueueRef};
 use crate::notify::Notify;
 
 /// The engine, started on first use (fork handlers first, so no child ever inherits an engine
@@ -87,11 +89,21 @@ fn home(eng: &'static Engine) -> Result<&'static Queue, Errno> {
 /// # Safety
 /// `r` points to an aiocb the caller keeps valid, and does not modify, until it completes.
 pub(crate) unsafe fn submit(r: ReqPtr, op: Op, notify: &Notify) -> Result<(), Errno> {
+    // SAFETY: the caller's contract is submit_at's.
+    unsafe { submit_at(r, op, false, notify) }
+}
+
+/// `aio_read2`, `aio_write2` (and `aio_readv`, `aio_writev`): submits one request from the
+/// calling thread; `file_pos`: at the descriptor's file position (`AIO_OP2_FOFFSET`).
+///
+/// # Safety
+/// As [`submit`]; for a vectored `op`, the iovec array and the memory it describes too.
+pub(crate) unsafe fn submit_at(r: ReqPtr, op: Op, file_pos: bool, notify: &Notify) -> Result<(), Errno> {
     let eng = engine();
     let q = home(eng)?;
     let mut batch = Batch::new(eng, true);
     // SAFETY: the caller keeps the aiocb valid and unmodified until it completes.
-    unsafe { submit::accept(eng, q, r, op, notify, ::core::ptr::null(), &mut batch) }?;
+    unsafe { submit::accept(eng, q, r, op, file_pos, notify, ::core::ptr::null(), &mut batch) }?;
     batch.flush();
     Ok(())
 }
@@ -162,6 +174,17 @@ pub(crate) unsafe fn cancel(fd: c_int, r: Option<ReqPtr>) -> c_int {
         // SAFETY: the caller's aiocb is live for the call.
         Some(r) => unsafe { cancel::cancel_one(eng, r) },
     }
+}
+
+/// `aio_rs_cq_harvest`: up to `out.len()` completions of queue `q`, waiting up to `timeout`
+/// (None: until one comes); 0 when the timeout passed. Async-signal-safe with a zero timeout.
+pub(crate) fn harvest(q: QueueRef, out: &mut [Completed], timeout: Option<Duration>) -> Result<usize, Errno> {
+    cq::harvest(q, out, timeout)
+}
+
+/// `aio_waitcomplete`: the next completion of the aio_waitcomplete queue.
+pub(crate) fn wait_complete(timeout: Option<Duration>) -> Result<Completed, Errno> {
+    cq::wait_complete(timeout)
 }
 
 /// `aio_init`: the most worker threads, spread over the queues (effective only before the engine

@@ -20,6 +20,7 @@ use super::inline;
 use super::queue::Queue;
 use super::request::{free_job, new_job, Backend, Meta, Op, ReqPtr};
 use crate::errno::Errno;
+use crate::notify::cq::QueueRef;
 use crate::notify::{self, Notify, ThreadJob};
 use crate::sys::{self, Held};
 
@@ -50,22 +51,26 @@ pub(crate) fn route(k: u32, forced: Option<Backend>, has_ring: bool, kaio: impl 
 }
 
 /// Accepts one request: checks, records its state in the aiocb, and issues it into `batch` (or
-/// parks it on its fd). `group` is its lio group or NULL. On error nothing was recorded and the
+/// parks it on its fd). `file_pos`: at the file position rather than `aio_offset`
+/// (`AIO_OP2_FOFFSET`). `group` is its lio group or NULL. On error nothing was recorded and the
 /// aiocb is untouched.
 ///
 /// What glibc would learn only from the kernel is not an error here: a read or write with a
-/// negative offset (EINVAL, before the descriptor is looked at, as `pread` does), on a bad
-/// descriptor (EBADF), or longer than `SSIZE_MAX` bytes (EFAULT) is accepted and completes at once
-/// with that error ([`accept_failed`]), which `aio_error` and its notification report. Only an
-/// `aio_fsync` on a bad descriptor fails here with EBADF (glibc checks it with `fcntl`).
+/// negative offset (EINVAL, before the descriptor is looked at, as `pread` does; not for a
+/// request at the file position, which has no offset), on a bad descriptor (EBADF), or longer
+/// than `SSIZE_MAX` bytes (EFAULT) is accepted and completes at once with that error
+/// ([`accept_failed`]), which `aio_error` and its notification report. Only an `aio_fsync` on a
+/// bad descriptor fails here with EBADF (glibc checks it with `fcntl`).
 ///
 /// # Safety
 /// `r` points to a live aiocb that the caller will not modify or free until it completes.
+#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn accept<'e>(
     eng: &'e Engine,
     q: &Queue,
     r: ReqPtr,
     op: Op,
+    file_pos: bool,
     notify: &Notify,
     group: *const Group,
     batch: &mut Batch<'e>,
@@ -78,32 +83,42 @@ pub(crate) unsafe fn accept<'e>(
     let sync = op.is_sync();
     let fdn = req.fd();
     // aio_fsync reads nothing but aio_fildes and aio_sigevent. A read or write with a negative
-    // offset or of more than SSIZE_MAX bytes (either sets the sign bit) fails at once (cold).
-    if !sync && (req.offset() | req.nbytes() as i64) < 0 {
+    // offset or of more than SSIZE_MAX bytes (either sets the sign bit) fails at once (cold). A
+    // request at the file position has no offset; a vector's aio_nbytes is its count of entries,
+    // at most IOV_MAX (the intake saw to it).
+    let off = if file_pos { 0 } else { req.offset() };
+    if !sync && (off | req.nbytes() as i64) < 0 {
         // SAFETY: as this function (the caller's contract).
-        return unsafe { accept_bad_args(eng, q, r, notify, group) };
+        return unsafe { accept_bad_args(eng, q, r, off, notify, group) };
     }
+    // A request at the file position needs a checked class (see `at_file_pos`).
     let has_ring = q.live_ring().is_some();
     let fe = match eng.fds.entry(fdn) {
         Ok(fe) => fe,
         // SAFETY: as this function (the caller's contract).
         Err(e) => return unsafe { bad_fd(eng, q, r, op, notify, group, e) },
     };
-    let (k, changed) = match fe.classify(fdn, has_ring, sync || req.offset() == 0) {
+    let (k, changed) = match fe.classify(fdn, has_ring && !file_pos, sync || req.offset() == 0) {
         Ok(c) => c,
         // SAFETY: as this function (the caller's contract).
         Err(e) => return unsafe { bad_fd(eng, q, r, op, notify, group, e) },
     };
     let cfg = &eng.config.queue;
     // A page-cache hit is read here, on the caller's thread (see `inline`).
-    if !changed && inline::eligible(op, k, cfg.forced) {
+    if !file_pos && !changed && inline::eligible(op, k, cfg.forced) {
         if let Some(n) = inline::try_read(fe, fdn, &req) {
             // SAFETY: as this function (the caller's contract).
             return unsafe { accept_done(eng, q, r, notify, group, n) };
         }
     }
     let stream = k & kind::STREAM != 0;
-    let mut backend = route(k, cfg.forced, has_ring, || q.kaio_start(cfg).is_some());
+    let (mut backend, file_pos) = if file_pos {
+        // On a stream there is no position: the flag changes nothing there.
+        let file_pos = !stream && !sync;
+        (at_file_pos(k, file_pos, || route(k, cfg.forced, has_ring, || q.kaio_start(cfg).is_some())), file_pos)
+    } else {
+        (route(k, cfg.forced, has_ring, || q.kaio_start(cfg).is_some()), false)
+    };
     // An fsync goes to the workers rather than to io_uring, whatever is forced: io_uring runs an
     // fsync only in one of its own kernel workers, which looks the descriptor up by number when it
     // gets to it, so a duplicate we hold that `closefrom` took meanwhile would be another file's
@@ -114,15 +129,17 @@ pub(crate) unsafe fn accept<'e>(
     if fsync_to_workers {
         backend = Backend::Threads;
     }
-    let ordered = !sync && (stream || (op == Op::Write && k & kind::APPEND != 0));
+    // Requests at the file position run one at a time on their fd, in submission order, as
+    // consecutive read(2)/write(2) calls would (reads and writes in one chain: both move it).
+    let ordered = !sync && (stream || file_pos || (op.is_write() && k & kind::APPEND != 0));
     // Completions someone must act on without anyone waiting: a notification (of the request,
     // or of its lio group), a barrier (requests wait behind it), and a stream write larger than
-    // PIPE_BUF (io_uring may take it in parts; the rest must then be issued). Requests parked on
-    // an fd make every helper watch meanwhile (see `fd`).
-    let partial = stream && op == Op::Write && req.nbytes() > libc::PIPE_BUF;
+    // PIPE_BUF (io_uring may take it in parts; the rest must then be issued; a vector counts as
+    // large, its length is not read here). Requests parked on an fd make every helper watch
+    // meanwhile (see `fd`).
+    let partial = stream && op.is_write() && (op.is_vector() || req.nbytes() > libc::PIPE_BUF);
     // SAFETY: a non-NULL group is live while its submitter adds members.
     let group_notifies = !group.is_null() && unsafe { (*group).notifies() };
-    let watched = !notify.is_none() || group_notifies || sync || partial;
     // A request that may be issued after its caller has returned from this call must hold its
     // caller's open file from now on until it completes, since by then the number may name
     // another file (the rule: nothing is issued by its number except inside the call that
@@ -146,10 +163,6 @@ pub(crate) unsafe fn accept<'e>(
     // the file made here, still inside the call (`Batch::issue`). A number closed since it was
     // classified is EBADF here: the request's result for a read or write (glibc's convention, see
     // above), the call's error for aio_fsync.
-    let thread_job = matches!(notify, Notify::Thread { .. });
-    if thread_job {
-        notify::ensure_started()?;
-    }
     let may_issue_late = backend == Backend::Uring && (sync || stream);
     let held = if backend == Backend::Threads || may_issue_late {
         match hold_for(fe, fdn, q, backend) {
@@ -170,12 +183,18 @@ pub(crate) unsafe fn accept<'e>(
     } else {
         None
     };
+    let (job, queued, notify_watch) = match notify_parts(q, r, notify, backend) {
+        Ok(p) => p,
+        Err(e) => return Err(refused(fe, held, e)),
+    };
+    let watched = notify_watch || group_notifies || sync || partial;
     let m = Meta::new(q.idx, backend, op)
         .with_ordered(ordered)
         .with_barrier(sync)
         .with_stream(stream)
+        .with_file_pos(file_pos)
+        .with_queued(queued)
         .with_watched(watched);
-    let job = if thread_job { new_job() } else { ptr::null_mut() };
     req.start(eng.epoch, m, job, Group::as_member_tag(group));
     if !stream {
         // Tells a cancellation by `aio_cancel(fd, NULL)` from one by a thread's exit, should
@@ -197,7 +216,7 @@ pub(crate) unsafe fn accept<'e>(
         // It had to wait on its fd and no descriptor could be had to hold its file with, or
         // another thread closed the number since it was classified: for a read or write that is
         // the request's result (EBADF, as above; aio_fsync's error).
-        undo(fe, q, r, watched, job);
+        undo(fe, q, r, m, job);
         if sys::is_open(fdn) {
             return Err(Errno::EAGAIN);
         }
@@ -211,6 +230,36 @@ pub(crate) unsafe fn accept<'e>(
         s.submitted();
     }
     Ok(())
+}
+
+/// What request `r`'s notification needs, going to `backend` on `q`: the value of its job slot (a
+/// SIGEV_THREAD job block, its completion queue entry, or NULL), whether it is a completion
+/// queue's (`Meta::queued`), and whether a helper must watch for its completion. EAGAIN if the
+/// notifier thread cannot be started, EBADF if its completion queue was closed meanwhile.
+///
+/// For a completion queue, the kernel source the request goes to is put in the queue's epoll
+/// set (then the kernel wakes a program asleep on the queue itself; if that cannot be done, a
+/// helper must watch). Every other notification is sent by whoever finishes the request, so
+/// someone must reap it. The last step of an acceptance that can fail.
+#[inline(always)]
+fn notify_parts(
+    q: &Queue,
+    r: ReqPtr,
+    notify: &Notify,
+    backend: Backend,
+) -> Result<(*mut ThreadJob, bool, bool), Errno> {
+    Ok(match notify {
+        Notify::None => (ptr::null_mut(), false, false),
+        Notify::Thread { .. } => {
+            notify::ensure_started()?;
+            (new_job(), false, true)
+        }
+        Notify::Queue { q: cq, .. } => {
+            let attached = attach(q, cq, backend);
+            (cq.reserve(r.as_ptr(), q.idx)?.cast(), true, !attached)
+        }
+        _ => (ptr::null_mut(), false, true),
+    })
 }
 
 /// Makes a request that must hold its file (see `accept`) do so, and, for the workers, makes sure
@@ -231,36 +280,43 @@ fn hold_for(fe: &FdEntry, fdn: c_int, q: &Queue, backend: Backend) -> Result<Hel
     Ok(h)
 }
 
-/// Takes back a request that was started but then refused.
-fn undo(fe: &FdEntry, q: &Queue, r: ReqPtr, watched: bool, job: *mut notify::ThreadJob) {
+/// Gives back the file a request held when its notification refused it (`e`, returned).
+#[cold]
+#[inline(never)]
+fn refused(fe: &FdEntry, held: Option<Held>, e: Errno) -> Errno {
+    if let Some(h) = held {
+        fe.release_hold(h);
+    }
+    e
+}
+
+/// Takes back a request that was started (with meta `m` and job slot `job`) but then refused:
+/// its held file, its watch, its SIGEV_THREAD job block or its completion queue entry.
+#[cold]
+#[inline(never)]
+fn undo(fe: &FdEntry, q: &Queue, r: ReqPtr, m: Meta, job: *mut ThreadJob) {
     // SAFETY: the request was refused: neither parked nor issued, so still ours alone.
     let req = unsafe { r.get() };
     if let Some(h) = req.take_held() {
         fe.release_hold(h);
     }
-    if watched {
+    if m.watched() {
         q.watch_dec();
     }
-    if !job.is_null() {
+    if m.queued() {
+        // SAFETY: reserved by `notify_parts` for this request and never handed to its queue.
+        unsafe { notify::cq::unreserve(job.cast()) };
+    } else if !job.is_null() {
         // SAFETY: made by new_job above and never handed to the notifier.
         unsafe { free_job(job) };
     }
     req.refuse(libc::EAGAIN);
 }
 
-/// The SIGEV_THREAD job block a request with `notify` needs (NULL for the other kinds); EAGAIN
-/// if the notifier thread cannot be started.
-fn job_for(notify: &Notify) -> Result<*mut ThreadJob, Errno> {
-    if let Notify::Thread { .. } = notify {
-        notify::ensure_started()?;
-        return Ok(new_job());
-    }
-    Ok(ptr::null_mut())
-}
-
-/// A read or write whose offset is negative (EINVAL, before the descriptor is looked at, as
-/// `pread` does) or whose length exceeds `SSIZE_MAX` (EFAULT, unless the descriptor is bad:
-/// EBADF): accepted, and completed at once with that error (see [`accept`]).
+/// A read or write whose offset `off` is negative (EINVAL, before the descriptor is looked at, as
+/// `pread` does; a request at the file position passes 0) or whose length exceeds `SSIZE_MAX`
+/// (EFAULT, unless the descriptor is bad: EBADF): accepted, and completed at once with that error
+/// (see [`accept`]).
 ///
 /// # Safety
 /// As [`accept`].
@@ -270,12 +326,13 @@ unsafe fn accept_bad_args(
     eng: &Engine,
     q: &Queue,
     r: ReqPtr,
+    off: i64,
     notify: &Notify,
     group: *const Group,
 ) -> Result<(), Errno> {
     // SAFETY: the caller guarantees the aiocb is live; only read here.
     let req = unsafe { r.get() };
-    let e = if req.offset() < 0 {
+    let e = if off < 0 {
         Errno::EINVAL
     } else if !sys::is_open(req.fd()) {
         Errno::EBADF
@@ -311,7 +368,7 @@ unsafe fn bad_fd(
 
 /// Accepts a request that fails at once with `e`: it is started (so it is in flight for a moment,
 /// exactly like any request) and finished here, on the caller's thread, which publishes the
-/// error and sends its notification (and counts its lio group down).
+/// error and sends its notification (puts it on its completion queue, counts its lio group down).
 ///
 /// # Safety
 /// As [`accept`].
@@ -337,7 +394,8 @@ pub(crate) unsafe fn accept_failed(
 /// Accepts a request that is already done, with result `res` (a read served on the caller's
 /// thread, or an error found at submission): it is started (so it is in flight for a moment,
 /// exactly like any request) and finished here, which publishes the result and then sends its
-/// notification (and counts its lio group down). Its stats column is `Served::AtSubmission`.
+/// notification (and counts its lio group down). Its stats column is `Served::AtSubmission` for
+/// an error, `Served::Caller` for a read.
 ///
 /// # Safety
 /// As [`accept`], and the aiocb is not in flight.
@@ -351,13 +409,47 @@ unsafe fn accept_done(
 ) -> Result<(), Errno> {
     // SAFETY: the caller guarantees the aiocb is live.
     let req = unsafe { r.get() };
-    req.start(eng.epoch, Meta::new(q.idx, Backend::Threads, Op::Read), job_for(notify)?, Group::as_member_tag(group));
+    let (job, queued, _) = notify_parts(q, r, notify, Backend::Threads)?;
+    let m = Meta::new(q.idx, Backend::Threads, Op::Read).with_queued(queued);
+    req.start(eng.epoch, m, job, Group::as_member_tag(group));
     if let Some(s) = q.stats {
         s.submitted();
     }
     // SAFETY: accepted just now and ours: nobody else can reach it.
     unsafe { finish(eng, r, res, true) };
     Ok(())
+}
+
+/// The backend of a request at the file position (`file_pos`: it has one, not being a stream):
+/// kernel AIO has no such thing, and io_uring does not advance the position when an O_DIRECT
+/// transfer completes asynchronously (Linux 6.18), so O_DIRECT ones go to the workers (`preadv2`
+/// at -1 is exactly `read`); buffered ones may use the ring (`route`).
+#[cold]
+fn at_file_pos(k: u32, file_pos: bool, route: impl FnOnce() -> Backend) -> Backend {
+    if file_pos && k & kind::DIRECT != 0 {
+        Backend::Threads
+    } else {
+        route()
+    }
+}
+
+/// Puts the kernel source a request of completion queue `cq` goes to (on queue `q`, through
+/// `backend`) into the queue's epoll set, so that the kernel wakes a program asleep on the queue
+/// itself (see `notify::cq`); the workers finish their requests themselves. The source's
+/// descriptor is checked to be still ours when it is registered (once per queue, source and
+/// generation: a kernel AIO eventfd made again is registered again).
+/// False if that could not be done: then the request must be watched (a helper reaps it and
+/// signals the queue).
+#[cold]
+pub(crate) fn attach(q: &Queue, cq: &QueueRef, backend: Backend) -> bool {
+    match backend {
+        // A ring is never made again: generation 1 (a dead one is not attached: no live ring).
+        Backend::Uring => cq.attach(q.idx, 0, 1, || q.live_ring().and_then(|r| r.checked_fd())),
+        // The kernel AIO eventfd is made again when the program took its number: its generation
+        // first, then its number (see `sys::OwnEventFd::generation`).
+        Backend::Kaio => cq.attach(q.idx, 1, q.kaio_fd.generation(), || q.kaio_fd.current()),
+        Backend::Threads => true,
+    }
 }
 
 #[cfg(test)]

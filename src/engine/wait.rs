@@ -97,7 +97,7 @@ impl WaitSet {
 }
 
 /// The indexes of the bits set in `m`.
-fn bits(mut m: u64) -> impl Iterator<Item = usize> {
+pub(crate) fn bits(mut m: u64) -> impl Iterator<Item = usize> {
     core::iter::from_fn(move || {
         (m != 0).then(|| {
             let i = m.trailing_zeros() as usize;

@@ -4,17 +4,36 @@ use core::ffi::c_int;
 use core::fmt;
 use core::ptr;
 
+use super::cq::{self, QueueRef};
 use crate::abi::{SigEvent, SigVal, SigevThread, SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_THREAD_ID};
 use crate::errno::Errno;
+use crate::ext::AIO_RS_SIGEV_QUEUE;
 use crate::sys;
 
 /// A validated, copied notification request.
 #[derive(Clone, Copy)]
 pub(crate) enum Notify {
     None,
-    Signal { signo: c_int, value: SigVal },
-    Thread { function: unsafe extern "C" fn(SigVal), value: SigVal, attr: *mut libc::pthread_attr_t },
-    ThreadId { signo: c_int, value: SigVal, tid: libc::pid_t },
+    Signal {
+        signo: c_int,
+        value: SigVal,
+    },
+    Thread {
+        function: unsafe extern "C" fn(SigVal),
+        value: SigVal,
+        attr: *mut libc::pthread_attr_t,
+    },
+    ThreadId {
+        signo: c_int,
+        value: SigVal,
+        tid: libc::pid_t,
+    },
+    /// `AIO_RS_SIGEV_QUEUE`: the request goes on a completion queue (`super::cq`) when done;
+    /// `value` is the program's cookie (it stays in the aiocb; the queue does not need it).
+    Queue {
+        q: QueueRef,
+        value: SigVal,
+    },
 }
 
 // SAFETY: a Notify is plain data (a function pointer, an opaque sigval, an attribute pointer the
@@ -30,7 +49,8 @@ impl Notify {
     ///
     /// Unknown `sigev_notify` -> EINVAL; `SIGEV_SIGNAL`/`SIGEV_THREAD_ID` with a signal number outside
     /// `1..=SIGRTMAX` -> EINVAL; `SIGEV_THREAD` with a NULL function -> EINVAL; `SIGEV_THREAD_ID` with
-    /// `tid <= 0` or a tid that is not a thread of this process -> EINVAL.
+    /// `tid <= 0` or a tid that is not a thread of this process -> EINVAL; `AIO_RS_SIGEV_QUEUE` whose
+    /// `sigev_signo` is not an open completion queue (nor `AIO_RS_WAITCOMPLETE_QUEUE`) -> EBADF.
     ///
     /// # Safety
     /// `sev` is NULL or points to a readable `SigEvent` (alignment not required).
@@ -67,6 +87,7 @@ impl Notify {
                 }
                 Ok(Notify::ThreadId { signo: sev.sigev_signo, value, tid })
             }
+            AIO_RS_SIGEV_QUEUE => Ok(Notify::Queue { q: cq::lookup(sev.sigev_signo)?, value }),
             _ => Err(Errno(libc::EINVAL)),
         }
     }
@@ -91,7 +112,9 @@ impl Notify {
     }
 
     /// Reads a sigevent that [`Notify::from_user`] accepted earlier, without checking it again
-    /// (at completion: the request's own sigevent, unchanged while it was in flight).
+    /// (at completion: the request's own sigevent, unchanged while it was in flight). A queue
+    /// notification reads as `None`: it is delivered through the entry the request holds
+    /// (`cq::complete`), not through the sigevent.
     pub(crate) fn validated(sev: &SigEvent) -> Notify {
         match sev.sigev_notify {
             SIGEV_SIGNAL if sev.sigev_signo != 0 => Notify::Signal { signo: sev.sigev_signo, value: sev.sigev_value },
@@ -139,6 +162,11 @@ impl fmt::Debug for Notify {
                 // SAFETY: a SigVal is 8 bytes of plain data: any bits read as a pointer.
                 let v = unsafe { value.sival_ptr };
                 write!(f, "Notify::ThreadId {{ signo: {signo}, value: {v:p}, tid: {tid} }}")
+            }
+            Notify::Queue { q, value } => {
+                // SAFETY: a SigVal is 8 bytes of plain data: any bits read as a pointer.
+                let v = unsafe { value.sival_ptr };
+                write!(f, "Notify::Queue {{ q: {q:?}, value: {v:p} }}")
             }
         }
     }

@@ -5,6 +5,8 @@
 //! * `SIGEV_SIGNAL`    – `rt_sigqueueinfo` to this process, `si_code = SI_ASYNCIO`.
 //! * `SIGEV_THREAD_ID` – `rt_tgsigqueueinfo` to one thread of this process, same `siginfo`.
 //! * `SIGEV_THREAD`    – the callback runs on a thread owned by this module.
+//! * `AIO_RS_SIGEV_QUEUE` – the request goes on a completion queue ([`cq`]), which the program
+//!   harvests (an aio-rs extension).
 //!
 //! The parts: [`decode`] validates and reads sigevents; [`signal`] sends the two signal kinds;
 //! [`dispatch`] carries `SIGEV_THREAD` jobs to the notifier thread, which hands callbacks to
@@ -25,6 +27,7 @@
 //! state.
 
 pub(crate) mod attr;
+pub(crate) mod cq;
 pub(crate) mod decode;
 pub(crate) mod dispatch;
 pub(crate) mod pool;
@@ -82,6 +85,8 @@ pub(crate) unsafe fn deliver(n: &Notify, job: *mut ThreadJob, on_done: unsafe fn
             unsafe { dispatch::submit(n, job, on_done) };
             true
         }
+        // Delivered through the request's queue entry (`cq::complete`), not here.
+        Notify::Queue { .. } => false,
     }
 }
 
@@ -94,4 +99,5 @@ pub(crate) fn after_fork_child() {
     dispatch::after_fork_child();
     pool::after_fork_child();
     attr::after_fork_child();
+    cq::after_fork_child();
 }

@@ -4,8 +4,9 @@
 use core::ffi::c_int;
 
 use crate::abi::{Aiocb, SigEvent, AIO_PRIO_DELTA_MAX, LIO_NOP, LIO_READ, LIO_WRITE};
-use crate::engine::{ListEntry, Op, ReqPtr};
+use crate::engine::{ListEntry, Op, ReqPtr, IOV_MAX};
 use crate::errno::Errno;
+use crate::ext::{AIO_RS_SIGEV_QUEUE, LIO_READV, LIO_WRITEV};
 use crate::notify::Notify;
 
 /// Whether `p` has the alignment of a `struct aiocb`.
@@ -32,9 +33,29 @@ pub(super) unsafe fn request(p: *mut Aiocb, op: Op) -> Result<(ReqPtr, Notify), 
     Ok((r, notify))
 }
 
-/// Checks one `lio_listio` entry: NULL and `LIO_NOP` are skipped; then as [`request`]; an entry
-/// with an unknown opcode is accepted only to fail with EINVAL, as glibc does (its worker
-/// reports it).
+/// Checks a vectored request (`aio_readv`, `aio_writev`, `LIO_READV`, ...): as [`request`], and
+/// its iovec array, in `aio_buf` with the count in `aio_nbytes`: at most `IOV_MAX` entries, and
+/// not NULL unless there are none. A count of 0 is accepted: the request transfers nothing and
+/// completes with 0, as `readv(2)` with no entries returns 0. The entries themselves are the
+/// kernel's to check (EFAULT, EINVAL for a total beyond `SSIZE_MAX` or, on an O_DIRECT file, an
+/// entry the device cannot take), reported through `aio_error` like any transfer error.
+///
+/// # Safety
+/// `p` is NULL or points to a readable aiocb.
+pub(super) unsafe fn vector(p: *mut Aiocb, op: Op) -> Result<(ReqPtr, Notify), Errno> {
+    // SAFETY: `p` is NULL or points to a readable aiocb (caller).
+    let (r, n) = unsafe { request(p, op) }?;
+    // SAFETY: `request` accepted `p`: non-NULL, aligned, readable.
+    let a = unsafe { &*p };
+    if a.aio_nbytes > IOV_MAX || (a.aio_buf.is_null() && a.aio_nbytes > 0) {
+        return Err(Errno::EINVAL);
+    }
+    Ok((r, n))
+}
+
+/// Checks one `lio_listio` entry: NULL and `LIO_NOP` are skipped; then as [`request`] (or
+/// [`vector`] for `LIO_READV` and `LIO_WRITEV`); an entry with an unknown opcode is accepted only
+/// to fail with EINVAL, as glibc does (its worker reports it).
 ///
 /// # Safety
 /// `p` is NULL or points to a readable aiocb.
@@ -48,10 +69,17 @@ pub(super) unsafe fn list_entry(p: *mut Aiocb) -> ListEntry {
         LIO_NOP => return ListEntry::Skip,
         LIO_READ => Some(Op::Read),
         LIO_WRITE => Some(Op::Write),
+        LIO_READV => Some(Op::Readv),
+        LIO_WRITEV => Some(Op::Writev),
         _ => None,
     };
-    // SAFETY: `p` is non-NULL, aligned and (caller) a readable aiocb.
-    match unsafe { request(p, op.unwrap_or(Op::Read)) } {
+    let checked = match op {
+        // SAFETY: `p` is non-NULL, aligned and (caller) a readable aiocb.
+        Some(op) if op.is_vector() => unsafe { vector(p, op) },
+        // SAFETY: as above.
+        _ => unsafe { request(p, op.unwrap_or(Op::Read)) },
+    };
+    match checked {
         Ok((r, n)) => match op {
             Some(op) => ListEntry::Valid(r, op, n),
             None => ListEntry::Fails(r, n, Errno::EINVAL),
@@ -75,11 +103,16 @@ pub(super) unsafe fn list<'a, T>(list: *const T, nent: c_int) -> Result<&'a [T],
     Ok(unsafe { core::slice::from_raw_parts(list, nent as usize) })
 }
 
-/// Reads a sigevent argument (NULL: no notification).
+/// Reads a list's sigevent argument (NULL: no notification). A completion queue is for requests,
+/// not lists: EINVAL.
 ///
 /// # Safety
 /// `sev` is NULL or readable.
 pub(super) unsafe fn sigevent(sev: *const SigEvent) -> Result<Notify, Errno> {
+    // SAFETY: `sev` is NULL or readable (caller); read_unaligned needs no alignment.
+    if !sev.is_null() && unsafe { core::ptr::read_unaligned(sev) }.sigev_notify == AIO_RS_SIGEV_QUEUE {
+        return Err(Errno::EINVAL);
+    }
     // SAFETY: `sev` is NULL or readable (caller).
     unsafe { Notify::from_user(sev) }
 }

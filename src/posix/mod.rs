@@ -12,12 +12,14 @@
 //! system call (`crate::sys`).
 
 pub mod cancel;
+pub mod cq;
 pub mod fsync;
 pub mod init;
 pub mod listio;
 pub mod rw;
 pub mod status;
 pub mod suspend;
+pub mod vector;
 
 mod frame;
 mod intake;

@@ -33,9 +33,53 @@ use crate::errno::Errno;
 
 /// The `F_SETSIG` value that marks a private file of ours.
 const OWN_TAG: c_int = 62;
+// A completion queue's epoll instance carries `sys::cqfd`'s tag, and the program holds that same
+// open file under its own number: were the two tags one, a program's number of a queue that came
+// to sit on a number we lost (closefrom, then dup2) would pass `is_own`, and we would write to,
+// poll or close the program's queue as if it were our eventfd or ring.
+const _: () = assert!(OWN_TAG != super::cqfd::MARK);
 /// `fcntl` commands (Linux; the libc crate does not name them).
 const F_SETSIG: c_int = 10;
 const F_GETSIG: c_int = 11;
+
+// --- which of ours a number is --------------------------------------------------------------
+//
+// The tag says that a number is a private file of ours, not which one. When the program closes
+// our numbers (closefrom) and we make new descriptors, they are moved to the lowest free high
+// numbers: exactly the numbers the lost ones had. A descriptor of ours whose number was lost and
+// given to another of ours (the helper's new eventfd at the kernel AIO eventfd's old number, say)
+// would still pass the tag check, and be written, polled, registered in a completion queue's epoll
+// set, or closed, as if it were itself. So each of our descriptors has an owner number, recorded
+// per descriptor number when it is made ([`claim`]), and a check asks for both ([`is_own_by`]).
+
+/// Numbers below this have an owner record; above it (a descriptor limit over 65536 and a table
+/// that full), only the tag is checked. 256 KiB of zero pages, touched only where we have numbers.
+const OWNED: usize = 1 << 16;
+static OWNERS: [AtomicU32; OWNED] = [const { AtomicU32::new(0) }; OWNED];
+static NEXT_OWNER: AtomicU32 = AtomicU32::new(1);
+
+/// A new owner number (never 0) for one of our descriptors.
+pub(crate) fn new_owner() -> u32 {
+    NEXT_OWNER.fetch_add(1, Relaxed)
+}
+
+/// Records that number `fd` is now `owner`'s (the caller just made it there).
+pub(crate) fn claim(fd: c_int, owner: u32) {
+    if let Some(s) = usize::try_from(fd).ok().and_then(|i| OWNERS.get(i)) {
+        s.store(owner, Release);
+    }
+}
+
+/// Whether number `fd` was last claimed by `owner` (one load; true above the recorded range).
+pub(crate) fn claimed_by(fd: c_int, owner: u32) -> bool {
+    fd >= 0 && OWNERS.get(fd as usize).is_none_or(|s| s.load(Acquire) == owner)
+}
+
+/// Whether `fd` is still the private file of ours that `owner` made there: the last claim of the
+/// number is `owner`'s and the file is tagged (one load, one `fcntl`).
+pub(crate) fn is_own_by(fd: c_int, owner: u32) -> bool {
+    claimed_by(fd, owner) && is_own(fd)
+}
 
 /// The lowest number our descriptors are moved to: a quarter of the descriptor limit, at most 256
 /// (so a large limit does not make the kernel grow the descriptor table, and numbers a program
@@ -88,9 +132,10 @@ pub(crate) fn move_high(fd: c_int) -> c_int {
     }
 }
 
-/// Tags a private file of ours (see the module documentation).
-pub(crate) fn tag_own(fd: c_int) {
+/// Tags a private file of ours (see the module documentation) and claims its number for `owner`.
+pub(crate) fn tag_own(fd: c_int, owner: u32) {
     fcntl1(fd, F_SETSIG, OWN_TAG);
+    claim(fd, owner);
 }
 
 /// Whether `fd` still names a private file of ours (one `fcntl(F_GETSIG)`).
@@ -120,6 +165,10 @@ pub(crate) struct OwnEventFd {
     fd: AtomicI32,
     /// Non-zero when there is none, or it was found lost: the next AIO call makes one.
     wanted: AtomicU32,
+    /// How many eventfds were made here (0: none yet); see [`OwnEventFd::generation`].
+    made: AtomicU32,
+    /// The owner number of its descriptors (see [`claim`]); 0 until the first is made.
+    owner: AtomicU32,
 }
 
 impl Default for OwnEventFd {
@@ -131,23 +180,47 @@ impl Default for OwnEventFd {
 impl OwnEventFd {
     /// None yet: made by the first [`OwnEventFd::ensure`].
     pub(crate) const fn new() -> Self {
-        OwnEventFd { fd: AtomicI32::new(-1), wanted: AtomicU32::new(1) }
+        OwnEventFd {
+            fd: AtomicI32::new(-1),
+            wanted: AtomicU32::new(1),
+            made: AtomicU32::new(0),
+            owner: AtomicU32::new(0),
+        }
     }
 
     /// None, and not wanted until it is first made (or found lost).
     pub(crate) const fn made_later() -> Self {
-        OwnEventFd { fd: AtomicI32::new(-1), wanted: AtomicU32::new(0) }
+        OwnEventFd {
+            fd: AtomicI32::new(-1),
+            wanted: AtomicU32::new(0),
+            made: AtomicU32::new(0),
+            owner: AtomicU32::new(0),
+        }
     }
 
     /// The current number, if it is still ours (else it is `wanted`).
     pub(crate) fn current(&self) -> Option<c_int> {
         let fd = self.fd.load(Acquire);
-        if is_own(fd) {
+        if self.is_mine(fd) {
             Some(fd)
         } else {
             self.wanted.store(1, Release);
             None
         }
+    }
+
+    /// Whether `fd` is still this one's eventfd (not only one of ours: see [`claim`]).
+    fn is_mine(&self, fd: c_int) -> bool {
+        is_own_by(fd, self.owner.load(Acquire))
+    }
+
+    /// Which eventfd is current: 0 before the first is made, then bumped each time one is made
+    /// (a lost one made again may get the very number the old one had, so the number cannot tell
+    /// them apart; whoever registered the old one elsewhere, a completion queue's epoll set, must
+    /// register the new one). Bumped after the new number is stored: read this first, then the
+    /// number, and a generation never goes with an older eventfd than its own.
+    pub(crate) fn generation(&self) -> u32 {
+        self.made.load(Acquire)
     }
 
     /// Whether there is none, or it was found lost (one load).
@@ -159,9 +232,13 @@ impl OwnEventFd {
     /// be made (no descriptor free). Program threads only (see the type's documentation).
     pub(crate) fn ensure(&self) -> Option<c_int> {
         self.wanted.store(0, Release);
+        if self.owner.load(Acquire) == 0 {
+            let _ = self.owner.compare_exchange(0, new_owner(), AcqRel, Acquire);
+        }
+        let owner = self.owner.load(Acquire);
         loop {
             let old = self.fd.load(Acquire);
-            if is_own(old) {
+            if self.is_mine(old) {
                 return Some(old);
             }
             // SAFETY: eventfd2 takes no pointers.
@@ -171,9 +248,10 @@ impl OwnEventFd {
                 return None;
             }
             let fd = move_high(fd as c_int);
-            tag_own(fd);
+            tag_own(fd, owner);
             // A lost number is not closed: it is not ours any more.
             if self.fd.compare_exchange(old, fd, AcqRel, Acquire).is_ok() {
+                self.made.fetch_add(1, AcqRel);
                 return Some(fd);
             }
             close(fd);
@@ -211,7 +289,7 @@ impl OwnEventFd {
     /// Closes the eventfd if its number is still ours (a fork child closing what it inherited).
     pub(crate) fn close_inherited(&self) {
         let fd = self.fd.swap(-1, AcqRel);
-        if is_own(fd) {
+        if self.is_mine(fd) {
             close(fd);
         }
     }
@@ -519,20 +597,51 @@ mod tests {
         assert!(refuses(libc::O_PATH, None) && !refuses(libc::O_RDONLY, None));
     }
 
+    /// An eventfd of ours whose number was lost and given to another eventfd of ours (after
+    /// closefrom, the new ones are made at the lowest free high numbers: the lost ones' numbers)
+    /// is not taken for itself although the number is tagged: it is made again, and the other
+    /// one's number is left alone.
+    #[test]
+    fn own_eventfd_lost_to_another_of_ours_is_made_again() {
+        let (a, b) = (OwnEventFd::new(), OwnEventFd::new());
+        let fa = a.ensure().unwrap();
+        let fb = b.ensure().unwrap();
+        // The program closes a's number, and b's eventfd, made again, lands there.
+        // SAFETY: dup2 takes no pointers; fa is a's number, which nobody else uses.
+        assert_eq!(unsafe { libc::dup2(fb, fa) }, fa);
+        claim(fa, b.owner.load(Acquire));
+        assert!(is_own(fa), "the tag alone cannot tell them apart");
+        assert_eq!(a.current(), None);
+        assert!(a.wanted());
+        let a2 = a.ensure().unwrap();
+        assert!(a2 != fa && a.current() == Some(a2));
+        a.close_inherited();
+        assert!(is_open(fa), "b's descriptor is left alone");
+        for d in [fa, fb] {
+            close(d);
+        }
+    }
+
     /// An eventfd of ours whose number is taken is not written, and is made again.
     #[test]
     fn own_eventfd_survives_its_number_being_taken() {
         let e = OwnEventFd::new();
+        assert_eq!(e.generation(), 0);
         let fd = e.ensure().unwrap();
         assert!(is_own(fd) && e.current() == Some(fd));
+        assert_eq!(e.generation(), 1);
         let (r, w) = pipe();
         // SAFETY: dup2 takes no pointers; it replaces our eventfd by the pipe's read end.
         assert_eq!(unsafe { libc::dup2(r, fd) }, fd);
         assert_eq!(e.current(), None, "the number is the program's now");
         e.signal();
         e.drain();
+        let g = e.generation();
         let again = e.ensure().unwrap();
         assert!(is_own(again) && again != fd);
+        assert_eq!(e.generation(), g + 1, "a new eventfd is a new generation");
+        assert_eq!(e.ensure(), Some(again));
+        assert_eq!(e.generation(), g + 1, "the same one is not");
         assert!(is_open(fd), "the program's descriptor is left alone");
         e.close_inherited();
         assert!(!is_own(again));

@@ -24,6 +24,7 @@
 //! Every function here is async-signal-safe unless its documentation says otherwise.
 
 mod aio;
+mod cqfd;
 mod doorbell;
 mod env;
 mod errno;
@@ -39,16 +40,21 @@ mod stack;
 mod thread;
 mod time;
 mod uring;
+mod vec;
 
 pub(crate) use self::aio::{
-    AioContext, IoEvent, Iocb, IOCB_CMD_FDSYNC, IOCB_CMD_FSYNC, IOCB_CMD_PREAD, IOCB_CMD_PWRITE, IOCB_FLAG_RESFD,
+    AioContext, IoEvent, Iocb, IOCB_CMD_FDSYNC, IOCB_CMD_FSYNC, IOCB_CMD_PREAD, IOCB_CMD_PREADV, IOCB_CMD_PWRITE,
+    IOCB_CMD_PWRITEV, IOCB_FLAG_RESFD,
+};
+pub(crate) use self::cqfd::{
+    close_raw, efd_drain, efd_signal, epoll_add, epoll_new, epoll_take, eventfd_new, mark, marked, wait_readable,
 };
 pub(crate) use self::doorbell::Doorbell;
 pub(crate) use self::env::var;
 pub(crate) use self::errno::{strerror, ErrnoGuard};
 pub(crate) use self::fd::{
-    close, file_id, held_ident, held_ok, held_refuses, hold, is_open, is_own, move_high, release,
-    release_all_inherited, status_flags, tag_own, FileId, Held, OwnEventFd,
+    claim, claimed_by, close, dup_high, file_id, held_ident, held_ok, held_refuses, hold, is_open, is_own_by,
+    move_high, new_owner, release, release_all_inherited, status_flags, tag_own, FileId, Held, OwnEventFd,
 };
 pub(crate) use self::futex::{futex_wait, futex_wake, EventCount, Guard, Lock};
 pub(crate) use self::io::{fdatasync, fsync, poll, pread, pread_nowait, pwrite, transfer};
@@ -61,3 +67,4 @@ pub(crate) use self::stack::{Linked, Stack};
 pub(crate) use self::thread::{spawn, spawn_runner, thread_name, yield_now, NoCancel, Runner, ThreadAttr};
 pub(crate) use self::time::{now, timespec};
 pub(crate) use self::uring::uring_enter;
+pub(crate) use self::vec::{transfer_one, transfer_vec};

@@ -85,7 +85,17 @@ expect_eq "libaio-rs-dev contents" "$(printf '%s\n' \
     usr/share/doc/libaio-rs-dev/copyright \
     usr/share/lintian/overrides/libaio-rs-dev \
     usr/share/man/man1/aio-rs.1.gz \
+    usr/share/man/man3/aio_read2.3.gz \
+    usr/share/man/man3/aio_readv.3.gz \
+    usr/share/man/man3/aio_readv64.3.gz \
+    usr/share/man/man3/aio_rs_cq_close.3.gz \
+    usr/share/man/man3/aio_rs_cq_create.3.gz \
+    usr/share/man/man3/aio_rs_cq_harvest.3.gz \
     usr/share/man/man3/aio_rs_version.3.gz \
+    usr/share/man/man3/aio_waitcomplete.3.gz \
+    usr/share/man/man3/aio_write2.3.gz \
+    usr/share/man/man3/aio_writev.3.gz \
+    usr/share/man/man3/aio_writev64.3.gz \
     usr/share/man/man7/aio_rs.7.gz | LC_ALL=C sort)" "$(contents "$dev_deb")"
 # Owner root, the library not executable (Debian Policy 8.1), the wrapper executable.
 expect_eq "owners" "root/root" "$( (dpkg-deb -c "$rt_deb"; dpkg-deb -c "$dev_deb") | awk '{ print $2 }' | sort -u)"
@@ -212,10 +222,13 @@ library: /usr/lib/$ma/$soname" "$(env -u AIO_RS_LIB aio-rs --version)"
 if grep -qs '^path-exclude.*/usr/share/man' /etc/dpkg/dpkg.cfg.d/*; then
     echo "deb-test: SKIP installed manual pages: dpkg is configured to exclude /usr/share/man"
 else
-    for page in 1:aio-rs 3:aio_rs_version 7:aio_rs; do
+    for page in 1:aio-rs 3:aio_rs_version 3:aio_readv 3:aio_rs_cq_create 3:aio_waitcomplete 7:aio_rs; do
         expect_match "installed: man ${page#*:}(${page%%:*})" "/usr/share/man/man${page%%:*}/${page#*:}.${page%%:*}.gz" \
             "$(man -w "${page%%:*}" "${page#*:}" 2>/dev/null)"
     done
+    # A name documented on another function's page (a .so link page) leads man to that page.
+    expect_match "installed: man aio_writev(3), on aio_readv(3)'s page" "/usr/share/man/man3/aio_readv.3.gz" \
+        "$(man -w 3 aio_writev 2>/dev/null)"
 fi
 
 # Purge: nothing left.

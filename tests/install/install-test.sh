@@ -256,6 +256,8 @@ expect_eq "man finds aio_rs(7)" "$root/share/man/man7/aio_rs.7" "$(man -M "$root
 expect_eq "man finds aio-rs(1)" "$root/share/man/man1/aio-rs.1" "$(man -M "$root/share/man" -w 1 aio-rs 2>/dev/null)"
 expect_eq "man finds aio_rs_version(3)" "$root/share/man/man3/aio_rs_version.3" \
     "$(man -M "$root/share/man" -w 3 aio_rs_version 2>/dev/null)"
+expect_eq "man finds aio_writev(3), on aio_readv(3)'s page" "$root/share/man/man3/aio_readv.3" \
+    "$(man -M "$root/share/man" -w 3 aio_writev 2>/dev/null)"
 
 # Uninstall: nothing but (empty) directories is left.
 if mk uninstall DESTDIR="$destdir" PREFIX="$prefix" >"$tmp/uninstall.log" 2>&1; then
@@ -313,7 +315,17 @@ $gnu/l/pkgconfig/aio_rs.pc
 $gnu/b/aio-rs
 $gnu/m/man7/aio_rs.7
 $gnu/m/man1/aio-rs.1
-$gnu/m/man3/aio_rs_version.3" "$gnu_files"
+$gnu/m/man3/aio_rs_version.3
+$gnu/m/man3/aio_readv.3
+$gnu/m/man3/aio_read2.3
+$gnu/m/man3/aio_rs_cq_create.3
+$gnu/m/man3/aio_waitcomplete.3
+$gnu/m/man3/aio_writev.3
+$gnu/m/man3/aio_readv64.3
+$gnu/m/man3/aio_writev64.3
+$gnu/m/man3/aio_write2.3
+$gnu/m/man3/aio_rs_cq_harvest.3
+$gnu/m/man3/aio_rs_cq_close.3" "$gnu_files"
 expect_eq "exec_prefix: libdir and bindir follow it" "/e/lib/libaio_rs.a /e/bin/aio-rs" \
     "$(mk print-installed-files prefix=/p exec_prefix=/e | grep -e '\.a$' -e 'bin/aio-rs$' | tr '\n' ' ' | sed 's/ $//')"
 expect_eq "upper-case names still work" "/P/lib64/libaio_rs.a /P/share/man/man7/aio_rs.7" \

@@ -14,7 +14,8 @@ use core::sync::atomic::{AtomicU32, Ordering::*};
 use crate::engine::request::{Completion, Op, ReqPtr};
 use crate::errno::Errno;
 use crate::sys::{
-    AioContext, IoEvent, Iocb, Lock, IOCB_CMD_FDSYNC, IOCB_CMD_FSYNC, IOCB_CMD_PREAD, IOCB_CMD_PWRITE, IOCB_FLAG_RESFD,
+    AioContext, IoEvent, Iocb, Lock, IOCB_CMD_FDSYNC, IOCB_CMD_FSYNC, IOCB_CMD_PREAD, IOCB_CMD_PREADV, IOCB_CMD_PWRITE,
+    IOCB_CMD_PWRITEV, IOCB_FLAG_RESFD,
 };
 
 pub(crate) struct Ctx {
@@ -72,6 +73,9 @@ impl Ctx {
                         Op::Write => IOCB_CMD_PWRITE,
                         Op::Fsync => IOCB_CMD_FSYNC,
                         Op::Fdatasync => IOCB_CMD_FDSYNC,
+                        // The array in aio_buf, its count in aio_nbytes, as the kernel wants them.
+                        Op::Readv => IOCB_CMD_PREADV,
+                        Op::Writev => IOCB_CMD_PWRITEV,
                     },
                     aio_fildes: req.target_fd() as u32,
                     aio_buf: req.buf() as u64,

@@ -19,7 +19,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering::*};
 
 use crate::abi::Aiocb;
-use crate::engine::request::{Completion, Completions, List, Op, Phase, Req, ReqPtr, State};
+use crate::engine::request::{Completion, Completions, List, Op, Phase, Req, ReqPtr, Span, State};
 use crate::errno::Errno;
 use crate::sys::{self, Doorbell, EventCount, Lock, OwnEventFd, ThreadAttr};
 
@@ -340,12 +340,20 @@ impl Pool {
         if !holds_its_file(&req) {
             return -(libc::ECANCELED as isize);
         }
+        if op.is_vector() || req.meta().file_pos() {
+            // -1: at the file position (`AIO_OP2_FOFFSET`), which the transfer advances (a held
+            // duplicate shares the caller's open file, so its position too).
+            let off = if req.meta().file_pos() { -1 } else { req.offset() };
+            // SAFETY: the caller's buffer or iovec array (and the memory it describes) stays valid
+            // while the request is in flight (the contract of aio_readv/aio_writev/aio_read2).
+            return unsafe { transfer(fd, op.is_write(), req.span(0), off, false) };
+        }
         // SAFETY: the caller's buffer of aio_nbytes bytes stays valid while the request is in
         // flight (the POSIX contract of aio_read/aio_write).
         unsafe {
             match op {
-                Op::Read => sys::pread(fd, req.buf(), req.nbytes(), req.offset()),
-                Op::Write => sys::pwrite(fd, req.buf(), req.nbytes(), req.offset()),
+                Op::Read | Op::Readv => sys::pread(fd, req.buf(), req.nbytes(), req.offset()),
+                Op::Write | Op::Writev => sys::pwrite(fd, req.buf(), req.nbytes(), req.offset()),
                 Op::Fsync => sys::fsync(fd),
                 Op::Fdatasync => sys::fdatasync(fd),
             }
@@ -363,8 +371,8 @@ impl Pool {
     /// own eventfd. The worker has set `current` to the request.
     fn run_stream(&self, host: Host, w: usize, req: &Req<'_>, op: Op, fd: c_int) -> Option<isize> {
         let me = &self.workers[w];
-        let ev = if op == Op::Read { libc::POLLIN } else { libc::POLLOUT };
-        let (buf, len) = (req.buf(), req.nbytes());
+        let read = op.is_read();
+        let ev = if read { libc::POLLIN } else { libc::POLLOUT };
         let mut done: usize = 0;
         let mut nowait = true;
         let mut ready = true;
@@ -377,14 +385,15 @@ impl Pool {
                 if !holds_its_file(req) {
                     break if done > 0 { Some(done as isize) } else { None };
                 }
-                // SAFETY: done <= len: the rest of the caller's buffer, valid while in flight.
-                // Without RWF_NOWAIT (a tty, say) poll said ready, so this should not wait long.
-                let n = unsafe { sys::transfer(fd, op == Op::Read, buf.add(done), len - done, nowait) };
+                // SAFETY: the rest of the caller's buffer or iovec array (`Req::span`), valid while
+                // in flight. Without RWF_NOWAIT (a tty, say) poll said ready, so this should not
+                // wait long.
+                let n = unsafe { transfer(fd, !read, req.span(done), -1, nowait) };
                 if n >= 0 {
                     done += n as usize;
                     // A read returns what is there; a write, like write(2) on a blocking pipe,
-                    // finishes everything.
-                    if op == Op::Read || done == len || n == 0 {
+                    // finishes everything (a vector from the entry and offset where it stopped).
+                    if read || n == 0 || req.span(done).is_none() {
                         break Some(done as isize);
                     }
                 } else {
@@ -427,6 +436,23 @@ impl Pool {
             me.current.store(ptr::null_mut(), Release);
         }
         out
+    }
+}
+
+/// One transfer of `span` (what is left of a request) at `off` (-1: the file position, or a
+/// stream): a byte count or `-errno`; 0 when nothing is left.
+///
+/// # Safety
+/// The span describes the caller's memory, valid (writable for a read) for the call.
+unsafe fn transfer(fd: c_int, write: bool, span: Option<Span>, off: i64, nowait: bool) -> isize {
+    // SAFETY: the span describes valid memory (caller).
+    unsafe {
+        match span {
+            Some(Span::Buf(b, len)) if off == -1 => sys::transfer(fd, !write, b, len, nowait),
+            Some(Span::Buf(b, len)) => sys::transfer_one(fd, write, b, len, off, nowait),
+            Some(Span::Vec(v, n)) => sys::transfer_vec(fd, write, v, n, off, nowait),
+            None => 0,
+        }
     }
 }
 

@@ -25,7 +25,7 @@ use std::os::fd::AsRawFd;
 
 use io_uring::{opcode, squeue, types, EnterFlags, IoUring};
 
-use crate::engine::request::{Completion, Op, Req, ReqPtr};
+use crate::engine::request::{Completion, Op, Req, ReqPtr, Span, MAX_RW};
 use crate::errno::Errno;
 use crate::sys::{self, Lock};
 
@@ -33,8 +33,10 @@ pub(crate) struct Ring {
     /// Never dropped: its descriptor number may be in use by the program by now (see the module
     /// documentation); the mappings live as long as the process.
     ring: ManuallyDrop<IoUring>,
-    /// Our number for the ring (high, tagged).
+    /// Our number for the ring (high, tagged, claimed for `owner`).
     fd: c_int,
+    /// The owner number of `fd` (see `sys::claim`).
+    owner: u32,
     /// Serialises the submission queue.
     sq: Lock<()>,
     /// Serialises consumption of the completion queue. Waiting for completions needs no lock
@@ -64,10 +66,6 @@ impl CancelSlot {
     }
 }
 
-/// Linux caps one read or write at this many bytes; larger requests complete short, as with
-/// `pread`.
-pub(crate) const MAX_RW: usize = 0x7fff_f000;
-
 impl Ring {
     /// Creates a ring; any error means "io_uring is not available here" (ENOSYS without kernel
     /// support, EPERM under seccomp or `io_uring_disabled`, ENOMEM/EAGAIN under memlock limits).
@@ -79,14 +77,22 @@ impl Ring {
             return Err(Errno::ENOSYS);
         }
         let fd = sys::move_high(ring.as_raw_fd());
-        sys::tag_own(fd);
-        Ok(Ring { ring: ManuallyDrop::new(ring), fd, sq: Lock::new(()), reap: Lock::new(()), dead: AtomicU32::new(0) })
+        let owner = sys::new_owner();
+        sys::tag_own(fd, owner);
+        Ok(Ring {
+            ring: ManuallyDrop::new(ring),
+            fd,
+            owner,
+            sq: Lock::new(()),
+            reap: Lock::new(()),
+            dead: AtomicU32::new(0),
+        })
     }
 
     /// Our number for the ring, if it is still ours (else the ring is marked dead: nothing can
     /// enter it any more). One `fcntl`; for the slow paths that sleep or poll on it.
     pub(crate) fn checked_fd(&self) -> Option<c_int> {
-        if sys::is_own(self.fd) {
+        if sys::is_own_by(self.fd, self.owner) {
             Some(self.fd)
         } else {
             self.kill();
@@ -134,17 +140,35 @@ impl Ring {
         let fd = types::Fd(req.target_fd());
         // Streams get offset 0: what io_uring requires of a socket, ignored by pipes and ttys,
         // and right for a file that a stale cached class still calls a stream (see
-        // `FdEntry::classify`).
-        let off = if m.stream() { 0 } else { req.offset() as u64 };
+        // `FdEntry::classify`). -1 asks for the file position (`AIO_OP2_FOFFSET`).
+        let off = if m.stream() {
+            0
+        } else if m.file_pos() {
+            u64::MAX
+        } else {
+            req.offset() as u64
+        };
         // A stream write resumed after a partial transfer continues where it stopped. (The word is
         // a cancel mark for any other request: see `Req::cancel_mark`.)
         let done = if m.stream() { req.progress() } else { 0 };
-        let len = (req.nbytes().min(MAX_RW) - done) as u32;
         let e = match m.op() {
-            Op::Read => opcode::Read::new(fd, req.buf(), len).offset(off).build(),
-            Op::Write => opcode::Write::new(fd, req.buf().wrapping_add(done), len).offset(off).build(),
+            Op::Read => opcode::Read::new(fd, req.buf(), req.nbytes().min(MAX_RW) as u32).offset(off).build(),
+            Op::Write => {
+                let len = (req.nbytes().min(MAX_RW) - done) as u32;
+                opcode::Write::new(fd, req.buf().wrapping_add(done), len).offset(off).build()
+            }
             Op::Fsync => opcode::Fsync::new(fd).build(),
             Op::Fdatasync => opcode::Fsync::new(fd).flags(types::FsyncFlags::DATASYNC).build(),
+            // A vector: the whole array, or (a stream write resumed) what is left of it.
+            op => match req.span(done) {
+                Some(Span::Vec(v, n)) if op.is_read() => opcode::Readv::new(fd, v, n as u32).offset(off).build(),
+                Some(Span::Vec(v, n)) => opcode::Writev::new(fd, v, n as u32).offset(off).build(),
+                Some(Span::Buf(b, len)) if op.is_read() => opcode::Read::new(fd, b, len as u32).offset(off).build(),
+                Some(Span::Buf(b, len)) => opcode::Write::new(fd, b, len as u32).offset(off).build(),
+                // Nothing left (the reaper finishes a complete transfer before this): completes
+                // with 0.
+                None => opcode::Nop::new().build(),
+            },
         };
         e.user_data(req.ptr().user_data())
     }
@@ -324,7 +348,7 @@ impl Ring {
     /// # Safety
     /// Nothing uses this ring afterwards.
     pub(crate) unsafe fn close_inherited(&self) {
-        if sys::is_own(self.fd) {
+        if sys::is_own_by(self.fd, self.owner) {
             sys::close(self.fd);
         }
     }

@@ -163,7 +163,7 @@ impl OrderState {
         let req = unsafe { r.get() };
         let m = req.meta();
         if m.ordered() {
-            let d = m.op().dir();
+            let d = m.dir();
             if l.busy[d] {
                 // SAFETY: r is live and in no list.
                 return unsafe { park(&mut l.chain[d], r, to) };
@@ -180,7 +180,7 @@ impl OrderState {
     /// whether the fd's lists must be re-evaluated ([`OrderState::evaluate`]) now.
     pub(crate) fn complete(&self, m: Meta) -> bool {
         if m.ordered() {
-            self.events.fetch_or(if m.op().dir() == 0 { EV_READ_FREE } else { EV_WRITE_FREE }, SeqCst);
+            self.events.fetch_or(if m.dir() == 0 { EV_READ_FREE } else { EV_WRITE_FREE }, SeqCst);
         }
         if m.barrier() {
             self.events.fetch_or(EV_BARRIER_DONE, SeqCst);

@@ -12,7 +12,7 @@
 //! | `__error_code`            | status (the POSIX field): EINPROGRESS until done (atomic)   |
 //! | `__return_value`          | result (the POSIX field), written before the status         |
 //! | `__glibc_reserved[0..8]`  | tag: marks the aiocb as in flight in this engine generation |
-//! | `__glibc_reserved[8..16]` | the SIGEV_THREAD job block, or NULL                         |
+//! | `__glibc_reserved[8..16]` | the SIGEV_THREAD job block, or its completion queue entry   |
 //! | `__glibc_reserved[16..24]`| the lio_listio group it belongs to, or NULL                 |
 //! | `__glibc_reserved[24..28]`| a stream write's progress (< 2^31); else the cancel mark    |
 //! | `__glibc_reserved[28..32]`| the held file: a duplicate of the fd while not in the kernel |
@@ -30,9 +30,11 @@ use core::mem::{align_of, offset_of, size_of};
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
 
+mod iov;
 mod list;
 mod state;
 
+pub(crate) use self::iov::{Span, IOV_MAX, MAX_RW};
 pub(crate) use self::list::{List, ReqStack};
 pub(crate) use self::state::{Backend, Meta, Op, Phase, State};
 use self::state::{BACKEND_MASK, BACKEND_SHIFT, CANCEL_ASKED, COUNTED, STREAM};
@@ -219,8 +221,8 @@ impl<'a> Req<'a> {
     // --- life cycle --------------------------------------------------------------------------
 
     /// Accepts the request: records what the engine decided, then marks it in flight
-    /// (EINPROGRESS, phase `Idle`, tagged with `epoch`). `job` is its SIGEV_THREAD block or NULL,
-    /// `group` its lio group or NULL.
+    /// (EINPROGRESS, phase `Idle`, tagged with `epoch`). `job` is its SIGEV_THREAD block, its
+    /// completion queue entry (`meta.queued()`), or NULL; `group` its lio group or NULL.
     pub(crate) fn start(&self, epoch: u64, meta: Meta, job: *mut ThreadJob, group: *const c_void) {
         self.meta_word().store(meta.0, Relaxed);
         self.job_word().store(job, Relaxed);
@@ -267,6 +269,7 @@ impl<'a> Req<'a> {
     pub(crate) fn job(&self) -> *mut ThreadJob {
         self.job_word().load(Relaxed)
     }
+
     pub(crate) fn group(&self) -> *const c_void {
         self.group_word().load(Relaxed)
     }

@@ -3,13 +3,16 @@
 //! layouts are private to this module and `super`; everyone else uses the named accessors and the
 //! transitions on `super::Req`.
 
-/// What a request asks for.
+/// What a request asks for. `Readv` and `Writev` transfer through an iovec array (the aiocb's
+/// `aio_buf`, with its count in `aio_nbytes`; see `super::IoVecs`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Op {
     Read = 0,
     Write = 1,
     Fsync = 2,
     Fdatasync = 3,
+    Readv = 4,
+    Writev = 5,
 }
 
 impl Op {
@@ -17,9 +20,24 @@ impl Op {
         matches!(self, Op::Fsync | Op::Fdatasync)
     }
 
+    /// A write, plain or vectored.
+    pub(crate) fn is_write(self) -> bool {
+        matches!(self, Op::Write | Op::Writev)
+    }
+
+    /// A read, plain or vectored.
+    pub(crate) fn is_read(self) -> bool {
+        matches!(self, Op::Read | Op::Readv)
+    }
+
+    /// Transfers through an iovec array.
+    pub(crate) fn is_vector(self) -> bool {
+        matches!(self, Op::Readv | Op::Writev)
+    }
+
     /// The ordering direction: reads and writes are ordered separately on a stream.
     pub(crate) fn dir(self) -> usize {
-        (self == Op::Write) as usize
+        self.is_write() as usize
     }
 }
 
@@ -119,6 +137,8 @@ const BARRIER: u32 = 1 << 23;
 const WATCHED: u32 = 1 << 24;
 pub(super) const STREAM: u32 = 1 << 25;
 pub(super) const COUNTED: u32 = 1 << 26;
+const FILE_POS: u32 = 1 << 27;
+const QUEUED: u32 = 1 << 28;
 
 impl Meta {
     pub(crate) fn new(queue: usize, backend: Backend, op: Op) -> Meta {
@@ -147,16 +167,26 @@ impl Meta {
             0 => Op::Read,
             1 => Op::Write,
             2 => Op::Fsync,
-            _ => Op::Fdatasync,
+            3 => Op::Fdatasync,
+            4 => Op::Readv,
+            _ => Op::Writev,
+        }
+    }
+
+    /// The ordering direction of the request on its fd: its operation's, except that requests
+    /// at the file position ([`Meta::file_pos`]) share one chain, since reads and writes both
+    /// move the position.
+    pub(crate) fn dir(self) -> usize {
+        if self.file_pos() {
+            1
+        } else {
+            self.op().dir()
         }
     }
 
     fn flag(self, f: u32, on: bool) -> Meta {
-        if on {
-            Meta(self.0 | f)
-        } else {
-            self
-        }
+        // Without a branch: the submission path sets several flags per request.
+        Meta(self.0 | (f * on as u32))
     }
 
     /// Keeps submission order with the other requests of its direction on the fd.
@@ -189,6 +219,24 @@ impl Meta {
     }
     pub(crate) fn with_stream(self, on: bool) -> Meta {
         self.flag(STREAM, on)
+    }
+
+    /// Transfers at the descriptor's file position, which it advances (`AIO_OP2_FOFFSET`),
+    /// instead of at `aio_offset`.
+    pub(crate) fn file_pos(self) -> bool {
+        self.0 & FILE_POS != 0
+    }
+    pub(crate) fn with_file_pos(self, on: bool) -> Meta {
+        self.flag(FILE_POS, on)
+    }
+
+    /// Its completion goes to a completion queue (`AIO_RS_SIGEV_QUEUE`): the job slot of the
+    /// aiocb holds its queue entry (`notify::cq::Node`) instead of a SIGEV_THREAD job.
+    pub(crate) fn queued(self) -> bool {
+        self.0 & QUEUED != 0
+    }
+    pub(crate) fn with_queued(self, on: bool) -> Meta {
+        self.flag(QUEUED, on)
     }
 
     /// Counted in its fd's in-flight count (issued, not only parked on the fd).
