@@ -1,5 +1,5 @@
-//! Reads served on the caller's thread: a buffered read whose data is all in the page cache is
-//! done by `aio_read` itself, in one `preadv2(RWF_NOWAIT)`, and completed before it returns
+//! Reads served on the caller's thread: a buffered read (plain or vectored) whose data is all in
+//! the page cache is done by `aio_read` (`aio_readv`) itself, in one `preadv2(RWF_NOWAIT)`, and completed before it returns
 //! (status published, then its notification sent, exactly like any completion). Only a read that
 //! would wait for the device goes to an engine.
 //!
@@ -26,21 +26,25 @@
 use core::sync::atomic::Ordering::Relaxed;
 
 use super::fd::table::{kind, FdEntry};
-use super::request::{Backend, Op, Req};
+use super::request::{Backend, Op, Req, Span};
 use crate::sys;
 
 /// Reads sent straight to the engine after one found nothing cached.
 pub(crate) const SKIP_AFTER_MISS: u32 = 16;
 
-/// Whether a request of operation `op` on a descriptor of class `k` may be tried here.
+/// Whether a request of operation `op` (at its offset, not at the file position) on a descriptor
+/// of class `k` may be tried here.
 pub(crate) fn eligible(op: Op, k: u32, forced: Option<Backend>) -> bool {
-    op == Op::Read && forced.is_none() && k & (kind::VALID | kind::STREAM | kind::DIRECT | kind::ANON) == kind::VALID
+    matches!(op, Op::Read | Op::Readv)
+        && forced.is_none()
+        && k & (kind::VALID | kind::STREAM | kind::DIRECT | kind::ANON) == kind::VALID
 }
 
-/// Tries `req` (a read eligible by [`eligible`], on descriptor `fd` with entry `fe`) on the
-/// caller's thread: `Some(result)` if it is done (the byte count, or 0 at end of file), None if it
-/// must go to an engine (its buffer may have been written meanwhile: the engine writes it again).
-pub(crate) fn try_read(fe: &FdEntry, fd: i32, req: &Req<'_>) -> Option<isize> {
+/// Tries `req` (a read of operation `op` eligible by [`eligible`], on descriptor `fd` with entry
+/// `fe`) on the caller's thread: `Some(result)` if it is done (the byte count, or 0 at end of
+/// file), None if it must go to an engine (its buffers may have been written meanwhile: the engine
+/// writes them again).
+pub(crate) fn try_read(fe: &FdEntry, fd: i32, op: Op, req: &Req<'_>) -> Option<isize> {
     if fe.inline_skip.load(Relaxed) != 0 {
         // Racy on purpose: concurrent readers may skip one more or one fewer.
         fe.inline_skip.fetch_sub(1, Relaxed);
@@ -50,11 +54,17 @@ pub(crate) fn try_read(fe: &FdEntry, fd: i32, req: &Req<'_>) -> Option<isize> {
         Ok(fl) if fl & libc::O_DIRECT == 0 => {}
         _ => return None,
     }
-    let len = req.nbytes();
-    // SAFETY: the caller of `aio_read` guarantees the buffer holds `aio_nbytes` writable bytes
-    // until the request completes, and it completes only after this call.
-    let n = unsafe { sys::pread_nowait(fd, req.buf(), len, req.offset()) };
-    if n == len as isize || n == 0 {
+    let span = req.whole(op);
+    // SAFETY: the caller of `aio_read` (`aio_readv`) guarantees the buffer (the iovec array and
+    // its buffers) stays valid and writable until the request completes, which is after this call.
+    let n = unsafe {
+        match span {
+            Span::Buf(b, len) => sys::transfer_one(fd, false, b, len, req.offset(), true),
+            Span::Vec(v, cnt) => sys::transfer_vec(fd, false, v, cnt, req.offset(), true),
+        }
+    };
+    // SAFETY: a count (not EFAULT) means the kernel read the iovec array: it is readable.
+    if n == 0 || (n > 0 && n as usize == unsafe { span.len() }) {
         return Some(n);
     }
     if n == -(libc::EAGAIN as isize) || n > 0 {
@@ -74,6 +84,8 @@ mod tests {
         let append = class_of(libc::S_IFREG, libc::O_RDWR | libc::O_APPEND);
         let block = class_of(libc::S_IFBLK, libc::O_RDONLY);
         assert!(eligible(Op::Read, buffered, None));
+        assert!(eligible(Op::Readv, buffered, None));
+        assert!(!eligible(Op::Writev, buffered, None));
         assert!(eligible(Op::Read, buffered | kind::UNCHECKED, None), "F_GETFL is asked before the attempt");
         assert!(eligible(Op::Read, append, None), "O_APPEND orders writes only");
         assert!(eligible(Op::Read, block, None));

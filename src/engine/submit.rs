@@ -106,7 +106,7 @@ pub(crate) unsafe fn accept<'e>(
     let cfg = &eng.config.queue;
     // A page-cache hit is read here, on the caller's thread (see `inline`).
     if !file_pos && !changed && inline::eligible(op, k, cfg.forced) {
-        if let Some(n) = inline::try_read(fe, fdn, &req) {
+        if let Some(n) = inline::try_read(fe, fdn, op, &req) {
             // SAFETY: as this function (the caller's contract).
             return unsafe { accept_done(eng, q, r, notify, group, n) };
         }

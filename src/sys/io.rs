@@ -22,30 +22,6 @@ pub(crate) unsafe fn pread(fd: c_int, buf: *mut u8, len: usize, off: i64) -> isi
     res(unsafe { libc::syscall(libc::SYS_pread64, fd, buf, len, off) })
 }
 
-/// `preadv2(fd, [buf, len], off, RWF_NOWAIT)`: a read that takes only what is in the page cache
-/// and never waits for the device (EAGAIN when the first byte is not cached; a short count when
-/// only the first part is). It does wait for a descriptor opened with O_DIRECT: the caller must
-/// have ruled that out.
-///
-/// # Safety
-/// `buf` is valid for writes of `len` bytes for the duration of the call.
-pub(crate) unsafe fn pread_nowait(fd: c_int, buf: *mut u8, len: usize, off: i64) -> isize {
-    let iov = libc::iovec { iov_base: buf.cast(), iov_len: len };
-    // The offset travels as two longs (low, high); on a 64-bit kernel the low one is all of it.
-    // SAFETY: `iov` describes the caller's buffer, valid for the call (see above).
-    res(unsafe {
-        libc::syscall(
-            libc::SYS_preadv2,
-            fd as c_long,
-            &iov as *const libc::iovec,
-            1 as c_long,
-            off as c_long,
-            0 as c_long,
-            libc::RWF_NOWAIT as c_long,
-        )
-    })
-}
-
 /// `pwrite(fd, buf, len, off)`.
 ///
 /// # Safety

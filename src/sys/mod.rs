@@ -57,7 +57,7 @@ pub(crate) use self::fd::{
     move_high, new_owner, release, release_all_inherited, status_flags, tag_own, FileId, Held, OwnEventFd,
 };
 pub(crate) use self::futex::{futex_wait, futex_wake, EventCount, Guard, Lock};
-pub(crate) use self::io::{fdatasync, fsync, poll, pread, pread_nowait, pwrite, transfer};
+pub(crate) use self::io::{fdatasync, fsync, poll, pread, pwrite, transfer};
 pub(crate) use self::log::{log_line, open_append, read_number, write_all};
 pub(crate) use self::proc::{at_exit, at_fork, cpus_configured, getpid, getuid, self_stat};
 pub(crate) use self::shm::{create_shared, map_anonymous, unlink};

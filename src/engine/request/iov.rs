@@ -13,7 +13,7 @@
 
 use core::marker::PhantomData;
 
-use super::Req;
+use super::{Op, Req};
 
 /// Linux caps one read or write at this many bytes; larger requests complete short, as with
 /// `pread`.
@@ -29,6 +29,20 @@ pub(crate) enum Span {
     Buf(*mut u8, usize),
     /// Entries of the caller's iovec array: the first and the count.
     Vec(*const libc::iovec, usize),
+}
+
+impl Span {
+    /// The bytes the span covers (a vector's entry lengths summed, saturating).
+    ///
+    /// # Safety
+    /// A vector's array is readable (the kernel just read it, say).
+    pub(crate) unsafe fn len(&self) -> usize {
+        match *self {
+            Span::Buf(_, len) => len,
+            // SAFETY: readable (caller); only read, here and now.
+            Span::Vec(v, cnt) => unsafe { IoVecs::new(v, cnt) }.total(),
+        }
+    }
 }
 
 /// A request's iovec array: `aio_buf` as `struct iovec *`, `aio_nbytes` entries.
@@ -87,6 +101,17 @@ impl Req<'_> {
         // `aio_nbytes` (at most IOV_MAX) entries, which the caller keeps unmodified while the
         // request is in flight (the contract of aio_readv/aio_writev).
         unsafe { IoVecs::new(self.buf() as *const libc::iovec, self.nbytes()) }
+    }
+
+    /// All of a data request of operation `op`, for a request not started yet, whose meta does
+    /// not say its operation. The iovec array is not read (the pointer may be bad: the kernel
+    /// reports that).
+    pub(crate) fn whole(&self, op: Op) -> Span {
+        if op.is_vector() {
+            Span::Vec(self.buf() as *const libc::iovec, self.nbytes())
+        } else {
+            Span::Buf(self.buf(), self.nbytes())
+        }
     }
 
     /// What is left to transfer after `done` bytes (`done` is 0 except when a stream transfer
