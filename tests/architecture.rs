@@ -33,6 +33,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("engine::stats", 4),
     ("engine::fd::table", 5),
     ("engine::queue", 6),
+    ("engine::inline", 6),
     ("engine::core", 7),
     ("engine::batch", 8),
     ("engine::group", 8),

@@ -17,7 +17,8 @@
 //!  → fd                                   the ordering state machine driven by the engine
 //!  → batch, group                         issue in batches / lio groups
 //!  → core                                 the Engine: queues, fd table, config, start
-//!  → queue                                one queue: its backends, its helper's hand-offs
+//!  → queue, inline                        one queue: its backends, its helper's hand-offs;
+//!                                         page-cache hits read on the caller's thread
 //!  → fd::table                            per-fd class cache and ordering state
 //!  → backend::{uring, kaio, threads},     the three backends (report `Completion`s up)
 //!    fd::ordering, stats                  the pure ordering state machine, counters
