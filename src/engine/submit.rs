@@ -69,13 +69,13 @@ pub(crate) unsafe fn accept<'e>(
     let backend = route(k, cfg.forced, q.ring.is_some(), || q.kaio_start(cfg).is_some());
     let ordered = !op.is_sync() && (stream || (op == Op::Write && k & kind::APPEND != 0));
     // Completions someone must act on without anyone waiting: a notification (of the request,
-    // or of its lio group), a barrier (requests wait behind it), and a stream write larger than
-    // PIPE_BUF (io_uring may take it in parts; the rest must then be issued). Requests parked on
-    // an fd make every helper watch meanwhile (see `fd`).
+    // or of its lio group), and a stream write larger than PIPE_BUF (io_uring may take it in
+    // parts; the rest must then be issued). Requests parked on an fd (an fsync waiting for its
+    // predecessors, which may be earlier fsyncs) make every helper watch meanwhile (see `fd`).
     let partial = stream && op == Op::Write && req.nbytes() > libc::PIPE_BUF;
     // SAFETY: a non-NULL group is live while its submitter adds members.
     let group_notifies = !group.is_null() && unsafe { (*group).notifies() };
-    let watched = !notify.is_none() || group_notifies || op.is_sync() || partial;
+    let watched = !notify.is_none() || group_notifies || partial;
     let m = Meta::new(q.idx, backend, op)
         .with_ordered(ordered)
         .with_barrier(op.is_sync())
@@ -94,12 +94,13 @@ pub(crate) unsafe fn accept<'e>(
     if eng.config.stats_on {
         q.stats.submitted();
     }
-    if !ordered && !op.is_sync() && !changed && fe.order.try_fast() {
-        req.set_meta(m.with_counted());
+    let fast = if !ordered && !op.is_sync() && !changed { fe.order.try_fast() } else { None };
+    if let Some(g) = fast {
+        req.set_meta(m.with_counted(g));
         // SAFETY: accepted just now, ours, in no list.
         unsafe { batch.push(r) };
     } else {
-        // SAFETY: accepted just now, ours, in no list.
+        // SAFETY: accepted just now, ours, not counted, in no list.
         unsafe { fd::submit(eng, fe, r, changed, batch) };
     }
     Ok(())

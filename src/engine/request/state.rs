@@ -108,7 +108,8 @@ impl State {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct Meta(pub(super) u32);
 
-// Layout: queue in bits 0-15, backend 16-17, operation 18-21 (room for new opcodes), flags from 22.
+// Layout: queue in bits 0-15, backend 16-17, operation 18-21 (room for new opcodes), flags 22-26,
+// and in bits 27-31 the fd generation the request is counted in (see `Meta::generation`).
 const QUEUE_MASK: u32 = 0xffff;
 pub(super) const BACKEND_SHIFT: u32 = 16;
 pub(super) const BACKEND_MASK: u32 = 3 << BACKEND_SHIFT;
@@ -119,6 +120,10 @@ const BARRIER: u32 = 1 << 23;
 const WATCHED: u32 = 1 << 24;
 pub(super) const STREAM: u32 = 1 << 25;
 pub(super) const COUNTED: u32 = 1 << 26;
+const GEN_SHIFT: u32 = 27;
+/// The bits of the generation number a request is counted in (its low 5 bits).
+pub(crate) const GEN_BITS: u32 = 0x1f;
+pub(super) const GEN_MASK: u32 = GEN_BITS << GEN_SHIFT;
 
 impl Meta {
     pub(crate) fn new(queue: usize, backend: Backend, op: Op) -> Meta {
@@ -191,11 +196,21 @@ impl Meta {
         self.flag(STREAM, on)
     }
 
-    /// Counted in its fd's in-flight count (issued, not only parked on the fd).
+    /// Counted in one of its fd's generations (see `engine::fd::ordering`): from its admission
+    /// on the fd (issued, or parked in an ordering chain or as an fsync) until it completes.
     pub(crate) fn counted(self) -> bool {
         self.0 & COUNTED != 0
     }
-    pub(crate) fn with_counted(self) -> Meta {
-        Meta(self.0 | COUNTED)
+    /// Counted in generation `generation` (only its low 5 bits are kept).
+    pub(crate) fn with_counted(self, generation: u32) -> Meta {
+        Meta(self.0 & !GEN_MASK | COUNTED | (generation & GEN_BITS) << GEN_SHIFT)
+    }
+    /// The low 5 bits of the generation the request is counted in (meaningful when `counted`).
+    pub(crate) fn generation(self) -> u32 {
+        (self.0 & GEN_MASK) >> GEN_SHIFT
+    }
+    /// Meta word bits that `Req::set_counted` writes.
+    pub(super) fn counted_bits(generation: u32) -> u32 {
+        COUNTED | (generation & GEN_BITS) << GEN_SHIFT
     }
 }
