@@ -1,8 +1,9 @@
 //! Requests gathered for issue, flushed with one system call per run of requests with the same
 //! queue and backend: `io_uring_enter` under the ring's submission lock, `io_submit` (no lock), or
-//! a push onto the queue's work list. What a backend will not take (AIO slots exhausted, a ring
-//! error) falls back to the workers, or, in a context that may not wait for a lock, to the queue's
-//! helper.
+//! a push onto the queue's work list. What a backend will not take (AIO slots exhausted, a
+//! rejected iocb, a ring error) falls back to the workers, or, in a context that may not wait for
+//! a lock, to the queue's helper. A request that falls back has moved: whoever sleeps in the
+//! kernel on the backend it left is woken (`Queue::wake_source`), since it may be waiting for it.
 
 use core::mem::MaybeUninit;
 
@@ -108,6 +109,7 @@ impl<'e> Batch<'e> {
                 }
             }
         };
+        let moved = taken < reqs.len() && self.blocking && backend != Backend::Threads;
         for &r in &reqs[taken..] {
             // What the kernel would not take: a blocking context falls back to the workers (kernel
             // AIO slots exhausted, or a ring error); a non-blocking one leaves it to the helper.
@@ -125,6 +127,11 @@ impl<'e> Batch<'e> {
                 unsafe { q.defer(r) };
                 q.wake();
             }
+        }
+        if moved {
+            // A waiter may have seen these requests issued to `backend` and gone to sleep there
+            // (`wait::wait_until`); their completions now come from the workers.
+            q.wake_source(backend);
         }
     }
 }

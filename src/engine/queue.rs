@@ -160,6 +160,25 @@ impl Queue {
         }
     }
 
+    /// Wakes whoever sleeps in the kernel on source `k` of this queue: a request that someone
+    /// may be waiting for there has moved to another engine (see `batch`), and its completion will
+    /// not arrive where that waiter sleeps. Not async-signal-safe (takes the ring's sq lock).
+    pub(crate) fn wake_source(&self, k: Backend) {
+        match k {
+            Backend::Uring => {
+                if let Some(r) = &self.ring {
+                    r.wake_waiters();
+                }
+            }
+            Backend::Kaio => {
+                if let Some(c) = self.kaio() {
+                    c.wake_waiters(self.kaio_fd.raw());
+                }
+            }
+            Backend::Threads => {}
+        }
+    }
+
     /// The kernel AIO context, if started (async-signal-safe).
     pub(crate) fn kaio(&self) -> Option<&Ctx> {
         self.kaio.get().and_then(|c| c.as_ref())

@@ -120,9 +120,17 @@ pub(crate) fn wait_until(
         if let Some((qi, k)) = ws.single() {
             let q = eng.queue(qi);
             if let Some(g) = q.reap_lock(k).and_then(|l| l.try_lock()) {
-                if set().0 {
+                // Look again with the lock held: a request may have finished, or moved to another
+                // engine (then whoever moved it woke this source, and the wake-up may already have
+                // been reaped by the lock's previous holder).
+                let (done, now) = set();
+                if done {
                     q.release_reap(g);
                     return Ok(());
+                }
+                if now.single() != Some((qi, k)) {
+                    q.release_reap(g);
+                    continue;
                 }
                 let r = sleep_in_kernel(eng, q, k, left);
                 q.release_reap(g);

@@ -28,7 +28,8 @@ mod thread;
 mod time;
 
 pub(crate) use self::aio::{
-    AioContext, IoEvent, Iocb, IOCB_CMD_FDSYNC, IOCB_CMD_FSYNC, IOCB_CMD_PREAD, IOCB_CMD_PWRITE, IOCB_FLAG_RESFD,
+    AioContext, IoEvent, Iocb, IOCB_CMD_FDSYNC, IOCB_CMD_FSYNC, IOCB_CMD_POLL, IOCB_CMD_PREAD, IOCB_CMD_PWRITE,
+    IOCB_FLAG_RESFD,
 };
 pub(crate) use self::errno::{strerror, ErrnoGuard};
 pub(crate) use self::fd::{close, file_id, is_open, status_flags, EventFd, FileId};

@@ -15,7 +15,8 @@ use core::time::Duration;
 use crate::engine::request::{Completion, Op, Req, ReqPtr};
 use crate::errno::Errno;
 use crate::sys::{
-    AioContext, IoEvent, Iocb, Lock, IOCB_CMD_FDSYNC, IOCB_CMD_FSYNC, IOCB_CMD_PREAD, IOCB_CMD_PWRITE, IOCB_FLAG_RESFD,
+    AioContext, IoEvent, Iocb, Lock, IOCB_CMD_FDSYNC, IOCB_CMD_FSYNC, IOCB_CMD_POLL, IOCB_CMD_PREAD, IOCB_CMD_PWRITE,
+    IOCB_FLAG_RESFD,
 };
 
 pub(crate) struct Ctx {
@@ -83,6 +84,29 @@ impl Ctx {
         Ok(done)
     }
 
+    /// Wakes whoever sleeps in `io_getevents` on this context (a request it may wait for went
+    /// elsewhere): submits a poll of the eventfd `resfd` for writability, which an eventfd always
+    /// has, so it completes at once, inside `io_submit`. Reaped as `Completion::Internal`
+    /// (`aio_data` 0). If the context is full, the requests in it will wake the sleeper.
+    pub(crate) fn wake_waiters(&self, resfd: c_int) {
+        let mut iocb = Iocb {
+            aio_data: 0,
+            aio_lio_opcode: IOCB_CMD_POLL,
+            aio_fildes: resfd as u32,
+            aio_buf: libc::POLLOUT as u64,
+            aio_flags: IOCB_FLAG_RESFD,
+            aio_resfd: resfd as u32,
+            ..Iocb::default()
+        };
+        self.inflight.fetch_add(1, AcqRel);
+        let p: *mut Iocb = &mut iocb;
+        // SAFETY: one initialised iocb that names no user memory; the kernel copies it during the
+        // call.
+        if unsafe { self.ctx.submit(&[p]) }.is_err() {
+            self.inflight.fetch_sub(1, AcqRel);
+        }
+    }
+
     /// The iocb for `req`. An fsync is built from the descriptor and the operation alone: POSIX
     /// says `aio_fsync` ignores the other fields, which may still hold an earlier request's
     /// values, and the kernel rejects (EINVAL) an fsync iocb whose buffer, length, offset or
@@ -139,8 +163,9 @@ impl Ctx {
             };
             for e in &ev[..r] {
                 self.inflight.fetch_sub(1, AcqRel);
-                if let Some(req) = ReqPtr::new(e.data as *mut _) {
-                    on(Completion::Request(req, e.res as isize));
+                match ReqPtr::new(e.data as *mut _) {
+                    Some(req) => on(Completion::Request(req, e.res as isize)),
+                    None => on(Completion::Internal),
                 }
             }
             total += r;

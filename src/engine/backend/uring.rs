@@ -31,7 +31,8 @@ pub(crate) struct Ring {
     stuck: AtomicU32,
 }
 
-/// `user_data` of an SQE that is not a request: bit 0 set, the rest points to a `CancelSlot`.
+/// `user_data` of an SQE that is not a request: bit 0 set, the rest points to a `CancelSlot`, or
+/// is NULL for a wake-up (see [`Ring::wake_waiters`]).
 const TAG_INTERNAL: u64 = 1;
 
 /// Where `aio_cancel` receives the result of an `IORING_OP_ASYNC_CANCEL`.
@@ -165,6 +166,23 @@ impl Ring {
         }
     }
 
+    /// Wakes whoever sleeps in `io_uring_enter` on this ring (a request it may wait for went
+    /// elsewhere): a no-op whose completion is reaped as `Completion::Internal`. Best effort: if
+    /// the ring cannot take it now, what is in the ring will wake the sleeper.
+    pub(crate) fn wake_waiters(&self) {
+        let e = opcode::Nop::new().build().user_data(TAG_INTERNAL);
+        let _g = self.sq.lock();
+        // SAFETY: the sq lock (held) gives us exclusive use of the submission queue.
+        let mut sq = unsafe { self.ring.submission_shared() };
+        // SAFETY: the entry references no user memory.
+        let pushed = unsafe { sq.push(&e) }.is_ok();
+        sq.sync();
+        drop(sq);
+        if pushed && !self.flush() {
+            self.stuck.store(1, Release);
+        }
+    }
+
     /// Asks io_uring to cancel `target`, or every request on `fd` when `target` is None; the
     /// answer arrives in `slot` (reaped like any completion, reported as `Completion::Internal`).
     ///
@@ -231,10 +249,12 @@ impl Ring {
                 let (ud, res) = unsafe { slot.assume_init() };
                 if ud & TAG_INTERNAL != 0 {
                     let slot = (ud & !TAG_INTERNAL) as *const CancelSlot;
-                    // SAFETY: the canceller keeps its slot alive until `done` is set.
-                    unsafe {
-                        (*slot).res.store(res, Relaxed);
-                        (*slot).done.store(1, Release);
+                    if !slot.is_null() {
+                        // SAFETY: the canceller keeps its slot alive until `done` is set.
+                        unsafe {
+                            (*slot).res.store(res, Relaxed);
+                            (*slot).done.store(1, Release);
+                        }
                     }
                     on(Completion::Internal);
                 } else if let Some(r) = ReqPtr::new(ud as *mut _) {
