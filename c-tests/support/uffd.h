@@ -8,7 +8,15 @@
  *
  * Needs userfaultfd with kernel-mode faults (root, or vm.unprivileged_userfaultfd=1);
  * the test is skipped otherwise.  Use buffered files only: an O_DIRECT write from such a
- * buffer would fault inside io_submit, on the submitting thread.
+ * buffer would fault inside io_submit, on the submitting thread.  Use it for writes only:
+ * io_uring copies a read's data to the buffer on the submitting thread, which would then
+ * block in aio_read.
+ *
+ * The blocked write holds its file's inode lock (every Linux file system takes it for a
+ * buffered write, and faults the source in under it), so another write to the same file
+ * waits in the kernel behind it (io_uring also runs buffered writes to one file one after
+ * another), whatever the library does.  Reads and fsync(2) of that file do not wait.
+ * So "a later request still runs" is shown with a read.
  */
 #ifndef AIO_CTEST_UFFD_H
 #define AIO_CTEST_UFFD_H
