@@ -5,23 +5,28 @@
 //! * **ordering chains**: on O_APPEND files (writes) and on non-seekable files (reads and writes,
 //!   each direction separately) at most one request per direction is issued at a time; later ones
 //!   wait in `chain[dir]` and are issued in submission order as each one completes;
-//! * **fsync barriers**: `aio_fsync` is issued only once every request submitted earlier on the fd
-//!   is complete (issued, chained, or an earlier fsync), and holds back nothing submitted after
-//!   it. Requests are counted in per-fd *generations* ([`gens`]): an fsync closes the current
+//! * **fsync barriers**: `aio_fsync` is issued only once every read and write submitted earlier on
+//!   the fd is complete (issued or chained), and holds back nothing submitted after it. Reads and
+//!   writes are counted in per-fd *generations* ([`gens`]): an fsync closes the current
 //!   generation and waits (in `syncs`) until every generation up to it has drained; requests
 //!   submitted after it count in the next generation and go straight on. Any number of fsyncs
 //!   may wait at once, each for its own predecessors, and since a closed generation takes no new
 //!   requests, a stream of writes cannot starve one.
 //!
-//! Every request admitted on the fd is counted in a generation until it completes, whether it is
-//! issued at once or waits in a chain or as an fsync, so an fsync covers chained requests
-//! submitted before it. Requests that need no ordering take a lock-free fast path: one atomic
-//! increment of the generation word at submission, one decrement at completion
-//! ([`OrderState::try_fast`], [`OrderState::complete`]); the protocol is argued in [`gens`].
+//! An fsync does not wait for an earlier fsync: it waits for every write that one covers, so
+//! waiting for it too would add nothing to what reaches the disk, and fio's `fsync=N` (which
+//! issues fsyncs back to back until one completes) would run them one at a time. fsyncs in flight
+//! are counted apart (`syncing`), for `aio_cancel`'s answer.
+//!
+//! Every read and write admitted on the fd is counted in a generation until it completes, whether
+//! it is issued at once or waits in a chain, so an fsync covers chained requests submitted before
+//! it. Requests that need no ordering take a lock-free fast path: one atomic increment of the
+//! generation word at submission, one decrement at completion ([`OrderState::try_fast`],
+//! [`OrderState::complete`]); the protocol is argued in [`gens`].
 //!
 //! A **drain** (the fd's class changed under requests in flight, see `FdEntry::classify`) holds
-//! every new request, counted nowhere, in `held` until nothing counted is left, then admits them
-//! in order; while it lasts the fast path is closed (`HOLD`).
+//! every new request, counted nowhere, in `held` until no read or write is counted, then admits
+//! them in order; while it lasts the fast path is closed (`HOLD`).
 
 mod gens;
 
@@ -52,11 +57,11 @@ pub(crate) struct FdLists {
     /// Per direction: requests counted and waiting for the one issued (`busy`) to complete.
     chain: [List; 2],
     busy: [bool; 2],
-    /// fsyncs counted in a generation, waiting until every earlier one has drained (in
-    /// generation order).
+    /// fsyncs waiting until every generation before theirs (`Meta::generation`) has drained, in
+    /// submission order.
     syncs: List,
-    /// fsyncs that found every generation slot in use (counted nowhere yet): each closes the
-    /// current generation, in order, as soon as a slot is free.
+    /// fsyncs that found every generation slot in use: each closes the current generation, in
+    /// order, as soon as a slot is free.
     unclosed: List,
     /// Requests a drain holds (counted nowhere), in submission order.
     held: List,
@@ -70,6 +75,8 @@ pub(crate) struct FdLists {
 /// One descriptor's ordering state.
 pub(crate) struct OrderState {
     gens: Generations,
+    /// fsyncs issued and not complete.
+    syncing: AtomicU32,
     events: AtomicU32,
     lists: Lock<FdLists>,
 }
@@ -88,6 +95,7 @@ impl OrderState {
     const fn with(gens: Generations, oldest: u32) -> Self {
         OrderState {
             gens,
+            syncing: AtomicU32::new(0),
             events: AtomicU32::new(0),
             lists: Lock::new(FdLists {
                 chain: [List::new(), List::new()],
@@ -101,15 +109,15 @@ impl OrderState {
         }
     }
 
-    /// Requests counted on the fd and not yet complete (issued, or waiting in a chain or as an
-    /// fsync). Takes the fd's lock.
+    /// Requests counted on the fd and not yet complete (reads and writes issued or chained, fsyncs
+    /// issued). Takes the fd's lock.
     pub(crate) fn inflight(&self) -> u32 {
         let _l = self.lists.lock();
-        self.gens.total()
+        self.gens.total() + self.syncing.load(SeqCst)
     }
 
-    /// Whether requests are counted, or held (relaxed: a hint for the class cache, which decides
-    /// whether it must check the fd).
+    /// Whether reads or writes are counted, or held (relaxed: a hint for the class cache, which
+    /// decides whether it must check the fd; an fsync alone does not count).
     pub(crate) fn busy_hint(&self) -> bool {
         self.gens.busy_hint()
     }
@@ -162,12 +170,17 @@ impl OrderState {
         let req = unsafe { r.get() };
         let m = req.meta();
         if m.barrier() {
-            let g = if l.unclosed.is_empty() { self.gens.count_barrier(l.oldest) } else { None };
+            let g = if l.unclosed.is_empty() { self.gens.close(l.oldest) } else { None };
             match g {
                 Some(g) => {
-                    req.set_counted(g);
-                    // SAFETY: r is live, counted and in no list.
-                    unsafe { self.place_sync(l, r, g, to) };
+                    req.set_generation(g);
+                    self.gens.retire(&mut l.oldest);
+                    if Generations::drained(l.oldest, g) {
+                        self.issue_sync(r, g, to);
+                    } else {
+                        // SAFETY: r is live and in no list.
+                        unsafe { park(&mut l.syncs, r, to) };
+                    }
                 }
                 // SAFETY: r is live and in no list.
                 None => unsafe { park(&mut l.unclosed, r, to) },
@@ -187,25 +200,25 @@ impl OrderState {
         to.issue(r);
     }
 
-    /// Issues fsync `r`, counted in generation `g`, if every earlier generation has drained; else
-    /// parks it in `syncs`.
-    ///
-    /// # Safety
-    /// `r` is live, counted in `g` and in no list; `l` is this fd's locked lists.
-    unsafe fn place_sync(&self, l: &mut FdLists, r: ReqPtr, g: u32, to: &mut impl Admit) {
-        self.gens.retire(&mut l.oldest);
-        if Generations::is_oldest(l.oldest, g) {
-            to.issue(r);
-        } else {
-            // SAFETY: r is live and in no list (caller).
-            unsafe { park(&mut l.syncs, r, to) };
-        }
+    /// Issues fsync `r`, whose predecessors (the generations before `g`) have all completed: counts
+    /// it in `syncing` until it completes.
+    fn issue_sync(&self, r: ReqPtr, g: u32, to: &mut impl Admit) {
+        self.syncing.fetch_add(1, SeqCst);
+        // SAFETY: r is live and ours to issue (the caller took it out of, or kept it out of, the
+        // lists under the fd's lock).
+        unsafe { r.get() }.set_counted(g);
+        to.issue(r);
     }
 
     /// Records the completion of a counted request (its `meta`). Lock-free and async-signal-safe.
     /// Returns whether the fd's lists must be re-evaluated ([`OrderState::evaluate`]) now: it
     /// freed its chain's direction, its generation drained, or a drain is pending.
     pub(crate) fn complete(&self, m: Meta) -> bool {
+        if m.barrier() {
+            // Nothing waits for an fsync.
+            self.syncing.fetch_sub(1, SeqCst);
+            return false;
+        }
         if m.ordered() {
             self.events.fetch_or(if m.op().dir() == 0 { EV_READ_FREE } else { EV_WRITE_FREE }, SeqCst);
         }
@@ -237,25 +250,26 @@ impl OrderState {
             self.gens.retire(&mut l.oldest);
             while let Some(f) = l.syncs.front() {
                 // SAFETY: f is a live member of syncs.
-                if !Generations::is_oldest(l.oldest, unsafe { f.get() }.meta().generation()) {
+                let g = unsafe { f.get() }.meta().generation();
+                if !Generations::drained(l.oldest, g) {
                     break;
                 }
                 l.syncs.pop_front();
                 to.unparked(1);
-                to.issue(f);
+                self.issue_sync(f, g, to);
             }
             let mut progress = false;
             while let Some(f) = l.unclosed.front() {
-                let Some(g) = self.gens.count_barrier(l.oldest) else { break };
+                let Some(g) = self.gens.close(l.oldest) else { break };
                 l.unclosed.pop_front();
                 // SAFETY: f was a member of unclosed, so live; it stays parked (Waiting), moving
                 // to syncs, unless it may go at once.
                 unsafe {
-                    f.get().set_counted(g);
+                    f.get().set_generation(g);
                     self.gens.retire(&mut l.oldest);
-                    if Generations::is_oldest(l.oldest, g) {
+                    if Generations::drained(l.oldest, g) {
                         to.unparked(1);
-                        to.issue(f);
+                        self.issue_sync(f, g, to);
                     } else {
                         l.syncs.push_back(f);
                     }
@@ -320,12 +334,14 @@ impl OrderState {
         out
     }
 
-    /// Takes a request that leaves the lists without completing out of its generation's count.
+    /// Takes a request that leaves the lists without completing out of its generation's count (a
+    /// chained read or write; a parked fsync is not counted).
     fn uncount(&self, r: ReqPtr) {
         // SAFETY: r was just removed from a list under the lock: live, and the caller's now.
         let req = unsafe { r.get() };
         let m = req.meta();
         if m.counted() {
+            debug_assert!(!m.barrier(), "parked fsyncs are not counted");
             self.gens.uncount(m.generation());
             req.clear_counted();
         }
@@ -522,18 +538,18 @@ mod tests {
         let w3 = fast(&o, &mut reqs);
         assert_eq!(rec.parked, [f1, f2]);
         complete(&o, w3, &mut rec);
-        complete(&o, w2, &mut rec);
-        assert!(rec.issued.is_empty(), "both fsyncs still wait for w1");
         complete(&o, w1, &mut rec);
-        assert_eq!(rec.issued, [f1], "f1's predecessors are done; f2 waits for f1 too");
-        complete(&o, f1, &mut rec);
+        assert_eq!(rec.issued, [f1], "f1's predecessors are done; f2 still waits for w2");
+        complete(&o, w2, &mut rec);
         assert_eq!(rec.issued, [f1, f2]);
+        assert_eq!(o.inflight(), 2, "the two fsyncs");
         complete(&o, f2, &mut rec);
+        complete(&o, f1, &mut rec);
         assert_eq!(o.inflight(), 0);
     }
 
     #[test]
-    fn a_later_fsync_may_find_its_predecessors_done_first() {
+    fn a_later_fsync_does_not_wait_for_an_earlier_one() {
         let (o, mut reqs, mut rec) = (OrderState::new(), Reqs::new(), Rec::default());
         let w1 = fast(&o, &mut reqs);
         let f1 = reqs.add(Op::Fsync, false);
@@ -544,9 +560,17 @@ mod tests {
         let f2 = reqs.add(Op::Fsync, false);
         submit(&o, f2, &mut rec);
         complete(&o, w2, &mut rec);
-        assert_eq!(rec.issued, [f1], "f2 waits for f1, an earlier request on the fd");
-        complete(&o, f1, &mut rec);
-        assert_eq!(rec.issued, [f1, f2]);
+        assert_eq!(rec.issued, [f1, f2], "f2 covers w1 and w2; f1 in flight adds nothing");
+        // fsyncs back to back (fio's fsync=N) all go at once.
+        let more: Vec<ReqPtr> = (0..5).map(|_| reqs.add(Op::Fdatasync, false)).collect();
+        for &f in &more {
+            submit(&o, f, &mut rec);
+        }
+        assert_eq!(rec.issued[2..], more[..]);
+        for f in [f1, f2].into_iter().chain(more) {
+            complete(&o, f, &mut rec);
+        }
+        assert_eq!(o.inflight(), 0);
     }
 
     #[test]
@@ -608,38 +632,45 @@ mod tests {
         assert_eq!(rec.issued, [f1, a1], "the append is not held behind the first fsync");
         assert_eq!(rec.parked, [f2, a2]);
         complete(&o, a1, &mut rec);
-        assert_eq!(rec.issued, [f1, a1, a2], "f2 still waits for f1");
+        assert_eq!(rec.issued, [f1, a1, a2, f2], "the chain goes on, and f2 once a1 is done");
         complete(&o, f1, &mut rec);
-        assert_eq!(rec.issued, [f1, a1, a2, f2]);
+        complete(&o, a2, &mut rec);
+        complete(&o, f2, &mut rec);
+        assert_eq!(o.inflight(), 0);
     }
 
     #[test]
     fn more_fsyncs_than_generation_slots_wait_their_turn() {
         let (o, mut reqs, mut rec) = (OrderState::new(), Reqs::new(), Rec::default());
-        let first = fast(&o, &mut reqs);
-        let n = GENS as usize + 3;
-        let mut writes = Vec::new();
+        // Each fsync closes a generation holding one write still in flight.
+        let mut writes = vec![fast(&o, &mut reqs)];
         let mut syncs = Vec::new();
-        for _ in 0..n {
+        for _ in 0..GENS + 3 {
             let f = reqs.add(Op::Fsync, false);
             submit(&o, f, &mut rec);
             syncs.push(f);
             writes.push(fast(&o, &mut reqs));
         }
         assert!(rec.issued.is_empty());
-        assert_eq!(rec.parked, syncs);
-        // Later writes finish first; nothing may go while the first write runs.
-        for &w in &writes {
+        assert_eq!(rec.parked, syncs, "the last three find no free slot: they wait unclosed");
+        // Each fsync with a slot goes when the writes before it are done, in order.
+        let n = GENS as usize;
+        for (i, &w) in writes[..n].iter().enumerate() {
+            complete(&o, w, &mut rec);
+            assert_eq!(rec.issued, syncs[..=i], "after write {i}");
+        }
+        // The others closed the current generation when the first slot came free: by then it
+        // also held the writes submitted after them, which they now wait for too (later, never
+        // forever: a closed generation takes no new requests).
+        for &w in &writes[n..] {
+            assert_eq!(rec.issued.len(), n);
             complete(&o, w, &mut rec);
         }
-        assert!(rec.issued.is_empty());
-        complete(&o, first, &mut rec);
-        // Now each fsync goes when the one before it completes.
-        for (i, &f) in syncs.iter().enumerate() {
-            assert_eq!(rec.issued, syncs[..=i], "fsync {i}");
+        assert_eq!(rec.issued, syncs);
+        for &f in &syncs {
             complete(&o, f, &mut rec);
         }
-        assert_eq!(rec.unparked, n);
+        assert_eq!(rec.unparked, syncs.len());
         assert_eq!(o.inflight(), 0);
         assert!(!o.busy_hint());
     }
@@ -648,23 +679,23 @@ mod tests {
     fn an_unclosed_fsync_covers_what_came_before_it() {
         let (o, mut reqs, mut rec) = (OrderState::new(), Reqs::new(), Rec::default());
         let first = fast(&o, &mut reqs);
-        let mut syncs = Vec::new();
+        let mut writes = Vec::new();
         for _ in 0..GENS {
             let f = reqs.add(Op::Fsync, false);
             submit(&o, f, &mut rec);
-            syncs.push(f);
-            let w = fast(&o, &mut reqs);
-            complete(&o, w, &mut rec);
+            writes.push(fast(&o, &mut reqs));
         }
-        // Every slot is in use: this one waits unclosed, and a write before it must still count.
+        // Every slot is in use: the last fsync waits unclosed, and the write before it, in the
+        // same (current) generation as the last of `writes`, must still count.
         let w = fast(&o, &mut reqs);
         let last = reqs.add(Op::Fsync, false);
         submit(&o, last, &mut rec);
         complete(&o, first, &mut rec);
-        for &f in &syncs {
-            complete(&o, f, &mut rec);
+        for &x in &writes {
+            complete(&o, x, &mut rec);
         }
-        assert_eq!(rec.issued, syncs, "the last fsync still waits for w");
+        assert_eq!(rec.issued.len(), GENS as usize);
+        assert!(!rec.issued.contains(&last), "the last fsync still waits for w");
         complete(&o, w, &mut rec);
         assert_eq!(rec.issued.last(), Some(&last));
     }

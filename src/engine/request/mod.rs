@@ -238,7 +238,13 @@ impl<'a> Req<'a> {
     /// Now counted in generation `generation` of its fd (see `Meta::counted`).
     pub(crate) fn set_counted(&self, generation: u32) {
         self.meta_word().fetch_and(!(COUNTED | GEN_MASK), Relaxed);
-        self.meta_word().fetch_or(Meta::counted_bits(generation), Relaxed);
+        self.meta_word().fetch_or(COUNTED | Meta::gen_bits(generation), Relaxed);
+    }
+    /// Records generation number `generation` without counting the request (see
+    /// `Meta::generation`: an fsync waiting for the generations before it).
+    pub(crate) fn set_generation(&self, generation: u32) {
+        self.meta_word().fetch_and(!GEN_MASK, Relaxed);
+        self.meta_word().fetch_or(Meta::gen_bits(generation), Relaxed);
     }
     /// No longer counted (taken out of its fd's lists before it touched the fd).
     pub(crate) fn clear_counted(&self) {
@@ -461,6 +467,8 @@ mod tests {
         assert_eq!(req.state().phase(), Phase::Deferred);
         // Fallback to the workers and a stale stream class.
         req.set_backend(Backend::Uring);
+        req.set_generation(40);
+        assert_eq!((req.meta().generation(), req.meta().counted()), (40 & 31, false));
         req.set_counted(9);
         assert_eq!(req.meta().generation(), 9);
         req.clear_counted();

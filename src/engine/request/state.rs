@@ -196,21 +196,23 @@ impl Meta {
         self.flag(STREAM, on)
     }
 
-    /// Counted in one of its fd's generations (see `engine::fd::ordering`): from its admission
-    /// on the fd (issued, or parked in an ordering chain or as an fsync) until it completes.
+    /// Counted on its fd (see `engine::fd::ordering`): a read or write in one of the fd's
+    /// generations, from its admission on the fd (issued, or chained) until it completes; an
+    /// fsync from its issue until it completes.
     pub(crate) fn counted(self) -> bool {
         self.0 & COUNTED != 0
     }
-    /// Counted in generation `generation` (only its low 5 bits are kept).
+    /// Counted, in generation `generation` (only its low 5 bits are kept).
     pub(crate) fn with_counted(self, generation: u32) -> Meta {
-        Meta(self.0 & !GEN_MASK | COUNTED | (generation & GEN_BITS) << GEN_SHIFT)
+        Meta(self.0 & !GEN_MASK | COUNTED | Self::gen_bits(generation))
     }
-    /// The low 5 bits of the generation the request is counted in (meaningful when `counted`).
+    /// The low 5 bits of a generation number: for a read or write, the generation it is counted
+    /// in; for an fsync, the generation before which every one must drain before it is issued.
     pub(crate) fn generation(self) -> u32 {
         (self.0 & GEN_MASK) >> GEN_SHIFT
     }
-    /// Meta word bits that `Req::set_counted` writes.
-    pub(super) fn counted_bits(generation: u32) -> u32 {
-        COUNTED | (generation & GEN_BITS) << GEN_SHIFT
+    /// The meta word bits of generation number `generation`.
+    pub(super) fn gen_bits(generation: u32) -> u32 {
+        (generation & GEN_BITS) << GEN_SHIFT
     }
 }

@@ -1,13 +1,15 @@
 //! The per-fd generation counts behind `aio_fsync`: what lets an fsync wait for exactly the
-//! requests submitted before it, while requests submitted after it go straight on.
+//! reads and writes submitted before it, while requests submitted after it go straight on.
 //!
-//! Every request admitted on an fd is counted, until it completes, in the generation that is
-//! *current* when it is admitted. An fsync *closes* the current generation: the requests counted
-//! in it stay counted under its number, later ones count in the next one, and the fsync (itself
-//! counted in the next one, so a later fsync covers it too) is issued once every generation up to
-//! the one it closed has drained. A closed generation takes no new requests, so it drains as its
-//! requests complete, whatever is submitted meanwhile: a stream of writes cannot starve an fsync.
-//! Any number of fsyncs may wait at once, each for its own predecessors.
+//! Every read or write admitted on an fd is counted, until it completes, in the generation that is
+//! *current* when it is admitted. An fsync *closes* the current generation (if it has requests):
+//! the requests counted in it stay counted under its number, later ones count in the next one, and
+//! the fsync is issued once every generation up to the one it closed has drained. A closed
+//! generation takes no new requests, so it drains as its requests complete, whatever is submitted
+//! meanwhile: a stream of writes cannot starve an fsync. Any number of fsyncs may wait at once,
+//! each for its own predecessors. (fsyncs themselves are not counted here: a later fsync waits
+//! for the writes an earlier one covers, not for the earlier one, so fsyncs run side by side, as
+//! fio's `fsync=N` needs; see `super`.)
 //!
 //! The state is one word, `now` (the current generation's number and count, and two flags), and
 //! one count per closed generation, in `GENS` slots indexed by the generation number. The fast
@@ -18,7 +20,7 @@
 //!
 //! 1. *Each counted request is in exactly one count.* A request is counted by a `fetch_add` on
 //!    `now`, which also tells it its generation `g` (kept in its meta word, 5 bits). Closing `c`
-//!    is one compare-and-swap of `now` from (c, n) to (c+1, 1): the `n` requests added before it
+//!    is one compare-and-swap of `now` from (c, n) to (c+1, 0): the `n` requests added before it
 //!    in `now`'s modification order are exactly those the closer then adds to `closed[c % GENS]`,
 //!    the ones after it are in c+1. On completion a request reads `now`: if its generation is
 //!    still current, a compare-and-swap takes it out of `now` and succeeds only if `now` did not
@@ -28,18 +30,22 @@
 //!    oldest generation not yet retired (`oldest`, kept under the fd's lock) and the current one,
 //!    and closing needs `current - oldest < GENS` (else the slot it needs is still in use; the
 //!    fsync then waits unclosed, see `super`), so they never differ by more than `GENS` (8 < 32).
-//!    The generation number itself is 24 bits and wraps; only differences are compared.
+//!    An fsync waiting for the generations before `g` is looked at after every retirement, which
+//!    moves `oldest` to at most the current generation, so `oldest - g` stays within
+//!    `-GENS..=GENS` when it is compared ([`Generations::drained`]). The generation number itself
+//!    is 24 bits and wraps; only differences are compared.
 //! 3. *A slot's count is exact under the lock.* The closer adds `n` to the slot after its
 //!    compare-and-swap, so a completion may decrement the slot first (it goes transiently below
 //!    zero, in wrapping arithmetic). Both steps happen in one critical section of the fd's lock,
 //!    and the slot is only read as a whole (to retire a generation) under that lock, where it is
 //!    `n - completed >= 0`. A completion whose `fetch_sub` returns 1 took the slot to zero after
 //!    the add, and reports it; if the closer's add takes it to zero, the closer sees that itself.
-//! 4. *No fsync waits for a completion that already left.* An fsync counted in `g` is issued when
-//!    `oldest == g`. `oldest` advances (under the lock) past every generation whose slot is zero.
-//!    The last decrement of each slot is either a completion that then kicks the fd (its lists are
-//!    evaluated under the lock, now or by a helper, after the decrement) or the closer's add,
-//!    which is followed by an evaluation in the same critical section.
+//! 4. *No fsync waits for a completion that already left.* An fsync waiting for the generations
+//!    before `g` is issued once `oldest` has reached `g`. `oldest` advances (under the lock) past
+//!    every closed generation whose slot is zero. The last decrement of each slot is either a
+//!    completion that then kicks the fd (its lists are evaluated under the lock, now or by a
+//!    helper, after the decrement) or the closer's add, followed by an evaluation in the same
+//!    critical section.
 //! 5. *The drain flag (`HOLD`).* A drain sets `HOLD` (`fetch_or`) and then reads the counts; all
 //!    of it is `SeqCst` and on the same word. A fast-path submitter's `fetch_add` comes either
 //!    before the `fetch_or` (then the drain's read counts it) or after (then it sees `HOLD`, takes
@@ -140,23 +146,23 @@ impl Generations {
         }
     }
 
-    /// Counts an fsync (under the fd's lock; `oldest` is the oldest generation not retired). If the
-    /// current generation has requests, closes it and counts the fsync in the next one; else counts
-    /// it in the current one. Returns the fsync's generation: it may be issued once every earlier
-    /// generation has drained. `None` (nothing counted): closing needs a slot that is still in use.
-    pub(crate) fn count_barrier(&self, oldest: u32) -> Option<u32> {
+    /// For an fsync submitted now (under the fd's lock; `oldest` is the oldest generation not
+    /// retired): closes the current generation if it has requests, and returns the generation
+    /// before which every one must drain before the fsync may go (the current one if it had none,
+    /// else the next). `None`: closing needs a slot that is still in use.
+    pub(crate) fn close(&self, oldest: u32) -> Option<u32> {
         let mut w = self.now.load(SeqCst);
         loop {
             let (c, n) = (gen_of(w), count_of(w));
-            let next = if n == 0 {
-                w + 1
-            } else if ahead(c, oldest) >= GENS {
+            if n == 0 {
+                // Nothing to close: a request counted after this load comes after the fsync.
+                return Some(c);
+            }
+            if ahead(c, oldest) >= GENS {
                 return None;
-            } else {
-                w & HOLD | CLOSED | (((c + 1) & GEN_MASK) as u64) << GEN_SHIFT | 1
-            };
+            }
+            let next = w & HOLD | CLOSED | (((c + 1) & GEN_MASK) as u64) << GEN_SHIFT;
             match self.now.compare_exchange(w, next, SeqCst, SeqCst) {
-                Ok(_) if n == 0 => return Some(c),
                 Ok(_) => {
                     self.closed[(c % GENS) as usize].fetch_add(n, SeqCst);
                     return Some((c + 1) & GEN_MASK);
@@ -177,10 +183,10 @@ impl Generations {
         }
     }
 
-    /// Whether a request counted in generation `g` (5 bits) is in the oldest one, `oldest`: every
-    /// generation before it has drained.
-    pub(crate) fn is_oldest(oldest: u32, g: u32) -> bool {
-        oldest & GEN_BITS == g & GEN_BITS
+    /// Whether every generation before `g` (its low 5 bits) has drained, `oldest` being the oldest
+    /// not retired (see point 2 of the module documentation for why 5 bits tell).
+    pub(crate) fn drained(oldest: u32, g: u32) -> bool {
+        oldest.wrapping_sub(g) & GEN_BITS <= GENS
     }
 
     /// Sets or clears `HOLD` (under the fd's lock).
@@ -216,11 +222,12 @@ mod tests {
         let a = g.try_count().unwrap();
         let b = g.try_count().unwrap();
         assert_eq!((a, b), (0, 0));
-        let f = g.count_barrier(oldest).unwrap();
-        assert_eq!(f, 1, "the fsync closes generation 0 and counts in 1");
+        let f = g.close(oldest).unwrap();
+        assert_eq!(f, 1, "the fsync closes generation 0 and waits for it");
+        assert!(!Generations::drained(oldest, f));
         let c = g.try_count().unwrap();
         assert_eq!(c, 1);
-        assert_eq!(g.total(), 4);
+        assert_eq!(g.total(), 3);
         assert!(!g.uncount(c), "a current generation's completion asks for nothing");
         assert!(!g.uncount(a));
         g.retire(&mut oldest);
@@ -228,9 +235,7 @@ mod tests {
         assert!(g.uncount(b), "the last of a closed generation asks for an evaluation");
         g.retire(&mut oldest);
         assert_eq!(oldest, 1);
-        assert!(Generations::is_oldest(oldest, f));
-        assert!(g.busy_hint());
-        assert!(!g.uncount(f));
+        assert!(Generations::drained(oldest, f));
         assert_eq!(g.total(), 0);
         assert!(!g.busy_hint());
     }
@@ -238,9 +243,10 @@ mod tests {
     #[test]
     fn an_empty_generation_is_not_closed() {
         let g = Generations::new();
-        assert_eq!(g.count_barrier(0), Some(0));
-        assert!(Generations::is_oldest(0, 0), "nothing earlier: the fsync may go at once");
-        assert_eq!(g.count_barrier(0), Some(1), "the first fsync is in flight: the second closes");
+        assert_eq!(g.close(0), Some(0));
+        assert!(Generations::drained(0, 0), "nothing earlier: the fsync may go at once");
+        assert_eq!(g.close(0), Some(0), "fsyncs are not counted: a second one does not close either");
+        assert!(!g.busy_hint());
     }
 
     #[test]
@@ -250,17 +256,26 @@ mod tests {
         let mut first = Vec::new();
         for i in 0..GENS {
             first.push(g.try_count().unwrap());
-            assert_eq!(g.count_barrier(oldest), Some(i + 1));
+            assert_eq!(g.close(oldest), Some(i + 1));
         }
-        assert_eq!(g.count_barrier(oldest), None, "every slot holds an undrained generation");
-        // The first write and its fsync finish: generations 0 and 1 drain.
+        g.try_count().unwrap();
+        assert_eq!(g.close(oldest), None, "every slot holds an undrained generation");
         assert!(g.uncount(first[0]));
         g.retire(&mut oldest);
-        assert_eq!(oldest, 1, "generation 1 still holds the first fsync and the second write");
-        assert!(!g.uncount(1) && g.uncount(first[1]));
-        g.retire(&mut oldest);
-        assert_eq!(oldest, 2);
-        assert_eq!(g.count_barrier(oldest), Some(GENS + 1));
+        assert_eq!(oldest, 1);
+        assert_eq!(g.close(oldest), Some(GENS + 1));
+    }
+
+    #[test]
+    fn drained_tells_within_the_window() {
+        for oldest in [0, 5, 30, 31, 32, 1000, GEN_MASK] {
+            for d in 0..=GENS {
+                let ahead_of = (oldest + d) & GEN_MASK;
+                let behind = oldest.wrapping_sub(d) & GEN_MASK;
+                assert_eq!(Generations::drained(oldest, ahead_of), d == 0, "{oldest} {d}");
+                assert!(Generations::drained(oldest, behind), "{oldest} {d}");
+            }
+        }
     }
 
     #[test]
@@ -296,8 +311,7 @@ mod tests {
         let mut inflight = Vec::new();
         for _ in 0..6 {
             inflight.push(g.try_count().unwrap());
-            let f = g.count_barrier(oldest).unwrap();
-            inflight.push(f);
+            g.close(oldest).unwrap();
         }
         assert_eq!(g.current(), 3, "wrapped past zero");
         for r in inflight {
@@ -316,7 +330,7 @@ mod tests {
         use std::sync::atomic::AtomicBool;
         use std::sync::{Arc, Mutex};
         const THREADS: usize = 3;
-        const ROUNDS: usize = 20_000;
+        const ROUNDS: usize = 5_000;
         struct Shared {
             g: Generations,
             oldest: Mutex<u32>,
@@ -350,7 +364,7 @@ mod tests {
                 let s = s.clone();
                 std::thread::spawn(move || {
                     let mut i = 0;
-                    while i < ROUNDS || s.closes.load(SeqCst) < 2000 {
+                    while i < ROUNDS || s.closes.load(SeqCst) < 300 {
                         i += 1;
                         let full = s.g.try_count().unwrap();
                         // Five bits name the generation: exactly one live generation (within
@@ -377,15 +391,14 @@ mod tests {
             std::thread::spawn(move || {
                 while !s.stop.load(SeqCst) {
                     s.retire();
-                    let f = {
+                    let closed = {
                         let o = s.oldest.lock().unwrap();
-                        s.g.count_barrier(*o)
+                        let before = s.g.current();
+                        s.g.close(*o);
+                        s.g.current() != before
                     };
-                    if let Some(f) = f {
+                    if closed {
                         s.closes.fetch_add(1, SeqCst);
-                        if s.g.uncount(f) {
-                            s.retire();
-                        }
                     }
                 }
             })
