@@ -49,7 +49,7 @@ pub(crate) unsafe fn cancel_one(eng: &Engine, r: ReqPtr) -> c_int {
                 if let Some(fe) = eng.fds.get(req.fd()) {
                     if fd::unlink_waiting(eng, fe, r) {
                         // SAFETY: unlinked under the fd lock: the canceller owns it now.
-                        unsafe { finish(eng, r, CANCELED, true) };
+                        unsafe { finish_unlinked(eng, r) };
                         return AIO_CANCELED;
                     }
                 }
@@ -97,6 +97,21 @@ pub(crate) unsafe fn cancel_one(eng: &Engine, r: ReqPtr) -> c_int {
     }
 }
 
+/// Finishes a request taken out of its fd's lists as cancelled. A waiter may sleep in the kernel
+/// source a parked fsync was to be issued to (see `wait::WaitSet::add`): that source is woken.
+///
+/// # Safety
+/// The caller owns `r` (unlinked under the fd lock), live; nobody touches it afterwards.
+unsafe fn finish_unlinked(eng: &Engine, r: ReqPtr) {
+    // SAFETY: the caller owns r, live until finished.
+    let m = unsafe { r.get() }.meta();
+    // SAFETY: the caller's ownership and liveness, handed on.
+    unsafe { finish(eng, r, CANCELED, true) };
+    if m.barrier() {
+        eng.queue(m.queue()).wake_source(m.backend());
+    }
+}
+
 /// Cancels every request on `fdn`. Returns AIO_CANCELED, AIO_NOTCANCELED or AIO_ALLDONE.
 pub(crate) fn cancel_fd(eng: &Engine, fdn: c_int) -> c_int {
     let Some(fe) = eng.fds.get(fdn) else { return AIO_ALLDONE };
@@ -112,7 +127,7 @@ fn cancel_fd_entry(eng: &Engine, fdn: c_int, fe: &FdEntry) -> c_int {
     let mut waiting = fd::unlink_all_waiting(eng, fe);
     while let Some(r) = waiting.pop_front() {
         // SAFETY: unlinked under the fd lock, so the canceller owns it.
-        unsafe { finish(eng, r, CANCELED, true) };
+        unsafe { finish_unlinked(eng, r) };
         cancelled += 1;
     }
     for q in eng.started_queues() {

@@ -47,8 +47,14 @@ impl WaitSet {
             Backend::Kaio => self.kaio_queues |= bit,
             Backend::Threads => self.others = true,
         }
-        if req.state().phase() != Phase::Issued {
-            // Waiting in user space: someone else issues it first.
+        let phase = req.state().phase();
+        // An fsync waiting for its predecessors is issued to its backend, in this queue, by
+        // whoever completes the last of them (a helper watches meanwhile: see `fd`), so its own
+        // completion arrives in that source like an issued request's; if it goes elsewhere (it
+        // falls back to the workers, or is cancelled) that source is woken. Anything else not yet
+        // in the kernel (chained, held, deferred to the helper) is someone else's to issue.
+        let parked_sync = phase == Phase::Waiting && m.barrier();
+        if phase != Phase::Issued && !parked_sync {
             self.others = true;
         }
     }
@@ -292,6 +298,18 @@ mod tests {
     }
 
     #[test]
+    fn a_parked_fsync_is_slept_on_where_it_will_be_issued() {
+        let mut v = [issued(2, Backend::Kaio), issued(2, Backend::Kaio)];
+        // SAFETY: live box of this test.
+        let f = unsafe { ReqPtr::new(&mut *v[1]).unwrap().get() };
+        f.set_meta(Meta::new(2, Backend::Kaio, Op::Fsync).with_barrier(true));
+        f.park();
+        assert_eq!(set_of(&mut v).single(), Some((2, Backend::Kaio)));
+        f.set_meta(Meta::new(2, Backend::Threads, Op::Fsync).with_barrier(true));
+        assert_eq!(set_of(&mut v).single(), None, "a worker's fsync: someone else completes it");
+    }
+
+    #[test]
     fn anything_else_sleeps_on_the_event_counter() {
         // Two queues.
         let mut v = [issued(1, Backend::Uring), issued(2, Backend::Uring)];
@@ -309,6 +327,9 @@ mod tests {
         unsafe { ReqPtr::new(&mut *v[0]).unwrap().get() }.park();
         let ws = set_of(&mut v);
         assert!(ws.others && ws.single().is_none());
+        // SAFETY: live box of this test.
+        unsafe { ReqPtr::new(&mut *v[0]).unwrap().get() }.defer();
+        assert!(set_of(&mut v).single().is_none());
         // Nothing at all.
         assert_eq!(WaitSet::default().single(), None);
     }
