@@ -116,10 +116,10 @@ impl OrderState {
         self.gens.total() + self.syncing.load(SeqCst)
     }
 
-    /// Whether reads or writes are counted, or held (relaxed: a hint for the class cache, which
-    /// decides whether it must check the fd; an fsync alone does not count).
+    /// Whether requests are in flight on the fd (counted, or held; fsyncs too), relaxed: a hint
+    /// for the class cache, which decides whether it must check the fd.
     pub(crate) fn busy_hint(&self) -> bool {
-        self.gens.busy_hint()
+        self.gens.busy_hint() || self.syncing.load(Relaxed) != 0
     }
 
     /// The fast path: unless a drain holds new requests, counts one more request in the current
@@ -517,7 +517,9 @@ mod tests {
         let f = reqs.add(Op::Fdatasync, false);
         submit(&o, f, &mut rec);
         assert_eq!(rec.issued, [f]);
+        assert!(o.busy_hint(), "an fsync in flight keeps the fd busy for the class cache");
         complete(&o, f, &mut rec);
+        assert!(!o.busy_hint());
         let w = fast(&o, &mut reqs);
         complete(&o, w, &mut rec);
         let g = reqs.add(Op::Fsync, false);
