@@ -1,9 +1,9 @@
 //! Cancellation. `aio_cancel` says `AIO_CANCELED` only for requests that will never touch the fd:
-//! those waiting in a chain, behind a barrier or in a work list (removed under their lock), those
-//! a worker is still polling for (taken back by a compare-and-swap the worker also races on), and
-//! those io_uring confirms it removed before they ran. They complete with ECANCELED and still
-//! notify. Requests already running, and kernel AIO requests (which Linux cannot cancel for
-//! files), are `AIO_NOTCANCELED`.
+//! those waiting in a chain, as an fsync waiting for its predecessors, held by a drain, or in a
+//! work list (removed under their lock), those a worker is still polling for (taken back by a
+//! compare-and-swap the worker also races on), and those io_uring confirms it removed before they
+//! ran. They complete with ECANCELED and still notify. Requests already running, and kernel AIO
+//! requests (which Linux cannot cancel for files), are `AIO_NOTCANCELED`.
 
 use core::ffi::c_int;
 use core::sync::atomic::Ordering::*;

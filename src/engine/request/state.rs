@@ -37,8 +37,8 @@ pub(crate) enum Backend {
 pub(crate) enum Phase {
     /// Not in flight (never submitted, or being accepted by its submitter).
     Idle = 0,
-    /// Parked in one of its fd's lists (ordering chain, behind a barrier or a drain); owned by
-    /// the fd's lock.
+    /// Parked in one of its fd's lists (ordering chain, an fsync waiting for its predecessors, held
+    /// by a drain); owned by the fd's lock.
     Waiting = 1,
     /// In a worker pool's work list; owned by the pool's work lock.
     Queued = 2,
