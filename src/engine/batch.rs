@@ -63,6 +63,35 @@ impl<'e> Batch<'e> {
         }
     }
 
+    /// What `backend` would not take: a blocking context falls back to the workers (kernel AIO
+    /// slots exhausted, a rejected iocb, or a ring error); a non-blocking one leaves it to the
+    /// helper.
+    #[cold]
+    fn fall_back(&self, q: &Queue, backend: Backend, reqs: &[ReqPtr]) {
+        for &r in reqs {
+            if self.blocking || backend == Backend::Threads {
+                q.stats.fell_back();
+                // SAFETY: r is live, not in the kernel, ours and in no list.
+                unsafe { r.get() }.set_backend(Backend::Threads);
+                let mut l = List::new();
+                // SAFETY: r is live, ours (the backend did not take it) and in no list.
+                unsafe { l.push_back(r) };
+                q.pool.push(&mut l, true);
+                q.want_worker_if_needed();
+            } else {
+                // SAFETY: r is live, ours (the backend did not take it) and in no list.
+                unsafe { q.defer(r) };
+                q.wake();
+            }
+        }
+        if self.blocking && backend != Backend::Threads {
+            // A waiter may have seen these requests issued to `backend` and gone to sleep there
+            // (`wait::wait_until`); their completions now come from the workers.
+            self.eng.moved();
+            q.wake_source(backend);
+        }
+    }
+
     fn issue(&self, q: &Queue, backend: Backend, reqs: &[ReqPtr]) {
         let taken = match backend {
             Backend::Uring => match &q.ring {
@@ -109,29 +138,8 @@ impl<'e> Batch<'e> {
                 }
             }
         };
-        let moved = taken < reqs.len() && self.blocking && backend != Backend::Threads;
-        for &r in &reqs[taken..] {
-            // What the kernel would not take: a blocking context falls back to the workers (kernel
-            // AIO slots exhausted, or a ring error); a non-blocking one leaves it to the helper.
-            if self.blocking || backend == Backend::Threads {
-                q.stats.fell_back();
-                // SAFETY: r is live, not in the kernel, ours and in no list.
-                unsafe { r.get() }.set_backend(Backend::Threads);
-                let mut l = List::new();
-                // SAFETY: r is live, ours (the backend did not take it) and in no list.
-                unsafe { l.push_back(r) };
-                q.pool.push(&mut l, true);
-                q.want_worker_if_needed();
-            } else {
-                // SAFETY: r is live, ours (the backend did not take it) and in no list.
-                unsafe { q.defer(r) };
-                q.wake();
-            }
-        }
-        if moved {
-            // A waiter may have seen these requests issued to `backend` and gone to sleep there
-            // (`wait::wait_until`); their completions now come from the workers.
-            q.wake_source(backend);
+        if taken < reqs.len() {
+            self.fall_back(q, backend, &reqs[taken..]);
         }
     }
 }

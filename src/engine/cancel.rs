@@ -108,6 +108,7 @@ unsafe fn finish_unlinked(eng: &Engine, r: ReqPtr) {
     // SAFETY: the caller's ownership and liveness, handed on.
     unsafe { finish(eng, r, CANCELED, true) };
     if m.barrier() {
+        eng.moved();
         eng.queue(m.queue()).wake_source(m.backend());
     }
 }

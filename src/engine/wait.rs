@@ -104,6 +104,7 @@ pub(crate) fn wait_until(
         for qi in bits(ws.queues()) {
             reap(eng, eng.queue(qi), false);
         }
+        let moves = eng.moves();
         let (done, ws) = set();
         if done {
             return Ok(());
@@ -127,14 +128,13 @@ pub(crate) fn wait_until(
             let q = eng.queue(qi);
             if let Some(g) = q.reap_lock(k).and_then(|l| l.try_lock()) {
                 // Look again with the lock held: a request may have finished, or moved to another
-                // engine (then whoever moved it woke this source, and the wake-up may already have
-                // been reaped by the lock's previous holder).
-                let (done, now) = set();
-                if done {
+                // engine (then whoever moved it woke this source, and that wake-up may already
+                // have been reaped by the lock's previous holder: see `Engine::moved`).
+                if set().0 {
                     q.release_reap(g);
                     return Ok(());
                 }
-                if now.single() != Some((qi, k)) {
+                if eng.moves() != moves {
                     q.release_reap(g);
                     continue;
                 }

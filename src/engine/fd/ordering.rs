@@ -16,12 +16,13 @@
 //! An fsync does not wait for an earlier fsync: it waits for every write that one covers, so
 //! waiting for it too would add nothing to what reaches the disk, and fio's `fsync=N` (which
 //! issues fsyncs back to back until one completes) would run them one at a time. fsyncs in flight
-//! are counted apart (`syncing`), for `aio_cancel`'s answer.
+//! are counted apart ([`Generations::sync_started`]), for `aio_cancel`'s answer and the class
+//! cache.
 //!
 //! Every read and write admitted on the fd is counted in a generation until it completes, whether
 //! it is issued at once or waits in a chain, so an fsync covers chained requests submitted before
 //! it. Requests that need no ordering take a lock-free fast path: one atomic increment of the
-//! generation word at submission, one decrement at completion ([`OrderState::try_fast`],
+//! current generation's count at submission, one decrement at completion ([`OrderState::try_fast`],
 //! [`OrderState::complete`]); the protocol is argued in [`gens`].
 //!
 //! A **drain** (the fd's class changed under requests in flight, see `FdEntry::classify`) holds
@@ -75,8 +76,6 @@ pub(crate) struct FdLists {
 /// One descriptor's ordering state.
 pub(crate) struct OrderState {
     gens: Generations,
-    /// fsyncs issued and not complete.
-    syncing: AtomicU32,
     events: AtomicU32,
     lists: Lock<FdLists>,
 }
@@ -95,7 +94,6 @@ impl OrderState {
     const fn with(gens: Generations, oldest: u32) -> Self {
         OrderState {
             gens,
-            syncing: AtomicU32::new(0),
             events: AtomicU32::new(0),
             lists: Lock::new(FdLists {
                 chain: [List::new(), List::new()],
@@ -113,13 +111,13 @@ impl OrderState {
     /// issued). Takes the fd's lock.
     pub(crate) fn inflight(&self) -> u32 {
         let _l = self.lists.lock();
-        self.gens.total() + self.syncing.load(SeqCst)
+        self.gens.total()
     }
 
     /// Whether requests are in flight on the fd (counted, or held; fsyncs too), relaxed: a hint
     /// for the class cache, which decides whether it must check the fd.
     pub(crate) fn busy_hint(&self) -> bool {
-        self.gens.busy_hint() || self.syncing.load(Relaxed) != 0
+        self.gens.busy_hint()
     }
 
     /// The fast path: unless a drain holds new requests, counts one more request in the current
@@ -201,9 +199,9 @@ impl OrderState {
     }
 
     /// Issues fsync `r`, whose predecessors (the generations before `g`) have all completed: counts
-    /// it in `syncing` until it completes.
+    /// it as in flight until it completes.
     fn issue_sync(&self, r: ReqPtr, g: u32, to: &mut impl Admit) {
-        self.syncing.fetch_add(1, SeqCst);
+        self.gens.sync_started();
         // SAFETY: r is live and ours to issue (the caller took it out of, or kept it out of, the
         // lists under the fd's lock).
         unsafe { r.get() }.set_counted(g);
@@ -214,15 +212,22 @@ impl OrderState {
     /// Returns whether the fd's lists must be re-evaluated ([`OrderState::evaluate`]) now: it
     /// freed its chain's direction, its generation drained, or a drain is pending.
     pub(crate) fn complete(&self, m: Meta) -> bool {
+        if m.plain() {
+            return self.gens.uncount(m.generation());
+        }
+        self.complete_ordered_or_sync(m)
+    }
+
+    #[cold]
+    fn complete_ordered_or_sync(&self, m: Meta) -> bool {
         if m.barrier() {
             // Nothing waits for an fsync.
-            self.syncing.fetch_sub(1, SeqCst);
+            self.gens.sync_done();
             return false;
         }
-        if m.ordered() {
-            self.events.fetch_or(if m.op().dir() == 0 { EV_READ_FREE } else { EV_WRITE_FREE }, SeqCst);
-        }
-        self.gens.uncount(m.generation()) || m.ordered()
+        self.events.fetch_or(if m.op().dir() == 0 { EV_READ_FREE } else { EV_WRITE_FREE }, SeqCst);
+        self.gens.uncount(m.generation());
+        true
     }
 
     /// Issues whatever the completions since the last evaluation allow, in submission order per
@@ -655,8 +660,9 @@ mod tests {
         }
         assert!(rec.issued.is_empty());
         assert_eq!(rec.parked, syncs, "the last three find no free slot: they wait unclosed");
-        // Each fsync with a slot goes when the writes before it are done, in order.
-        let n = GENS as usize;
+        // Each fsync that found a slot for the next generation goes when the writes before it are
+        // done, in order (the current generation holds one slot: GENS - 1 can be closed).
+        let n = GENS as usize - 1;
         for (i, &w) in writes[..n].iter().enumerate() {
             complete(&o, w, &mut rec);
             assert_eq!(rec.issued, syncs[..=i], "after write {i}");
@@ -682,7 +688,7 @@ mod tests {
         let (o, mut reqs, mut rec) = (OrderState::new(), Reqs::new(), Rec::default());
         let first = fast(&o, &mut reqs);
         let mut writes = Vec::new();
-        for _ in 0..GENS {
+        for _ in 0..GENS - 1 {
             let f = reqs.add(Op::Fsync, false);
             submit(&o, f, &mut rec);
             writes.push(fast(&o, &mut reqs));
@@ -696,7 +702,7 @@ mod tests {
         for &x in &writes {
             complete(&o, x, &mut rec);
         }
-        assert_eq!(rec.issued.len(), GENS as usize);
+        assert_eq!(rec.issued.len(), GENS as usize - 1);
         assert!(!rec.issued.contains(&last), "the last fsync still waits for w");
         complete(&o, w, &mut rec);
         assert_eq!(rec.issued.last(), Some(&last));

@@ -164,6 +164,11 @@ impl Meta {
         }
     }
 
+    /// Neither ordered nor a barrier: its fd's bookkeeping is the generation count alone.
+    pub(crate) fn plain(self) -> bool {
+        self.0 & (ORDERED | BARRIER) == 0
+    }
+
     /// Keeps submission order with the other requests of its direction on the fd.
     pub(crate) fn ordered(self) -> bool {
         self.0 & ORDERED != 0
