@@ -466,6 +466,13 @@ mod tests {
         unsafe { o.submit(r, false, rec) };
     }
 
+    /// Submits each of `rs` in order.
+    fn submit_all(o: &OrderState, rs: &[ReqPtr], rec: &mut Rec) {
+        for &r in rs {
+            submit(o, r, rec);
+        }
+    }
+
     /// The engine's fast path: counted in a generation, straight to the backend.
     fn fast(o: &OrderState, reqs: &mut Reqs) -> ReqPtr {
         let w = reqs.add(Op::Write, false);
@@ -509,9 +516,7 @@ mod tests {
         let r2 = reqs.add(Op::Read, true);
         let r3 = reqs.add(Op::Read, true);
         let w1 = reqs.add(Op::Write, true);
-        for r in [r1, r2, r3, w1] {
-            submit(&o, r, &mut rec);
-        }
+        submit_all(&o, &[r1, r2, r3, w1], &mut rec);
         // One per direction: a pending read never holds back a write.
         assert_eq!(rec.issued, [r1, w1]);
         assert_eq!(rec.parked, [r2, r3]);
@@ -678,9 +683,7 @@ mod tests {
         let a2 = reqs.add(Op::Write, true);
         let f = reqs.add(Op::Fsync, false);
         let a3 = reqs.add(Op::Write, true);
-        for r in [a1, a2, f, a3] {
-            submit(&o, r, &mut rec);
-        }
+        submit_all(&o, &[a1, a2, f, a3], &mut rec);
         assert_eq!(rec.issued, [a1]);
         assert_eq!(rec.parked, [a2, f, a3]);
         complete(&o, a1, &mut rec);
@@ -701,9 +704,7 @@ mod tests {
         let a1 = reqs.add(Op::Write, true);
         let f2 = reqs.add(Op::Fdatasync, false);
         let a2 = reqs.add(Op::Write, true);
-        for r in [a1, f2, a2] {
-            submit(&o, r, &mut rec);
-        }
+        submit_all(&o, &[a1, f2, a2], &mut rec);
         assert_eq!(rec.issued, [f1, a1], "the append is not held behind the first fsync");
         assert_eq!(rec.parked, [f2, a2]);
         complete(&o, a1, &mut rec);
@@ -805,9 +806,7 @@ mod tests {
         let a1 = reqs.add(Op::Write, true);
         let a2 = reqs.add(Op::Write, true);
         let f = reqs.add(Op::Fsync, false);
-        for r in [a1, a2, f] {
-            submit(&o, r, &mut rec);
-        }
+        submit_all(&o, &[a1, a2, f], &mut rec);
         assert!(o.unlink(a2, &mut rec));
         complete(&o, a1, &mut rec);
         assert_eq!(rec.issued, [a1, f]);
@@ -822,9 +821,7 @@ mod tests {
         let r2 = reqs.add(Op::Read, true);
         let f = reqs.add(Op::Fsync, false);
         let w = reqs.add(Op::Write, true);
-        for r in [r1, r2, f, w] {
-            submit(&o, r, &mut rec);
-        }
+        submit_all(&o, &[r1, r2, f, w], &mut rec);
         assert_eq!(rec.issued, [r1, w]);
         let mut all = o.unlink_all(&mut rec);
         let mut got = Vec::new();
