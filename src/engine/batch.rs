@@ -72,22 +72,7 @@ impl<'e> Batch<'e> {
             if self.blocking || backend == Backend::Threads {
                 q.stats.fell_back();
                 // SAFETY: r is live, not in the kernel, ours and in no list.
-                let req = unsafe { r.get() };
-                req.set_backend(Backend::Threads);
-                if req.meta().barrier() {
-                    // The fsyncs riding on it move with it (a waiter looks at their backend).
-                    let mut riders = req.take_riders();
-                    let mut moved = List::new();
-                    while let Some(x) = riders.pop_front() {
-                        // SAFETY: riders are live until their fsync completes, and ours with it;
-                        // x was just unlinked.
-                        unsafe {
-                            x.get().set_backend(Backend::Threads);
-                            moved.push_back(x);
-                        }
-                    }
-                    req.set_riders(moved);
-                }
+                unsafe { r.get() }.set_backend(Backend::Threads);
                 let mut l = List::new();
                 // SAFETY: r is live, ours (the backend did not take it) and in no list.
                 unsafe { l.push_back(r) };

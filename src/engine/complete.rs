@@ -15,7 +15,7 @@ use super::core::Engine;
 use super::fd;
 use super::group::Group;
 use super::queue::Queue;
-use super::request::{free_job, Backend, Completion, Completions, List, Op, ReqPtr};
+use super::request::{free_job, Backend, Completion, Completions, Op, ReqPtr};
 use crate::errno::Errno;
 use crate::notify::{self, Notify};
 
@@ -127,7 +127,6 @@ pub(crate) unsafe fn finish(eng: &Engine, r: ReqPtr, res: isize, blocking: bool)
     let req = unsafe { r.get() };
     let (m, fdn, job, group) = (req.meta(), req.fd(), req.job(), Group::from_member_tag(req.group()));
     let notify = Notify::validated(req.sigevent());
-    let mut riders = if m.barrier() { req.take_riders() } else { List::new() };
     req.publish(res);
     let qi = m.queue();
     let q = eng.queue(qi);
@@ -150,11 +149,6 @@ pub(crate) unsafe fn finish(eng: &Engine, r: ReqPtr, res: isize, blocking: bool)
     if !group.is_null() {
         // SAFETY: a group outlives its members' completions (it holds a reference for them).
         unsafe { Group::member_done(eng, group, res < 0, blocking) };
-    }
-    // fsyncs that rode on this one (see `fd::ordering`) complete with its result.
-    while let Some(r) = riders.pop_front() {
-        // SAFETY: a rider is live until it completes, which only this does; we own it now.
-        unsafe { finish(eng, r, res, blocking) };
     }
     eng.done.notify_all();
 }

@@ -86,15 +86,12 @@ impl Ring {
         // and right for a file that a stale cached class still calls a stream (see
         // `FdEntry::classify`).
         let off = if m.stream() { 0 } else { req.offset() as u64 };
+        // A stream write resumed after a partial transfer continues where it stopped.
+        let done = req.progress();
+        let len = (req.nbytes().min(MAX_RW) - done) as u32;
         let e = match m.op() {
-            Op::Read => opcode::Read::new(fd, req.buf(), req.nbytes().min(MAX_RW) as u32).offset(off).build(),
-            Op::Write => {
-                // A stream write resumed after a partial transfer continues where it stopped.
-                let done = req.progress();
-                let len = (req.nbytes().min(MAX_RW) - done) as u32;
-                opcode::Write::new(fd, req.buf().wrapping_add(done), len).offset(off).build()
-            }
-            // From the descriptor and the operation alone (whole file, no range).
+            Op::Read => opcode::Read::new(fd, req.buf(), len).offset(off).build(),
+            Op::Write => opcode::Write::new(fd, req.buf().wrapping_add(done), len).offset(off).build(),
             Op::Fsync => opcode::Fsync::new(fd).build(),
             Op::Fdatasync => opcode::Fsync::new(fd).flags(types::FsyncFlags::DATASYNC).build(),
         };

@@ -208,52 +208,6 @@ impl OrderState {
         to.issue(r);
     }
 
-    /// Issues the fsyncs at the head of `syncs` whose predecessors have all completed. Consecutive
-    /// ones bound for the same queue and backend, with the same operation, become one: the first
-    /// is issued and the others ride on it (`Req::set_riders`), completing with its result. One
-    /// `fsync(2)` issued after all their predecessors completed covers them all, and fio's
-    /// `fsync=N`, which issues fsyncs until one completes, then costs one kernel fsync a burst.
-    fn release_syncs(&self, l: &mut FdLists, to: &mut impl Admit) {
-        let mut group: Option<(ReqPtr, Meta, List)> = None;
-        while let Some(f) = l.syncs.front() {
-            // SAFETY: f is a live member of syncs.
-            let req = unsafe { f.get() };
-            let m = req.meta();
-            let g = m.generation();
-            if !Generations::drained(l.oldest, g) {
-                break;
-            }
-            l.syncs.pop_front();
-            to.unparked(1);
-            self.gens.sync_started();
-            req.set_counted(g);
-            match &mut group {
-                Some((_, lead, riders)) if lead.target() == m.target() && lead.op() == m.op() => {
-                    req.issue();
-                    // SAFETY: f is live and, just unlinked, in no list.
-                    unsafe { riders.push_back(f) };
-                }
-                _ => {
-                    if let Some((lead, _, riders)) = group.replace((f, m, List::new())) {
-                        Self::issue_with(lead, riders, to);
-                    }
-                }
-            }
-        }
-        if let Some((lead, _, riders)) = group {
-            Self::issue_with(lead, riders, to);
-        }
-    }
-
-    /// Issues counted fsync `lead` with `riders`.
-    fn issue_with(lead: ReqPtr, riders: List, to: &mut impl Admit) {
-        if !riders.is_empty() {
-            // SAFETY: lead is live and ours to issue (taken out of syncs under the fd's lock).
-            unsafe { lead.get() }.set_riders(riders);
-        }
-        to.issue(lead);
-    }
-
     /// Records the completion of a counted request (its `meta`). Lock-free and async-signal-safe.
     /// Returns whether the fd's lists must be re-evaluated ([`OrderState::evaluate`]) now: it
     /// freed its chain's direction, its generation drained, or a drain is pending.
@@ -299,7 +253,16 @@ impl OrderState {
                 }
             }
             self.gens.retire(&mut l.oldest);
-            self.release_syncs(l, to);
+            while let Some(f) = l.syncs.front() {
+                // SAFETY: f is a live member of syncs.
+                let g = unsafe { f.get() }.meta().generation();
+                if !Generations::drained(l.oldest, g) {
+                    break;
+                }
+                l.syncs.pop_front();
+                to.unparked(1);
+                self.issue_sync(f, g, to);
+            }
             let mut progress = false;
             while let Some(f) = l.unclosed.front() {
                 let Some(g) = self.gens.close(l.oldest) else { break };
@@ -623,37 +586,6 @@ mod tests {
     }
 
     #[test]
-    fn fsyncs_released_together_ride_on_one() {
-        let (o, mut reqs, mut rec) = (OrderState::new(), Reqs::new(), Rec::default());
-        let w = fast(&o, &mut reqs);
-        let f: Vec<ReqPtr> = (0..4).map(|_| reqs.add(Op::Fsync, false)).collect();
-        let d = reqs.add(Op::Fdatasync, false);
-        let f5 = reqs.add(Op::Fsync, false);
-        for &r in f.iter().chain([&d, &f5]) {
-            submit(&o, r, &mut rec);
-        }
-        assert_eq!(rec.parked.len(), 6, "all wait for w");
-        complete(&o, w, &mut rec);
-        // One fsync(2) for the first four; the fdatasync and the fsync after it are issued too
-        // (the same operation is needed to ride).
-        assert_eq!(rec.issued, [f[0], d, f5]);
-        assert_eq!(rec.unparked, 6);
-        // SAFETY: as in `meta`.
-        let mut riders = unsafe { f[0].get() }.take_riders();
-        let mut got = Vec::new();
-        while let Some(r) = riders.pop_front() {
-            assert!(meta(r).counted() && phase(r) == Phase::Issued);
-            got.push(r);
-        }
-        assert_eq!(got, f[1..]);
-        assert_eq!(o.inflight(), 6, "every fsync counts until it completes");
-        for r in f.iter().chain([&d, &f5]) {
-            complete(&o, *r, &mut rec);
-        }
-        assert_eq!(o.inflight(), 0);
-    }
-
-    #[test]
     fn a_stream_of_writes_does_not_starve_an_fsync() {
         let (o, mut reqs, mut rec) = (OrderState::new(), Reqs::new(), Rec::default());
         let mut window: Vec<ReqPtr> = (0..32).map(|_| fast(&o, &mut reqs)).collect();
@@ -743,10 +675,7 @@ mod tests {
             assert_eq!(rec.issued.len(), n);
             complete(&o, w, &mut rec);
         }
-        // Released together, they share one fsync(2).
-        assert_eq!(rec.issued, syncs[..=n]);
-        // SAFETY: as in `meta`.
-        assert_eq!(unsafe { syncs[n].get() }.take_riders().len(), syncs.len() - n - 1);
+        assert_eq!(rec.issued, syncs);
         for &f in &syncs {
             complete(&o, f, &mut rec);
         }

@@ -107,27 +107,6 @@ impl List {
         out
     }
 
-    /// The list as its first member's address (NULL when empty): the members stay linked through
-    /// their link fields, and [`List::from_head`] gives the list back.
-    pub(crate) fn into_head(self) -> *mut Aiocb {
-        self.head
-    }
-
-    /// The list whose first member is `head` (from [`List::into_head`]).
-    ///
-    /// # Safety
-    /// `head` came from `List::into_head`, and its members are still live and linked only there.
-    pub(crate) unsafe fn from_head(head: *mut Aiocb) -> List {
-        let mut l = List { head, tail: ptr::null_mut(), len: 0 };
-        let mut cur = head;
-        while let Some(c) = ReqPtr::new(cur) {
-            l.tail = cur;
-            l.len += 1;
-            cur = link_of(c).load(Relaxed);
-        }
-        l
-    }
-
     /// Moves every member of `other` to the end of this list.
     pub(crate) fn append(&mut self, mut other: List) {
         while let Some(r) = other.pop_front() {

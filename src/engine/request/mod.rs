@@ -14,8 +14,7 @@
 //! | `__glibc_reserved[0..8]`  | tag: marks the aiocb as in flight in this engine generation |
 //! | `__glibc_reserved[8..16]` | the SIGEV_THREAD job block, or NULL                         |
 //! | `__glibc_reserved[16..24]`| the lio_listio group it belongs to, or NULL                 |
-//! | `__glibc_reserved[24..32]`| bytes already written by a partial stream write; for an     |
-//! |                           | fsync, the fsyncs that complete with it (its riders)        |
+//! | `__glibc_reserved[24..32]`| bytes already written by a partial stream write             |
 //!
 //! Two types carry a request: [`ReqPtr`] is its address (what lists, stacks and the kernel hold,
 //! and what nothing can be read through), and [`Req`] is a view of a live request, made by the one
@@ -267,22 +266,6 @@ impl<'a> Req<'a> {
     pub(crate) fn group(&self) -> *const c_void {
         self.group_word().load(Relaxed)
     }
-    /// Hands `riders` (fsyncs of the same fd, queue, backend and operation, issued at the same
-    /// moment) to this fsync: they complete with it, with its result, and are not issued
-    /// themselves. Uses the word a stream write keeps its progress in.
-    pub(crate) fn set_riders(&self, riders: List) {
-        debug_assert!(self.meta().barrier());
-        self.progress_word().store(riders.into_head() as u64, Relaxed);
-    }
-
-    /// Takes this fsync's riders (see [`Req::set_riders`]).
-    pub(crate) fn take_riders(&self) -> List {
-        let head = self.progress_word().swap(0, Relaxed) as *mut Aiocb;
-        // SAFETY: the word holds 0 or a head stored by `set_riders`, whose members live until they
-        // complete, which only their fsync's completion does (after this take).
-        unsafe { List::from_head(head) }
-    }
-
     /// Bytes already written by a partial stream write.
     pub(crate) fn progress(&self) -> usize {
         self.progress_word().load(Relaxed) as usize
