@@ -221,9 +221,8 @@ impl OrderState {
     #[cold]
     fn complete_ordered_or_sync(&self, m: Meta) -> bool {
         if m.barrier() {
-            // Nothing waits for an fsync.
-            self.gens.sync_done();
-            return false;
+            // Nothing waits for an fsync but a drain.
+            return self.gens.sync_done();
         }
         self.events.fetch_or(if m.op().dir() == 0 { EV_READ_FREE } else { EV_WRITE_FREE }, SeqCst);
         self.gens.uncount(m.generation());
@@ -788,6 +787,20 @@ mod tests {
         complete(&o, c, &mut rec);
         assert_eq!(rec.issued, [a, b, c, f]);
         assert!(o.try_fast().is_some());
+    }
+
+    #[test]
+    fn a_drain_waits_for_an_fsync_in_flight() {
+        let (o, mut reqs, mut rec) = (OrderState::new(), Reqs::new(), Rec::default());
+        let f = reqs.add(Op::Fsync, false);
+        submit(&o, f, &mut rec);
+        assert_eq!(rec.issued, [f]);
+        let b = reqs.add(Op::Read, true);
+        // SAFETY: accepted, live, in no list.
+        unsafe { o.submit(b, true, &mut rec) };
+        assert_eq!(rec.parked, [b]);
+        complete(&o, f, &mut rec);
+        assert_eq!(rec.issued, [f, b], "the fsync's completion ends the drain");
     }
 
     #[test]

@@ -202,9 +202,10 @@ impl Generations {
         self.now.fetch_add(SYNC_ONE, SeqCst);
     }
 
-    /// An fsync completed. Lock-free; async-signal-safe.
-    pub(crate) fn sync_done(&self) {
-        self.now.fetch_sub(SYNC_ONE, SeqCst);
+    /// An fsync completed. Returns whether the fd's lists must be evaluated: `HOLD` is set (a drain
+    /// waits for everything in flight, fsyncs included; point 5). Lock-free; async-signal-safe.
+    pub(crate) fn sync_done(&self) -> bool {
+        self.now.fetch_sub(SYNC_ONE, SeqCst) & HOLD != 0
     }
 
     /// Sets or clears `HOLD` (under the fd's lock).
@@ -278,9 +279,12 @@ mod tests {
         assert!(g.busy_hint());
         assert_eq!(g.total(), 1);
         assert_eq!(g.close(0), Some(0), "an fsync in flight is no predecessor");
-        g.sync_done();
+        assert!(!g.sync_done());
         assert!(!g.busy_hint());
         assert_eq!(g.current(), 0);
+        g.sync_started();
+        g.hold(true);
+        assert!(g.sync_done(), "a drain waits for fsyncs too");
     }
 
     #[test]
