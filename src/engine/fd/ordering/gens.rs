@@ -4,38 +4,40 @@
 //! Every read or write admitted on an fd is counted, until it completes, in the generation that is
 //! *current* when it is admitted. An fsync *closes* the current generation (if it has requests):
 //! later requests count in the next one, and the fsync is issued once every generation up to the
-//! one it closed has drained. A closed generation takes no new requests (but see point 2), so it
+//! one it closed has drained. A closed generation takes no new requests (point 2), so it
 //! drains as its requests complete, whatever is submitted meanwhile: a stream of writes cannot
 //! starve an fsync. Any number of fsyncs may wait at once, each for its own predecessors. fsyncs
 //! themselves are counted apart, in `now` (a later fsync waits for the writes an earlier one
 //! covers, not for the earlier one; see `super`).
 //!
 //! The state is one word, `now` (the current generation's number, the fsyncs in flight, two
-//! flags), and `GENS` counters: generation `g` counts in `slots[g % GENS]`. The fast path is one
-//! load of `now` and one increment of the current generation's slot at submission
-//! ([`Generations::try_count`]), and one decrement of that slot and one load of `now` at
-//! completion ([`Generations::uncount`]): the same four operations as a plain in-flight count
-//! with a barrier flag. Closing and retiring happen under the fd's lock.
+//! flags), and `GENS` counters: generation `g` counts in `slots[g % GENS]`. The fast path is a
+//! load of `now`, one increment of the current generation's slot and a second load of `now` at
+//! submission ([`Generations::try_count`]), and one decrement of that slot and one load of `now`
+//! at completion ([`Generations::uncount`]): one read-modify-write each, as for a plain in-flight
+//! count. Closing and retiring happen under the fd's lock.
 //!
 //! # Why it is correct
 //!
-//! 1. *A request is counted where it is taken out.* It increments `slots[g % GENS]` for the
-//!    generation `g` it read, keeps `g` (5 bits) in its meta word, and decrements the same slot
-//!    when it completes. So a slot holds exactly the requests that counted in it and have not
-//!    completed, whichever generations they read.
-//! 2. *Everything submitted before an fsync is counted in a generation it waits for.* A request
-//!    whose submission returned before `aio_fsync` was called read `now` and incremented its slot
-//!    before the fsync's closer (under the fd's lock) advanced `now`, so it counted in a generation
-//!    up to the one closed. A request still being submitted while the fsync closes may read the old
-//!    generation and count in its slot late, even after that generation has drained and retired:
-//!    it is concurrent with the fsync, so waiting for it or not are both right; it only makes
-//!    whichever generation next uses the slot wait for it too (so a closed generation can gain
-//!    a few such late requests, each submitter at most once: no starvation).
+//! 1. *A request is counted where it is taken out.* It increments `slots[g % GENS]` for its
+//!    generation `g`, keeps `g` (5 bits) in its meta word, and decrements the same slot when it
+//!    completes. So a slot holds exactly the requests counted in it that have not completed.
+//! 2. *Everything submitted before an fsync is counted in a generation it waits for.* The fast
+//!    path reads `now`, increments the slot of the generation it read, and reads `now` again: if
+//!    the generation is still current (and no drain began), the count is kept, else it is taken
+//!    back and the request goes the slow way (counted under the fd's lock, where the generation
+//!    cannot change). All `SeqCst`: a closer advances `now` and then reads the slots, so either
+//!    the second read saw the generation still current, and then the closer's reads come after
+//!    the increment and see it, or it saw it closed and the count was taken back. So a request
+//!    whose submission returned before `aio_fsync` was called is counted in a generation up to
+//!    the one that fsync closes, and no count ever lands in a generation that has closed (a slot
+//!    count taken back may briefly make a closed generation look busy: only a delay, and the
+//!    slow path that follows evaluates the fd).
 //! 3. *No slot is shared by two live generations.* The generations not yet retired are `oldest`
 //!    (kept under the fd's lock) up to the current one, and closing needs the next generation's
 //!    slot to be outside them (`current + 1 - oldest < GENS`; else the fsync waits unclosed, see
-//!    `super`). A retired generation's slot may still receive late requests (point 2); they count
-//!    for the next generation that uses it.
+//!    `super`), so a slot that a new generation takes is empty (but for a count about to be taken
+//!    back, point 2).
 //! 4. *No fsync waits for a completion that already left.* An fsync waiting for the generations
 //!    before `g` is issued once `oldest` has reached `g`, and `oldest` advances, under the lock,
 //!    past every closed generation whose slot reads zero. A completion decrements its slot and then
@@ -47,12 +49,12 @@
 //!    operation that advances the generation, and it is cleared (under the lock) only once every
 //!    closed generation has retired, so a completion that reads `CLOSED` clear has nobody to
 //!    tell: that is the whole completion path when no fsync waits.
-//! 5. *The drain flag (`HOLD`).* The same pairing: a drain sets `HOLD` in `now` and then reads the
-//!    slots; a completion decrements and then reads `now`, so either the drain sees the decrement
-//!    or the completion sees `HOLD` and kicks. A fast-path submitter reads `now` before it counts:
-//!    one that read it before `HOLD` was set may count after the drain looked, like any
-//!    submission racing with the change of the fd's class that caused the drain (the previous
-//!    in-flight count had the same window).
+//! 5. *The drain flag (`HOLD`).* The same pairings: a drain sets `HOLD` in `now` and then reads
+//!    the slots; a completion decrements and then reads `now`, so either the drain sees the
+//!    decrement or the completion sees `HOLD` and kicks (an fsync's completion too, since the
+//!    drain waits for fsyncs in flight: they are counted in `now` itself); a fast-path submitter
+//!    increments and then reads `now`, so either the drain sees the count or the submitter sees
+//!    `HOLD`, takes the count back and goes the slow way, where the drain holds it.
 //! 6. *Five bits of generation are enough* for an fsync, which records the generation it waits
 //!    for: it is looked at after every retirement, and `oldest` never passes the current
 //!    generation, which is within `GENS` of `oldest`, so `oldest - g` stays within `-GENS..=GENS`
@@ -124,14 +126,21 @@ impl Generations {
     }
 
     /// The submission fast path: unless `HOLD` is set, counts one request in the current
-    /// generation and returns that generation; `None`: nothing is counted, take the slow path.
+    /// generation and returns that generation; `None`: nothing is counted, take the slow path
+    /// (which evaluates the fd's lists: taking a count back may have emptied a closed slot).
     pub(crate) fn try_count(&self) -> Option<u32> {
         let w = self.now.load(SeqCst);
         if w & HOLD != 0 {
             return None;
         }
-        self.slots[slot(w as u32)].fetch_add(1, SeqCst);
-        Some(gen_of(w))
+        let s = &self.slots[slot(w as u32)];
+        s.fetch_add(1, SeqCst);
+        // Still the current generation, and no drain, once counted (point 2)?
+        if (self.now.load(SeqCst) ^ w) & (GEN_MASK as u64 | HOLD) == 0 {
+            return Some(gen_of(w));
+        }
+        s.fetch_sub(1, SeqCst);
+        None
     }
 
     /// Counts one request in the current generation, whatever `HOLD` says (under the fd's lock).
@@ -317,21 +326,22 @@ mod tests {
     }
 
     #[test]
-    fn a_late_count_holds_the_generation_that_next_uses_its_slot() {
+    fn a_count_in_a_closed_generation_is_taken_back() {
         let g = Generations::new();
         let mut oldest = 0;
-        // A submitter reads generation 0; an fsync closes it (empty? no: one request is in it).
         let a = g.try_count().unwrap();
-        let late = g.current();
+        // A submitter read generation 0 and is about to count; an fsync closes generation 0.
+        let read = g.now.load(SeqCst);
         assert_eq!(g.close(oldest), Some(1));
-        // The submitter counts now, in generation 0's slot.
-        g.slots[slot(late)].fetch_add(1, SeqCst);
-        assert!(!g.uncount(a), "the slot is not empty yet");
+        // It counts, reads `now` again, sees the generation closed, and takes the count back (what
+        // `try_count` does between its two reads).
+        g.slots[slot(read as u32)].fetch_add(1, SeqCst);
+        assert_ne!(gen_of(g.now.load(SeqCst)), gen_of(read));
+        g.slots[slot(read as u32)].fetch_sub(1, SeqCst);
+        assert!(g.uncount(a));
         g.retire(&mut oldest);
-        assert_eq!(oldest, 0, "waiting for the late request too is harmless");
-        assert!(g.uncount(late));
-        g.retire(&mut oldest);
-        assert_eq!(oldest, 1);
+        assert_eq!(oldest, 1, "generation 0 drained with only its own request");
+        assert_eq!(g.try_count(), Some(1), "the slow way counts it in the current generation");
     }
 
     #[test]
@@ -366,8 +376,8 @@ mod tests {
     }
 
     /// Threads count and complete requests while another closes generations and retires them under
-    /// a lock, as fsyncs would: a generation retires only after every request counted in it before
-    /// it was closed has completed, and in the end everything retires.
+    /// a lock, as fsyncs would: a generation retires only after every request counted in it has
+    /// completed, and in the end everything retires.
     #[test]
     fn concurrent_counts_and_closes_agree() {
         use std::sync::atomic::AtomicBool;
@@ -409,18 +419,15 @@ mod tests {
                     let mut i = 0;
                     while i < ROUNDS || (s.closes.load(SeqCst) < 300 && i < 50 * ROUNDS) {
                         i += 1;
-                        let full = s.g.try_count().unwrap();
-                        // Counted before any close of its generation (which then waits for it), or
-                        // late (concurrent with that close, so nobody need wait: point 2).
-                        let in_time = s.g.current() == full;
+                        // A count the fast path keeps is in a generation not yet closed (point 2).
+                        let full = match s.g.try_count() {
+                            Some(g) => g,
+                            None => continue,
+                        };
                         let live = &s.live[(full % 256) as usize];
-                        if in_time {
-                            live.fetch_add(1, SeqCst);
-                        }
+                        live.fetch_add(1, SeqCst);
                         std::hint::spin_loop();
-                        if in_time {
-                            live.fetch_sub(1, SeqCst);
-                        }
+                        live.fetch_sub(1, SeqCst);
                         // The meta word keeps 5 bits.
                         if s.g.uncount(full & GEN_BITS) {
                             s.retire();
