@@ -1,15 +1,19 @@
 # aio-rs: build, install and check (GNU make).
 #
 #   make deps                install what building and testing need on Debian (apt, cbindgen)
-#   make                     cargo build --release
-#   make check               every test: header up to date, formatting, clippy, man pages,
-#                            wrapper, cargo test, install/uninstall round trip, benchmark smoke run
-#   make install PREFIX=/usr/local DESTDIR=
-#   make uninstall PREFIX=/usr/local DESTDIR=
+#   make                     cargo build --release, then the release artifacts in target/dist/:
+#                            the stripped shared library (+ its .debug file), the static library
+#   make check               every test: header up to date, formatting, clippy, man pages and
+#                            docs agree, wrapper, cargo test, release artifacts, install/uninstall
+#                            round trip, Debian packages, benchmark smoke run
+#   make deb                 Debian packages libaio-rs0 and libaio-rs-dev in target/deb/
+#   make install prefix=/usr/local DESTDIR=     installs what `make` built; never compiles
+#   make uninstall prefix=/usr/local DESTDIR=
 #   make header              regenerate include/aio_rs.h with cbindgen
 #   make bench               run the benchmark (bench/run)
 #
-# Cargo is taken from PATH; CARGO_TARGET_DIR is honoured (default: target).
+# Cargo is taken from PATH; CARGO_TARGET_DIR is honoured (default: target). `make install` does
+# not need cargo, so `make && sudo make install` works when cargo is not on root's PATH.
 
 SHELL := /bin/sh
 .SUFFIXES:
@@ -25,17 +29,26 @@ CBINDGEN ?= $(or $(shell command -v cbindgen 2>/dev/null),$(wildcard $(HOME)/.ca
 CBINDGEN_VERSION ?= 0.29.4
 PKG_CONFIG ?= pkg-config
 INSTALL ?= install
-LDCONFIG ?= ldconfig
+# ldconfig is in /sbin, which is not on an ordinary user's PATH on Debian.
+LDCONFIG ?= $(or $(shell command -v ldconfig 2>/dev/null),/sbin/ldconfig)
 GROFF ?= groff
 
-# Installation directories.
+# Installation directories: the GNU names (prefix, exec_prefix, bindir, libdir, includedir,
+# mandir, ...) and, as before, the upper-case ones (PREFIX, BINDIR, LIBDIR, INCLUDEDIR, MANDIR,
+# PKGCONFIGDIR); a lower-case name given explicitly wins over its upper-case twin.
 PREFIX ?= /usr/local
+prefix ?= $(PREFIX)
+exec_prefix ?= $(prefix)
+bindir ?= $(or $(BINDIR),$(exec_prefix)/bin)
+libdir ?= $(or $(LIBDIR),$(exec_prefix)/lib)
+includedir ?= $(or $(INCLUDEDIR),$(prefix)/include)
+datarootdir ?= $(prefix)/share
+mandir ?= $(or $(MANDIR),$(datarootdir)/man)
+pkgconfigdir ?= $(or $(PKGCONFIGDIR),$(libdir)/pkgconfig)
 DESTDIR ?=
-BINDIR ?= $(PREFIX)/bin
-LIBDIR ?= $(PREFIX)/lib
-INCLUDEDIR ?= $(PREFIX)/include
-PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
-MANDIR ?= $(PREFIX)/share/man
+# The directories in which the dynamic loader finds libraries without help (`ldconfig` runs
+# after an install only into one of these, and never with DESTDIR). Empty: ask ldconfig.
+LOADER_DIRS ?=
 
 # System libraries a program linking libaio_rs.a statically needs: what
 # `cargo rustc --release --lib --crate-type staticlib -- --print native-static-libs` prints for
@@ -54,41 +67,58 @@ endif
 
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 RELEASE_DIR := $(TARGET_DIR)/release
+# What cargo makes (the C tests and the benchmark use these).
 BUILT_SO := $(RELEASE_DIR)/libaio_rs.so
 BUILT_A := $(RELEASE_DIR)/libaio_rs.a
 
 SONAME := libaio_rs.so.$(VERSION_MAJOR)
 REALNAME := libaio_rs.so.$(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
+# The release artifacts `make` leaves for `make install` and `make deb` (packaging/dist.sh):
+# the stripped shared library and its debug information, the reduced static library.
+DIST_DIR := $(TARGET_DIR)/dist
+DIST_SO := $(DIST_DIR)/$(REALNAME)
+DIST_A := $(DIST_DIR)/libaio_rs.a
+DEB_DIR := $(TARGET_DIR)/deb
+
 HEADER := include/aio_rs.h
 # cbindgen reads the whole crate; only `pub` items reach the header, so everything internal is
 # `pub(crate)`, and tests/install/check-header-names.sh fails if anything but aio-rs names leaks.
 HEADER_SOURCE := .
-MAN_PAGES := man/aio_rs.7 man/aio-rs.1
+MAN_PAGES := man/aio_rs.7 man/aio-rs.1 man/aio_rs_version.3
 
-# The .pc file names its directories relative to ${prefix} when they lie under it.
-PC_LIBDIR := $(patsubst $(PREFIX)/%,$${exec_prefix}/%,$(LIBDIR))
-PC_INCLUDEDIR := $(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))
+# The .pc file names its directories relative to ${prefix} / ${exec_prefix} when they lie under
+# them, so that pkg-config's --define-prefix and sysroot handling work.
+PC_EXEC_PREFIX := $(if $(filter $(prefix),$(exec_prefix)),$${prefix},$(patsubst $(prefix)/%,$${prefix}/%,$(exec_prefix)))
+PC_LIBDIR := $(if $(filter $(exec_prefix)/%,$(libdir)),$(patsubst $(exec_prefix)/%,$${exec_prefix}/%,$(libdir)),$(patsubst $(prefix)/%,$${prefix}/%,$(libdir)))
+PC_INCLUDEDIR := $(patsubst $(prefix)/%,$${prefix}/%,$(includedir))
 
 # Everything `make install` creates, for `make uninstall` and the install test.
 INSTALLED_FILES := \
-	$(LIBDIR)/$(REALNAME) \
-	$(LIBDIR)/$(SONAME) \
-	$(LIBDIR)/libaio_rs.so \
-	$(LIBDIR)/libaio_rs.a \
-	$(INCLUDEDIR)/aio_rs.h \
-	$(PKGCONFIGDIR)/aio_rs.pc \
-	$(BINDIR)/aio-rs \
-	$(MANDIR)/man7/aio_rs.7 \
-	$(MANDIR)/man1/aio-rs.1
+	$(libdir)/$(REALNAME) \
+	$(libdir)/$(SONAME) \
+	$(libdir)/libaio_rs.so \
+	$(libdir)/libaio_rs.a \
+	$(includedir)/aio_rs.h \
+	$(pkgconfigdir)/aio_rs.pc \
+	$(bindir)/aio-rs \
+	$(mandir)/man7/aio_rs.7 \
+	$(mandir)/man1/aio-rs.1 \
+	$(mandir)/man3/aio_rs_version.3
 
-.PHONY: deps all build header check-header cbindgen-version install-cbindgen check test \
-	fmt-check clippy install-check wrapper-test man-check bench bench-smoke install uninstall \
-	check-soname print-version print-installed-files clean
+.PHONY: deps all build dist header check-header cbindgen-version install-cbindgen check test \
+	fmt-check clippy install-check wrapper-test man-check docs-check dist-check bench \
+	bench-smoke install uninstall deb deb-check cinstall-check print-version print-installed-files clean
 
-all: build
+all: dist
 
 # Debian packages the build, the tests and the benchmark use; installed only when missing.
+# dpkg-dev (dpkg-shlibdeps) and binutils come with build-essential.
 DEB_PACKAGES := build-essential pkg-config liburing-dev fio man-db groff-base procps
+# lintian checks the packages `make deb` builds. It is large (about 150 Debian packages), so
+# `make deps` installs it only in CI (CI set to anything but empty or "false") or when asked:
+# `make deps DEB_LINT=1`. Without it, `make deb-check` skips the lintian run and says so.
+DEB_LINT ?= $(if $(filter-out false,$(CI)),1,)
+DEB_PACKAGES += $(if $(DEB_LINT),lintian)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 deps:
@@ -111,6 +141,10 @@ deps:
 
 build:
 	$(CARGO) build --release
+
+# The release artifacts (see packaging/dist.sh); this is what `make install` and `make deb` use.
+dist: build
+	sh packaging/dist.sh $(BUILT_SO) $(BUILT_A) $(DIST_DIR) $(REALNAME) $(SONAME)
 
 # --- header ------------------------------------------------------------------------------------
 
@@ -150,7 +184,8 @@ check-header: cbindgen-version
 
 # --- tests -------------------------------------------------------------------------------------
 
-check: check-header fmt-check clippy man-check wrapper-test test install-check bench-smoke
+check: check-header fmt-check clippy man-check docs-check wrapper-test test dist-check install-check \
+	deb-check cinstall-check bench-smoke
 	@echo "make check: all checks passed"
 
 fmt-check:
@@ -165,12 +200,36 @@ clippy:
 test: build
 	$(CARGO) test --release
 
-wrapper-test:
-	sh tests/install/wrapper-test.sh tools/aio-rs
+# The wrapper: options, environment, exec; with the built library, the stats of every process of
+# a run (fio with several jobs, when installed) and `aio-rs stats PID`.
+wrapper-test: build
+	env CC="$(CC)" sh tests/install/wrapper-test.sh tools/aio-rs $(BUILT_SO)
 
-install-check: build
+# The release artifacts: stripped .so, reduced .a (nm-readable, only the public names global),
+# the exports unversioned and matching the Debian symbols file; a C program links libaio_rs.a
+# next to another Rust static library; versioned glibc references (aio_read@GLIBC_2.2.5,
+# aio_read@GLIBC_2.34) are served by the preloaded or linked library.
+dist-check: dist
+	env CC="$(CC)" sh tests/install/artifacts-test.sh $(DIST_DIR) $(BUILT_SO)
+	env CC="$(CC)" sh tests/install/static-link-test.sh $(DIST_A)
+	env CC="$(CC)" sh tests/install/symver-test.sh $(DIST_SO) $(DIST_A)
+
+install-check: dist
 	env MAKE="$(MAKE)" CC="$(CC)" CXX="$(CXX)" PKG_CONFIG="$(PKG_CONFIG)" \
 		sh tests/install/install-test.sh
+
+# The Debian packages: contents, lintian (when installed; required in CI), a consumer built with
+# pkg-config from the unpacked packages, and, as root in CI (or DEB_INSTALL_TEST=1), a real
+# `apt-get install ./*.deb`, a consumer built against the installed system, and a purge.
+DEB_INSTALL_TEST ?= $(if $(filter-out false,$(CI)),1,)
+deb-check: deb
+	env CC="$(CC)" PKG_CONFIG="$(PKG_CONFIG)" DEB_LINT="$(DEB_LINT)" \
+		DEB_INSTALL_TEST="$(DEB_INSTALL_TEST)" sh tests/install/deb-test.sh $(DEB_DIR) $(VERSION)
+
+# `cargo cinstall` gives the same SONAME and layout (skipped when cargo-c is not installed).
+cinstall-check:
+	env CARGO="$(CARGO)" CC="$(CC)" PKG_CONFIG="$(PKG_CONFIG)" \
+		sh tests/install/cinstall-test.sh $(TARGET_DIR)/capi
 
 man-check:
 	@status=0; \
@@ -191,6 +250,11 @@ man-check:
 	if [ $$status -eq 0 ]; then echo "man-check: $(MAN_PAGES) render without warnings"; fi; \
 	exit $$status
 
+# README, aio_rs(7) and aio-rs(1) against docs/routing.txt (which engine takes which request),
+# the AIO_RS_* variables the library reads, the license files and Cargo.toml's metadata.
+docs-check:
+	env GROFF="$(GROFF)" sh tests/install/docs-check.sh
+
 # The benchmark's quick mode, as part of `make check`; skipped while bench/run does not exist.
 bench-smoke: build
 	@if [ ! -x bench/run ]; then echo "error: bench/run does not exist or is not executable" >&2; exit 1; fi
@@ -202,48 +266,58 @@ bench: build
 
 # --- install -----------------------------------------------------------------------------------
 
-# The shared library must carry SONAME libaio_rs.so.MAJOR (set by build.rs).
-check-soname: build
-	@soname=$$(LC_ALL=C readelf -d $(BUILT_SO) | sed -n 's/.*Library soname: \[\(.*\)\].*/\1/p'); \
-	if [ "$$soname" != "$(SONAME)" ]; then \
-		echo "error: $(BUILT_SO) has SONAME '$$soname', expected '$(SONAME)'" >&2; \
-		echo "    (build.rs must pass -Wl,-soname,$(SONAME) to the cdylib link)" >&2; \
-		exit 1; \
+# Installs the release artifacts that `make` left in $(DIST_DIR); compiles nothing, needs no
+# cargo (so `sudo make install` works), and stops with a clear message when they are missing.
+install:
+	@for f in $(DIST_SO) $(DIST_A); do \
+		if [ ! -f "$$f" ]; then \
+			echo "error: $$f does not exist: build first with 'make' (as yourself, without sudo);" >&2; \
+			echo "    'make install' installs what 'make' built and never compiles" >&2; \
+			echo "    (if you built with CARGO_TARGET_DIR set, pass it here too: sudo drops it)" >&2; \
+			exit 1; \
+		fi; \
+	done
+	@if [ $(BUILT_SO) -nt $(DIST_SO) ]; then \
+		echo "warning: $(BUILT_SO) is newer than $(DIST_SO): run 'make' to refresh what is installed" >&2; \
 	fi
-
-install: build check-soname
 	@test -f $(HEADER) || { echo "error: $(HEADER) is missing: run 'make header'" >&2; exit 1; }
-	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
-		$(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man1
-	$(INSTALL) -m 0755 $(BUILT_SO) $(DESTDIR)$(LIBDIR)/.$(REALNAME).tmp
-	mv -f $(DESTDIR)$(LIBDIR)/.$(REALNAME).tmp $(DESTDIR)$(LIBDIR)/$(REALNAME)
-	ln -sfn $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
-	ln -sfn $(SONAME) $(DESTDIR)$(LIBDIR)/libaio_rs.so
-	$(INSTALL) -m 0644 $(BUILT_A) $(DESTDIR)$(LIBDIR)/libaio_rs.a
-	$(INSTALL) -m 0644 $(HEADER) $(DESTDIR)$(INCLUDEDIR)/aio_rs.h
+	$(INSTALL) -d $(DESTDIR)$(libdir) $(DESTDIR)$(includedir) $(DESTDIR)$(pkgconfigdir) \
+		$(DESTDIR)$(bindir) $(DESTDIR)$(mandir)/man7 $(DESTDIR)$(mandir)/man1 \
+		$(DESTDIR)$(mandir)/man3
+	$(INSTALL) -m 0755 $(DIST_SO) $(DESTDIR)$(libdir)/.$(REALNAME).tmp
+	mv -f $(DESTDIR)$(libdir)/.$(REALNAME).tmp $(DESTDIR)$(libdir)/$(REALNAME)
+	ln -sfn $(REALNAME) $(DESTDIR)$(libdir)/$(SONAME)
+	ln -sfn $(SONAME) $(DESTDIR)$(libdir)/libaio_rs.so
+	$(INSTALL) -m 0644 $(DIST_A) $(DESTDIR)$(libdir)/libaio_rs.a
+	$(INSTALL) -m 0644 $(HEADER) $(DESTDIR)$(includedir)/aio_rs.h
 	sed -e '/^#/d' \
-		-e 's|@PREFIX@|$(PREFIX)|g' \
+		-e 's|@PREFIX@|$(prefix)|g' \
+		-e 's|@EXEC_PREFIX@|$(PC_EXEC_PREFIX)|g' \
 		-e 's|@LIBDIR@|$(PC_LIBDIR)|g' \
 		-e 's|@INCLUDEDIR@|$(PC_INCLUDEDIR)|g' \
 		-e 's|@VERSION@|$(VERSION)|g' \
 		-e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|g' \
-		aio_rs.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/aio_rs.pc
-	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/aio_rs.pc
+		aio_rs.pc.in >$(DESTDIR)$(pkgconfigdir)/aio_rs.pc
+	chmod 0644 $(DESTDIR)$(pkgconfigdir)/aio_rs.pc
 	sed -e "s|^configured_version='@AIO_RS_VERSION@'\$$|configured_version='$(VERSION)'|" \
-		-e "s|^configured_libdir='@AIO_RS_LIBDIR@'\$$|configured_libdir='$(LIBDIR)'|" \
-		tools/aio-rs >$(DESTDIR)$(BINDIR)/aio-rs
-	chmod 0755 $(DESTDIR)$(BINDIR)/aio-rs
-	$(INSTALL) -m 0644 man/aio_rs.7 $(DESTDIR)$(MANDIR)/man7/aio_rs.7
-	$(INSTALL) -m 0644 man/aio-rs.1 $(DESTDIR)$(MANDIR)/man1/aio-rs.1
-	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v $(LDCONFIG) >/dev/null 2>&1; then \
-		echo "$(LDCONFIG)"; $(LDCONFIG) || true; \
-	fi
+		-e "s|^configured_libdir='@AIO_RS_LIBDIR@'\$$|configured_libdir='$(libdir)'|" \
+		tools/aio-rs >$(DESTDIR)$(bindir)/aio-rs
+	chmod 0755 $(DESTDIR)$(bindir)/aio-rs
+	$(INSTALL) -m 0644 man/aio_rs.7 $(DESTDIR)$(mandir)/man7/aio_rs.7
+	$(INSTALL) -m 0644 man/aio-rs.1 $(DESTDIR)$(mandir)/man1/aio-rs.1
+	$(INSTALL) -m 0644 man/aio_rs_version.3 $(DESTDIR)$(mandir)/man3/aio_rs_version.3
+	@$(if $(DESTDIR),:,env LDCONFIG="$(LDCONFIG)" LOADER_DIRS="$(LOADER_DIRS)" sh packaging/ldconfig.sh install "$(libdir)")
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED_FILES))
-	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v $(LDCONFIG) >/dev/null 2>&1; then \
-		echo "$(LDCONFIG)"; $(LDCONFIG) || true; \
-	fi
+	@$(if $(DESTDIR),:,env LDCONFIG="$(LDCONFIG)" LOADER_DIRS="$(LOADER_DIRS)" sh packaging/ldconfig.sh uninstall "$(libdir)")
+
+# --- Debian packages ---------------------------------------------------------------------------
+
+# libaio-rs0 (the shared library) and libaio-rs-dev (header, static library, .so link, .pc, man
+# pages, the aio-rs wrapper), built with dpkg-deb from the release artifacts; packaging/deb/.
+deb: dist
+	env MAKE="$(MAKE)" sh packaging/deb/build.sh $(DEB_DIR) $(VERSION)
 
 # For tests/install/install-test.sh.
 print-version:

@@ -1,27 +1,5 @@
 /* DESCRIPTION: before the first AIO call the process has one thread and no io_uring or eventfd descriptor; the first call works */
 #include "support/common.h"
-#include <dirent.h>
-
-/* Counts this process's descriptors whose link target contains `what`. */
-static int count_fds(const char *what)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        die("opendir /proc/self/fd");
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        char path[300], target[256];
-        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
-        ssize_t len = readlink(path, target, sizeof target - 1);
-        if (len > 0) {
-            target[len] = 0;
-            n += strstr(target, what) != NULL;
-        }
-    }
-    closedir(d);
-    return n;
-}
 
 int main(void)
 {

@@ -18,15 +18,6 @@ int main(void)
         list[i] = &cbs[i];
     }
     CHECK_ERR(lio_listio(LIO_WAIT, list, N, NULL), EIO);
-    for (int i = 0; i < N; i++) {
-        wait_done(&cbs[i]);
-        if (i == badi) {
-            CHECK_EQ(aio_error(&cbs[i]), EBADF);
-            CHECK_EQ(aio_return(&cbs[i]), -1);
-        } else {
-            CHECK_DONE_OK(&cbs[i], SZ);
-            CHECK_PAT(bufs[i], SZ, (long long)i * SZ, 14);
-        }
-    }
+    check_reads_one_ebadf(cbs, &bufs[0][0], N, SZ, badi, 14);
     return 0;
 }

@@ -1,7 +1,7 @@
-/* DESCRIPTION: 3 threads x 8 files of random aio_write/aio_read/aio_fsync/lio_listio/aio_cancel at depth 32 match a model; each request notifies exactly once */
-/* GLIBC-XFAIL: after aio_cancel(fd, NULL) glibc can leave later requests on that file in EINPROGRESS forever, never notified (3 runs in 4 on the reference machine) */
+/* DESCRIPTION: 3 threads x 8 files of random aio_write/aio_read/aio_fsync/lio_listio/aio_cancel at depth 32 match a model while a fourth thread closes and reopens the files' descriptors and does closefrom rounds under requests in flight; each request completes (against its file, or ECANCELED) and notifies exactly once, and none touches the files and pipes that reuse the numbers */
+/* GLIBC-XFAIL: glibc runs queued requests by descriptor number, so after a close or closefrom round they read and write the files that reuse the numbers (10 runs in 10 on the reference machine); also, after aio_cancel(fd, NULL) it can leave later requests on that file in EINPROGRESS forever, never notified */
 #define TEST_ALARM 25
-#include "support/common.h"
+#include "support/fdtest.h"
 
 #define THREADS 3
 #define FILES 8
@@ -13,7 +13,20 @@
 
 enum { OP_READ, OP_WRITE, OP_FSYNC };
 
+/* Each file is open twice: `master` (never closed; the model is checked
+ * through it) and `fds`, the number AIO uses, which the chaos thread closes
+ * and replaces by a new dup of the master, with requests in flight.  The
+ * numbers it frees are taken by decoy files and pipes of the program (in
+ * `decoys` and `reused`), which no request may ever touch.  Submitters hold
+ * `fdlock` for reading while they use `fds`; the chaos thread holds it for
+ * writing while it swaps numbers (never across a wait for completions). */
+static int master[FILES];
 static int fds[FILES];
+static atomic_uint gen[FILES]; /* times fds[f] was closed (changed under fdlock) */
+static pthread_rwlock_t fdlock;
+static int keep_from;       /* closefrom rounds close every fd >= this */
+static struct reuse_set decoys, reused;
+static atomic_int closes, closefroms;
 static unsigned model[FILES][NBLK];  /* pattern seed of each block */
 static unsigned char inflight[FILES][NBLK]; /* only the owner touches it */
 static atomic_int notified[MAX_REQ];
@@ -22,6 +35,7 @@ static atomic_int next_id, total_notified, cancelled;
 struct slot {
     struct aiocb cb;
     int busy, op, file, blk, lio;
+    unsigned gen; /* gen[file] at submission */
     unsigned seed, prev; /* prev: the block's seed before this write (restored if cancelled) */
     char *buf;
 };
@@ -62,6 +76,7 @@ static int prepare(struct slot *s, int t, unsigned *rs)
     if (id >= MAX_REQ)
         die("too many requests");
     cb_init(&s->cb, fds[f], s->buf, BLK, blk_off(b));
+    s->gen = gen[f];
     s->cb.aio_sigevent.sigev_notify = SIGEV_THREAD;
     s->cb.aio_sigevent.sigev_notify_function = callback;
     s->cb.aio_sigevent.sigev_value.sival_int = id;
@@ -98,12 +113,24 @@ static void reap(struct slot *s)
         atomic_fetch_add(&cancelled, 1);
         return;
     }
+    const char *closed = s->gen != gen[s->file]
+        ? " (its descriptor was closed while it was in flight: it must "
+          "complete against its own file, or with ECANCELED)" : "";
     if (e != 0)
-        die("op %d on file %d block %d failed: %s", s->op, s->file, s->blk,
-            strerror(e));
-    CHECK_EQ(r, s->op == OP_FSYNC ? 0 : BLK);
-    if (s->op == OP_READ)
-        CHECK_PAT(s->buf, BLK, global_off(s->file, s->blk), s->seed);
+        die("op %d on file %d block %d failed: %s%s", s->op, s->file, s->blk,
+            strerror(e), closed);
+    if (r != (s->op == OP_FSYNC ? 0 : BLK))
+        die("op %d on file %d block %d returned %zd%s", s->op, s->file,
+            s->blk, r, closed);
+    if (s->op == OP_READ) {
+        long long off = global_off(s->file, s->blk);
+        for (int i = 0; i < BLK; i++)
+            if ((unsigned char)s->buf[i] != pat_byte(off + i, s->seed))
+                die("read of file %d block %d: wrong data at byte %d (got "
+                    "0x%02x, expected 0x%02x)%s", s->file, s->blk, i,
+                    (unsigned char)s->buf[i], pat_byte(off + i, s->seed),
+                    closed);
+    }
     if (s->op != OP_FSYNC)
         inflight[s->file][s->blk] = 0;
     s->busy = 0;
@@ -122,6 +149,7 @@ static void *worker(void *arg)
     for (;;) {
         int submitting = now_ms() < stop, busy = 0;
         if (submitting) {
+            pthread_rwlock_rdlock(&fdlock);
             struct aiocb *batch[DEPTH];
             int nb = 0, use_lio = rnd(&rs) % 4 == 0;
             for (int i = 0; i < DEPTH; i++) {
@@ -153,7 +181,8 @@ static void *worker(void *arg)
                     die("aio_cancel(fd, NULL) returned %d", r);
             } else if (c < 4) {
                 struct slot *s = &sl[rnd(&rs) % DEPTH];
-                if (s->busy) {
+                /* only through the number it was submitted on, still open */
+                if (s->busy && s->gen == gen[s->file]) {
                     int r = aio_cancel(s->cb.aio_fildes, &s->cb);
                     if (r == AIO_CANCELED && aio_error(&s->cb) != ECANCELED)
                         die("AIO_CANCELED but aio_error %d", aio_error(&s->cb));
@@ -161,6 +190,7 @@ static void *worker(void *arg)
                         die("aio_cancel returned %d", r);
                 }
             }
+            pthread_rwlock_unlock(&fdlock);
         }
         const struct aiocb *list[DEPTH];
         for (int i = 0; i < DEPTH; i++) {
@@ -194,22 +224,82 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* Close file f's AIO descriptor with its requests in flight; a decoy file
+ * takes the lowest free number (often the one just closed), then the file
+ * gets a new number.  Under fdlock (write). */
+static void close_one(int f)
+{
+    atomic_fetch_add(&gen[f], 1);
+    SYS(close(fds[f]));
+    if (decoys.n < 64)
+        reuse_add(&decoys, 0);
+    fds[f] = SYS(dup(master[f]));
+    atomic_fetch_add(&closes, 1);
+}
+
+/* The daemon's closefrom: every descriptor above the masters goes (the AIO
+ * numbers, decoys, and whatever the implementation had), files and pipes
+ * take the freed numbers, then the files get new numbers.  Under fdlock. */
+static void closefrom_round(void)
+{
+    reuse_check_open(&decoys, "before a closefrom round (decoys)");
+    reuse_check_data(&decoys, "before a closefrom round (decoys)");
+    reuse_check_open(&reused, "before a closefrom round");
+    reuse_check_data(&reused, "before a closefrom round");
+    int hi = highest_fd();
+    for (int f = 0; f < FILES; f++)
+        atomic_fetch_add(&gen[f], 1);
+    close_from(keep_from);
+    decoys.n = 0;
+    reuse_fill(&reused, hi);
+    for (int f = 0; f < FILES; f++)
+        fds[f] = SYS(dup(master[f]));
+    atomic_fetch_add(&closefroms, 1);
+}
+
+static void *chaos(void *arg)
+{
+    (void)arg;
+    unsigned rs = 0xC4A05u;
+    long long stop = now_ms() + RUN_MS;
+    while (now_ms() < stop) {
+        pause_us(5000 + rnd(&rs) % 20000); /* pacing, not synchronisation */
+        pthread_rwlock_wrlock(&fdlock);
+        if (rnd(&rs) % 6 == 0)
+            closefrom_round();
+        else
+            close_one(rnd(&rs) % FILES);
+        pthread_rwlock_unlock(&fdlock);
+    }
+    return NULL;
+}
+
 int main(void)
 {
     static char buf[NBLK * BLK];
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&fdlock, &ra);
     for (int f = 0; f < FILES; f++) {
-        fds[f] = tmp_open(0);
+        master[f] = tmp_open(0);
+        if (master[f] >= keep_from)
+            keep_from = master[f] + 1;
         for (int b = 0; b < NBLK; b++) {
             model[f][b] = 1000u + (unsigned)(f * NBLK + b);
             pat_fill(buf + b * BLK, BLK, global_off(f, b), model[f][b]);
         }
-        CHECK_EQ(pwrite(fds[f], buf, sizeof buf, 0), sizeof buf);
+        CHECK_EQ(pwrite(master[f], buf, sizeof buf, 0), sizeof buf);
     }
-    pthread_t th[THREADS];
+    for (int f = 0; f < FILES; f++)
+        fds[f] = SYS(dup(master[f]));
+    pthread_t th[THREADS], ch;
     for (int i = 0; i < THREADS; i++)
         CHECK_EQ(pthread_create(&th[i], NULL, worker, (void *)(intptr_t)i), 0);
+    CHECK_EQ(pthread_create(&ch, NULL, chaos, NULL), 0);
     for (int i = 0; i < THREADS; i++)
         pthread_join(th[i], NULL);
+    pthread_join(ch, NULL);
     int n = atomic_load(&next_id);
     WAIT_UNTIL(atomic_load(&total_notified) >= n, DONE_MS);
     pause_us(50000); /* grace period for duplicates */
@@ -218,10 +308,16 @@ int main(void)
             die("request %d notified %d times", i, atomic_load(&notified[i]));
     CHECK_EQ(atomic_load(&total_notified), n);
     for (int f = 0; f < FILES; f++) {
-        CHECK_EQ(pread(fds[f], buf, sizeof buf, 0), sizeof buf);
+        CHECK_EQ(pread(master[f], buf, sizeof buf, 0), sizeof buf);
         for (int b = 0; b < NBLK; b++)
             CHECK_PAT(buf + b * BLK, BLK, global_off(f, b), model[f][b]);
     }
-    printf("%d requests, %d cancelled\n", n, atomic_load(&cancelled));
+    reuse_check_open(&decoys, "at the end (decoys)");
+    reuse_check_data(&decoys, "at the end (decoys)");
+    reuse_check_open(&reused, "at the end");
+    reuse_check_data(&reused, "at the end");
+    printf("%d requests, %d cancelled, %d closes, %d closefrom rounds\n", n,
+           atomic_load(&cancelled), atomic_load(&closes),
+           atomic_load(&closefroms));
     return 0;
 }

@@ -14,6 +14,10 @@
 // tests (compiled, as cargo sets `cfg(test)`, but not run: no libtest harness) import unused.
 #![allow(dead_code, unused_imports)]
 
+// The C thread body of callback threads (src/notify/runner.c) is compiled into the library by
+// build.rs; linking the library brings it in.
+use aio_rs as _;
+
 #[path = "../src/abi.rs"]
 mod abi;
 #[path = "../src/errno.rs"]
@@ -34,7 +38,7 @@ use std::time::{Duration, Instant};
 use abi::{SigEvent, SigVal, SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_THREAD_ID, SI_ASYNCIO};
 use errno::Errno;
 use libtest_mimic::{Arguments, Failed, Trial};
-use notify::{deliver, ensure_started, Notify, ThreadJob, ATTR_CAP, POOL_CAP};
+use notify::{deliver, ensure_started, Notify, ThreadJob, ATTR_CAP, POOL_CAP, POOL_MAX};
 
 /// Names the case a child process runs.
 const CASE_VAR: &str = "AIO_RS_NOTIFY_CASE";
@@ -48,7 +52,8 @@ const CASES: &[(&str, fn())] = &[
     ("signal_to_thread_id", signal_to_thread_id),
     ("thread_flood_exactly_once", thread_flood_exactly_once),
     ("thread_job_recycled_from_on_done", thread_job_recycled_from_on_done),
-    ("pool_is_bounded_and_grows", pool_is_bounded_and_grows),
+    ("pool_grows_past_blocked_callbacks", pool_grows_past_blocked_callbacks),
+    ("pool_replaces_exited_threads", pool_replaces_exited_threads),
     ("attr_stack_size_honoured", attr_stack_size_honoured),
     ("attr_threads_bounded", attr_threads_bounded),
     ("unusable_attr_falls_back_to_pool", unusable_attr_falls_back_to_pool),
@@ -482,7 +487,7 @@ fn thread_flood_exactly_once() {
         assert_eq!(b.runs.load(Ordering::SeqCst), 1, "block {} ran a wrong number of times", b.index);
         assert_eq!(b.done.load(Ordering::SeqCst), 1, "block {} on_done count", b.index);
     }
-    assert!(threads_named("aio-rs-cb") <= POOL_CAP);
+    assert!(threads_named("aio-rs-cb") <= POOL_MAX);
     // (No exact count of "aio-rs-notify" here: a freshly cloned callback thread carries its
     // creator's name until its own prctl, so a concurrent test may briefly show two.)
 }
@@ -517,17 +522,19 @@ fn thread_job_recycled_from_on_done() {
 static POOL_GATE: Gate = Gate::new();
 static POOL_RUNNING: Count = Count::new();
 static POOL_FINISHED: Count = Count::new();
-static POOL_MAX: AtomicUsize = AtomicUsize::new(0);
+static POOL_MAX_SEEN: AtomicUsize = AtomicUsize::new(0);
 
 extern "C" fn pool_blocking_cb(_: SigVal) {
     POOL_RUNNING.add(1);
-    POOL_MAX.fetch_max(POOL_RUNNING.get(), Ordering::SeqCst);
+    POOL_MAX_SEEN.fetch_max(POOL_RUNNING.get(), Ordering::SeqCst);
     POOL_GATE.pass();
     POOL_RUNNING.add(-1);
     POOL_FINISHED.add(1);
 }
 
-fn pool_is_bounded_and_grows() {
+/// Callbacks that block: the first POOL_CAP start at once; the others are not held back for
+/// ever: the pool grows past POOL_CAP once every thread has been busy for a while, up to POOL_MAX.
+fn pool_grows_past_blocked_callbacks() {
     ensure_started().unwrap();
     const N: usize = POOL_CAP + 8;
     let jobs: &'static [ThreadJob] = Box::leak((0..N).map(|_| ThreadJob::new()).collect::<Vec<_>>().into_boxed_slice());
@@ -537,15 +544,50 @@ fn pool_is_bounded_and_grows() {
         unsafe { deliver(&n, j as *const ThreadJob as *mut ThreadJob, noop_done) };
     }
     let reached = POOL_RUNNING.wait_for(Duration::from_secs(20), |n| n >= POOL_CAP);
-    // Negative check (bounded): more than POOL_CAP must never run at once.
-    let exceeded = POOL_RUNNING.wait_for(Duration::from_millis(200), |n| n > POOL_CAP);
+    let all = POOL_RUNNING.wait_for(Duration::from_secs(20), |n| n >= N);
     let pool_threads = threads_named("aio-rs-cb");
     POOL_GATE.open();
     assert!(reached, "pool did not grow to {POOL_CAP} concurrent callbacks");
-    assert!(!exceeded);
-    assert!(pool_threads <= POOL_CAP, "{pool_threads} pool threads");
+    assert!(all, "callbacks behind {POOL_CAP} blocked ones did not run ({} running)", POOL_RUNNING.get());
+    assert!(pool_threads <= POOL_MAX, "{pool_threads} pool threads");
     assert!(POOL_FINISHED.wait_for(LONG, |n| n >= N));
-    assert!(POOL_MAX.load(Ordering::SeqCst) <= POOL_CAP);
+    assert!(POOL_MAX_SEEN.load(Ordering::SeqCst) <= POOL_MAX);
+}
+
+static EXIT_RUNS: Count = Count::new();
+static EXIT_AFTER: Count = Count::new();
+
+/// Ends its thread with pthread_exit: a forced unwind, which may leave only a "C-unwind" Rust
+/// frame (this one has nothing to drop); the pool's C thread body reports the end.
+extern "C-unwind" fn exiting_cb_unwind(_: SigVal) {
+    EXIT_RUNS.add(1);
+    // SAFETY: ends this callback thread, which belongs to the pool and expects it.
+    unsafe { libc::pthread_exit(ptr::null_mut()) };
+}
+
+extern "C" fn after_exit_cb(_: SigVal) {
+    EXIT_AFTER.add(1);
+}
+
+/// Callbacks that end their thread with pthread_exit use no slot up: later ones still run.
+fn pool_replaces_exited_threads() {
+    ensure_started().unwrap();
+    const N: usize = POOL_MAX + 8;
+    let jobs: &'static [ThreadJob] =
+        Box::leak((0..2 * N).map(|_| ThreadJob::new()).collect::<Vec<_>>().into_boxed_slice());
+    for (i, j) in jobs.iter().enumerate() {
+        // SAFETY: the same function with the C calling convention, called from C; only its
+        // unwind behaviour differs, which pthread_exit needs.
+        let exiting: extern "C" fn(SigVal) =
+            unsafe { core::mem::transmute(exiting_cb_unwind as extern "C-unwind" fn(SigVal)) };
+        let function = if i < N { exiting } else { after_exit_cb };
+        let n = Notify::Thread { function, value: SigVal { sival_int: 0 }, attr: ptr::null_mut() };
+        // SAFETY: each job delivered once, lives forever.
+        unsafe { deliver(&n, j as *const ThreadJob as *mut ThreadJob, noop_done) };
+    }
+    assert!(EXIT_RUNS.wait_for(LONG, |n| n >= N), "{} of {N} exiting callbacks ran", EXIT_RUNS.get());
+    assert!(EXIT_AFTER.wait_for(LONG, |n| n >= N), "{} of {N} later callbacks ran", EXIT_AFTER.get());
+    assert!(threads_named("aio-rs-cb") <= POOL_MAX);
 }
 
 static ATTR_SEEN_STACK: Count = Count::new();

@@ -16,6 +16,8 @@
 #endif
 
 #include <aio.h>
+#include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -378,6 +380,83 @@ CT_FN int thread_count(void)
             break;
     fclose(f);
     return n;
+}
+
+/* Number of this process's descriptors whose link target contains `what`
+ * ("io_uring", "eventfd", ...). */
+CT_FN int count_fds(const char *what)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        die("opendir /proc/self/fd");
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char path[300], target[256];
+        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+        ssize_t len = readlink(path, target, sizeof target - 1);
+        if (len > 0) {
+            target[len] = 0;
+            n += strstr(target, what) != NULL;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+/* Whether function `fn` lives in aio-rs (linked or preloaded), not glibc. */
+CT_FN int is_aio_rs(void *fn)
+{
+    Dl_info info;
+    return fn && dladdr(fn, &info) && info.dli_fname &&
+           strstr(info.dli_fname, "libaio_rs");
+}
+
+/* Starts the AIO engine with one read of `fd` (which holds at least 16
+ * bytes), for tests about the calls once it runs. */
+CT_FN void start_engine(int fd)
+{
+    struct aiocb warm;
+    char wb[16];
+    cb_init(&warm, fd, wb, sizeof wb, 0);
+    CHECK_EQ(aio_read(&warm), 0);
+    wait_done(&warm);
+    CHECK_DONE_OK(&warm, sizeof wb);
+}
+
+/* n reads of `sz` bytes at i * sz of a pattern file (seed), one at a time,
+ * each waited for and checked. */
+CT_FN void read_one_by_one(int fd, int n, size_t sz, unsigned seed)
+{
+    char buf[4096];
+    if (sz > sizeof buf)
+        die("read_one_by_one: %zu bytes is more than %zu", sz, sizeof buf);
+    for (int i = 0; i < n; i++) {
+        struct aiocb cb;
+        cb_init(&cb, fd, buf, sz, (off_t)i * (off_t)sz);
+        CHECK_EQ(aio_read(&cb), 0);
+        wait_done(&cb);
+        CHECK_DONE_OK(&cb, sz);
+        CHECK_PAT(buf, sz, (long long)i * (long long)sz, seed);
+    }
+}
+
+/* Waits for the n reads of `sz` bytes at i * sz of a pattern file (seed),
+ * cbs[i] into bufs + i * sz, and checks them: entry `bad` failed with
+ * EBADF, every other one read its data. */
+CT_FN void check_reads_one_ebadf(struct aiocb *cbs, char *bufs, int n,
+                                 size_t sz, int bad, unsigned seed)
+{
+    for (int i = 0; i < n; i++) {
+        wait_done(&cbs[i]);
+        if (i == bad) {
+            CHECK_EQ(aio_error(&cbs[i]), EBADF);
+            CHECK_EQ(aio_return(&cbs[i]), -1);
+        } else {
+            CHECK_DONE_OK(&cbs[i], sz);
+            CHECK_PAT(bufs + (size_t)i * sz, sz, (long long)i * sz, seed);
+        }
+    }
 }
 
 /* -------------------------------------------------------- the watchdog */

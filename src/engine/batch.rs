@@ -2,14 +2,27 @@
 //! queue and backend: `io_uring_enter` under the ring's submission lock, `io_submit` (no lock), or
 //! a push onto the queue's work list. What a backend will not take (AIO slots exhausted, a
 //! rejected iocb, a ring error) falls back to the workers, or, in a context that may not wait for
-//! a lock, to the queue's helper. A request that falls back has moved: whoever sleeps in the
-//! kernel on the backend it left is woken (`Queue::wake_source`), since it may be waiting for it.
+//! a lock, to the queue's helper.
+//!
+//! A request that holds its caller's file (`Req::held`: it was parked, or is an fsync or a partial
+//! stream write) is issued with that duplicate, checked first, and keeps it until it completes
+//! (`complete::finish` gives it up): an fsync's descriptor is looked up by io_uring's own workers
+//! only when they get to it, and a completion that answers EBADF is told apart from one whose
+//! duplicate was taken from us (`closefrom`) only while the request still has it. A duplicate
+//! that was taken from us before the issue sends the request to the workers, which end it with
+//! ECANCELED without touching anything. A request the kernel would not take goes to the workers
+//! holding its file (made now if it held none: we are on the submitter's thread, or the helper's).
+//!
+//! A request that goes to the workers instead of the kernel source it was bound for has moved:
+//! whoever sleeps in the kernel on that source is woken (`Queue::wake_source`), since it may be
+//! waiting for it (a parked fsync is slept on where it will be issued, see `wait`).
 
 use core::mem::MaybeUninit;
 
 use super::core::{get, Engine};
 use super::queue::Queue;
-use super::request::{Backend, List, ReqPtr};
+use super::request::{Backend, Completion, Completions, List, Req, ReqPtr};
+use crate::sys;
 
 pub(crate) struct Batch<'e> {
     eng: &'e Engine,
@@ -31,7 +44,11 @@ impl<'e> Batch<'e> {
         // SAFETY: the caller owns `r`, live, accepted and in no list: we may move its phase and
         // link it into our list.
         unsafe {
-            r.get().issue();
+            let req = r.get();
+            if req.held().is_some() {
+                lost_to_workers(self.eng, &req, self.blocking);
+            }
+            req.issue();
             self.list.push_back(r);
         }
     }
@@ -64,15 +81,30 @@ impl<'e> Batch<'e> {
     }
 
     /// What `backend` would not take: a blocking context falls back to the workers (kernel AIO
-    /// slots exhausted, a rejected iocb, or a ring error); a non-blocking one leaves it to the
-    /// helper.
+    /// slots exhausted, a rejected iocb, or the ring died), holding the request's file; a
+    /// non-blocking one leaves it to the helper (which issues it again).
     #[cold]
+    #[inline(never)]
     fn fall_back(&self, q: &Queue, backend: Backend, reqs: &[ReqPtr]) {
         for &r in reqs {
+            // SAFETY: not taken by the kernel: still live and ours.
+            let req = unsafe { r.get() };
             if self.blocking || backend == Backend::Threads {
-                q.stats.fell_back();
-                // SAFETY: r is live, not in the kernel, ours and in no list.
-                unsafe { r.get() }.set_backend(Backend::Threads);
+                if let Some(s) = q.stats {
+                    s.fell_back();
+                }
+                if req.held().is_none() {
+                    match self.eng.fds.entry(req.fd()).and_then(|fe| fe.hold(req.fd())) {
+                        Ok(h) => req.set_held(h),
+                        Err(e) => {
+                            // No descriptor to hold the file with: nothing can run it.
+                            // SAFETY: the Completions contract: r is ours, reported once.
+                            self.eng.complete(Completion::Request(r, -(e.0 as isize)));
+                            continue;
+                        }
+                    }
+                }
+                req.set_backend(Backend::Threads);
                 let mut l = List::new();
                 // SAFETY: r is live, ours (the backend did not take it) and in no list.
                 unsafe { l.push_back(r) };
@@ -85,31 +117,26 @@ impl<'e> Batch<'e> {
             }
         }
         if self.blocking && backend != Backend::Threads {
-            // A waiter may have seen these requests issued to `backend` and gone to sleep there
-            // (`wait::wait_until`); their completions now come from the workers.
+            // A waiter may have seen these requests bound for `backend` and gone to sleep there
+            // (`wait::Wait::step`); their completions now come from the workers.
             self.eng.moved();
-            q.wake_source(backend);
+            q.wake_source(backend, true);
         }
     }
 
     fn issue(&self, q: &Queue, backend: Backend, reqs: &[ReqPtr]) {
         let taken = match backend {
             Backend::Uring => match &q.ring {
-                Some(r) => {
-                    // SAFETY: the requests are live and accepted (push's contract).
-                    let (put, stuck) = unsafe { r.submit(reqs, self.blocking) };
-                    if stuck {
-                        q.wake();
-                    }
-                    put
-                }
+                // SAFETY: the requests are live and accepted (push's contract).
+                Some(r) => unsafe { r.submit(reqs, self.blocking) },
                 None => 0,
             },
-            Backend::Kaio => q.kaio().map_or(0, |k| {
+            Backend::Kaio => match (q.kaio(), q.kaio_fd.current()) {
                 // SAFETY: the requests are live and accepted (push's contract) and their buffers
-                // stay valid while in flight (POSIX); kaio_fd is the queue's eventfd.
-                unsafe { k.submit(reqs, q.kaio_fd.raw()) }
-            }),
+                // stay valid while in flight (POSIX); the eventfd is the queue's, checked now.
+                (Some(k), Some(resfd)) => unsafe { k.submit(reqs, resfd) },
+                _ => 0,
+            },
             Backend::Threads => {
                 let mut l = List::new();
                 for &r in reqs {
@@ -141,5 +168,20 @@ impl<'e> Batch<'e> {
         if taken < reqs.len() {
             self.fall_back(q, backend, &reqs[taken..]);
         }
+    }
+}
+
+/// A request whose held duplicate was taken from us goes to the workers, which end it with
+/// ECANCELED without touching anything (the kernel would use the number, now another file's).
+/// Out of line: the fast path holds nothing. The request has moved (a parked fsync may be slept
+/// on where it was bound for): the source it left is woken.
+#[cold]
+#[inline(never)]
+fn lost_to_workers(eng: &Engine, req: &Req<'_>, blocking: bool) {
+    let m = req.meta();
+    if m.backend() != Backend::Threads && req.held().is_some_and(|h| !sys::held_ok(h)) {
+        req.set_backend(Backend::Threads);
+        eng.moved();
+        eng.queue(m.queue()).wake_source(m.backend(), blocking);
     }
 }

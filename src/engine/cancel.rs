@@ -14,7 +14,7 @@ use super::core::Engine;
 use super::fd;
 use super::fd::table::FdEntry;
 use super::request::{Backend, Phase, ReqPtr};
-use super::wait::{wait_done, wait_slot};
+use super::wait::{wait_done, wait_slot, wait_worker};
 use crate::abi::{AIO_ALLDONE, AIO_CANCELED, AIO_NOTCANCELED};
 
 use crate::sys;
@@ -109,7 +109,7 @@ unsafe fn finish_unlinked(eng: &Engine, r: ReqPtr) {
     unsafe { finish(eng, r, CANCELED, true) };
     if m.barrier() {
         eng.moved();
-        eng.queue(m.queue()).wake_source(m.backend());
+        eng.queue(m.queue()).wake_source(m.backend(), true);
     }
 }
 
@@ -143,10 +143,10 @@ fn cancel_fd_entry(eng: &Engine, fdn: c_int, fe: &FdEntry) -> c_int {
         // the length of one system call) is looked at again after a yield, a few times.
         for round in 0..8 {
             let (taken, transient) = q.pool.take_polling_on_fd(fdn);
-            for r in taken {
-                // SAFETY: a Cancelling request stays live until its worker finishes it, which we
-                // wait for.
-                unsafe { wait_done(eng, r) };
+            for t in taken {
+                // Its worker finishes it as cancelled; the program may reap and free it as soon as
+                // that is published, so we wait on the worker, never on the request.
+                wait_worker(eng, q, t);
                 cancelled += 1;
             }
             if !transient || round == 7 {
@@ -154,15 +154,18 @@ fn cancel_fd_entry(eng: &Engine, fdn: c_int, fe: &FdEntry) -> c_int {
             }
             sys::yield_now();
         }
-        // 4. Requests in the ring.
+        // 4. Requests in the ring: issued on the number, or on the duplicate its requests share
+        // (those that had to wait hold their file: see `FdEntry::hold`).
         if let Some(ring) = &q.ring {
-            let slot = CancelSlot::default();
-            // SAFETY: the slot outlives its CQE: we wait for it below.
-            if unsafe { ring.submit_cancel(None, fdn, &slot) }.is_ok() {
-                wait_slot(eng, q, &slot);
-                let n = slot.result();
-                if n > 0 {
-                    cancelled += n as u64;
+            for target in [Some(fdn), fe.shared_fd()].into_iter().flatten() {
+                let slot = CancelSlot::default();
+                // SAFETY: the slot outlives its CQE: we wait for it below.
+                if unsafe { ring.submit_cancel(None, target, &slot) }.is_ok() {
+                    wait_slot(eng, q, &slot);
+                    let n = slot.result();
+                    if n > 0 {
+                        cancelled += n as u64;
+                    }
                 }
             }
         }

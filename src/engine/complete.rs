@@ -1,13 +1,11 @@
 //! Completion: where every `Completion` a backend reports arrives, and [`finish`], which ends a
 //! request exactly once: publish the status, update the fd's bookkeeping (which may issue the next
-//! request of an ordering chain or a barrier), send the notification, count the lio group down,
-//! and bump the engine's event counter to wake sleepers.
+//! request of an ordering chain, or an fsync waiting for its predecessors), send the notification,
+//! count the lio group down, and bump the engine's event counter to wake sleepers.
 //!
 //! Whoever needs a completion first reaps it ([`reap`]): a waiter, `aio_error`, or the queue's
 //! helper. `blocking` is false where the reaper may be in a signal handler: then nothing waits
 //! for a lock, and what needs one is handed to the helper.
-
-use core::time::Duration;
 
 use super::backend::uring::MAX_RW;
 use super::batch::Batch;
@@ -15,9 +13,10 @@ use super::core::Engine;
 use super::fd;
 use super::group::Group;
 use super::queue::Queue;
-use super::request::{free_job, Backend, Completion, Completions, Op, ReqPtr};
-use crate::errno::Errno;
+use super::request::{free_job, Backend, Completion, Completions, Meta, Op, Phase, Req, ReqPtr, State};
+use super::stats::Served;
 use crate::notify::{self, Notify};
+use crate::sys;
 
 /// The workers' completions (a blocking context).
 impl Completions for Engine {
@@ -39,15 +38,9 @@ pub(crate) fn reap(eng: &Engine, q: &Queue, blocking: bool) -> bool {
 ///
 /// # Safety
 /// The caller holds `k`'s reap lock.
-pub(crate) unsafe fn reap_source(
-    eng: &Engine,
-    q: &Queue,
-    k: Backend,
-    blocking: bool,
-    wait: Option<Option<Duration>>,
-) -> Result<(), Errno> {
+pub(crate) unsafe fn reap_source(eng: &Engine, q: &Queue, k: Backend, blocking: bool) {
     // SAFETY: the caller holds `k`'s reap lock.
-    unsafe { q.reap_source(k, wait, &mut |c| handle(eng, q, c, blocking)) }
+    unsafe { q.reap_source(k, &mut |c| handle(eng, q, c, blocking)) }
 }
 
 /// Acts on one completion reaped from a kernel source of queue `q`.
@@ -105,12 +98,43 @@ fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
     unsafe { finish(eng, r, res, blocking) }
 }
 
+/// Gives up the file a finishing request held (the kernel, if it ran the request, has its own
+/// reference and is done with it), before the program can see the request done; returns the
+/// result to publish. Out of line: the fast path holds nothing.
+#[cold]
+#[inline(never)]
+fn give_up_held(eng: &Engine, req: &Req<'_>, mut res: isize) -> isize {
+    let Some(h) = req.take_held() else { return res };
+    if res == -(libc::EBADF as isize) && !sys::held_ok(h) {
+        // The duplicate was taken from us (`closefrom`) between our check and the system call
+        // (or io_uring looked it up late, as it does for an fsync): it never touched its file.
+        res = -(libc::ECANCELED as isize);
+    }
+    eng.fds.release_hold(req.fd(), h);
+    res
+}
+
 /// Whether an ECANCELED completion answers an `aio_cancel` (rather than a thread's exit).
 fn cancel_was_asked(eng: &Engine, r: ReqPtr) -> bool {
     // SAFETY: the reaper owns r, live until finished.
     let req = unsafe { r.get() };
     req.state().cancel_asked()
         || eng.fds.get(req.fd()).is_some_and(|fe| fe.cancelling.load(core::sync::atomic::Ordering::Acquire) != 0)
+}
+
+/// The stats column of a request being finished (in `state`, with `meta`): the engine that had
+/// it, or none (a request still `Idle` failed at submission; one still `Waiting` on its
+/// descriptor was cancelled before any engine had it).
+fn served_by(state: State, meta: Meta) -> Served {
+    match state.phase() {
+        Phase::Idle => Served::AtSubmission,
+        Phase::Waiting => Served::NotIssued,
+        _ => match meta.backend() {
+            Backend::Uring => Served::Uring,
+            Backend::Kaio => Served::Kaio,
+            Backend::Threads => Served::Workers,
+        },
+    }
 }
 
 /// Ends a request exactly once: publishes its result, then does the bookkeeping that no longer
@@ -122,16 +146,20 @@ fn cancel_was_asked(eng: &Engine, r: ReqPtr) -> bool {
 ///
 /// # Safety
 /// `r` is live and owned by the caller; nobody touches it after this call.
-pub(crate) unsafe fn finish(eng: &Engine, r: ReqPtr, res: isize, blocking: bool) {
+pub(crate) unsafe fn finish(eng: &Engine, r: ReqPtr, mut res: isize, blocking: bool) {
     // SAFETY: the caller owns r until publish.
     let req = unsafe { r.get() };
     let (m, fdn, job, group) = (req.meta(), req.fd(), req.job(), Group::from_member_tag(req.group()));
     let notify = Notify::validated(req.sigevent());
-    req.publish(res);
+    if req.held().is_some() {
+        res = give_up_held(eng, &req, res);
+    }
     let qi = m.queue();
     let q = eng.queue(qi);
-    if eng.config.stats_on {
-        q.stats.completed(res);
+    let counted = q.stats.map(|s| (s, served_by(req.state(), m)));
+    req.publish(res);
+    if let Some((s, by)) = counted {
+        s.completed(by, res);
     }
     if m.watched() {
         q.watch_dec();

@@ -2,15 +2,17 @@
 //! configuration. Started on the first AIO call of the process (not before: a preloaded library
 //! costs nothing until used); a forked child starts a new one (see `fork`).
 
+use core::ffi::CStr;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
+use std::ffi::CString;
 
 use once_cell::sync::OnceCell;
 
 use super::fd::table::FdTable;
 use super::queue::{Queue, QueueConfig};
 use super::request::Backend;
-use super::stats;
+use super::stats::StatsFile;
 use crate::errno::Errno;
 use crate::sys::{self, EventCount, Lock};
 
@@ -20,51 +22,78 @@ pub(crate) static CONF_WORKERS: AtomicU32 = AtomicU32::new(0);
 /// The engine's configuration, read once when it starts.
 pub(crate) struct Config {
     pub(crate) queue: QueueConfig,
-    /// `AIO_RS_STATS`: count per queue and report at exit.
+    /// `AIO_RS_STATS`: count per queue and engine, in the stats file (see `stats`).
     pub(crate) stats_on: bool,
+    /// `AIO_RS_STATS_FILE`: where the exit report goes (None: standard error).
+    pub(crate) stats_file: Option<CString>,
+    /// `AIO_RS_STATS_DIR`: where the stats file goes (None: `/dev/shm`); when given, the file is
+    /// left there at exit for whoever reads that directory, and nothing is printed.
+    pub(crate) stats_dir: Option<Vec<u8>>,
 }
 
 impl Config {
     /// Reads the environment (and `aio_init`'s setting) for an engine of `queues` queues: the one
-    /// place where `AIO_RS_*` variables are read, except the stats file name (read at exit).
+    /// place where `AIO_RS_*` variables are read, each once, through `sys::var` (nothing in
+    /// secure-execution mode). A value that makes no sense is reported on standard error, one
+    /// line, and the default used.
     fn from_env(queues: usize) -> Config {
-        let forced = match std::env::var("AIO_RS_BACKEND").as_deref() {
-            Ok("uring") => Some(Backend::Uring),
-            Ok("kaio") => Some(Backend::Kaio),
-            Ok("threads") => Some(Backend::Threads),
-            _ => None,
+        let forced = match sys::var(c"AIO_RS_BACKEND").as_deref() {
+            None | Some(b"" | b"auto") => None,
+            Some(b"uring") => Some(Backend::Uring),
+            Some(b"kaio") => Some(Backend::Kaio),
+            Some(b"threads") => Some(Backend::Threads),
+            Some(v) => {
+                sys::log_line(format_args!(
+                    "AIO_RS_BACKEND={} is not one of auto, uring, kaio, threads: using auto",
+                    String::from_utf8_lossy(v)
+                ));
+                None
+            }
         };
         let conf = CONF_WORKERS.load(Relaxed);
         let workers = if conf > 0 { conf.div_ceil(queues as u32).max(2) } else { 16 };
+        let stats_on = env_flag(c"AIO_RS_STATS");
+        let stats_file = sys::var(c"AIO_RS_STATS_FILE").filter(|v| !v.is_empty()).and_then(|v| CString::new(v).ok());
+        let stats_dir = sys::var(c"AIO_RS_STATS_DIR").filter(|v| !v.is_empty());
         Config {
             queue: QueueConfig {
                 forced,
-                ring_entries: env_u32("AIO_RS_RING_ENTRIES").unwrap_or(256).clamp(1, 4096),
-                kaio_slots: env_u32("AIO_RS_KAIO_SLOTS").unwrap_or_else(|| kaio_budget(queues)).max(1),
+                ring_entries: env_u32(c"AIO_RS_RING_ENTRIES").unwrap_or(256).clamp(1, 4096),
+                kaio_slots: env_u32(c"AIO_RS_KAIO_SLOTS").unwrap_or_else(|| kaio_budget(queues)).max(1),
                 workers,
-                verbose: env_flag("AIO_RS_VERBOSE"),
+                verbose: env_flag(c"AIO_RS_VERBOSE"),
             },
-            stats_on: env_flag("AIO_RS_STATS"),
+            stats_on,
+            stats_file: stats_file.filter(|_| stats_on),
+            stats_dir: stats_dir.filter(|_| stats_on),
         }
     }
 }
 
 /// A numeric tuning variable (`AIO_RS_RING_ENTRIES`, `AIO_RS_KAIO_SLOTS`: used by the tests to
 /// make the kernel's limits small enough to hit).
-fn env_u32(name: &str) -> Option<u32> {
-    std::env::var(name).ok()?.trim().parse().ok()
+fn env_u32(name: &CStr) -> Option<u32> {
+    let v = sys::var(name)?;
+    let n = core::str::from_utf8(&v).ok().and_then(|s| s.trim().parse().ok());
+    if n.is_none() {
+        sys::log_line(format_args!(
+            "{}={} is not a number: using the default",
+            name.to_string_lossy(),
+            String::from_utf8_lossy(&v)
+        ));
+    }
+    n
 }
 
-fn env_flag(name: &str) -> bool {
-    std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0")
+fn env_flag(name: &CStr) -> bool {
+    sys::var(name).is_some_and(|v| !v.is_empty() && v != b"0")
 }
 
 /// Kernel AIO slots per queue: a fair share of what `fs.aio-max-nr` leaves, so that even a
 /// 256-CPU machine does not exhaust the system-wide budget (other programs need some too).
 fn kaio_budget(queues: usize) -> u32 {
-    let read = |p: &str| std::fs::read_to_string(p).ok().and_then(|s| s.trim().parse::<u64>().ok());
-    let max = read("/proc/sys/fs/aio-max-nr").unwrap_or(65536);
-    let used = read("/proc/sys/fs/aio-nr").unwrap_or(0);
+    let max = sys::read_number(c"/proc/sys/fs/aio-max-nr").unwrap_or(65536);
+    let used = sys::read_number(c"/proc/sys/fs/aio-nr").unwrap_or(0);
     let share = max.saturating_sub(used) / 4 / queues as u64;
     share.clamp(16, 1024) as u32
 }
@@ -75,6 +104,8 @@ pub(crate) struct Engine {
     pub(crate) config: Config,
     queues: Box<[OnceCell<Queue>]>,
     pub(crate) fds: FdTable,
+    /// The stats file (`AIO_RS_STATS`), else None.
+    pub(crate) stats: Option<StatsFile>,
     /// Bumped after every completion; waiters sleep on it.
     pub(crate) done: EventCount,
     /// Requests parked on some fd: while non-zero every helper watches.
@@ -119,9 +150,13 @@ pub(crate) fn start() -> &'static Engine {
             Some(Backend::Kaio) => "Kaio",
             Some(Backend::Threads) => "Threads",
         };
-        eprintln!("aio-rs {}: active, backend mode {mode}, {} queues", env!("CARGO_PKG_VERSION"), e.queues.len());
+        sys::log_line(format_args!(
+            "version {} active, backend mode {mode}, {} queues",
+            env!("CARGO_PKG_VERSION"),
+            e.queues.len()
+        ));
     }
-    if e.config.stats_on {
+    if e.stats.is_some() {
         static ONCE: std::sync::Once = std::sync::Once::new();
         ONCE.call_once(|| sys::at_exit(report));
     }
@@ -137,23 +172,30 @@ pub(crate) fn forget_in_child() -> Option<&'static Engine> {
     (!old.is_null()).then(|| unsafe { &*old })
 }
 
-/// The exit report (`AIO_RS_STATS`), called by C's exit machinery: nothing may unwind out of it.
+/// The exit handler of `AIO_RS_STATS` (see `stats`), called by C's exit machinery: nothing may
+/// unwind out of it. A fork child's engine is its own: it reports only what it did itself.
 extern "C" fn report() {
     let _ = std::panic::catch_unwind(|| {
-        let text = match get() {
-            Some(eng) => stats::render(eng.started_queues().map(|q| (q.idx, &q.stats, q.why.as_str()))),
-            None => String::from(stats::NOTHING),
-        };
-        stats::write(&text);
+        if let Some(eng) = get() {
+            if let Some(s) = &eng.stats {
+                s.at_exit(eng.config.stats_file.as_deref());
+            }
+        }
     });
 }
 
 impl Engine {
     fn new() -> Engine {
         let cpus = sys::cpus_configured().min(64);
+        let config = Config::from_env(cpus);
+        let stats = config.stats_on.then(|| {
+            let backend = config.queue.forced.map_or(0, |b| b as u64);
+            StatsFile::create(config.stats_dir.as_deref(), cpus, backend)
+        });
         Engine {
             epoch: EPOCH.load(Relaxed),
-            config: Config::from_env(cpus),
+            config,
+            stats: stats.flatten(),
             queues: (0..cpus).map(|_| OnceCell::new()).collect(),
             fds: FdTable::new(),
             done: EventCount::new(),
@@ -198,7 +240,10 @@ impl Engine {
             HOME.with(|h| h.set(self.epoch << 16 | (i as u64 + 1)));
             i
         };
-        self.queues[i].get_or_try_init(|| Queue::start(&self.config.queue, i))
+        self.queues[i].get_or_try_init(|| {
+            let _no_cancel = sys::NoCancel::new();
+            Queue::start(&self.config.queue, i, self.stats.as_ref().map(|s| s.row(i)))
+        })
     }
 
     /// One more request parked on an fd: every helper watches while any is.

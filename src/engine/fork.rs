@@ -39,5 +39,7 @@ extern "C" fn child() {
             unsafe { q.close_inherited() };
         }
     }
+    // The duplicates the parent's requests held.
+    sys::release_all_inherited();
     notify::after_fork_child();
 }

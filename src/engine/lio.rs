@@ -1,17 +1,25 @@
 //! `lio_listio`: entries are accepted one by one into one batch, flushed every [`FLUSH_EVERY`]
 //! entries, so a list costs a few system calls, not one per entry, and any length is accepted
 //! (nothing is copied). The entries share a `Group`, which sends the list notification once the
-//! last member completes. With LIO_WAIT the caller waits like `aio_suspend`; if a signal
-//! interrupts the wait it returns EINTR, and the group lives on until its last member completes,
-//! so nothing dangles.
+//! last member completes. With LIO_WAIT the caller gets a `Wait` for the group and waits like
+//! `aio_suspend` (in the C frame of `lio_listio`, a cancellation point); if a signal interrupts
+//! the wait, or the thread is cancelled in it, the group lives on until its last member
+//! completes, so nothing dangles.
+//!
+//! Errors, as glibc reports them: an entry refused at submission (a bad `aio_reqprio` or
+//! sigevent, no resources) makes the call fail with that entry's error (EINVAL, EAGAIN), after
+//! the other entries were submitted (and, with LIO_WAIT, completed); what the descriptor or the
+//! kernel says about an entry (EBADF, a negative offset, an unknown opcode) is that entry's
+//! result, reported through `aio_error` and its notification: LIO_NOWAIT then returns 0, and
+//! LIO_WAIT fails with EIO once every entry is done.
 
 use super::batch::Batch;
 use super::core::Engine;
 use super::group::Group;
 use super::queue::Queue;
 use super::request::{Op, ReqPtr};
-use super::submit::accept;
-use super::wait::{wait_until, WaitSet};
+use super::submit::{accept, accept_failed};
+use super::wait::{Target, Wait, WaitSet};
 use crate::abi::Aiocb;
 use crate::errno::Errno;
 use crate::notify::Notify;
@@ -27,34 +35,35 @@ pub(crate) enum ListEntry {
     Invalid(Option<ReqPtr>, Errno),
     /// A request to submit.
     Valid(ReqPtr, Op, Notify),
+    /// A request accepted only to fail at once with this error (an unknown `aio_lio_opcode`).
+    Fails(ReqPtr, Notify, Errno),
 }
 
-/// Submits `entries` (each checked by `intake`) as one list; with `wait`, waits for all of them.
-/// `Err(EIO)` if an entry was refused or (with `wait`) completed with an error; `Err(EINTR)` if a
-/// signal interrupted the wait.
+/// Submits `entries` (each checked by `intake`) as one list. With `wait`, returns the wait for
+/// them all (its end gives the list's result); otherwise the list's result at once.
 ///
 /// # Safety
 /// Every non-NULL entry that `intake` accepts points to an aiocb the caller keeps valid until it
 /// completes.
-pub(crate) unsafe fn submit_list(
-    eng: &Engine,
+pub(crate) unsafe fn submit_list<'e>(
+    eng: &'e Engine,
     q: &Queue,
     entries: &[*mut Aiocb],
     wait: bool,
     notify: Notify,
     intake: impl Fn(*mut Aiocb) -> ListEntry,
-) -> Result<(), Errno> {
+) -> Result<Option<Wait<'e>>, Errno> {
     let group = Group::new(notify)?;
     // SAFETY: the submitter's reference keeps the group alive until it releases it below.
     let g = unsafe { &*group };
-    let mut failed = false;
+    let mut refused = None;
     let mut batch = Batch::new(eng, true);
     let mut pending = 0;
     for &p in entries {
-        let r = match intake(p) {
+        let (r, res) = match intake(p) {
             ListEntry::Skip => continue,
             ListEntry::Invalid(r, e) => {
-                failed = true;
+                refused = Some(e);
                 if let Some(r) = r {
                     fail_entry(eng, r, e);
                 }
@@ -65,16 +74,18 @@ pub(crate) unsafe fn submit_list(
                 g.add_member();
                 // SAFETY: the intake accepted `r`, so (our caller's contract) it points to an aiocb
                 // kept valid and unmodified until it completes.
-                let res = unsafe { accept(eng, q, r, op, &n, group, &mut batch) };
-                res.map_err(|e| {
-                    // SAFETY: the member was not accepted: undo its count.
-                    unsafe { Group::member_done(eng, group, false, true) };
-                    (r, e)
-                })
+                (r, unsafe { accept(eng, q, r, op, &n, group, &mut batch) })
+            }
+            ListEntry::Fails(r, n, e) => {
+                g.add_member();
+                // SAFETY: as above.
+                (r, unsafe { accept_failed(eng, q, r, &n, group, e) })
             }
         };
-        if let Err((r, e)) = r {
-            failed = true;
+        if let Err(e) = res {
+            // SAFETY: the member was not accepted: undo its count.
+            unsafe { Group::member_done(eng, group, false, true) };
+            refused = Some(e);
             fail_entry(eng, r, e);
             continue;
         }
@@ -91,12 +102,14 @@ pub(crate) unsafe fn submit_list(
     if !wait {
         // SAFETY: our reference.
         unsafe { Group::release(eng, group, true) };
-        return if failed { Err(Errno::EIO) } else { Ok(()) };
+        return refused.map_or(Ok(None), Err);
     }
     // Where the members went decides how to wait: in the kernel on one queue if possible.
     let mut ws = WaitSet::default();
-    for r in
-        entries.iter().filter(|&&p| p as usize % core::mem::align_of::<Aiocb>() == 0).filter_map(|&p| ReqPtr::new(p))
+    for r in entries
+        .iter()
+        .filter(|&&p| (p as usize).is_multiple_of(core::mem::align_of::<Aiocb>()))
+        .filter_map(|&p| ReqPtr::new(p))
     {
         // SAFETY: the caller's entries are readable; members stay live until done, and a done or
         // foreign entry is skipped.
@@ -105,16 +118,8 @@ pub(crate) unsafe fn submit_list(
             ws.add(&req);
         }
     }
-    let res = wait_until(eng, || (g.all_done(), ws), None);
-    let any_failed = g.any_failed();
-    // SAFETY: our reference; the members hold their own.
-    unsafe { Group::release(eng, group, true) };
-    res?;
-    if failed || any_failed {
-        Err(Errno::EIO)
-    } else {
-        Ok(())
-    }
+    // SAFETY: the wait takes over our reference to the group, which keeps it live.
+    Ok(Some(unsafe { Wait::new(Some(eng), Target::Group { group, ws, refused }, None) }))
 }
 
 /// Records a submission error in an entry, as if it had completed with that error, unless the

@@ -55,6 +55,7 @@ use self::core::Engine;
 pub(crate) use self::lio::ListEntry;
 use self::queue::Queue;
 pub(crate) use self::request::{Op, ReqPtr};
+pub(crate) use self::wait::{Step, Wait};
 use crate::abi::{Aiocb, AIO_ALLDONE};
 use crate::errno::Errno;
 use crate::notify::Notify;
@@ -65,6 +66,9 @@ fn engine() -> &'static Engine {
     if let Some(e) = self::core::get() {
         return e;
     }
+    // Starting runs other libraries' code (std, the io-uring crate), which may reach a glibc
+    // cancellation point; none may act inside an AIO call that is not one.
+    let _no_cancel = crate::sys::NoCancel::new();
     fork::register();
     self::core::start()
 }
@@ -72,7 +76,8 @@ fn engine() -> &'static Engine {
 /// The calling thread's home queue, with its helper thread running.
 fn home(eng: &'static Engine) -> Result<&'static Queue, Errno> {
     let q = eng.home()?;
-    helper::ensure(eng, q);
+    helper::ensure(eng, q)?;
+    q.refresh_fds();
     Ok(q)
 }
 
@@ -90,7 +95,8 @@ pub(crate) unsafe fn submit(r: ReqPtr, op: Op, notify: &Notify) -> Result<(), Er
     Ok(())
 }
 
-/// `lio_listio`: submits `entries`, each checked by `intake`; with `wait`, waits for them all.
+/// `lio_listio`: submits `entries`, each checked by `intake`; with `wait`, returns the wait for
+/// them all (its end gives the list's result).
 ///
 /// # Safety
 /// Every entry `intake` accepts points to an aiocb kept valid until it completes.
@@ -99,7 +105,7 @@ pub(crate) unsafe fn submit_list(
     wait: bool,
     notify: Notify,
     intake: impl Fn(*mut Aiocb) -> ListEntry,
-) -> Result<(), Errno> {
+) -> Result<Option<Wait<'static>>, Errno> {
     let eng = engine();
     let q = home(eng)?;
     // SAFETY: every entry the intake accepts is kept valid until it completes (caller).
@@ -127,13 +133,19 @@ pub(crate) unsafe fn return_value(r: ReqPtr) -> isize {
     req.return_value()
 }
 
-/// `aio_suspend`: waits until one of `entries` is done, the timeout passes, or a signal handler
-/// runs. Async-signal-safe.
+/// `aio_suspend`: the wait until one of `entries` is done, the timeout passes, or a signal
+/// handler runs (driven by the caller, see `wait::Wait`); `Ok(None)` when there is nothing to wait
+/// for: a listed request is done, or none is listed, which is decided before `timeout` is read.
+/// Async-signal-safe.
 ///
 /// # Safety
-/// Each non-NULL entry points to a readable aiocb.
-pub(crate) unsafe fn wait(entries: &[*const Aiocb], timeout: Option<Duration>) -> Result<(), Errno> {
-    // SAFETY: each non-NULL entry points to a readable aiocb for the call (caller).
+/// Each non-NULL entry points to a readable aiocb, and the list stays readable, while the wait
+/// lives.
+pub(crate) unsafe fn wait(
+    entries: &[*const Aiocb],
+    timeout: impl FnOnce() -> Result<Option<Duration>, Errno>,
+) -> Result<Option<Wait<'static>>, Errno> {
+    // SAFETY: the list and its entries stay readable while the wait lives (caller).
     unsafe { wait::wait_any(entries, timeout) }
 }
 

@@ -1,12 +1,12 @@
 //! A queue: one per CPU (at most 64), each with its own backends (an io_uring ring, a kernel AIO
-//! context started on first O_DIRECT use, a worker pool), its helper's eventfd, and the lock-free
-//! hand-offs to that helper. Threads are given a home queue in turn (see `core::Engine::home`).
+//! context started on first O_DIRECT use, a worker pool), its helper's doorbell, and the lock-free
+//! hand-offs to that helper. Starting a queue never fails: a ring or an eventfd that cannot be had
+//! (no descriptor free, io_uring forbidden) only means fewer backends. Threads are given a home queue in turn (see `core::Engine::home`).
 //!
 //! Reaping is done here for whichever caller asks, with the reap lock of each kernel source; what
 //! is reaped is handed to the caller's callback as `Completion`s (the engine's `complete`).
 
 use core::sync::atomic::{AtomicU32, Ordering::*};
-use core::time::Duration;
 
 use once_cell::sync::OnceCell;
 
@@ -15,9 +15,9 @@ use super::backend::threads::{Host, Pool};
 use super::backend::uring::Ring;
 use super::fd::table::{FdEntry, Kicks};
 use super::request::{Backend, Completion, Completions, ReqPtr, ReqStack};
-use super::stats::Stats;
+use super::stats::QueueStats;
 use crate::errno::Errno;
-use crate::sys::{self, EventFd, Guard, Lock};
+use crate::sys::{self, Doorbell, Guard, Lock, OwnEventFd};
 
 /// What a queue is started with (from the environment, see `core::Config`).
 pub(crate) struct QueueConfig {
@@ -40,27 +40,28 @@ pub(crate) struct Queue {
     /// first O_DIRECT request (so a process that never uses O_DIRECT takes none of the
     /// system-wide `fs.aio-max-nr` budget). `None` inside: it could not be created.
     kaio: OnceCell<Option<Ctx>>,
-    /// Why this queue has the backends it has (for AIO_RS_VERBOSE and the stats).
+    /// Why this queue has the backends it has (for AIO_RS_VERBOSE).
     pub(crate) why: String,
     pub(crate) pool: Pool,
     /// Requests in flight on this queue whose completion someone must act on promptly, plus
     /// waiters on this queue that cannot reap it themselves. Non-zero: the helper watches.
     watch: AtomicU32,
-    /// Eventfd the helper sleeps on.
-    pub(crate) wake_fd: EventFd,
-    /// Eventfd kernel AIO completions are counted on.
-    pub(crate) kaio_fd: EventFd,
+    /// How the helper is woken (futex while it watches nothing, an eventfd while it polls).
+    pub(crate) bell: Doorbell,
+    /// Eventfd kernel AIO completions are counted on (made with the context).
+    pub(crate) kaio_fd: OwnEventFd,
     /// Requests waiting for the helper to issue them (a non-blocking context could not).
     pub(crate) deferred: ReqStack,
     /// Fds whose lists the helper must re-evaluate.
     pub(crate) kicks: Kicks,
     /// Set by the helper when it found a reap lock busy (see `release_reap`).
     helper_waits: AtomicU32,
-    pub(crate) stats: Stats,
+    /// This queue's row of the stats file (`AIO_RS_STATS`), else None: nothing is counted.
+    pub(crate) stats: Option<&'static QueueStats>,
 }
 
 impl Queue {
-    pub(crate) fn start(cfg: &QueueConfig, idx: usize) -> Result<Queue, Errno> {
+    pub(crate) fn start(cfg: &QueueConfig, idx: usize, stats: Option<&'static QueueStats>) -> Result<Queue, Errno> {
         let mut why = Vec::new();
         let ring = match cfg.forced {
             None | Some(Backend::Uring) => match Ring::new(cfg.ring_entries) {
@@ -73,8 +74,10 @@ impl Queue {
             _ => None,
         };
         let kaio = OnceCell::new();
+        // Wanted only once a context exists (`new_ctx` makes it).
+        let kaio_fd = OwnEventFd::made_later();
         if cfg.forced == Some(Backend::Kaio) {
-            let c = Ctx::new(cfg.kaio_slots)
+            let c = Self::new_ctx(cfg, &kaio_fd)
                 .map_err(|e| why.push(format!("kernel AIO unavailable ({})", sys::strerror(e))));
             let _ = kaio.set(c.ok());
         }
@@ -87,8 +90,6 @@ impl Queue {
             _ => "worker threads for every descriptor",
         };
         why.insert(0, engines.to_string());
-        let wake_fd = EventFd::new()?;
-        let kaio_fd = EventFd::new()?;
         let q = Queue {
             idx,
             ring,
@@ -96,33 +97,69 @@ impl Queue {
             why: why.join("; "),
             pool: Pool::new(cfg.workers),
             watch: AtomicU32::new(0),
-            wake_fd,
+            bell: Doorbell::new(),
             kaio_fd,
             deferred: ReqStack::new(),
             kicks: Kicks::new(),
             helper_waits: AtomicU32::new(0),
-            stats: Stats::default(),
+            stats,
         };
+        if let Some(s) = stats {
+            s.started(q.ring.is_some());
+            if kaio_now {
+                s.kaio_started();
+            }
+        }
         if cfg.verbose {
-            eprintln!("aio-rs: queue {idx}: {}", q.why);
+            sys::log_line(format_args!("queue {idx}: {}", q.why));
         }
         Ok(q)
     }
 
-    /// Wakes the helper (async-signal-safe: one write to an eventfd).
+    /// Wakes the helper (async-signal-safe: see `sys::Doorbell`).
     pub(crate) fn wake(&self) {
-        self.wake_fd.signal();
+        self.bell.ring();
+    }
+
+    /// Makes the eventfds this queue lacks (its helper's, its kernel AIO context's, its workers'),
+    /// if any: they were never made, or the program took their numbers. Called on program threads
+    /// at each AIO call (three loads when nothing is missing); our own threads never make a
+    /// descriptor at the lowest free number (see `sys::OwnEventFd`).
+    #[inline]
+    pub(crate) fn refresh_fds(&self) {
+        if self.bell.fd_wanted() | self.kaio_fd.wanted() | self.pool.fds_wanted() {
+            self.make_fds();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn make_fds(&self) {
+        if self.bell.fd_wanted() {
+            self.bell.make_fd();
+        }
+        if self.kaio_fd.wanted() && self.kaio().is_some() {
+            let _ = self.kaio_fd.ensure();
+        }
+        if self.pool.fds_wanted() {
+            self.pool.make_fds();
+        }
+    }
+
+    /// The ring, while it takes submissions.
+    pub(crate) fn live_ring(&self) -> Option<&Ring> {
+        self.ring.as_ref().filter(|r| !r.is_dead())
     }
 
     /// What this queue's workers are started with.
     pub(crate) fn host(&'static self, sink: &'static dyn Completions) -> Host {
-        Host { sink, helper: &self.wake_fd, queue: self.idx }
+        Host { sink, helper: &self.bell, queue: self.idx }
     }
 
     /// Asks the helper for another worker if work is queued and no worker is idle
     /// (async-signal-safe).
     pub(crate) fn want_worker_if_needed(&self) {
-        self.pool.want_worker(&self.wake_fd);
+        self.pool.want_worker(&self.bell);
     }
 
     pub(crate) fn watch_inc(&self) {
@@ -162,19 +199,17 @@ impl Queue {
 
     /// Wakes whoever sleeps in the kernel on source `k` of this queue: a request that someone
     /// may be waiting for there has moved to another engine (see `batch`), and its completion will
-    /// not arrive where that waiter sleeps. Not async-signal-safe (takes the ring's sq lock).
-    pub(crate) fn wake_source(&self, k: Backend) {
+    /// not arrive where that waiter sleeps. The kernel AIO eventfd is signalled (async-signal-safe);
+    /// a ring gets a no-op, which needs its submission lock: without `blocking`, only if that lock
+    /// is free (a sleep on a ring is capped anyway, see `wait`).
+    pub(crate) fn wake_source(&self, k: Backend, blocking: bool) {
         match k {
             Backend::Uring => {
-                if let Some(r) = &self.ring {
-                    r.wake_waiters();
+                if let Some(r) = self.live_ring() {
+                    r.wake_waiters(blocking);
                 }
             }
-            Backend::Kaio => {
-                if let Some(c) = self.kaio() {
-                    c.wake_waiters(self.kaio_fd.raw());
-                }
-            }
+            Backend::Kaio => self.kaio_fd.signal(),
             Backend::Threads => {}
         }
     }
@@ -184,18 +219,30 @@ impl Queue {
         self.kaio.get().and_then(|c| c.as_ref())
     }
 
+    /// A kernel AIO context and the eventfd its completions are counted on (without which the
+    /// helper could not watch it).
+    fn new_ctx(cfg: &QueueConfig, efd: &OwnEventFd) -> Result<Ctx, Errno> {
+        efd.ensure().ok_or(Errno::EAGAIN)?;
+        Ctx::new(cfg.kaio_slots)
+    }
+
     /// The kernel AIO context, started on first use (submission path only).
     pub(crate) fn kaio_start(&self, cfg: &QueueConfig) -> Option<&Ctx> {
         self.kaio
-            .get_or_init(|| match Ctx::new(cfg.kaio_slots) {
-                Ok(c) => Some(c),
+            .get_or_init(|| match Self::new_ctx(cfg, &self.kaio_fd) {
+                Ok(c) => {
+                    if let Some(s) = self.stats {
+                        s.kaio_started();
+                    }
+                    Some(c)
+                }
                 Err(e) => {
                     if cfg.verbose {
-                        eprintln!(
-                            "aio-rs: queue {}: kernel AIO unavailable ({}); O_DIRECT goes elsewhere",
+                        sys::log_line(format_args!(
+                            "queue {}: kernel AIO unavailable ({}); O_DIRECT goes elsewhere",
                             self.idx,
                             sys::strerror(e)
-                        );
+                        ));
                     }
                     None
                 }
@@ -222,7 +269,7 @@ impl Queue {
             match if blocking { Some(l.lock()) } else { l.try_lock() } {
                 Some(g) => {
                     // SAFETY: the source's reap lock is held (g).
-                    let _ = unsafe { self.reap_source(k, None, &mut on) };
+                    unsafe { self.reap_source(k, &mut on) };
                     self.release_reap(g);
                 }
                 None => all = false,
@@ -237,6 +284,7 @@ impl Queue {
     /// No wake-up is lost: the helper stores `helper_waits` and then tries the lock; we release
     /// the lock and then swap `helper_waits`, with a full fence on both sides between the two
     /// steps. Either the helper's try sees the lock free, or our swap sees its flag.
+    #[inline]
     pub(crate) fn release_reap(&self, g: Guard<'_, ()>) {
         drop(g);
         core::sync::atomic::fence(SeqCst);
@@ -258,19 +306,13 @@ impl Queue {
         Some(g)
     }
 
-    /// Reaps source `k`, handing each completion to `on`. For kernel AIO, `wait` first blocks in
-    /// `io_getevents` for at least one completion (or the timeout, or a signal); without a wait
-    /// the kernel is asked only if its ring shows completions, so `aio_error` polling costs no
-    /// system call while nothing is ready.
+    /// Reaps source `k`, handing each completion to `on`, without waiting. Kernel AIO is asked
+    /// only if its ring shows completions, so `aio_error` polling costs no system call while
+    /// nothing is ready.
     ///
     /// # Safety
     /// The caller holds `k`'s reap lock.
-    pub(crate) unsafe fn reap_source(
-        &self,
-        k: Backend,
-        wait: Option<Option<Duration>>,
-        on: &mut impl FnMut(Completion),
-    ) -> Result<(), Errno> {
+    pub(crate) unsafe fn reap_source(&self, k: Backend, on: &mut impl FnMut(Completion)) {
         match k {
             Backend::Uring => {
                 if let Some(r) = &self.ring {
@@ -279,27 +321,17 @@ impl Queue {
                 }
             }
             Backend::Kaio => {
-                if let Some(c) = self.kaio() {
-                    let (min, t) = match wait {
-                        Some(t) => (1, t),
-                        None => (0, None),
-                    };
-                    if min > 0 || c.has_pending() {
-                        // SAFETY: the context's reap lock is held (caller).
-                        let r = unsafe { c.reap(min, t, &mut *on) };
-                        if min > 0 {
-                            r?;
-                        }
-                    }
+                if let Some(c) = self.kaio().filter(|c| c.has_pending()) {
+                    // SAFETY: the context's reap lock is held (caller).
+                    unsafe { c.reap(&mut *on) };
                 }
             }
             Backend::Threads => {}
         }
-        Ok(())
     }
 
     /// Closes the descriptors a forked child inherited from this queue (its ring's, its
-    /// eventfds, its workers').
+    /// eventfds, its workers'), each only if its number is still ours.
     ///
     /// # Safety
     /// Nothing uses this queue afterwards.
@@ -309,8 +341,8 @@ impl Queue {
             if let Some(r) = &self.ring {
                 r.close_inherited();
             }
-            self.wake_fd.close();
-            self.kaio_fd.close();
+            self.bell.close_inherited();
+            self.kaio_fd.close_inherited();
             self.pool.close_inherited();
         }
     }

@@ -3,25 +3,46 @@
 //! A cross-CPU thread wake-up costs about 12 µs on the reference machine, ten times a page-cached
 //! read, so a waiter reaps its own completions whenever it can: if everything awaited sits in one
 //! kernel source (one queue's ring, or its AIO context), the waiter takes that source's reap lock
-//! and sleeps *in the kernel* on it, then reaps itself ([`wait_until`]). Otherwise it sleeps on the
-//! engine's event counter while the helpers of the queues involved reap. `aio_error` on a request
-//! in progress makes one non-blocking attempt to reap its queue ([`status`]).
+//! and sleeps *in the kernel* on it, then reaps itself. Otherwise it sleeps on the engine's event
+//! counter while the helpers of the queues involved reap. `aio_error` on a request in progress
+//! makes one non-blocking attempt to reap its queue ([`status`]).
+//!
+//! A wait is a [`Wait`] driven step by step ([`Wait::step`]): each step reaps, decides, and either
+//! ends the wait or says which one system call to sleep in (a `sys::SleepCall`), holding what that
+//! sleep needs (a reap lock, or watch counts and an event-counter registration) until the next
+//! step. The sleep itself is made by whoever drives the wait: [`run`] for the library's own waits
+//! (`aio_cancel`), and the C frame of `aio_suspend` and `lio_listio` (`src/posix/frame.c`), which
+//! makes it with cancellation enabled and, if the thread is cancelled in it, drops the `Wait`,
+//! which lets go of everything held. Both sleeps used (`ppoll` on a ring or the kernel AIO
+//! eventfd, `FUTEX_WAIT` on the event counter) are restarted by the kernel after a stop and
+//! continue, and fail with EINTR only when a signal handler ran; the deadline is absolute, so it
+//! is kept across restarts.
+//!
+//! Our descriptors may be taken from us (`closefrom`, `dup2` over them; see `sys::OwnEventFd`).
+//! The kernel AIO eventfd is checked before each sleep on it. The ring's number is not (that
+//! would cost a system call on the fast path): a sleep on a ring is capped at [`RING_SLEEP_CAP`],
+//! and after a capped sleep that timed out, a wake-up that found no completion, or POLLNVAL, the
+//! number is checked (`Ring::checked_fd`), which marks a ring whose number was taken dead. A dead
+//! ring is never slept on: its helper polls it (or, without its number, looks at its completions'
+//! memory after each timeout) and bumps the event counter.
 //!
 //! Async-signal-safe: only try-locks, no allocation.
 
 use core::ffi::c_int;
 use core::time::Duration;
 
+use super::backend::threads::Taken;
 use super::backend::uring::CancelSlot;
 use super::complete::{reap, reap_source};
 use super::core::{get, Engine};
+use super::group::Group;
 use super::queue::Queue;
 use super::request::{Backend, Phase, Req, ReqPtr};
 use crate::abi::Aiocb;
 use crate::errno::Errno;
-use crate::sys;
+use crate::sys::{self, Guard, SleepCall};
 
-/// What [`wait_until`] waits on.
+/// What [`Wait`] sleeps on.
 #[derive(Default, Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct WaitSet {
     /// Queues whose io_uring holds awaited requests (bit i = queue i).
@@ -33,6 +54,11 @@ pub(crate) struct WaitSet {
 }
 
 impl WaitSet {
+    /// A set waiting for something only others complete (workers, helpers).
+    pub(crate) fn others() -> WaitSet {
+        WaitSet { others: true, ..WaitSet::default() }
+    }
+
     /// A set waiting on queue `q`'s ring alone.
     pub(crate) fn ring_of(q: usize) -> WaitSet {
         WaitSet { ring_queues: 1 << q, ..WaitSet::default() }
@@ -87,99 +113,364 @@ fn bits(mut m: u64) -> impl Iterator<Item = usize> {
     })
 }
 
-/// Waits until `set()` says done, reaping completions itself whenever it can. `set` returns
-/// whether the wait is over and, if not, what it waits on. `Err(EAGAIN)` on timeout, `Err(EINTR)`
-/// when a signal handler ran.
-pub(crate) fn wait_until(
-    eng: &Engine,
-    set: impl Fn() -> (bool, WaitSet),
-    timeout: Option<Duration>,
-) -> Result<(), Errno> {
-    let deadline = timeout.map(|t| sys::now() + t);
-    loop {
-        let (done, ws) = set();
-        if done {
-            return Ok(());
+/// What a wait is for.
+pub(crate) enum Target {
+    /// `aio_suspend`: one of the `n` entries at `list` (NULL entries ignored) is no longer in
+    /// progress. The list is the C caller's, readable for the call the wait belongs to.
+    Any { list: *const *const Aiocb, n: usize },
+    /// `lio_listio(LIO_WAIT)`: every member of `group` is done; `ws` is where they went, and
+    /// `refused` the error of an entry refused at submission. The wait owns the submitter's
+    /// reference to the group.
+    Group { group: *const Group, ws: WaitSet, refused: Option<Errno> },
+    /// `aio_cancel`: `r` (live for the whole wait) is no longer in progress.
+    Done(ReqPtr),
+    /// `aio_cancel`: the answer of an io_uring cancel on queue `q` has arrived.
+    Slot { slot: *const CancelSlot, q: usize },
+    /// `aio_cancel(fd, NULL)`: the worker of queue `q` that request `t` was taken from has
+    /// finished it (the request itself may be reaped and freed by then: it is never looked at).
+    Worker { q: usize, t: Taken },
+}
+
+/// The longest sleep on a ring at once (see the module documentation).
+pub(crate) const RING_SLEEP_CAP: Duration = Duration::from_millis(500);
+
+/// What [`Wait::step`] decided.
+pub(crate) enum Step {
+    /// The wait is over: `Ok`, or its error (EAGAIN: the timeout passed; EINTR: a signal handler
+    /// ran; for a list, EIO or the error of a refused entry).
+    Done(Result<(), Errno>),
+    /// Sleep in this system call, then call `step` again with its outcome.
+    Sleep(SleepCall),
+}
+
+/// What a sleep holds until the next step (or until the wait is dropped).
+enum Held<'e> {
+    Nothing,
+    /// The reap lock of kernel source `k` of `q`, slept on (nobody else can take its completions
+    /// meanwhile; other waiters on it sleep on the event counter, which the holder bumps for every
+    /// completion it reaps).
+    Source {
+        q: &'e Queue,
+        k: Backend,
+        g: Guard<'e, ()>,
+    },
+    /// Watch counts on these queues (their helpers reap) and a registration with the event
+    /// counter.
+    Counter {
+        queues: u64,
+    },
+}
+
+/// A wait in progress; see the module documentation. Dropping it lets go of everything it holds
+/// (and of a list's group reference).
+pub(crate) struct Wait<'e> {
+    eng: Option<&'e Engine>,
+    target: Target,
+    /// Absolute (CLOCK_MONOTONIC), or None: no limit.
+    deadline: Option<Duration>,
+    held: Held<'e>,
+    /// A source's descriptor became unusable (POLLNVAL): sleep on the event counter instead.
+    no_source: bool,
+    /// The last sleep on a ring was shortened to `RING_SLEEP_CAP`.
+    capped: bool,
+    /// The sleep's timeout and descriptor, named by the `SleepCall` last returned.
+    ts: libc::timespec,
+    pfd: libc::pollfd,
+}
+
+// SAFETY: the raw pointers in `Target` name the caller's list, a group and a cancel slot, all
+// readable from any thread for the wait's duration; a wait is driven by one thread at a time.
+unsafe impl Send for Wait<'_> {}
+
+impl<'e> Wait<'e> {
+    /// A wait for `target`, up to `timeout` (None: no limit) from now.
+    ///
+    /// # Safety
+    /// What `target` names stays live (and readable) until the wait is dropped.
+    pub(crate) unsafe fn new(eng: Option<&'e Engine>, target: Target, timeout: Option<Duration>) -> Wait<'e> {
+        Wait {
+            eng,
+            target,
+            deadline: timeout.map(|t| sys::now().saturating_add(t)),
+            held: Held::Nothing,
+            no_source: false,
+            capped: false,
+            ts: libc::timespec { tv_sec: 0, tv_nsec: 0 },
+            pfd: libc::pollfd { fd: -1, events: libc::POLLIN, revents: 0 },
         }
-        for qi in bits(ws.queues()) {
-            reap(eng, eng.queue(qi), false);
+    }
+
+    /// A wait for the worker of queue `q` that `t` was taken from (no limit).
+    fn new_for_worker(eng: &'e Engine, q: usize, t: Taken) -> Wait<'e> {
+        // SAFETY: `Target::Worker` names no memory of the caller's.
+        unsafe { Wait::new(Some(eng), Target::Worker { q, t }, None) }
+    }
+
+    /// Whether the wait is over, and if not, what it waits on.
+    fn check(&self, eng: Option<&Engine>) -> (bool, WaitSet) {
+        let mut ws = WaitSet::default();
+        match self.target {
+            // SAFETY: `n` readable entries at `list`, each NULL or a readable aiocb (`new`'s
+            // contract).
+            Target::Any { list, n } => unsafe { any_state(core::slice::from_raw_parts(list, n), eng) },
+            // SAFETY: the wait holds a reference to the group (`new`'s contract).
+            Target::Group { group, ws, .. } => (unsafe { (*group).all_done() }, ws),
+            Target::Done(r) => {
+                // SAFETY: live for the whole wait (`new`'s contract); only read.
+                let req = unsafe { r.get() };
+                if req.status() != libc::EINPROGRESS {
+                    return (true, ws);
+                }
+                ws.add(&req);
+                (false, ws)
+            }
+            // SAFETY: the slot is live until it is done (`new`'s contract).
+            Target::Slot { slot, q } => (unsafe { (*slot).is_done() }, WaitSet::ring_of(q)),
+            Target::Worker { q, t } => match eng {
+                Some(eng) => (eng.queue(q).pool.finished(t), WaitSet::others()),
+                None => (true, ws),
+            },
         }
-        let moves = eng.moves();
-        let (done, ws) = set();
-        if done {
-            return Ok(());
+    }
+
+    /// The outcome of a wait that is over.
+    fn result(&self) -> Result<(), Errno> {
+        match self.target {
+            Target::Group { refused: Some(e), .. } => Err(e),
+            // SAFETY: the wait holds a reference to the group.
+            Target::Group { group, .. } if unsafe { (*group).any_failed() } => Err(Errno::EIO),
+            _ => Ok(()),
         }
-        let left = match deadline {
+    }
+
+    /// Time left: `Some(None)` without a deadline, `None` once it has passed.
+    fn left(&self) -> Option<Option<Duration>> {
+        match self.deadline {
+            None => Some(None),
             Some(d) => {
                 let now = sys::now();
-                if now >= d {
-                    return Err(Errno::EAGAIN);
-                }
-                Some(d - now)
+                (now < d).then(|| Some(d - now))
             }
-            None => None,
-        };
-        // One kernel source and nothing else: sleep in the kernel on it, then reap ourselves.
-        // The sleeper holds the source's reap lock, so nobody can take its completion while it
-        // sleeps (a ring sleeper without it slept on after the helper had taken its completion);
-        // other waiters on the same source sleep on the event counter below, which the sleeper
-        // bumps for every completion it reaps.
-        if let Some((qi, k)) = ws.single() {
-            let q = eng.queue(qi);
-            if let Some(g) = q.reap_lock(k).and_then(|l| l.try_lock()) {
-                // Look again with the lock held: a request may have finished, or moved to another
-                // engine (then whoever moved it woke this source, and that wake-up may already
-                // have been reaped by the lock's previous holder: see `Engine::moved`).
-                if set().0 {
-                    q.release_reap(g);
-                    return Ok(());
+        }
+    }
+
+    /// The timeout of the next sleep, stored in the wait (the sleep names it).
+    fn timeout(&mut self, left: Option<Duration>) -> Option<&mut libc::timespec> {
+        let left = left?;
+        self.ts = sys::timespec(left);
+        Some(&mut self.ts)
+    }
+
+    /// Lets go of what the last sleep held; with `reap`, first takes what the slept-on source
+    /// has (while its lock is still held).
+    fn release(&mut self, reap: bool) {
+        let eng = self.eng;
+        match core::mem::replace(&mut self.held, Held::Nothing) {
+            Held::Nothing => {}
+            Held::Source { q, k, g } => {
+                if let (true, Some(eng)) = (reap, eng) {
+                    // SAFETY: `g` holds `k`'s reap lock.
+                    unsafe { reap_source(eng, q, k, false) };
                 }
-                if eng.moves() != moves {
-                    q.release_reap(g);
-                    continue;
-                }
-                let r = sleep_in_kernel(eng, q, k, left);
                 q.release_reap(g);
-                if r == Err(Errno::EINTR) {
-                    return Err(Errno::EINTR);
+            }
+            Held::Counter { queues } => {
+                if let Some(eng) = eng {
+                    eng.done.unprepare();
+                    for qi in bits(queues) {
+                        eng.queue(qi).watch_dec();
+                    }
                 }
-                continue;
             }
         }
-        // Otherwise someone else reaps: make the helpers of our queues watch, and sleep.
-        for qi in bits(ws.queues()) {
-            eng.queue(qi).watch_inc();
+    }
+
+    /// One step: `slept` is the outcome of the sleep the previous step asked for (None at the
+    /// first step).
+    pub(crate) fn step(&mut self, slept: Option<Result<isize, Errno>>) -> Step {
+        if let (Held::Source { q, k, .. }, Some(r)) = (&self.held, slept) {
+            let nval = self.pfd.revents & libc::POLLNVAL != 0;
+            if nval {
+                self.no_source = true;
+            }
+            if let (Backend::Uring, Some(ring)) = (k, &q.ring) {
+                // Is the number still the ring's? Only asked off the fast path: after a capped
+                // sleep that timed out, a wake-up with nothing to reap, or POLLNVAL.
+                let suspect = match r {
+                    Ok(0) => self.capped,
+                    Ok(_) => nval || !ring.has_completions(),
+                    Err(_) => false,
+                };
+                if suspect {
+                    let _ = ring.checked_fd();
+                }
+            }
         }
-        let ticket = eng.done.prepare();
-        let r = if set().0 { Ok(()) } else { eng.done.wait(ticket, left) };
-        eng.done.unprepare();
-        for qi in bits(ws.queues()) {
-            eng.queue(qi).watch_dec();
+        self.release(true);
+        if self.eng.is_none() {
+            self.eng = get();
         }
-        if r == Err(Errno::EINTR) {
-            return Err(Errno::EINTR);
+        if slept == Some(Err(Errno::EINTR)) {
+            // A signal handler ran: POSIX wants EINTR, unless the wait is over anyway.
+            let done = self.check(self.eng).0;
+            return Step::Done(if done { self.result() } else { Err(Errno::EINTR) });
+        }
+        loop {
+            let (done, ws) = self.check(self.eng);
+            if done {
+                return Step::Done(self.result());
+            }
+            if let Some(eng) = self.eng {
+                for qi in bits(ws.queues()) {
+                    reap(eng, eng.queue(qi), false);
+                }
+            }
+            // Read before the requests are looked at (see `Engine::moved`).
+            let moves = self.eng.map_or(0, Engine::moves);
+            let (done, ws) = self.check(self.eng);
+            if done {
+                return Step::Done(self.result());
+            }
+            let Some(left) = self.left() else { return Step::Done(Err(Errno::EAGAIN)) };
+            let Some(eng) = self.eng else {
+                // Nothing was ever submitted in this process: only the time can pass.
+                return Step::Sleep(SleepCall::poll(&mut [], self.timeout(left)));
+            };
+            match self.sleep_on_source(eng, ws, left, moves) {
+                Source::Sleep(call) => return Step::Sleep(call),
+                Source::Done => return Step::Done(self.result()),
+                Source::Again => continue,
+                Source::Busy => {}
+            }
+            // Otherwise someone else reaps: make the helpers of our queues watch, and sleep.
+            for qi in bits(ws.queues()) {
+                eng.queue(qi).watch_inc();
+            }
+            let ticket = eng.done.prepare();
+            self.held = Held::Counter { queues: ws.queues() };
+            if self.check(Some(eng)).0 {
+                self.release(false);
+                return Step::Done(self.result());
+            }
+            let ts = self.timeout(left);
+            return Step::Sleep(eng.done.sleep_call(ticket, ts.map(|t| &*t)));
+        }
+    }
+
+    /// If everything awaited sits in one kernel source and its reap lock is free, takes the lock
+    /// and prepares to sleep in `ppoll` on the source's descriptor: the ring (readable while its
+    /// completion queue holds entries) or the kernel AIO eventfd (every iocb signals it; it is
+    /// drained only by a holder of the context's reap lock, before it looks at the context, so a
+    /// completion is either seen there or signalled afterwards).
+    ///
+    /// A dead ring is not slept on (see the module documentation), and neither is a kernel AIO
+    /// eventfd whose number is no longer ours (its helper polls a new one once a program thread
+    /// made it, and bumps the event counter).
+    ///
+    /// A request awaited there may move to another engine (it falls back to the workers, or a
+    /// parked fsync is cancelled): whoever moves it records that (`Engine::moved`) and then wakes
+    /// the source. That wake-up may have been taken by the lock's previous holder, or by the
+    /// eventfd's drain here, so the count of moves, read (`moves`) before the requests were
+    /// looked at, is read again once the lock is held and the source drained: if it changed, the
+    /// wait looks again instead of sleeping.
+    fn sleep_on_source(&mut self, eng: &'e Engine, ws: WaitSet, left: Option<Duration>, moves: u32) -> Source {
+        let Some((qi, k)) = ws.single().filter(|_| !self.no_source) else { return Source::Busy };
+        let q = eng.queue(qi);
+        if k == Backend::Uring && q.live_ring().is_none() {
+            return Source::Busy;
+        }
+        let Some(g) = q.reap_lock(k).and_then(|l| l.try_lock()) else { return Source::Busy };
+        if self.check(Some(eng)).0 {
+            q.release_reap(g);
+            return Source::Done;
+        }
+        let mut cap = false;
+        let fd = match (k, &q.ring, q.kaio()) {
+            (Backend::Uring, Some(ring), _) => {
+                cap = left.is_none_or(|l| l > RING_SLEEP_CAP);
+                (!ring.has_completions()).then(|| ring.raw_fd())
+            }
+            (Backend::Kaio, _, Some(ctx)) => match q.kaio_fd.drain_current() {
+                Some(efd) => (!ctx.has_pending()).then_some(efd),
+                None => {
+                    q.release_reap(g);
+                    return Source::Busy;
+                }
+            },
+            _ => {
+                q.release_reap(g);
+                return Source::Busy;
+            }
+        };
+        let Some(fd) = fd else {
+            // Completions are there: take them (the lock is held), then look again.
+            // SAFETY: `g` holds `k`'s reap lock.
+            unsafe { reap_source(eng, q, k, false) };
+            q.release_reap(g);
+            return Source::Again;
+        };
+        if eng.moves() != moves {
+            q.release_reap(g);
+            return Source::Again;
+        }
+        self.pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        self.held = Held::Source { q, k, g };
+        self.capped = cap;
+        let left = if cap { Some(RING_SLEEP_CAP) } else { left };
+        let ts = left.map(|l| {
+            self.ts = sys::timespec(l);
+            &mut self.ts
+        });
+        Source::Sleep(SleepCall::poll(core::slice::from_mut(&mut self.pfd), ts))
+    }
+}
+
+/// What [`Wait::sleep_on_source`] found.
+enum Source {
+    /// Sleep in this call (the source's reap lock is held).
+    Sleep(SleepCall),
+    /// The wait is over.
+    Done,
+    /// Completions were reaped: look again.
+    Again,
+    /// No single source, or its lock is busy: sleep on the event counter.
+    Busy,
+}
+
+impl Drop for Wait<'_> {
+    fn drop(&mut self) {
+        self.release(false);
+        if let (Target::Group { group, .. }, Some(eng)) = (&self.target, self.eng) {
+            // SAFETY: the wait owned the submitter's reference to the group; the members hold
+            // their own, so the group lives on until the last of them completes.
+            unsafe { Group::release(eng, *group, true) };
         }
     }
 }
 
-/// Sleeps on kernel source `k` of `q` until a completion, the timeout or a signal, then reaps.
-/// The caller holds `k`'s reap lock.
-fn sleep_in_kernel(eng: &Engine, q: &Queue, k: Backend, left: Option<Duration>) -> Result<(), Errno> {
-    match (k, &q.ring) {
-        (Backend::Uring, Some(ring)) => {
-            let r = if ring.has_completions() { Ok(()) } else { ring.wait(left) };
-            // SAFETY: the caller holds the ring's reap lock.
-            let _ = unsafe { reap_source(eng, q, k, false, None) };
-            r
+/// Drives `w` to its end, sleeping here (no cancellation point).
+pub(crate) fn run(mut w: Wait<'_>) -> Result<(), Errno> {
+    let mut slept = None;
+    loop {
+        match w.step(slept) {
+            Step::Done(r) => return r,
+            // SAFETY: the call names memory of `w`, which lives (unmoved) across the sleep.
+            Step::Sleep(call) => slept = Some(unsafe { call.run() }),
         }
-        // SAFETY: the caller holds the context's reap lock.
-        _ => unsafe { reap_source(eng, q, k, false, Some(left)) },
     }
 }
 
 /// Waits for the CQE of an internal cancel SQE on queue `q`'s ring.
 pub(crate) fn wait_slot(eng: &Engine, q: &Queue, slot: &CancelSlot) {
-    let _ = wait_until(eng, || (slot.is_done(), WaitSet::ring_of(q.idx)), None);
+    // SAFETY: the slot is the caller's, live until this returns.
+    let w = unsafe { Wait::new(Some(eng), Target::Slot { slot, q: q.idx }, None) };
+    let _ = run(w);
+}
+
+/// Waits until the worker of queue `q` that request `t` was taken from has finished it.
+/// Ignores signals: the caller counts the request as cancelled only once its worker is done.
+pub(crate) fn wait_worker(eng: &Engine, q: &Queue, t: Taken) {
+    while run(Wait::new_for_worker(eng, q.idx, t)) == Err(Errno::EINTR) {}
 }
 
 /// Waits (without timeout, ignoring signals) until `r` is no longer in progress.
@@ -187,25 +478,8 @@ pub(crate) fn wait_slot(eng: &Engine, q: &Queue, slot: &CancelSlot) {
 /// # Safety
 /// `r` is live for the whole wait (the caller's own aiocb, or one it owns a claim on).
 pub(crate) unsafe fn wait_done(eng: &Engine, r: ReqPtr) {
-    loop {
-        let res = wait_until(
-            eng,
-            || {
-                // SAFETY: live (caller).
-                let req = unsafe { r.get() };
-                if req.status() != libc::EINPROGRESS {
-                    return (true, WaitSet::default());
-                }
-                let mut ws = WaitSet::default();
-                ws.add(&req);
-                (false, ws)
-            },
-            None,
-        );
-        if res != Err(Errno::EINTR) {
-            return;
-        }
-    }
+    // SAFETY: `r` is live for the whole wait (caller).
+    while run(unsafe { Wait::new(Some(eng), Target::Done(r), None) }) == Err(Errno::EINTR) {}
 }
 
 /// `aio_error`: the status of `req`. If it is still in progress on a kernel queue, makes one
@@ -229,38 +503,63 @@ pub(crate) fn status(req: &Req<'_>) -> c_int {
     e
 }
 
-/// `aio_suspend`: waits until one of `entries` (NULL entries ignored) is no longer in progress,
-/// `timeout` passes (`EAGAIN`), or a signal handler runs (`EINTR`). Returns at once, with no
-/// system call, if one is already done.
+/// Whether `aio_suspend` on `entries` is done: one of them (NULL entries ignored) is no longer in
+/// progress, or none is listed at all (glibc returns 0 at once for both); if not, where those in
+/// flight in `eng` are.
 ///
 /// # Safety
-/// Each non-NULL entry points to a readable aiocb for the call.
-pub(crate) unsafe fn wait_any(entries: &[*const Aiocb], timeout: Option<Duration>) -> Result<(), Errno> {
-    // SAFETY: each non-NULL entry is a readable aiocb (caller).
-    let view = |p: *const Aiocb| ReqPtr::new(p as *mut Aiocb).map(|r| unsafe { r.get() });
-    if entries.iter().filter_map(|&p| view(p)).any(|r| r.status() != libc::EINPROGRESS) {
-        return Ok(());
+/// Each non-NULL entry points to a readable aiocb.
+unsafe fn any_state(entries: &[*const Aiocb], eng: Option<&Engine>) -> (bool, WaitSet) {
+    let mut ws = WaitSet::default();
+    let mut listed = false;
+    for &p in entries {
+        let Some(r) = ReqPtr::new(p as *mut Aiocb) else { continue };
+        listed = true;
+        // SAFETY: a non-NULL entry is a readable aiocb (caller); only read.
+        let req = unsafe { r.get() };
+        if req.status() != libc::EINPROGRESS {
+            return (true, ws);
+        }
+        if eng.is_some_and(|e| req.in_flight(e.epoch)) {
+            ws.add(&req);
+        }
     }
-    let Some(eng) = get() else {
-        // Nothing was ever submitted in this process: nothing can complete.
-        return sys::sleep_until_signal(timeout);
-    };
-    wait_until(
-        eng,
-        || {
-            let mut ws = WaitSet::default();
-            for req in entries.iter().filter_map(|&p| view(p)) {
-                if req.status() != libc::EINPROGRESS {
-                    return (true, ws);
-                }
-                if req.in_flight(eng.epoch) {
-                    ws.add(&req);
-                }
-            }
-            (false, ws)
-        },
-        timeout,
-    )
+    (!listed, ws)
+}
+
+/// `aio_suspend`: a wait until one of `entries` (NULL entries ignored) is no longer in progress,
+/// the timeout passes (`EAGAIN`), or a signal handler runs (`EINTR`). `Ok(None)` if there is
+/// nothing to wait for: one is done, or the list names none, which is decided before the
+/// timeout is read (`timeout`, whose error is returned otherwise, as glibc does), or one is done
+/// after a first non-blocking reap of the queues involved (the common case, settled before any
+/// wait is set up).
+///
+/// # Safety
+/// Each non-NULL entry points to a readable aiocb, and the list stays readable, while the wait
+/// lives.
+pub(crate) unsafe fn wait_any(
+    entries: &[*const Aiocb],
+    timeout: impl FnOnce() -> Result<Option<Duration>, Errno>,
+) -> Result<Option<Wait<'static>>, Errno> {
+    let eng = get();
+    // SAFETY: each non-NULL entry is a readable aiocb (caller).
+    let (done, ws) = unsafe { any_state(entries, eng) };
+    if done {
+        return Ok(None);
+    }
+    let timeout = timeout()?;
+    if let Some(eng) = eng.filter(|_| ws.queues() != 0) {
+        for qi in bits(ws.queues()) {
+            reap(eng, eng.queue(qi), false);
+        }
+        // SAFETY: as above.
+        if unsafe { any_state(entries, Some(eng)) }.0 {
+            return Ok(None);
+        }
+    }
+    let target = Target::Any { list: entries.as_ptr(), n: entries.len() };
+    // SAFETY: the list and its entries stay readable while the wait lives (caller).
+    Ok(Some(unsafe { Wait::new(eng, target, timeout) }))
 }
 
 #[cfg(test)]
@@ -332,5 +631,50 @@ mod tests {
         assert!(set_of(&mut v).single().is_none());
         // Nothing at all.
         assert_eq!(WaitSet::default().single(), None);
+    }
+
+    /// An aiocb that reads EINPROGRESS but is in flight in no engine (its tag is zero): nothing
+    /// can complete it.
+    fn stray_pending() -> Box<Aiocb> {
+        // SAFETY: an all-zero aiocb is a valid value of the structure.
+        let mut a = Box::new(unsafe { core::mem::zeroed::<Aiocb>() });
+        a.__error_code = libc::EINPROGRESS;
+        a
+    }
+
+    #[test]
+    fn nothing_to_wait_for_when_one_is_done_or_none_is_listed() {
+        let pending = stray_pending();
+        // SAFETY: a zeroed aiocb: status 0, i.e. done.
+        let done = Box::new(unsafe { core::mem::zeroed::<Aiocb>() });
+        let (p, d): (*const Aiocb, *const Aiocb) = (&*pending, &*done);
+        let bad = || Err(Errno::EINVAL);
+        // SAFETY: every non-NULL entry is a live box of this test.
+        unsafe {
+            // Decided before the timeout is read.
+            assert!(matches!(wait_any(&[], bad), Ok(None)));
+            assert!(matches!(wait_any(&[core::ptr::null(), core::ptr::null()], bad), Ok(None)));
+            assert!(matches!(wait_any(&[p, d], bad), Ok(None)));
+            assert!(matches!(wait_any(&[p, core::ptr::null()], bad), Err(Errno::EINVAL)));
+        }
+    }
+
+    #[test]
+    fn a_wait_ends_at_its_deadline_or_at_once_when_done() {
+        let pending = stray_pending();
+        // SAFETY: a zeroed aiocb: status 0, i.e. done.
+        let done = Box::new(unsafe { core::mem::zeroed::<Aiocb>() });
+        let list = [&*pending as *const Aiocb];
+        // SAFETY: the list and its entry outlive the wait.
+        let w = unsafe { wait_any(&list, || Ok(Some(Duration::from_millis(20)))) }.unwrap().unwrap();
+        let t0 = sys::now();
+        assert_eq!(run(w), Err(Errno::EAGAIN));
+        assert!(sys::now() - t0 >= Duration::from_millis(20));
+        // SAFETY: as above.
+        let mut w = unsafe { wait_any(&list, || Ok(Some(Duration::ZERO))) }.unwrap().unwrap();
+        assert!(matches!(w.step(None), Step::Done(Err(Errno::EAGAIN))));
+        let list = [&*pending as *const Aiocb, &*done as *const Aiocb];
+        // SAFETY: as above.
+        assert!(matches!(unsafe { wait_any(&list, || Ok(None)) }, Ok(None)));
     }
 }

@@ -35,8 +35,11 @@ use core::time::Duration;
 pub(crate) use self::decode::Notify;
 pub(crate) use self::dispatch::{ensure_started, ThreadJob};
 
-/// Maximum number of pool threads (`aio-rs-cb`) for callbacks without attributes.
+/// Pool threads (`aio-rs-cb`) for callbacks without attributes started whenever every one is
+/// busy; beyond that only after waiting `CAPACITY_WAIT` for one to go idle (see `pool`).
 pub(crate) const POOL_CAP: usize = 16;
+/// Most pool threads at once (callbacks that block for long make the pool grow up to this).
+pub(crate) const POOL_MAX: usize = 64;
 /// Maximum number of callback threads created from user attributes alive at once.
 pub(crate) const ATTR_CAP: u32 = 16;
 

@@ -5,6 +5,11 @@
 //!
 //! The `*64` twins exist because programs built with `-D_FILE_OFFSET_BITS=64` call them; on
 //! x86_64 `struct aiocb64` is the same structure, so each twin calls the same body.
+//!
+//! `aio_suspend` and `lio_listio` are the two cancellation points: they sleep in a C frame
+//! ([`frame`]), never with a Rust frame on the stack, so a cancelled thread is unwound without
+//! crossing Rust. No other entry point reaches a cancellation point: everything they do is a raw
+//! system call (`crate::sys`).
 
 pub mod cancel;
 pub mod fsync;
@@ -14,6 +19,7 @@ pub mod rw;
 pub mod status;
 pub mod suspend;
 
+mod frame;
 mod intake;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -6,6 +6,8 @@ use core::ffi::c_int;
 use super::{boundary, intake};
 use crate::abi::Aiocb;
 use crate::engine::{self, Op};
+use crate::errno::Errno;
+use crate::sys;
 
 /// Checks `aiocbp` and submits it as `op`.
 ///
@@ -14,7 +16,13 @@ use crate::engine::{self, Op};
 pub(super) unsafe fn submit(aiocbp: *mut Aiocb, op: Op) -> c_int {
     boundary(-1, || {
         // SAFETY: `aiocbp` is NULL or points to a readable aiocb (our caller's contract).
-        let (r, notify) = unsafe { intake::request(aiocbp) }?;
+        let (r, notify) = unsafe { intake::request(aiocbp, op) }?;
+        // aio_fsync refuses a bad descriptor at once, as glibc does (its one descriptor check at
+        // submission); for reads and writes the kernel's answer becomes the request's result.
+        // SAFETY: `aiocbp` was found non-NULL and aligned; the caller promises it readable.
+        if op.is_sync() && !sys::is_open(unsafe { (*aiocbp).aio_fildes }) {
+            return Err(Errno::EBADF);
+        }
         // SAFETY: the C caller keeps the aiocb valid and unmodified until it completes.
         unsafe { engine::submit(r, op, &notify) }?;
         Ok(0)

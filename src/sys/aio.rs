@@ -42,8 +42,6 @@ pub(crate) const IOCB_CMD_PREAD: u16 = 0;
 pub(crate) const IOCB_CMD_PWRITE: u16 = 1;
 pub(crate) const IOCB_CMD_FSYNC: u16 = 2;
 pub(crate) const IOCB_CMD_FDSYNC: u16 = 3;
-/// Polls a descriptor (Linux 4.18); the event mask goes in `aio_buf`.
-pub(crate) const IOCB_CMD_POLL: u16 = 5;
 /// `aio_flags`: also count the completion on the eventfd in `aio_resfd`.
 pub(crate) const IOCB_FLAG_RESFD: u32 = 1;
 

@@ -6,6 +6,7 @@ use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicU32, Ordering::*};
 use core::time::Duration;
 
+use super::sleep::SleepCall;
 use super::time::timespec;
 use crate::errno::Errno;
 
@@ -154,6 +155,12 @@ impl EventCount {
 
     pub(crate) fn wait(&self, ticket: u32, timeout: Option<Duration>) -> Result<(), Errno> {
         futex_wait(&self.seq, ticket, timeout)
+    }
+
+    /// `wait` as a [`SleepCall`] (for a sleep made elsewhere, see `super::sleep`): sleeps while the
+    /// counter still shows `ticket`, up to `ts`.
+    pub(crate) fn sleep_call(&self, ticket: u32, ts: Option<&libc::timespec>) -> SleepCall {
+        SleepCall::futex_wait(&self.seq, ticket, ts)
     }
 
     /// Call after publishing the change the sleepers wait for.

@@ -188,7 +188,7 @@ mod tests {
                 assert!(!seen[v], "node {v} taken twice");
                 seen[v] = true;
                 let p = v / N;
-                assert!(last[p].map_or(true, |l| v > l), "producer {p} out of order");
+                assert!(last[p].is_none_or(|l| v > l), "producer {p} out of order");
                 last[p] = Some(v);
                 got += 1;
             }

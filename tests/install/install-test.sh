@@ -65,13 +65,26 @@ realname=libaio_rs.so.$major.$minor.$patch
 soname=libaio_rs.so.$major
 echo "install-test: aio-rs $version"
 
+# ==== 0. `make install` compiles nothing and needs no cargo ===========================================
+# (`sudo make install`: root's PATH has no cargo.) With the release artifacts missing it stops
+# with a clear message and installs nothing.
+if out=$(env PATH=/usr/sbin:/usr/bin:/sbin:/bin $MAKE -s --no-print-directory -C "$repo" \
+    LDCONFIG=true CARGO=false CARGO_TARGET_DIR="$tmp/no-build" install DESTDIR="$tmp/nothing" 2>&1); then
+    fail "make install without a build succeeded"
+else
+    expect_match "make install without a build: message" "*does not exist: build first with 'make'*" "$out"
+fi
+expect_eq "make install without a build: nothing installed" "" "$(find "$tmp/nothing" ! -type d 2>/dev/null)"
+
 # ==== 1. Staged install: DESTDIR + PREFIX =========================================================
 destdir=$tmp/stage
 prefix=/opt/aio-rs-install-test
 root=$destdir$prefix
 lib=$root/lib
 
-if ! mk install DESTDIR="$destdir" PREFIX="$prefix" >"$tmp/install.log" 2>&1; then
+# As `sudo make install` runs it: no cargo on PATH (CARGO=false would fail if called).
+if ! env PATH=/usr/sbin:/usr/bin:/sbin:/bin $MAKE -s --no-print-directory -C "$repo" LDCONFIG=true \
+    CARGO=false install DESTDIR="$destdir" PREFIX="$prefix" >"$tmp/install.log" 2>&1; then
     cat "$tmp/install.log" >&2
     abort "make install DESTDIR=$destdir PREFIX=$prefix failed"
 fi
@@ -90,9 +103,14 @@ expect_eq "SONAME" "$soname" \
     "$(LC_ALL=C readelf -d "$lib/$realname" | sed -n 's/.*Library soname: \[\(.*\)\].*/\1/p')"
 [ -x "$lib/$realname" ] && pass || fail "$lib/$realname is not executable (0755)"
 [ -f "$lib/libaio_rs.a" ] && pass || fail "libaio_rs.a not installed"
+# The release artifacts, not cargo's output: the shared library is stripped.
+case $(LC_ALL=C readelf -SW "$lib/$realname") in
+*.debug_info*) fail "$lib/$realname still has debug information" ;;
+*.gnu_debuglink*) pass ;;
+*) fail "$lib/$realname has no .gnu_debuglink" ;;
+esac
 
 # The exported interface: the 17 POSIX AIO symbols and aio_rs_version, in both libraries.
-# (readelf, not nm: nm trips over the LLVM bitcode that Rust objects carry.)
 defined_functions() {
     awk '$4 == "FUNC" && ($5 == "GLOBAL" || $5 == "WEAK") && $7 != "UND" { sub(/@.*/, "", $8); print $8 }'
 }
@@ -222,6 +240,8 @@ if $CC -std=c11 -Wall -Wextra -Werror -o "$tmp/plain_aio" "$here/plain_aio.c" 2>
     out=$($T env -u LD_PRELOAD -u AIO_RS_LIB "$wrapper" --stats-file "$tmp/stats.txt" -- "$tmp/plain_aio" 2>"$tmp/run.err")
     expect_eq "--stats-file exit status" 0 "$?"
     [ -s "$tmp/stats.txt" ] && pass || fail "--stats-file: $tmp/stats.txt is missing or empty"
+    expect_match "--stats-file: the installed wrapper reads the counters" \
+        "aio-rs $version stats: pid * exited*queue*submitted*workers*" "$(cat "$tmp/stats.txt")"
 else
     cat "$tmp/cc.log" >&2
     fail "building tests/install/plain_aio.c"
@@ -234,6 +254,8 @@ expect_eq "wrapper: program not found" 127 \
 # The man pages are where man looks for them.
 expect_eq "man finds aio_rs(7)" "$root/share/man/man7/aio_rs.7" "$(man -M "$root/share/man" -w 7 aio_rs 2>/dev/null)"
 expect_eq "man finds aio-rs(1)" "$root/share/man/man1/aio-rs.1" "$(man -M "$root/share/man" -w 1 aio-rs 2>/dev/null)"
+expect_eq "man finds aio_rs_version(3)" "$root/share/man/man3/aio_rs_version.3" \
+    "$(man -M "$root/share/man" -w 3 aio_rs_version 2>/dev/null)"
 
 # Uninstall: nothing but (empty) directories is left.
 if mk uninstall DESTDIR="$destdir" PREFIX="$prefix" >"$tmp/uninstall.log" 2>&1; then
@@ -275,5 +297,74 @@ else
     cat "$tmp/install2.log" >&2
     fail "make install PREFIX=$prefix2 LIBDIR=$libdir2 failed"
 fi
+
+# ==== 3. GNU directory names, and when ldconfig runs =============================================
+# prefix, exec_prefix, bindir, libdir, includedir, mandir (and pkgconfigdir) as well as the
+# upper-case names; a lower-case name given explicitly wins over its upper-case twin.
+gnu=/opt/gnu-test
+gnu_files=$(mk print-installed-files prefix=$gnu exec_prefix=$gnu/x bindir=$gnu/b \
+    libdir=$gnu/l includedir=$gnu/i mandir=$gnu/m PREFIX=/ignored LIBDIR=/ignored)
+expect_eq "GNU names: installed files" "$gnu/l/libaio_rs.so.$major.$minor.$patch
+$gnu/l/$soname
+$gnu/l/libaio_rs.so
+$gnu/l/libaio_rs.a
+$gnu/i/aio_rs.h
+$gnu/l/pkgconfig/aio_rs.pc
+$gnu/b/aio-rs
+$gnu/m/man7/aio_rs.7
+$gnu/m/man1/aio-rs.1
+$gnu/m/man3/aio_rs_version.3" "$gnu_files"
+expect_eq "exec_prefix: libdir and bindir follow it" "/e/lib/libaio_rs.a /e/bin/aio-rs" \
+    "$(mk print-installed-files prefix=/p exec_prefix=/e | grep -e '\.a$' -e 'bin/aio-rs$' | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "upper-case names still work" "/P/lib64/libaio_rs.a /P/share/man/man7/aio_rs.7" \
+    "$(mk print-installed-files PREFIX=/P LIBDIR=/P/lib64 | grep -e '\.a$' -e 'man7' | tr '\n' ' ' | sed 's/ $//')"
+stage3=$tmp/stage3
+if mk install DESTDIR="$stage3" prefix=/usr exec_prefix=/usr libdir=/usr/lib/x86_64-linux-gnu \
+    >"$tmp/install3.log" 2>&1; then
+    pc3=$stage3/usr/lib/x86_64-linux-gnu/pkgconfig/aio_rs.pc
+    expect_eq "GNU names: .pc directories" "prefix=/usr
+exec_prefix=\${prefix}
+libdir=\${exec_prefix}/lib/x86_64-linux-gnu
+includedir=\${prefix}/include" "$(sed -n '/^[a-z_]*=/p' "$pc3")"
+    expect_eq "GNU names: wrapper's libdir" "configured_libdir='/usr/lib/x86_64-linux-gnu'" \
+        "$(grep '^configured_libdir=' "$stage3/usr/bin/aio-rs")"
+else
+    cat "$tmp/install3.log" >&2
+    fail "make install with GNU names failed"
+fi
+# exec_prefix apart from prefix: the .pc says so.
+if mk install DESTDIR="$stage3" prefix=/opt/p exec_prefix=/opt/p/arch >"$tmp/install4.log" 2>&1; then
+    expect_eq "exec_prefix in the .pc" "exec_prefix=\${prefix}/arch
+libdir=\${exec_prefix}/lib" "$(grep -e '^exec_prefix=' -e '^libdir=' "$stage3/opt/p/arch/lib/pkgconfig/aio_rs.pc")"
+else
+    cat "$tmp/install4.log" >&2
+    fail "make install with exec_prefix failed"
+fi
+
+# ldconfig: never with DESTDIR, never for a directory the loader does not search, and run (as
+# root; otherwise a hint) for one it does. LOADER_DIRS stands in for ldconfig's own list.
+p5=$tmp/p5
+out=$(mk install prefix="$p5" LDCONFIG="echo RAN-LDCONFIG" 2>&1)
+case $out in
+*RAN-LDCONFIG*) fail "ldconfig ran for a private prefix: $out" ;;
+*"is not a directory the dynamic loader searches"*"rpath"*"LD_LIBRARY_PATH"*"ld.so.conf.d"*) pass ;;
+*) fail "private prefix: no note on how to find the library: [$out]" ;;
+esac
+out=$(mk install prefix="$p5" LDCONFIG="echo RAN-LDCONFIG" LOADER_DIRS="/nowhere:$p5/lib" 2>&1)
+if [ "$(id -u)" = 0 ]; then
+    expect_match "ldconfig runs for a loader directory" "*RAN-LDCONFIG*" "$out"
+else
+    expect_match "loader directory, not root: hint" "*sudo ldconfig*" "$out"
+fi
+out=$(mk install DESTDIR="$tmp/stage5" prefix="$p5" LDCONFIG="echo RAN-LDCONFIG" LOADER_DIRS="$p5/lib" 2>&1)
+case $out in
+*RAN-LDCONFIG*) fail "ldconfig ran with DESTDIR set" ;;
+*) pass ;;
+esac
+out=$(mk uninstall prefix="$p5" LDCONFIG="echo RAN-LDCONFIG" LOADER_DIRS="$p5/lib" 2>&1)
+if [ "$(id -u)" = 0 ]; then
+    expect_match "ldconfig runs after uninstall from a loader directory" "*RAN-LDCONFIG*" "$out"
+fi
+expect_eq "p5: files left after uninstall" "" "$(find "$p5" ! -type d)"
 
 finish

@@ -10,13 +10,11 @@
 use core::ffi::c_int;
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicU32, Ordering::*};
-use core::time::Duration;
 
 use crate::engine::request::{Completion, Op, Req, ReqPtr};
 use crate::errno::Errno;
 use crate::sys::{
-    AioContext, IoEvent, Iocb, Lock, IOCB_CMD_FDSYNC, IOCB_CMD_FSYNC, IOCB_CMD_POLL, IOCB_CMD_PREAD, IOCB_CMD_PWRITE,
-    IOCB_FLAG_RESFD,
+    AioContext, IoEvent, Iocb, Lock, IOCB_CMD_FDSYNC, IOCB_CMD_FSYNC, IOCB_CMD_PREAD, IOCB_CMD_PWRITE, IOCB_FLAG_RESFD,
 };
 
 pub(crate) struct Ctx {
@@ -37,8 +35,9 @@ impl Ctx {
         &self.reap
     }
 
-    /// Submits `reqs`; returns how many the kernel accepted (fewer when the context is full).
-    /// No lock is needed: `io_submit` is thread-safe on a shared context.
+    /// Submits `reqs` (each on its descriptor, or the duplicate it holds); returns how many the
+    /// kernel accepted (fewer when the context is full). No lock is needed: `io_submit` is
+    /// thread-safe on a shared context.
     ///
     /// # Safety
     /// Every request is live and accepted, and its buffer stays valid while it is in flight;
@@ -84,29 +83,6 @@ impl Ctx {
         Ok(done)
     }
 
-    /// Wakes whoever sleeps in `io_getevents` on this context (a request it may wait for went
-    /// elsewhere): submits a poll of the eventfd `resfd` for writability, which an eventfd always
-    /// has, so it completes at once, inside `io_submit`. Reaped as `Completion::Internal`
-    /// (`aio_data` 0). If the context is full, the requests in it will wake the sleeper.
-    pub(crate) fn wake_waiters(&self, resfd: c_int) {
-        let mut iocb = Iocb {
-            aio_data: 0,
-            aio_lio_opcode: IOCB_CMD_POLL,
-            aio_fildes: resfd as u32,
-            aio_buf: libc::POLLOUT as u64,
-            aio_flags: IOCB_FLAG_RESFD,
-            aio_resfd: resfd as u32,
-            ..Iocb::default()
-        };
-        self.inflight.fetch_add(1, AcqRel);
-        let p: *mut Iocb = &mut iocb;
-        // SAFETY: one initialised iocb that names no user memory; the kernel copies it during the
-        // call.
-        if unsafe { self.ctx.submit(&[p]) }.is_err() {
-            self.inflight.fetch_sub(1, AcqRel);
-        }
-    }
-
     /// The iocb for `req`. An fsync is built from the descriptor and the operation alone: POSIX
     /// says `aio_fsync` ignores the other fields, which may still hold an earlier request's
     /// values, and the kernel rejects (EINVAL) an fsync iocb whose buffer, length, offset or
@@ -115,7 +91,7 @@ impl Ctx {
         let m = req.meta();
         let base = Iocb {
             aio_data: req.ptr().user_data(),
-            aio_fildes: req.fd() as u32,
+            aio_fildes: req.target_fd() as u32,
             aio_flags: IOCB_FLAG_RESFD,
             aio_resfd: resfd as u32,
             ..Iocb::default()
@@ -141,41 +117,26 @@ impl Ctx {
         self.inflight.load(Acquire) != 0 && self.ctx.has_events()
     }
 
-    /// Takes completions: at least `min` unless `timeout` passes or a signal arrives (then
-    /// `Err(EAGAIN)`/`Err(EINTR)` if none came), and reports each to `on` (the receiver owns
-    /// the request).
+    /// Takes the completions that are there, without waiting, and reports each to `on` (the
+    /// receiver owns the request).
     ///
     /// # Safety
     /// The caller holds the reap lock.
-    pub(crate) unsafe fn reap(
-        &self,
-        min: usize,
-        timeout: Option<Duration>,
-        mut on: impl FnMut(Completion),
-    ) -> Result<usize, Errno> {
+    pub(crate) unsafe fn reap(&self, mut on: impl FnMut(Completion)) -> usize {
         let mut total = 0;
         let mut ev = [IoEvent::default(); 64];
-        let mut min = min;
         loop {
-            let r = match self.ctx.getevents(min, &mut ev, timeout) {
-                Ok(r) => r,
-                Err(e) => return if total > 0 { Ok(total) } else { Err(e) },
-            };
+            let Ok(r) = self.ctx.getevents(0, &mut ev, None) else { return total };
             for e in &ev[..r] {
                 self.inflight.fetch_sub(1, AcqRel);
-                match ReqPtr::new(e.data as *mut _) {
-                    Some(req) => on(Completion::Request(req, e.res as isize)),
-                    None => on(Completion::Internal),
+                if let Some(req) = ReqPtr::new(e.data as *mut _) {
+                    on(Completion::Request(req, e.res as isize));
                 }
             }
             total += r;
-            if r < 64 {
-                if min > 0 && r == 0 {
-                    return Err(Errno::EAGAIN);
-                }
-                return Ok(total);
+            if r < ev.len() {
+                return total;
             }
-            min = 0;
         }
     }
 }

@@ -1,7 +1,13 @@
 //! The worker-thread backend: per-queue pools that run requests with ordinary system calls.
 //!
 //! Each queue has its own work list and workers, so there is no global lock; workers are started
-//! lazily (the first request on a queue starts one) and grow on demand to a bounded count.
+//! lazily (the first request on a queue starts one) and grow on demand to a bounded count. A
+//! thread that cannot be created takes no slot: the helper tries again later.
+//!
+//! Every request a worker runs holds its caller's open file (`Req::held`, made on the submitter's
+//! thread): the worker uses that duplicate, checked (`sys::held_ok`) before each transfer, so a
+//! descriptor number closed and reused meanwhile is never touched; a duplicate that was taken from
+//! us (`closefrom`) makes the request end with ECANCELED if nothing was transferred yet.
 //! Requests on non-seekable descriptors are not executed blindly: the worker first polls the fd
 //! together with its own eventfd, so `aio_cancel` can take back a request that has not touched
 //! the descriptor yet, and then transfers with `RWF_NOWAIT` so a lost race for the data means
@@ -12,11 +18,10 @@ use core::ffi::c_int;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering::*};
 
-use once_cell::sync::OnceCell;
-
 use crate::abi::Aiocb;
 use crate::engine::request::{Completion, Completions, List, Op, Phase, Req, ReqPtr, State};
-use crate::sys::{self, EventCount, EventFd, Lock, ThreadAttr};
+use crate::errno::Errno;
+use crate::sys::{self, Doorbell, EventCount, Lock, OwnEventFd, ThreadAttr};
 
 /// The most workers one queue may have.
 pub(crate) const MAX_WORKERS: usize = 64;
@@ -27,7 +32,7 @@ pub(crate) struct Host {
     /// Where finished requests go.
     pub(crate) sink: &'static dyn Completions,
     /// The queue's helper, which starts workers when a worker asks for one.
-    pub(crate) helper: &'static EventFd,
+    pub(crate) helper: &'static Doorbell,
     /// The queue's index (for thread names).
     pub(crate) queue: usize,
 }
@@ -35,8 +40,24 @@ pub(crate) struct Host {
 struct Worker {
     /// The request this worker polls for, if any (for `aio_cancel(fd, NULL)`).
     current: AtomicPtr<Aiocb>,
-    /// Written by `aio_cancel` to interrupt this worker's poll (made by the worker at its start).
-    evfd: OnceCell<EventFd>,
+    /// Written by `aio_cancel` to interrupt this worker's poll (made by the worker at its start;
+    /// without it, or once it was taken from us, the poll's timeout bounds the delay).
+    evfd: OwnEventFd,
+    /// Requests this worker has finished (bumped after each one is published and its waiters
+    /// told): `aio_cancel(fd, NULL)` waits on it rather than on a request the program may already
+    /// have reaped and freed.
+    done: AtomicU32,
+}
+
+/// How long a worker polls a stream at most before it looks again whether `aio_cancel` took its
+/// request (the bound when its eventfd is missing or was taken from us).
+const POLL_MS: c_int = 200;
+
+/// A request taken from the worker polling for it: which worker, and its `done` count then.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Taken {
+    worker: usize,
+    done: u32,
 }
 
 pub(crate) struct Pool {
@@ -48,6 +69,10 @@ pub(crate) struct Pool {
     next_slot: AtomicU32,
     /// Set when the helper should start a worker.
     grow_wanted: AtomicU32,
+    /// Serialises starting workers (a slot is taken only once its thread was created).
+    growing: Lock<()>,
+    /// Non-zero when some worker lacks its eventfd (made by the next AIO call).
+    fds_wanted: AtomicU32,
     workers: Box<[Worker]>,
     limit: u32,
 }
@@ -62,8 +87,14 @@ impl Pool {
             starting: AtomicU32::new(0),
             next_slot: AtomicU32::new(0),
             grow_wanted: AtomicU32::new(0),
+            growing: Lock::new(()),
+            fds_wanted: AtomicU32::new(0),
             workers: (0..MAX_WORKERS)
-                .map(|_| Worker { current: AtomicPtr::new(ptr::null_mut()), evfd: OnceCell::new() })
+                .map(|_| Worker {
+                    current: AtomicPtr::new(ptr::null_mut()),
+                    evfd: OwnEventFd::new(),
+                    done: AtomicU32::new(0),
+                })
                 .collect(),
             limit: limit.clamp(1, MAX_WORKERS as u32),
         }
@@ -98,10 +129,26 @@ impl Pool {
     }
 
     /// Asks `helper` for another worker if work is queued and no worker is idle
-    /// (async-signal-safe: an atomic store and an eventfd write).
-    pub(crate) fn want_worker(&self, helper: &EventFd) {
+    /// (async-signal-safe: an atomic store and a doorbell).
+    pub(crate) fn want_worker(&self, helper: &Doorbell) {
         if self.wants_worker() && self.grow_wanted.swap(1, AcqRel) == 0 {
-            helper.signal();
+            helper.ring();
+        }
+    }
+
+    /// Whether work is queued and there is no worker at all (one could not be started): the
+    /// helper tries again.
+    pub(crate) fn starved(&self) -> bool {
+        self.count.load(Acquire) + self.starting.load(Acquire) == 0 && !self.work.lock().is_empty()
+    }
+
+    /// Makes sure the pool has a worker (started now if it has none); EAGAIN if none can be
+    /// started. Not async-signal-safe.
+    pub(crate) fn ensure_worker(&'static self, host: Host) -> Result<(), Errno> {
+        if self.count.load(Acquire) + self.starting.load(Acquire) > 0 || self.start_one(host, true) {
+            Ok(())
+        } else {
+            Err(Errno::EAGAIN)
         }
     }
 
@@ -110,30 +157,41 @@ impl Pool {
         self.grow_wanted.swap(0, AcqRel) != 0
     }
 
-    /// Starts one worker if one is wanted; not async-signal-safe.
+    /// Starts one worker if one is wanted (or the pool has none while work waits); not
+    /// async-signal-safe.
     pub(crate) fn grow(&'static self, host: Host) {
-        if !self.wants_worker() {
-            return;
+        if self.wants_worker() || self.starved() {
+            self.start_one(host, false);
         }
-        // Each worker owns one slot of `workers`; slots are never reused, so the index is
-        // unique even when two threads grow the pool at once.
-        let idx = self.next_slot.fetch_add(1, AcqRel);
+    }
+
+    /// Starts one worker if there is room; false if there is none or the thread could not be
+    /// created (then no slot was used: a later attempt may succeed). On a program thread
+    /// (`program`) the worker's eventfd is made first; otherwise the next AIO call makes it.
+    fn start_one(&'static self, host: Host, program: bool) -> bool {
+        // Each worker owns one slot of `workers`, taken under `growing` and only once its thread
+        // exists; workers never exit, so slots are never reused.
+        let _g = self.growing.lock();
+        let idx = self.next_slot.load(Acquire);
         if idx as usize >= MAX_WORKERS || idx >= self.limit {
-            return;
+            return false;
+        }
+        if program {
+            let _ = self.workers[idx as usize].evfd.ensure();
         }
         self.starting.fetch_add(1, AcqRel);
         let name = format!("aio-rs-w{}.{idx}", host.queue);
-        let ok = sys::spawn(&name, ThreadAttr::Stack(256 * 1024), move || self.worker_main(host, idx as usize));
-        if ok.is_err() {
+        if sys::spawn(&name, ThreadAttr::Stack(256 * 1024), move || self.worker_main(host, idx as usize)).is_err() {
             self.starting.fetch_sub(1, AcqRel);
+            return false;
         }
+        self.next_slot.store(idx + 1, Release);
+        true
     }
 
     /// Interrupts worker `w`'s poll.
     fn interrupt(&self, w: usize) {
-        if let Some(e) = self.workers[w].evfd.get() {
-            e.signal();
-        }
+        self.workers[w].evfd.signal();
     }
 
     /// `aio_cancel` of one request: removes it from the work list if it is there (then the caller
@@ -161,9 +219,11 @@ impl Pool {
     }
 
     /// `aio_cancel(fd, NULL)`: takes every request on `fd` that a worker polls for (their workers
-    /// finish them as cancelled). Also says whether one was caught in a transfer attempt (issued
-    /// for the length of one system call: worth looking again after a yield).
-    pub(crate) fn take_polling_on_fd(&self, fd: c_int) -> (Vec<ReqPtr>, bool) {
+    /// finish them as cancelled; wait for that with [`Pool::finished`], never through the request,
+    /// which the program may reap and free as soon as it is finished). Also says whether one was
+    /// caught in a transfer attempt (issued for the length of one system call: worth looking again
+    /// after a yield).
+    pub(crate) fn take_polling_on_fd(&self, fd: c_int) -> (Vec<Taken>, bool) {
         let mut taken = Vec::new();
         let mut transient = false;
         // A worker clears its `current` under the work lock before it finishes the request, so
@@ -179,8 +239,9 @@ impl Pool {
             let st = req.state();
             match st.phase() {
                 Phase::Polling if req.take_from_poller(st) => {
+                    // Read under the work lock, before the worker can finish the request.
+                    taken.push(Taken { worker: w, done: wk.done.load(Acquire) });
                     self.interrupt(w);
-                    taken.push(r);
                 }
                 Phase::Issued => transient = true,
                 _ => {}
@@ -189,22 +250,40 @@ impl Pool {
         (taken, transient)
     }
 
-    /// Closes the workers' eventfds a forked child inherited.
+    /// Whether the worker of `t` has finished the request taken from it.
+    pub(crate) fn finished(&self, t: Taken) -> bool {
+        self.workers[t.worker].done.load(Acquire) != t.done
+    }
+
+    /// Closes the workers' eventfds a forked child inherited (those still ours).
     ///
     /// # Safety
     /// Nothing uses this pool afterwards.
     pub(crate) unsafe fn close_inherited(&self) {
         for w in self.workers.iter() {
-            if let Some(e) = w.evfd.get() {
-                // SAFETY: nothing uses this pool, so nothing uses its workers' eventfds (caller).
-                unsafe { e.close() };
+            w.evfd.close_inherited();
+        }
+    }
+
+    /// Whether some worker has no eventfd (it could not be made, or was lost): one load.
+    pub(crate) fn fds_wanted(&self) -> bool {
+        self.fds_wanted.load(Acquire) != 0
+    }
+
+    /// Makes the eventfds workers lack (program threads only: see `sys::OwnEventFd`).
+    pub(crate) fn make_fds(&self) {
+        self.fds_wanted.store(0, Release);
+        let n = (self.next_slot.load(Acquire) as usize).min(MAX_WORKERS);
+        for w in &self.workers[..n] {
+            if w.evfd.wanted() && w.evfd.ensure().is_none() {
+                self.fds_wanted.store(1, Release);
             }
         }
     }
 
     fn worker_main(&'static self, host: Host, w: usize) {
-        if let Ok(e) = EventFd::new() {
-            let _ = self.workers[w].evfd.set(e);
+        if self.workers[w].evfd.wanted() {
+            self.fds_wanted.store(1, Release);
         }
         self.count.fetch_add(1, AcqRel);
         self.starting.fetch_sub(1, AcqRel);
@@ -231,6 +310,10 @@ impl Pool {
             if let Some(r) = next {
                 let res = self.run(host, w, r);
                 host.sink.complete(Completion::Request(r, res));
+                // After the request was published (and its waiters told): `aio_cancel(fd, NULL)`
+                // may wait for this (see `take_polling_on_fd`).
+                self.workers[w].done.fetch_add(1, AcqRel);
+                host.sink.complete(Completion::Internal);
                 continue;
             }
             self.idle.fetch_add(1, SeqCst);
@@ -250,9 +333,12 @@ impl Pool {
         // reports the completion.
         let req = unsafe { r.get() };
         let op = req.meta().op();
-        let fd = req.fd();
+        let fd = req.target_fd();
         if req.meta().stream() && !op.is_sync() {
             return self.run_stream(host, w, &req, op, fd).unwrap_or(-(libc::ECANCELED as isize));
+        }
+        if !holds_its_file(&req) {
+            return -(libc::ECANCELED as isize);
         }
         // SAFETY: the caller's buffer of aio_nbytes bytes stays valid while the request is in
         // flight (the POSIX contract of aio_read/aio_write).
@@ -277,7 +363,6 @@ impl Pool {
     /// own eventfd. The worker has set `current` to the request.
     fn run_stream(&self, host: Host, w: usize, req: &Req<'_>, op: Op, fd: c_int) -> Option<isize> {
         let me = &self.workers[w];
-        let evfd = me.evfd.get().map_or(-1, EventFd::raw);
         let ev = if op == Op::Read { libc::POLLIN } else { libc::POLLOUT };
         let (buf, len) = (req.buf(), req.nbytes());
         let mut done: usize = 0;
@@ -288,6 +373,9 @@ impl Pool {
                 // Claim the request for one attempt; failing means aio_cancel took it.
                 if done == 0 && !req.claim_attempt(w) {
                     break None;
+                }
+                if !holds_its_file(req) {
+                    break if done > 0 { Some(done as isize) } else { None };
                 }
                 // SAFETY: done <= len: the rest of the caller's buffer, valid while in flight.
                 // Without RWF_NOWAIT (a tty, say) poll said ready, so this should not wait long.
@@ -316,15 +404,17 @@ impl Pool {
             // idle, have another worker started, or that work could wait for this very request (a
             // pipe write queued behind the read that waits for it).
             self.want_worker(host.helper);
+            let evfd = me.evfd.current().unwrap_or_else(|| {
+                self.fds_wanted.store(1, Release);
+                -1
+            });
             let mut pfd = [
                 libc::pollfd { fd, events: ev, revents: 0 },
                 libc::pollfd { fd: evfd, events: libc::POLLIN, revents: 0 },
             ];
-            sys::poll(&mut pfd, -1);
+            sys::poll(&mut pfd, POLL_MS);
             if pfd[1].revents != 0 {
-                if let Some(e) = me.evfd.get() {
-                    e.drain();
-                }
+                me.evfd.drain();
             }
             if done == 0 && req.state().phase() == Phase::Cancelling {
                 break None;
@@ -338,4 +428,10 @@ impl Pool {
         }
         out
     }
+}
+
+/// Whether the request's held duplicate is still ours (a request without one uses the caller's
+/// number as it is).
+fn holds_its_file(req: &Req<'_>) -> bool {
+    req.held().is_none_or(sys::held_ok)
 }

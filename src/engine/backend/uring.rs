@@ -1,19 +1,28 @@
 //! The io_uring backend: one ring per queue.
 //!
-//! Ownership and drop order: `Ring` owns the `IoUring` (its fd and its three mappings; the
-//! crate's `Drop` unmaps and closes them). Rings are created with `MADV_DONTFORK` mappings, so a
-//! forked child does not inherit them; the child only closes the inherited ring fd
+//! Ownership: `Ring` owns the `IoUring` (its three mappings) and the ring's descriptor, which is
+//! moved out of the low range and tagged as ours right after setup (`sys::move_high`,
+//! `sys::tag_own`): the number the kernel first gave belongs to the crate's `IoUring`, which is
+//! never dropped once the ring is in use, and we enter the ring only through our own number
+//! (`sys::uring_enter`). Rings are created with `MADV_DONTFORK` mappings, so a forked child does
+//! not inherit them; the child only closes the inherited ring fd if it is still ours
 //! ([`Ring::close_inherited`]). Access protocol: the submission queue is touched only under the
 //! ring's `sq` lock, the completion queue only under its `reap` lock; both use the crate's
-//! `*_shared` accessors, whose safety condition is exactly that exclusivity. The ring's system
-//! calls are the io-uring crate's.
+//! `*_shared` accessors, whose safety condition is exactly that exclusivity.
+//!
+//! A ring stops taking submissions for good ([`Ring::is_dead`]) the first time entering it fails
+//! with anything but EINTR (a seccomp filter installed after setup answers EPERM; `closefrom`
+//! took our number: EBADF, or EOPNOTSUPP once the number names another file; EAGAIN when the
+//! kernel has no memory). The entries the kernel had not consumed are then still in the ring, and
+//! since nothing will ever enter it again to submit, they never run: [`Ring::submit`] reports
+//! them as not taken, and the caller runs them elsewhere, once. Completions of what the kernel
+//! did take are still reaped from the shared completion ring, which needs no system call.
 
 use core::ffi::c_int;
+use core::mem::ManuallyDrop;
 use core::sync::atomic::{AtomicI32, AtomicU32, Ordering::*};
-use core::time::Duration;
 use std::os::fd::AsRawFd;
 
-use io_uring::types::{SubmitArgs, Timespec};
 use io_uring::{opcode, squeue, types, EnterFlags, IoUring};
 
 use crate::engine::request::{Completion, Op, Req, ReqPtr};
@@ -21,14 +30,18 @@ use crate::errno::Errno;
 use crate::sys::{self, Lock};
 
 pub(crate) struct Ring {
-    ring: IoUring,
+    /// Never dropped: its descriptor number may be in use by the program by now (see the module
+    /// documentation); the mappings live as long as the process.
+    ring: ManuallyDrop<IoUring>,
+    /// Our number for the ring (high, tagged).
+    fd: c_int,
     /// Serialises the submission queue.
     sq: Lock<()>,
     /// Serialises consumption of the completion queue. Waiting for completions needs no lock
     /// (several threads may sleep on the ring); only taking them does.
     reap: Lock<()>,
-    /// Set when submissions wait in the ring for an `io_uring_enter` that the kernel refused.
-    stuck: AtomicU32,
+    /// Non-zero once entering the ring failed: it takes no more submissions (module docs).
+    dead: AtomicU32,
 }
 
 /// `user_data` of an SQE that is not a request: bit 0 set, the rest points to a `CancelSlot`, or
@@ -66,11 +79,49 @@ impl Ring {
         if !ring.params().is_feature_nodrop() || !ring.params().is_feature_ext_arg() {
             return Err(Errno::ENOSYS);
         }
-        Ok(Ring { ring, sq: Lock::new(()), reap: Lock::new(()), stuck: AtomicU32::new(0) })
+        let fd = sys::move_high(ring.as_raw_fd());
+        sys::tag_own(fd);
+        Ok(Ring { ring: ManuallyDrop::new(ring), fd, sq: Lock::new(()), reap: Lock::new(()), dead: AtomicU32::new(0) })
     }
 
-    pub(crate) fn fd(&self) -> c_int {
-        self.ring.as_raw_fd()
+    /// Our number for the ring, if it is still ours (else the ring is marked dead: nothing can
+    /// enter it any more). One `fcntl`; for the slow paths that sleep or poll on it.
+    pub(crate) fn checked_fd(&self) -> Option<c_int> {
+        if sys::is_own(self.fd) {
+            Some(self.fd)
+        } else {
+            self.kill();
+            None
+        }
+    }
+
+    /// Our number for the ring, unchecked: for a sleep in `ppoll` on it that is capped and
+    /// followed by a check when it looks wrong (see `engine::wait`).
+    pub(crate) fn raw_fd(&self) -> c_int {
+        self.fd
+    }
+
+    /// Whether the ring takes no more submissions (see the module documentation).
+    pub(crate) fn is_dead(&self) -> bool {
+        self.dead.load(Acquire) != 0
+    }
+
+    fn kill(&self) {
+        self.dead.store(1, Release);
+    }
+
+    /// `io_uring_enter` on our number, with no argument (nothing here sleeps in it: waits sleep in
+    /// `ppoll` on the ring, see `engine::wait`).
+    fn enter(&self, to_submit: u32, min: u32, flags: u32) -> Result<u32, Errno> {
+        // SAFETY: no argument is passed (NULL, size 0).
+        unsafe { sys::uring_enter(self.fd, to_submit, min, flags, core::ptr::null(), 0) }
+    }
+
+    /// Entries in the submission queue that the kernel has not consumed. Caller holds `sq`.
+    fn unconsumed(&self) -> usize {
+        // SAFETY: under the sq lock (caller); the view only reads head and tail, and dropping it
+        // stores back the tail it read, which nobody else can have moved meanwhile.
+        unsafe { self.ring.submission_shared() }.len()
     }
 
     /// The lock that serialises reaping (see [`Ring::reap`]).
@@ -78,10 +129,10 @@ impl Ring {
         &self.reap
     }
 
-    /// Builds the SQE for request `req`.
+    /// Builds the SQE for request `req`, on its descriptor or the duplicate it holds.
     fn sqe(req: &Req<'_>) -> squeue::Entry {
         let m = req.meta();
-        let fd = types::Fd(req.fd());
+        let fd = types::Fd(req.target_fd());
         // Streams get offset 0: what io_uring requires of a socket, ignored by pipes and ttys,
         // and right for a file that a stale cached class still calls a stream (see
         // `FdEntry::classify`).
@@ -100,15 +151,21 @@ impl Ring {
 
     /// Puts `reqs` into the submission queue and enters the kernel, in rounds of what fits, under
     /// the `sq` lock (waited for only if `blocking`; otherwise a busy lock takes nothing). Returns
-    /// how many were put in the ring (they belong to the kernel from then on) and whether some are
-    /// stuck in the ring behind an `io_uring_enter` that failed (EBUSY, EAGAIN): the queue's helper
-    /// must then [`Ring::retry_stuck`].
+    /// how many the kernel consumed: the first ones of `reqs`, which belong to the kernel from then
+    /// on; the rest are still the caller's (a busy lock, or the ring died: see the module docs).
+    ///
+    /// At every release of the lock the submission queue is empty (the kernel consumed it all, or
+    /// the ring is dead and nobody pushes again), so what a failed enter left unconsumed is the
+    /// tail of this round.
     ///
     /// # Safety
     /// Every request is live and accepted, and its buffer stays valid while it is in flight.
-    pub(crate) unsafe fn submit(&self, reqs: &[ReqPtr], blocking: bool) -> (usize, bool) {
+    pub(crate) unsafe fn submit(&self, reqs: &[ReqPtr], blocking: bool) -> usize {
         let g = if blocking { Some(self.sq.lock()) } else { self.sq.try_lock() };
-        let Some(_g) = g else { return (0, false) };
+        let Some(_g) = g else { return 0 };
+        if self.is_dead() {
+            return 0;
+        }
         let mut put = 0;
         loop {
             // SAFETY: the sq lock (held) gives us exclusive use of the submission queue.
@@ -126,60 +183,54 @@ impl Ring {
             sq.sync();
             drop(sq);
             if !self.flush() {
-                self.stuck.store(1, Release);
-                return (put, true);
+                return put - self.unconsumed();
             }
             if put == reqs.len() {
-                return (put, false);
+                return put;
             }
         }
     }
 
-    /// Enters the kernel to consume what waits in the submission queue. False if the kernel
-    /// refused for now (entries stay in the ring). Caller holds the `sq` lock.
+    /// Enters the kernel until it consumed everything in the submission queue. False (and the
+    /// ring is dead) if it failed. Caller holds the `sq` lock.
     fn flush(&self) -> bool {
-        loop {
-            match self.ring.submit() {
-                Ok(_) => return true,
-                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
-                Err(_) => return false,
+        let mut idle = 0;
+        let mut n = self.unconsumed();
+        while n > 0 {
+            match self.enter(n as u32, 0, 0) {
+                Ok(c) if c as usize == n => return true,
+                Err(Errno::EINTR) => {}
+                Ok(0) if idle == 0 => idle += 1,
+                Ok(c) if c > 0 => idle = 0,
+                _ => {
+                    self.kill();
+                    return false;
+                }
             }
+            n = self.unconsumed();
         }
+        true
     }
 
-    /// Whether submissions are stuck in the ring (see [`Ring::submit`]).
-    pub(crate) fn is_stuck(&self) -> bool {
-        self.stuck.load(Acquire) != 0
-    }
-
-    /// Takes the stuck flag: true if the caller must [`Ring::retry_stuck`].
-    pub(crate) fn take_stuck(&self) -> bool {
-        self.stuck.swap(0, AcqRel) != 0
-    }
-
-    /// Enters the kernel again for what is stuck in the ring; sets the flag again if it still
-    /// refuses.
-    pub(crate) fn retry_stuck(&self) {
-        let _g = self.sq.lock();
-        if !self.flush() {
-            self.stuck.store(1, Release);
+    /// Wakes whoever sleeps in `ppoll` on this ring (a request it may wait for went elsewhere): a
+    /// no-op whose completion is reaped as `Completion::Internal`. Best effort: without `blocking`
+    /// only if the submission lock is free, and nothing on a dead ring (nobody sleeps on one).
+    pub(crate) fn wake_waiters(&self, blocking: bool) {
+        let g = if blocking { Some(self.sq.lock()) } else { self.sq.try_lock() };
+        let Some(_g) = g else { return };
+        if self.is_dead() {
+            return;
         }
-    }
-
-    /// Wakes whoever sleeps in `io_uring_enter` on this ring (a request it may wait for went
-    /// elsewhere): a no-op whose completion is reaped as `Completion::Internal`. Best effort: if
-    /// the ring cannot take it now, what is in the ring will wake the sleeper.
-    pub(crate) fn wake_waiters(&self) {
         let e = opcode::Nop::new().build().user_data(TAG_INTERNAL);
-        let _g = self.sq.lock();
         // SAFETY: the sq lock (held) gives us exclusive use of the submission queue.
         let mut sq = unsafe { self.ring.submission_shared() };
         // SAFETY: the entry references no user memory.
         let pushed = unsafe { sq.push(&e) }.is_ok();
         sq.sync();
         drop(sq);
-        if pushed && !self.flush() {
-            self.stuck.store(1, Release);
+        if pushed {
+            // A failure kills the ring: its waiters then wake from their capped sleeps.
+            let _ = self.flush();
         }
     }
 
@@ -200,21 +251,21 @@ impl Ring {
         };
         let e = e.user_data(slot as *const CancelSlot as u64 | TAG_INTERNAL);
         let _g = self.sq.lock();
-        // SAFETY: the sq lock (held) gives us exclusive use of the submission queue.
+        if self.is_dead() {
+            return Err(Errno::EAGAIN);
+        }
+        // SAFETY: the sq lock (held) gives us exclusive use of the submission queue, which is
+        // empty (see `submit`).
         let mut sq = unsafe { self.ring.submission_shared() };
         // SAFETY: the entry references no user memory.
-        if unsafe { sq.push(&e) }.is_err() {
-            drop(sq);
-            let _ = self.ring.submit();
-            // SAFETY: still under the sq lock: exclusive use of the submission queue.
-            let mut sq = unsafe { self.ring.submission_shared() };
-            // SAFETY: the entry references no user memory.
-            unsafe { sq.push(&e) }.map_err(|_| Errno::EAGAIN)?;
-            sq.sync();
+        unsafe { sq.push(&e) }.map_err(|_| Errno::EAGAIN)?;
+        sq.sync();
+        drop(sq);
+        if self.flush() {
+            Ok(())
         } else {
-            sq.sync();
+            Err(Errno::EAGAIN)
         }
-        self.ring.submit().map(|_| ()).map_err(|e| Errno(e.raw_os_error().unwrap_or(libc::EIO)))
     }
 
     /// Takes every completion available and reports each to `on`: a request's as
@@ -273,32 +324,11 @@ impl Ring {
                 if !overflow {
                     return n;
                 }
-                // SAFETY: no submission and no argument: only flushes the kept completions.
-                let _ =
-                    unsafe { self.ring.submitter().enter::<libc::sigset_t>(0, 0, EnterFlags::GETEVENTS.bits(), None) };
+                // No submission and no argument: only flushes the kept completions.
+                if self.enter(0, 0, EnterFlags::GETEVENTS.bits()).is_err() {
+                    return n;
+                }
             }
-        }
-    }
-
-    /// Blocks until at least one completion is available, a signal arrives, or `timeout` passes.
-    pub(crate) fn wait(&self, timeout: Option<Duration>) -> Result<(), Errno> {
-        let ts = timeout.map(Timespec::from);
-        let args = match &ts {
-            Some(ts) => SubmitArgs::new().timespec(ts),
-            None => SubmitArgs::new(),
-        };
-        let flags = EnterFlags::GETEVENTS | EnterFlags::EXT_ARG;
-        // SAFETY: `args` is a valid io_uring_getevents_arg (the crate's type) that outlives the
-        // call, with a timespec (or none) that outlives it too; nothing is submitted.
-        let r = unsafe { self.ring.submitter().enter(0, 1, flags.bits(), Some(&args)) };
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) => match e.raw_os_error() {
-                Some(libc::EINTR) => Err(Errno::EINTR),
-                Some(libc::ETIME) => Err(Errno::EAGAIN),
-                Some(c) => Err(Errno(c)),
-                None => Err(Errno::EIO),
-            },
         }
     }
 
@@ -312,11 +342,14 @@ impl Ring {
         !empty
     }
 
-    /// Closes the ring descriptor a forked child inherited (its mappings were not inherited).
+    /// Closes the ring descriptor a forked child inherited (its mappings were not inherited), if
+    /// the number is still ours.
     ///
     /// # Safety
     /// Nothing uses this ring afterwards.
     pub(crate) unsafe fn close_inherited(&self) {
-        sys::close(self.fd());
+        if sys::is_own(self.fd) {
+            sys::close(self.fd);
+        }
     }
 }

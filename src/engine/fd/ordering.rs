@@ -47,6 +47,11 @@ const EV_WRITE_FREE: u32 = 2;
 pub(crate) trait Admit {
     /// `r` may go: it is counted in a generation and marked counted. Issue it.
     fn issue(&mut self, r: ReqPtr);
+    /// `r` is about to wait in one of the fd's lists: make it hold what it needs to wait (the
+    /// engine: its caller's open file). False refuses it: it is not parked, and `submit` says so.
+    /// Called for a request that already waited too (moved from a drain's `held` list to a chain
+    /// or to wait for its predecessors), which must then answer true.
+    fn hold(&mut self, r: ReqPtr) -> bool;
     /// `r` now waits in one of the fd's lists (its phase is `Waiting`).
     fn parked(&mut self, r: ReqPtr);
     /// `n` requests left the waiting lists (issued or removed).
@@ -137,65 +142,75 @@ impl OrderState {
 
     /// Admits a request that must take the slow path (ordered, an fsync, or a drain is pending).
     /// `drain`: hold it, and what follows, until nothing counted is left (the fd's class changed
-    /// under requests in flight).
+    /// under requests in flight). False if it had to wait and `Admit::hold` refused: then it is in
+    /// no list, was not issued and is counted nowhere.
     ///
     /// # Safety
     /// `r` is live, accepted, not counted and in no list.
-    pub(crate) unsafe fn submit(&self, r: ReqPtr, drain: bool, to: &mut impl Admit) {
+    pub(crate) unsafe fn submit(&self, r: ReqPtr, drain: bool, to: &mut impl Admit) -> bool {
         let mut l = self.lists.lock();
         if drain && !l.drain {
             // HOLD first, then the count: see `gens` (point 5).
             self.gens.hold(true);
             l.drain = self.gens.total() != 0;
         }
-        if l.drain || !l.held.is_empty() {
+        let accepted = if l.drain || !l.held.is_empty() {
             // SAFETY: r is live and in no list.
-            unsafe { park(&mut l.held, r, to) };
+            unsafe { park(&mut l.held, r, to) }
         } else {
             // SAFETY: r is live, not counted and in no list.
-            unsafe { self.admit(&mut l, r, to) };
-        }
+            unsafe { self.admit(&mut l, r, to) }
+        };
         self.evaluate(&mut l, to);
+        accepted
     }
 
     /// Counts `r` and issues it, unless it must wait: an fsync for its predecessors, an ordered
-    /// request for the one of its direction that is issued.
+    /// request for the one of its direction that is issued. False if it had to wait and
+    /// `Admit::hold` refused: then it is in no list and counted nowhere (an fsync may have closed
+    /// the current generation first: that generation then retires as it drains, with nobody
+    /// waiting for it, which delays nothing).
     ///
     /// # Safety
     /// `r` is live, not counted and in no list; `l` is this fd's locked lists.
-    unsafe fn admit(&self, l: &mut FdLists, r: ReqPtr, to: &mut impl Admit) {
+    unsafe fn admit(&self, l: &mut FdLists, r: ReqPtr, to: &mut impl Admit) -> bool {
         // SAFETY: r is live (caller).
         let req = unsafe { r.get() };
         let m = req.meta();
         if m.barrier() {
             let g = if l.unclosed.is_empty() { self.gens.close(l.oldest) } else { None };
-            match g {
+            return match g {
                 Some(g) => {
                     req.set_generation(g);
                     self.gens.retire(&mut l.oldest);
                     if Generations::drained(l.oldest, g) {
                         self.issue_sync(r, g, to);
+                        true
                     } else {
                         // SAFETY: r is live and in no list.
-                        unsafe { park(&mut l.syncs, r, to) };
+                        unsafe { park(&mut l.syncs, r, to) }
                     }
                 }
                 // SAFETY: r is live and in no list.
                 None => unsafe { park(&mut l.unclosed, r, to) },
-            }
-            return;
+            };
         }
-        req.set_counted(self.gens.count());
         if m.ordered() {
             let d = m.op().dir();
             if l.busy[d] {
                 // SAFETY: r is live and in no list.
-                unsafe { park(&mut l.chain[d], r, to) };
-                return;
+                if !unsafe { park(&mut l.chain[d], r, to) } {
+                    return false;
+                }
+                // Counted while it waits, so that an fsync submitted later covers it.
+                req.set_counted(self.gens.count());
+                return true;
             }
             l.busy[d] = true;
         }
+        req.set_counted(self.gens.count());
         to.issue(r);
+        true
     }
 
     /// Issues fsync `r`, whose predecessors (the generations before `g`) have all completed: counts
@@ -287,7 +302,10 @@ impl OrderState {
                 while let Some(r) = l.held.pop_front() {
                     to.unparked(1);
                     // SAFETY: r was a member of held (live, counted nowhere) and is in no list now.
-                    unsafe { self.admit(l, r, to) };
+                    // It may wait again (in a chain or for its predecessors): it held what it
+                    // needed while held, so `hold` agrees (the contract of `Admit::hold`).
+                    let ok = unsafe { self.admit(l, r, to) };
+                    debug_assert!(ok, "a request moved from the held list must be accepted");
                 }
                 progress = true;
             }
@@ -352,17 +370,21 @@ impl OrderState {
     }
 }
 
-/// Parks `r` in `list`.
+/// Parks `r` in `list`, if `Admit::hold` agrees.
 ///
 /// # Safety
 /// `r` is live and in no list.
-unsafe fn park(list: &mut List, r: ReqPtr, to: &mut impl Admit) {
+unsafe fn park(list: &mut List, r: ReqPtr, to: &mut impl Admit) -> bool {
+    if !to.hold(r) {
+        return false;
+    }
     // SAFETY: r is live (caller).
     unsafe {
         r.get().park();
         list.push_back(r);
     }
     to.parked(r);
+    true
 }
 
 #[cfg(test)]
@@ -372,18 +394,30 @@ mod tests {
     use crate::abi::Aiocb;
     use crate::engine::request::{Backend, Op};
 
-    /// Records what the state machine does.
+    /// Records what the state machine does; refuses to hold when `refuse` is set (no descriptor
+    /// to hold a file with).
     #[derive(Default)]
     struct Rec {
         issued: Vec<ReqPtr>,
         parked: Vec<ReqPtr>,
+        held: Vec<ReqPtr>,
         unparked: usize,
+        refuse: bool,
     }
 
     impl Admit for Rec {
         fn issue(&mut self, r: ReqPtr) {
             assert!(meta(r).counted(), "only counted requests are issued");
             self.issued.push(r);
+        }
+        fn hold(&mut self, r: ReqPtr) -> bool {
+            if self.refuse {
+                return false;
+            }
+            if !self.held.contains(&r) {
+                self.held.push(r);
+            }
+            true
         }
         fn parked(&mut self, r: ReqPtr) {
             self.parked.push(r);
@@ -451,6 +485,46 @@ mod tests {
             let mut l = o.lock();
             o.evaluate(&mut l, rec);
         }
+    }
+
+    /// A request that must wait holds what it needs first; if that is refused it is neither
+    /// parked nor issued (the submitter refuses it), and the fd's state is as before.
+    #[test]
+    fn waiting_needs_a_hold_and_a_refused_one_is_left_out() {
+        let (o, mut reqs, mut rec) = (OrderState::new(), Reqs::new(), Rec::default());
+        let r1 = reqs.add(Op::Read, true);
+        let r2 = reqs.add(Op::Read, true);
+        let r3 = reqs.add(Op::Read, true);
+        submit(&o, r1, &mut rec);
+        assert!(rec.held.is_empty(), "issued at once: holds nothing");
+        // SAFETY: accepted, live, in no list.
+        assert!(unsafe { o.submit(r2, false, &mut rec) });
+        assert_eq!((rec.parked.as_slice(), rec.held.as_slice()), ([r2].as_slice(), [r2].as_slice()));
+        rec.refuse = true;
+        // SAFETY: accepted, live, in no list.
+        assert!(!unsafe { o.submit(r3, false, &mut rec) }, "no hold: refused");
+        assert_eq!(rec.parked, [r2]);
+        assert_eq!(phase(r3), Phase::Idle);
+        assert_eq!(o.inflight(), 2, "the refused request is counted nowhere");
+        // An fsync that must wait is refused the same way: the generation it closed retires as it
+        // drains, with nobody waiting for it.
+        let f = reqs.add(Op::Fsync, false);
+        // SAFETY: accepted, live, in no list.
+        assert!(!unsafe { o.submit(f, false, &mut rec) });
+        assert_eq!((rec.parked.as_slice(), phase(f)), ([r2].as_slice(), Phase::Idle));
+        // So is a request a drain would hold.
+        let h = reqs.add(Op::Write, false);
+        // SAFETY: accepted, live, in no list.
+        assert!(!unsafe { o.submit(h, true, &mut rec) });
+        assert_eq!(phase(h), Phase::Idle);
+        rec.refuse = false;
+        complete(&o, r1, &mut rec);
+        assert_eq!(rec.issued, [r1, r2]);
+        complete(&o, r2, &mut rec);
+        assert_eq!(rec.issued, [r1, r2], "the refused ones never go");
+        assert_eq!(o.inflight(), 0);
+        assert!(!o.busy_hint(), "nothing left waiting, closed or held");
+        assert!(o.try_fast().is_some(), "the fast path is open again");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
 
 use super::ordering::OrderState;
 use crate::errno::Errno;
-use crate::sys::{self, FileId, Linked, Stack};
+use crate::sys::{self, FileId, Held, Linked, Stack};
 
 /// Classification bits cached in `FdEntry::info`.
 pub(crate) mod kind {
@@ -20,6 +20,9 @@ pub(crate) mod kind {
     pub(crate) const APPEND: u32 = 8;
     /// Not stored: this answer comes from the cache without a check (see `FdEntry::classify`).
     pub(crate) const UNCHECKED: u32 = 16;
+    /// An anonymous inode (eventfd, timerfd, signalfd, inotify, epoll, pidfd, ...): not
+    /// seekable, and only the workers serve it (see `submit::route`).
+    pub(crate) const ANON: u32 = 32;
 }
 
 pub(crate) struct FdEntry {
@@ -34,6 +37,17 @@ pub(crate) struct FdEntry {
     pub(crate) cancelling: AtomicU32,
     kick_next: AtomicPtr<FdEntry>,
     kick_queued: AtomicU32,
+    /// The duplicate shared by the requests on this number that hold their file: the `Held` word
+    /// in the high 32 bits, the number of requests holding it in the low 32 (see `hold`).
+    ///
+    /// Lock-free protocol: every change is one compare-and-swap of the whole word. A user is added
+    /// only to a word whose count is non-zero, so a duplicate is never shared after the release
+    /// that took its count to zero (that release alone closes it); a new duplicate is installed
+    /// only over a zero count. A release finds its duplicate in the word (then decrements) or not
+    /// (then it was private, and it is closed alone). The duplicate's `Held` word carries a
+    /// generation (`sys::Held`), so a word naming a number that was closed and reused by a newer
+    /// duplicate of ours never matches the older one.
+    shared: AtomicU64,
 }
 
 impl FdEntry {
@@ -46,6 +60,65 @@ impl FdEntry {
             cancelling: AtomicU32::new(0),
             kick_next: AtomicPtr::new(ptr::null_mut()),
             kick_queued: AtomicU32::new(0),
+            shared: AtomicU64::new(0),
+        }
+    }
+
+    /// Makes a request on this number (`fd`) hold the open file the number names now: the
+    /// duplicate the number's other requests share, if it is of the same file and still ours,
+    /// else a new one (shared from then on, or, if the number's shared one is of another file
+    /// still in use, private). Sharing keeps the descriptors we hold to about one per open file
+    /// rather than one per request. EBADF if `fd` is not open; EAGAIN if no descriptor can be had.
+    /// Not async-signal-safe (`sys::hold`).
+    pub(crate) fn hold(&self, fd: c_int) -> Result<Held, Errno> {
+        let id = sys::file_id(fd)?;
+        loop {
+            let cur = self.shared.load(Acquire);
+            let users = cur as u32;
+            if users > 0 {
+                let h = Held::from_word((cur >> 32) as u32).expect("a shared hold has a word");
+                if sys::held_ident(h) == id.ident && sys::held_ok(h) {
+                    if self.shared.compare_exchange(cur, cur + 1, AcqRel, Acquire).is_ok() {
+                        return Ok(h);
+                    }
+                    continue;
+                }
+                // Another file's, still in use (the number was closed and reused meanwhile).
+                return sys::hold(fd, id);
+            }
+            let h = sys::hold(fd, id)?;
+            if self.shared.compare_exchange(cur, (h.to_word() as u64) << 32 | 1, AcqRel, Acquire).is_ok() {
+                return Ok(h);
+            }
+            sys::release(h);
+        }
+    }
+
+    /// The number of the duplicate this number's requests share, if any.
+    pub(crate) fn shared_fd(&self) -> Option<c_int> {
+        let cur = self.shared.load(Acquire);
+        if cur as u32 == 0 {
+            return None;
+        }
+        Held::from_word((cur >> 32) as u32).map(Held::fd)
+    }
+
+    /// Gives up a hold made by [`FdEntry::hold`] on this number. Async-signal-safe.
+    pub(crate) fn release_hold(&self, h: Held) {
+        loop {
+            let cur = self.shared.load(Acquire);
+            if (cur >> 32) as u32 != h.to_word() || cur as u32 == 0 {
+                // A private one.
+                sys::release(h);
+                return;
+            }
+            let next = if cur as u32 == 1 { 0 } else { cur - 1 };
+            if self.shared.compare_exchange(cur, next, AcqRel, Acquire).is_ok() {
+                if next == 0 {
+                    sys::release(h);
+                }
+                return;
+            }
         }
     }
 
@@ -122,6 +195,11 @@ pub(crate) fn class_of(fmt: libc::mode_t, fl: c_int) -> u32 {
     if matches!(fmt, libc::S_IFIFO | libc::S_IFSOCK | libc::S_IFCHR) {
         k |= kind::STREAM;
     }
+    // No file type at all: an anonymous inode. `pread` answers ESPIPE (EINVAL for a pidfd) where
+    // `read` works (or gives the errno the program expects): a stream.
+    if fmt == 0 {
+        k |= kind::STREAM | kind::ANON;
+    }
     if fl & libc::O_DIRECT != 0 && matches!(fmt, libc::S_IFREG | libc::S_IFBLK) {
         k |= kind::DIRECT;
     }
@@ -173,6 +251,14 @@ impl FdTable {
         // SAFETY: p points to a live chunk of CHUNK entries that is never freed while the table
         // lives, and i < CHUNK.
         Ok(unsafe { &*p.add(i) })
+    }
+
+    /// Gives up `h`, a hold made through `fd`'s entry (async-signal-safe).
+    pub(crate) fn release_hold(&self, fd: c_int, h: Held) {
+        match self.get(fd) {
+            Some(fe) => fe.release_hold(h),
+            None => sys::release(h),
+        }
     }
 
     /// The entry for `fd` if its chunk exists (async-signal-safe).
@@ -287,6 +373,9 @@ mod tests {
                 "O_DIRECT means nothing on a stream"
             );
         }
+        // No file type: an anonymous inode (eventfd, epoll, pidfd, ...), a stream the workers serve.
+        assert_eq!(class_of(0, libc::O_RDWR | libc::O_DIRECT), kind::VALID | kind::STREAM | kind::ANON);
+        assert_eq!(class_of(libc::S_IFDIR, libc::O_RDONLY), kind::VALID, "a directory is read like a file");
     }
 
     #[test]

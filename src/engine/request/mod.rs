@@ -14,7 +14,8 @@
 //! | `__glibc_reserved[0..8]`  | tag: marks the aiocb as in flight in this engine generation |
 //! | `__glibc_reserved[8..16]` | the SIGEV_THREAD job block, or NULL                         |
 //! | `__glibc_reserved[16..24]`| the lio_listio group it belongs to, or NULL                 |
-//! | `__glibc_reserved[24..32]`| bytes already written by a partial stream write             |
+//! | `__glibc_reserved[24..28]`| bytes already written by a partial stream write (< 2^31)    |
+//! | `__glibc_reserved[28..32]`| the held file: a duplicate of the fd while not in the kernel |
 //!
 //! Two types carry a request: [`ReqPtr`] is its address (what lists, stacks and the kernel hold,
 //! and what nothing can be read through), and [`Req`] is a view of a live request, made by the one
@@ -37,7 +38,7 @@ pub(crate) use self::state::{Backend, Meta, Op, Phase, State, GEN_BITS};
 use self::state::{BACKEND_MASK, BACKEND_SHIFT, CANCEL_ASKED, COUNTED, GEN_MASK, STREAM};
 use crate::abi::{Aiocb, SigEvent};
 use crate::notify::ThreadJob;
-use crate::sys::Linked;
+use crate::sys::{Held, Linked};
 
 const LINK: usize = offset_of!(Aiocb, __next_prio);
 const STATE: usize = offset_of!(Aiocb, __abs_prio);
@@ -48,16 +49,18 @@ const TAG: usize = offset_of!(Aiocb, __glibc_reserved);
 const JOB: usize = TAG + 8;
 const GROUP: usize = TAG + 16;
 const PROGRESS: usize = TAG + 24;
+const HELD: usize = TAG + 28;
 
 // Every private field is inside the structure and aligned for its atomic type (an aiocb is
 // 8-byte aligned, as the C type is).
 const _: () = {
     assert!(align_of::<Aiocb>() == 8);
-    assert!(LINK % align_of::<AtomicPtr<Aiocb>>() == 0);
-    assert!(STATE % 4 == 0 && META % 4 == 0 && STATUS % 4 == 0);
-    assert!(RESULT % 8 == 0 && TAG % 8 == 0);
-    assert!(PROGRESS + 8 <= TAG + size_of::<[u8; 32]>());
-    assert!(PROGRESS + 8 <= size_of::<Aiocb>());
+    assert!(LINK.is_multiple_of(align_of::<AtomicPtr<Aiocb>>()));
+    assert!(STATE.is_multiple_of(4) && META.is_multiple_of(4) && STATUS.is_multiple_of(4));
+    assert!(RESULT.is_multiple_of(8) && TAG.is_multiple_of(8));
+    assert!(PROGRESS.is_multiple_of(4) && HELD.is_multiple_of(4) && HELD == PROGRESS + 4);
+    assert!(HELD + 4 <= TAG + size_of::<[u8; 32]>());
+    assert!(HELD + 4 <= size_of::<Aiocb>());
 };
 /// The address of a request: identity only. Lists, stacks and the kernel (`user_data`) hold it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -137,8 +140,11 @@ impl<'a> Req<'a> {
     fn group_word(&self) -> &AtomicPtr<c_void> {
         self.field(GROUP)
     }
-    fn progress_word(&self) -> &AtomicU64 {
+    fn progress_word(&self) -> &AtomicU32 {
         self.field(PROGRESS)
+    }
+    fn held_word(&self) -> &AtomicU32 {
+        self.field(HELD)
     }
 
     // --- the caller's fields (not modified by the caller while the request is in flight) ----
@@ -195,6 +201,14 @@ impl<'a> Req<'a> {
         (self.p.as_ptr() as u64) ^ TAG_MAGIC ^ (epoch << 48)
     }
 
+    /// Takes back a request that was started but could not be parked or issued (its submitter
+    /// refuses it): no longer in flight, with `err` as its outcome.
+    pub(crate) fn refuse(&self, err: c_int) {
+        self.tag_word().store(0, Relaxed);
+        self.state_word().store(State::of(Phase::Idle).0, Relaxed);
+        self.fail(err);
+    }
+
     /// Records a submission error as the request's outcome, as if it had completed with it (a
     /// request that never started; nothing else touches it).
     pub(crate) fn fail(&self, err: c_int) {
@@ -213,6 +227,7 @@ impl<'a> Req<'a> {
         self.group_word().store(group as *mut c_void, Relaxed);
         self.result_word().store(0, Relaxed);
         self.progress_word().store(0, Relaxed);
+        self.held_word().store(0, Relaxed);
         self.status_word().store(libc::EINPROGRESS, Relaxed);
         self.state_word().store(State::of(Phase::Idle).0, Relaxed);
         self.tag_word().store(self.tag_value(epoch), Release);
@@ -266,12 +281,37 @@ impl<'a> Req<'a> {
     pub(crate) fn group(&self) -> *const c_void {
         self.group_word().load(Relaxed)
     }
-    /// Bytes already written by a partial stream write.
+    /// Bytes already written by a partial stream write (below `MAX_RW`, so 32 bits are enough).
     pub(crate) fn progress(&self) -> usize {
         self.progress_word().load(Relaxed) as usize
     }
     pub(crate) fn set_progress(&self, n: usize) {
-        self.progress_word().store(n as u64, Relaxed);
+        debug_assert!(n <= u32::MAX as usize);
+        self.progress_word().store(n as u32, Relaxed);
+    }
+
+    // --- the held file ------------------------------------------------------------------------
+    //
+    // A request that is not yet in the kernel (parked on its fd, on a work list, polled by a
+    // worker) holds the caller's open file, not its number: a duplicate made on the submitter's
+    // thread (`FdEntry::hold`), used instead of `aio_fildes` from then on, and given up when the
+    // request finishes. Only the request's owner of the moment touches these.
+
+    /// The duplicate this request holds, if any.
+    pub(crate) fn held(&self) -> Option<Held> {
+        Held::from_word(self.held_word().load(Relaxed))
+    }
+    /// Records the duplicate the request now holds.
+    pub(crate) fn set_held(&self, h: Held) {
+        self.held_word().store(h.to_word(), Relaxed);
+    }
+    /// Forgets the duplicate (the caller gives it up) and returns it.
+    pub(crate) fn take_held(&self) -> Option<Held> {
+        Held::from_word(self.held_word().swap(0, Relaxed))
+    }
+    /// The descriptor to use: the held duplicate, else the caller's `aio_fildes`.
+    pub(crate) fn target_fd(&self) -> c_int {
+        self.held().map_or_else(|| self.fd(), Held::fd)
     }
 
     // --- state transitions -------------------------------------------------------------------

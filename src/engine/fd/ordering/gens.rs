@@ -69,7 +69,7 @@ use crate::engine::request::GEN_BITS;
 /// Generation slots (a power of two, at most 16, so that 5 bits of a generation number name its
 /// slot and tell it from every other live generation).
 pub(crate) const GENS: u32 = 8;
-const _: () = assert!(GENS.is_power_of_two() && GENS < GEN_BITS + 1 && (GEN_BITS + 1) % GENS == 0);
+const _: () = assert!(GENS.is_power_of_two() && GENS < GEN_BITS + 1 && (GEN_BITS + 1).is_multiple_of(GENS));
 
 // `now`: the current generation in bits 0-23 (so its slot is the low bits of the word), the two
 // flags in bits 24 and 25, and the fsyncs in flight from bit 26 up: anything above the generation

@@ -1,0 +1,46 @@
+/* DESCRIPTION: aio_read/aio_write on a directory descriptor and on an O_PATH descriptor complete with the errno pread/pwrite give (EISDIR, EBADF), never staying in progress */
+#include "support/fdtest.h"
+
+static void like_syscalls(int fd, const char *name)
+{
+    char buf[64] = { 0 }, what[96];
+    int e = SYS_ERRNO(pread(fd, buf, sizeof buf, 0));
+    snprintf(what, sizeof what, "%s: aio_read", name);
+    expect_errno(aio_rw(fd, 0, buf, sizeof buf, 0, what), e, what);
+    e = SYS_ERRNO(pwrite(fd, buf, sizeof buf, 0));
+    snprintf(what, sizeof what, "%s: aio_write", name);
+    expect_errno(aio_rw(fd, 1, buf, sizeof buf, 0, what), e, what);
+}
+
+int main(void)
+{
+    int d = SYS(open(tmp_dir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    like_syscalls(d, "directory");
+
+    char path[4096];
+    snprintf(path, sizeof path, "%s/aio-ctest-XXXXXX", tmp_dir());
+    int f = mkstemp(path);
+    if (f < 0)
+        die("mkstemp");
+    char data[64];
+    pat_fill(data, sizeof data, 0, 3);
+    CHECK_EQ(pwrite(f, data, sizeof data, 0), sizeof data);
+    int o = open(path, O_PATH | O_CLOEXEC);
+    int oe = errno;
+    unlink(path);
+    close(f);
+    if (o < 0) {
+        errno = oe;
+        die("open O_PATH");
+    }
+    like_syscalls(o, "O_PATH file");
+    /* the same number later a real file again: still read right */
+    int g = tmp_pattern_file(4096, 4);
+    SYS(dup2(g, o));
+    close(g);
+    char buf[64];
+    struct rw_outcome r = aio_rw(o, 0, buf, sizeof buf, 128, "file after O_PATH");
+    expect_bytes(r, sizeof buf, "file after O_PATH");
+    CHECK_PAT(buf, sizeof buf, 128, 4);
+    return 0;
+}
