@@ -131,6 +131,7 @@ fn cancel_fd_entry(eng: &Engine, fdn: c_int, fe: &FdEntry) -> c_int {
         unsafe { finish_unlinked(eng, r) };
         cancelled += 1;
     }
+    eng.ring_fd_cancel_mark();
     for q in eng.started_queues() {
         // 2. Requests queued for workers.
         let mut mine = q.pool.take_queued_on_fd(fdn);
@@ -170,6 +171,7 @@ fn cancel_fd_entry(eng: &Engine, fdn: c_int, fe: &FdEntry) -> c_int {
             }
         }
     }
+    eng.ring_fd_cancel_mark();
     // Let the cancelled ring requests' completions land, then see what is left.
     for q in eng.started_queues() {
         reap(eng, q, true);

@@ -79,13 +79,15 @@ fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
         if let Some(fe) = eng.fds.get(req.fd()) {
             fe.invalidate();
         }
+        req.set_progress(0);
         req.set_stream();
         // SAFETY: the reaper owns r, which is in no list.
         unsafe { q.defer(r) };
         q.wake();
         return;
     }
-    if res == -(libc::ECANCELED as isize) && on_ring && !cancel_was_asked(eng, r) {
+    if res == -(libc::ECANCELED as isize) && on_ring && !cancel_was_asked(eng, r) && !maybe_cancelled_by_file(eng, &req)
+    {
         // io_uring cancels a task's pending requests when the thread that submitted them exits.
         // They never touched the fd, so issue them again from this queue's helper, which lives as
         // long as the process.
@@ -115,6 +117,13 @@ fn give_up_held(eng: &Engine, req: &Req<'_>, mut res: isize) -> isize {
 }
 
 /// Whether an ECANCELED completion answers an `aio_cancel` (rather than a thread's exit).
+/// Whether a ring request that ended with ECANCELED, holding no duplicate, may have been ended by
+/// an `aio_cancel(fd, NULL)` on another number for the same file (see `Engine::ring_fd_cancels`):
+/// then it must not be issued again on its own number, which may name another file by now.
+fn maybe_cancelled_by_file(eng: &Engine, req: &Req<'_>) -> bool {
+    req.held().is_none() && !req.meta().stream() && req.progress() as u32 != eng.ring_fd_cancels()
+}
+
 fn cancel_was_asked(eng: &Engine, r: ReqPtr) -> bool {
     // SAFETY: the reaper owns r, live until finished.
     let req = unsafe { r.get() };

@@ -113,6 +113,9 @@ pub(crate) struct Engine {
     /// Bumped whenever a request a waiter may sleep for in a kernel source ends up elsewhere (see
     /// `Engine::moved`).
     moves: AtomicU32,
+    /// Bumped before and after every `aio_cancel(fd, NULL)` asks io_uring to cancel by file (see
+    /// `Engine::ring_fd_cancels`).
+    ring_fd_cancels: AtomicU32,
     /// The home queue of the next thread that asks (see `home`).
     next_home: AtomicU32,
 }
@@ -201,6 +204,7 @@ impl Engine {
             done: EventCount::new(),
             force_watch: AtomicU32::new(0),
             moves: AtomicU32::new(0),
+            ring_fd_cancels: AtomicU32::new(0),
             next_home: AtomicU32::new(0),
         }
     }
@@ -272,6 +276,24 @@ impl Engine {
     /// See [`Engine::moved`].
     pub(crate) fn moves(&self) -> u32 {
         self.moves.load(SeqCst)
+    }
+
+    /// How many times `aio_cancel(fd, NULL)` began or ended asking io_uring to cancel by file. A
+    /// request io_uring ends with ECANCELED that nobody asked to cancel is issued again (its
+    /// submitting thread exited: see `complete`), but io_uring cancels by *file*, so a cancel of
+    /// one number also ends requests submitted on another number for the same file, which may
+    /// since have been closed and reused: issued again on that number, such a request would
+    /// touch another file. A ring request that holds no duplicate records this count when it is
+    /// submitted; if it changed by the time its unasked ECANCELED arrives, a cancel by file may
+    /// have ended it, and it is finished as cancelled (it never touched its file) instead.
+    pub(crate) fn ring_fd_cancels(&self) -> u32 {
+        self.ring_fd_cancels.load(SeqCst)
+    }
+
+    /// See [`Engine::ring_fd_cancels`]: called before the first and after the last cancel by
+    /// file of one `aio_cancel(fd, NULL)` (after its answer arrived).
+    pub(crate) fn ring_fd_cancel_mark(&self) {
+        self.ring_fd_cancels.fetch_add(1, SeqCst);
     }
 
     /// Whether requests are parked on some fd (every helper watches).

@@ -136,6 +136,9 @@ pub(crate) unsafe fn accept<'e>(
     req.start(eng.epoch, m, job, Group::as_member_tag(group));
     if let Some(h) = held {
         req.set_held(h);
+    } else if backend == Backend::Uring && !stream {
+        // (`progress` is unused by a request that is not a stream write.)
+        req.set_progress(eng.ring_fd_cancels() as usize);
     }
     if watched {
         q.watch_inc();

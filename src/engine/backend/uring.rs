@@ -137,8 +137,9 @@ impl Ring {
         // and right for a file that a stale cached class still calls a stream (see
         // `FdEntry::classify`).
         let off = if m.stream() { 0 } else { req.offset() as u64 };
-        // A stream write resumed after a partial transfer continues where it stopped.
-        let done = req.progress();
+        // A stream write resumed after a partial transfer continues where it stopped (for other
+        // requests `progress` holds `Engine::ring_fd_cancels`).
+        let done = if m.stream() { req.progress() } else { 0 };
         let len = (req.nbytes().min(MAX_RW) - done) as u32;
         let e = match m.op() {
             Op::Read => opcode::Read::new(fd, req.buf(), len).offset(off).build(),

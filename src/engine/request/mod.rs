@@ -14,7 +14,7 @@
 //! | `__glibc_reserved[0..8]`  | tag: marks the aiocb as in flight in this engine generation |
 //! | `__glibc_reserved[8..16]` | the SIGEV_THREAD job block, or NULL                         |
 //! | `__glibc_reserved[16..24]`| the lio_listio group it belongs to, or NULL                 |
-//! | `__glibc_reserved[24..28]`| bytes already written by a partial stream write (< 2^31)    |
+//! | `__glibc_reserved[24..28]`| bytes already written by a partial stream write (< 2^31); for a ring request that is no stream and holds no file, `Engine::ring_fd_cancels` at submission |
 //! | `__glibc_reserved[28..32]`| the held file: a duplicate of the fd while not in the kernel |
 //!
 //! Two types carry a request: [`ReqPtr`] is its address (what lists, stacks and the kernel hold,
