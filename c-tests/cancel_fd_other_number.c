@@ -43,8 +43,7 @@ int main(void)
     /* Another number for the same open file; the first one closed and taken by a decoy. */
     int other = SYS(dup(fd));
     SYS(close(fd));
-    struct reuse_set decoys;
-    decoys.n = 0;
+    static struct reuse_set decoys;
     reuse_add(&decoys, 0);
     CHECK_EQ(decoys.o[0].fd, fd);
 
