@@ -1,8 +1,8 @@
 //! Requests gathered for issue, flushed with one system call per run of requests with the same
 //! queue and backend: `io_uring_enter` under the ring's submission lock, `io_submit` (no lock), or
-//! a push onto the queue's work list. What a backend will not take (AIO slots exhausted, a ring
-//! error) falls back to the workers, or, in a context that may not wait for a lock, to the queue's
-//! helper.
+//! a push onto the queue's work list. What a backend will not take (AIO slots exhausted, a
+//! rejected iocb, a ring error) falls back to the workers, or, in a context that may not wait for
+//! a lock, to the queue's helper.
 //!
 //! A request that holds its caller's file (`Req::held`: it was parked, or is an fsync or a partial
 //! stream write) is issued with that duplicate, checked first, and keeps it until it completes
@@ -14,6 +14,10 @@
 //! holding its file, made now if it held none: only a request issued inside the call that
 //! submitted it can hold none (every request issued later holds its file: `submit::accept`,
 //! `complete::ready_to_reissue`), so the number still names its file.
+//!
+//! A request that goes to the workers instead of the kernel source it was bound for has moved:
+//! whoever sleeps in the kernel on that source is woken (`Queue::wake_source`), since it may be
+//! waiting for it (a parked fsync is slept on where it will be issued, see `wait`).
 
 use core::mem::MaybeUninit;
 
@@ -44,7 +48,7 @@ impl<'e> Batch<'e> {
         unsafe {
             let req = r.get();
             if req.held().is_some() {
-                lost_to_workers(&req);
+                lost_to_workers(self.eng, &req, self.blocking);
             }
             req.issue();
             self.list.push_back(r);
@@ -75,6 +79,52 @@ impl<'e> Batch<'e> {
             // layout.
             let reqs = unsafe { core::slice::from_raw_parts(run.as_ptr() as *const ReqPtr, n) };
             self.issue(self.eng.queue(m.queue()), m.backend(), reqs);
+        }
+    }
+
+    /// What `backend` would not take: a blocking context falls back to the workers (kernel AIO
+    /// slots exhausted, a rejected iocb, or the ring died), holding the request's file; a
+    /// non-blocking one leaves it to the helper (which issues it again).
+    #[cold]
+    #[inline(never)]
+    fn fall_back(&self, q: &Queue, backend: Backend, reqs: &[ReqPtr]) {
+        for &r in reqs {
+            // SAFETY: not taken by the kernel: still live and ours.
+            let req = unsafe { r.get() };
+            if self.blocking || backend == Backend::Threads {
+                if let Some(s) = q.stats {
+                    s.fell_back();
+                }
+                if req.held().is_none() {
+                    // Only inside the call that submitted it (see the module documentation): the
+                    // number still names the request's file.
+                    match self.eng.fds.entry(req.fd()).and_then(|fe| fe.hold(req.fd())) {
+                        Ok(h) => req.set_held(h),
+                        Err(e) => {
+                            // No descriptor to hold the file with: nothing can run it.
+                            // SAFETY: the Completions contract: r is ours, reported once.
+                            self.eng.complete(Completion::Request(r, -(e.0 as isize)));
+                            continue;
+                        }
+                    }
+                }
+                req.set_backend(Backend::Threads);
+                let mut l = List::new();
+                // SAFETY: r is live, ours (the backend did not take it) and in no list.
+                unsafe { l.push_back(r) };
+                q.pool.push(&mut l, true);
+                q.want_worker_if_needed();
+            } else {
+                // SAFETY: r is live, ours (the backend did not take it) and in no list.
+                unsafe { q.defer(r) };
+                q.wake();
+            }
+        }
+        if self.blocking && backend != Backend::Threads {
+            // A waiter may have seen these requests bound for `backend` and gone to sleep there
+            // (`wait::Wait::step`); their completions now come from the workers.
+            self.eng.moved();
+            q.wake_source(backend, true);
         }
     }
 
@@ -119,50 +169,23 @@ impl<'e> Batch<'e> {
                 }
             }
         };
-        for &r in &reqs[taken..] {
-            // SAFETY: not taken by the kernel: still live and ours.
-            let req = unsafe { r.get() };
-            // What the kernel would not take: a blocking context falls back to the workers (kernel
-            // AIO slots exhausted, or the ring died); a non-blocking one leaves it to the helper.
-            if self.blocking || backend == Backend::Threads {
-                if let Some(s) = q.stats {
-                    s.fell_back();
-                }
-                if req.held().is_none() {
-                    // Only inside the call that submitted it (see the module documentation): the
-                    // number still names the request's file.
-                    match self.eng.fds.entry(req.fd()).and_then(|fe| fe.hold(req.fd())) {
-                        Ok(h) => req.set_held(h),
-                        Err(e) => {
-                            // No descriptor to hold the file with: nothing can run it.
-                            // SAFETY: the Completions contract: r is ours, reported once.
-                            self.eng.complete(Completion::Request(r, -(e.0 as isize)));
-                            continue;
-                        }
-                    }
-                }
-                req.set_backend(Backend::Threads);
-                let mut l = List::new();
-                // SAFETY: r is live, ours (the backend did not take it) and in no list.
-                unsafe { l.push_back(r) };
-                q.pool.push(&mut l, true);
-                q.want_worker_if_needed();
-            } else {
-                // SAFETY: r is live, ours (the backend did not take it) and in no list.
-                unsafe { q.defer(r) };
-                q.wake();
-            }
+        if taken < reqs.len() {
+            self.fall_back(q, backend, &reqs[taken..]);
         }
     }
 }
 
 /// A request whose held duplicate was taken from us goes to the workers, which end it with
 /// ECANCELED without touching anything (the kernel would use the number, now another file's).
-/// Out of line: the fast path holds nothing.
+/// Out of line: the fast path holds nothing. The request has moved (a parked fsync may be slept
+/// on where it was bound for): the source it left is woken.
 #[cold]
 #[inline(never)]
-fn lost_to_workers(req: &Req<'_>) {
-    if req.meta().backend() != Backend::Threads && req.held().is_some_and(|h| !sys::held_ok(h)) {
+fn lost_to_workers(eng: &Engine, req: &Req<'_>, blocking: bool) {
+    let m = req.meta();
+    if m.backend() != Backend::Threads && req.held().is_some_and(|h| !sys::held_ok(h)) {
         req.set_backend(Backend::Threads);
+        eng.moved();
+        eng.queue(m.queue()).wake_source(m.backend(), blocking);
     }
 }

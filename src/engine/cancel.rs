@@ -1,9 +1,9 @@
 //! Cancellation. `aio_cancel` says `AIO_CANCELED` only for requests that will never touch the fd:
-//! those waiting in a chain, behind a barrier or in a work list (removed under their lock), those
-//! a worker is still polling for (taken back by a compare-and-swap the worker also races on), and
-//! those io_uring confirms it removed before they ran. They complete with ECANCELED and still
-//! notify. Requests already running, and kernel AIO requests (which Linux cannot cancel for
-//! files), are `AIO_NOTCANCELED`.
+//! those waiting in a chain, as an fsync waiting for its predecessors, held by a drain, or in a
+//! work list (removed under their lock), those a worker is still polling for (taken back by a
+//! compare-and-swap the worker also races on), and those io_uring confirms it removed before they
+//! ran. They complete with ECANCELED and still notify. Requests already running, and kernel AIO
+//! requests (which Linux cannot cancel for files), are `AIO_NOTCANCELED`.
 
 use core::ffi::c_int;
 use core::sync::atomic::Ordering::*;
@@ -58,7 +58,7 @@ pub(crate) unsafe fn cancel_one(eng: &Engine, r: ReqPtr) -> c_int {
                 if let Some(fe) = eng.fds.get(req.fd()) {
                     if fd::unlink_waiting(eng, fe, r) {
                         // SAFETY: unlinked under the fd lock: the canceller owns it now.
-                        unsafe { finish(eng, r, CANCELED, true) };
+                        unsafe { finish_unlinked(eng, r) };
                         return AIO_CANCELED;
                     }
                 }
@@ -106,6 +106,22 @@ pub(crate) unsafe fn cancel_one(eng: &Engine, r: ReqPtr) -> c_int {
     }
 }
 
+/// Finishes a request taken out of its fd's lists as cancelled. A waiter may sleep in the kernel
+/// source a parked fsync was to be issued to (see `wait::WaitSet::add`): that source is woken.
+///
+/// # Safety
+/// The caller owns `r` (unlinked under the fd lock), live; nobody touches it afterwards.
+unsafe fn finish_unlinked(eng: &Engine, r: ReqPtr) {
+    // SAFETY: the caller owns r, live until finished.
+    let m = unsafe { r.get() }.meta();
+    // SAFETY: the caller's ownership and liveness, handed on.
+    unsafe { finish(eng, r, CANCELED, true) };
+    if m.barrier() {
+        eng.moved();
+        eng.queue(m.queue()).wake_source(m.backend(), true);
+    }
+}
+
 /// Cancels every request on `fdn`. Returns AIO_CANCELED, AIO_NOTCANCELED or AIO_ALLDONE.
 pub(crate) fn cancel_fd(eng: &Engine, fdn: c_int) -> c_int {
     let Some(fe) = eng.fds.get(fdn) else { return AIO_ALLDONE };
@@ -123,7 +139,7 @@ fn cancel_fd_entry(eng: &Engine, fdn: c_int, fe: &FdEntry) -> c_int {
     let mut waiting = fd::unlink_all_waiting(eng, fe);
     while let Some(r) = waiting.pop_front() {
         // SAFETY: unlinked under the fd lock, so the canceller owns it.
-        unsafe { finish(eng, r, CANCELED, true) };
+        unsafe { finish_unlinked(eng, r) };
         cancelled += 1;
     }
     for q in eng.started_queues() {

@@ -1,7 +1,7 @@
 //! Completion: where every `Completion` a backend reports arrives, and [`finish`], which ends a
 //! request exactly once: publish the status, update the fd's bookkeeping (which may issue the next
-//! request of an ordering chain or a barrier), send the notification, count the lio group down,
-//! and bump the engine's event counter to wake sleepers.
+//! request of an ordering chain, or an fsync waiting for its predecessors), send the notification,
+//! count the lio group down, and bump the engine's event counter to wake sleepers.
 //!
 //! Whoever needs a completion first reaps it ([`reap`]): a waiter, `aio_error`, or the queue's
 //! helper. `blocking` is false where the reaper may be in a signal handler: then nothing waits

@@ -11,7 +11,7 @@ use once_cell::sync::OnceCell;
 
 use super::fd::table::FdTable;
 use super::queue::{Queue, QueueConfig};
-use super::request::Backend;
+use super::request::{Backend, MAX_QUEUES};
 use super::stats::StatsFile;
 use crate::errno::Errno;
 use crate::sys::{self, EventCount, Lock};
@@ -110,6 +110,9 @@ pub(crate) struct Engine {
     pub(crate) done: EventCount,
     /// Requests parked on some fd: while non-zero every helper watches.
     force_watch: AtomicU32,
+    /// Bumped whenever a request a waiter may sleep for in a kernel source ends up elsewhere (see
+    /// `Engine::moved`).
+    moves: AtomicU32,
     /// The home queue of the next thread that asks (see `home`).
     next_home: AtomicU32,
     /// `aio_cancel(fd, NULL)` calls that ask io_uring to cancel by descriptor: bumped when one
@@ -188,7 +191,10 @@ extern "C" fn report() {
 
 impl Engine {
     fn new() -> Engine {
-        let cpus = sys::cpus_configured().min(64);
+        // A request names its queue in a few bits of its meta word.
+        const QUEUES_MAX: usize = 64;
+        const _: () = assert!(QUEUES_MAX <= MAX_QUEUES);
+        let cpus = sys::cpus_configured().min(QUEUES_MAX);
         let config = Config::from_env(cpus);
         let stats = config.stats_on.then(|| {
             let backend = config.queue.forced.map_or(0, |b| b as u64);
@@ -202,6 +208,7 @@ impl Engine {
             fds: FdTable::new(),
             done: EventCount::new(),
             force_watch: AtomicU32::new(0),
+            moves: AtomicU32::new(0),
             next_home: AtomicU32::new(0),
             fd_cancel_gen: AtomicU32::new(0),
             fd_cancel_active: AtomicU32::new(0),
@@ -293,6 +300,21 @@ impl Engine {
 
     pub(crate) fn force_watch_dec(&self) {
         self.force_watch.fetch_sub(1, SeqCst);
+    }
+
+    /// A request that a waiter may have seen issued to a kernel source (or, for a parked fsync,
+    /// bound for one) now completes elsewhere: it fell back to the workers, or was cancelled. The
+    /// caller has recorded that in the request and then wakes the source (`Queue::wake_source`).
+    /// A waiter reads [`Engine::moves`] before it looks at its requests and again once it holds the
+    /// source's reap lock, and sleeps there only if nothing moved meanwhile: a wake-up reaped by
+    /// the lock's previous holder is then not needed.
+    pub(crate) fn moved(&self) {
+        self.moves.fetch_add(1, SeqCst);
+    }
+
+    /// See [`Engine::moved`].
+    pub(crate) fn moves(&self) -> u32 {
+        self.moves.load(SeqCst)
     }
 
     /// Whether requests are parked on some fd (every helper watches).

@@ -197,6 +197,23 @@ impl Queue {
         }
     }
 
+    /// Wakes whoever sleeps in the kernel on source `k` of this queue: a request that someone
+    /// may be waiting for there has moved to another engine (see `batch`), and its completion will
+    /// not arrive where that waiter sleeps. The kernel AIO eventfd is signalled (async-signal-safe);
+    /// a ring gets a no-op, which needs its submission lock: without `blocking`, only if that lock
+    /// is free (a sleep on a ring is capped anyway, see `wait`).
+    pub(crate) fn wake_source(&self, k: Backend, blocking: bool) {
+        match k {
+            Backend::Uring => {
+                if let Some(r) = self.live_ring() {
+                    r.wake_waiters(blocking);
+                }
+            }
+            Backend::Kaio => self.kaio_fd.signal(),
+            Backend::Threads => {}
+        }
+    }
+
     /// The kernel AIO context, if started (async-signal-safe).
     pub(crate) fn kaio(&self) -> Option<&Ctx> {
         self.kaio.get().and_then(|c| c.as_ref())

@@ -133,10 +133,10 @@ pub(crate) unsafe fn accept<'e>(
     // consecutive read(2)/write(2) calls would (reads and writes in one chain: both move it).
     let ordered = !sync && (stream || file_pos || (op.is_write() && k & kind::APPEND != 0));
     // Completions someone must act on without anyone waiting: a notification (of the request,
-    // or of its lio group), a barrier (requests wait behind it), and a stream write larger than
-    // PIPE_BUF (io_uring may take it in parts; the rest must then be issued; a vector counts as
-    // large, its length is not read here). Requests parked on an fd make every helper watch
-    // meanwhile (see `fd`).
+    // or of its lio group), and a stream write larger than PIPE_BUF (io_uring may take it in
+    // parts; the rest must then be issued; a vector counts as large, its length is not read
+    // here). Requests parked on an fd (an fsync waiting for its predecessors, which may be
+    // earlier fsyncs) make every helper watch meanwhile (see `fd`).
     let partial = stream && op.is_write() && (op.is_vector() || req.nbytes() > libc::PIPE_BUF);
     // SAFETY: a non-NULL group is live while its submitter adds members.
     let group_notifies = !group.is_null() && unsafe { (*group).notifies() };
@@ -187,7 +187,7 @@ pub(crate) unsafe fn accept<'e>(
         Ok(p) => p,
         Err(e) => return Err(refused(fe, held, e)),
     };
-    let watched = notify_watch || group_notifies || sync || partial;
+    let watched = notify_watch || group_notifies || partial;
     let m = Meta::new(q.idx, backend, op)
         .with_ordered(ordered)
         .with_barrier(sync)
@@ -207,11 +207,12 @@ pub(crate) unsafe fn accept<'e>(
     if watched {
         q.watch_inc();
     }
-    if !ordered && !sync && !changed && fe.order.try_fast() {
-        req.set_meta(m.with_counted());
+    let fast = if !ordered && !sync && !changed { fe.order.try_fast() } else { None };
+    if let Some(g) = fast {
+        req.set_meta(m.with_counted(g));
         // SAFETY: accepted just now, ours, in no list.
         unsafe { batch.push(r) };
-    // SAFETY: accepted just now, ours, in no list.
+    // SAFETY: accepted just now, ours, not counted, in no list.
     } else if !unsafe { fd::submit(eng, fe, r, changed, batch) } {
         // It had to wait on its fd and no descriptor could be had to hold its file with, or
         // another thread closed the number since it was classified: for a read or write that is

@@ -73,8 +73,14 @@ impl WaitSet {
             Backend::Kaio => self.kaio_queues |= bit,
             Backend::Threads => self.others = true,
         }
-        if req.state().phase() != Phase::Issued {
-            // Waiting in user space: someone else issues it first.
+        let phase = req.state().phase();
+        // An fsync waiting for its predecessors is issued to its backend, in this queue, by
+        // whoever completes the last of them (a helper watches meanwhile: see `fd`), so its own
+        // completion arrives in that source like an issued request's; if it goes elsewhere (it
+        // falls back to the workers, or is cancelled) that source is woken. Anything else not yet
+        // in the kernel (chained, held, deferred to the helper) is someone else's to issue.
+        let parked_sync = phase == Phase::Waiting && m.barrier();
+        if phase != Phase::Issued && !parked_sync {
             self.others = true;
         }
     }
@@ -319,6 +325,8 @@ impl<'e> Wait<'e> {
                     reap(eng, eng.queue(qi), false);
                 }
             }
+            // Read before the requests are looked at (see `Engine::moved`).
+            let moves = self.eng.map_or(0, Engine::moves);
             let (done, ws) = self.check(self.eng);
             if done {
                 return Step::Done(self.result());
@@ -328,7 +336,7 @@ impl<'e> Wait<'e> {
                 // Nothing was ever submitted in this process: only the time can pass.
                 return Step::Sleep(SleepCall::poll(&mut [], self.timeout(left)));
             };
-            match self.sleep_on_source(eng, ws, left) {
+            match self.sleep_on_source(eng, ws, left, moves) {
                 Source::Sleep(call) => return Step::Sleep(call),
                 Source::Done => return Step::Done(self.result()),
                 Source::Again => continue,
@@ -358,7 +366,14 @@ impl<'e> Wait<'e> {
     /// A dead ring is not slept on (see the module documentation), and neither is a kernel AIO
     /// eventfd whose number is no longer ours (its helper polls a new one once a program thread
     /// made it, and bumps the event counter).
-    fn sleep_on_source(&mut self, eng: &'e Engine, ws: WaitSet, left: Option<Duration>) -> Source {
+    ///
+    /// A request awaited there may move to another engine (it falls back to the workers, or a
+    /// parked fsync is cancelled): whoever moves it records that (`Engine::moved`) and then wakes
+    /// the source. That wake-up may have been taken by the lock's previous holder, or by the
+    /// eventfd's drain here, so the count of moves, read (`moves`) before the requests were
+    /// looked at, is read again once the lock is held and the source drained: if it changed, the
+    /// wait looks again instead of sleeping.
+    fn sleep_on_source(&mut self, eng: &'e Engine, ws: WaitSet, left: Option<Duration>, moves: u32) -> Source {
         let Some((qi, k)) = ws.single().filter(|_| !self.no_source) else { return Source::Busy };
         let q = eng.queue(qi);
         if k == Backend::Uring && q.live_ring().is_none() {
@@ -394,6 +409,10 @@ impl<'e> Wait<'e> {
             q.release_reap(g);
             return Source::Again;
         };
+        if eng.moves() != moves {
+            q.release_reap(g);
+            return Source::Again;
+        }
         self.pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
         self.held = Held::Source { q, k, g };
         self.capped = cap;
@@ -578,6 +597,18 @@ mod tests {
     }
 
     #[test]
+    fn a_parked_fsync_is_slept_on_where_it_will_be_issued() {
+        let mut v = [issued(2, Backend::Kaio), issued(2, Backend::Kaio)];
+        // SAFETY: live box of this test.
+        let f = unsafe { ReqPtr::new(&mut *v[1]).unwrap().get() };
+        f.set_meta(Meta::new(2, Backend::Kaio, Op::Fsync).with_barrier(true));
+        f.park();
+        assert_eq!(set_of(&mut v).single(), Some((2, Backend::Kaio)));
+        f.set_meta(Meta::new(2, Backend::Threads, Op::Fsync).with_barrier(true));
+        assert_eq!(set_of(&mut v).single(), None, "a worker's fsync: someone else completes it");
+    }
+
+    #[test]
     fn anything_else_sleeps_on_the_event_counter() {
         // Two queues.
         let mut v = [issued(1, Backend::Uring), issued(2, Backend::Uring)];
@@ -595,6 +626,9 @@ mod tests {
         unsafe { ReqPtr::new(&mut *v[0]).unwrap().get() }.park();
         let ws = set_of(&mut v);
         assert!(ws.others && ws.single().is_none());
+        // SAFETY: live box of this test.
+        unsafe { ReqPtr::new(&mut *v[0]).unwrap().get() }.defer();
+        assert!(set_of(&mut v).single().is_none());
         // Nothing at all.
         assert_eq!(WaitSet::default().single(), None);
     }

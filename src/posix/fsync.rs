@@ -7,8 +7,9 @@ use crate::abi::Aiocb;
 use crate::engine::Op;
 use crate::errno::Errno;
 
-/// Queues an `fsync` (`O_SYNC`) or `fdatasync` (`O_DSYNC`) that is issued only once every request
-/// submitted earlier on the same fd is complete, whichever queue it went to.
+/// Queues an `fsync` (`O_SYNC`) or `fdatasync` (`O_DSYNC`) that is issued only once every read and
+/// write submitted earlier on the same fd is complete, whichever queue it went to; it holds back
+/// nothing submitted after it (see `engine::fd::ordering`).
 ///
 /// # Safety
 /// `aiocbp` is NULL or points to an aiocb kept valid and unmodified until it completes.

@@ -11,7 +11,7 @@ use core::ffi::c_int;
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicU32, Ordering::*};
 
-use crate::engine::request::{Completion, Op, ReqPtr};
+use crate::engine::request::{Completion, Op, Req, ReqPtr};
 use crate::errno::Errno;
 use crate::sys::{
     AioContext, IoEvent, Iocb, Lock, IOCB_CMD_FDSYNC, IOCB_CMD_FSYNC, IOCB_CMD_PREAD, IOCB_CMD_PREADV, IOCB_CMD_PWRITE,
@@ -65,26 +65,7 @@ impl Ctx {
             for i in 0..n {
                 // SAFETY: live request (caller), not modified by its owner while in flight.
                 let req = unsafe { reqs[done + i].get() };
-                let m = req.meta();
-                let slot = iocbs[i].write(Iocb {
-                    aio_data: req.ptr().user_data(),
-                    aio_lio_opcode: match m.op() {
-                        Op::Read => IOCB_CMD_PREAD,
-                        Op::Write => IOCB_CMD_PWRITE,
-                        Op::Fsync => IOCB_CMD_FSYNC,
-                        Op::Fdatasync => IOCB_CMD_FDSYNC,
-                        // The array in aio_buf, its count in aio_nbytes, as the kernel wants them.
-                        Op::Readv => IOCB_CMD_PREADV,
-                        Op::Writev => IOCB_CMD_PWRITEV,
-                    },
-                    aio_fildes: req.target_fd() as u32,
-                    aio_buf: req.buf() as u64,
-                    aio_nbytes: req.nbytes() as u64,
-                    aio_offset: if m.stream() { 0 } else { req.offset() },
-                    aio_flags: IOCB_FLAG_RESFD,
-                    aio_resfd: resfd as u32,
-                    ..Iocb::default()
-                });
+                let slot = iocbs[i].write(Self::iocb(&req, resfd));
                 ptrs[i].write(slot as *mut Iocb);
             }
             // SAFETY: ptrs[..n] were written above (MaybeUninit<*mut Iocb> has the layout of
@@ -101,6 +82,37 @@ impl Ctx {
             }
         }
         Ok(done)
+    }
+
+    /// The iocb for `req`. An fsync is built from the descriptor and the operation alone: POSIX
+    /// says `aio_fsync` ignores the other fields, which may still hold an earlier request's
+    /// values, and the kernel rejects (EINVAL) an fsync iocb whose buffer, length, offset or
+    /// `aio_rw_flags` is not zero.
+    fn iocb(req: &Req<'_>, resfd: c_int) -> Iocb {
+        let m = req.meta();
+        let base = Iocb {
+            aio_data: req.ptr().user_data(),
+            aio_fildes: req.target_fd() as u32,
+            aio_flags: IOCB_FLAG_RESFD,
+            aio_resfd: resfd as u32,
+            ..Iocb::default()
+        };
+        let rw = |opcode| Iocb {
+            aio_lio_opcode: opcode,
+            aio_buf: req.buf() as u64,
+            aio_nbytes: req.nbytes() as u64,
+            aio_offset: if m.stream() { 0 } else { req.offset() },
+            ..base
+        };
+        match m.op() {
+            Op::Read => rw(IOCB_CMD_PREAD),
+            Op::Write => rw(IOCB_CMD_PWRITE),
+            // The array in aio_buf, its count in aio_nbytes, as the kernel wants them.
+            Op::Readv => rw(IOCB_CMD_PREADV),
+            Op::Writev => rw(IOCB_CMD_PWRITEV),
+            Op::Fsync => Iocb { aio_lio_opcode: IOCB_CMD_FSYNC, ..base },
+            Op::Fdatasync => Iocb { aio_lio_opcode: IOCB_CMD_FDSYNC, ..base },
+        }
     }
 
     /// Whether reaping may find something: requests are in the context and its completion ring
@@ -130,5 +142,43 @@ impl Ctx {
                 return total;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::Aiocb;
+    use crate::engine::request::{Backend, Meta};
+
+    fn iocb_of(op: Op) -> Iocb {
+        // SAFETY: an all-zero aiocb is a valid value of the structure.
+        let mut a = unsafe { core::mem::zeroed::<Aiocb>() };
+        // An earlier write's fields, left in the aiocb (as fio does), and odd values elsewhere.
+        a.aio_fildes = 9;
+        a.aio_buf = 0x1000 as *mut _;
+        a.aio_nbytes = 4096;
+        a.aio_offset = 8192;
+        a.aio_reqprio = 3;
+        a.aio_lio_opcode = 77;
+        let r = ReqPtr::new(&mut a).unwrap();
+        // SAFETY: `a` lives for the whole function and only this test uses it.
+        let req = unsafe { r.get() };
+        req.start(1, Meta::new(0, Backend::Kaio, op), core::ptr::null_mut(), core::ptr::null());
+        Ctx::iocb(&req, 5)
+    }
+
+    #[test]
+    fn an_fsync_iocb_names_only_the_descriptor() {
+        for (op, cmd) in [(Op::Fsync, IOCB_CMD_FSYNC), (Op::Fdatasync, IOCB_CMD_FDSYNC)] {
+            let i = iocb_of(op);
+            assert_eq!((i.aio_lio_opcode, i.aio_fildes), (cmd, 9));
+            assert_eq!((i.aio_buf, i.aio_nbytes, i.aio_offset), (0, 0, 0), "the kernel rejects anything else");
+            assert_eq!((i.aio_rw_flags, i.aio_reqprio), (0, 0));
+            assert_eq!((i.aio_flags, i.aio_resfd), (IOCB_FLAG_RESFD, 5));
+        }
+        let w = iocb_of(Op::Write);
+        assert_eq!((w.aio_lio_opcode, w.aio_buf, w.aio_nbytes, w.aio_offset), (IOCB_CMD_PWRITE, 0x1000, 4096, 8192));
+        assert_eq!(w.aio_reqprio, 0, "aio_reqprio is not passed on");
     }
 }

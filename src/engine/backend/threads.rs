@@ -288,7 +288,7 @@ impl Pool {
         self.count.fetch_add(1, AcqRel);
         self.starting.fetch_sub(1, AcqRel);
         loop {
-            let next = {
+            let (next, more) = {
                 let mut g = self.work.lock();
                 let next = g.pop_front();
                 if let Some(r) = next {
@@ -305,8 +305,16 @@ impl Pool {
                         req.issue();
                     }
                 }
-                next
+                (next, !g.is_empty())
             };
+            if more {
+                // Work is still queued behind the request this worker took, and it may block in
+                // the kernel for as long as it likes (a write waiting for its source page or the
+                // inode lock): if nobody is idle, have another worker started. A submitter that
+                // queued work while this worker still counted as idle saw no need to (`grow`), so
+                // nobody else would.
+                self.want_worker(host.helper);
+            }
             if let Some(r) = next {
                 let res = self.run(host, w, r);
                 host.sink.complete(Completion::Request(r, res));

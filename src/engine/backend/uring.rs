@@ -46,7 +46,8 @@ pub(crate) struct Ring {
     dead: AtomicU32,
 }
 
-/// `user_data` of an SQE that is not a request: bit 0 set, the rest points to a `CancelSlot`.
+/// `user_data` of an SQE that is not a request: bit 0 set, the rest points to a `CancelSlot`, or
+/// is NULL for a wake-up (see [`Ring::wake_waiters`]).
 const TAG_INTERNAL: u64 = 1;
 
 /// Where `aio_cancel` receives the result of an `IORING_OP_ASYNC_CANCEL`.
@@ -236,6 +237,28 @@ impl Ring {
         true
     }
 
+    /// Wakes whoever sleeps in `ppoll` on this ring (a request it may wait for went elsewhere): a
+    /// no-op whose completion is reaped as `Completion::Internal`. Best effort: without `blocking`
+    /// only if the submission lock is free, and nothing on a dead ring (nobody sleeps on one).
+    pub(crate) fn wake_waiters(&self, blocking: bool) {
+        let g = if blocking { Some(self.sq.lock()) } else { self.sq.try_lock() };
+        let Some(_g) = g else { return };
+        if self.is_dead() {
+            return;
+        }
+        let e = opcode::Nop::new().build().user_data(TAG_INTERNAL);
+        // SAFETY: the sq lock (held) gives us exclusive use of the submission queue.
+        let mut sq = unsafe { self.ring.submission_shared() };
+        // SAFETY: the entry references no user memory.
+        let pushed = unsafe { sq.push(&e) }.is_ok();
+        sq.sync();
+        drop(sq);
+        if pushed {
+            // A failure kills the ring: its waiters then wake from their capped sleeps.
+            let _ = self.flush();
+        }
+    }
+
     /// Asks io_uring to cancel `target`, or every request on `fd` when `target` is None; the
     /// answer arrives in `slot` (reaped like any completion, reported as `Completion::Internal`).
     ///
@@ -302,10 +325,12 @@ impl Ring {
                 let (ud, res) = unsafe { slot.assume_init() };
                 if ud & TAG_INTERNAL != 0 {
                     let slot = (ud & !TAG_INTERNAL) as *const CancelSlot;
-                    // SAFETY: the canceller keeps its slot alive until `done` is set.
-                    unsafe {
-                        (*slot).res.store(res, Relaxed);
-                        (*slot).done.store(1, Release);
+                    if !slot.is_null() {
+                        // SAFETY: the canceller keeps its slot alive until `done` is set.
+                        unsafe {
+                            (*slot).res.store(res, Relaxed);
+                            (*slot).done.store(1, Release);
+                        }
                     }
                     on(Completion::Internal);
                 } else if let Some(r) = ReqPtr::new(ud as *mut _) {

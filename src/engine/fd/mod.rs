@@ -54,16 +54,16 @@ impl Admit for EngineAdmit<'_, '_, '_> {
     }
 }
 
-/// Admits a request that must take the slow path (ordered, a barrier, or the fd has a barrier);
-/// whatever can be issued goes into `batch`. `drain`: the fd's class changed under requests in
-/// flight; hold everything until they are done. A request that must wait holds its caller's open
-/// file from now on; false if no descriptor could be had for that (the request was neither parked
-/// nor issued: the caller refuses it).
+/// Admits a request that must take the slow path (ordered, an fsync, or a drain holds the fd's
+/// requests); whatever can be issued goes into `batch`. `drain`: the fd's class changed under
+/// requests in flight; hold everything until they are done. A request that must wait holds its
+/// caller's open file from now on; false if no descriptor could be had for that (the request was
+/// neither parked nor issued, and the fd's state is as before: the caller refuses it).
 ///
 /// # Safety
-/// `r` is live, accepted, owned by the caller and in no list.
+/// `r` is live, accepted, owned by the caller, not counted and in no list.
 pub(crate) unsafe fn submit<'e>(eng: &'e Engine, fe: &FdEntry, r: ReqPtr, drain: bool, batch: &mut Batch<'e>) -> bool {
-    // SAFETY: the caller owns `r`, live, accepted and in no list.
+    // SAFETY: the caller owns `r`, live, accepted, not counted and in no list.
     unsafe { fe.order.submit(r, drain, &mut EngineAdmit { eng, fe, batch }) }
 }
 

@@ -402,7 +402,7 @@ mod tests {
         let e = FdEntry::new();
         let f = Fake::new(libc::S_IFIFO, 1, 0);
         f.classify(&e, false, false);
-        assert!(e.order.try_fast(), "one request in flight");
+        assert!(e.order.try_fast().is_some(), "one request in flight");
         let asked = f.asked();
         assert_eq!(f.classify(&e, false, false), (kind::VALID | kind::STREAM, false));
         assert_eq!(f.asked(), asked, "checked since the fd was last idle: no system call");
@@ -435,7 +435,7 @@ mod tests {
         f.classify(&e, true, false);
         // Lone requests skip the check, which leaves the cache unchecked ...
         f.classify(&e, true, false);
-        assert!(e.order.try_fast());
+        assert!(e.order.try_fast().is_some());
         // ... so the next request, finding one in flight, checks: the number is now a pipe.
         f.id.set(FileId { ident: 9, format: libc::S_IFIFO });
         assert_eq!(f.classify(&e, true, false), (kind::VALID | kind::STREAM, true));
@@ -444,7 +444,7 @@ mod tests {
         let h = Fake::new(libc::S_IFREG, 1, 0);
         h.classify(&g, true, false);
         h.classify(&g, true, false);
-        assert!(g.order.try_fast());
+        assert!(g.order.try_fast().is_some());
         h.flags.set(libc::O_DIRECT);
         h.id.set(FileId { ident: 3, format: libc::S_IFREG });
         assert_eq!(h.classify(&g, true, false), (kind::VALID | kind::DIRECT, false));

@@ -36,8 +36,8 @@ mod state;
 
 pub(crate) use self::iov::{Span, IOV_MAX, MAX_RW};
 pub(crate) use self::list::{List, ReqStack};
-pub(crate) use self::state::{Backend, Meta, Op, Phase, State};
-use self::state::{BACKEND_MASK, BACKEND_SHIFT, CANCEL_ASKED, COUNTED, STREAM};
+pub(crate) use self::state::{Backend, Meta, Op, Phase, State, GEN_BITS, MAX_QUEUES};
+use self::state::{BACKEND_MASK, BACKEND_SHIFT, CANCEL_ASKED, COUNTED, GEN_MASK, STREAM};
 use crate::abi::{Aiocb, SigEvent};
 use crate::notify::ThreadJob;
 use crate::sys::{Held, Linked};
@@ -252,9 +252,20 @@ impl<'a> Req<'a> {
     pub(crate) fn set_meta(&self, m: Meta) {
         self.meta_word().store(m.0, Relaxed);
     }
-    /// Now counted in its fd's in-flight count.
-    pub(crate) fn set_counted(&self) {
-        self.meta_word().fetch_or(COUNTED, Relaxed);
+    /// Now counted in generation `generation` of its fd (see `Meta::counted`).
+    pub(crate) fn set_counted(&self, generation: u32) {
+        self.meta_word().fetch_and(!(COUNTED | GEN_MASK), Relaxed);
+        self.meta_word().fetch_or(COUNTED | Meta::gen_bits(generation), Relaxed);
+    }
+    /// Records generation number `generation` without counting the request (see
+    /// `Meta::generation`: an fsync waiting for the generations before it).
+    pub(crate) fn set_generation(&self, generation: u32) {
+        self.meta_word().fetch_and(!GEN_MASK, Relaxed);
+        self.meta_word().fetch_or(Meta::gen_bits(generation), Relaxed);
+    }
+    /// No longer counted (taken out of its fd's lists before it touched the fd).
+    pub(crate) fn clear_counted(&self) {
+        self.meta_word().fetch_and(!(COUNTED | GEN_MASK), Relaxed);
     }
     /// Moved to another backend (what the first would not take goes to the workers).
     pub(crate) fn set_backend(&self, b: Backend) {
@@ -461,7 +472,11 @@ mod tests {
             assert_eq!((m.queue(), m.backend(), m.op()), (q, b, op));
             assert!(m.ordered() && !m.barrier() && !m.watched() && !m.counted());
             assert_eq!(m.stream(), q == 7);
-            assert!(m.with_counted().counted());
+            assert!(m.with_counted(37).counted());
+            assert_eq!(m.with_counted(37).generation(), 37 & 31);
+            assert_eq!(m.with_counted(37).with_counted(2).generation(), 2, "a new count replaces the old");
+            assert_eq!(m.with_counted(31).queue(), q, "the generation stays in its bits");
+            assert_eq!(m.with_counted(31).op(), op);
             assert_eq!(Meta::new(q, b, Op::Read).target(), Meta::new(q, b, Op::Write).with_barrier(true).target());
             assert_ne!(Meta::new(q, Backend::Uring, op).target(), Meta::new(q, Backend::Threads, op).target());
         }
@@ -503,7 +518,13 @@ mod tests {
         assert_eq!(req.state().phase(), Phase::Deferred);
         // Fallback to the workers and a stale stream class.
         req.set_backend(Backend::Uring);
-        req.set_counted();
+        req.set_generation(40);
+        assert_eq!((req.meta().generation(), req.meta().counted()), (40 & 31, false));
+        req.set_counted(9);
+        assert_eq!(req.meta().generation(), 9);
+        req.clear_counted();
+        assert!(!req.meta().counted());
+        req.set_counted(9);
         let m = req.meta();
         assert_eq!(
             (m.backend(), m.queue(), m.op(), m.counted(), m.stream()),

@@ -55,8 +55,8 @@ pub(crate) enum Backend {
 pub(crate) enum Phase {
     /// Not in flight (never submitted, or being accepted by its submitter).
     Idle = 0,
-    /// Parked in one of its fd's lists (ordering chain, behind a barrier or a drain); owned by
-    /// the fd's lock.
+    /// Parked in one of its fd's lists (ordering chain, an fsync waiting for its predecessors, held
+    /// by a drain); owned by the fd's lock.
     Waiting = 1,
     /// In a worker pool's work list; owned by the pool's work lock.
     Queued = 2,
@@ -126,19 +126,27 @@ impl State {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct Meta(pub(super) u32);
 
-// Layout: queue in bits 0-15, backend 16-17, operation 18-21 (room for new opcodes), flags from 22.
-const QUEUE_MASK: u32 = 0xffff;
-pub(super) const BACKEND_SHIFT: u32 = 16;
+// Layout: queue in bits 0-7 (at most 64 queues, one per CPU: `Engine`), backend 8-9, operation
+// 10-13 (room for new opcodes), flags 14-20, and in bits 27-31 the fd generation the request is
+// counted in (see `Meta::generation`).
+const QUEUE_MASK: u32 = 0xff;
+pub(super) const BACKEND_SHIFT: u32 = 8;
 pub(super) const BACKEND_MASK: u32 = 3 << BACKEND_SHIFT;
-const OP_SHIFT: u32 = 18;
+const OP_SHIFT: u32 = 10;
 const OP_MASK: u32 = 0xf << OP_SHIFT;
-const ORDERED: u32 = 1 << 22;
-const BARRIER: u32 = 1 << 23;
-const WATCHED: u32 = 1 << 24;
-pub(super) const STREAM: u32 = 1 << 25;
-pub(super) const COUNTED: u32 = 1 << 26;
-const FILE_POS: u32 = 1 << 27;
-const QUEUED: u32 = 1 << 28;
+const ORDERED: u32 = 1 << 14;
+const BARRIER: u32 = 1 << 15;
+const WATCHED: u32 = 1 << 16;
+pub(super) const STREAM: u32 = 1 << 17;
+pub(super) const COUNTED: u32 = 1 << 18;
+const FILE_POS: u32 = 1 << 19;
+const QUEUED: u32 = 1 << 20;
+const GEN_SHIFT: u32 = 27;
+/// The bits of the generation number a request is counted in (its low 5 bits).
+pub(crate) const GEN_BITS: u32 = 0x1f;
+pub(super) const GEN_MASK: u32 = GEN_BITS << GEN_SHIFT;
+/// The number of queues a request can name.
+pub(crate) const MAX_QUEUES: usize = QUEUE_MASK as usize + 1;
 
 impl Meta {
     pub(crate) fn new(queue: usize, backend: Backend, op: Op) -> Meta {
@@ -187,6 +195,11 @@ impl Meta {
     fn flag(self, f: u32, on: bool) -> Meta {
         // Without a branch: the submission path sets several flags per request.
         Meta(self.0 | (f * on as u32))
+    }
+
+    /// Neither ordered nor a barrier: its fd's bookkeeping is the generation count alone.
+    pub(crate) fn plain(self) -> bool {
+        self.0 & (ORDERED | BARRIER) == 0
     }
 
     /// Keeps submission order with the other requests of its direction on the fd.
@@ -239,11 +252,23 @@ impl Meta {
         self.flag(QUEUED, on)
     }
 
-    /// Counted in its fd's in-flight count (issued, not only parked on the fd).
+    /// Counted on its fd (see `engine::fd::ordering`): a read or write in one of the fd's
+    /// generations, from its admission on the fd (issued, or chained) until it completes; an
+    /// fsync from its issue until it completes.
     pub(crate) fn counted(self) -> bool {
         self.0 & COUNTED != 0
     }
-    pub(crate) fn with_counted(self) -> Meta {
-        Meta(self.0 | COUNTED)
+    /// Counted, in generation `generation` (only its low 5 bits are kept).
+    pub(crate) fn with_counted(self, generation: u32) -> Meta {
+        Meta(self.0 & !GEN_MASK | COUNTED | Self::gen_bits(generation))
+    }
+    /// The low 5 bits of a generation number: for a read or write, the generation it is counted
+    /// in; for an fsync, the generation before which every one must drain before it is issued.
+    pub(crate) fn generation(self) -> u32 {
+        (self.0 & GEN_MASK) >> GEN_SHIFT
+    }
+    /// The meta word bits of generation number `generation`.
+    pub(super) fn gen_bits(generation: u32) -> u32 {
+        (generation & GEN_BITS) << GEN_SHIFT
     }
 }
