@@ -18,14 +18,7 @@ static void pending_read(int fd, void *buf, size_t n, void (*trigger)(void),
         die("%s: a read with nothing to read completed at once with error "
             "%d (%s)", what, e, strerror(e));
     trigger();
-    long long deadline = now_ms() + DONE_MS;
-    while (aio_error(&cb) == EINPROGRESS) {
-        if (now_ms() > deadline)
-            die("%s: still in progress after %d ms", what, DONE_MS);
-        const struct aiocb *l[1] = { &cb };
-        struct timespec ts = ms_ts(100);
-        aio_suspend(l, 1, &ts);
-    }
+    wait_done(&cb);
     if (aio_error(&cb) != 0)
         die("%s: error %d (%s)", what, aio_error(&cb),
             strerror(aio_error(&cb)));

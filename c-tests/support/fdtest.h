@@ -698,14 +698,7 @@ CT_FN struct rw_outcome aio_rw(int fd, int write, void *buf, size_t n, off_t off
         o.sub_errno = errno;
         return o;
     }
-    long long deadline = now_ms() + DONE_MS;
-    while (aio_error(&cb) == EINPROGRESS) {
-        if (now_ms() > deadline)
-            die("%s: still in progress after %d ms", what, DONE_MS);
-        const struct aiocb *l[1] = { &cb };
-        struct timespec ts = ms_ts(100);
-        aio_suspend(l, 1, &ts);
-    }
+    wait_done(&cb);
     o.err = aio_error(&cb);
     o.ret = aio_return(&cb);
     return o;
@@ -750,5 +743,18 @@ CT_FN void expect_bytes(struct rw_outcome o, ssize_t n, const char *what)
             die("%s returned %lld, expected it to fail", #expr, _r);       \
         errno;                                                             \
     })
+
+/* aio_read and aio_write of fd (`name` in messages) fail as read(2) and write(2) do on it, or,
+ * when `positional`, as pread(2) and pwrite(2) at offset 0 do. */
+CT_FN void expect_like_syscalls(int fd, const char *name, int positional)
+{
+    char buf[64] = { 0 }, what[96];
+    int e = positional ? SYS_ERRNO(pread(fd, buf, sizeof buf, 0)) : SYS_ERRNO(read(fd, buf, sizeof buf));
+    snprintf(what, sizeof what, "%s: aio_read", name);
+    expect_errno(aio_rw(fd, 0, buf, sizeof buf, 0, what), e, what);
+    e = positional ? SYS_ERRNO(pwrite(fd, buf, sizeof buf, 0)) : SYS_ERRNO(write(fd, buf, sizeof buf));
+    snprintf(what, sizeof what, "%s: aio_write", name);
+    expect_errno(aio_rw(fd, 1, buf, sizeof buf, 0, what), e, what);
+}
 
 #endif
