@@ -20,8 +20,9 @@
 //! What counts as done: the whole length read, or 0 bytes (end of file). A short count means the
 //! cache held only the first part, or the file ends inside the request: the request then goes to
 //! its engine whole, which reads those bytes again (harmless for a read) and tells the two apart.
-//! After a miss the next [`SKIP_AFTER_MISS`] reads on the descriptor go straight to the engine, so
-//! a file read cold pays the attempt once in that many requests, not each time.
+//! After an attempt that did not finish the read (a miss, or a descriptor that cannot read this
+//! way) the next [`SKIP_AFTER_MISS`] reads on the descriptor go straight to the engine, so a file
+//! read cold pays the attempt once in that many requests, not each time.
 
 use core::sync::atomic::Ordering::Relaxed;
 
@@ -67,9 +68,11 @@ pub(crate) fn try_read(fe: &FdEntry, fd: i32, op: Op, req: &Req<'_>) -> Option<i
     if n == 0 || (n > 0 && n as usize == unsafe { span.len() }) {
         return Some(n);
     }
-    if n == -(libc::EAGAIN as isize) || n > 0 {
-        fe.inline_skip.store(SKIP_AFTER_MISS, Relaxed);
-    }
+    // A miss, a short count, or a descriptor that cannot read this way at all (EOPNOTSUPP from a
+    // file system without RWF_NOWAIT, ESPIPE from a stale class, an error the engine will report
+    // again): the next reads skip the attempt, so such a descriptor does not pay two useless
+    // system calls per read.
+    fe.inline_skip.store(SKIP_AFTER_MISS, Relaxed);
     None
 }
 
