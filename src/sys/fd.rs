@@ -29,6 +29,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
 
 use super::errno::ErrnoGuard;
+use super::lock;
 use crate::errno::Errno;
 
 /// The `F_SETSIG` value that marks a private file of ours.
@@ -426,6 +427,9 @@ fn slot(fd: c_int, make: bool) -> Option<&'static Slot> {
 /// request then ends as if its descriptor had been closed, which it was.) EBADF for a bad `fd`,
 /// EAGAIN when no descriptor can be had. Not async-signal-safe (may allocate a registry chunk).
 pub(crate) fn hold(fd: c_int, id: FileId) -> Result<Held, Errno> {
+    if lock::sweep_due() {
+        sweep_kept();
+    }
     let x = dup_high(fd).map_err(|e| if e == Errno::EBADF { e } else { Errno::EAGAIN })?;
     let Some(s) = slot(x, true) else {
         close(x);
@@ -489,9 +493,21 @@ pub(crate) fn held_ident(h: Held) -> u64 {
     }
 }
 
-/// Gives `h` up: closes the number if it is still ours, else only forgets it. Async-signal-safe.
+/// Gives `h` up: closes the number if it is still ours, else only forgets it; but while this
+/// process may hold a POSIX record lock on the file, which the close would drop, the number is
+/// kept open and closed later (`sys::lock`). Async-signal-safe.
 pub(crate) fn release(h: Held) {
     let ours = held_ok(h);
+    if !(ours && lock::process_may_hold_locks(h.fd()) && lock::keep(h.to_word())) {
+        drop_held(h, ours);
+    }
+    if lock::sweep_due() {
+        sweep_kept();
+    }
+}
+
+/// Closes (if `ours`) and forgets `h`.
+fn drop_held(h: Held, ours: bool) {
     if let Some(s) = slot(h.fd(), false) {
         if s.state.compare_exchange(h.generation() | SLOT_LIVE, h.generation(), AcqRel, Acquire).is_ok() && ours {
             close(h.fd());
@@ -499,9 +515,24 @@ pub(crate) fn release(h: Held) {
     }
 }
 
+/// Looks again at the duplicates kept for the process's record locks: closes those whose file it
+/// no longer locks, forgets those whose number is no longer ours. Async-signal-safe.
+pub(crate) fn sweep_kept() {
+    lock::sweep(|w| {
+        let Some(h) = Held::from_word(w) else { return true };
+        let ours = held_ok(h);
+        if ours && lock::process_may_hold_locks(h.fd()) {
+            return false;
+        }
+        drop_held(h, ours);
+        true
+    });
+}
+
 /// In a fork child: closes every held number that is still ours and forgets them all (the
 /// requests that held them are the parent's). Async-signal-safe.
 pub(crate) fn release_all_inherited() {
+    lock::forget_all();
     for (c, chunk) in REGISTRY.iter().enumerate() {
         let p = chunk.load(Acquire);
         if p.is_null() {

@@ -31,6 +31,7 @@ mod errno;
 mod fd;
 mod futex;
 mod io;
+mod lock;
 mod log;
 mod proc;
 mod shm;

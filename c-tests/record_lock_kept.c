@@ -1,0 +1,68 @@
+/* DESCRIPTION: a POSIX record lock (fcntl F_SETLK) the program holds on a file survives aio_write, aio_read and aio_fsync (O_SYNC, O_DSYNC) on that file: the library never closes a descriptor of the file while the process holds such a lock */
+#include "support/common.h"
+
+#include <sys/wait.h>
+
+/* Whether another process sees our write lock over the whole file. */
+static int lock_seen_by_child(int fd)
+{
+    pid_t parent = getpid();
+    pid_t c = fork();
+    if (c < 0)
+        die("fork: %s", strerror(errno));
+    if (c == 0) {
+        struct flock g = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+        if (fcntl(fd, F_GETLK, &g) != 0)
+            _exit(2);
+        _exit(g.l_type == F_WRLCK && g.l_pid == parent ? 0 : 1);
+    }
+    int st;
+    if (waitpid(c, &st, 0) != c)
+        die("waitpid: %s", strerror(errno));
+    if (!WIFEXITED(st) || WEXITSTATUS(st) == 2)
+        die("child could not ask F_GETLK");
+    return WEXITSTATUS(st) == 0;
+}
+
+int main(void)
+{
+    int fd = tmp_open(0);
+    struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+    SYS(fcntl(fd, F_SETLK, &fl));
+    if (!lock_seen_by_child(fd))
+        die("the lock is not seen before any AIO");
+
+    static char data[4096], back[4096];
+    pat_fill(data, sizeof data, 0, 3);
+    for (int round = 0; round < 4; round++) {
+        struct aiocb w, s, r, d;
+        cb_init(&w, fd, data, sizeof data, 0);
+        CHECK_EQ(aio_write(&w), 0);
+        cb_init(&s, fd, NULL, 0, 0);
+        CHECK_EQ(aio_fsync(O_SYNC, &s), 0);
+        wait_done(&w);
+        wait_done(&s);
+        CHECK_DONE_OK(&w, sizeof data);
+        CHECK_DONE_OK(&s, 0);
+        cb_init(&r, fd, back, sizeof back, 0);
+        CHECK_EQ(aio_read(&r), 0);
+        cb_init(&d, fd, NULL, 0, 0);
+        CHECK_EQ(aio_fsync(O_DSYNC, &d), 0);
+        wait_done(&r);
+        wait_done(&d);
+        CHECK_DONE_OK(&r, sizeof back);
+        CHECK_DONE_OK(&d, 0);
+        if (memcmp(back, data, sizeof back) != 0)
+            die("round %d: read back other bytes", round);
+        if (!lock_seen_by_child(fd))
+            die("round %d: the process lost its record lock on the file", round);
+    }
+
+    /* Unlocked, the file is the program's to close as usual. */
+    fl.l_type = F_UNLCK;
+    SYS(fcntl(fd, F_SETLK, &fl));
+    if (lock_seen_by_child(fd))
+        die("still locked after F_UNLCK");
+    SYS(close(fd));
+    return 0;
+}
