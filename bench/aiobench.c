@@ -1452,7 +1452,8 @@ static int cmd_count(const struct opts *o)
  * an fsync of the copy, so that every contender pays for durability
  * (aiocp fsyncs by itself; its fsync here then finds nothing to do).
  * The source is read into the page cache first, or evicted (--cold 1,
- * POSIX_FADV_DONTNEED: the file is clean, so no root is needed).  The
+ * POSIX_FADV_DONTNEED: the file is clean, so no root is needed), after a
+ * syncfs that settles what the previous run left (its deleted copy).  The
  * copy is checked (size, and 64 sampled blocks plus the last one).
  * "ops" are MiB, so "iops" is MiB/s.                                   */
 
@@ -1474,6 +1475,12 @@ static int cmd_copy(const struct opts *o)
         die("%s: %s", o->src, strerror(errno));
     if (unlink(o->dst) && errno != ENOENT)
         die("unlink %s: %s", o->dst, strerror(errno));
+    /* The previous run's copy was deleted at its end; its blocks are freed (and, on a file
+     * system mounted with discard, discarded) when the journal commits, which would otherwise
+     * happen during this run's copy: commit it now, before the clock starts, so every contender
+     * starts on the same settled disk. */
+    if (syncfs(s))
+        die("syncfs %s: %s", o->src, strerror(errno));
     if (o->cold) {
         int e = posix_fadvise(s, 0, 0, POSIX_FADV_DONTNEED);
         if (e)

@@ -5,7 +5,7 @@
  *
  *   -d        open both files with O_DIRECT (the page cache is bypassed)
  *   -n N      requests in flight (default 8)
- *   -b BYTES  bytes per request (default 1 MiB; a multiple of 4096 with -d)
+ *   -b BYTES  bytes per request (default 4 MiB; a multiple of 4096 with -d)
  *
  * Each slot reads a block of SRC and then writes it to DST at the same offset; the slots work
  * side by side, so reads and writes overlap; without -d, each block written is handed to
@@ -15,6 +15,14 @@
  *
  * With -d, a SRC whose size is not a multiple of the block size gets its last block written
  * whole (O_DIRECT transfers whole blocks) and DST is then cut back to SRC's size.
+ *
+ * Why 4 MiB: with -d every write lands in space that posix_fallocate reserved as "unwritten",
+ * and the file system converts each written range when its write completes (on ext4, one
+ * journal handle per write); O_DIRECT writes into a new file then cost about the same whatever
+ * the queue depth, so fewer, larger writes are what helps (on the reference machine, 1.1x to
+ * 1.4x the throughput of 1 MiB requests, 8 in flight either way, in interleaved runs of
+ * bench/'s copy-direct copy). Buffered copies are no slower with it. 8 x 4 MiB is 32 MiB of
+ * buffers.
  *
  * Exit status: 0 when the copy is complete and durable, 1 otherwise (with a message).
  */
@@ -80,7 +88,7 @@ int main(int argc, char **argv)
 {
     int direct = 0, opt;
     long nreq = 8;
-    long long bs = 1 << 20;
+    long long bs = 4 << 20;
     while ((opt = getopt(argc, argv, "dn:b:")) != -1) {
         switch (opt) {
         case 'd': direct = 1; break;

@@ -51,11 +51,13 @@ run() {
 }
 
 for mode in glibc aio-rs uring kaio threads nouring; do
+    # Small requests (many in flight, a short last one), and the defaults (4 MiB: a.bin is one
+    # whole block and a short one, b.bin a single short one).
     for f in a.bin b.bin empty.bin; do
-        for d in "" -d; do
+        for d in "" -d "-n 6 -b 131072" "-d -n 6 -b 131072"; do
             rm -f "$data/copy"
-            if ! run timeout 60 "$data/aiocp" $d -n 6 -b 131072 "$data/$f" "$data/copy"; then
-                if [ -n "$d" ] && [ ! -s "$data/copy" ] && ! dd if=/dev/zero of="$data/probe" bs=4096 count=1 \
+            if ! run timeout 60 "$data/aiocp" $d "$data/$f" "$data/copy"; then
+                if [ "${d#-d}" != "$d" ] && [ ! -s "$data/copy" ] && ! dd if=/dev/zero of="$data/probe" bs=4096 count=1 \
                     oflag=direct status=none 2>/dev/null; then
                     echo "examples: O_DIRECT refused in $data: aiocp -d not run"
                     continue
