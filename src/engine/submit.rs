@@ -129,6 +129,14 @@ pub(crate) unsafe fn accept<'e>(
     if fsync_to_workers {
         backend = Backend::Threads;
     }
+    // An O_DIRECT write that extends its file or is not block-aligned runs synchronously inside
+    // `io_submit` on ext4 and XFS: it goes to io_uring (which tries it without waiting and
+    // otherwise runs it in its own kernel worker), or, where kernel AIO is forced or no ring
+    // exists, to the workers. Never to a path that blocks the caller.
+    let blocks = |(len, align)| fe.direct_write_may_block(fdn, off, len, align);
+    if backend == Backend::Kaio && op.is_write() && !file_pos && blocks(req.extent(op)) {
+        backend = if has_ring && cfg.forced.is_none() { Backend::Uring } else { Backend::Threads };
+    }
     // Requests at the file position run one at a time on their fd, in submission order, as
     // consecutive read(2)/write(2) calls would (reads and writes in one chain: both move it).
     let ordered = !sync && (stream || file_pos || (op.is_write() && k & kind::APPEND != 0));

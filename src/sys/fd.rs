@@ -322,6 +322,8 @@ pub(crate) struct FileId {
     pub(crate) ident: u64,
     /// The `S_IFMT` bits of `st_mode`: 0 for an anonymous inode (eventfd, epoll, pidfd, ...).
     pub(crate) format: libc::mode_t,
+    /// `st_size` when it was asked (not part of the identity).
+    pub(crate) size: u64,
 }
 
 /// `fstat(fd)`: the identity of the file (EBADF for a bad descriptor, whatever fstat said).
@@ -335,7 +337,7 @@ pub(crate) fn file_id(fd: c_int) -> Result<FileId, Errno> {
     }
     let format = st.st_mode & libc::S_IFMT;
     let ident = (st.st_dev as u64).rotate_left(32) ^ st.st_ino as u64 ^ (format as u64) << 48;
-    Ok(FileId { ident: ident | 1 << 63, format })
+    Ok(FileId { ident: ident | 1 << 63, format, size: st.st_size.max(0) as u64 })
 }
 
 /// `fcntl(F_GETFL)`: the open flags of `fd` (EBADF on failure).

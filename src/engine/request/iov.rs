@@ -72,6 +72,14 @@ impl IoVecs<'_> {
         (0..self.cnt).fold(0usize, |s, i| s.saturating_add(self.entry(i).iov_len))
     }
 
+    /// The entries' base addresses and lengths ORed together (their common alignment).
+    pub(crate) fn align_bits(&self) -> u64 {
+        (0..self.cnt).fold(0u64, |a, i| {
+            let e = self.entry(i);
+            a | e.iov_base as u64 | e.iov_len as u64
+        })
+    }
+
     /// What remains after the first `done` bytes; None if nothing does.
     pub(crate) fn after(&self, done: usize) -> Option<Span> {
         let mut skip = done;
@@ -94,6 +102,18 @@ impl IoVecs<'_> {
 }
 
 impl Req<'_> {
+    /// The length of a transfer of `op` (before the request is started: its meta is not set
+    /// yet) and its buffer addresses and lengths ORed together (their common alignment).
+    pub(crate) fn extent(&self, op: Op) -> (usize, u64) {
+        if !op.is_vector() {
+            return (self.nbytes(), self.buf() as u64 | self.nbytes() as u64);
+        }
+        // SAFETY: as `iov`: the intake checked that a vector's `aio_buf` is an array of
+        // `aio_nbytes` (at most IOV_MAX) entries, kept unmodified while the request is in flight.
+        let v = unsafe { IoVecs::new(self.buf() as *const libc::iovec, self.nbytes()) };
+        (v.total(), v.align_bits())
+    }
+
     /// The iovec array of a vectored request (`Op::Readv`, `Op::Writev`).
     pub(crate) fn iov(&self) -> IoVecs<'_> {
         debug_assert!(self.meta().op().is_vector());
