@@ -66,10 +66,19 @@ use crate::notify::Notify;
 
 /// The engine, started on first use (fork handlers first, so no child ever inherits an engine
 /// without them).
+#[inline(always)]
 fn engine() -> &'static Engine {
-    if let Some(e) = self::core::get() {
-        return e;
+    match self::core::get() {
+        Some(e) => e,
+        None => engine_start(),
     }
+}
+
+/// The first AIO call of the process (or of a fork child) starts the engine. Out of line: every
+/// later call finds it with one load.
+#[cold]
+#[inline(never)]
+fn engine_start() -> &'static Engine {
     // Starting runs other libraries' code (std, the io-uring crate), which may reach a glibc
     // cancellation point; none may act inside an AIO call that is not one.
     let _no_cancel = crate::sys::NoCancel::new();
@@ -78,6 +87,7 @@ fn engine() -> &'static Engine {
 }
 
 /// The calling thread's home queue, with its helper thread running.
+#[inline(always)]
 fn home(eng: &'static Engine) -> Result<&'static Queue, Errno> {
     let q = eng.home()?;
     helper::ensure(eng, q)?;
