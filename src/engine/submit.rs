@@ -91,21 +91,31 @@ pub(crate) unsafe fn accept<'e>(
         // SAFETY: as this function (the caller's contract).
         return unsafe { accept_bad_args(eng, q, r, off, notify, group) };
     }
-    // A request at the file position needs a checked class (see `at_file_pos`).
-    let has_ring = q.live_ring().is_some();
     let fe = match eng.fds.entry(fdn) {
         Ok(fe) => fe,
         // SAFETY: as this function (the caller's contract).
         Err(e) => return unsafe { bad_fd(eng, q, r, op, notify, group, e) },
     };
+    let cfg = &eng.config.queue;
+    // A page-cache hit is read here, on the caller's thread (see `inline`), first by the class
+    // the number had when last classified, without classifying it again: the attempt checks
+    // what it needs itself (`F_GETFL`, and the read's own answer). A number never classified is
+    // classified first, and tried then.
+    let tried = !file_pos && inline::eligible(op, fe.class_hint(), cfg.forced);
+    if tried {
+        if let Some(n) = inline::try_read(fe, fdn, op, &req) {
+            // SAFETY: as this function (the caller's contract).
+            return unsafe { accept_done(eng, q, r, notify, group, n) };
+        }
+    }
+    // A request at the file position needs a checked class (see `at_file_pos`).
+    let has_ring = q.live_ring().is_some();
     let (k, changed) = match fe.classify(fdn, has_ring && !file_pos, sync || req.offset() == 0) {
         Ok(c) => c,
         // SAFETY: as this function (the caller's contract).
         Err(e) => return unsafe { bad_fd(eng, q, r, op, notify, group, e) },
     };
-    let cfg = &eng.config.queue;
-    // A page-cache hit is read here, on the caller's thread (see `inline`).
-    if !file_pos && !changed && inline::eligible(op, k, cfg.forced) {
+    if !tried && !file_pos && !changed && inline::eligible(op, k, cfg.forced) {
         if let Some(n) = inline::try_read(fe, fdn, op, &req) {
             // SAFETY: as this function (the caller's contract).
             return unsafe { accept_done(eng, q, r, notify, group, n) };
@@ -410,8 +420,17 @@ unsafe fn accept_done(
 ) -> Result<(), Errno> {
     // SAFETY: the caller guarantees the aiocb is live.
     let req = unsafe { r.get() };
+    let m = Meta::new(q.idx, Backend::Threads, Op::Read);
+    if matches!(notify, Notify::None) && group.is_null() && q.stats.is_none() {
+        // Nothing to notify, no group to count down, nothing to count: what `start` and then
+        // `finish` would do comes down to publishing the result (and waking sleepers, as every
+        // completion does).
+        req.done_at_once(m, res);
+        eng.done.notify_all();
+        return Ok(());
+    }
     let (job, queued, _) = notify_parts(q, r, notify, Backend::Threads)?;
-    let m = Meta::new(q.idx, Backend::Threads, Op::Read).with_queued(queued);
+    let m = m.with_queued(queued);
     req.start(eng.epoch, m, job, Group::as_member_tag(group));
     if let Some(s) = q.stats {
         s.submitted();

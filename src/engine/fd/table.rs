@@ -187,6 +187,13 @@ impl FdEntry {
         Ok((fresh, busy && (fresh & order_bits) != (cached & order_bits)))
     }
 
+    /// The class this number had when it was last classified (`kind` bits; 0: never), without
+    /// any check: what the number names now may differ (see [`FdEntry::classify`]).
+    #[inline(always)]
+    pub(crate) fn class_hint(&self) -> u32 {
+        self.info.load(Relaxed)
+    }
+
     /// Forgets the class (a completion showed it was stale).
     pub(crate) fn invalidate(&self) {
         self.info.store(0, Relaxed);
