@@ -62,9 +62,15 @@ pub(crate) fn route(k: u32, forced: Option<Backend>, has_ring: bool, kaio: impl 
 /// ([`accept_failed`]), which `aio_error` and its notification report. Only an `aio_fsync` on a
 /// bad descriptor fails here with EBADF (glibc checks it with `fcntl`).
 ///
+/// A page-cache hit is read here, on the caller's thread (see `inline`), first by the class the
+/// number had when it was last classified, without classifying it again: the attempt checks what
+/// it needs itself (`F_GETFL`, and the read's own answer). A number never classified is
+/// classified first, and tried then ([`accept_engine`]).
+///
 /// # Safety
 /// `r` points to a live aiocb that the caller will not modify or free until it completes.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(crate) unsafe fn accept<'e>(
     eng: &'e Engine,
     q: &Queue,
@@ -80,6 +86,43 @@ pub(crate) unsafe fn accept<'e>(
     if req.in_flight(eng.epoch) && req.status() == libc::EINPROGRESS {
         return Err(Errno::EINVAL);
     }
+    let mut tried = false;
+    // (A negative offset or length is left to `accept_engine`, which fails it.)
+    if !file_pos && (req.offset() | req.nbytes() as i64) >= 0 {
+        if let Some(fe) = eng.fds.get(req.fd()) {
+            if inline::eligible(op, fe.class_hint(), eng.config.queue.forced) {
+                if let Some(n) = inline::try_read(fe, req.fd(), op, &req) {
+                    // SAFETY: as this function (the caller's contract).
+                    return unsafe { accept_done(eng, q, r, notify, group, n) };
+                }
+                tried = true;
+            }
+        }
+    }
+    // SAFETY: as this function (the caller's contract).
+    unsafe { accept_engine(eng, q, r, op, file_pos, notify, group, batch, tried) }
+}
+
+/// [`accept`] of a request not served on the caller's thread (`tried`: already attempted there
+/// by the number's last class).
+///
+/// # Safety
+/// As [`accept`], and the aiocb is not in flight.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+unsafe fn accept_engine<'e>(
+    eng: &'e Engine,
+    q: &Queue,
+    r: ReqPtr,
+    op: Op,
+    file_pos: bool,
+    notify: &Notify,
+    group: *const Group,
+    batch: &mut Batch<'e>,
+    tried: bool,
+) -> Result<(), Errno> {
+    // SAFETY: the caller guarantees the aiocb is live; we only read it until it is accepted.
+    let req = unsafe { r.get() };
     let sync = op.is_sync();
     let fdn = req.fd();
     // aio_fsync reads nothing but aio_fildes and aio_sigevent. A read or write with a negative
@@ -97,17 +140,6 @@ pub(crate) unsafe fn accept<'e>(
         Err(e) => return unsafe { bad_fd(eng, q, r, op, notify, group, e) },
     };
     let cfg = &eng.config.queue;
-    // A page-cache hit is read here, on the caller's thread (see `inline`), first by the class
-    // the number had when last classified, without classifying it again: the attempt checks
-    // what it needs itself (`F_GETFL`, and the read's own answer). A number never classified is
-    // classified first, and tried then.
-    let tried = !file_pos && inline::eligible(op, fe.class_hint(), cfg.forced);
-    if tried {
-        if let Some(n) = inline::try_read(fe, fdn, op, &req) {
-            // SAFETY: as this function (the caller's contract).
-            return unsafe { accept_done(eng, q, r, notify, group, n) };
-        }
-    }
     // A request at the file position needs a checked class (see `at_file_pos`).
     let has_ring = q.live_ring().is_some();
     let (k, changed) = match fe.classify(fdn, has_ring && !file_pos, sync || req.offset() == 0) {
@@ -410,7 +442,34 @@ pub(crate) unsafe fn accept_failed(
 ///
 /// # Safety
 /// As [`accept`], and the aiocb is not in flight.
+#[inline(always)]
 unsafe fn accept_done(
+    eng: &Engine,
+    q: &Queue,
+    r: ReqPtr,
+    notify: &Notify,
+    group: *const Group,
+    res: isize,
+) -> Result<(), Errno> {
+    if matches!(notify, Notify::None) && group.is_null() && q.stats.is_none() {
+        // Nothing to notify, no group to count down, nothing to count: what `start` and then
+        // `finish` would do comes down to publishing the result (and waking sleepers, as every
+        // completion does).
+        // SAFETY: the caller guarantees the aiocb is live.
+        unsafe { r.get() }.done_at_once(Meta::new(q.idx, Backend::Threads, Op::Read), res);
+        eng.done.notify_all();
+        return Ok(());
+    }
+    // SAFETY: as this function (the caller's contract).
+    unsafe { accept_done_notify(eng, q, r, notify, group, res) }
+}
+
+/// [`accept_done`] of a request with a notification, a group or stats to count.
+///
+/// # Safety
+/// As [`accept_done`].
+#[inline(never)]
+unsafe fn accept_done_notify(
     eng: &Engine,
     q: &Queue,
     r: ReqPtr,
@@ -420,17 +479,8 @@ unsafe fn accept_done(
 ) -> Result<(), Errno> {
     // SAFETY: the caller guarantees the aiocb is live.
     let req = unsafe { r.get() };
-    let m = Meta::new(q.idx, Backend::Threads, Op::Read);
-    if matches!(notify, Notify::None) && group.is_null() && q.stats.is_none() {
-        // Nothing to notify, no group to count down, nothing to count: what `start` and then
-        // `finish` would do comes down to publishing the result (and waking sleepers, as every
-        // completion does).
-        req.done_at_once(m, res);
-        eng.done.notify_all();
-        return Ok(());
-    }
     let (job, queued, _) = notify_parts(q, r, notify, Backend::Threads)?;
-    let m = m.with_queued(queued);
+    let m = Meta::new(q.idx, Backend::Threads, Op::Read).with_queued(queued);
     req.start(eng.epoch, m, job, Group::as_member_tag(group));
     if let Some(s) = q.stats {
         s.submitted();
