@@ -45,6 +45,7 @@ pub(crate) fn eligible(op: Op, k: u32, forced: Option<Backend>) -> bool {
 /// `fe`) on the caller's thread: `Some(result)` if it is done (the byte count, or 0 at end of
 /// file), None if it must go to an engine (its buffers may have been written meanwhile: the engine
 /// writes them again).
+#[inline(always)]
 pub(crate) fn try_read(fe: &FdEntry, fd: i32, op: Op, req: &Req<'_>) -> Option<isize> {
     if fe.inline_skip.load(Relaxed) != 0 {
         // Racy on purpose: concurrent readers may skip one more or one fewer.
