@@ -10,8 +10,10 @@
 //!
 //! When: only with the default routing (an `AIO_RS_BACKEND` that forces an engine sends every
 //! request to it, so each engine stays testable on its own), only for a read, and only on a
-//! descriptor whose class says a seekable file that is not O_DIRECT. The class can be stale (a
-//! lone request on an idle descriptor skips the check, see `FdEntry::classify`), and a
+//! descriptor whose class says a seekable file that is not O_DIRECT. The class can be stale (the
+//! attempt goes by the class the number had when it was last classified, `FdEntry::class_hint`,
+//! without a check; a lone request on an idle descriptor skips the check too, see
+//! `FdEntry::classify`), and a
 //! `RWF_NOWAIT` read of an O_DIRECT file still waits for the device, so the open flags are read
 //! again (`fcntl(F_GETFL)`, one system call) right before the attempt. What the class got wrong
 //! otherwise costs nothing: a pipe, socket or tty answers ESPIPE to a read at an offset, a file

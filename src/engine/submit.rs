@@ -18,7 +18,7 @@ use super::fd::table::{kind, FdEntry};
 use super::group::Group;
 use super::inline;
 use super::queue::Queue;
-use super::request::{free_job, new_job, Backend, Meta, Op, ReqPtr};
+use super::request::{free_job, new_job, Backend, Meta, Op, Req, ReqPtr};
 use crate::errno::Errno;
 use crate::notify::cq::QueueRef;
 use crate::notify::{self, Notify, ThreadJob};
@@ -86,21 +86,63 @@ pub(crate) unsafe fn accept<'e>(
     if req.in_flight(eng.epoch) && req.status() == libc::EINPROGRESS {
         return Err(Errno::EINVAL);
     }
-    let mut tried = false;
-    // (A negative offset or length is left to `accept_engine`, which fails it.)
-    if !file_pos && (req.offset() | req.nbytes() as i64) >= 0 {
-        if let Some(fe) = eng.fds.get(req.fd()) {
-            if inline::eligible(op, fe.class_hint(), eng.config.queue.forced) {
-                if let Some(n) = inline::try_read(fe, req.fd(), op, &req) {
-                    // SAFETY: as this function (the caller's contract).
-                    return unsafe { accept_done(eng, q, r, notify, group, n) };
-                }
-                tried = true;
-            }
-        }
+    let (done, tried) = read_here(eng, &req, op, file_pos);
+    if let Some(n) = done {
+        // SAFETY: as this function (the caller's contract).
+        return unsafe { accept_done(eng, q, r, notify, group, n) };
     }
     // SAFETY: as this function (the caller's contract).
     unsafe { accept_engine(eng, q, r, op, file_pos, notify, group, batch, tried) }
+}
+
+/// The page-cache attempt of [`accept`], by the number's last class (see there): the result if
+/// the read was served, and whether it was tried. A negative offset or length is not tried (left
+/// to [`accept_engine`], which fails it).
+#[inline(always)]
+fn read_here(eng: &Engine, req: &Req<'_>, op: Op, file_pos: bool) -> (Option<isize>, bool) {
+    if !file_pos && (req.offset() | req.nbytes() as i64) >= 0 {
+        if let Some(fe) = eng.fds.get(req.fd()) {
+            if inline::eligible(op, fe.class_hint(), eng.config.queue.forced) {
+                return (inline::try_read(fe, req.fd(), op, req), true);
+            }
+        }
+    }
+    (None, false)
+}
+
+/// What [`serve_here`] did.
+pub(crate) enum Here {
+    /// The read was served and its result published.
+    Done,
+    /// It was tried and must go to an engine: [`accept_engine`] with `tried`.
+    Tried,
+    /// Not tried: [`accept`].
+    No,
+}
+
+/// `aio_read`'s page-cache attempt before anything else (the home queue, its helper): a request
+/// with nothing to notify and no group, in an engine without stats, that is served here needs
+/// none of them. What [`accept`] followed by [`accept_done`] would do for it, without a queue
+/// (the meta word names queue 0; nobody reads the meta of a request that is not in flight).
+///
+/// # Safety
+/// As [`accept`].
+#[inline(always)]
+pub(crate) unsafe fn serve_here(eng: &Engine, r: ReqPtr, op: Op, file_pos: bool) -> Here {
+    // SAFETY: the caller guarantees the aiocb is live; only read until it is served.
+    let req = unsafe { r.get() };
+    if req.in_flight(eng.epoch) && req.status() == libc::EINPROGRESS {
+        return Here::No;
+    }
+    match read_here(eng, &req, op, file_pos) {
+        (Some(n), _) => {
+            req.done_at_once(Meta::new(0, Backend::Threads, Op::Read), n);
+            eng.done.notify_all();
+            Here::Done
+        }
+        (None, true) => Here::Tried,
+        (None, false) => Here::No,
+    }
 }
 
 /// [`accept`] of a request not served on the caller's thread (`tried`: already attempted there
@@ -110,7 +152,7 @@ pub(crate) unsafe fn accept<'e>(
 /// As [`accept`], and the aiocb is not in flight.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
-unsafe fn accept_engine<'e>(
+pub(crate) unsafe fn accept_engine<'e>(
     eng: &'e Engine,
     q: &Queue,
     r: ReqPtr,
