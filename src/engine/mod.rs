@@ -111,21 +111,20 @@ pub(crate) unsafe fn submit(r: ReqPtr, op: Op, notify: &Notify) -> Result<(), Er
 /// As [`submit`]; for a vectored `op`, the iovec array and the memory it describes too.
 pub(crate) unsafe fn submit_at(r: ReqPtr, op: Op, file_pos: bool, notify: &Notify) -> Result<(), Errno> {
     let eng = engine();
-    let mut tried = false;
+    let mut here = submit::Here::InFlight;
     if eng.stats.is_none() && notify.is_none() {
         // SAFETY: the caller keeps the aiocb valid and unmodified until it completes.
-        match unsafe { submit::serve_here(eng, r, op, file_pos) } {
-            submit::Here::Done => return Ok(()),
-            submit::Here::Tried => tried = true,
-            submit::Here::No => {}
+        here = unsafe { submit::serve_here(eng, r, op, file_pos) };
+        if let submit::Here::Done = here {
+            return Ok(());
         }
     }
     let q = home(eng)?;
     let mut batch = Batch::new(eng, true);
     let group = ::core::ptr::null();
-    if tried {
+    if let submit::Here::Engine { tried } = here {
         // SAFETY: as above; `serve_here` found the aiocb not in flight.
-        unsafe { submit::accept_engine(eng, q, r, op, file_pos, notify, group, &mut batch, true) }?;
+        unsafe { submit::accept_engine(eng, q, r, op, file_pos, notify, group, &mut batch, tried) }?;
     } else {
         // SAFETY: as above.
         unsafe { submit::accept(eng, q, r, op, file_pos, notify, group, &mut batch) }?;

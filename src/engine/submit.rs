@@ -100,7 +100,7 @@ pub(crate) unsafe fn accept<'e>(
 /// to [`accept_engine`], which fails it).
 #[inline(always)]
 fn read_here(eng: &Engine, req: &Req<'_>, op: Op, file_pos: bool) -> (Option<isize>, bool) {
-    if !file_pos && (req.offset() | req.nbytes() as i64) >= 0 {
+    if !file_pos && eng.config.queue.forced.is_none() && (req.offset() | req.nbytes() as i64) >= 0 {
         if let Some(fe) = eng.fds.get(req.fd()) {
             if inline::eligible(op, fe.class_hint(), eng.config.queue.forced) {
                 return (inline::try_read(fe, req.fd(), op, req), true);
@@ -114,10 +114,10 @@ fn read_here(eng: &Engine, req: &Req<'_>, op: Op, file_pos: bool) -> (Option<isi
 pub(crate) enum Here {
     /// The read was served and its result published.
     Done,
-    /// It was tried and must go to an engine: [`accept_engine`] with `tried`.
-    Tried,
-    /// Not tried: [`accept`].
-    No,
+    /// It goes to an engine: [`accept_engine`], with whether it was tried here.
+    Engine { tried: bool },
+    /// The aiocb is in flight: [`accept`] refuses it.
+    InFlight,
 }
 
 /// `aio_read`'s page-cache attempt before anything else (the home queue, its helper): a request
@@ -132,7 +132,7 @@ pub(crate) unsafe fn serve_here(eng: &Engine, r: ReqPtr, op: Op, file_pos: bool)
     // SAFETY: the caller guarantees the aiocb is live; only read until it is served.
     let req = unsafe { r.get() };
     if req.in_flight(eng.epoch) && req.status() == libc::EINPROGRESS {
-        return Here::No;
+        return Here::InFlight;
     }
     match read_here(eng, &req, op, file_pos) {
         (Some(n), _) => {
@@ -140,8 +140,7 @@ pub(crate) unsafe fn serve_here(eng: &Engine, r: ReqPtr, op: Op, file_pos: bool)
             eng.done.notify_all();
             Here::Done
         }
-        (None, true) => Here::Tried,
-        (None, false) => Here::No,
+        (None, tried) => Here::Engine { tried },
     }
 }
 
