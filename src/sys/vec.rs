@@ -4,7 +4,6 @@
 
 use core::ffi::c_int;
 
-
 /// `preadv2`/`pwritev2(fd, iov, cnt, off, flags)`: `off` -1 transfers at the file position and
 /// advances it (on a stream the position plays no part); `nowait` adds `RWF_NOWAIT`.
 ///
