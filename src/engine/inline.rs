@@ -15,7 +15,10 @@
 //! without a check; a lone request on an idle descriptor skips the check too, see
 //! `FdEntry::classify`), and a
 //! `RWF_NOWAIT` read of an O_DIRECT file still waits for the device, so the open flags are read
-//! again (`fcntl(F_GETFL)`, one system call) right before the attempt. What the class got wrong
+//! again (`fcntl(F_GETFL)`, one system call) right before the attempt. That answer cannot be
+//! cached: between two calls the program may close the number and open (or `dup2`) a file with
+//! O_DIRECT there, which no call of ours sees (c-tests/read_direct_reuse.c); no cheaper question
+//! tells that a number still names the same open file. What the class got wrong
 //! otherwise costs nothing: a pipe, socket or tty answers ESPIPE to a read at an offset, a file
 //! that cannot read without waiting answers EOPNOTSUPP, and the request then takes its usual path.
 //!
