@@ -55,7 +55,17 @@ impl<'e> Batch<'e> {
         }
     }
 
+    /// Issues what was pushed (nothing to do, and no call, for an empty batch: a request served
+    /// at submission, or parked on its fd).
+    #[inline(always)]
     pub(crate) fn flush(&mut self) {
+        if !self.list.is_empty() {
+            self.flush_runs();
+        }
+    }
+
+    #[inline(never)]
+    fn flush_runs(&mut self) {
         // Uninitialised on purpose (zeroing it cost more than the rest of the submit path);
         // only the first `n` slots are read.
         let mut run = [MaybeUninit::<ReqPtr>::uninit(); 64];

@@ -122,6 +122,12 @@ pub(crate) struct Engine {
     fd_cancel_active: AtomicU32,
 }
 
+thread_local! {
+    /// The calling thread's home queue: ((engine epoch << 16) | (queue index + 1), the queue once
+    /// started, else NULL); (0, NULL): none yet (see `Engine::home`).
+    static HOME: core::cell::Cell<(u64, *const Queue)> = const { core::cell::Cell::new((0, ptr::null())) };
+}
+
 static ENGINE: AtomicPtr<Engine> = AtomicPtr::new(ptr::null_mut());
 /// Serialises the start of the engine and of its helpers; held across `fork` (see `fork`).
 pub(crate) static INIT: Lock<()> = Lock::new(());
@@ -237,23 +243,39 @@ impl Engine {
     /// choosing by the current CPU instead spread a migrating thread's requests over several
     /// queues, and two threads started on one CPU shared one (the benchmark showed two threads
     /// at half the speed of one).
+    ///
+    /// The queue itself, once started, is remembered with the engine's generation in the same
+    /// thread-local word, so every later call finds it with one thread-local read and one
+    /// comparison (a fork child's engine has another generation: its threads choose again).
+    #[inline(always)]
     pub(crate) fn home(&'static self) -> Result<&'static Queue, Errno> {
-        thread_local! {
-            /// (engine epoch << 16) | (queue index + 1); 0: none yet.
-            static HOME: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
+        let (tag, q) = HOME.with(|h| h.get());
+        if tag >> 16 == self.epoch && !q.is_null() {
+            // SAFETY: `q` was stored by `home_slow` from this engine (same generation), whose
+            // queues are never freed or moved (started in place in the boxed slice, the engine
+            // leaked).
+            return Ok(unsafe { &*q });
         }
-        let home = HOME.with(|h| h.get());
+        self.home_slow()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn home_slow(&'static self) -> Result<&'static Queue, Errno> {
+        let (home, _) = HOME.with(|h| h.get());
         let i = if home >> 16 == self.epoch && home != 0 {
             (home & 0xffff) as usize - 1
         } else {
             let i = self.next_home.fetch_add(1, Relaxed) as usize % self.queues.len();
-            HOME.with(|h| h.set(self.epoch << 16 | (i as u64 + 1)));
+            HOME.with(|h| h.set((self.epoch << 16 | (i as u64 + 1), ptr::null())));
             i
         };
-        self.queues[i].get_or_try_init(|| {
+        let q = self.queues[i].get_or_try_init(|| {
             let _no_cancel = sys::NoCancel::new();
             Queue::start(&self.config.queue, i, self.stats.as_ref().map(|s| s.row(i)))
-        })
+        })?;
+        HOME.with(|h| h.set((self.epoch << 16 | (i as u64 + 1), q as *const Queue)));
+        Ok(q)
     }
 
     /// The mark a request records when it is submitted (`Req::set_cancel_mark`), to ask

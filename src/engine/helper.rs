@@ -31,12 +31,22 @@ const POLL_MS: i32 = 100;
 /// queue, never in a signal handler): a helper must already run when a non-blocking context needs
 /// one. EAGAIN if the thread cannot be created (tried again at the next submission): requests are
 /// refused then, since nobody would reap the completions that nobody waits for.
+#[inline(always)]
 pub(crate) fn ensure(eng: &'static Engine, q: &Queue) -> Result<(), Errno> {
-    static STARTED: [AtomicU32; 64] = [const { AtomicU32::new(0) }; 64];
-    let flag = &STARTED[q.idx];
-    if flag.load(Acquire) == eng.epoch as u32 {
-        return Ok(());
+    match STARTED.get(q.idx) {
+        Some(flag) if flag.load(Acquire) == eng.epoch as u32 => Ok(()),
+        _ => start(eng, q),
     }
+}
+
+/// Per queue: the engine generation whose helper thread was started.
+static STARTED: [AtomicU32; 64] = [const { AtomicU32::new(0) }; 64];
+
+/// [`ensure`]'s first call on a queue in this engine generation.
+#[cold]
+#[inline(never)]
+fn start(eng: &'static Engine, q: &Queue) -> Result<(), Errno> {
+    let flag = &STARTED[q.idx];
     let _g = INIT.lock();
     if flag.load(Acquire) != eng.epoch as u32 {
         let name = format!("aio-rs-h{}", q.idx);

@@ -10,10 +10,15 @@
 //!
 //! When: only with the default routing (an `AIO_RS_BACKEND` that forces an engine sends every
 //! request to it, so each engine stays testable on its own), only for a read, and only on a
-//! descriptor whose class says a seekable file that is not O_DIRECT. The class can be stale (a
-//! lone request on an idle descriptor skips the check, see `FdEntry::classify`), and a
+//! descriptor whose class says a seekable file that is not O_DIRECT. The class can be stale (the
+//! attempt goes by the class the number had when it was last classified, `FdEntry::class_hint`,
+//! without a check; a lone request on an idle descriptor skips the check too, see
+//! `FdEntry::classify`), and a
 //! `RWF_NOWAIT` read of an O_DIRECT file still waits for the device, so the open flags are read
-//! again (`fcntl(F_GETFL)`, one system call) right before the attempt. What the class got wrong
+//! again (`fcntl(F_GETFL)`, one system call) right before the attempt. That answer cannot be
+//! cached: between two calls the program may close the number and open (or `dup2`) a file with
+//! O_DIRECT there, which no call of ours sees (c-tests/read_direct_reuse.c); no cheaper question
+//! tells that a number still names the same open file. What the class got wrong
 //! otherwise costs nothing: a pipe, socket or tty answers ESPIPE to a read at an offset, a file
 //! that cannot read without waiting answers EOPNOTSUPP, and the request then takes its usual path.
 //!
@@ -45,6 +50,7 @@ pub(crate) fn eligible(op: Op, k: u32, forced: Option<Backend>) -> bool {
 /// `fe`) on the caller's thread: `Some(result)` if it is done (the byte count, or 0 at end of
 /// file), None if it must go to an engine (its buffers may have been written meanwhile: the engine
 /// writes them again).
+#[inline(always)]
 pub(crate) fn try_read(fe: &FdEntry, fd: i32, op: Op, req: &Req<'_>) -> Option<isize> {
     if fe.inline_skip.load(Relaxed) != 0 {
         // Racy on purpose: concurrent readers may skip one more or one fewer.

@@ -66,10 +66,19 @@ use crate::notify::Notify;
 
 /// The engine, started on first use (fork handlers first, so no child ever inherits an engine
 /// without them).
+#[inline(always)]
 fn engine() -> &'static Engine {
-    if let Some(e) = self::core::get() {
-        return e;
+    match self::core::get() {
+        Some(e) => e,
+        None => engine_start(),
     }
+}
+
+/// The first AIO call of the process (or of a fork child) starts the engine. Out of line: every
+/// later call finds it with one load.
+#[cold]
+#[inline(never)]
+fn engine_start() -> &'static Engine {
     // Starting runs other libraries' code (std, the io-uring crate), which may reach a glibc
     // cancellation point; none may act inside an AIO call that is not one.
     let _no_cancel = crate::sys::NoCancel::new();
@@ -78,6 +87,7 @@ fn engine() -> &'static Engine {
 }
 
 /// The calling thread's home queue, with its helper thread running.
+#[inline(always)]
 fn home(eng: &'static Engine) -> Result<&'static Queue, Errno> {
     let q = eng.home()?;
     helper::ensure(eng, q)?;
@@ -101,10 +111,24 @@ pub(crate) unsafe fn submit(r: ReqPtr, op: Op, notify: &Notify) -> Result<(), Er
 /// As [`submit`]; for a vectored `op`, the iovec array and the memory it describes too.
 pub(crate) unsafe fn submit_at(r: ReqPtr, op: Op, file_pos: bool, notify: &Notify) -> Result<(), Errno> {
     let eng = engine();
+    let mut here = submit::Here::InFlight;
+    if eng.stats.is_none() && notify.is_none() {
+        // SAFETY: the caller keeps the aiocb valid and unmodified until it completes.
+        here = unsafe { submit::serve_here(eng, r, op, file_pos) };
+        if let submit::Here::Done = here {
+            return Ok(());
+        }
+    }
     let q = home(eng)?;
     let mut batch = Batch::new(eng, true);
-    // SAFETY: the caller keeps the aiocb valid and unmodified until it completes.
-    unsafe { submit::accept(eng, q, r, op, file_pos, notify, ::core::ptr::null(), &mut batch) }?;
+    let group = ::core::ptr::null();
+    if let submit::Here::Engine { tried } = here {
+        // SAFETY: as above; `serve_here` found the aiocb not in flight.
+        unsafe { submit::accept_engine(eng, q, r, op, file_pos, notify, group, &mut batch, tried) }?;
+    } else {
+        // SAFETY: as above.
+        unsafe { submit::accept(eng, q, r, op, file_pos, notify, group, &mut batch) }?;
+    }
     batch.flush();
     Ok(())
 }

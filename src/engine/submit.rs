@@ -18,7 +18,7 @@ use super::fd::table::{kind, FdEntry};
 use super::group::Group;
 use super::inline;
 use super::queue::Queue;
-use super::request::{free_job, new_job, Backend, Meta, Op, ReqPtr};
+use super::request::{free_job, new_job, Backend, Meta, Op, Req, ReqPtr};
 use crate::errno::Errno;
 use crate::notify::cq::QueueRef;
 use crate::notify::{self, Notify, ThreadJob};
@@ -62,9 +62,15 @@ pub(crate) fn route(k: u32, forced: Option<Backend>, has_ring: bool, kaio: impl 
 /// ([`accept_failed`]), which `aio_error` and its notification report. Only an `aio_fsync` on a
 /// bad descriptor fails here with EBADF (glibc checks it with `fcntl`).
 ///
+/// A page-cache hit is read here, on the caller's thread (see `inline`), first by the class the
+/// number had when it was last classified, without classifying it again: the attempt checks what
+/// it needs itself (`F_GETFL`, and the read's own answer). A number never classified is
+/// classified first, and tried then ([`accept_engine`]).
+///
 /// # Safety
 /// `r` points to a live aiocb that the caller will not modify or free until it completes.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(crate) unsafe fn accept<'e>(
     eng: &'e Engine,
     q: &Queue,
@@ -80,6 +86,84 @@ pub(crate) unsafe fn accept<'e>(
     if req.in_flight(eng.epoch) && req.status() == libc::EINPROGRESS {
         return Err(Errno::EINVAL);
     }
+    let (done, tried) = read_here(eng, &req, op, file_pos);
+    if let Some(n) = done {
+        // SAFETY: as this function (the caller's contract).
+        return unsafe { accept_done(eng, q, r, notify, group, n) };
+    }
+    // SAFETY: as this function (the caller's contract).
+    unsafe { accept_engine(eng, q, r, op, file_pos, notify, group, batch, tried) }
+}
+
+/// The page-cache attempt of [`accept`], by the number's last class (see there): the result if
+/// the read was served, and whether it was tried. A negative offset or length is not tried (left
+/// to [`accept_engine`], which fails it).
+#[inline(always)]
+fn read_here(eng: &Engine, req: &Req<'_>, op: Op, file_pos: bool) -> (Option<isize>, bool) {
+    if !file_pos && eng.config.queue.forced.is_none() && (req.offset() | req.nbytes() as i64) >= 0 {
+        if let Some(fe) = eng.fds.get(req.fd()) {
+            if inline::eligible(op, fe.class_hint(), eng.config.queue.forced) {
+                return (inline::try_read(fe, req.fd(), op, req), true);
+            }
+        }
+    }
+    (None, false)
+}
+
+/// What [`serve_here`] did.
+pub(crate) enum Here {
+    /// The read was served and its result published.
+    Done,
+    /// It goes to an engine: [`accept_engine`], with whether it was tried here.
+    Engine { tried: bool },
+    /// The aiocb is in flight: [`accept`] refuses it.
+    InFlight,
+}
+
+/// `aio_read`'s page-cache attempt before anything else (the home queue, its helper): a request
+/// with nothing to notify and no group, in an engine without stats, that is served here needs
+/// none of them. What [`accept`] followed by [`accept_done`] would do for it, without a queue
+/// (the meta word names queue 0; nobody reads the meta of a request that is not in flight).
+///
+/// # Safety
+/// As [`accept`].
+#[inline(always)]
+pub(crate) unsafe fn serve_here(eng: &Engine, r: ReqPtr, op: Op, file_pos: bool) -> Here {
+    // SAFETY: the caller guarantees the aiocb is live; only read until it is served.
+    let req = unsafe { r.get() };
+    if req.in_flight(eng.epoch) && req.status() == libc::EINPROGRESS {
+        return Here::InFlight;
+    }
+    match read_here(eng, &req, op, file_pos) {
+        (Some(n), _) => {
+            req.done_at_once(Meta::new(0, Backend::Threads, Op::Read), n);
+            eng.done.notify_all();
+            Here::Done
+        }
+        (None, tried) => Here::Engine { tried },
+    }
+}
+
+/// [`accept`] of a request not served on the caller's thread (`tried`: already attempted there
+/// by the number's last class).
+///
+/// # Safety
+/// As [`accept`], and the aiocb is not in flight.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+pub(crate) unsafe fn accept_engine<'e>(
+    eng: &'e Engine,
+    q: &Queue,
+    r: ReqPtr,
+    op: Op,
+    file_pos: bool,
+    notify: &Notify,
+    group: *const Group,
+    batch: &mut Batch<'e>,
+    tried: bool,
+) -> Result<(), Errno> {
+    // SAFETY: the caller guarantees the aiocb is live; we only read it until it is accepted.
+    let req = unsafe { r.get() };
     let sync = op.is_sync();
     let fdn = req.fd();
     // aio_fsync reads nothing but aio_fildes and aio_sigevent. A read or write with a negative
@@ -91,21 +175,20 @@ pub(crate) unsafe fn accept<'e>(
         // SAFETY: as this function (the caller's contract).
         return unsafe { accept_bad_args(eng, q, r, off, notify, group) };
     }
-    // A request at the file position needs a checked class (see `at_file_pos`).
-    let has_ring = q.live_ring().is_some();
     let fe = match eng.fds.entry(fdn) {
         Ok(fe) => fe,
         // SAFETY: as this function (the caller's contract).
         Err(e) => return unsafe { bad_fd(eng, q, r, op, notify, group, e) },
     };
+    let cfg = &eng.config.queue;
+    // A request at the file position needs a checked class (see `at_file_pos`).
+    let has_ring = q.live_ring().is_some();
     let (k, changed) = match fe.classify(fdn, has_ring && !file_pos, sync || req.offset() == 0) {
         Ok(c) => c,
         // SAFETY: as this function (the caller's contract).
         Err(e) => return unsafe { bad_fd(eng, q, r, op, notify, group, e) },
     };
-    let cfg = &eng.config.queue;
-    // A page-cache hit is read here, on the caller's thread (see `inline`).
-    if !file_pos && !changed && inline::eligible(op, k, cfg.forced) {
+    if !tried && !file_pos && !changed && inline::eligible(op, k, cfg.forced) {
         if let Some(n) = inline::try_read(fe, fdn, op, &req) {
             // SAFETY: as this function (the caller's contract).
             return unsafe { accept_done(eng, q, r, notify, group, n) };
@@ -408,7 +491,34 @@ pub(crate) unsafe fn accept_failed(
 ///
 /// # Safety
 /// As [`accept`], and the aiocb is not in flight.
+#[inline(always)]
 unsafe fn accept_done(
+    eng: &Engine,
+    q: &Queue,
+    r: ReqPtr,
+    notify: &Notify,
+    group: *const Group,
+    res: isize,
+) -> Result<(), Errno> {
+    if matches!(notify, Notify::None) && group.is_null() && q.stats.is_none() {
+        // Nothing to notify, no group to count down, nothing to count: what `start` and then
+        // `finish` would do comes down to publishing the result (and waking sleepers, as every
+        // completion does).
+        // SAFETY: the caller guarantees the aiocb is live.
+        unsafe { r.get() }.done_at_once(Meta::new(q.idx, Backend::Threads, Op::Read), res);
+        eng.done.notify_all();
+        return Ok(());
+    }
+    // SAFETY: as this function (the caller's contract).
+    unsafe { accept_done_notify(eng, q, r, notify, group, res) }
+}
+
+/// [`accept_done`] of a request with a notification, a group or stats to count.
+///
+/// # Safety
+/// As [`accept_done`].
+#[inline(never)]
+unsafe fn accept_done_notify(
     eng: &Engine,
     q: &Queue,
     r: ReqPtr,

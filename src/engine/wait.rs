@@ -484,11 +484,19 @@ pub(crate) unsafe fn wait_done(eng: &Engine, r: ReqPtr) {
 
 /// `aio_error`: the status of `req`. If it is still in progress on a kernel queue, makes one
 /// non-blocking attempt to reap that queue, so polling makes progress without any helper thread.
+#[inline(always)]
 pub(crate) fn status(req: &Req<'_>) -> c_int {
-    let e = req.status();
-    if e != libc::EINPROGRESS {
-        return e;
+    match req.status() {
+        libc::EINPROGRESS => status_in_progress(req),
+        e => e,
     }
+}
+
+/// [`status`] of a request found in progress: the reap (out of line, so that a final status is
+/// read with no frame set up).
+#[inline(never)]
+fn status_in_progress(req: &Req<'_>) -> c_int {
+    let e = libc::EINPROGRESS;
     if let Some(eng) = get() {
         if req.in_flight(eng.epoch) {
             let m = req.meta();

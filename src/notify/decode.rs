@@ -54,6 +54,7 @@ impl Notify {
     ///
     /// # Safety
     /// `sev` is NULL or points to a readable `SigEvent` (alignment not required).
+    #[inline(never)]
     pub(crate) unsafe fn from_sigevent(sev: *const SigEvent) -> Result<Notify, Errno> {
         if sev.is_null() {
             return Ok(Notify::None);
@@ -98,11 +99,19 @@ impl Notify {
     ///
     /// # Safety
     /// `sev` is NULL or points to a readable `SigEvent` (alignment not required).
+    #[inline(always)]
     pub(crate) unsafe fn from_user(sev: *const SigEvent) -> Result<Notify, Errno> {
         if !sev.is_null() {
-            // SAFETY: non-NULL and readable (caller); read_unaligned needs no alignment.
-            let s = unsafe { ptr::read_unaligned(sev) };
-            if s.sigev_notify == SIGEV_SIGNAL && s.sigev_signo == 0 {
+            // The two words that settle the common cases, read alone (not the whole structure).
+            // SAFETY: non-NULL and readable (caller); read_unaligned needs no alignment, and both
+            // fields are inside the structure.
+            let (notify, signo) = unsafe {
+                (
+                    ptr::read_unaligned(ptr::addr_of!((*sev).sigev_notify)),
+                    ptr::read_unaligned(ptr::addr_of!((*sev).sigev_signo)),
+                )
+            };
+            if notify == SIGEV_NONE || (notify == SIGEV_SIGNAL && signo == 0) {
                 return Ok(Notify::None);
             }
         }

@@ -13,6 +13,7 @@ use crate::sys;
 ///
 /// # Safety
 /// As [`aio_read`].
+#[inline(always)]
 pub(super) unsafe fn submit(aiocbp: *mut Aiocb, op: Op) -> c_int {
     boundary(-1, || {
         // SAFETY: `aiocbp` is NULL or points to a readable aiocb (our caller's contract).

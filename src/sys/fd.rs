@@ -341,12 +341,15 @@ pub(crate) fn file_id(fd: c_int) -> Result<FileId, Errno> {
 }
 
 /// `fcntl(F_GETFL)`: the open flags of `fd` (EBADF on failure).
+#[inline(always)]
 pub(crate) fn status_flags(fd: c_int) -> Result<c_int, Errno> {
-    let fl = fcntl0(fd, libc::F_GETFL);
+    // Asked for every page-cache hit served on the caller's thread: the bare system call.
+    // SAFETY: F_GETFL takes no argument and reads or writes no memory.
+    let fl = unsafe { super::vec::raw(libc::SYS_fcntl, [fd as u32 as usize, libc::F_GETFL as usize, 0, 0, 0, 0]) };
     if fl < 0 {
         Err(Errno::EBADF)
     } else {
-        Ok(fl)
+        Ok(fl as c_int)
     }
 }
 

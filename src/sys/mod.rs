@@ -14,7 +14,9 @@
 //! handling, vDSO use, cancellation semantics) for no gain in this step, while the check wanted
 //! is simply "where": one scan of the source says it exactly.
 //!
-//! Every system call is made raw (`libc::syscall`), never through glibc's wrappers: many of those
+//! Every system call is made raw (`libc::syscall`; the two made for every page-cache hit served on
+//! the caller's thread, `preadv2` and `fcntl(F_GETFL)`, with the `syscall` instruction itself, see
+//! `vec::raw`), never through glibc's wrappers: many of those
 //! (`read`, `write`, `open`, `close`, `poll`, `fsync`, `pread`, ...) are cancellation points, and a
 //! thread cancelled inside an AIO call other than `aio_suspend`/`lio_listio(LIO_WAIT)` would be
 //! unwound through Rust frames. The libc functions still called are not cancellation points and

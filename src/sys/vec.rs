@@ -4,8 +4,6 @@
 
 use core::ffi::c_int;
 
-use crate::errno::Errno;
-
 /// `preadv2`/`pwritev2(fd, iov, cnt, off, flags)`: `off` -1 transfers at the file position and
 /// advances it (on a stream the position plays no part); `nowait` adds `RWF_NOWAIT`.
 ///
@@ -25,9 +23,53 @@ pub(crate) unsafe fn transfer_vec(
     // x86_64: the whole offset travels in the low word; the high word is ignored (0).
     // SAFETY: the kernel reads `cnt` iovecs at `iov` and transfers into or out of the memory they
     // describe, all valid for the call (caller).
-    let r = unsafe { libc::syscall(nr, fd, iov, cnt as libc::c_long, off as libc::c_long, 0 as libc::c_long, flags) };
+    unsafe { raw(nr, [fd as usize, iov as usize, cnt, off as usize, 0, flags as usize]) }
+}
+
+/// System call `nr` with six arguments, made with the `syscall` instruction itself: the kernel's
+/// answer (a value, or `-errno`), and `errno` left alone. This is what `libc::syscall` does
+/// (raw, never a cancellation point) without its argument shuffle and its `errno` round trip,
+/// for the calls made on the caller's thread for every page-cache hit (`preadv2`, `F_GETFL`).
+/// The kernel ignores the arguments a call does not take.
+///
+/// # Safety
+/// The call, with these arguments, is sound: every pointer it passes is valid as the call needs.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(super) unsafe fn raw(nr: libc::c_long, a: [usize; 6]) -> isize {
+    let ret: isize;
+    // SAFETY: the x86_64 Linux system call convention: number in rax, arguments in rdi, rsi, rdx,
+    // r10, r8, r9, result in rax; the kernel clobbers rcx and r11 and nothing else, and touches no
+    // user stack. What the call itself does is the caller's contract.
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            inlateout("rax") nr as isize => ret,
+            in("rdi") a[0],
+            in("rsi") a[1],
+            in("rdx") a[2],
+            in("r10") a[3],
+            in("r8") a[4],
+            in("r9") a[5],
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    ret
+}
+
+/// [`raw`] through `libc::syscall` elsewhere.
+///
+/// # Safety
+/// As on x86_64.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+pub(super) unsafe fn raw(nr: libc::c_long, a: [usize; 6]) -> isize {
+    // SAFETY: the caller's contract.
+    let r = unsafe { libc::syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]) };
     if r < 0 {
-        -(Errno::last().0 as isize)
+        -(crate::errno::Errno::last().0 as isize)
     } else {
         r as isize
     }
@@ -37,6 +79,7 @@ pub(crate) unsafe fn transfer_vec(
 ///
 /// # Safety
 /// `buf` is valid for `len` bytes (writable for a read) for the call.
+#[inline(always)]
 pub(crate) unsafe fn transfer_one(fd: c_int, write: bool, buf: *mut u8, len: usize, off: i64, nowait: bool) -> isize {
     let iov = libc::iovec { iov_base: buf.cast(), iov_len: len };
     // SAFETY: one entry describing the caller's buffer (see above).

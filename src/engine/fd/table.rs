@@ -226,6 +226,13 @@ impl FdEntry {
         }
     }
 
+    /// The class this number had when it was last classified (`kind` bits; 0: never), without
+    /// any check: what the number names now may differ (see [`FdEntry::classify`]).
+    #[inline(always)]
+    pub(crate) fn class_hint(&self) -> u32 {
+        self.info.load(Relaxed)
+    }
+
     /// Forgets the class (a completion showed it was stale).
     pub(crate) fn invalidate(&self) {
         self.info.store(0, Relaxed);
@@ -273,7 +280,18 @@ impl FdTable {
     }
 
     /// The entry for `fd`, allocating its chunk if needed (not async-signal-safe).
+    #[inline(always)]
     pub(crate) fn entry(&self, fd: c_int) -> Result<&FdEntry, Errno> {
+        match self.get(fd) {
+            Some(fe) => Ok(fe),
+            None => self.entry_new(fd),
+        }
+    }
+
+    /// [`FdTable::entry`] for a number out of range (EBADF) or whose chunk was not made yet.
+    #[cold]
+    #[inline(never)]
+    fn entry_new(&self, fd: c_int) -> Result<&FdEntry, Errno> {
         if fd < 0 || fd as usize >= CHUNK * CHUNKS {
             return Err(Errno::EBADF);
         }
@@ -305,11 +323,10 @@ impl FdTable {
     }
 
     /// The entry for `fd` if its chunk exists (async-signal-safe).
+    #[inline(always)]
     pub(crate) fn get(&self, fd: c_int) -> Option<&FdEntry> {
-        if fd < 0 || fd as usize >= CHUNK * CHUNKS {
-            return None;
-        }
-        let p = self.chunks[fd as usize / CHUNK].load(Acquire);
+        let c = self.chunks.get(fd as u32 as usize / CHUNK)?;
+        let p = c.load(Acquire);
         // SAFETY: a non-NULL chunk holds CHUNK entries and is never freed while the table lives;
         // the index is below CHUNK.
         (!p.is_null()).then(|| unsafe { &*p.add(fd as usize % CHUNK) })

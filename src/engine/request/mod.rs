@@ -246,6 +246,18 @@ impl<'a> Req<'a> {
         self.status_word().store(err, Release);
     }
 
+    /// A request done at submission with nothing to notify and no group: what [`Req::start`]
+    /// followed by [`Req::publish`] leaves in the aiocb (meta `meta`, result `res`), the status
+    /// stored last with release ordering. Consumes the view, as `publish` does.
+    pub(crate) fn done_at_once(self, meta: Meta, res: isize) {
+        self.meta_word().store(meta.0, Relaxed);
+        self.job_word().store(ptr::null_mut(), Relaxed);
+        self.group_word().store(ptr::null_mut(), Relaxed);
+        self.progress_word().store(0, Relaxed);
+        self.held_word().store(0, Relaxed);
+        self.publish(res);
+    }
+
     pub(crate) fn meta(&self) -> Meta {
         Meta(self.meta_word().load(Relaxed))
     }
