@@ -81,10 +81,26 @@ pub(crate) fn is_own_by(fd: c_int, owner: u32) -> bool {
     claimed_by(fd, owner) && is_own(fd)
 }
 
+/// [`high_base`] as last read (0: not yet): the limit is read once, and again only when a
+/// duplicate at that base fails (the program may have lowered its limit, see [`dup_high`]).
+static HIGH_BASE: AtomicI32 = AtomicI32::new(0);
+
+/// The lowest number our descriptors are moved to (see [`read_high_base`]), cached.
+fn high_base() -> c_int {
+    match HIGH_BASE.load(Relaxed) {
+        0 => {
+            let b = read_high_base();
+            HIGH_BASE.store(b, Relaxed);
+            b
+        }
+        b => b,
+    }
+}
+
 /// The lowest number our descriptors are moved to: a quarter of the descriptor limit, at most 256
 /// (so a large limit does not make the kernel grow the descriptor table, and numbers a program
-/// picks for `dup2`, often a few hundred, stay clear of ours), at least 3.
-fn high_base() -> c_int {
+/// picks for `dup2`, often a few hundred, stay clear of ours), at least 3. One `prlimit64`.
+fn read_high_base() -> c_int {
     // SAFETY: all-zero is a valid rlimit.
     let mut rl: libc::rlimit = unsafe { core::mem::zeroed() };
     // SAFETY: prlimit64 of the calling process (pid 0) with no new limit only writes the current
@@ -112,9 +128,17 @@ fn dupfd(fd: c_int, min: c_int) -> Result<c_int, Errno> {
 }
 
 /// A close-on-exec duplicate of `fd` at a high number, or, if none is free up there, at any
-/// number above 2. EBADF for a bad `fd`; EMFILE when the table is full.
+/// number above 2. EBADF for a bad `fd`; EMFILE when the table is full. The base is cached: a
+/// failure at it (EINVAL: the base is above a lowered limit; EMFILE: nothing free above it) reads
+/// the limit again before trying lower.
 pub(crate) fn dup_high(fd: c_int) -> Result<c_int, Errno> {
-    dupfd(fd, high_base()).or_else(|e| if e == Errno::EBADF { Err(e) } else { dupfd(fd, 3) })
+    dupfd(fd, high_base()).or_else(|e| {
+        if e == Errno::EBADF {
+            return Err(e);
+        }
+        HIGH_BASE.store(0, Relaxed);
+        dupfd(fd, high_base()).or_else(|e| if e == Errno::EBADF { Err(e) } else { dupfd(fd, 3) })
+    })
 }
 
 /// Moves a descriptor we just created out of the low range and returns its number (the old one
