@@ -10,12 +10,17 @@
 //!
 //! When: only with the default routing (an `AIO_RS_BACKEND` that forces an engine sends every
 //! request to it, so each engine stays testable on its own), only for a read, and only on a
-//! descriptor whose class says a seekable file that is not O_DIRECT. The class can be stale (a
-//! lone request on an idle descriptor skips the check, see `FdEntry::classify`), and a
-//! `RWF_NOWAIT` read of an O_DIRECT file still waits for the device, so the open flags are read
-//! again (`fcntl(F_GETFL)`, one system call) right before the attempt. What the class got wrong
-//! otherwise costs nothing: a pipe, socket or tty answers ESPIPE to a read at an offset, a file
-//! that cannot read without waiting answers EOPNOTSUPP, and the request then takes its usual path.
+//! descriptor whose cached class says a seekable file that is not O_DIRECT. The attempt comes
+//! before the class is checked (`submit::accept` checks it only for a request that goes on to an
+//! engine), so the class can be stale: the number may have been closed and reused. A `RWF_NOWAIT`
+//! read of an O_DIRECT file still waits for the device, so the open flags are read again
+//! (`fcntl(F_GETFL)`, one system call: the only question asked) right before the attempt; they also
+//! see an O_DIRECT set by `F_SETFL`, which the class would not. What else the class got wrong
+//! costs nothing: a pipe, socket, tty or anonymous inode answers ESPIPE (or EINVAL) to a read at
+//! an offset, a directory EISDIR, a file that cannot read without waiting EOPNOTSUPP, and the
+//! request then takes its usual path, class checked; a read that succeeds was a positional read
+//! without waiting of whatever file the number names now, which is what the caller asked for.
+//! So a hit costs two system calls.
 //!
 //! What counts as done: the whole length read, or 0 bytes (end of file). A short count means the
 //! cache held only the first part, or the file ends inside the request: the request then goes to

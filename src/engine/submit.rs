@@ -98,19 +98,20 @@ pub(crate) unsafe fn accept<'e>(
         // SAFETY: as this function (the caller's contract).
         Err(e) => return unsafe { bad_fd(eng, q, r, op, notify, group, e) },
     };
-    let (k, changed, id) = match fe.classify(fdn, has_ring && !file_pos, sync || req.offset() == 0) {
-        Ok(c) => c,
-        // SAFETY: as this function (the caller's contract).
-        Err(e) => return unsafe { bad_fd(eng, q, r, op, notify, group, e) },
-    };
     let cfg = &eng.config.queue;
-    // A page-cache hit is read here, on the caller's thread (see `inline`).
-    if !file_pos && !changed && inline::eligible(op, k, cfg.forced) {
+    // A page-cache hit is read here, on the caller's thread (see `inline`), before the class is
+    // checked: the attempt asks the descriptor what it needs to know itself.
+    if !file_pos && inline::eligible(op, fe.cached_class(), cfg.forced) {
         if let Some(n) = inline::try_read(fe, fdn, op, &req) {
             // SAFETY: as this function (the caller's contract).
             return unsafe { accept_done(eng, q, r, notify, group, n) };
         }
     }
+    let (k, changed, id) = match fe.classify(fdn, has_ring && !file_pos, sync || req.offset() == 0) {
+        Ok(c) => c,
+        // SAFETY: as this function (the caller's contract).
+        Err(e) => return unsafe { bad_fd(eng, q, r, op, notify, group, e) },
+    };
     let stream = k & kind::STREAM != 0;
     let (mut backend, file_pos) = if file_pos {
         // On a stream there is no position: the flag changes nothing there.

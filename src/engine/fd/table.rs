@@ -206,6 +206,16 @@ impl FdEntry {
         self.classify_with(lone_ok, offset_zero, || sys::file_id(fd), || sys::status_flags(fd))
     }
 
+    /// The class as cached, unchecked (`kind::UNCHECKED` added; 0 if there is none).
+    pub(crate) fn cached_class(&self) -> u32 {
+        let k = self.info.load(Relaxed);
+        if k & kind::VALID != 0 {
+            k | kind::UNCHECKED
+        } else {
+            0
+        }
+    }
+
     /// [`FdEntry::classify`] with the two questions to the descriptor passed in (the tests ask
     /// a pretend descriptor).
     fn classify_with(
