@@ -505,6 +505,52 @@ fn refuses(fl: c_int, write: Option<bool>) -> bool {
     }
 }
 
+/// The process id `kcmp` is given, read once (0: not yet; a fork child resets it, see
+/// [`release_all_inherited`]).
+static KCMP_PID: AtomicI32 = AtomicI32::new(0);
+/// Non-zero once `kcmp` was found unusable here (not built into the kernel, or denied by a
+/// seccomp filter, as container runtimes' default profiles may do): [`held_same`] answers None.
+static KCMP_OFF: AtomicU32 = AtomicU32::new(0);
+const KCMP_FILE: c_int = 0;
+
+/// Whether `h` is still ours and its number names the very open file (the same open file
+/// description, not only the same inode: a file closed and opened again, even with the same
+/// flags, is another) that the caller's `fd` names: one `kcmp(KCMP_FILE)`, which answers both
+/// questions that `held_ok` and an `fstat` of `fd` would (and what they cannot: the access mode
+/// and flags of a file opened again). None if `kcmp` cannot be used: ask those two instead.
+/// Async-signal-safe.
+pub(crate) fn held_same(h: Held, fd: c_int) -> Option<bool> {
+    if KCMP_OFF.load(Relaxed) != 0 {
+        return None;
+    }
+    let Some(s) = slot(h.fd(), false) else { return Some(false) };
+    if s.state.load(Acquire) != h.generation() | SLOT_LIVE {
+        return Some(false);
+    }
+    let pid = match KCMP_PID.load(Relaxed) {
+        0 => {
+            let p = super::proc::getpid();
+            KCMP_PID.store(p, Relaxed);
+            p
+        }
+        p => p,
+    };
+    let _errno = ErrnoGuard::save();
+    // SAFETY: kcmp takes no pointers; it compares two descriptors of this process.
+    let r = unsafe { libc::syscall(libc::SYS_kcmp, pid, pid, KCMP_FILE, fd, h.fd()) };
+    match r {
+        0 => Some(true),
+        r if r > 0 => Some(false),
+        // A descriptor that is not open: ours was taken (then it is not the caller's file), or the
+        // caller's is bad (the caller then learns EBADF making a new duplicate).
+        _ if Errno::last() == Errno::EBADF => Some(false),
+        _ => {
+            KCMP_OFF.store(1, Relaxed);
+            None
+        }
+    }
+}
+
 /// The identity of the file `h` was made of (0 if the slot moved on).
 pub(crate) fn held_ident(h: Held) -> u64 {
     match slot(h.fd(), false) {
@@ -526,6 +572,7 @@ pub(crate) fn release(h: Held) {
 /// In a fork child: closes every held number that is still ours and forgets them all (the
 /// requests that held them are the parent's). Async-signal-safe.
 pub(crate) fn release_all_inherited() {
+    KCMP_PID.store(0, Relaxed);
     for (c, chunk) in REGISTRY.iter().enumerate() {
         let p = chunk.load(Acquire);
         if p.is_null() {

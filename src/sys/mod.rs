@@ -53,8 +53,8 @@ pub(crate) use self::doorbell::Doorbell;
 pub(crate) use self::env::var;
 pub(crate) use self::errno::{strerror, ErrnoGuard};
 pub(crate) use self::fd::{
-    claim, claimed_by, close, dup_high, file_id, held_ident, held_ok, held_refuses, hold, is_open, is_own_by,
-    move_high, new_owner, release, release_all_inherited, status_flags, tag_own, FileId, Held, OwnEventFd,
+    claim, claimed_by, close, dup_high, file_id, held_ident, held_ok, held_refuses, held_same, hold, is_open,
+    is_own_by, move_high, new_owner, release, release_all_inherited, status_flags, tag_own, FileId, Held, OwnEventFd,
 };
 pub(crate) use self::futex::{futex_wait, futex_wake, EventCount, Guard, Lock};
 pub(crate) use self::io::{fdatasync, fsync, poll, pread, pwrite, transfer};

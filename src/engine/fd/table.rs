@@ -88,11 +88,18 @@ impl FdEntry {
     }
 
     /// [`FdEntry::hold`], with the identity of `fd`'s file if the caller read it just now
-    /// (`classify` did), which saves an `fstat`.
-    pub(crate) fn hold_known(&self, fd: c_int, id: Option<FileId>) -> Result<Held, Errno> {
-        let id = match id {
-            Some(id) => id,
-            None => sys::file_id(fd)?,
+    /// (`classify` did), which saves an `fstat` when a new duplicate must be made.
+    ///
+    /// Whether the number's duplicate is still ours and of the file `fd` names is one `kcmp`
+    /// (`sys::held_same`: the same open file, so a file opened again with another access mode at
+    /// the number is not taken for the old one); where `kcmp` cannot be used, an `fstat` of `fd`
+    /// and one of the duplicate (`sys::held_ok`), which compare the inode only.
+    pub(crate) fn hold_known(&self, fd: c_int, mut id: Option<FileId>) -> Result<Held, Errno> {
+        let mut id_of = || -> Result<FileId, Errno> {
+            if id.is_none() {
+                id = Some(sys::file_id(fd)?);
+            }
+            Ok(id.expect("just read"))
         };
         // The duplicate last checked in this call and found right: a compare-and-swap that fails
         // because a count moved meanwhile does not make it check again.
@@ -101,14 +108,19 @@ impl FdEntry {
             let cur = self.shared.load(Acquire);
             let users = cur as u32;
             let Some(h) = Held::from_word((cur >> 32) as u32) else {
-                let h = sys::hold(fd, id)?;
+                let h = sys::hold(fd, id_of()?)?;
                 if self.shared.compare_exchange(cur, (h.to_word() as u64) << 32 | 1, AcqRel, Acquire).is_ok() {
                     return Ok(h);
                 }
                 sys::release(h);
                 continue;
             };
-            if checked == Some(h) || (sys::held_ident(h) == id.ident && sys::held_ok(h)) {
+            let same = checked == Some(h)
+                || match sys::held_same(h, fd) {
+                    Some(same) => same,
+                    None => sys::held_ident(h) == id_of()?.ident && sys::held_ok(h),
+                };
+            if same {
                 checked = Some(h);
                 if self.shared.compare_exchange(cur, cur + 1, AcqRel, Acquire).is_ok() {
                     return Ok(h);
@@ -117,7 +129,7 @@ impl FdEntry {
             }
             if users > 0 {
                 // Another file's, still in use (the number was closed and reused meanwhile).
-                return sys::hold(fd, id);
+                return sys::hold(fd, id_of()?);
             }
             // Kept, but of another file now, or taken from us: let it go, then look again.
             if self.shared.compare_exchange(cur, 0, AcqRel, Acquire).is_ok() {
@@ -497,6 +509,32 @@ mod tests {
         assert!(!sys::held_ok(h3) && e.shared.load(SeqCst) == 0);
         t.let_go_kept();
         sys::close(h2.fd());
+    }
+
+    /// The same file opened again (another open file description, here read-only) at the number
+    /// is not taken for the kept duplicate of the earlier, writable one: a write through it must
+    /// fail as the program's would.
+    #[test]
+    fn kept_duplicate_is_not_taken_for_the_same_file_opened_again() {
+        use std::os::fd::AsRawFd;
+        let a = scratch("again");
+        let fd = a.as_raw_fd();
+        let t = FdTable::new();
+        let e = t.entry(fd).unwrap();
+        let h = e.hold(fd).unwrap();
+        t.release_hold(fd, h, true);
+        let again = std::fs::File::open(format!("/proc/self/fd/{fd}")).unwrap();
+        // SAFETY: dup2 takes no pointers; `fd` is this test's own number.
+        assert_eq!(unsafe { libc::dup2(again.as_raw_fd(), fd) }, fd);
+        let h2 = e.hold(fd).unwrap();
+        if sys::held_same(h2, fd).is_none() {
+            eprintln!("kcmp unusable here: only the inode is compared");
+            t.release_hold(fd, h2, false);
+            return;
+        }
+        assert!(h2 != h && !sys::held_ok(h), "a new duplicate; the kept one let go");
+        assert!(sys::held_refuses(h2, Some(true)), "the new one is read-only, as the program's");
+        t.release_hold(fd, h2, false);
     }
 
     #[test]
