@@ -135,7 +135,7 @@ impl Pool {
                 g.list.push_back(r);
             }
         }
-        let wake = g.wake_one();
+        let wake = self.choose(&mut g, false);
         let behind = wake.is_none() && g.active > 0 && !g.list.is_empty();
         drop(g);
         if let Some(w) = wake {

@@ -49,7 +49,7 @@ pub(super) struct Work {
 
 impl Work {
     /// Chooses a sleeping worker to wake if nobody active will look at the list, and counts it
-    /// active; the caller wakes it ([`Pool::wake`]) after letting go of the lock.
+    /// active (see [`Pool::choose`], its caller).
     pub(super) fn wake_one(&mut self) -> Option<usize> {
         if self.active != 0 || self.asleep == 0 || self.list.is_empty() {
             return None;
@@ -66,12 +66,27 @@ impl Work {
 pub(super) const STALL: Duration = Duration::from_millis(1);
 
 impl Pool {
-    /// Wakes worker `w`, which its caller took out of `Work::asleep` (and counted active) under the
-    /// work lock. Async-signal-safe.
+    /// Under the work lock (`g`): chooses a sleeping worker to wake ([`Work::wake_one`]; with
+    /// `force`, even if one is active), counts it active and sets its wake word, all in one
+    /// critical section, so a worker whose timed sleep ends and that finds the word still 0
+    /// under the lock knows nobody chose it. The caller wakes it ([`Pool::wake`]) after letting
+    /// go of the lock.
+    pub(super) fn choose(&self, g: &mut Work, force: bool) -> Option<usize> {
+        let w = if force && g.asleep != 0 && !g.list.is_empty() {
+            let w = g.asleep.trailing_zeros() as usize;
+            g.asleep &= !(1 << w);
+            g.active += 1;
+            Some(w)
+        } else {
+            g.wake_one()
+        }?;
+        self.workers[w].wake.store(1, Release);
+        Some(w)
+    }
+
+    /// Wakes worker `w`, chosen by [`Pool::choose`]. Async-signal-safe.
     pub(super) fn wake(&self, w: usize) {
-        let word = &self.workers[w].wake;
-        word.store(1, Release);
-        sys::futex_wake(word, 1);
+        sys::futex_wake(&self.workers[w].wake, 1);
     }
 
     /// Arms the stall check (see the module documentation): a worker took a request with more
@@ -107,16 +122,14 @@ impl Pool {
             if g.list.is_empty() {
                 return None;
             }
-            if g.asleep != 0 {
-                // Counted active by `wake_one`, which wakes only when none is: do it here.
-                let w = g.asleep.trailing_zeros() as usize;
-                g.asleep &= !(1 << w);
-                g.active += 1;
-                drop(g);
-                self.wake(w);
-            } else {
-                drop(g);
-                self.start_one(host, false);
+            // Another worker although one is active: that one is stuck.
+            let chosen = self.choose(&mut g, true);
+            drop(g);
+            match chosen {
+                Some(w) => self.wake(w),
+                None => {
+                    self.start_one(host, false);
+                }
             }
         }
         None
@@ -127,7 +140,7 @@ impl Pool {
     pub(super) fn step_aside(&self, helper: &Doorbell) {
         let mut g = self.work.lock();
         g.active -= 1;
-        let wake = g.wake_one();
+        let wake = self.choose(&mut g, false);
         drop(g);
         match wake {
             Some(w) => self.wake(w),
