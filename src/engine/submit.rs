@@ -100,8 +100,10 @@ pub(crate) unsafe fn accept<'e>(
     };
     let cfg = &eng.config.queue;
     // A page-cache hit is read here, on the caller's thread (see `inline`), before the class is
-    // checked: the attempt asks the descriptor what it needs to know itself.
-    if !file_pos && inline::eligible(op, fe.cached_class(), cfg.forced) {
+    // checked if the number has one cached: the attempt asks the descriptor what it needs to know
+    // itself. On first sight, after the check.
+    let cached = fe.cached_class();
+    if !file_pos && cached != 0 && inline::eligible(op, cached, cfg.forced) {
         if let Some(n) = inline::try_read(fe, fdn, op, &req) {
             // SAFETY: as this function (the caller's contract).
             return unsafe { accept_done(eng, q, r, notify, group, n) };
@@ -112,6 +114,12 @@ pub(crate) unsafe fn accept<'e>(
         // SAFETY: as this function (the caller's contract).
         Err(e) => return unsafe { bad_fd(eng, q, r, op, notify, group, e) },
     };
+    if !file_pos && cached == 0 && !changed && inline::eligible(op, k, cfg.forced) {
+        if let Some(n) = inline::try_read(fe, fdn, op, &req) {
+            // SAFETY: as this function (the caller's contract).
+            return unsafe { accept_done(eng, q, r, notify, group, n) };
+        }
+    }
     let stream = k & kind::STREAM != 0;
     let (mut backend, file_pos) = if file_pos {
         // On a stream there is no position: the flag changes nothing there.

@@ -80,6 +80,9 @@ pub(crate) struct Pool {
     stall: AtomicU32,
     stall_mark: AtomicU32,
     stall_at: AtomicU64,
+    /// Active workers inside a request (from taking it until its transfer is over, a wait on a
+    /// stream aside): the others are about to look at the list.
+    running: AtomicU32,
     count: AtomicU32,
     starting: AtomicU32,
     next_slot: AtomicU32,
@@ -101,6 +104,7 @@ impl Pool {
             stall: AtomicU32::new(0),
             stall_mark: AtomicU32::new(0),
             stall_at: AtomicU64::new(0),
+            running: AtomicU32::new(0),
             count: AtomicU32::new(0),
             starting: AtomicU32::new(0),
             next_slot: AtomicU32::new(0),
@@ -120,8 +124,8 @@ impl Pool {
     }
 
     /// Queues `list` for the workers, and wakes one sleeping worker if no worker is active (at most
-    /// one wake-up per push, none while a worker will look at the list anyway); if one is active,
-    /// arms the stall check (through `helper`), in case its request blocks. Returns false (nothing
+    /// one wake-up per push, none while a worker will look at the list anyway); if every active
+    /// worker is inside a request, arms the stall check (through `helper`), in case they block. Returns false (nothing
     /// queued) if `blocking` is false and the work lock is busy. Async-signal-safe when not
     /// `blocking`.
     pub(crate) fn push(&self, list: &mut List, blocking: bool, helper: &Doorbell) -> bool {
@@ -136,7 +140,9 @@ impl Pool {
             }
         }
         let wake = self.choose(&mut g, false);
-        let behind = wake.is_none() && g.active > 0 && !g.list.is_empty();
+        // Behind active workers that are all inside a request (none about to look at the list):
+        // one of them may be stuck there.
+        let behind = wake.is_none() && g.active > 0 && self.running.load(Acquire) >= g.active;
         drop(g);
         if let Some(w) = wake {
             self.wake(w);
@@ -365,6 +371,7 @@ impl Pool {
                 req.issue();
             }
             let more = !g.list.is_empty();
+            self.running.fetch_add(1, AcqRel);
             drop(g);
             if more {
                 // Work is still queued behind the request this worker took, which may block in the
@@ -373,6 +380,9 @@ impl Pool {
                 self.arm_stall(host.helper);
             }
             let res = self.run(host, w, r);
+            // Before the request is published: a push its completion causes finds this worker
+            // about to look at the list.
+            self.running.fetch_sub(1, AcqRel);
             host.sink.worker_done(r, res);
             let_go = false;
             self.progress.fetch_add(1, Release);

@@ -16,9 +16,11 @@
 //! check ran), and the queue's helper, `STALL` later, wakes or starts another worker if no request
 //! finished meanwhile ([`Pool::stall_check`]); a worker about to wait on a stream steps aside at
 //! once (`Pool::step_aside`). Before a worker sleeps it tells the sink (`Completions::idle`), which
-//! lets go of the files its finished requests left held for the next ones. A push that finds a
-//! worker active arms the stall check too (the active one may have taken its request before the
-//! push, with nothing behind it then).
+//! lets go of the files its finished requests left held for the next ones. A push that finds
+//! every active worker inside a request arms the stall check too (they may have taken their
+//! requests with nothing behind them); a worker counts as inside its request until its transfer
+//! is over, before the request is published, so a program that submits its next request when
+//! the last one completes does not wake the helper.
 //!
 //! No wake-up is lost: `active` and `asleep` change only under the work lock; a worker finds the
 //! list empty and enters `asleep` in one critical section, and a push adds to the list and reads
@@ -105,7 +107,9 @@ impl Pool {
 
     /// The helper's stall check: None if none is armed, or it was due and was made now (then, if
     /// no request finished since it was armed and work is still queued, a sleeping worker was
-    /// woken, or a new one started); otherwise how long until it is due. Not async-signal-safe.
+    /// woken, or a new one started); otherwise how long until it is due (also when requests did
+    /// finish but work still waits behind workers that are all inside a request: it is armed
+    /// again). Not async-signal-safe.
     pub(crate) fn stall_check(&'static self, host: Host) -> Option<Duration> {
         if self.stall.load(Acquire) == 0 {
             return None;
@@ -115,21 +119,32 @@ impl Pool {
         if now < due {
             return Some(due - now);
         }
-        let stuck = self.progress.load(Acquire) == self.stall_mark.load(Relaxed);
+        let progress = self.progress.load(Acquire);
+        let stuck = progress == self.stall_mark.load(Relaxed);
         self.stall.store(0, Release);
-        if stuck {
-            let mut g = self.work.lock();
-            if g.list.is_empty() {
-                return None;
+        let mut g = self.work.lock();
+        if g.list.is_empty() {
+            return None;
+        }
+        if !stuck {
+            // Progress, but work still waits: look again in `STALL` if every active worker is
+            // inside a request (the work may be queued behind one that is stuck now).
+            if g.active > 0 && self.running.load(Acquire) >= g.active {
+                drop(g);
+                self.stall_mark.store(progress, Relaxed);
+                self.stall_at.store(sys::now().as_nanos() as u64, Relaxed);
+                self.stall.store(1, Release);
+                return Some(STALL);
             }
-            // Another worker although one is active: that one is stuck.
-            let chosen = self.choose(&mut g, true);
-            drop(g);
-            match chosen {
-                Some(w) => self.wake(w),
-                None => {
-                    self.start_one(host, false);
-                }
+            return None;
+        }
+        // Another worker although one is active: that one is stuck.
+        let chosen = self.choose(&mut g, true);
+        drop(g);
+        match chosen {
+            Some(w) => self.wake(w),
+            None => {
+                self.start_one(host, false);
             }
         }
         None
@@ -140,6 +155,7 @@ impl Pool {
     pub(super) fn step_aside(&self, helper: &Doorbell) {
         let mut g = self.work.lock();
         g.active -= 1;
+        self.running.fetch_sub(1, AcqRel);
         let wake = self.choose(&mut g, false);
         drop(g);
         match wake {
@@ -150,7 +166,9 @@ impl Pool {
 
     /// The worker is back from its wait on a stream.
     pub(super) fn step_back(&self) {
-        self.work.lock().active += 1;
+        let mut g = self.work.lock();
+        g.active += 1;
+        self.running.fetch_add(1, AcqRel);
     }
 }
 
