@@ -122,7 +122,7 @@ impl<'e> Batch<'e> {
                 let mut l = List::new();
                 // SAFETY: r is live, ours (the backend did not take it) and in no list.
                 unsafe { l.push_back(r) };
-                q.pool.push(&mut l, true);
+                q.pool.push(&mut l, true, &q.bell);
                 q.want_worker_if_needed();
             } else {
                 // SAFETY: r is live, ours (the backend did not take it) and in no list.
@@ -157,7 +157,7 @@ impl<'e> Batch<'e> {
                     // SAFETY: r is live and in no list.
                     unsafe { l.push_back(r) };
                 }
-                if q.pool.push(&mut l, self.blocking) {
+                if q.pool.push(&mut l, self.blocking, &q.bell) {
                     match get() {
                         // A blocking context starts the worker itself (no hand-off); others ask
                         // the helper.

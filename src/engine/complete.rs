@@ -26,6 +26,15 @@ impl Completions for Engine {
             Completion::Internal => self.done.notify_all(),
         }
     }
+
+    fn worker_done(&self, r: ReqPtr, res: isize) {
+        // SAFETY: a worker reports a request it owns, once; it calls `idle` before it sleeps.
+        unsafe { finish_as(self, r, res, true, true) }
+    }
+
+    fn idle(&self) {
+        self.fds.let_go_kept();
+    }
 }
 
 /// Reaps whatever queue `q` has ready (see `Queue::reap`). Returns false if a reap lock was busy.
@@ -135,9 +144,12 @@ fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
 /// the request never touched its file (ECANCELED). The duplicate's access mode, recorded when it
 /// was made, tells them apart (`sys::held_refuses`); the number itself cannot, since by now it may
 /// name another descriptor of the same file.
+///
+/// `keep`: the caller is a worker, which calls `Completions::idle` before it sleeps, so the last
+/// release of a regular file's shared duplicate may be kept until then (`FdEntry::release_hold`).
 #[cold]
 #[inline(never)]
-fn give_up_held(eng: &Engine, req: &Req<'_>, mut res: isize) -> isize {
+fn give_up_held(eng: &Engine, req: &Req<'_>, mut res: isize, keep: bool) -> isize {
     let Some(h) = req.take_held() else { return res };
     if res == -(libc::EBADF as isize) {
         let op = req.meta().op();
@@ -146,7 +158,8 @@ fn give_up_held(eng: &Engine, req: &Req<'_>, mut res: isize) -> isize {
             res = -(libc::ECANCELED as isize);
         }
     }
-    eng.fds.release_hold(req.fd(), h);
+    let keep = keep && !req.meta().stream();
+    eng.fds.release_hold(req.fd(), h, keep);
     res
 }
 
@@ -182,7 +195,7 @@ pub(crate) unsafe fn ready_to_reissue(eng: &Engine, r: ReqPtr) -> bool {
         }
         other => {
             if let Some(h) = other {
-                eng.fds.release_hold(fdn, h);
+                eng.fds.release_hold(fdn, h, false);
             }
             // SAFETY: the caller owns r; nobody touches it after this.
             unsafe { finish(eng, r, -(libc::ECANCELED as isize), true) };
@@ -226,13 +239,22 @@ fn served_by(state: State, meta: Meta, res: isize) -> Served {
 ///
 /// # Safety
 /// `r` is live and owned by the caller; nobody touches it after this call.
-pub(crate) unsafe fn finish(eng: &Engine, r: ReqPtr, mut res: isize, blocking: bool) {
+pub(crate) unsafe fn finish(eng: &Engine, r: ReqPtr, res: isize, blocking: bool) {
+    // SAFETY: the caller's contract.
+    unsafe { finish_as(eng, r, res, blocking, false) }
+}
+
+/// [`finish`], by a worker when `keep` (see `give_up_held`).
+///
+/// # Safety
+/// As [`finish`].
+unsafe fn finish_as(eng: &Engine, r: ReqPtr, mut res: isize, blocking: bool, keep: bool) {
     // SAFETY: the caller owns r until publish.
     let req = unsafe { r.get() };
     let (m, fdn, job, group) = (req.meta(), req.fd(), req.job(), Group::from_member_tag(req.group()));
     let notify = Notify::validated(req.sigevent());
     if req.held().is_some() {
-        res = give_up_held(eng, &req, res);
+        res = give_up_held(eng, &req, res, keep);
     }
     let qi = m.queue();
     let q = eng.queue(qi);

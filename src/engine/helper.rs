@@ -78,6 +78,8 @@ fn helper_main(eng: &'static Engine, qi: usize) {
         if q.pool.take_grow_request() {
             q.pool.grow(q.host(eng));
         }
+        // A stall check the workers armed: made when due, else sleep no longer than that.
+        let stall = q.pool.stall_check(q.host(eng));
         // Watch each kernel source whose reap lock we get; if a waiter holds one, it wakes us
         // when it lets go (`Queue::release_reap`).
         let mut poll = [false; 2];
@@ -103,7 +105,7 @@ fn helper_main(eng: &'static Engine, qi: usize) {
         // Work queued for workers that could not be started: try again after a while.
         let retry_workers = q.pool.starved();
         if !watching && !retry_workers {
-            q.bell.sleep(ticket);
+            q.bell.sleep(ticket, stall);
             continue;
         }
         // Each descriptor is checked before it is polled; one we lost is not polled (the
@@ -119,7 +121,8 @@ fn helper_main(eng: &'static Engine, qi: usize) {
             libc::pollfd { fd: ring_fd, events: libc::POLLIN, revents: 0 },
             libc::pollfd { fd: kaio_fd, events: libc::POLLIN, revents: 0 },
         ];
-        sys::poll(&mut pfd, POLL_MS);
+        let ms = stall.map_or(POLL_MS, |d| (d.as_millis() as i32 + 1).min(POLL_MS));
+        sys::poll(&mut pfd, ms);
         q.bell.end_poll();
     }
 }

@@ -22,7 +22,7 @@ use super::request::{free_job, new_job, Backend, Meta, Op, Req, ReqPtr};
 use crate::errno::Errno;
 use crate::notify::cq::QueueRef;
 use crate::notify::{self, Notify, ThreadJob};
-use crate::sys::{self, Held};
+use crate::sys::{self, FileId, Held};
 
 /// Chooses the backend for a request on an fd of class `k` (`fd::table::kind` bits), given the
 /// backend `AIO_RS_BACKEND` forces (if any), whether the queue has a ring, and a way to start
@@ -183,7 +183,7 @@ pub(crate) unsafe fn accept_engine<'e>(
     let cfg = &eng.config.queue;
     // A request at the file position needs a checked class (see `at_file_pos`).
     let has_ring = q.live_ring().is_some();
-    let (k, changed) = match fe.classify(fdn, has_ring && !file_pos, sync || req.offset() == 0) {
+    let (k, changed, id) = match fe.classify(fdn, has_ring && !file_pos, sync || req.offset() == 0) {
         Ok(c) => c,
         // SAFETY: as this function (the caller's contract).
         Err(e) => return unsafe { bad_fd(eng, q, r, op, notify, group, e) },
@@ -256,12 +256,12 @@ pub(crate) unsafe fn accept_engine<'e>(
     // above), the call's error for aio_fsync.
     let may_issue_late = backend == Backend::Uring && (sync || stream);
     let held = if backend == Backend::Threads || may_issue_late {
-        match hold_for(fe, fdn, q, backend) {
+        match hold_for(fe, fdn, id, q, backend) {
             Ok(h) => Some(h),
             // No worker to be had for an fsync meant for io_uring: io_uring runs it after all.
             Err(e) if fsync_to_workers && e != Errno::EBADF => {
                 backend = Backend::Uring;
-                Some(hold_for(fe, fdn, q, backend)?)
+                Some(hold_for(fe, fdn, id, q, backend)?)
             }
             // SAFETY: as this function (the caller's contract).
             Err(Errno::EBADF) if !sync => return unsafe { accept_failed(eng, q, r, notify, group, Errno::EBADF) },
@@ -355,16 +355,17 @@ fn notify_parts(
 }
 
 /// Makes a request that must hold its file (see `accept`) do so, and, for the workers, makes sure
-/// the queue's pool has a worker. Out of line: the fast path holds nothing.
+/// the queue's pool has a worker. `id`: the file's identity if the classification read it just
+/// now. Out of line: the fast path holds nothing.
 #[cold]
 #[inline(never)]
-fn hold_for(fe: &FdEntry, fdn: c_int, q: &Queue, backend: Backend) -> Result<Held, Errno> {
-    let h = fe.hold(fdn)?;
+fn hold_for(fe: &FdEntry, fdn: c_int, id: Option<FileId>, q: &Queue, backend: Backend) -> Result<Held, Errno> {
+    let h = fe.hold_known(fdn, id)?;
     if backend == Backend::Threads {
         if let Some(e) = get() {
             let q = e.queue(q.idx);
             if let Err(err) = q.pool.ensure_worker(q.host(e)) {
-                fe.release_hold(h);
+                fe.release_hold(h, false);
                 return Err(err);
             }
         }
@@ -377,7 +378,7 @@ fn hold_for(fe: &FdEntry, fdn: c_int, q: &Queue, backend: Backend) -> Result<Hel
 #[inline(never)]
 fn refused(fe: &FdEntry, held: Option<Held>, e: Errno) -> Errno {
     if let Some(h) = held {
-        fe.release_hold(h);
+        fe.release_hold(h, false);
     }
     e
 }
@@ -390,7 +391,7 @@ fn undo(fe: &FdEntry, q: &Queue, r: ReqPtr, m: Meta, job: *mut ThreadJob) {
     // SAFETY: the request was refused: neither parked nor issued, so still ours alone.
     let req = unsafe { r.get() };
     if let Some(h) = req.take_held() {
-        fe.release_hold(h);
+        fe.release_hold(h, false);
     }
     if m.watched() {
         q.watch_dec();

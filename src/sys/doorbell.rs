@@ -17,6 +17,7 @@
 
 use core::ffi::c_int;
 use core::sync::atomic::{AtomicU32, Ordering::SeqCst};
+use core::time::Duration;
 
 use super::fd::OwnEventFd;
 use super::futex::{futex_wait, futex_wake};
@@ -53,11 +54,11 @@ impl Doorbell {
         self.seq.load(SeqCst)
     }
 
-    /// Sleeps on the futex until the bell rings (after `ticket`).
-    pub(crate) fn sleep(&self, ticket: u32) {
+    /// Sleeps on the futex until the bell rings (after `ticket`), or `timeout` passed.
+    pub(crate) fn sleep(&self, ticket: u32, timeout: Option<Duration>) {
         self.mode.store(FUTEX, SeqCst);
         if self.seq.load(SeqCst) == ticket {
-            let _ = futex_wait(&self.seq, ticket, None);
+            let _ = futex_wait(&self.seq, ticket, timeout);
         }
         self.mode.store(RUNNING, SeqCst);
     }

@@ -118,18 +118,37 @@ impl<T> Drop for Guard<'_, T> {
 }
 
 /// An event counter: waiters announce themselves, take a ticket, re-check their condition, and
-/// sleep until the counter moves; notifiers pay only an atomic load when nobody sleeps.
+/// sleep until the counter moves; notifiers pay only an atomic load when nobody sleeps, and make
+/// the `futex` wake-up call only when a waiter is really asleep on the current value: a burst of
+/// notifications before the waiter runs again costs one wake-up, not one each.
 ///
-/// No wake-up is lost. A waiter increments `sleepers` (SeqCst), then reads `seq` for its ticket,
-/// then checks its condition, then sleeps while `seq` equals the ticket. A notifier publishes its
-/// change, issues a SeqCst fence, and reads `sleepers`. In the single total order of SeqCst
-/// operations, either the notifier's read comes after the waiter's increment (it sees a sleeper,
-/// bumps `seq` and wakes: the waiter's futex either sees the new `seq` or is woken), or it comes
-/// before, and then the waiter's condition check comes after the fence and sees the change.
+/// `seq` counts in steps of 2; its low bit ([`ASLEEP`]) says that some waiter is, or is about to
+/// be, asleep in the kernel on the current value.
+///
+/// No wake-up is lost. A waiter increments `sleepers` (SeqCst), then reads `seq` for its ticket
+/// (bit cleared), then checks its condition, then sets the bit with a compare-and-swap from its
+/// ticket (to `ticket | ASLEEP`, or finds it already set by another waiter on the same value), and
+/// sleeps while `seq` equals `ticket | ASLEEP`. A notifier publishes its change, issues a SeqCst
+/// fence, and reads `sleepers`; if there are any, it moves `seq` to the next value with the bit
+/// cleared (one compare-and-swap loop) and calls `futex` wake only if the value it replaced had
+/// the bit. In the single total order of SeqCst operations:
+/// * either the notifier's read of `sleepers` comes before the waiter's increment; then the
+///   waiter's condition check comes after the fence and sees the change (as in any event count);
+/// * or it sees the waiter, and moves `seq`. If that move comes before the waiter's
+///   compare-and-swap, the swap fails (or the sleep's comparison does): the waiter does not
+///   sleep. If it comes after, the value it replaces carries the bit, so it wakes every sleeper
+///   on that value. Every waiter that set or found the bit sleeps on exactly that value, and
+///   the bit is cleared only by the move that wakes them.
+///
+/// A woken (or not yet sleeping) waiter sets the bit again only on a new value, so notifications
+/// between its wake-up and its next sleep see the bit clear and make no system call.
 pub(crate) struct EventCount {
     seq: AtomicU32,
     sleepers: AtomicU32,
 }
+
+/// The low bit of `EventCount::seq`: a waiter sleeps (or is about to) on this value.
+const ASLEEP: u32 = 1;
 
 impl Default for EventCount {
     fn default() -> Self {
@@ -146,29 +165,46 @@ impl EventCount {
     /// then `unprepare`.
     pub(crate) fn prepare(&self) -> u32 {
         self.sleepers.fetch_add(1, SeqCst);
-        self.seq.load(SeqCst)
+        self.seq.load(SeqCst) & !ASLEEP
     }
 
     pub(crate) fn unprepare(&self) {
         self.sleepers.fetch_sub(1, SeqCst);
     }
 
+    /// Marks the ticket's value slept on; returns the value to sleep on (the kernel compares it
+    /// with `seq`: if the counter moved meanwhile, the sleep returns at once).
+    fn arm(&self, ticket: u32) -> u32 {
+        let _ = self.seq.compare_exchange(ticket, ticket | ASLEEP, SeqCst, SeqCst);
+        ticket | ASLEEP
+    }
+
+    #[cfg(test)]
     pub(crate) fn wait(&self, ticket: u32, timeout: Option<Duration>) -> Result<(), Errno> {
-        futex_wait(&self.seq, ticket, timeout)
+        futex_wait(&self.seq, self.arm(ticket), timeout)
     }
 
     /// `wait` as a [`SleepCall`] (for a sleep made elsewhere, see `super::sleep`): sleeps while the
     /// counter still shows `ticket`, up to `ts`.
     pub(crate) fn sleep_call(&self, ticket: u32, ts: Option<&libc::timespec>) -> SleepCall {
-        SleepCall::futex_wait(&self.seq, ticket, ts)
+        SleepCall::futex_wait(&self.seq, self.arm(ticket), ts)
     }
 
     /// Call after publishing the change the sleepers wait for.
     pub(crate) fn notify_all(&self) {
         core::sync::atomic::fence(SeqCst);
         if self.sleepers.load(SeqCst) != 0 {
-            self.seq.fetch_add(1, SeqCst);
-            futex_wake(&self.seq, i32::MAX);
+            let mut cur = self.seq.load(SeqCst);
+            loop {
+                let next = (cur & !ASLEEP).wrapping_add(2);
+                match self.seq.compare_exchange_weak(cur, next, SeqCst, SeqCst) {
+                    Ok(_) => break,
+                    Err(v) => cur = v,
+                }
+            }
+            if cur & ASLEEP != 0 {
+                futex_wake(&self.seq, i32::MAX);
+            }
         }
     }
 }
@@ -199,6 +235,63 @@ mod tests {
         let g = l.lock();
         assert!(l.try_lock().is_none());
         drop(g);
+    }
+
+    /// The sleep bit: set by a waiter about to sleep on the current value (not on a stale
+    /// ticket), cleared by the notification that wakes it; a notification with nobody asleep
+    /// moves the counter without setting it.
+    #[test]
+    fn event_count_marks_only_real_sleepers() {
+        let ev = EventCount::new();
+        let t = ev.prepare();
+        ev.notify_all();
+        let moved = ev.seq.load(SeqCst);
+        assert!(moved != t && moved & ASLEEP == 0, "moved, nobody asleep");
+        assert_eq!(ev.wait(t, Some(Duration::from_secs(5))), Err(Errno::EAGAIN), "a stale ticket does not sleep");
+        assert_eq!(ev.seq.load(SeqCst), moved, "nor marks the new value");
+        ev.unprepare();
+        let t = ev.prepare();
+        assert_eq!(ev.arm(t), t | ASLEEP);
+        assert_eq!(ev.arm(t), t | ASLEEP, "a second waiter on the same value finds it marked");
+        ev.notify_all();
+        assert_eq!(ev.seq.load(SeqCst), t.wrapping_add(2), "the wake-up clears the bit");
+        ev.unprepare();
+    }
+
+    /// Several waiters on one counter, each woken by every round's notification: a lost wake-up
+    /// hangs the test (and it times out).
+    #[test]
+    fn event_count_wakes_every_sleeper() {
+        let ev = Arc::new((EventCount::new(), AtomicU32::new(0)));
+        let rounds = 2_000;
+        let ts: Vec<_> = (0..3)
+            .map(|_| {
+                let ev = ev.clone();
+                std::thread::spawn(move || {
+                    for i in 1..=rounds {
+                        loop {
+                            let t = ev.0.prepare();
+                            if ev.1.load(SeqCst) >= i {
+                                ev.0.unprepare();
+                                break;
+                            }
+                            let _ = ev.0.wait(t, Some(Duration::from_secs(10)));
+                            ev.0.unprepare();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for i in 1..=rounds {
+            ev.1.store(i, SeqCst);
+            ev.0.notify_all();
+            if i % 64 == 0 {
+                std::thread::yield_now();
+            }
+        }
+        for t in ts {
+            t.join().unwrap();
+        }
     }
 
     /// A ping-pong of 20,000 rounds through two event counters hangs (and the test times out)

@@ -3,13 +3,13 @@
 //! Linux drops every traditional POSIX record lock (`fcntl(F_SETLK)`, `lockf`) a process holds on
 //! a file as soon as that process closes *any* descriptor of the file: the owner of such a lock is
 //! the process's descriptor table, and every close in that table releases the owner's locks on the
-//! inode (fcntl(2), "the locks are lost"). Our held duplicates (`fd::hold`) live in the program's
+//! inode (fcntl(2), "the locks are lost"). Our held duplicates (`held::hold`) live in the program's
 //! table, so closing one would silently unlock the program's files: a program that locks a file and
 //! then calls `aio_fsync` on it would lose its lock when the fsync completes.
 //!
 //! So before closing a duplicate we ask whether this process holds a traditional lock on the file
 //! ([`process_may_hold_locks`]). If it may, the duplicate is *kept* instead ([`keep`]): its number
-//! stays ours, unused, and is looked at again later (`fd::sweep_kept`), to be closed once the
+//! stays ours, unused, and is looked at again later (`held::sweep_kept`), to be closed once the
 //! process holds no such lock (the program unlocked, or closed a descriptor of the file itself,
 //! which dropped its locks anyway). Open file description locks (`F_OFD_SETLK`) and `flock` locks
 //! belong to the open file, which our duplicate shares: a close never drops them, and they are not
@@ -97,7 +97,7 @@ const KEPT_MAX: usize = 64;
 static KEPT: [AtomicU32; KEPT_MAX] = [const { AtomicU32::new(0) }; KEPT_MAX];
 /// How many entries of `KEPT` are in use (an upper bound while one is being taken or given up).
 static KEPT_N: AtomicU32 = AtomicU32::new(0);
-/// Counts `fd::release` calls while any duplicate is kept, so the kept ones are looked at again
+/// Counts `held::release` calls while any duplicate is kept, so the kept ones are looked at again
 /// every [`SWEEP_EVERY`] releases rather than on every one.
 static TICKS: AtomicU32 = AtomicU32::new(0);
 const SWEEP_EVERY: u32 = 16;
@@ -143,7 +143,7 @@ fn keep_again(w: u32) -> bool {
     KEPT.iter().any(|e| e.compare_exchange(0, w, AcqRel, Relaxed).is_ok())
 }
 
-/// In a fork child: forgets every kept duplicate (the child's `fd::release_all_inherited` closes
+/// In a fork child: forgets every kept duplicate (the child's `held::release_all_inherited` closes
 /// them with the other inherited numbers; the child holds none of the parent's locks).
 pub(crate) fn forget_all() {
     for e in KEPT.iter() {
@@ -156,7 +156,8 @@ pub(crate) fn forget_all() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sys::fd::{file_id, held_ok, hold, is_open, release, sweep_kept};
+    use crate::sys::fd::{file_id, is_open};
+    use crate::sys::held::{held_ok, hold, release, sweep_kept};
 
     /// A temporary file opened read-write (unlinked at once), or None where none can be made.
     fn temp_file() -> c_int {

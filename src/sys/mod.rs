@@ -32,6 +32,7 @@ mod env;
 mod errno;
 mod fd;
 mod futex;
+mod held;
 mod io;
 mod lock;
 mod log;
@@ -56,10 +57,11 @@ pub(crate) use self::doorbell::Doorbell;
 pub(crate) use self::env::var;
 pub(crate) use self::errno::{strerror, ErrnoGuard};
 pub(crate) use self::fd::{
-    claim, claimed_by, close, dup_high, file_id, held_ident, held_ok, held_refuses, hold, is_open, is_own_by,
-    move_high, new_owner, release, release_all_inherited, status_flags, tag_own, FileId, Held, OwnEventFd,
+    claim, claimed_by, close, dup_high, file_id, is_open, is_own_by, move_high, new_owner, status_flags, tag_own,
+    FileId, OwnEventFd,
 };
 pub(crate) use self::futex::{futex_wait, futex_wake, EventCount, Guard, Lock};
+pub(crate) use self::held::{held_ident, held_ok, held_refuses, held_same, hold, release, release_all_inherited, Held};
 pub(crate) use self::io::{fdatasync, fsync, poll, pread, pwrite, transfer};
 pub(crate) use self::log::{log_line, open_append, read_number, write_all};
 pub(crate) use self::proc::{at_exit, at_fork, cpus_configured, getpid, getuid, self_stat};

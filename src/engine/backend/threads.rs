@@ -12,16 +12,20 @@
 //! together with its own eventfd, so `aio_cancel` can take back a request that has not touched
 //! the descriptor yet, and then transfers with `RWF_NOWAIT` so a lost race for the data means
 //! polling again rather than blocking. Workers report what they finish to the `Completions` sink
-//! they were started with.
+//! they were started with. How work is handed to them (who wakes whom) is in `handoff`.
 
 use core::ffi::c_int;
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering::*};
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
+use core::time::Duration;
 
 use crate::abi::Aiocb;
 use crate::engine::request::{Completion, Completions, List, Op, Phase, Req, ReqPtr, Span, State};
 use crate::errno::Errno;
-use crate::sys::{self, Doorbell, EventCount, Lock, OwnEventFd, ThreadAttr};
+use crate::sys::{self, Doorbell, Lock, OwnEventFd, ThreadAttr};
+
+mod handoff;
+use handoff::Work;
 
 /// The most workers one queue may have.
 pub(crate) const MAX_WORKERS: usize = 64;
@@ -47,6 +51,9 @@ struct Worker {
     /// told): `aio_cancel(fd, NULL)` waits on it rather than on a request the program may already
     /// have reaped and freed.
     done: AtomicU32,
+    /// The futex word this worker sleeps on: 0 while asleep, set to 1 by the one who wakes it
+    /// (under the work lock, having taken it out of `Work::asleep` and counted it active).
+    wake: AtomicU32,
 }
 
 /// How long a worker polls a stream at most before it looks again whether `aio_cancel` took its
@@ -60,10 +67,22 @@ pub(crate) struct Taken {
     done: u32,
 }
 
+/// How long a worker that goes idle keeps the files its requests held for the next requests on
+/// them before it lets go of them (see `Completions::idle`) and sleeps for good.
+const KEEP: Duration = Duration::from_millis(2);
+
 pub(crate) struct Pool {
-    work: Lock<List>,
-    ev: EventCount,
-    idle: AtomicU32,
+    work: Lock<Work>,
+    /// Requests finished by this pool's workers (the stall check compares it).
+    progress: AtomicU32,
+    /// Non-zero while a stall check is armed for the helper; `stall_mark` is `progress` and
+    /// `stall_at` the time (ns, CLOCK_MONOTONIC) when it was armed.
+    stall: AtomicU32,
+    stall_mark: AtomicU32,
+    stall_at: AtomicU64,
+    /// Active workers inside a request (from taking it until its transfer is over, a wait on a
+    /// stream aside): the others are about to look at the list.
+    running: AtomicU32,
     count: AtomicU32,
     starting: AtomicU32,
     next_slot: AtomicU32,
@@ -80,9 +99,12 @@ pub(crate) struct Pool {
 impl Pool {
     pub(crate) fn new(limit: u32) -> Pool {
         Pool {
-            work: Lock::new(List::new()),
-            ev: EventCount::new(),
-            idle: AtomicU32::new(0),
+            work: Lock::new(Work { list: List::new(), active: 0, asleep: 0 }),
+            progress: AtomicU32::new(0),
+            stall: AtomicU32::new(0),
+            stall_mark: AtomicU32::new(0),
+            stall_at: AtomicU64::new(0),
+            running: AtomicU32::new(0),
             count: AtomicU32::new(0),
             starting: AtomicU32::new(0),
             next_slot: AtomicU32::new(0),
@@ -94,44 +116,57 @@ impl Pool {
                     current: AtomicPtr::new(ptr::null_mut()),
                     evfd: OwnEventFd::new(),
                     done: AtomicU32::new(0),
+                    wake: AtomicU32::new(0),
                 })
                 .collect(),
             limit: limit.clamp(1, MAX_WORKERS as u32),
         }
     }
 
-    /// Queues `list` for the workers. Returns false (nothing queued) if `blocking` is false and the
-    /// work lock is busy.
-    pub(crate) fn push(&self, list: &mut List, blocking: bool) -> bool {
+    /// Queues `list` for the workers, and wakes one sleeping worker if no worker is active (at most
+    /// one wake-up per push, none while a worker will look at the list anyway); if every active
+    /// worker is inside a request, arms the stall check (through `helper`), in case they block. Returns false (nothing
+    /// queued) if `blocking` is false and the work lock is busy. Async-signal-safe when not
+    /// `blocking`.
+    pub(crate) fn push(&self, list: &mut List, blocking: bool, helper: &Doorbell) -> bool {
         let g = if blocking { Some(self.work.lock()) } else { self.work.try_lock() };
         let Some(mut g) = g else { return false };
-        let n = list.len();
         while let Some(r) = list.pop_front() {
             // SAFETY: r is live and in flight (push's callers own what they queue); from here the
             // work list owns it.
             unsafe {
                 r.get().queue_for_workers();
-                g.push_back(r);
+                g.list.push_back(r);
             }
         }
+        let wake = self.choose(&mut g, false);
+        // Behind active workers that are all inside a request (none about to look at the list):
+        // one of them may be stuck there.
+        let behind = wake.is_none() && g.active > 0 && self.running.load(Acquire) >= g.active;
         drop(g);
-        if n > 0 {
-            self.ev.notify_all();
+        if let Some(w) = wake {
+            self.wake(w);
+        } else if behind {
+            self.arm_stall(helper);
         }
         true
     }
 
-    /// Whether another worker should be started (nobody idle, room left, work queued).
-    fn wants_worker(&self) -> bool {
-        self.idle.load(Relaxed) == 0
-            && self.count.load(Relaxed) + self.starting.load(Relaxed) < self.limit
-            && !self.work.try_lock().is_some_and(|g| g.is_empty())
+    /// Whether another worker should be started: work is queued, no worker will look at it
+    /// (none active, none asleep to be woken) and there is room. `blocking`: wait for the work
+    /// lock; otherwise a busy lock answers yes (the helper, asked, looks again with the lock).
+    fn wants_worker(&self, blocking: bool) -> bool {
+        if self.count.load(Relaxed) + self.starting.load(Relaxed) >= self.limit {
+            return false;
+        }
+        let g = if blocking { Some(self.work.lock()) } else { self.work.try_lock() };
+        g.is_none_or(|g| g.active == 0 && g.asleep == 0 && !g.list.is_empty())
     }
 
-    /// Asks `helper` for another worker if work is queued and no worker is idle
-    /// (async-signal-safe: an atomic store and a doorbell).
+    /// Asks `helper` for another worker if work is queued and no worker will look at it
+    /// (async-signal-safe: a try-lock, an atomic store and a doorbell).
     pub(crate) fn want_worker(&self, helper: &Doorbell) {
-        if self.wants_worker() && self.grow_wanted.swap(1, AcqRel) == 0 {
+        if self.wants_worker(false) && self.grow_wanted.swap(1, AcqRel) == 0 {
             helper.ring();
         }
     }
@@ -139,7 +174,7 @@ impl Pool {
     /// Whether work is queued and there is no worker at all (one could not be started): the
     /// helper tries again.
     pub(crate) fn starved(&self) -> bool {
-        self.count.load(Acquire) + self.starting.load(Acquire) == 0 && !self.work.lock().is_empty()
+        self.count.load(Acquire) + self.starting.load(Acquire) == 0 && !self.work.lock().list.is_empty()
     }
 
     /// Makes sure the pool has a worker (started now if it has none); EAGAIN if none can be
@@ -160,7 +195,7 @@ impl Pool {
     /// Starts one worker if one is wanted (or the pool has none while work waits); not
     /// async-signal-safe.
     pub(crate) fn grow(&'static self, host: Host) {
-        if self.wants_worker() || self.starved() {
+        if self.wants_worker(true) || self.starved() {
             self.start_one(host, false);
         }
     }
@@ -180,8 +215,11 @@ impl Pool {
             let _ = self.workers[idx as usize].evfd.ensure();
         }
         self.starting.fetch_add(1, AcqRel);
+        // A worker starting looks at the list: it counts as active from now.
+        self.work.lock().active += 1;
         let name = format!("aio-rs-w{}.{idx}", host.queue);
         if sys::spawn(&name, ThreadAttr::Stack(256 * 1024), move || self.worker_main(host, idx as usize)).is_err() {
+            self.work.lock().active -= 1;
             self.starting.fetch_sub(1, AcqRel);
             return false;
         }
@@ -197,7 +235,7 @@ impl Pool {
     /// `aio_cancel` of one request: removes it from the work list if it is there (then the caller
     /// owns it).
     pub(crate) fn remove_queued(&self, r: ReqPtr) -> bool {
-        self.work.lock().remove(r)
+        self.work.lock().list.remove(r)
     }
 
     /// `aio_cancel` of a request a worker polls for (`seen`, in `Polling`): takes it from the
@@ -212,7 +250,7 @@ impl Pool {
 
     /// `aio_cancel(fd, NULL)`: removes every queued request on `fd`; the caller owns them.
     pub(crate) fn take_queued_on_fd(&self, fd: c_int) -> List {
-        self.work.lock().drain_filter(|r| {
+        self.work.lock().list.drain_filter(|r| {
             // SAFETY: members of the work list are live.
             unsafe { r.get() }.fd() == fd
         })
@@ -282,55 +320,76 @@ impl Pool {
     }
 
     fn worker_main(&'static self, host: Host, w: usize) {
-        if self.workers[w].evfd.wanted() {
+        let me = &self.workers[w];
+        if me.evfd.wanted() {
             self.fds_wanted.store(1, Release);
         }
         self.count.fetch_add(1, AcqRel);
         self.starting.fetch_sub(1, AcqRel);
+        // Whether files left held by this worker's finished requests were let go of since it
+        // last finished one (see `Completions::idle`).
+        let mut let_go = true;
         loop {
-            let (next, more) = {
-                let mut g = self.work.lock();
-                let next = g.pop_front();
-                if let Some(r) = next {
-                    // Still under the work lock, so that `aio_cancel` finds the request either in
-                    // the list or as this worker's current one: a stream request that has not
-                    // touched its fd yet is Polling (cancellable), anything else is Issued.
-                    // SAFETY: the request came off the work list, so it is live and ours to run.
-                    let req = unsafe { r.get() };
-                    let m = req.meta();
-                    if m.stream() && !m.op().is_sync() {
-                        self.workers[w].current.store(r.as_ptr(), Release);
-                        req.start_polling(w);
-                    } else {
-                        req.issue();
+            let mut g = self.work.lock();
+            let Some(r) = g.list.pop_front() else {
+                // Asleep until someone takes this worker out of `asleep` (and counts it active);
+                // while files are kept for the next requests, for `KEEP` at most.
+                g.active -= 1;
+                g.asleep |= 1 << w;
+                me.wake.store(0, Relaxed);
+                drop(g);
+                let timeout = if let_go { None } else { Some(KEEP) };
+                while me.wake.load(Acquire) == 0 {
+                    if sys::futex_wait(&me.wake, 0, timeout) == Err(Errno::EAGAIN) && timeout.is_some() {
+                        break;
                     }
                 }
-                (next, !g.is_empty())
-            };
-            if more {
-                // Work is still queued behind the request this worker took, and it may block in
-                // the kernel for as long as it likes (a write waiting for its source page or the
-                // inode lock): if nobody is idle, have another worker started. A submitter that
-                // queued work while this worker still counted as idle saw no need to (`grow`), so
-                // nobody else would.
-                self.want_worker(host.helper);
-            }
-            if let Some(r) = next {
-                let res = self.run(host, w, r);
-                host.sink.complete(Completion::Request(r, res));
-                // After the request was published (and its waiters told): `aio_cancel(fd, NULL)`
-                // may wait for this (see `take_polling_on_fd`).
-                self.workers[w].done.fetch_add(1, AcqRel);
-                host.sink.complete(Completion::Internal);
+                if me.wake.load(Acquire) == 0 {
+                    let mut g = self.work.lock();
+                    if me.wake.load(Acquire) == 0 {
+                        // Nobody came: awake again on its own, let go of what finished requests
+                        // kept (system calls, so without the lock), then look again.
+                        g.asleep &= !(1 << w);
+                        g.active += 1;
+                        drop(g);
+                        host.sink.idle();
+                        let_go = true;
+                    }
+                }
                 continue;
+            };
+            // Still under the work lock, so that `aio_cancel` finds the request either in the list
+            // or as this worker's current one: a stream request that has not touched its fd yet is
+            // Polling (cancellable), anything else is Issued.
+            // SAFETY: the request came off the work list, so it is live and ours to run.
+            let req = unsafe { r.get() };
+            let m = req.meta();
+            if m.stream() && !m.op().is_sync() {
+                me.current.store(r.as_ptr(), Release);
+                req.start_polling(w);
+            } else {
+                req.issue();
             }
-            self.idle.fetch_add(1, SeqCst);
-            let ticket = self.ev.prepare();
-            if self.work.lock().is_empty() {
-                let _ = self.ev.wait(ticket, None);
+            let more = !g.list.is_empty();
+            self.running.fetch_add(1, AcqRel);
+            drop(g);
+            if more {
+                // Work is still queued behind the request this worker took, which may block in the
+                // kernel for as long as it likes (a write waiting for its source page or the inode
+                // lock): have the helper look whether the pool still makes progress in a while.
+                self.arm_stall(host.helper);
             }
-            self.ev.unprepare();
-            self.idle.fetch_sub(1, SeqCst);
+            let res = self.run(host, w, r);
+            // Before the request is published: a push its completion causes finds this worker
+            // about to look at the list.
+            self.running.fetch_sub(1, AcqRel);
+            host.sink.worker_done(r, res);
+            let_go = false;
+            self.progress.fetch_add(1, Release);
+            // After the request was published (and its waiters told): `aio_cancel(fd, NULL)`
+            // may wait for this (see `take_polling_on_fd`).
+            me.done.fetch_add(1, AcqRel);
+            host.sink.complete(Completion::Internal);
         }
     }
 
@@ -417,10 +476,10 @@ impl Pool {
                     req.resume_polling(w);
                 }
             }
-            // This worker may now wait indefinitely: if work is queued behind it and nobody is
-            // idle, have another worker started, or that work could wait for this very request (a
-            // pipe write queued behind the read that waits for it).
-            self.want_worker(host.helper);
+            // This worker may now wait indefinitely: work queued behind it goes to another worker
+            // (woken, or started), or it could wait for this very request (a pipe write queued
+            // behind the read that waits for it).
+            self.step_aside(host.helper);
             let evfd = me.evfd.current().unwrap_or_else(|| {
                 self.fds_wanted.store(1, Release);
                 -1
@@ -430,6 +489,7 @@ impl Pool {
                 libc::pollfd { fd: evfd, events: libc::POLLIN, revents: 0 },
             ];
             sys::poll(&mut pfd, POLL_MS);
+            self.step_back();
             if pfd[1].revents != 0 {
                 me.evfd.drain();
             }

@@ -7,7 +7,7 @@ use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
 
 use super::ordering::OrderState;
 use crate::errno::Errno;
-use crate::sys::{self, FileId, Held, Linked, Stack};
+use crate::sys::{self, FileId, Held, Linked, Lock, Stack};
 
 /// Classification bits cached in `FdEntry::info`.
 pub(crate) mod kind {
@@ -38,16 +38,23 @@ pub(crate) struct FdEntry {
     kick_next: AtomicPtr<FdEntry>,
     kick_queued: AtomicU32,
     /// The duplicate shared by the requests on this number that hold their file: the `Held` word
-    /// in the high 32 bits, the number of requests holding it in the low 32 (see `hold`).
+    /// in the high 32 bits, the number of requests holding it in the low 32 (see `hold`). A word
+    /// with a duplicate and a count of zero is *kept*: its last user was a worker's request, and
+    /// the duplicate waits for the next request on this number until a worker goes to sleep
+    /// (`FdTable::let_go_kept`).
     ///
-    /// Lock-free protocol: every change is one compare-and-swap of the whole word. A user is added
-    /// only to a word whose count is non-zero, so a duplicate is never shared after the release
-    /// that took its count to zero (that release alone closes it); a new duplicate is installed
-    /// only over a zero count. A release finds its duplicate in the word (then decrements) or not
-    /// (then it was private, and it is closed alone). The duplicate's `Held` word carries a
-    /// generation (`sys::Held`), so a word naming a number that was closed and reused by a newer
-    /// duplicate of ours never matches the older one.
+    /// Lock-free protocol: every change is one compare-and-swap of the whole word, so each state
+    /// has one owner of its transitions. A user is added only to a word whose duplicate was just
+    /// checked to be of the caller's file and still ours (kept or shared); a kept word that fails
+    /// that check is replaced by 0 and only the thread whose swap did that closes it, and so does
+    /// the one whose swap let go of a kept word, or took a count to zero without keeping. A new
+    /// duplicate is installed only over 0. A release finds its duplicate in the word with a
+    /// non-zero count (then decrements) or not (then it was private, and it is closed alone). The
+    /// duplicate's `Held` word carries a generation (`sys::Held`), so a word naming a number that
+    /// was closed and reused by a newer duplicate of ours never matches the older one.
     shared: AtomicU64,
+    /// Non-zero while this entry is in the table's list of kept duplicates.
+    kept_listed: AtomicU32,
     /// Reads on this number still to be sent straight to an engine after an attempt on the
     /// caller's thread found nothing cached (see `engine::inline`).
     pub(crate) inline_skip: AtomicU32,
@@ -67,38 +74,71 @@ impl FdEntry {
             kick_next: AtomicPtr::new(ptr::null_mut()),
             kick_queued: AtomicU32::new(0),
             shared: AtomicU64::new(0),
+            kept_listed: AtomicU32::new(0),
             inline_skip: AtomicU32::new(0),
             size_seen: AtomicU64::new(0),
         }
     }
 
     /// Makes a request on this number (`fd`) hold the open file the number names now: the
-    /// duplicate the number's other requests share, if it is of the same file and still ours,
-    /// else a new one (shared from then on, or, if the number's shared one is of another file
-    /// still in use, private). Sharing keeps the descriptors we hold to about one per open file
-    /// rather than one per request. EBADF if `fd` is not open; EAGAIN if no descriptor can be had.
-    /// Not async-signal-safe (`sys::hold`).
+    /// duplicate the number's other requests share (or that the last of them kept), if it is of
+    /// the same file and still ours, else a new one (shared from then on, or, if the number's
+    /// shared one is of another file still in use, private). Sharing keeps the descriptors we hold
+    /// to about one per open file rather than one per request, and keeping the last one makes a
+    /// stream of requests on one file make it once. EBADF if `fd` is not open; EAGAIN if no
+    /// descriptor can be had. Not async-signal-safe (`sys::hold`).
     pub(crate) fn hold(&self, fd: c_int) -> Result<Held, Errno> {
-        let id = sys::file_id(fd)?;
+        self.hold_known(fd, None)
+    }
+
+    /// [`FdEntry::hold`], with the identity of `fd`'s file if the caller read it just now
+    /// (`classify` did), which saves an `fstat` when a new duplicate must be made.
+    ///
+    /// Whether the number's duplicate is still ours and of the file `fd` names is one `kcmp`
+    /// (`sys::held_same`: the same open file, so a file opened again with another access mode at
+    /// the number is not taken for the old one); where `kcmp` cannot be used, an `fstat` of `fd`
+    /// and one of the duplicate (`sys::held_ok`), which compare the inode only.
+    pub(crate) fn hold_known(&self, fd: c_int, mut id: Option<FileId>) -> Result<Held, Errno> {
+        let mut id_of = || -> Result<FileId, Errno> {
+            if id.is_none() {
+                id = Some(sys::file_id(fd)?);
+            }
+            Ok(id.expect("just read"))
+        };
+        // The duplicate last checked in this call and found right: a compare-and-swap that fails
+        // because a count moved meanwhile does not make it check again.
+        let mut checked: Option<Held> = None;
         loop {
             let cur = self.shared.load(Acquire);
             let users = cur as u32;
-            if users > 0 {
-                let h = Held::from_word((cur >> 32) as u32).expect("a shared hold has a word");
-                if sys::held_ident(h) == id.ident && sys::held_ok(h) {
-                    if self.shared.compare_exchange(cur, cur + 1, AcqRel, Acquire).is_ok() {
-                        return Ok(h);
-                    }
-                    continue;
+            let Some(h) = Held::from_word((cur >> 32) as u32) else {
+                let h = sys::hold(fd, id_of()?)?;
+                if self.shared.compare_exchange(cur, (h.to_word() as u64) << 32 | 1, AcqRel, Acquire).is_ok() {
+                    return Ok(h);
                 }
+                sys::release(h);
+                continue;
+            };
+            let same = checked == Some(h)
+                || match sys::held_same(h, fd) {
+                    Some(same) => same,
+                    None => sys::held_ident(h) == id_of()?.ident && sys::held_ok(h),
+                };
+            if same {
+                checked = Some(h);
+                if self.shared.compare_exchange(cur, cur + 1, AcqRel, Acquire).is_ok() {
+                    return Ok(h);
+                }
+                continue;
+            }
+            if users > 0 {
                 // Another file's, still in use (the number was closed and reused meanwhile).
-                return sys::hold(fd, id);
+                return sys::hold(fd, id_of()?);
             }
-            let h = sys::hold(fd, id)?;
-            if self.shared.compare_exchange(cur, (h.to_word() as u64) << 32 | 1, AcqRel, Acquire).is_ok() {
-                return Ok(h);
+            // Kept, but of another file now, or taken from us: let it go, then look again.
+            if self.shared.compare_exchange(cur, 0, AcqRel, Acquire).is_ok() {
+                sys::release(h);
             }
-            sys::release(h);
         }
     }
 
@@ -111,21 +151,38 @@ impl FdEntry {
         Held::from_word((cur >> 32) as u32).map(Held::fd)
     }
 
-    /// Gives up a hold made by [`FdEntry::hold`] on this number. Async-signal-safe.
-    pub(crate) fn release_hold(&self, h: Held) {
+    /// Gives up a hold made by [`FdEntry::hold`] on this number. With `keep` (the caller is a
+    /// worker, which lets go of kept duplicates before it sleeps), the last user of the shared
+    /// duplicate keeps it for the next request: true then, and the caller lists the entry
+    /// ([`FdTable::release_hold`]). Async-signal-safe.
+    pub(crate) fn release_hold(&self, h: Held, keep: bool) -> bool {
         loop {
             let cur = self.shared.load(Acquire);
             if (cur >> 32) as u32 != h.to_word() || cur as u32 == 0 {
                 // A private one.
                 sys::release(h);
-                return;
+                return false;
             }
-            let next = if cur as u32 == 1 { 0 } else { cur - 1 };
+            let last = cur as u32 == 1;
+            let next = if last && !keep { 0 } else { cur - 1 };
             if self.shared.compare_exchange(cur, next, AcqRel, Acquire).is_ok() {
-                if next == 0 {
+                if last && !keep {
                     sys::release(h);
                 }
-                return;
+                return last && keep;
+            }
+        }
+    }
+
+    /// Closes the kept duplicate, if the word still keeps one (nobody took it meanwhile).
+    fn let_go(&self) {
+        let cur = self.shared.load(SeqCst);
+        if cur as u32 != 0 {
+            return;
+        }
+        if let Some(h) = Held::from_word((cur >> 32) as u32) {
+            if self.shared.compare_exchange(cur, 0, SeqCst, SeqCst).is_ok() {
+                sys::release(h);
             }
         }
     }
@@ -154,7 +211,14 @@ impl FdEntry {
     /// where a stale class could make `io_submit` block on a pipe. The first request that finds
     /// others in flight checks the class; if it changed to one that needs ordering, the second
     /// return value is true and the caller drains the fd before issuing.
-    pub(crate) fn classify(&self, fd: c_int, lone_ok: bool, offset_zero: bool) -> Result<(u32, bool), Errno> {
+    ///
+    /// The third value is the identity `fstat` gave, if it was asked (for [`FdEntry::hold_known`]).
+    pub(crate) fn classify(
+        &self,
+        fd: c_int,
+        lone_ok: bool,
+        offset_zero: bool,
+    ) -> Result<(u32, bool, Option<FileId>), Errno> {
         self.classify_with(lone_ok, offset_zero, || sys::file_id(fd), || sys::status_flags(fd))
     }
 
@@ -166,16 +230,16 @@ impl FdEntry {
         offset_zero: bool,
         file_id: impl FnOnce() -> Result<FileId, Errno>,
         status_flags: impl FnOnce() -> Result<c_int, Errno>,
-    ) -> Result<(u32, bool), Errno> {
+    ) -> Result<(u32, bool, Option<FileId>), Errno> {
         let cached = self.info.load(Relaxed);
         let busy = self.order.busy_hint();
         if cached & kind::VALID != 0 {
             if busy && self.fresh.load(Relaxed) != 0 {
-                return Ok((cached, false));
+                return Ok((cached, false, None));
             }
             if !busy && lone_ok && (cached & kind::STREAM == 0 || offset_zero) {
                 self.fresh.store(0, Relaxed);
-                return Ok((cached | kind::UNCHECKED, false));
+                return Ok((cached | kind::UNCHECKED, false, None));
             }
         }
         let id = file_id()?;
@@ -189,7 +253,7 @@ impl FdEntry {
         self.info.store(fresh, Relaxed);
         self.fresh.store(1, Relaxed);
         let order_bits = kind::STREAM | kind::APPEND;
-        Ok((fresh, busy && (fresh & order_bits) != (cached & order_bits)))
+        Ok((fresh, busy && (fresh & order_bits) != (cached & order_bits), Some(id)))
     }
 
     /// Records the size `fstat` just gave (a block device has none: every write is within it).
@@ -266,6 +330,9 @@ const CHUNKS: usize = 4096;
 /// freed while the engine lives, so `&FdEntry` references live as long as the engine.
 pub(crate) struct FdTable {
     chunks: Box<[AtomicPtr<FdEntry>]>,
+    /// Entries whose shared duplicate a worker kept (see `FdEntry::shared`), each at most once
+    /// (`FdEntry::kept_listed`); emptied by [`FdTable::let_go_kept`].
+    kept: Lock<Vec<usize>>,
 }
 
 impl Default for FdTable {
@@ -276,7 +343,7 @@ impl Default for FdTable {
 
 impl FdTable {
     pub(crate) fn new() -> Self {
-        FdTable { chunks: (0..CHUNKS).map(|_| AtomicPtr::new(ptr::null_mut())).collect() }
+        FdTable { chunks: (0..CHUNKS).map(|_| AtomicPtr::new(ptr::null_mut())).collect(), kept: Lock::new(Vec::new()) }
     }
 
     /// The entry for `fd`, allocating its chunk if needed (not async-signal-safe).
@@ -314,11 +381,32 @@ impl FdTable {
         Ok(unsafe { &*p.add(i) })
     }
 
-    /// Gives up `h`, a hold made through `fd`'s entry (async-signal-safe).
-    pub(crate) fn release_hold(&self, fd: c_int, h: Held) {
+    /// Gives up `h`, a hold made through `fd`'s entry; with `keep`, as a worker (see
+    /// `FdEntry::release_hold`: then not async-signal-safe, it may list the entry).
+    /// Async-signal-safe without `keep`.
+    pub(crate) fn release_hold(&self, fd: c_int, h: Held, keep: bool) {
         match self.get(fd) {
-            Some(fe) => fe.release_hold(h),
+            Some(fe) => {
+                // The kept word is stored before the flag is looked at, and `let_go_kept` clears
+                // the flag before it looks at the word (all SeqCst): a keep that finds the entry
+                // listed is seen by the one who takes it off the list.
+                if fe.release_hold(h, keep) && fe.kept_listed.swap(1, SeqCst) == 0 {
+                    self.kept.lock().push(fe as *const FdEntry as usize);
+                }
+            }
             None => sys::release(h),
+        }
+    }
+
+    /// Closes every duplicate kept by a worker's request that nobody took since (a worker calls
+    /// this before it sleeps). Not async-signal-safe.
+    pub(crate) fn let_go_kept(&self) {
+        let list = core::mem::take(&mut *self.kept.lock());
+        for p in list {
+            // SAFETY: entries live as long as the table (chunks are never freed).
+            let fe = unsafe { &*(p as *const FdEntry) };
+            fe.kept_listed.store(0, SeqCst);
+            fe.let_go();
         }
     }
 
@@ -413,12 +501,82 @@ mod tests {
                     Ok(self.flags.get())
                 },
             )
+            .map(|(k, changed, _)| (k, changed))
             .unwrap()
         }
 
         fn asked(&self) -> (u32, u32) {
             (self.stats.get(), self.getfls.get())
         }
+    }
+
+    /// A scratch file of this test's own (removed at once; the descriptor keeps it).
+    fn scratch(name: &str) -> std::fs::File {
+        let path = std::env::temp_dir().join(format!("aio-rs-{name}-{}", std::process::id()));
+        let f = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        f
+    }
+
+    /// The last release by a worker keeps the shared duplicate for the next request on the number
+    /// (no new `dup`); a worker about to sleep lets it go. A kept one that no longer names the
+    /// number's file is let go by the next hold, which makes a new one; one taken from us
+    /// (closefrom) is not closed by us. (An entry stands for a number; the tests pass the
+    /// descriptor that number would name at each step.)
+    #[test]
+    fn kept_duplicate_serves_the_next_request_until_let_go() {
+        use std::os::fd::AsRawFd;
+        let (a, b) = (scratch("kept-a"), scratch("kept-b"));
+        let fd = a.as_raw_fd();
+        let t = FdTable::new();
+        let e = t.entry(fd).unwrap();
+        let h = e.hold(fd).unwrap();
+        t.release_hold(fd, h, true);
+        assert!(sys::held_ok(h), "kept open");
+        assert_eq!(e.hold(fd).unwrap(), h, "the next request takes the kept one");
+        t.release_hold(fd, h, true);
+        t.let_go_kept();
+        assert!(!sys::held_ok(h) && e.shared.load(SeqCst) == 0, "let go before the worker sleeps");
+        // Kept, then the number names another file: a new duplicate, of that file.
+        let h = e.hold(fd).unwrap();
+        t.release_hold(fd, h, true);
+        let other = b.as_raw_fd();
+        let h2 = e.hold(other).unwrap();
+        assert!(h2 != h && !sys::held_ok(h), "the stale one was let go");
+        assert_eq!(sys::held_ident(h2), sys::file_id(other).unwrap().ident);
+        // Kept, then taken from us (closed behind our back): a new one.
+        t.release_hold(fd, h2, true);
+        sys::close(h2.fd());
+        let h3 = e.hold(other).unwrap();
+        assert!(h3 != h2 && sys::held_ok(h3) && !sys::held_ok(h2));
+        // A release without keeping closes at once.
+        t.release_hold(fd, h3, false);
+        assert!(!sys::held_ok(h3) && e.shared.load(SeqCst) == 0);
+        t.let_go_kept();
+    }
+
+    /// The same file opened again (another open file description, here read-only) at the number
+    /// is not taken for the kept duplicate of the earlier, writable one: a write through it must
+    /// fail as the program's would.
+    #[test]
+    fn kept_duplicate_is_not_taken_for_the_same_file_opened_again() {
+        use std::os::fd::AsRawFd;
+        let a = scratch("again");
+        let fd = a.as_raw_fd();
+        let t = FdTable::new();
+        let e = t.entry(fd).unwrap();
+        let h = e.hold(fd).unwrap();
+        t.release_hold(fd, h, true);
+        let again = std::fs::File::open(format!("/proc/self/fd/{fd}")).unwrap();
+        let h2 = e.hold(again.as_raw_fd()).unwrap();
+        if sys::held_same(h2, again.as_raw_fd()).is_none() {
+            eprintln!("kcmp unusable here: only the inode is compared");
+            t.release_hold(fd, h2, false);
+            return;
+        }
+        assert!(h2 != h && !sys::held_ok(h), "a new duplicate; the kept one let go");
+        assert!(sys::held_refuses(h2, Some(true)), "the new one is read-only, as the program's");
+        t.release_hold(fd, h2, false);
     }
 
     #[test]

@@ -410,6 +410,11 @@ pub(crate) enum Completion {
 /// Where a backend's own threads report completions (implemented by the engine).
 pub(crate) trait Completions: Sync {
     fn complete(&self, c: Completion);
+    /// A request a worker ran ended with `res`; the receiver owns it. The file it held may be
+    /// kept for the next request on its descriptor until the worker calls [`Completions::idle`].
+    fn worker_done(&self, r: ReqPtr, res: isize);
+    /// The calling worker is about to sleep: let go of whatever its requests left kept.
+    fn idle(&self);
 }
 
 /// A new SIGEV_THREAD job block for a request (freed by [`free_job`] when the notifier is done).

@@ -1,0 +1,203 @@
+//! Handing work to a pool's workers.
+//!
+//! A cross-CPU wake-up costs about 12 µs on the reference machine, far more than a page-cached
+//! transfer, so the pool wakes a worker only when nobody would look at the work list otherwise.
+//! The work list, the count of *active* workers (running a request other than a wait on a stream,
+//! looking at the list, just started, or woken and not yet running) and the set of sleeping
+//! workers are one value under one lock ([`Work`]): a push wakes one sleeping worker, and only if
+//! no worker is active (that worker looks at the list again after its request, without a system
+//! call). Each sleeping worker sleeps on a word of its own, so a wake-up wakes exactly the worker
+//! chosen, which the waker has already counted active. A stream of requests on one file is so run
+//! by one worker with no wake-up at all while the submitter keeps it busy, as glibc runs the
+//! requests of one descriptor on one thread.
+//!
+//! More workers are woken (or started) when the active ones stop making progress while work waits:
+//! a worker that takes a request with more queued behind it arms a stall check (once, until the
+//! check ran), and the queue's helper, `STALL` later, wakes or starts another worker if no request
+//! finished meanwhile ([`Pool::stall_check`]); a worker about to wait on a stream steps aside at
+//! once (`Pool::step_aside`). Before a worker sleeps it tells the sink (`Completions::idle`), which
+//! lets go of the files its finished requests left held for the next ones. A push that finds
+//! every active worker inside a request arms the stall check too (they may have taken their
+//! requests with nothing behind them); a worker counts as inside its request until its transfer
+//! is over, before the request is published, so a program that submits its next request when
+//! the last one completes does not wake the helper.
+//!
+//! No wake-up is lost: `active` and `asleep` change only under the work lock; a worker finds the
+//! list empty and enters `asleep` in one critical section, and a push adds to the list and reads
+//! both in one, so it either sees the worker active (which then looks at the list again) or
+//! asleep (and wakes it). The wake word is written only by the one who took the worker out of
+//! `asleep`, and the worker sleeps in `futex` only while the word is still 0 (the kernel compares
+//! it as it goes to sleep). A worker whose timed sleep (`KEEP`) ends takes itself out of `asleep`
+//! under the lock unless someone took it out first (then it was counted active for it). The stall
+//! check is a heuristic over plain atomics: at worst it wakes one worker too many or one `STALL`
+//! late; it never strands work, since a push with nobody active always wakes or starts one.
+
+use core::sync::atomic::Ordering::*;
+use core::time::Duration;
+
+use super::{Host, Pool};
+use crate::engine::request::List;
+use crate::sys::{self, Doorbell};
+
+/// The work list and who will look at it, under one lock, so that a push knows whether it must
+/// wake anyone (see the module documentation).
+pub(super) struct Work {
+    pub(super) list: List,
+    /// Workers that will look at the list again without being woken.
+    pub(super) active: u32,
+    /// Sleeping workers (bit w: worker w).
+    pub(super) asleep: u64,
+}
+
+impl Work {
+    /// Chooses a sleeping worker to wake if nobody active will look at the list, and counts it
+    /// active (see [`Pool::choose`], its caller).
+    pub(super) fn wake_one(&mut self) -> Option<usize> {
+        if self.active != 0 || self.asleep == 0 || self.list.is_empty() {
+            return None;
+        }
+        let w = self.asleep.trailing_zeros() as usize;
+        self.asleep &= !(1 << w);
+        self.active += 1;
+        Some(w)
+    }
+}
+
+/// How long queued work may wait behind active workers that finish nothing before another worker
+/// is woken or started (see [`Pool::stall_check`]).
+pub(super) const STALL: Duration = Duration::from_millis(1);
+
+impl Pool {
+    /// Under the work lock (`g`): chooses a sleeping worker to wake ([`Work::wake_one`]; with
+    /// `force`, even if one is active), counts it active and sets its wake word, all in one
+    /// critical section, so a worker whose timed sleep ends and that finds the word still 0
+    /// under the lock knows nobody chose it. The caller wakes it ([`Pool::wake`]) after letting
+    /// go of the lock.
+    pub(super) fn choose(&self, g: &mut Work, force: bool) -> Option<usize> {
+        let w = if force && g.asleep != 0 && !g.list.is_empty() {
+            let w = g.asleep.trailing_zeros() as usize;
+            g.asleep &= !(1 << w);
+            g.active += 1;
+            Some(w)
+        } else {
+            g.wake_one()
+        }?;
+        self.workers[w].wake.store(1, Release);
+        Some(w)
+    }
+
+    /// Wakes worker `w`, chosen by [`Pool::choose`]. Async-signal-safe.
+    pub(super) fn wake(&self, w: usize) {
+        sys::futex_wake(&self.workers[w].wake, 1);
+    }
+
+    /// Arms the stall check (see the module documentation): a worker took a request with more
+    /// work queued behind it. Once until the helper ran the check: one doorbell per `STALL` at
+    /// most while a stream of requests keeps the pool busy.
+    pub(super) fn arm_stall(&self, helper: &Doorbell) {
+        if self.stall.load(Acquire) != 0 {
+            return;
+        }
+        self.stall_mark.store(self.progress.load(Acquire), Relaxed);
+        self.stall_at.store(sys::now().as_nanos() as u64, Relaxed);
+        if self.stall.swap(1, AcqRel) == 0 {
+            helper.ring();
+        }
+    }
+
+    /// The helper's stall check: None if none is armed, or it was due and was made now (then, if
+    /// no request finished since it was armed and work is still queued, a sleeping worker was
+    /// woken, or a new one started); otherwise how long until it is due (also when requests did
+    /// finish but work still waits behind workers that are all inside a request: it is armed
+    /// again). Not async-signal-safe.
+    pub(crate) fn stall_check(&'static self, host: Host) -> Option<Duration> {
+        if self.stall.load(Acquire) == 0 {
+            return None;
+        }
+        let due = Duration::from_nanos(self.stall_at.load(Relaxed)) + STALL;
+        let now = sys::now();
+        if now < due {
+            return Some(due - now);
+        }
+        let progress = self.progress.load(Acquire);
+        let stuck = progress == self.stall_mark.load(Relaxed);
+        self.stall.store(0, Release);
+        let mut g = self.work.lock();
+        if g.list.is_empty() {
+            return None;
+        }
+        if !stuck {
+            // Progress, but work still waits: look again in `STALL` if every active worker is
+            // inside a request (the work may be queued behind one that is stuck now).
+            if g.active > 0 && self.running.load(Acquire) >= g.active {
+                drop(g);
+                self.stall_mark.store(progress, Relaxed);
+                self.stall_at.store(sys::now().as_nanos() as u64, Relaxed);
+                self.stall.store(1, Release);
+                return Some(STALL);
+            }
+            return None;
+        }
+        // Another worker although one is active: that one is stuck.
+        let chosen = self.choose(&mut g, true);
+        drop(g);
+        match chosen {
+            Some(w) => self.wake(w),
+            None => {
+                self.start_one(host, false);
+            }
+        }
+        None
+    }
+
+    /// A worker about to wait on a stream (it will not look at the work list for a while): it no
+    /// longer counts as active, and work queued behind it goes to a sleeping worker, or a new one.
+    pub(super) fn step_aside(&self, helper: &Doorbell) {
+        let mut g = self.work.lock();
+        g.active -= 1;
+        self.running.fetch_sub(1, AcqRel);
+        let wake = self.choose(&mut g, false);
+        drop(g);
+        match wake {
+            Some(w) => self.wake(w),
+            None => self.want_worker(helper),
+        }
+    }
+
+    /// The worker is back from its wait on a stream.
+    pub(super) fn step_back(&self) {
+        let mut g = self.work.lock();
+        g.active += 1;
+        self.running.fetch_add(1, AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::Aiocb;
+    use crate::engine::request::ReqPtr;
+
+    /// A push wakes one sleeping worker, and only while no worker is active (an active one looks
+    /// at the list again by itself); the worker chosen counts as active at once, so the next push
+    /// wakes nobody.
+    #[test]
+    fn a_push_wakes_one_sleeper_only_when_nobody_is_active() {
+        // SAFETY: an all-zero aiocb is a valid value of the structure.
+        let mut a = Box::new(unsafe { core::mem::zeroed::<Aiocb>() });
+        let mut w = Work { list: List::new(), active: 1, asleep: 0b110 };
+        assert_eq!(w.wake_one(), None, "nothing queued");
+        // SAFETY: the box is live for the whole test and in no other list.
+        unsafe { w.list.push_back(ReqPtr::new(&mut *a).unwrap()) };
+        assert_eq!(w.wake_one(), None, "a worker is active: it will look");
+        w.active = 0;
+        assert_eq!(w.wake_one(), Some(1));
+        assert_eq!((w.active, w.asleep), (1, 0b100));
+        assert_eq!(w.wake_one(), None, "the one woken counts as active");
+        w.active = 0;
+        assert_eq!(w.wake_one(), Some(2));
+        w.active = 0;
+        assert_eq!(w.wake_one(), None, "nobody asleep: the caller must start one");
+        w.list.pop_front();
+    }
+}

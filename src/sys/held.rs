@@ -1,0 +1,343 @@
+//! The duplicates we hold of the caller's files (`hold`): a registry per number of the file's
+//! identity, open flags and a generation, checked before every use (`held_ok`, `held_same`), and
+//! their release (`release`), which keeps a duplicate open while the process holds a POSIX record
+//! lock on its file (`super::lock`). Why a request holds its file, not a number: see
+//! docs/ARCHITECTURE.md, Descriptors, and the top of `super::fd`.
+
+use core::ffi::c_int;
+use core::ptr;
+use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
+
+use super::errno::ErrnoGuard;
+use super::fd::{close, dup_high, fcntl0, file_id, FileId};
+use super::lock;
+use crate::errno::Errno;
+
+// --- duplicates held of the caller's files -----------------------------------------------------
+
+/// A duplicate we hold of a caller's open file: its number and the generation of its registry
+/// slot, packed into 32 bits (number + 1 in the low 24, generation in the high 8) so that it fits
+/// in a request.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Held(u32);
+
+const HELD_MAX: usize = (1 << 24) - 2;
+const SLOT_LIVE: u32 = 1 << 8;
+
+impl Held {
+    /// The packed word (never 0).
+    pub(crate) fn to_word(self) -> u32 {
+        self.0
+    }
+    /// From a packed word; None for 0.
+    pub(crate) fn from_word(w: u32) -> Option<Held> {
+        (w != 0).then_some(Held(w))
+    }
+    /// The duplicate's number.
+    pub(crate) fn fd(self) -> c_int {
+        ((self.0 & 0xff_ffff) - 1) as c_int
+    }
+    fn generation(self) -> u32 {
+        self.0 >> 24
+    }
+}
+
+/// One registry slot: the identity of the file held at that number, its open flags (read when the
+/// duplicate was made: they belong to the open file, and its access mode never changes), and a
+/// word with the slot's generation (low 8 bits) and `SLOT_LIVE` while we hold the number.
+struct Slot {
+    ident: AtomicU64,
+    flags: AtomicI32,
+    state: AtomicU32,
+}
+
+const CHUNK: usize = 1024;
+const CHUNKS: usize = (HELD_MAX + 1).div_ceil(CHUNK);
+
+/// The registry of held numbers: chunks made on first use, never freed (so a slot reference lives
+/// as long as the process).
+static REGISTRY: [AtomicPtr<Slot>; CHUNKS] = [const { AtomicPtr::new(ptr::null_mut()) }; CHUNKS];
+
+/// The slot of `fd`, making its chunk if `make` (not async-signal-safe then).
+fn slot(fd: c_int, make: bool) -> Option<&'static Slot> {
+    if fd < 0 || fd as usize > HELD_MAX {
+        return None;
+    }
+    let (c, i) = (fd as usize / CHUNK, fd as usize % CHUNK);
+    let mut p = REGISTRY[c].load(Acquire);
+    if p.is_null() {
+        if !make {
+            return None;
+        }
+        let fresh: Box<[Slot]> = (0..CHUNK)
+            .map(|_| Slot { ident: AtomicU64::new(0), flags: AtomicI32::new(0), state: AtomicU32::new(0) })
+            .collect();
+        let fresh = Box::into_raw(fresh) as *mut Slot;
+        match REGISTRY[c].compare_exchange(ptr::null_mut(), fresh, AcqRel, Acquire) {
+            Ok(_) => p = fresh,
+            Err(existing) => {
+                // SAFETY: `fresh` was made above and nobody else has seen it.
+                drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(fresh, CHUNK)) });
+                p = existing;
+            }
+        }
+    }
+    // SAFETY: a published chunk holds CHUNK slots and is never freed; i < CHUNK.
+    Some(unsafe { &*p.add(i) })
+}
+
+/// Holds the open file behind the caller's `fd`, whose identity (`file_id`) the caller just
+/// read: duplicates it to a high number and records the identity there. (Should the number
+/// change in between, the duplicate's identity differs and the first check of it fails: the
+/// request then ends as if its descriptor had been closed, which it was.) EBADF for a bad `fd`,
+/// EAGAIN when no descriptor can be had. Not async-signal-safe (may allocate a registry chunk).
+pub(crate) fn hold(fd: c_int, id: FileId) -> Result<Held, Errno> {
+    if lock::sweep_due() {
+        sweep_kept();
+    }
+    let x = dup_high(fd).map_err(|e| if e == Errno::EBADF { e } else { Errno::EAGAIN })?;
+    let Some(s) = slot(x, true) else {
+        close(x);
+        return Err(Errno::EAGAIN);
+    };
+    // The number was free until our dup, so nobody else uses the slot. The flags are our
+    // duplicate's, read through the number we just made (nobody else can have closed it yet
+    // without also making the first check of it fail, see above).
+    let generation = (s.state.load(Acquire) + 1) & 0xff;
+    s.ident.store(id.ident, Relaxed);
+    s.flags.store(fcntl0(x, libc::F_GETFL).max(0), Relaxed);
+    s.state.store(generation | SLOT_LIVE, Release);
+    Ok(Held((x as u32 + 1) | generation << 24))
+}
+
+/// Whether `h` is still ours: its slot still has its generation and the number still names the
+/// file it held (one `fstat`). Async-signal-safe.
+pub(crate) fn held_ok(h: Held) -> bool {
+    let Some(s) = slot(h.fd(), false) else { return false };
+    if s.state.load(Acquire) != h.generation() | SLOT_LIVE {
+        return false;
+    }
+    file_id(h.fd()).is_ok_and(|id| id.ident == s.ident.load(Relaxed))
+}
+
+/// Whether the open file `h` duplicated refuses `write` (true), `read` (false) or, for None, an
+/// fsync, with EBADF: its access mode does not allow it (or it is an `O_PATH` descriptor).
+/// False if the slot moved on (the answer is then unknown). Async-signal-safe (no system call).
+///
+/// It tells the two causes of an EBADF answer to a request that used `h` apart: the file's own
+/// refusal (the request's result), or the number having been closed behind our back between our
+/// check and the system call (the request never touched its file). Asking the number again
+/// cannot tell them apart: by then it may have been reused, even by another descriptor of the
+/// same file (the same identity), as `dup` of the program's own descriptor does.
+pub(crate) fn held_refuses(h: Held, write: Option<bool>) -> bool {
+    let Some(s) = slot(h.fd(), false) else { return false };
+    if s.state.load(Acquire) != h.generation() | SLOT_LIVE {
+        return false;
+    }
+    refuses(s.flags.load(Relaxed), write)
+}
+
+/// Whether a file with open flags `fl` refuses `write` (true), `read` (false) or an fsync (None)
+/// with EBADF.
+fn refuses(fl: c_int, write: Option<bool>) -> bool {
+    if fl & libc::O_PATH != 0 {
+        return true;
+    }
+    match write {
+        Some(true) => fl & libc::O_ACCMODE == libc::O_RDONLY,
+        Some(false) => fl & libc::O_ACCMODE == libc::O_WRONLY,
+        None => false,
+    }
+}
+
+/// The process id `kcmp` is given, read once (0: not yet; a fork child resets it, see
+/// [`release_all_inherited`]).
+static KCMP_PID: AtomicI32 = AtomicI32::new(0);
+/// Non-zero once `kcmp` was found unusable here (not built into the kernel, or denied by a
+/// seccomp filter, as container runtimes' default profiles may do): [`held_same`] answers None.
+static KCMP_OFF: AtomicU32 = AtomicU32::new(0);
+const KCMP_FILE: c_int = 0;
+
+/// Whether `h` is still ours and its number names the very open file (the same open file
+/// description, not only the same inode: a file closed and opened again, even with the same
+/// flags, is another) that the caller's `fd` names: one `kcmp(KCMP_FILE)`, which answers both
+/// questions that `held_ok` and an `fstat` of `fd` would (and what they cannot: the access mode
+/// and flags of a file opened again). None if `kcmp` cannot be used: ask those two instead.
+/// Async-signal-safe.
+pub(crate) fn held_same(h: Held, fd: c_int) -> Option<bool> {
+    if KCMP_OFF.load(Relaxed) != 0 {
+        return None;
+    }
+    let Some(s) = slot(h.fd(), false) else { return Some(false) };
+    if s.state.load(Acquire) != h.generation() | SLOT_LIVE {
+        return Some(false);
+    }
+    let pid = match KCMP_PID.load(Relaxed) {
+        0 => {
+            let p = super::proc::getpid();
+            KCMP_PID.store(p, Relaxed);
+            p
+        }
+        p => p,
+    };
+    let _errno = ErrnoGuard::save();
+    // SAFETY: kcmp takes no pointers; it compares two descriptors of this process.
+    let r = unsafe { libc::syscall(libc::SYS_kcmp, pid, pid, KCMP_FILE, fd, h.fd()) };
+    match r {
+        0 => Some(true),
+        r if r > 0 => Some(false),
+        // A descriptor that is not open: ours was taken (then it is not the caller's file), or the
+        // caller's is bad (the caller then learns EBADF making a new duplicate).
+        _ if Errno::last() == Errno::EBADF => Some(false),
+        _ => {
+            KCMP_OFF.store(1, Relaxed);
+            None
+        }
+    }
+}
+
+/// The identity of the file `h` was made of (0 if the slot moved on).
+pub(crate) fn held_ident(h: Held) -> u64 {
+    match slot(h.fd(), false) {
+        Some(s) if s.state.load(Acquire) == h.generation() | SLOT_LIVE => s.ident.load(Relaxed),
+        _ => 0,
+    }
+}
+
+/// Gives `h` up: closes the number if it is still ours, else only forgets it; but while this
+/// process may hold a POSIX record lock on the file, which the close would drop, the number is
+/// kept open and closed later (`sys::lock`). Async-signal-safe.
+pub(crate) fn release(h: Held) {
+    let ours = held_ok(h);
+    if !(ours && lock::process_may_hold_locks(h.fd()) && lock::keep(h.to_word())) {
+        drop_held(h, ours);
+    }
+    if lock::sweep_due() {
+        sweep_kept();
+    }
+}
+
+/// Closes (if `ours`) and forgets `h`.
+fn drop_held(h: Held, ours: bool) {
+    if let Some(s) = slot(h.fd(), false) {
+        if s.state.compare_exchange(h.generation() | SLOT_LIVE, h.generation(), AcqRel, Acquire).is_ok() && ours {
+            close(h.fd());
+        }
+    }
+}
+
+/// Looks again at the duplicates kept for the process's record locks: closes those whose file it
+/// no longer locks, forgets those whose number is no longer ours. Async-signal-safe.
+pub(crate) fn sweep_kept() {
+    lock::sweep(|w| {
+        let Some(h) = Held::from_word(w) else { return true };
+        let ours = held_ok(h);
+        if ours && lock::process_may_hold_locks(h.fd()) {
+            return false;
+        }
+        drop_held(h, ours);
+        true
+    });
+}
+
+/// In a fork child: closes every held number that is still ours and forgets them all (the
+/// requests that held them are the parent's). Async-signal-safe.
+pub(crate) fn release_all_inherited() {
+    lock::forget_all();
+    KCMP_PID.store(0, Relaxed);
+    for (c, chunk) in REGISTRY.iter().enumerate() {
+        let p = chunk.load(Acquire);
+        if p.is_null() {
+            continue;
+        }
+        for i in 0..CHUNK {
+            // SAFETY: a published chunk holds CHUNK slots and is never freed.
+            let s = unsafe { &*p.add(i) };
+            let st = s.state.load(Acquire);
+            if st & SLOT_LIVE != 0 {
+                release(Held(((c * CHUNK + i) as u32 + 1) | (st & 0xff) << 24));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fd::is_open;
+    use super::*;
+
+    fn pipe() -> (c_int, c_int) {
+        let mut p = [0 as c_int; 2];
+        // SAFETY: `p` has room for the two descriptors.
+        assert_eq!(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        (p[0], p[1])
+    }
+
+    #[test]
+    fn held_word_round_trips() {
+        let h = Held((41 + 1) | 7 << 24);
+        assert_eq!((h.fd(), h.generation()), (41, 7));
+        assert_eq!(Held::from_word(h.to_word()), Some(h));
+        assert_eq!(Held::from_word(0), None);
+    }
+
+    /// A held duplicate is checked by identity and generation: closed behind our back and the
+    /// number reused by another file, it is neither ours nor closed by `release`.
+    #[test]
+    fn held_duplicate_is_checked_and_never_closed_once_lost() {
+        let (r, w) = pipe();
+        let h = hold(r, file_id(r).unwrap()).unwrap();
+        assert!(h.fd() >= 3 && h.fd() != r);
+        assert!(held_ok(h));
+        assert_eq!(held_ident(h), file_id(r).unwrap().ident);
+        // Someone closes our number and opens another file there.
+        close(h.fd());
+        let (r2, w2) = pipe();
+        // SAFETY: dup2 takes no pointers; h.fd() is free (just closed).
+        assert_eq!(unsafe { libc::dup2(r2, h.fd()) }, h.fd());
+        assert!(!held_ok(h), "the number now names another pipe");
+        release(h);
+        assert!(is_open(h.fd()), "release must not close what is not ours");
+        // A fresh hold is ours and is closed by release.
+        let h2 = hold(w, file_id(w).unwrap()).unwrap();
+        assert!(held_ok(h2));
+        release(h2);
+        assert!(!held_ok(h2));
+        for fd in [r, w, r2, w2, h.fd()] {
+            close(fd);
+        }
+    }
+
+    /// A held duplicate remembers its file's access mode: an EBADF answer the file itself gives
+    /// (a write on a read-only file) is told apart from a number closed behind our back, even once
+    /// the number names another descriptor of the same file.
+    #[test]
+    fn held_duplicate_knows_what_its_file_refuses() {
+        let (r, w) = pipe();
+        let hr = hold(r, file_id(r).unwrap()).unwrap();
+        let hw = hold(w, file_id(w).unwrap()).unwrap();
+        assert!(held_refuses(hr, Some(true)) && !held_refuses(hr, Some(false)) && !held_refuses(hr, None));
+        assert!(held_refuses(hw, Some(false)) && !held_refuses(hw, Some(true)) && !held_refuses(hw, None));
+        // Closed behind our back and the number taken by another descriptor of the same file:
+        // the identity check passes, and the flags are still those of our duplicate.
+        close(hw.fd());
+        // SAFETY: dup2 takes no pointers; hw.fd() is free (just closed).
+        assert_eq!(unsafe { libc::dup2(w, hw.fd()) }, hw.fd());
+        assert!(held_ok(hw), "same file, same identity");
+        assert!(!held_refuses(hw, Some(true)), "a write on a pipe's write end is not refused");
+        release(hr);
+        release(hw);
+        assert!(!held_refuses(hr, Some(true)), "unknown once released");
+        for fd in [r, w] {
+            close(fd);
+        }
+    }
+
+    #[test]
+    fn access_modes_refused() {
+        assert!(refuses(libc::O_RDONLY, Some(true)) && !refuses(libc::O_RDONLY, Some(false)));
+        assert!(refuses(libc::O_WRONLY, Some(false)) && !refuses(libc::O_WRONLY, Some(true)));
+        assert!(!refuses(libc::O_RDWR, Some(true)) && !refuses(libc::O_RDWR, Some(false)));
+        assert!(refuses(libc::O_PATH, None) && !refuses(libc::O_RDONLY, None));
+    }
+}
