@@ -58,6 +58,12 @@ int main(void)
             die("round %d: the process lost its record lock on the file", round);
     }
 
+    /* A worker keeps an idle duplicate for a few milliseconds before letting it go: the lock
+     * must outlive that too (observed after 50 ms, not waited for). */
+    pause_us(50000);
+    if (!lock_seen_by_child(fd))
+        die("the process lost its record lock on the file once the library went idle");
+
     /* Unlocked, the file is the program's to close as usual. */
     fl.l_type = F_UNLCK;
     SYS(fcntl(fd, F_SETLK, &fl));
