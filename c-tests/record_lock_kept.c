@@ -24,6 +24,20 @@ static int lock_seen_by_child(int fd)
     return WEXITSTATUS(st) == 0;
 }
 
+/* A write (or read) of buf at offset 0 and an aio_fsync(op) behind it, both waited for. */
+static void transfer_then_sync(int fd, int write, char *buf, size_t n, int op)
+{
+    struct aiocb t, s;
+    cb_init(&t, fd, buf, n, 0);
+    CHECK_EQ(write ? aio_write(&t) : aio_read(&t), 0);
+    cb_init(&s, fd, NULL, 0, 0);
+    CHECK_EQ(aio_fsync(op, &s), 0);
+    wait_done(&t);
+    wait_done(&s);
+    CHECK_DONE_OK(&t, n);
+    CHECK_DONE_OK(&s, 0);
+}
+
 int main(void)
 {
     int fd = tmp_open(0);
@@ -35,23 +49,9 @@ int main(void)
     static char data[4096], back[4096];
     pat_fill(data, sizeof data, 0, 3);
     for (int round = 0; round < 4; round++) {
-        struct aiocb w, s, r, d;
-        cb_init(&w, fd, data, sizeof data, 0);
-        CHECK_EQ(aio_write(&w), 0);
-        cb_init(&s, fd, NULL, 0, 0);
-        CHECK_EQ(aio_fsync(O_SYNC, &s), 0);
-        wait_done(&w);
-        wait_done(&s);
-        CHECK_DONE_OK(&w, sizeof data);
-        CHECK_DONE_OK(&s, 0);
-        cb_init(&r, fd, back, sizeof back, 0);
-        CHECK_EQ(aio_read(&r), 0);
-        cb_init(&d, fd, NULL, 0, 0);
-        CHECK_EQ(aio_fsync(O_DSYNC, &d), 0);
-        wait_done(&r);
-        wait_done(&d);
-        CHECK_DONE_OK(&r, sizeof back);
-        CHECK_DONE_OK(&d, 0);
+        transfer_then_sync(fd, 1, data, sizeof data, O_SYNC);
+        memset(back, 0, sizeof back);
+        transfer_then_sync(fd, 0, back, sizeof back, O_DSYNC);
         if (memcmp(back, data, sizeof back) != 0)
             die("round %d: read back other bytes", round);
         if (!lock_seen_by_child(fd))

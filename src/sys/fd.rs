@@ -377,10 +377,10 @@ pub(crate) fn status_flags(fd: c_int) -> Result<c_int, Errno> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn pipe() -> (c_int, c_int) {
+    pub(in crate::sys) fn pipe() -> (c_int, c_int) {
         let mut p = [0 as c_int; 2];
         // SAFETY: `p` has room for the two descriptors.
         assert_eq!(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) }, 0);

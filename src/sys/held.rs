@@ -264,14 +264,8 @@ pub(crate) fn release_all_inherited() {
 #[cfg(test)]
 mod tests {
     use super::super::fd::is_open;
+    use super::super::fd::tests::pipe;
     use super::*;
-
-    fn pipe() -> (c_int, c_int) {
-        let mut p = [0 as c_int; 2];
-        // SAFETY: `p` has room for the two descriptors.
-        assert_eq!(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
-        (p[0], p[1])
-    }
 
     #[test]
     fn held_word_round_trips() {
