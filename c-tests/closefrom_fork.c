@@ -45,17 +45,7 @@ int main(void)
         reuse_check_data(&set, "fork child, after AIO");
         _exit(0);
     }
-    long long deadline = now_ms() + 2 * DONE_MS;
-    int st;
-    while (waitpid(pid, &st, WNOHANG) == 0) {
-        if (now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            die("the fork child did not finish in time");
-        }
-        pause_us(1000);
-    }
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        die("the fork child failed (status 0x%x)", st);
+    wait_child_ok(pid, "the fork child");
 
     /* the parent's descriptors are intact too */
     reuse_check_open(&set, "parent, after the fork");

@@ -35,17 +35,7 @@ int main(void)
         CHECK_DONE_OK(&wcb, sizeof w);
         _exit(0);
     }
-    long long deadline = now_ms() + DONE_MS * 2;
-    int st;
-    while (waitpid(pid, &st, WNOHANG) == 0) {
-        if (now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            die("child did not finish in time");
-        }
-        pause_us(1000);
-    }
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        die("child failed (status 0x%x)", st);
+    wait_child_ok(pid, "child");
     char w[100];
     CHECK_EQ(pread(fd, w, sizeof w, 1 << 16), sizeof w);
     CHECK_PAT(w, sizeof w, 0, 31);

@@ -55,17 +55,7 @@ int main(void)
         wait_done(&cbs[i]);
         CHECK_DONE_OK(&cbs[i], BLK);
     }
-    long long deadline = now_ms() + DONE_MS * 2;
-    int st;
-    while (waitpid(pid, &st, WNOHANG) == 0) {
-        if (now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            die("child did not finish in time");
-        }
-        pause_us(1000);
-    }
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        die("child failed (status 0x%x)", st);
+    wait_child_ok(pid, "child");
     static char back[(N + 1) * BLK];
     CHECK_EQ(pread(fd, back, sizeof back, 0), sizeof back);
     CHECK_PAT(back, N * BLK, 0, 1);

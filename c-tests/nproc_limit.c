@@ -159,15 +159,7 @@ int main(void)
             skip("cannot switch to uid 65534: %s", strerror(errno));
         _exit(body());
     }
-    long long deadline = now_ms() + (TEST_ALARM - 2) * 1000LL;
-    int st;
-    while (waitpid(pid, &st, WNOHANG) == 0) {
-        if (now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            die("the unprivileged child did not finish in time");
-        }
-        pause_us(2000);
-    }
+    int st = wait_child_ms(pid, (TEST_ALARM - 2) * 1000L, "the unprivileged child");
     if (WIFEXITED(st))
         return WEXITSTATUS(st);
     die("the unprivileged child was killed by signal %d", WTERMSIG(st));

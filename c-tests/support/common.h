@@ -129,6 +129,30 @@ CT_FN void pause_us(long us)
         ;
 }
 
+/* Waits at most ms milliseconds for child pid to end (polling), and returns its wait status;
+ * a child still running then is killed and the test fails, naming it what. */
+CT_FN int wait_child_ms(pid_t pid, long ms, const char *what)
+{
+    long long deadline = now_ms() + ms;
+    int st;
+    while (waitpid(pid, &st, WNOHANG) == 0) {
+        if (now_ms() > deadline) {
+            kill(pid, SIGKILL);
+            die("%s did not finish in time", what);
+        }
+        pause_us(1000);
+    }
+    return st;
+}
+
+/* wait_child_ms with twice DONE_MS, and the child must have exited with 0. */
+CT_FN void wait_child_ok(pid_t pid, const char *what)
+{
+    int st = wait_child_ms(pid, 2 * DONE_MS, what);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        die("%s failed (status 0x%x)", what, st);
+}
+
 CT_FN struct timespec ms_ts(long ms)
 {
     struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
