@@ -13,6 +13,13 @@
 //! the descriptor yet, and then transfers with `RWF_NOWAIT` so a lost race for the data means
 //! polling again rather than blocking. Workers report what they finish to the `Completions` sink
 //! they were started with.
+//!
+//! A pipe or socket request that finds its fd not ready is not polled for by a worker, though: it
+//! is parked in the pool's readiness set (`ready`: an epoll instance, one shot per held number),
+//! and the queue's helper makes the next non-blocking attempt when the fd is ready
+//! (`Pool::serve_streams`), so pending stream requests cost no thread. Only what has no per-call
+//! non-blocking transfer (a FIFO, a tty: `RWF_NOWAIT` answers EOPNOTSUPP, and it is no socket)
+//! keeps a worker polling for it.
 
 use core::ffi::c_int;
 use core::ptr;
@@ -22,6 +29,14 @@ use crate::abi::Aiocb;
 use crate::engine::request::{Completion, Completions, List, Op, Phase, Req, ReqPtr, Span, State};
 use crate::errno::Errno;
 use crate::sys::{self, Doorbell, EventCount, Lock, OwnEventFd, ThreadAttr};
+
+mod ready;
+
+use self::ready::{Ready, Step};
+
+/// How long the helper keeps polling the readiness set after the last parked request left it,
+/// so that a stream used request after request (a ping-pong) does not cost a doorbell each time.
+const LINGER: core::time::Duration = core::time::Duration::from_secs(1);
 
 /// The most workers one queue may have.
 pub(crate) const MAX_WORKERS: usize = 64;
@@ -75,6 +90,16 @@ pub(crate) struct Pool {
     fds_wanted: AtomicU32,
     workers: Box<[Worker]>,
     limit: u32,
+    /// Stream requests waiting for readiness without a worker.
+    ready: Ready,
+}
+
+/// What running a request came to.
+enum Ran {
+    /// Its result (a count or `-errno`).
+    Done(isize),
+    /// Parked in the readiness set: the helper finishes it.
+    Parked,
 }
 
 impl Pool {
@@ -97,6 +122,71 @@ impl Pool {
                 })
                 .collect(),
             limit: limit.clamp(1, MAX_WORKERS as u32),
+            ready: Ready::new(),
+        }
+    }
+
+    /// Asks for the readiness set's epoll instance (made by the next AIO call): the queue has no
+    /// ring, so its stream requests come here.
+    pub(crate) fn want_readiness(&self) {
+        self.ready.epoll().want();
+    }
+
+    /// Queues again what the readiness set gave back (it lost its epoll instance, or could not arm
+    /// a registration): requests that wrote part stay `Issued`.
+    fn requeue(&self, host: Host, l: List) {
+        if !l.is_empty() {
+            self.requeue_orphans(l);
+            self.want_worker(host.helper);
+        }
+    }
+
+    /// The helper: makes the attempts for parked requests whose fd is ready and finishes what
+    /// they finish. Returns the epoll instance to poll along while requests are parked (and for
+    /// `LINGER` after), else None. `linger` is the helper's own deadline.
+    pub(crate) fn serve_streams(&self, host: Host, linger: &mut core::time::Duration) -> Option<c_int> {
+        let waiting = self.ready.waiting();
+        if !waiting && linger.is_zero() {
+            // One load while streams are not in use; `helper_polls` closes the race with a parker.
+            if !self.ready.helper_polls(false) {
+                return None;
+            }
+        }
+        let now = sys::now();
+        if waiting {
+            *linger = now + LINGER;
+        } else if now >= *linger {
+            *linger = core::time::Duration::ZERO;
+        }
+        if !self.ready.helper_polls(!linger.is_zero()) {
+            return None;
+        }
+        let mut orphans = List::new();
+        let mut done = |r: ReqPtr, res: isize| host.sink.complete(Completion::Request(r, res));
+        if !self.ready.serve(&mut attempt_ready, &mut done, &mut orphans) {
+            // The instance was lost with every registration: the workers wait for these.
+            orphans.append(self.ready.drain_all());
+            self.requeue(host, orphans);
+            return None;
+        }
+        self.requeue(host, orphans);
+        self.ready.epoll().current()
+    }
+
+    /// Parks `r` in the readiness set (a worker found its fd not ready); false if it cannot wait
+    /// there (the worker then polls for it).
+    fn park(&self, host: Host, r: ReqPtr) -> bool {
+        let mut orphans = List::new();
+        let parked = self.ready.park(r, false, &mut orphans);
+        self.requeue(host, orphans);
+        match parked {
+            Some(ring) => {
+                if ring {
+                    host.helper.ring();
+                }
+                true
+            }
+            None => false,
         }
     }
 
@@ -197,7 +287,35 @@ impl Pool {
     /// `aio_cancel` of one request: removes it from the work list if it is there (then the caller
     /// owns it).
     pub(crate) fn remove_queued(&self, r: ReqPtr) -> bool {
-        self.work.lock().remove(r)
+        if self.work.lock().remove(r) {
+            return true;
+        }
+        let mut orphans = List::new();
+        let took = self.ready.remove(r, &mut orphans);
+        self.requeue_orphans(orphans);
+        took
+    }
+
+    /// Requests the readiness set gave back, to the work list (requests that wrote part stay
+    /// `Issued`). From a canceller (no `Host` at hand), a worker is wanted through the next
+    /// submission or the helper's round.
+    fn requeue_orphans(&self, mut l: List) {
+        if l.is_empty() {
+            return;
+        }
+        let mut g = self.work.lock();
+        while let Some(r) = l.pop_front() {
+            // SAFETY: handed back by the readiness set: live, ours, in no list.
+            unsafe {
+                let req = r.get();
+                if req.progress() == 0 {
+                    req.queue_for_workers();
+                }
+                g.push_back(r);
+            }
+        }
+        drop(g);
+        self.ev.notify_all();
     }
 
     /// `aio_cancel` of a request a worker polls for (`seen`, in `Polling`): takes it from the
@@ -212,10 +330,16 @@ impl Pool {
 
     /// `aio_cancel(fd, NULL)`: removes every queued request on `fd`; the caller owns them.
     pub(crate) fn take_queued_on_fd(&self, fd: c_int) -> List {
-        self.work.lock().drain_filter(|r| {
+        let mut l = self.work.lock().drain_filter(|r| {
             // SAFETY: members of the work list are live.
-            unsafe { r.get() }.fd() == fd
-        })
+            let req = unsafe { r.get() };
+            // A stream write that wrote part (handed back by the readiness set) is not Queued.
+            req.fd() == fd && req.state().phase() == Phase::Queued
+        });
+        let mut orphans = List::new();
+        l.append(self.ready.take_on_fd(fd, &mut orphans));
+        self.requeue_orphans(orphans);
+        l
     }
 
     /// `aio_cancel(fd, NULL)`: takes every request on `fd` that a worker polls for (their workers
@@ -263,15 +387,19 @@ impl Pool {
         for w in self.workers.iter() {
             w.evfd.close_inherited();
         }
+        self.ready.epoll().close_inherited();
     }
 
     /// Whether some worker has no eventfd (it could not be made, or was lost): one load.
     pub(crate) fn fds_wanted(&self) -> bool {
-        self.fds_wanted.load(Acquire) != 0
+        self.fds_wanted.load(Acquire) != 0 || self.ready.epoll().wanted()
     }
 
     /// Makes the eventfds workers lack (program threads only: see `sys::OwnEventFd`).
     pub(crate) fn make_fds(&self) {
+        if self.ready.epoll().wanted() {
+            let _ = self.ready.epoll().ensure();
+        }
         self.fds_wanted.store(0, Release);
         let n = (self.next_slot.load(Acquire) as usize).min(MAX_WORKERS);
         for w in &self.workers[..n] {
@@ -298,7 +426,7 @@ impl Pool {
                     // SAFETY: the request came off the work list, so it is live and ours to run.
                     let req = unsafe { r.get() };
                     let m = req.meta();
-                    if m.stream() && !m.op().is_sync() {
+                    if m.stream() && !m.op().is_sync() && req.progress() == 0 {
                         self.workers[w].current.store(r.as_ptr(), Release);
                         req.start_polling(w);
                     } else {
@@ -316,7 +444,7 @@ impl Pool {
                 self.want_worker(host.helper);
             }
             if let Some(r) = next {
-                let res = self.run(host, w, r);
+                let Ran::Done(res) = self.run(host, w, r) else { continue };
                 host.sink.complete(Completion::Request(r, res));
                 // After the request was published (and its waiters told): `aio_cancel(fd, NULL)`
                 // may wait for this (see `take_polling_on_fd`).
@@ -336,17 +464,21 @@ impl Pool {
 
     /// Runs one request (Issued, or Polling for a stream) to its result: a count or `-errno`;
     /// `-ECANCELED` if it was cancelled before it touched the fd.
-    fn run(&self, host: Host, w: usize, r: ReqPtr) -> isize {
+    fn run(&self, host: Host, w: usize, r: ReqPtr) -> Ran {
         // SAFETY: the worker took r off the work list: it is live and the worker owns it until it
         // reports the completion.
         let req = unsafe { r.get() };
         let op = req.meta().op();
         let fd = req.target_fd();
         if req.meta().stream() && !op.is_sync() {
-            return self.run_stream(host, w, &req, op, fd).unwrap_or(-(libc::ECANCELED as isize));
+            return match self.run_stream(host, w, r, op, fd) {
+                Some(Ran::Parked) => Ran::Parked,
+                Some(Ran::Done(n)) => Ran::Done(n),
+                None => Ran::Done(-(libc::ECANCELED as isize)),
+            };
         }
         if !holds_its_file(&req) {
-            return -(libc::ECANCELED as isize);
+            return Ran::Done(-(libc::ECANCELED as isize));
         }
         if op.is_vector() || req.meta().file_pos() {
             // -1: at the file position (`AIO_OP2_FOFFSET`), which the transfer advances (a held
@@ -354,34 +486,39 @@ impl Pool {
             let off = if req.meta().file_pos() { -1 } else { req.offset() };
             // SAFETY: the caller's buffer or iovec array (and the memory it describes) stays valid
             // while the request is in flight (the contract of aio_readv/aio_writev/aio_read2).
-            return unsafe { transfer(fd, op.is_write(), req.span(0), off, false) };
+            return Ran::Done(unsafe { transfer(fd, op.is_write(), req.span(0), off, false) });
         }
         // SAFETY: the caller's buffer of aio_nbytes bytes stays valid while the request is in
         // flight (the POSIX contract of aio_read/aio_write).
-        unsafe {
+        Ran::Done(unsafe {
             match op {
                 Op::Read | Op::Readv => sys::pread(fd, req.buf(), req.nbytes(), req.offset()),
                 Op::Write | Op::Writev => sys::pwrite(fd, req.buf(), req.nbytes(), req.offset()),
                 Op::Fsync => sys::fsync(fd),
                 Op::Fdatasync => sys::fdatasync(fd),
             }
-        }
+        })
     }
 
     /// Transfers without blocking, waiting for readiness in between. `None` means it was cancelled
     /// before touching the fd.
     ///
     /// The request arrives in phase Polling, in which `aio_cancel` may take it back (by moving it
-    /// to Cancelling). Each transfer attempt is bracketed by Polling -> Issued -> Polling, so a
-    /// request is reported uncancellable only while a system call on its fd is actually under way.
-    /// Attempts use `RWF_NOWAIT` (an empty pipe answers EAGAIN without consuming anything, a
-    /// wrong-direction fd answers its error at once); between them the worker polls the fd and its
-    /// own eventfd. The worker has set `current` to the request.
-    fn run_stream(&self, host: Host, w: usize, req: &Req<'_>, op: Op, fd: c_int) -> Option<isize> {
+    /// to Cancelling), unless it wrote part already (handed back by the readiness set: Issued).
+    /// Each transfer attempt is bracketed by Polling -> Issued -> Polling, so a request is
+    /// reported uncancellable only while a system call on its fd is actually under way. Attempts
+    /// are non-blocking (`stream_transfer`: an empty pipe answers EAGAIN without consuming
+    /// anything, a wrong-direction fd answers its error at once). A request that found nothing
+    /// is parked in the readiness set if it can wait there (`Ran::Parked`: the helper finishes it);
+    /// otherwise (a FIFO or tty, no epoll instance) this worker polls the fd and its own eventfd
+    /// between attempts. The worker has set `current` to the request if it is Polling.
+    fn run_stream(&self, host: Host, w: usize, r: ReqPtr, op: Op, fd: c_int) -> Option<Ran> {
+        // SAFETY: the worker took r off the work list: live and ours until it is reported.
+        let req = &unsafe { r.get() };
         let me = &self.workers[w];
         let read = op.is_read();
         let ev = if read { libc::POLLIN } else { libc::POLLOUT };
-        let mut done: usize = 0;
+        let mut done: usize = req.progress();
         let mut nowait = true;
         let mut ready = true;
         let out = loop {
@@ -394,9 +531,9 @@ impl Pool {
                     break if done > 0 { Some(done as isize) } else { None };
                 }
                 // SAFETY: the rest of the caller's buffer or iovec array (`Req::span`), valid while
-                // in flight. Without RWF_NOWAIT (a tty, say) poll said ready, so this should not
-                // wait long.
-                let n = unsafe { transfer(fd, !read, req.span(done), -1, nowait) };
+                // in flight. Without a non-blocking way (a tty, say) poll said ready, so this
+                // should not wait long.
+                let n = unsafe { stream_transfer(fd, !read, req.span(done), nowait) };
                 if n >= 0 {
                     done += n as usize;
                     // A read returns what is there; a write, like write(2) on a blocking pipe,
@@ -404,8 +541,27 @@ impl Pool {
                     if read || n == 0 || req.span(done).is_none() {
                         break Some(done as isize);
                     }
+                    if nowait {
+                        continue;
+                    }
                 } else {
                     match -n as i32 {
+                        libc::EAGAIN if nowait => {
+                            // Not ready: wait in the readiness set rather than here, if it can.
+                            req.set_progress(done);
+                            {
+                                // Under the work lock: `aio_cancel(fd, NULL)` reads `current` under it.
+                                let _g = self.work.lock();
+                                me.current.store(ptr::null_mut(), Release);
+                            }
+                            if self.park(host, r) {
+                                return Some(Ran::Parked);
+                            }
+                            if done == 0 {
+                                let _g = self.work.lock();
+                                me.current.store(r.as_ptr(), Release);
+                            }
+                        }
                         libc::EAGAIN | libc::EINTR => {}
                         // No non-blocking transfer on this file type: poll, then transfer.
                         libc::EOPNOTSUPP if nowait => nowait = false,
@@ -443,7 +599,64 @@ impl Pool {
             let _g = self.work.lock();
             me.current.store(ptr::null_mut(), Release);
         }
-        out
+        out.map(Ran::Done)
+    }
+}
+
+/// The helper's attempt for a parked request whose fd is ready: non-blocking transfers until it
+/// is finished or nothing more moves (a write continues from its progress).
+fn attempt_ready(req: &Req<'_>) -> Step {
+    let write = req.meta().op().is_write();
+    let mut done = req.progress();
+    loop {
+        if !holds_its_file(req) {
+            return Step::Done(if done > 0 { done as isize } else { -(libc::ECANCELED as isize) });
+        }
+        // SAFETY: the rest of the caller's buffer or iovec array, valid while in flight.
+        let n = unsafe { stream_transfer(req.target_fd(), write, req.span(done), true) };
+        if n >= 0 {
+            done += n as usize;
+            if !write || n == 0 || req.span(done).is_none() {
+                return Step::Done(done as isize);
+            }
+            continue;
+        }
+        match -n as i32 {
+            libc::EAGAIN => {
+                req.set_progress(done);
+                return Step::Again;
+            }
+            libc::EINTR => {}
+            _ => return Step::Done(if done > 0 { done as isize } else { n }),
+        }
+    }
+}
+
+/// One transfer on a stream at its position, without waiting when `nowait`: `RWF_NOWAIT`, or, on
+/// a socket whose kernel refuses that flag, `recvmsg`/`sendmsg` with `MSG_DONTWAIT` (the open
+/// file's flags are never changed). EOPNOTSUPP when there is no per-call non-blocking way.
+///
+/// # Safety
+/// The span describes the caller's memory, valid (writable for a read) for the call.
+unsafe fn stream_transfer(fd: c_int, write: bool, span: Option<Span>, nowait: bool) -> isize {
+    // SAFETY: the span describes valid memory (caller).
+    let n = unsafe { transfer(fd, write, span, -1, nowait) };
+    if n != -(libc::EOPNOTSUPP as isize) || !nowait {
+        return n;
+    }
+    let one;
+    let (iov, cnt) = match span {
+        Some(Span::Buf(b, len)) => {
+            one = libc::iovec { iov_base: b.cast(), iov_len: len };
+            (&one as *const libc::iovec, 1)
+        }
+        Some(Span::Vec(v, c)) => (v, c),
+        None => return 0,
+    };
+    // SAFETY: as above: the entries describe the caller's memory.
+    match unsafe { sys::sock_transfer(fd, write, iov, cnt) } {
+        e if e == -(libc::ENOTSOCK as isize) => n,
+        m => m,
     }
 }
 

@@ -1,0 +1,378 @@
+//! Stream requests that wait for readiness without a thread: a pool's readiness set.
+//!
+//! A worker that finds a pipe or socket not ready (its non-blocking attempt answered EAGAIN)
+//! does not wait for it: it parks the request here and goes on with other work. Parked requests
+//! sit in a table keyed by the number of the duplicate they hold (`Req::held`, never the
+//! program's number), one FIFO per direction, and that number is registered in the pool's epoll
+//! instance (`sys::OwnEpoll`, one of our own descriptors) for the directions that have requests,
+//! with `EPOLLONESHOT`: an event disarms the registration until it is armed again, so one event is
+//! handled by one thread. The queue's helper polls the instance and, on readiness, makes one
+//! non-blocking attempt for the first request of each ready direction ([`Ready::serve`]); what
+//! finishes is handed on, what found nothing goes back to the front of its list, and the
+//! registration is armed again for what is left, or removed once nothing is left, always before
+//! the finished requests are handed on (their completion may give up the duplicate, whose number
+//! must not stay registered).
+//!
+//! Ordering: only the first request of a direction is ever attempted, and it goes back to the
+//! front; the fd's ordering state (`engine::fd`) issues at most one request per direction of a
+//! number anyway.
+//!
+//! Cancellation: a parked request that has transferred nothing is in phase `Queued`, owned by the
+//! table's lock; `aio_cancel` takes it out under that lock ([`Ready::remove`],
+//! [`Ready::take_on_fd`]) and it never touches the fd. The helper moves it to `Issued` under the
+//! lock before its attempt. A partly written request waits in phase `Issued` (not cancellable).
+//!
+//! Losing the instance (`closefrom` took its number) loses every registration: the helper then
+//! hands every parked request back to the workers ([`Ready::drain_all`]), which wait for them the
+//! old way (a worker each) until a program thread has made a new instance.
+
+use core::ffi::c_int;
+use core::sync::atomic::{AtomicU32, Ordering::*};
+use std::collections::HashMap;
+
+use crate::engine::request::{List, Phase, Req, ReqPtr};
+use crate::errno::Errno;
+use crate::sys::{self, Lock, OwnEpoll};
+
+const IN: u32 = libc::EPOLLIN as u32;
+const OUT: u32 = libc::EPOLLOUT as u32;
+/// Reported whatever was asked: an error or hang-up makes both directions worth an attempt.
+const ANY: u32 = (libc::EPOLLERR | libc::EPOLLHUP) as u32;
+
+/// What one non-blocking attempt on a ready request came to.
+pub(crate) enum Step {
+    /// Finished with this result (a count, or `-errno`).
+    Done(isize),
+    /// Nothing (more) could move without waiting (any progress is in `Req::progress`).
+    Again,
+}
+
+/// The parked requests of one held number.
+struct Entry {
+    /// The held duplicate (`sys::Held` word) the requests use.
+    held: u32,
+    /// Which registration of the number this is (in the event's data with the number): an event
+    /// of an earlier registration of the same number (a file the number named before) is ignored.
+    seq: u32,
+    /// Whether the number is in the epoll set (added and not removed since).
+    registered: bool,
+    /// Parked requests per direction (0 read, 1 write), in submission order.
+    lists: [List; 2],
+}
+
+#[derive(Default)]
+struct Table {
+    by_fd: HashMap<c_int, Entry>,
+    seq: u32,
+}
+
+impl Table {
+    /// The entry of duplicate `held` (its number `fd`), made if there is none. An entry of an
+    /// earlier duplicate at that number (the program took the number from us, and a new
+    /// duplicate of ours got it) is stale: its requests go to `orphans` (the workers find their
+    /// duplicate lost and end them), and its registration, if it outlived the number, is ignored.
+    fn entry(&mut self, fd: c_int, held: u32, orphans: &mut List, waiting: &AtomicU32) -> &mut Entry {
+        let seq = &mut self.seq;
+        let e = self.by_fd.entry(fd).or_insert_with(|| {
+            *seq = seq.wrapping_add(1);
+            Entry { held, seq: *seq, registered: false, lists: [List::new(), List::new()] }
+        });
+        if e.held != held {
+            for l in &mut e.lists {
+                waiting.fetch_sub(l.len() as u32, SeqCst);
+                orphans.append(core::mem::replace(l, List::new()));
+            }
+            *seq = seq.wrapping_add(1);
+            *e = Entry { held, seq: *seq, registered: false, lists: [List::new(), List::new()] };
+        }
+        e
+    }
+}
+
+/// A pool's readiness set (see the module documentation).
+pub(crate) struct Ready {
+    ep: OwnEpoll,
+    table: Lock<Table>,
+    /// Requests in the table.
+    waiting: AtomicU32,
+    /// Non-zero while the helper polls the epoll instance (then a new parked request needs no
+    /// wake-up: see [`Ready::park`] and [`Ready::helper_polls`]).
+    polled: AtomicU32,
+}
+
+fn dir_of(req: &Req<'_>) -> usize {
+    req.meta().op().is_write() as usize
+}
+
+impl Ready {
+    pub(crate) fn new() -> Ready {
+        Ready {
+            ep: OwnEpoll::new(),
+            table: Lock::new(Table::default()),
+            waiting: AtomicU32::new(0),
+            polled: AtomicU32::new(0),
+        }
+    }
+
+    /// The epoll instance (made, checked and closed like our other descriptors).
+    pub(crate) fn epoll(&self) -> &OwnEpoll {
+        &self.ep
+    }
+
+    /// Whether requests are parked (one load).
+    pub(crate) fn waiting(&self) -> bool {
+        self.waiting.load(SeqCst) != 0
+    }
+
+    /// The helper, before it decides how to sleep: whether it must poll the epoll instance
+    /// (requests are parked, or it `linger`s after some were), and records that it does.
+    ///
+    /// No parked request goes unseen: the helper stores `polled` and then reads `waiting`; a parker
+    /// adds to `waiting` and then reads `polled` (all SeqCst). Either the helper sees the request
+    /// (and polls), or the parker sees `polled` clear and rings the helper's doorbell.
+    pub(crate) fn helper_polls(&self, linger: bool) -> bool {
+        if !linger {
+            self.polled.store(0, SeqCst);
+            if self.waiting.load(SeqCst) == 0 {
+                return false;
+            }
+        }
+        self.polled.store(1, SeqCst);
+        true
+    }
+
+    /// Parks `r` (owned by the caller, live, in no list, holding its file) to wait for readiness,
+    /// at the front of its direction if `front` (it was first and goes back there). None if it
+    /// cannot wait here (no epoll instance, nothing held, the number refused): the caller keeps
+    /// it. Else whether the helper must be woken. A registration that cannot be armed any more
+    /// sends the requests parked on it to `orphans` (for the workers).
+    pub(crate) fn park(&self, r: ReqPtr, front: bool, orphans: &mut List) -> Option<bool> {
+        let ep = self.ep.current()?;
+        // SAFETY: the caller owns r, live (see above).
+        let req = unsafe { r.get() };
+        let held = req.held()?;
+        let fd = held.fd();
+        let dir = dir_of(&req);
+        let mut g = self.table.lock();
+        let t = &mut *g;
+        let e = t.entry(fd, held.to_word(), orphans, &self.waiting);
+        // Cancellable only while nothing was transferred.
+        if req.progress() == 0 {
+            req.queue_for_workers();
+        } else {
+            req.issue();
+        }
+        // SAFETY: r is live and in no list (caller); the table owns it from here.
+        unsafe {
+            if front {
+                e.lists[dir].push_front(r);
+            } else {
+                e.lists[dir].push_back(r);
+            }
+        }
+        if arm(ep, fd, e).is_err() {
+            e.lists[dir].remove(r);
+            req.issue();
+            self.dismiss(Some(ep), &mut t.by_fd, fd, orphans);
+            return None;
+        }
+        self.waiting.fetch_add(1, SeqCst);
+        drop(g);
+        Some(self.polled.load(SeqCst) == 0)
+    }
+
+    /// The helper: takes what is ready, makes one attempt (`attempt`) for the first request of
+    /// each ready direction, puts back what found nothing, arms again, and hands finished requests
+    /// to `done`. False if the epoll instance was lost (see [`Ready::drain_all`]).
+    pub(crate) fn serve(
+        &self,
+        attempt: &mut dyn FnMut(&Req<'_>) -> Step,
+        done: &mut dyn FnMut(ReqPtr, isize),
+        orphans: &mut List,
+    ) -> bool {
+        let Some(ep) = self.ep.current() else { return false };
+        let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 64];
+        let n = sys::epoll_ready(ep, &mut evs);
+        for ev in &evs[..n] {
+            let (events, data) = (ev.events, ev.u64);
+            let (fd, seq) = (data as u32 as c_int, (data >> 32) as u32);
+            let mut taken = [None, None];
+            {
+                let mut g = self.table.lock();
+                let Some(e) = g.by_fd.get_mut(&fd).filter(|e| e.seq == seq) else { continue };
+                for (dir, want) in [IN, OUT].into_iter().enumerate() {
+                    if events & (want | ANY) == 0 {
+                        continue;
+                    }
+                    if let Some(r) = e.lists[dir].pop_front() {
+                        // SAFETY: members of the table are live; the helper owns r now.
+                        unsafe { r.get() }.issue();
+                        self.waiting.fetch_sub(1, SeqCst);
+                        taken[dir] = Some(r);
+                    }
+                }
+                if taken == [None, None] {
+                    // Its requests were cancelled meanwhile: arm again for what is left.
+                    self.dismiss(Some(ep), &mut g.by_fd, fd, orphans);
+                    continue;
+                }
+            }
+            let mut results = [None, None];
+            for (res, r) in results.iter_mut().zip(taken) {
+                if let Some(r) = r {
+                    // SAFETY: taken from the table above: live and ours until handed on.
+                    if let Step::Done(n) = attempt(&unsafe { r.get() }) {
+                        *res = Some(n);
+                    }
+                }
+            }
+            {
+                let mut g = self.table.lock();
+                let t = &mut *g;
+                for (r, res) in taken.iter().zip(results) {
+                    let Some(r) = *r else { continue };
+                    if res.is_some() {
+                        continue;
+                    }
+                    // SAFETY: ours (taken above), live, in no list.
+                    let req = unsafe { r.get() };
+                    let held = req.held().map_or(0, |h| h.to_word());
+                    let e = t.entry(fd, held, orphans, &self.waiting);
+                    if req.progress() == 0 {
+                        req.queue_for_workers();
+                    }
+                    // SAFETY: as above; the table owns it again.
+                    unsafe { e.lists[dir_of(&req)].push_front(r) };
+                    self.waiting.fetch_add(1, SeqCst);
+                }
+                self.dismiss(Some(ep), &mut t.by_fd, fd, orphans);
+            }
+            for (r, res) in taken.into_iter().zip(results) {
+                if let (Some(r), Some(n)) = (r, res) {
+                    done(r, n);
+                }
+            }
+        }
+        true
+    }
+
+    /// Arms `fd`'s registration again for what is parked on it, or removes it (and the entry) if
+    /// nothing is; a registration that cannot be armed sends its requests to `orphans`. Without
+    /// `ep` (lost) only forgets an empty entry. Under the table lock.
+    fn dismiss(&self, ep: Option<c_int>, by_fd: &mut HashMap<c_int, Entry>, fd: c_int, orphans: &mut List) {
+        let Some(e) = by_fd.get_mut(&fd) else { return };
+        let ok = match ep {
+            Some(ep) => arm(ep, fd, e).is_ok(),
+            None => true,
+        };
+        if !ok {
+            for l in &mut e.lists {
+                let n = l.len() as u32;
+                orphans.append(core::mem::replace(l, List::new()));
+                self.waiting.fetch_sub(n, SeqCst);
+            }
+            if let (Some(ep), true) = (ep, e.registered) {
+                let _ = sys::epoll_ctl(ep, libc::EPOLL_CTL_DEL, fd, 0, 0);
+            }
+        }
+        if e.lists.iter().all(List::is_empty) {
+            by_fd.remove(&fd);
+        }
+    }
+
+    /// `aio_cancel` of `r` (live for the call): takes it out if it is parked and has transferred
+    /// nothing; the caller then owns it. Other requests whose registration could not be armed go
+    /// to `orphans`.
+    pub(crate) fn remove(&self, r: ReqPtr, orphans: &mut List) -> bool {
+        // SAFETY: live for the call (caller); read only, until taken out under the lock.
+        let req = unsafe { r.get() };
+        let Some(h) = req.held() else { return false };
+        let fd = h.fd();
+        let ep = self.ep.current();
+        let mut g = self.table.lock();
+        // Phase and membership change only under this lock while the request is parked.
+        if req.state().phase() != Phase::Queued {
+            return false;
+        }
+        let Some(e) = g.by_fd.get_mut(&fd) else { return false };
+        if !e.lists[dir_of(&req)].remove(r) {
+            return false;
+        }
+        self.waiting.fetch_sub(1, SeqCst);
+        self.dismiss(ep, &mut g.by_fd, fd, orphans);
+        true
+    }
+
+    /// `aio_cancel(fdn, NULL)`: takes out every parked request on the program's number `fdn` that
+    /// has transferred nothing; the caller owns them.
+    pub(crate) fn take_on_fd(&self, fdn: c_int, orphans: &mut List) -> List {
+        let mut out = List::new();
+        if !self.waiting() {
+            return out;
+        }
+        let ep = self.ep.current();
+        let mut g = self.table.lock();
+        let mut changed = Vec::new();
+        for (&fd, e) in g.by_fd.iter_mut() {
+            for l in &mut e.lists {
+                let mine = l.drain_filter(|r| {
+                    // SAFETY: members of the table are live.
+                    let req = unsafe { r.get() };
+                    req.fd() == fdn && req.state().phase() == Phase::Queued
+                });
+                if !mine.is_empty() {
+                    self.waiting.fetch_sub(mine.len() as u32, SeqCst);
+                    out.append(mine);
+                    changed.push(fd);
+                }
+            }
+        }
+        for fd in changed {
+            self.dismiss(ep, &mut g.by_fd, fd, orphans);
+        }
+        out
+    }
+
+    /// Every parked request (the epoll instance was lost, and its registrations with it), for the
+    /// workers.
+    pub(crate) fn drain_all(&self) -> List {
+        let mut out = List::new();
+        let mut g = self.table.lock();
+        for (_, e) in g.by_fd.drain() {
+            for l in e.lists {
+                self.waiting.fetch_sub(l.len() as u32, SeqCst);
+                out.append(l);
+            }
+        }
+        out
+    }
+}
+
+/// Registers `fd` in `ep` for the directions that have parked requests, one shot, or removes it
+/// when none has.
+fn arm(ep: c_int, fd: c_int, e: &mut Entry) -> Result<(), Errno> {
+    let events = if e.lists[0].is_empty() { 0 } else { IN } | if e.lists[1].is_empty() { 0 } else { OUT };
+    if events == 0 {
+        if e.registered {
+            // Our number, unless the program took it (then the kernel answers EBADF, or ENOENT
+            // for a file of the program's that is not in our set: nothing of the program's is
+            // touched either way).
+            let _ = sys::epoll_ctl(ep, libc::EPOLL_CTL_DEL, fd, 0, 0);
+            e.registered = false;
+        }
+        return Ok(());
+    }
+    let events = events | libc::EPOLLONESHOT as u32;
+    let data = (e.seq as u64) << 32 | fd as u32 as u64;
+    if e.registered {
+        return sys::epoll_ctl(ep, libc::EPOLL_CTL_MOD, fd, events, data);
+    }
+    match sys::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd, events, data) {
+        // An earlier registration of this number and file outlived its duplicate (closed behind
+        // our back while the program kept the file open): take it over.
+        Err(e) if e.0 == libc::EEXIST => sys::epoll_ctl(ep, libc::EPOLL_CTL_MOD, fd, events, data)?,
+        r => r?,
+    }
+    e.registered = true;
+    Ok(())
+}
