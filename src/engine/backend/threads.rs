@@ -26,17 +26,13 @@ use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering::*};
 
 use crate::abi::Aiocb;
-use crate::engine::request::{Completion, Completions, List, Op, Phase, Req, ReqPtr, Span, State};
+use crate::engine::request::{Completion, Completions, List, Op, Phase, Req, ReqPtr, State};
 use crate::errno::Errno;
 use crate::sys::{self, Doorbell, EventCount, Lock, OwnEventFd, ThreadAttr};
 
 mod ready;
 
-use self::ready::{Ready, Step};
-
-/// How long the helper keeps polling the readiness set after the last parked request left it,
-/// so that a stream used request after request (a ping-pong) does not cost a doorbell each time.
-const LINGER: core::time::Duration = core::time::Duration::from_secs(1);
+use self::ready::{attempt_ready, holds_its_file, stream_transfer, transfer, Ready};
 
 /// The most workers one queue may have.
 pub(crate) const MAX_WORKERS: usize = 64;
@@ -142,35 +138,21 @@ impl Pool {
     }
 
     /// The helper: makes the attempts for parked requests whose fd is ready and finishes what
-    /// they finish. Returns the epoll instance to poll along while requests are parked (and for
-    /// `LINGER` after), else None. `linger` is the helper's own deadline.
-    pub(crate) fn serve_streams(&self, host: Host, linger: &mut core::time::Duration) -> Option<c_int> {
-        let waiting = self.ready.waiting();
-        if !waiting && linger.is_zero() {
-            // One load while streams are not in use; `helper_polls` closes the race with a parker.
-            if !self.ready.helper_polls(false) {
-                return None;
-            }
-        }
-        let now = sys::now();
-        if waiting {
-            *linger = now + LINGER;
-        } else if now >= *linger {
-            *linger = core::time::Duration::ZERO;
-        }
-        if !self.ready.helper_polls(!linger.is_zero()) {
+    /// they finish. Returns the epoll instance to poll along while requests are parked (and for a
+    /// while after), else None. `until` is the helper's own deadline (`Ready::helper_wants`).
+    pub(crate) fn serve_streams(&self, host: Host, until: &mut core::time::Duration) -> Option<c_int> {
+        if !self.ready.helper_wants(until) {
             return None;
         }
         let mut orphans = List::new();
         let mut done = |r: ReqPtr, res: isize| host.sink.complete(Completion::Request(r, res));
-        if !self.ready.serve(&mut attempt_ready, &mut done, &mut orphans) {
+        let kept = self.ready.serve(&mut attempt_ready, &mut done, &mut orphans);
+        if !kept {
             // The instance was lost with every registration: the workers wait for these.
             orphans.append(self.ready.drain_all());
-            self.requeue(host, orphans);
-            return None;
         }
         self.requeue(host, orphans);
-        self.ready.epoll().current()
+        kept.then(|| self.ready.epoll().current()).flatten()
     }
 
     /// Parks `r` in the readiness set (a worker found its fd not ready); false if it cannot wait
@@ -601,84 +583,4 @@ impl Pool {
         }
         out.map(Ran::Done)
     }
-}
-
-/// The helper's attempt for a parked request whose fd is ready: non-blocking transfers until it
-/// is finished or nothing more moves (a write continues from its progress).
-fn attempt_ready(req: &Req<'_>) -> Step {
-    let write = req.meta().op().is_write();
-    let mut done = req.progress();
-    loop {
-        if !holds_its_file(req) {
-            return Step::Done(if done > 0 { done as isize } else { -(libc::ECANCELED as isize) });
-        }
-        // SAFETY: the rest of the caller's buffer or iovec array, valid while in flight.
-        let n = unsafe { stream_transfer(req.target_fd(), write, req.span(done), true) };
-        if n >= 0 {
-            done += n as usize;
-            if !write || n == 0 || req.span(done).is_none() {
-                return Step::Done(done as isize);
-            }
-            continue;
-        }
-        match -n as i32 {
-            libc::EAGAIN => {
-                req.set_progress(done);
-                return Step::Again;
-            }
-            libc::EINTR => {}
-            _ => return Step::Done(if done > 0 { done as isize } else { n }),
-        }
-    }
-}
-
-/// One transfer on a stream at its position, without waiting when `nowait`: `RWF_NOWAIT`, or, on
-/// a socket whose kernel refuses that flag, `recvmsg`/`sendmsg` with `MSG_DONTWAIT` (the open
-/// file's flags are never changed). EOPNOTSUPP when there is no per-call non-blocking way.
-///
-/// # Safety
-/// The span describes the caller's memory, valid (writable for a read) for the call.
-unsafe fn stream_transfer(fd: c_int, write: bool, span: Option<Span>, nowait: bool) -> isize {
-    // SAFETY: the span describes valid memory (caller).
-    let n = unsafe { transfer(fd, write, span, -1, nowait) };
-    if n != -(libc::EOPNOTSUPP as isize) || !nowait {
-        return n;
-    }
-    let one;
-    let (iov, cnt) = match span {
-        Some(Span::Buf(b, len)) => {
-            one = libc::iovec { iov_base: b.cast(), iov_len: len };
-            (&one as *const libc::iovec, 1)
-        }
-        Some(Span::Vec(v, c)) => (v, c),
-        None => return 0,
-    };
-    // SAFETY: as above: the entries describe the caller's memory.
-    match unsafe { sys::sock_transfer(fd, write, iov, cnt) } {
-        e if e == -(libc::ENOTSOCK as isize) => n,
-        m => m,
-    }
-}
-
-/// One transfer of `span` (what is left of a request) at `off` (-1: the file position, or a
-/// stream): a byte count or `-errno`; 0 when nothing is left.
-///
-/// # Safety
-/// The span describes the caller's memory, valid (writable for a read) for the call.
-unsafe fn transfer(fd: c_int, write: bool, span: Option<Span>, off: i64, nowait: bool) -> isize {
-    // SAFETY: the span describes valid memory (caller).
-    unsafe {
-        match span {
-            Some(Span::Buf(b, len)) if off == -1 => sys::transfer(fd, !write, b, len, nowait),
-            Some(Span::Buf(b, len)) => sys::transfer_one(fd, write, b, len, off, nowait),
-            Some(Span::Vec(v, n)) => sys::transfer_vec(fd, write, v, n, off, nowait),
-            None => 0,
-        }
-    }
-}
-
-/// Whether the request's held duplicate is still ours (a request without one uses the caller's
-/// number as it is).
-fn holds_its_file(req: &Req<'_>) -> bool {
-    req.held().is_none_or(sys::held_ok)
 }

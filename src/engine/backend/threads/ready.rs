@@ -22,17 +22,25 @@
 //! [`Ready::take_on_fd`]) and it never touches the fd. The helper moves it to `Issued` under the
 //! lock before its attempt. A partly written request waits in phase `Issued` (not cancellable).
 //!
+//! The non-blocking attempts themselves are here too ([`stream_transfer`], used by the workers'
+//! first attempt as well, and [`attempt_ready`], the helper's).
+//!
 //! Losing the instance (`closefrom` took its number) loses every registration: the helper then
 //! hands every parked request back to the workers ([`Ready::drain_all`]), which wait for them the
 //! old way (a worker each) until a program thread has made a new instance.
 
 use core::ffi::c_int;
 use core::sync::atomic::{AtomicU32, Ordering::*};
+use core::time::Duration;
 use std::collections::HashMap;
 
-use crate::engine::request::{List, Phase, Req, ReqPtr};
+use crate::engine::request::{List, Phase, Req, ReqPtr, Span};
 use crate::errno::Errno;
 use crate::sys::{self, Lock, OwnEpoll};
+
+/// How long the helper keeps polling the set after the last parked request left it, so that a
+/// stream used request after request (a ping-pong) does not cost a doorbell each time.
+const LINGER: Duration = Duration::from_secs(1);
 
 const IN: u32 = libc::EPOLLIN as u32;
 const OUT: u32 = libc::EPOLLOUT as u32;
@@ -125,12 +133,30 @@ impl Ready {
     }
 
     /// The helper, before it decides how to sleep: whether it must poll the epoll instance
-    /// (requests are parked, or it `linger`s after some were), and records that it does.
+    /// (requests are parked, or were until less than `LINGER` ago: `until` is the helper's own
+    /// deadline), recorded for parkers (see [`Ready::helper_polls`]).
+    pub(crate) fn helper_wants(&self, until: &mut Duration) -> bool {
+        let waiting = self.waiting();
+        if !waiting && until.is_zero() {
+            // One load while streams are not in use, and the race with a parker closed.
+            return self.helper_polls(false);
+        }
+        let now = sys::now();
+        if waiting {
+            *until = now + LINGER;
+        } else if now >= *until {
+            *until = Duration::ZERO;
+        }
+        self.helper_polls(!until.is_zero())
+    }
+
+    /// Whether the helper must poll the epoll instance (requests are parked, or it `linger`s after
+    /// some were), recorded for parkers.
     ///
     /// No parked request goes unseen: the helper stores `polled` and then reads `waiting`; a parker
     /// adds to `waiting` and then reads `polled` (all SeqCst). Either the helper sees the request
     /// (and polls), or the parker sees `polled` clear and rings the helper's doorbell.
-    pub(crate) fn helper_polls(&self, linger: bool) -> bool {
+    fn helper_polls(&self, linger: bool) -> bool {
         if !linger {
             self.polled.store(0, SeqCst);
             if self.waiting.load(SeqCst) == 0 {
@@ -375,4 +401,84 @@ fn arm(ep: c_int, fd: c_int, e: &mut Entry) -> Result<(), Errno> {
     }
     e.registered = true;
     Ok(())
+}
+
+/// The helper's attempt for a parked request whose fd is ready: non-blocking transfers until it
+/// is finished or nothing more moves (a write continues from its progress).
+pub(crate) fn attempt_ready(req: &Req<'_>) -> Step {
+    let write = req.meta().op().is_write();
+    let mut done = req.progress();
+    loop {
+        if !holds_its_file(req) {
+            return Step::Done(if done > 0 { done as isize } else { -(libc::ECANCELED as isize) });
+        }
+        // SAFETY: the rest of the caller's buffer or iovec array, valid while in flight.
+        let n = unsafe { stream_transfer(req.target_fd(), write, req.span(done), true) };
+        if n >= 0 {
+            done += n as usize;
+            if !write || n == 0 || req.span(done).is_none() {
+                return Step::Done(done as isize);
+            }
+            continue;
+        }
+        match -n as i32 {
+            libc::EAGAIN => {
+                req.set_progress(done);
+                return Step::Again;
+            }
+            libc::EINTR => {}
+            _ => return Step::Done(if done > 0 { done as isize } else { n }),
+        }
+    }
+}
+
+/// One transfer on a stream at its position, without waiting when `nowait`: `RWF_NOWAIT`, or, on
+/// a socket whose kernel refuses that flag, `recvmsg`/`sendmsg` with `MSG_DONTWAIT` (the open
+/// file's flags are never changed). EOPNOTSUPP when there is no per-call non-blocking way.
+///
+/// # Safety
+/// The span describes the caller's memory, valid (writable for a read) for the call.
+pub(crate) unsafe fn stream_transfer(fd: c_int, write: bool, span: Option<Span>, nowait: bool) -> isize {
+    // SAFETY: the span describes valid memory (caller).
+    let n = unsafe { transfer(fd, write, span, -1, nowait) };
+    if n != -(libc::EOPNOTSUPP as isize) || !nowait {
+        return n;
+    }
+    let one;
+    let (iov, cnt) = match span {
+        Some(Span::Buf(b, len)) => {
+            one = libc::iovec { iov_base: b.cast(), iov_len: len };
+            (&one as *const libc::iovec, 1)
+        }
+        Some(Span::Vec(v, c)) => (v, c),
+        None => return 0,
+    };
+    // SAFETY: as above: the entries describe the caller's memory.
+    match unsafe { sys::sock_transfer(fd, write, iov, cnt) } {
+        e if e == -(libc::ENOTSOCK as isize) => n,
+        m => m,
+    }
+}
+
+/// One transfer of `span` (what is left of a request) at `off` (-1: the file position, or a
+/// stream): a byte count or `-errno`; 0 when nothing is left.
+///
+/// # Safety
+/// The span describes the caller's memory, valid (writable for a read) for the call.
+pub(crate) unsafe fn transfer(fd: c_int, write: bool, span: Option<Span>, off: i64, nowait: bool) -> isize {
+    // SAFETY: the span describes valid memory (caller).
+    unsafe {
+        match span {
+            Some(Span::Buf(b, len)) if off == -1 => sys::transfer(fd, !write, b, len, nowait),
+            Some(Span::Buf(b, len)) => sys::transfer_one(fd, write, b, len, off, nowait),
+            Some(Span::Vec(v, n)) => sys::transfer_vec(fd, write, v, n, off, nowait),
+            None => 0,
+        }
+    }
+}
+
+/// Whether the request's held duplicate is still ours (a request without one uses the caller's
+/// number as it is).
+pub(crate) fn holds_its_file(req: &Req<'_>) -> bool {
+    req.held().is_none_or(sys::held_ok)
 }
