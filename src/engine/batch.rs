@@ -22,6 +22,7 @@
 use core::mem::MaybeUninit;
 
 use super::core::{get, Engine};
+use super::fd::table::kind;
 use super::queue::Queue;
 use super::request::{Backend, Completion, Completions, List, Req, ReqPtr};
 use crate::sys;
@@ -128,6 +129,13 @@ impl<'e> Batch<'e> {
         }
     }
 
+    /// Whether `r`'s descriptor was classified as a file with a type (not an anonymous inode).
+    fn not_anon(&self, r: ReqPtr) -> bool {
+        // SAFETY: r is live (push's contract); only its descriptor number is read.
+        let fd = unsafe { r.get() }.fd();
+        self.eng.fds.get(fd).is_some_and(|fe| fe.cached_class() & (kind::VALID | kind::ANON) == kind::VALID)
+    }
+
     fn issue(&self, q: &Queue, backend: Backend, reqs: &[ReqPtr]) {
         let taken = match backend {
             Backend::Uring => match &q.ring {
@@ -144,8 +152,19 @@ impl<'e> Batch<'e> {
             Backend::Threads => {
                 let mut l = List::new();
                 for &r in reqs {
+                    // A pipe or socket request waits for readiness without a worker (only where
+                    // we may wait for a lock and allocate). Not an anonymous inode: the first
+                    // attempt must come at once (an epoll or pidfd descriptor answers `read` with
+                    // EINVAL, and becomes readable only for what `read` cannot take).
+                    // SAFETY: r is live, accepted and in no list (push's contract).
+                    if self.blocking && self.not_anon(r) && unsafe { q.pool.park_new(r, &q.bell) } {
+                        continue;
+                    }
                     // SAFETY: r is live and in no list.
                     unsafe { l.push_back(r) };
+                }
+                if l.is_empty() {
+                    return;
                 }
                 if q.pool.push(&mut l, self.blocking) {
                     match get() {

@@ -53,10 +53,12 @@ fn helper_main(eng: &'static Engine, qi: usize) {
     let q = eng.queue(qi);
     // Until when the helper keeps polling the workers' readiness set (see `Pool::serve_streams`).
     let mut linger = core::time::Duration::ZERO;
+    // Whether the readiness set may have events (false only after a poll that said it had none).
+    let mut look = true;
     loop {
         let ticket = q.bell.ticket();
         // Stream requests parked for readiness: attempts for those whose fd is ready.
-        let streams = q.pool.serve_streams(q.host(eng), &mut linger);
+        let streams = q.pool.serve_streams(q.host(eng), &mut linger, core::mem::replace(&mut look, true));
         let mut list = q.deferred.take_all();
         if !list.is_empty() {
             let mut b = Batch::new(eng, true);
@@ -117,6 +119,7 @@ fn helper_main(eng: &'static Engine, qi: usize) {
             libc::pollfd { fd: streams.unwrap_or(-1), events: libc::POLLIN, revents: 0 },
         ];
         sys::poll(&mut pfd, POLL_MS);
-        q.bell.end_poll();
+        look = pfd[3].revents != 0;
+        q.bell.end_poll(pfd[0].revents != 0);
     }
 }

@@ -76,9 +76,14 @@ impl Doorbell {
         Some(fd)
     }
 
-    pub(crate) fn end_poll(&self) {
+    /// Ends a sleep in `poll`; `rang`: the poll found the eventfd readable (only then is it
+    /// drained: a ring after the poll leaves the counter set, which makes the next poll return at
+    /// once, never a lost wake-up).
+    pub(crate) fn end_poll(&self, rang: bool) {
         self.mode.store(RUNNING, SeqCst);
-        self.efd.drain();
+        if rang {
+            self.efd.drain();
+        }
     }
 
     /// Whether the eventfd is missing or was lost (one load).

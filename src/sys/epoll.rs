@@ -44,6 +44,11 @@ impl OwnEpoll {
         }
     }
 
+    /// Whether one was ever made (one load; it may have been lost since).
+    pub(crate) fn made(&self) -> bool {
+        self.fd.load(Acquire) >= 0
+    }
+
     /// Asks the next AIO call to make one.
     pub(crate) fn want(&self) {
         self.wanted.store(1, Release);

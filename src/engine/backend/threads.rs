@@ -137,22 +137,56 @@ impl Pool {
         }
     }
 
-    /// The helper: makes the attempts for parked requests whose fd is ready and finishes what
-    /// they finish. Returns the epoll instance to poll along while requests are parked (and for a
-    /// while after), else None. `until` is the helper's own deadline (`Ready::helper_wants`).
-    pub(crate) fn serve_streams(&self, host: Host, until: &mut core::time::Duration) -> Option<c_int> {
+    /// The helper: makes the attempts for parked requests whose fd is ready (if `look`: its last
+    /// poll did not say the instance had nothing) and finishes what they finish. Returns the epoll
+    /// instance to poll along while requests are parked (and for a while after), else None.
+    /// `until` is the helper's own deadline (`Ready::helper_wants`).
+    pub(crate) fn serve_streams(&self, host: Host, until: &mut core::time::Duration, look: bool) -> Option<c_int> {
         if !self.ready.helper_wants(until) {
             return None;
         }
         let mut orphans = List::new();
-        let mut done = |r: ReqPtr, res: isize| host.sink.complete(Completion::Request(r, res));
-        let kept = self.ready.serve(&mut attempt_ready, &mut done, &mut orphans);
-        if !kept {
+        let Some(ep) = self.ready.epoll().current() else {
             // The instance was lost with every registration: the workers wait for these.
-            orphans.append(self.ready.drain_all());
+            self.requeue(host, self.ready.drain_all());
+            return None;
+        };
+        if look {
+            let mut done = |r: ReqPtr, res: isize| host.sink.complete(Completion::Request(r, res));
+            self.ready.serve(ep, &mut attempt_ready, &mut done, &mut orphans);
         }
         self.requeue(host, orphans);
-        kept.then(|| self.ready.epoll().current()).flatten()
+        Some(ep)
+    }
+
+    /// Parks a new request in the readiness set if it is a pipe or socket read or write that holds
+    /// its file: the helper makes its first attempt when the fd is ready (at once if it is), so no
+    /// worker is woken for it. False if it is not one, or cannot wait there (then queue it).
+    ///
+    /// # Safety
+    /// `r` is live, accepted, owned by the caller and in no list.
+    pub(crate) unsafe fn park_new(&self, r: ReqPtr, helper: &Doorbell) -> bool {
+        // SAFETY: live and ours (caller).
+        let req = unsafe { r.get() };
+        let m = req.meta();
+        if !m.stream() || m.op().is_sync() || req.held().is_none() || !self.ready.in_use() {
+            return false;
+        }
+        let mut orphans = List::new();
+        let parked = self.ready.park(r, false, &mut orphans);
+        if !orphans.is_empty() {
+            self.requeue_orphans(orphans);
+            self.want_worker(helper);
+        }
+        match parked {
+            Some(ring) => {
+                if ring {
+                    helper.ring();
+                }
+                true
+            }
+            None => false,
+        }
     }
 
     /// Parks `r` in the readiness set (a worker found its fd not ready); false if it cannot wait

@@ -187,6 +187,12 @@ impl FdEntry {
         Ok((fresh, busy && (fresh & order_bits) != (cached & order_bits)))
     }
 
+    /// The class bits last recorded for the number (`kind`; 0 if none), without asking the
+    /// descriptor.
+    pub(crate) fn cached_class(&self) -> u32 {
+        self.info.load(Relaxed)
+    }
+
     /// Forgets the class (a completion showed it was stale).
     pub(crate) fn invalidate(&self) {
         self.info.store(0, Relaxed);

@@ -53,6 +53,8 @@ pub(crate) enum Step {
     Done(isize),
     /// Nothing (more) could move without waiting (any progress is in `Req::progress`).
     Again,
+    /// No per-call non-blocking transfer on this file (a FIFO, a tty): for a worker.
+    Unsupported,
 }
 
 /// The parked requests of one held number.
@@ -125,6 +127,12 @@ impl Ready {
     /// The epoll instance (made, checked and closed like our other descriptors).
     pub(crate) fn epoll(&self) -> &OwnEpoll {
         &self.ep
+    }
+
+    /// Whether the set has an epoll instance (one load; it may have been lost since: `park`
+    /// checks).
+    pub(crate) fn in_use(&self) -> bool {
+        self.ep.made()
     }
 
     /// Whether requests are parked (one load).
@@ -207,16 +215,16 @@ impl Ready {
         Some(self.polled.load(SeqCst) == 0)
     }
 
-    /// The helper: takes what is ready, makes one attempt (`attempt`) for the first request of
-    /// each ready direction, puts back what found nothing, arms again, and hands finished requests
-    /// to `done`. False if the epoll instance was lost (see [`Ready::drain_all`]).
+    /// The helper: takes what is ready on `ep` (the instance, just checked), makes one attempt
+    /// (`attempt`) for the first request of each ready direction, puts back what found nothing,
+    /// arms again, and hands finished requests to `done`.
     pub(crate) fn serve(
         &self,
+        ep: c_int,
         attempt: &mut dyn FnMut(&Req<'_>) -> Step,
         done: &mut dyn FnMut(ReqPtr, isize),
         orphans: &mut List,
-    ) -> bool {
-        let Some(ep) = self.ep.current() else { return false };
+    ) {
         let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 64];
         let n = sys::epoll_ready(ep, &mut evs);
         for ev in &evs[..n] {
@@ -244,11 +252,16 @@ impl Ready {
                 }
             }
             let mut results = [None, None];
-            for (res, r) in results.iter_mut().zip(taken) {
-                if let Some(r) = r {
-                    // SAFETY: taken from the table above: live and ours until handed on.
-                    if let Step::Done(n) = attempt(&unsafe { r.get() }) {
-                        *res = Some(n);
+            for (res, r) in results.iter_mut().zip(taken.iter_mut()) {
+                let Some(p) = *r else { continue };
+                // SAFETY: taken from the table above: live and ours until handed on.
+                match attempt(&unsafe { p.get() }) {
+                    Step::Done(n) => *res = Some(n),
+                    Step::Again => {}
+                    Step::Unsupported => {
+                        // SAFETY: ours, in no list: the workers take it from here.
+                        unsafe { orphans.push_back(p) };
+                        *r = None;
                     }
                 }
             }
@@ -279,7 +292,6 @@ impl Ready {
                 }
             }
         }
-        true
     }
 
     /// Arms `fd`'s registration again for what is parked on it, or removes it (and the entry) if
@@ -426,6 +438,7 @@ pub(crate) fn attempt_ready(req: &Req<'_>) -> Step {
                 req.set_progress(done);
                 return Step::Again;
             }
+            libc::EOPNOTSUPP if done == 0 => return Step::Unsupported,
             libc::EINTR => {}
             _ => return Step::Done(if done > 0 { done as isize } else { n }),
         }
