@@ -25,12 +25,19 @@ pub(crate) struct OwnEpoll {
     wanted: AtomicU32,
     /// The owner number of its descriptors (see `sys::claim`); 0 until the first is made.
     owner: AtomicU32,
+    /// How many instances were made here: a new one has none of the old one's registrations.
+    made: AtomicU32,
 }
 
 impl OwnEpoll {
     /// None yet, and not wanted until the pool first needs one (see [`OwnEpoll::want`]).
     pub(crate) const fn new() -> Self {
-        OwnEpoll { fd: AtomicI32::new(-1), wanted: AtomicU32::new(0), owner: AtomicU32::new(0) }
+        OwnEpoll {
+            fd: AtomicI32::new(-1),
+            wanted: AtomicU32::new(0),
+            owner: AtomicU32::new(0),
+            made: AtomicU32::new(0),
+        }
     }
 
     /// The current number, if it is still ours (else it is `wanted`).
@@ -47,6 +54,13 @@ impl OwnEpoll {
     /// Whether one was ever made (one load; it may have been lost since).
     pub(crate) fn made(&self) -> bool {
         self.fd.load(Acquire) >= 0
+    }
+
+    /// The current number, if it is still ours, with the generation of the instance (bumped each
+    /// time one is made; read before the number, so it is never newer than the instance's).
+    pub(crate) fn current_gen(&self) -> Option<(c_int, u32)> {
+        let g = self.made.load(Acquire);
+        self.current().map(|fd| (fd, g))
     }
 
     /// Asks the next AIO call to make one.
@@ -82,6 +96,7 @@ impl OwnEpoll {
             tag_own(fd, owner);
             // A lost number is not closed: it is not ours any more.
             if self.fd.compare_exchange(old, fd, AcqRel, Acquire).is_ok() {
+                self.made.fetch_add(1, AcqRel);
                 return Some(fd);
             }
             close(fd);

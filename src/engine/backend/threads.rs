@@ -128,15 +128,6 @@ impl Pool {
         self.ready.epoll().want();
     }
 
-    /// Queues again what the readiness set gave back (it lost its epoll instance, or could not arm
-    /// a registration): requests that wrote part stay `Issued`.
-    fn requeue(&self, host: Host, l: List) {
-        if !l.is_empty() {
-            self.requeue_orphans(l);
-            self.want_worker(host.helper);
-        }
-    }
-
     /// The helper: makes the attempts for parked requests whose fd is ready (if `look`: its last
     /// poll did not say the instance had nothing) and finishes what they finish. Returns the epoll
     /// instance to poll along while requests are parked (and for a while after), else None.
@@ -146,16 +137,19 @@ impl Pool {
             return None;
         }
         let mut orphans = List::new();
-        let Some(ep) = self.ready.epoll().current() else {
-            // The instance was lost with every registration: the workers wait for these.
-            self.requeue(host, self.ready.drain_all());
-            return None;
+        let Some(ep) = self.ready.instance(&mut orphans) else {
+            // The instance was lost with every registration: the workers wait for these. Stop
+            // polling (so a request parked in a new instance rings the helper), unless one
+            // already was.
+            self.requeue(self.ready.drain_all(), Some(host.helper));
+            *until = core::time::Duration::ZERO;
+            return self.ready.stop_polling().then(|| self.ready.epoll().current()).flatten();
         };
         if look {
             let mut done = |r: ReqPtr, res: isize| host.sink.complete(Completion::Request(r, res));
             self.ready.serve(ep, &mut attempt_ready, &mut done, &mut orphans);
         }
-        self.requeue(host, orphans);
+        self.requeue(orphans, Some(host.helper));
         Some(ep)
     }
 
@@ -172,38 +166,19 @@ impl Pool {
         if !m.stream() || m.op().is_sync() || req.held().is_none() || !self.ready.in_use() {
             return false;
         }
-        let mut orphans = List::new();
-        let parked = self.ready.park(r, false, &mut orphans);
-        if !orphans.is_empty() {
-            self.requeue_orphans(orphans);
-            self.want_worker(helper);
-        }
-        match parked {
-            Some(ring) => {
-                if ring {
-                    helper.ring();
-                }
-                true
-            }
-            None => false,
-        }
+        self.park(r, helper)
     }
 
-    /// Parks `r` in the readiness set (a worker found its fd not ready); false if it cannot wait
-    /// there (the worker then polls for it).
-    fn park(&self, host: Host, r: ReqPtr) -> bool {
+    /// Parks `r` (live, ours, in no list, holding its file) in the readiness set; false if it
+    /// cannot wait there. What the set gave back goes to the work list.
+    fn park(&self, r: ReqPtr, helper: &Doorbell) -> bool {
         let mut orphans = List::new();
         let parked = self.ready.park(r, false, &mut orphans);
-        self.requeue(host, orphans);
-        match parked {
-            Some(ring) => {
-                if ring {
-                    host.helper.ring();
-                }
-                true
-            }
-            None => false,
+        self.requeue(orphans, Some(helper));
+        if parked == Some(true) {
+            helper.ring();
         }
+        parked.is_some()
     }
 
     /// Queues `list` for the workers. Returns false (nothing queued) if `blocking` is false and the
@@ -308,14 +283,14 @@ impl Pool {
         }
         let mut orphans = List::new();
         let took = self.ready.remove(r, &mut orphans);
-        self.requeue_orphans(orphans);
+        self.requeue(orphans, None);
         took
     }
 
     /// Requests the readiness set gave back, to the work list (requests that wrote part stay
-    /// `Issued`). From a canceller (no `Host` at hand), a worker is wanted through the next
-    /// submission or the helper's round.
-    fn requeue_orphans(&self, mut l: List) {
+    /// `Issued`); a worker is asked of `helper` (a canceller has none at hand: then the next
+    /// submission or the helper's round asks).
+    fn requeue(&self, mut l: List, helper: Option<&Doorbell>) {
         if l.is_empty() {
             return;
         }
@@ -332,6 +307,9 @@ impl Pool {
         }
         drop(g);
         self.ev.notify_all();
+        if let Some(h) = helper {
+            self.want_worker(h);
+        }
     }
 
     /// `aio_cancel` of a request a worker polls for (`seen`, in `Polling`): takes it from the
@@ -354,7 +332,7 @@ impl Pool {
         });
         let mut orphans = List::new();
         l.append(self.ready.take_on_fd(fd, &mut orphans));
-        self.requeue_orphans(orphans);
+        self.requeue(orphans, None);
         l
     }
 
@@ -570,7 +548,7 @@ impl Pool {
                                 let _g = self.work.lock();
                                 me.current.store(ptr::null_mut(), Release);
                             }
-                            if self.park(host, r) {
+                            if self.park(r, host.helper) {
                                 return Some(Ran::Parked);
                             }
                             if done == 0 {

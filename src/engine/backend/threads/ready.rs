@@ -74,9 +74,27 @@ struct Entry {
 struct Table {
     by_fd: HashMap<c_int, Entry>,
     seq: u32,
+    /// The generation of the epoll instance the entries are registered in (`OwnEpoll::current_gen`).
+    gen: u32,
 }
 
 impl Table {
+    /// The current epoll instance. Entries registered in an earlier one (lost, and made again
+    /// since: their registrations went with it) are dropped, their requests to `orphans`.
+    fn instance(&mut self, ep: &OwnEpoll, orphans: &mut List, waiting: &AtomicU32) -> Option<c_int> {
+        let (fd, gen) = ep.current_gen()?;
+        if gen != self.gen {
+            for (_, e) in self.by_fd.drain() {
+                for l in e.lists {
+                    waiting.fetch_sub(l.len() as u32, SeqCst);
+                    orphans.append(l);
+                }
+            }
+            self.gen = gen;
+        }
+        Some(fd)
+    }
+
     /// The entry of duplicate `held` (its number `fd`), made if there is none. An entry of an
     /// earlier duplicate at that number (the program took the number from us, and a new
     /// duplicate of ours got it) is stale: its requests go to `orphans` (the workers find their
@@ -158,6 +176,12 @@ impl Ready {
         self.helper_polls(!until.is_zero())
     }
 
+    /// The helper stops polling the instance (it was lost); true if a request was parked
+    /// meanwhile (in a new one: then it polls that).
+    pub(crate) fn stop_polling(&self) -> bool {
+        self.helper_polls(false)
+    }
+
     /// Whether the helper must poll the epoll instance (requests are parked, or it `linger`s after
     /// some were), recorded for parkers.
     ///
@@ -181,7 +205,6 @@ impl Ready {
     /// it. Else whether the helper must be woken. A registration that cannot be armed any more
     /// sends the requests parked on it to `orphans` (for the workers).
     pub(crate) fn park(&self, r: ReqPtr, front: bool, orphans: &mut List) -> Option<bool> {
-        let ep = self.ep.current()?;
         // SAFETY: the caller owns r, live (see above).
         let req = unsafe { r.get() };
         let held = req.held()?;
@@ -189,6 +212,7 @@ impl Ready {
         let dir = dir_of(&req);
         let mut g = self.table.lock();
         let t = &mut *g;
+        let ep = t.instance(&self.ep, orphans, &self.waiting)?;
         let e = t.entry(fd, held.to_word(), orphans, &self.waiting);
         // Cancellable only while nothing was transferred.
         if req.progress() == 0 {
@@ -326,8 +350,8 @@ impl Ready {
         let req = unsafe { r.get() };
         let Some(h) = req.held() else { return false };
         let fd = h.fd();
-        let ep = self.ep.current();
         let mut g = self.table.lock();
+        let ep = g.instance(&self.ep, orphans, &self.waiting);
         // Phase and membership change only under this lock while the request is parked.
         if req.state().phase() != Phase::Queued {
             return false;
@@ -348,8 +372,8 @@ impl Ready {
         if !self.waiting() {
             return out;
         }
-        let ep = self.ep.current();
         let mut g = self.table.lock();
+        let ep = g.instance(&self.ep, orphans, &self.waiting);
         let mut changed = Vec::new();
         for (&fd, e) in g.by_fd.iter_mut() {
             for l in &mut e.lists {
@@ -369,6 +393,12 @@ impl Ready {
             self.dismiss(ep, &mut g.by_fd, fd, orphans);
         }
         out
+    }
+
+    /// The helper: the current epoll instance, checked (None if it was lost: then
+    /// [`Ready::drain_all`]); requests registered in an earlier instance go to `orphans`.
+    pub(crate) fn instance(&self, orphans: &mut List) -> Option<c_int> {
+        self.table.lock().instance(&self.ep, orphans, &self.waiting)
     }
 
     /// Every parked request (the epoll instance was lost, and its registrations with it), for the
