@@ -157,8 +157,14 @@ impl<'e> Batch<'e> {
                     // attempt must come at once (an epoll or pidfd descriptor answers `read` with
                     // EINVAL, and becomes readable only for what `read` cannot take).
                     // SAFETY: r is live, accepted and in no list (push's contract).
-                    if self.blocking && self.not_anon(r) && unsafe { q.pool.park_new(r, &q.bell) } {
-                        continue;
+                    if self.blocking && self.not_anon(r) {
+                        if let Some(e) = get() {
+                            let q = e.queue(q.idx);
+                            // SAFETY: as above.
+                            if unsafe { q.pool.park_new(r, q.host(e)) } {
+                                continue;
+                            }
+                        }
                     }
                     // SAFETY: r is live and in no list.
                     unsafe { l.push_back(r) };

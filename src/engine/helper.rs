@@ -8,9 +8,7 @@
 //! helper watches. The helper sleeps on a futex while it watches nothing (`sys::Doorbell`), and in
 //! `poll` on its eventfd, the ring fd and the kernel AIO eventfd that every iocb signals while it
 //! watches (or while work waits for workers that could not be started), each descriptor checked
-//! to be ours first, with a timeout. While stream requests wait for readiness in the workers'
-//! readiness set (and for a second after), it polls that set's epoll instance too, and makes the
-//! non-blocking attempts for the requests whose fd is ready (`Pool::serve_streams`).
+//! to be ours first, with a timeout.
 
 use core::sync::atomic::{AtomicU32, Ordering::*};
 
@@ -51,14 +49,8 @@ pub(crate) fn ensure(eng: &'static Engine, q: &Queue) -> Result<(), Errno> {
 
 fn helper_main(eng: &'static Engine, qi: usize) {
     let q = eng.queue(qi);
-    // Until when the helper keeps polling the workers' readiness set (see `Pool::serve_streams`).
-    let mut linger = core::time::Duration::ZERO;
-    // Whether the readiness set may have events (false only after a poll that said it had none).
-    let mut look = true;
     loop {
         let ticket = q.bell.ticket();
-        // Stream requests parked for readiness: attempts for those whose fd is ready.
-        let streams = q.pool.serve_streams(q.host(eng), &mut linger, core::mem::replace(&mut look, true));
         let mut list = q.deferred.take_all();
         if !list.is_empty() {
             let mut b = Batch::new(eng, true);
@@ -100,7 +92,7 @@ fn helper_main(eng: &'static Engine, qi: usize) {
         }
         // Work queued for workers that could not be started: try again after a while.
         let retry_workers = q.pool.starved();
-        if !watching && !retry_workers && streams.is_none() {
+        if !watching && !retry_workers {
             q.bell.sleep(ticket);
             continue;
         }
@@ -116,10 +108,8 @@ fn helper_main(eng: &'static Engine, qi: usize) {
             libc::pollfd { fd: bell_fd, events: libc::POLLIN, revents: 0 },
             libc::pollfd { fd: ring_fd, events: libc::POLLIN, revents: 0 },
             libc::pollfd { fd: kaio_fd, events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: streams.unwrap_or(-1), events: libc::POLLIN, revents: 0 },
         ];
         sys::poll(&mut pfd, POLL_MS);
-        look = pfd[3].revents != 0;
-        q.bell.end_poll(pfd[0].revents != 0);
+        q.bell.end_poll();
     }
 }

@@ -76,14 +76,9 @@ impl Doorbell {
         Some(fd)
     }
 
-    /// Ends a sleep in `poll`; `rang`: the poll found the eventfd readable (only then is it
-    /// drained: a ring after the poll leaves the counter set, which makes the next poll return at
-    /// once, never a lost wake-up).
-    pub(crate) fn end_poll(&self, rang: bool) {
+    pub(crate) fn end_poll(&self) {
         self.mode.store(RUNNING, SeqCst);
-        if rang {
-            self.efd.drain();
-        }
+        self.efd.drain();
     }
 
     /// Whether the eventfd is missing or was lost (one load).

@@ -124,13 +124,14 @@ pub(crate) fn epoll_ctl(ep: c_int, op: c_int, fd: c_int, events: u32, data: u64)
     }
 }
 
-/// The events ready on `ep`, without waiting: how many were written to `out` (0 on error).
-/// `errno` is preserved.
-pub(crate) fn epoll_ready(ep: c_int, out: &mut [libc::epoll_event]) -> usize {
+/// Waits up to `timeout_ms` (-1: no limit) for events on `ep`: how many were written to `out` (0
+/// on timeout or error, EINTR included: our threads block every signal, but a stop and continue
+/// ends the wait). `errno` is preserved.
+pub(crate) fn epoll_wait(ep: c_int, out: &mut [libc::epoll_event], timeout_ms: c_int) -> usize {
     let _errno = ErrnoGuard::save();
     let n = out.len().min(i32::MAX as usize);
-    // SAFETY: `out` has room for `n` events, written by the kernel; timeout 0, no signal mask.
-    let r = unsafe { libc::syscall(libc::SYS_epoll_pwait, ep, out.as_mut_ptr(), n, 0, 0usize, 8usize) };
+    // SAFETY: `out` has room for `n` events, written by the kernel; no signal mask.
+    let r = unsafe { libc::syscall(libc::SYS_epoll_pwait, ep, out.as_mut_ptr(), n, timeout_ms, 0usize, 8usize) };
     if r > 0 {
         r as usize
     } else {
@@ -176,7 +177,7 @@ mod tests {
         assert_eq!(unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, s.as_mut_ptr()) }, 0);
         epoll_ctl(fd, libc::EPOLL_CTL_ADD, s[0], (libc::EPOLLIN | libc::EPOLLONESHOT) as u32, 7).unwrap();
         let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 4];
-        assert_eq!(epoll_ready(fd, &mut evs), 0);
+        assert_eq!(epoll_wait(fd, &mut evs, 0), 0);
         let mut b = [0u8; 4];
         let iov = libc::iovec { iov_base: b.as_mut_ptr().cast(), iov_len: 4 };
         // SAFETY: one entry describing `b`, live and writable.
@@ -185,10 +186,10 @@ mod tests {
         let oiov = libc::iovec { iov_base: out.as_ptr() as *mut _, iov_len: 4 };
         // SAFETY: one entry describing `out`, live.
         assert_eq!(unsafe { sock_transfer(s[1], true, &oiov, 1) }, 4);
-        assert_eq!(epoll_ready(fd, &mut evs), 1);
+        assert_eq!(epoll_wait(fd, &mut evs, 0), 1);
         let data = evs[0].u64;
         assert_eq!(data, 7);
-        assert_eq!(epoll_ready(fd, &mut evs), 0, "one shot");
+        assert_eq!(epoll_wait(fd, &mut evs, 0), 0, "one shot");
         // SAFETY: as above.
         assert_eq!(unsafe { sock_transfer(s[0], false, &iov, 1) }, 4);
         assert_eq!(&b, b"ping");

@@ -52,7 +52,7 @@ pub(crate) use self::cqfd::{
 };
 pub(crate) use self::doorbell::Doorbell;
 pub(crate) use self::env::var;
-pub(crate) use self::epoll::{epoll_ctl, epoll_ready, sock_transfer, OwnEpoll};
+pub(crate) use self::epoll::{epoll_ctl, epoll_wait, sock_transfer, OwnEpoll};
 pub(crate) use self::errno::{strerror, ErrnoGuard};
 pub(crate) use self::fd::{
     claim, claimed_by, close, dup_high, file_id, held_ident, held_ok, held_refuses, hold, is_open, is_own_by,

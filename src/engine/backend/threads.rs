@@ -16,8 +16,8 @@
 //!
 //! A pipe or socket request that finds its fd not ready is not polled for by a worker, though: it
 //! is parked in the pool's readiness set (`ready`: an epoll instance, one shot per held number),
-//! and the queue's helper makes the next non-blocking attempt when the fd is ready
-//! (`Pool::serve_streams`), so pending stream requests cost no thread. Only what has no per-call
+//! and the pool's one poller thread makes the next non-blocking attempt when the fd is ready
+//! (`Pool::poller_main`), so pending stream requests cost no thread. Only what has no per-call
 //! non-blocking transfer (a FIFO, a tty: `RWF_NOWAIT` answers EOPNOTSUPP, and it is no socket)
 //! keeps a worker polling for it.
 
@@ -32,7 +32,7 @@ use crate::sys::{self, Doorbell, EventCount, Lock, OwnEventFd, ThreadAttr};
 
 mod ready;
 
-use self::ready::{attempt_ready, holds_its_file, stream_transfer, transfer, Ready};
+use self::ready::{holds_its_file, stream_transfer, transfer, Ready};
 
 /// The most workers one queue may have.
 pub(crate) const MAX_WORKERS: usize = 64;
@@ -88,6 +88,8 @@ pub(crate) struct Pool {
     limit: u32,
     /// Stream requests waiting for readiness without a worker.
     ready: Ready,
+    /// Non-zero once the poller thread (which serves `ready`) was started.
+    poller: AtomicU32,
 }
 
 /// What running a request came to.
@@ -119,6 +121,7 @@ impl Pool {
                 .collect(),
             limit: limit.clamp(1, MAX_WORKERS as u32),
             ready: Ready::new(),
+            poller: AtomicU32::new(0),
         }
     }
 
@@ -128,57 +131,53 @@ impl Pool {
         self.ready.epoll().want();
     }
 
-    /// The helper: makes the attempts for parked requests whose fd is ready (if `look`: its last
-    /// poll did not say the instance had nothing) and finishes what they finish. Returns the epoll
-    /// instance to poll along while requests are parked (and for a while after), else None.
-    /// `until` is the helper's own deadline (`Ready::helper_wants`).
-    pub(crate) fn serve_streams(&self, host: Host, until: &mut core::time::Duration, look: bool) -> Option<c_int> {
-        if !self.ready.helper_wants(until) {
-            return None;
-        }
-        let mut orphans = List::new();
-        let Some(ep) = self.ready.instance(&mut orphans) else {
-            // The instance was lost with every registration: the workers wait for these. Stop
-            // polling (so a request parked in a new instance rings the helper), unless one
-            // already was.
-            self.requeue(self.ready.drain_all(), Some(host.helper));
-            *until = core::time::Duration::ZERO;
-            return self.ready.stop_polling().then(|| self.ready.epoll().current()).flatten();
-        };
-        if look {
-            let mut done = |r: ReqPtr, res: isize| host.sink.complete(Completion::Request(r, res));
-            self.ready.serve(ep, &mut attempt_ready, &mut done, &mut orphans);
-        }
-        self.requeue(orphans, Some(host.helper));
-        Some(ep)
-    }
-
     /// Parks a new request in the readiness set if it is a pipe or socket read or write that holds
-    /// its file: the helper makes its first attempt when the fd is ready (at once if it is), so no
+    /// its file: the poller makes its first attempt when the fd is ready (at once if it is), so no
     /// worker is woken for it. False if it is not one, or cannot wait there (then queue it).
     ///
     /// # Safety
     /// `r` is live, accepted, owned by the caller and in no list.
-    pub(crate) unsafe fn park_new(&self, r: ReqPtr, helper: &Doorbell) -> bool {
+    pub(crate) unsafe fn park_new(&'static self, r: ReqPtr, host: Host) -> bool {
         // SAFETY: live and ours (caller).
         let req = unsafe { r.get() };
         let m = req.meta();
         if !m.stream() || m.op().is_sync() || req.held().is_none() || !self.ready.in_use() {
             return false;
         }
-        self.park(r, helper)
+        self.park(r, host)
     }
 
-    /// Parks `r` (live, ours, in no list, holding its file) in the readiness set; false if it
-    /// cannot wait there. What the set gave back goes to the work list.
-    fn park(&self, r: ReqPtr, helper: &Doorbell) -> bool {
+    /// Parks `r` (live, ours, in no list, holding its file) in the readiness set, starting the
+    /// pool's poller if it has none; false if it cannot wait there. What the set gave back goes to
+    /// the work list.
+    fn park(&'static self, r: ReqPtr, host: Host) -> bool {
+        if self.poller.load(Acquire) == 0 && !self.start_poller(host) {
+            return false;
+        }
         let mut orphans = List::new();
         let parked = self.ready.park(r, false, &mut orphans);
-        self.requeue(orphans, Some(helper));
-        if parked == Some(true) {
-            helper.ring();
-        }
+        self.requeue(orphans, Some(host.helper));
         parked.is_some()
+    }
+
+    /// Starts the pool's poller thread (once); false if it could not be created (then requests
+    /// wait on workers, and the next park tries again).
+    fn start_poller(&'static self, host: Host) -> bool {
+        if self.poller.compare_exchange(0, 1, AcqRel, Acquire).is_err() {
+            return true;
+        }
+        let name = format!("aio-rs-w{}.p", host.queue);
+        if sys::spawn(&name, ThreadAttr::Stack(256 * 1024), move || self.poller_main(host)).is_err() {
+            self.poller.store(0, Release);
+            return false;
+        }
+        true
+    }
+
+    /// The poller thread's body (see `Ready::poll_loop`).
+    fn poller_main(&'static self, host: Host) {
+        let mut done = |r: ReqPtr, res: isize| host.sink.complete(Completion::Request(r, res));
+        self.ready.poll_loop(&|l| self.requeue(l, Some(host.helper)), &mut done);
     }
 
     /// Queues `list` for the workers. Returns false (nothing queued) if `blocking` is false and the
@@ -458,7 +457,7 @@ impl Pool {
 
     /// Runs one request (Issued, or Polling for a stream) to its result: a count or `-errno`;
     /// `-ECANCELED` if it was cancelled before it touched the fd.
-    fn run(&self, host: Host, w: usize, r: ReqPtr) -> Ran {
+    fn run(&'static self, host: Host, w: usize, r: ReqPtr) -> Ran {
         // SAFETY: the worker took r off the work list: it is live and the worker owns it until it
         // reports the completion.
         let req = unsafe { r.get() };
@@ -506,7 +505,7 @@ impl Pool {
     /// is parked in the readiness set if it can wait there (`Ran::Parked`: the helper finishes it);
     /// otherwise (a FIFO or tty, no epoll instance) this worker polls the fd and its own eventfd
     /// between attempts. The worker has set `current` to the request if it is Polling.
-    fn run_stream(&self, host: Host, w: usize, r: ReqPtr, op: Op, fd: c_int) -> Option<Ran> {
+    fn run_stream(&'static self, host: Host, w: usize, r: ReqPtr, op: Op, fd: c_int) -> Option<Ran> {
         // SAFETY: the worker took r off the work list: live and ours until it is reported.
         let req = &unsafe { r.get() };
         let me = &self.workers[w];
@@ -548,7 +547,7 @@ impl Pool {
                                 let _g = self.work.lock();
                                 me.current.store(ptr::null_mut(), Release);
                             }
-                            if self.park(r, host.helper) {
+                            if self.park(r, host) {
                                 return Some(Ran::Parked);
                             }
                             if done == 0 {

@@ -1,17 +1,18 @@
 //! Stream requests that wait for readiness without a thread: a pool's readiness set.
 //!
-//! A worker that finds a pipe or socket not ready (its non-blocking attempt answered EAGAIN)
-//! does not wait for it: it parks the request here and goes on with other work. Parked requests
-//! sit in a table keyed by the number of the duplicate they hold (`Req::held`, never the
-//! program's number), one FIFO per direction, and that number is registered in the pool's epoll
-//! instance (`sys::OwnEpoll`, one of our own descriptors) for the directions that have requests,
-//! with `EPOLLONESHOT`: an event disarms the registration until it is armed again, so one event is
-//! handled by one thread. The queue's helper polls the instance and, on readiness, makes one
-//! non-blocking attempt for the first request of each ready direction ([`Ready::serve`]); what
-//! finishes is handed on, what found nothing goes back to the front of its list, and the
-//! registration is armed again for what is left, or removed once nothing is left, always before
-//! the finished requests are handed on (their completion may give up the duplicate, whose number
-//! must not stay registered).
+//! A new pipe or socket request for the workers is parked here at submission, and a worker that
+//! finds a pipe or socket not ready (its non-blocking attempt answered EAGAIN) parks its request
+//! here too and goes on with other work. Parked requests sit in a table keyed by the number of
+//! the duplicate they hold (`Req::held`, never the program's number), one FIFO per direction, and
+//! that number is registered in the pool's epoll instance (`sys::OwnEpoll`, one of our own
+//! descriptors) for the directions that have requests, with `EPOLLONESHOT`: an event disarms the
+//! registration until it is armed again, so one event is handled once. The pool's poller thread
+//! (one per pool, started with the first parked request) sleeps in `epoll_wait` on the instance
+//! and, on readiness, makes one non-blocking attempt for the first request of each ready
+//! direction ([`Ready::serve`]); what finishes is handed on, what found nothing goes back to the
+//! front of its list, and the registration is armed again for what is left, or removed once
+//! nothing is left, always before the finished requests are handed on (their completion may give
+//! up the duplicate, whose number must not stay registered).
 //!
 //! Ordering: only the first request of a direction is ever attempted, and it goes back to the
 //! front; the fd's ordering state (`engine::fd`) issues at most one request per direction of a
@@ -19,15 +20,16 @@
 //!
 //! Cancellation: a parked request that has transferred nothing is in phase `Queued`, owned by the
 //! table's lock; `aio_cancel` takes it out under that lock ([`Ready::remove`],
-//! [`Ready::take_on_fd`]) and it never touches the fd. The helper moves it to `Issued` under the
+//! [`Ready::take_on_fd`]) and it never touches the fd. The poller moves it to `Issued` under the
 //! lock before its attempt. A partly written request waits in phase `Issued` (not cancellable).
 //!
 //! The non-blocking attempts themselves are here too ([`stream_transfer`], used by the workers'
-//! first attempt as well, and [`attempt_ready`], the helper's).
+//! first attempt as well, and [`attempt_ready`], the poller's).
 //!
-//! Losing the instance (`closefrom` took its number) loses every registration: the helper then
+//! Losing the instance (`closefrom` took its number) loses every registration: the poller then
 //! hands every parked request back to the workers ([`Ready::drain_all`]), which wait for them the
-//! old way (a worker each) until a program thread has made a new instance.
+//! old way (a worker each) until a program thread has made a new instance; registrations of an
+//! instance lost and made again since are dropped the same way (`Table::instance`).
 
 use core::ffi::c_int;
 use core::sync::atomic::{AtomicU32, Ordering::*};
@@ -38,9 +40,14 @@ use crate::engine::request::{List, Phase, Req, ReqPtr, Span};
 use crate::errno::Errno;
 use crate::sys::{self, Lock, OwnEpoll};
 
-/// How long the helper keeps polling the set after the last parked request left it, so that a
-/// stream used request after request (a ping-pong) does not cost a doorbell each time.
+/// How long the poller waits before it looks for an epoll instance again after losing one.
+const NAP: Duration = Duration::from_millis(200);
+/// How long the poller stays in `epoll_wait` after the last parked request left.
 const LINGER: Duration = Duration::from_secs(1);
+/// The poller's `epoll_wait` timeouts while requests are parked, and while it lingers: the bound
+/// on how late it notices that the instance was lost (or made again after a loss).
+const WAIT_MS: c_int = 1000;
+const LINGER_MS: c_int = 200;
 
 const IN: u32 = libc::EPOLLIN as u32;
 const OUT: u32 = libc::EPOLLOUT as u32;
@@ -123,9 +130,8 @@ pub(crate) struct Ready {
     table: Lock<Table>,
     /// Requests in the table.
     waiting: AtomicU32,
-    /// Non-zero while the helper polls the epoll instance (then a new parked request needs no
-    /// wake-up: see [`Ready::park`] and [`Ready::helper_polls`]).
-    polled: AtomicU32,
+    /// Non-zero while the poller sleeps on it (nothing parked for a while).
+    idle: AtomicU32,
 }
 
 fn dir_of(req: &Req<'_>) -> usize {
@@ -138,7 +144,7 @@ impl Ready {
             ep: OwnEpoll::new(),
             table: Lock::new(Table::default()),
             waiting: AtomicU32::new(0),
-            polled: AtomicU32::new(0),
+            idle: AtomicU32::new(0),
         }
     }
 
@@ -158,53 +164,12 @@ impl Ready {
         self.waiting.load(SeqCst) != 0
     }
 
-    /// The helper, before it decides how to sleep: whether it must poll the epoll instance
-    /// (requests are parked, or were until less than `LINGER` ago: `until` is the helper's own
-    /// deadline), recorded for parkers (see [`Ready::helper_polls`]).
-    pub(crate) fn helper_wants(&self, until: &mut Duration) -> bool {
-        let waiting = self.waiting();
-        if !waiting && until.is_zero() {
-            // One load while streams are not in use, and the race with a parker closed.
-            return self.helper_polls(false);
-        }
-        let now = sys::now();
-        if waiting {
-            *until = now + LINGER;
-        } else if now >= *until {
-            *until = Duration::ZERO;
-        }
-        self.helper_polls(!until.is_zero())
-    }
-
-    /// The helper stops polling the instance (it was lost); true if a request was parked
-    /// meanwhile (in a new one: then it polls that).
-    pub(crate) fn stop_polling(&self) -> bool {
-        self.helper_polls(false)
-    }
-
-    /// Whether the helper must poll the epoll instance (requests are parked, or it `linger`s after
-    /// some were), recorded for parkers.
-    ///
-    /// No parked request goes unseen: the helper stores `polled` and then reads `waiting`; a parker
-    /// adds to `waiting` and then reads `polled` (all SeqCst). Either the helper sees the request
-    /// (and polls), or the parker sees `polled` clear and rings the helper's doorbell.
-    fn helper_polls(&self, linger: bool) -> bool {
-        if !linger {
-            self.polled.store(0, SeqCst);
-            if self.waiting.load(SeqCst) == 0 {
-                return false;
-            }
-        }
-        self.polled.store(1, SeqCst);
-        true
-    }
-
     /// Parks `r` (owned by the caller, live, in no list, holding its file) to wait for readiness,
     /// at the front of its direction if `front` (it was first and goes back there). None if it
     /// cannot wait here (no epoll instance, nothing held, the number refused): the caller keeps
-    /// it. Else whether the helper must be woken. A registration that cannot be armed any more
-    /// sends the requests parked on it to `orphans` (for the workers).
-    pub(crate) fn park(&self, r: ReqPtr, front: bool, orphans: &mut List) -> Option<bool> {
+    /// it. A registration that cannot be armed any more sends the requests parked on it to
+    /// `orphans` (for the workers).
+    pub(crate) fn park(&self, r: ReqPtr, front: bool, orphans: &mut List) -> Option<()> {
         // SAFETY: the caller owns r, live (see above).
         let req = unsafe { r.get() };
         let held = req.held()?;
@@ -236,22 +201,71 @@ impl Ready {
         }
         self.waiting.fetch_add(1, SeqCst);
         drop(g);
-        Some(self.polled.load(SeqCst) == 0)
+        // After `waiting` grew: see `poll_loop`.
+        if self.idle.load(SeqCst) != 0 {
+            self.idle.store(0, SeqCst);
+            sys::futex_wake(&self.idle, 1);
+        }
+        Some(())
     }
 
-    /// The helper: takes what is ready on `ep` (the instance, just checked), makes one attempt
-    /// (`attempt`) for the first request of each ready direction, puts back what found nothing,
-    /// arms again, and hands finished requests to `done`.
+    /// The poller thread: sleeps in `epoll_wait` on the instance (checked before each wait, with
+    /// a timeout that bounds how late a lost one is noticed) and serves what is ready, handing
+    /// finished requests to `done` and what the workers must take to `requeue`. A lost instance
+    /// hands every parked request to the workers. Once nothing was parked for `LINGER` it sleeps
+    /// on a futex instead (no wake-ups while streams are not in use); the next park wakes it.
+    ///
+    /// No park goes unseen: the poller stores `idle` and then reads `waiting`; a parker adds to
+    /// `waiting` and then reads `idle` (all SeqCst). Either the poller sees the request, or the
+    /// parker sees the flag and clears it before the futex wake-up (so a wait that starts after
+    /// the clear returns at once).
+    pub(crate) fn poll_loop(&self, requeue: &dyn Fn(List), done: &mut dyn FnMut(ReqPtr, isize)) -> ! {
+        let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 64];
+        let nap = AtomicU32::new(0);
+        let mut busy = sys::now();
+        loop {
+            let mut orphans = List::new();
+            let Some(ep) = self.instance(&mut orphans) else {
+                // Lost with every registration: the workers wait for these until a program
+                // thread has made a new instance.
+                requeue(self.drain_all());
+                let _ = sys::futex_wait(&nap, 0, Some(NAP));
+                continue;
+            };
+            requeue(core::mem::replace(&mut orphans, List::new()));
+            let ms = if self.waiting() {
+                busy = sys::now();
+                WAIT_MS
+            } else if sys::now() < busy + LINGER {
+                // Soon again, probably (a ping-pong): stay in epoll_wait.
+                LINGER_MS
+            } else {
+                self.idle.store(1, SeqCst);
+                if !self.waiting() {
+                    let _ = sys::futex_wait(&self.idle, 1, None);
+                }
+                self.idle.store(0, SeqCst);
+                busy = sys::now();
+                continue;
+            };
+            let n = sys::epoll_wait(ep, &mut evs, ms);
+            self.serve(ep, &evs[..n], &mut attempt_ready, done, &mut orphans);
+            requeue(orphans);
+        }
+    }
+
+    /// The poller: for the events `evs` taken from `ep` (the instance, checked before the wait),
+    /// makes one attempt (`attempt`) for the first request of each ready direction, puts back
+    /// what found nothing, arms again, and hands finished requests to `done`.
     pub(crate) fn serve(
         &self,
         ep: c_int,
+        evs: &[libc::epoll_event],
         attempt: &mut dyn FnMut(&Req<'_>) -> Step,
         done: &mut dyn FnMut(ReqPtr, isize),
         orphans: &mut List,
     ) {
-        let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 64];
-        let n = sys::epoll_ready(ep, &mut evs);
-        for ev in &evs[..n] {
+        for ev in evs {
             let (events, data) = (ev.events, ev.u64);
             let (fd, seq) = (data as u32 as c_int, (data >> 32) as u32);
             let mut taken = [None, None];
@@ -263,7 +277,7 @@ impl Ready {
                         continue;
                     }
                     if let Some(r) = e.lists[dir].pop_front() {
-                        // SAFETY: members of the table are live; the helper owns r now.
+                        // SAFETY: members of the table are live; the poller owns r now.
                         unsafe { r.get() }.issue();
                         self.waiting.fetch_sub(1, SeqCst);
                         taken[dir] = Some(r);
@@ -395,7 +409,7 @@ impl Ready {
         out
     }
 
-    /// The helper: the current epoll instance, checked (None if it was lost: then
+    /// The poller: the current epoll instance, checked (None if it was lost: then
     /// [`Ready::drain_all`]); requests registered in an earlier instance go to `orphans`.
     pub(crate) fn instance(&self, orphans: &mut List) -> Option<c_int> {
         self.table.lock().instance(&self.ep, orphans, &self.waiting)
@@ -445,7 +459,7 @@ fn arm(ep: c_int, fd: c_int, e: &mut Entry) -> Result<(), Errno> {
     Ok(())
 }
 
-/// The helper's attempt for a parked request whose fd is ready: non-blocking transfers until it
+/// The poller's attempt for a parked request whose fd is ready: non-blocking transfers until it
 /// is finished or nothing more moves (a write continues from its progress).
 pub(crate) fn attempt_ready(req: &Req<'_>) -> Step {
     let write = req.meta().op().is_write();
