@@ -129,11 +129,14 @@ impl<'e> Batch<'e> {
         }
     }
 
-    /// Whether `r`'s descriptor was classified as a file with a type (not an anonymous inode).
-    fn not_anon(&self, r: ReqPtr) -> bool {
+    /// Whether `r`'s descriptor was classified as a pipe or FIFO.
+    fn fifo(&self, r: ReqPtr) -> bool {
         // SAFETY: r is live (push's contract); only its descriptor number is read.
         let fd = unsafe { r.get() }.fd();
-        self.eng.fds.get(fd).is_some_and(|fe| fe.cached_class() & (kind::VALID | kind::ANON) == kind::VALID)
+        self.eng
+            .fds
+            .get(fd)
+            .is_some_and(|fe| fe.cached_class() & (kind::VALID | kind::FIFO) == kind::VALID | kind::FIFO)
     }
 
     fn issue(&self, q: &Queue, backend: Backend, reqs: &[ReqPtr]) {
@@ -152,12 +155,13 @@ impl<'e> Batch<'e> {
             Backend::Threads => {
                 let mut l = List::new();
                 for &r in reqs {
-                    // A pipe or socket request waits for readiness without a worker (only where
-                    // we may wait for a lock and allocate). Not an anonymous inode: the first
-                    // attempt must come at once (an epoll or pidfd descriptor answers `read` with
-                    // EINVAL, and becomes readable only for what `read` cannot take).
+                    // A pipe request waits for readiness without a worker (only where we may
+                    // wait for a lock and allocate). Only a pipe or FIFO, whose readiness says
+                    // what the first attempt would: an epoll or pidfd descriptor answers `read`
+                    // with EINVAL and becomes readable only for what `read` cannot take, a
+                    // listening socket answers ENOTCONN and is readable only with a connection.
                     // SAFETY: r is live, accepted and in no list (push's contract).
-                    if self.blocking && self.not_anon(r) {
+                    if self.blocking && self.fifo(r) {
                         if let Some(e) = get() {
                             let q = e.queue(q.idx);
                             // SAFETY: as above.

@@ -131,8 +131,8 @@ impl Pool {
         self.ready.epoll().want();
     }
 
-    /// Parks a new request in the readiness set if it is a pipe or socket read or write that holds
-    /// its file: the poller makes its first attempt when the fd is ready (at once if it is), so no
+    /// Parks a new request in the readiness set if it is a pipe read or write (the caller knows the
+    /// file is a pipe) that holds its file: the poller makes its first attempt when the fd is ready (at once if it is), so no
     /// worker is woken for it. False if it is not one, or cannot wait there (then queue it).
     ///
     /// # Safety
@@ -141,7 +141,10 @@ impl Pool {
         // SAFETY: live and ours (caller).
         let req = unsafe { r.get() };
         let m = req.meta();
-        if !m.stream() || m.op().is_sync() || req.held().is_none() || !self.ready.in_use() {
+        let Some(h) = req.held() else { return false };
+        // A direction its file refuses (a read on a pipe's write end) is never ready: the first
+        // attempt's EBADF must come from a worker, at once.
+        if !m.stream() || m.op().is_sync() || sys::held_refuses(h, Some(m.op().is_write())) || !self.ready.in_use() {
             return false;
         }
         self.park(r, host)
