@@ -131,9 +131,9 @@ impl Pool {
         self.ready.epoll().want();
     }
 
-    /// Parks a new request in the readiness set if it is a pipe read or write (the caller knows the
-    /// file is a pipe) that holds its file: the poller makes its first attempt when the fd is ready (at once if it is), so no
-    /// worker is woken for it. False if it is not one, or cannot wait there (then queue it).
+    /// Parks a new pipe read or write (the caller knows the file is a pipe) in the readiness set:
+    /// the poller makes its first attempt when the fd is ready, so no worker is woken for it.
+    /// False if it is not one that may wait there, or it cannot (then queue it).
     ///
     /// # Safety
     /// `r` is live, accepted, owned by the caller and in no list.
@@ -142,12 +142,11 @@ impl Pool {
         let req = unsafe { r.get() };
         let m = req.meta();
         let Some(h) = req.held() else { return false };
-        // A direction its file refuses (a read on a pipe's write end) is never ready: the first
-        // attempt's EBADF must come from a worker, at once.
-        if !m.stream() || m.op().is_sync() || sys::held_refuses(h, Some(m.op().is_write())) || !self.ready.in_use() {
-            return false;
-        }
-        self.park(r, host)
+        // A direction its file refuses (a read on a pipe's write end) is never ready, and nothing
+        // to transfer needs no readiness: their answers (EBADF, 0) come from a worker, at once.
+        let refused = sys::held_refuses(h, Some(m.op().is_write()));
+        let can = m.stream() && !m.op().is_sync() && !refused && req.total_len() > 0 && self.ready.in_use();
+        can && self.park(r, host)
     }
 
     /// Parks `r` (live, ours, in no list, holding its file) in the readiness set, starting the
