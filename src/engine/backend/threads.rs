@@ -14,12 +14,9 @@
 //! polling again rather than blocking. Workers report what they finish to the `Completions` sink
 //! they were started with.
 //!
-//! A pipe or socket request that finds its fd not ready is not polled for by a worker, though: it
-//! is parked in the pool's readiness set (`ready`: an epoll instance, one shot per held number),
-//! and the pool's one poller thread makes the next non-blocking attempt when the fd is ready
-//! (`Pool::poller_main`), so pending stream requests cost no thread. Only what has no per-call
-//! non-blocking transfer (a FIFO, a tty: `RWF_NOWAIT` answers EOPNOTSUPP, and it is no socket)
-//! keeps a worker polling for it.
+//! But a pipe or socket request that finds its fd not ready waits in the pool's readiness set
+//! (`ready`), served by one poller thread: pending streams cost no thread. Only a file with no
+//! per-call non-blocking transfer (a FIFO, a tty) keeps a worker polling for it.
 
 use core::ffi::c_int;
 use core::ptr;
@@ -90,13 +87,14 @@ pub(crate) struct Pool {
     ready: Ready,
     /// Non-zero once the poller thread (which serves `ready`) was started.
     poller: AtomicU32,
+    /// Workers between their `current` request and the readiness set (see `run_stream`).
+    parking: AtomicU32,
 }
 
-/// What running a request came to.
+/// What running a request came to: its result (a count or `-errno`), or parked in the readiness
+/// set (the poller finishes it).
 enum Ran {
-    /// Its result (a count or `-errno`).
     Done(isize),
-    /// Parked in the readiness set: the helper finishes it.
     Parked,
 }
 
@@ -122,6 +120,7 @@ impl Pool {
             limit: limit.clamp(1, MAX_WORKERS as u32),
             ready: Ready::new(),
             poller: AtomicU32::new(0),
+            parking: AtomicU32::new(0),
         }
     }
 
@@ -147,6 +146,13 @@ impl Pool {
         let refused = sys::held_refuses(h, Some(m.op().is_write()));
         let can = m.stream() && !m.op().is_sync() && !refused && req.total_len() > 0 && self.ready.in_use();
         can && self.park(r, host)
+    }
+
+    /// Sets `me`'s current request and counts it as parking (`by`: +1, -1), under the work lock.
+    fn parking_now(&self, me: &Worker, cur: *mut Aiocb, by: i32) {
+        let _g = self.work.lock();
+        me.current.store(cur, Release);
+        self.parking.fetch_add(by as u32, AcqRel);
     }
 
     /// Parks `r` (live, ours, in no list, holding its file) in the readiness set, starting the
@@ -328,7 +334,6 @@ impl Pool {
         let mut l = self.work.lock().drain_filter(|r| {
             // SAFETY: members of the work list are live.
             let req = unsafe { r.get() };
-            // A stream write that wrote part (handed back by the readiness set) is not Queued.
             req.fd() == fd && req.state().phase() == Phase::Queued
         });
         let mut orphans = List::new();
@@ -366,7 +371,7 @@ impl Pool {
                 _ => {}
             }
         }
-        (taken, transient)
+        (taken, transient || self.parking.load(Acquire) != 0)
     }
 
     /// Whether the worker of `t` has finished the request taken from it.
@@ -542,19 +547,15 @@ impl Pool {
                 } else {
                     match -n as i32 {
                         libc::EAGAIN if nowait => {
-                            // Not ready: wait in the readiness set rather than here, if it can.
+                            // Not ready: wait in the readiness set rather than here, if it can. On
+                            // its way there it is in neither place: `parking` says so (under the
+                            // work lock, where `aio_cancel(fd, NULL)` reads it and `current`).
                             req.set_progress(done);
-                            {
-                                // Under the work lock: `aio_cancel(fd, NULL)` reads `current` under it.
-                                let _g = self.work.lock();
-                                me.current.store(ptr::null_mut(), Release);
-                            }
-                            if self.park(r, host) {
+                            self.parking_now(me, ptr::null_mut(), 1);
+                            let parked = self.park(r, host);
+                            self.parking_now(me, if parked || done > 0 { ptr::null_mut() } else { r.as_ptr() }, -1);
+                            if parked {
                                 return Some(Ran::Parked);
-                            }
-                            if done == 0 {
-                                let _g = self.work.lock();
-                                me.current.store(r.as_ptr(), Release);
                             }
                         }
                         libc::EAGAIN | libc::EINTR => {}
