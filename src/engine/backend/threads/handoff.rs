@@ -31,6 +31,10 @@
 //! under the lock unless someone took it out first (then it was counted active for it). The stall
 //! check is a heuristic over plain atomics: at worst it wakes one worker too many or one `STALL`
 //! late; it never strands work, since a push with nobody active always wakes or starts one.
+//!
+//! Requests the readiness set gives back (`park.rs`: `Pool::requeue`) are added to the list the
+//! same way ([`Pool::hand_off`]); since a pool whose stream requests were all parked at submission
+//! may have no worker yet, the helper is then also asked for one when nobody would look.
 
 use core::sync::atomic::Ordering::*;
 use core::time::Duration;
