@@ -29,6 +29,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("notify", 2),
     ("engine::request", 3),
     ("engine::backend", 4),
+    ("engine::backend::threads::ready", 4),
     ("engine::fd::ordering", 4),
     ("engine::stats", 4),
     ("engine::fd::table", 5),

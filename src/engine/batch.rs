@@ -22,6 +22,7 @@
 use core::mem::MaybeUninit;
 
 use super::core::{get, Engine};
+use super::fd::table::kind;
 use super::queue::Queue;
 use super::request::{Backend, Completion, Completions, List, Req, ReqPtr};
 use crate::sys;
@@ -138,6 +139,13 @@ impl<'e> Batch<'e> {
         }
     }
 
+    /// Whether `r`'s descriptor was classified as a pipe or FIFO.
+    fn fifo(&self, r: ReqPtr) -> bool {
+        // SAFETY: r is live (push's contract); only its descriptor number is read.
+        let fd = unsafe { r.get() }.fd();
+        self.eng.fds.get(fd).is_some_and(|fe| fe.class_hint() & (kind::VALID | kind::FIFO) == kind::VALID | kind::FIFO)
+    }
+
     fn issue(&self, q: &Queue, backend: Backend, reqs: &[ReqPtr]) {
         let taken = match backend {
             Backend::Uring => match &q.ring {
@@ -154,8 +162,26 @@ impl<'e> Batch<'e> {
             Backend::Threads => {
                 let mut l = List::new();
                 for &r in reqs {
+                    // A pipe request waits for readiness without a worker (only where we may
+                    // wait for a lock and allocate). Only a pipe or FIFO, whose readiness says
+                    // what the first attempt would: an epoll or pidfd descriptor answers `read`
+                    // with EINVAL and becomes readable only for what `read` cannot take, a
+                    // listening socket answers ENOTCONN and is readable only with a connection.
+                    // SAFETY: r is live, accepted and in no list (push's contract).
+                    if self.blocking && self.fifo(r) {
+                        if let Some(e) = get() {
+                            let q = e.queue(q.idx);
+                            // SAFETY: as above.
+                            if unsafe { q.pool.park_new(r, q.host(e)) } {
+                                continue;
+                            }
+                        }
+                    }
                     // SAFETY: r is live and in no list.
                     unsafe { l.push_back(r) };
+                }
+                if l.is_empty() {
+                    return;
                 }
                 if q.pool.push(&mut l, self.blocking, &q.bell) {
                     match get() {

@@ -64,7 +64,7 @@ pub(crate) unsafe fn cancel_one(eng: &Engine, r: ReqPtr) -> c_int {
                 }
             }
             Phase::Queued => {
-                if q.pool.remove_queued(r) {
+                if q.pool.remove_queued(r, &q.bell) {
                     // SAFETY: removed under the work lock: the canceller owns it now.
                     unsafe { finish(eng, r, CANCELED, true) };
                     return AIO_CANCELED;
@@ -143,16 +143,18 @@ fn cancel_fd_entry(eng: &Engine, fdn: c_int, fe: &FdEntry) -> c_int {
         cancelled += 1;
     }
     for q in eng.started_queues() {
-        // 2. Requests queued for workers.
-        let mut mine = q.pool.take_queued_on_fd(fdn);
-        while let Some(r) = mine.pop_front() {
-            // SAFETY: unlinked under the work lock, so the canceller owns it.
-            unsafe { finish(eng, r, CANCELED, true) };
-            cancelled += 1;
-        }
         // 3. Requests a worker is polling for. A request caught between two attempts (Issued for
-        // the length of one system call) is looked at again after a yield, a few times.
+        // the length of one system call), or on its way to the readiness set, is looked at
+        // again after a yield, a few times.
         for round in 0..8 {
+            // 2. Requests queued for workers, or parked in their readiness set (again each
+            // round: a worker's request may have been parked meanwhile).
+            let mut mine = q.pool.take_queued_on_fd(fdn, &q.bell);
+            while let Some(r) = mine.pop_front() {
+                // SAFETY: unlinked under the work lock (or the set's), so the canceller owns it.
+                unsafe { finish(eng, r, CANCELED, true) };
+                cancelled += 1;
+            }
             let (taken, transient) = q.pool.take_polling_on_fd(fdn);
             for t in taken {
                 // Its worker finishes it as cancelled; the program may reap and free it as soon as

@@ -104,6 +104,11 @@ impl Queue {
             helper_waits: AtomicU32::new(0),
             stats,
         };
+        if q.ring.is_none() {
+            // Stream requests go to the workers, and wait for readiness in their epoll instance,
+            // made by the next AIO call (`refresh_fds`).
+            q.pool.want_readiness();
+        }
         if let Some(s) = stats {
             s.started(q.ring.is_some());
             if kaio_now {

@@ -29,6 +29,7 @@ mod aio;
 mod cqfd;
 mod doorbell;
 mod env;
+mod epoll;
 mod errno;
 mod fd;
 mod futex;
@@ -55,6 +56,7 @@ pub(crate) use self::cqfd::{
 };
 pub(crate) use self::doorbell::Doorbell;
 pub(crate) use self::env::var;
+pub(crate) use self::epoll::{epoll_ctl, epoll_wait, sock_transfer, OwnEpoll};
 pub(crate) use self::errno::{strerror, ErrnoGuard};
 pub(crate) use self::fd::{
     claim, claimed_by, close, dup_high, file_id, is_open, is_own_by, move_high, new_owner, status_flags, tag_own,

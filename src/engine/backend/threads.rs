@@ -13,6 +13,10 @@
 //! the descriptor yet, and then transfers with `RWF_NOWAIT` so a lost race for the data means
 //! polling again rather than blocking. Workers report what they finish to the `Completions` sink
 //! they were started with. How work is handed to them (who wakes whom) is in `handoff`.
+//!
+//! But a pipe or socket request that finds its fd not ready waits in the pool's readiness set
+//! (`ready`), served by one poller thread (`park`): pending streams cost no thread. Only a file
+//! with no per-call non-blocking transfer (a FIFO, a tty) keeps a worker polling for it.
 
 use core::ffi::c_int;
 use core::ptr;
@@ -20,12 +24,15 @@ use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
 use core::time::Duration;
 
 use crate::abi::Aiocb;
-use crate::engine::request::{Completion, Completions, List, Op, Phase, Req, ReqPtr, Span, State};
+use crate::engine::request::{Completion, Completions, List, Op, Phase, Req, ReqPtr, State};
 use crate::errno::Errno;
 use crate::sys::{self, Doorbell, Lock, OwnEventFd, ThreadAttr};
 
 mod handoff;
+mod park;
+mod ready;
 use handoff::Work;
+use ready::{holds_its_file, stream_transfer, transfer, Ready};
 
 /// The most workers one queue may have.
 pub(crate) const MAX_WORKERS: usize = 64;
@@ -94,6 +101,19 @@ pub(crate) struct Pool {
     fds_wanted: AtomicU32,
     workers: Box<[Worker]>,
     limit: u32,
+    /// Stream requests waiting for readiness without a worker.
+    ready: Ready,
+    /// Non-zero once the poller thread (which serves `ready`) was started.
+    poller: AtomicU32,
+    /// Workers between their `current` request and the readiness set (see `run_stream`).
+    parking: AtomicU32,
+}
+
+/// What running a request came to: its result (a count or `-errno`), or parked in the readiness
+/// set (the poller finishes it).
+enum Ran {
+    Done(isize),
+    Parked,
 }
 
 impl Pool {
@@ -120,6 +140,9 @@ impl Pool {
                 })
                 .collect(),
             limit: limit.clamp(1, MAX_WORKERS as u32),
+            ready: Ready::new(),
+            poller: AtomicU32::new(0),
+            parking: AtomicU32::new(0),
         }
     }
 
@@ -139,16 +162,7 @@ impl Pool {
                 g.list.push_back(r);
             }
         }
-        let wake = self.choose(&mut g, false);
-        // Behind active workers that are all inside a request (none about to look at the list):
-        // one of them may be stuck there.
-        let behind = wake.is_none() && g.active > 0 && self.running.load(Acquire) >= g.active;
-        drop(g);
-        if let Some(w) = wake {
-            self.wake(w);
-        } else if behind {
-            self.arm_stall(helper);
-        }
+        self.hand_off(g, helper);
         true
     }
 
@@ -234,8 +248,16 @@ impl Pool {
 
     /// `aio_cancel` of one request: removes it from the work list if it is there (then the caller
     /// owns it).
-    pub(crate) fn remove_queued(&self, r: ReqPtr) -> bool {
-        self.work.lock().list.remove(r)
+    /// Parked in the readiness set counts as queued (what it gives back meanwhile is requeued,
+    /// with `helper`).
+    pub(crate) fn remove_queued(&self, r: ReqPtr, helper: &Doorbell) -> bool {
+        if self.work.lock().list.remove(r) {
+            return true;
+        }
+        let mut orphans = List::new();
+        let took = self.ready.remove(r, &mut orphans);
+        self.requeue(orphans, helper);
+        took
     }
 
     /// `aio_cancel` of a request a worker polls for (`seen`, in `Polling`): takes it from the
@@ -248,12 +270,19 @@ impl Pool {
         true
     }
 
-    /// `aio_cancel(fd, NULL)`: removes every queued request on `fd`; the caller owns them.
-    pub(crate) fn take_queued_on_fd(&self, fd: c_int) -> List {
-        self.work.lock().list.drain_filter(|r| {
+    /// `aio_cancel(fd, NULL)`: removes every queued request on `fd` that has transferred nothing,
+    /// from the work list and the readiness set; the caller owns them (what the set gives back
+    /// meanwhile is requeued, with `helper`).
+    pub(crate) fn take_queued_on_fd(&self, fd: c_int, helper: &Doorbell) -> List {
+        let mut l = self.work.lock().list.drain_filter(|r| {
             // SAFETY: members of the work list are live.
-            unsafe { r.get() }.fd() == fd
-        })
+            let req = unsafe { r.get() };
+            req.fd() == fd && req.state().phase() == Phase::Queued
+        });
+        let mut orphans = List::new();
+        l.append(self.ready.take_on_fd(fd, &mut orphans));
+        self.requeue(orphans, helper);
+        l
     }
 
     /// `aio_cancel(fd, NULL)`: takes every request on `fd` that a worker polls for (their workers
@@ -285,7 +314,7 @@ impl Pool {
                 _ => {}
             }
         }
-        (taken, transient)
+        (taken, transient || self.parking.load(Acquire) != 0)
     }
 
     /// Whether the worker of `t` has finished the request taken from it.
@@ -301,15 +330,21 @@ impl Pool {
         for w in self.workers.iter() {
             w.evfd.close_inherited();
         }
+        self.ready.epoll().close_inherited();
     }
 
-    /// Whether some worker has no eventfd (it could not be made, or was lost): one load.
+    /// Whether some worker has no eventfd, or the readiness set no epoll instance (it could not be
+    /// made, or was lost): two loads.
     pub(crate) fn fds_wanted(&self) -> bool {
-        self.fds_wanted.load(Acquire) != 0
+        self.fds_wanted.load(Acquire) != 0 || self.ready.epoll().wanted()
     }
 
-    /// Makes the eventfds workers lack (program threads only: see `sys::OwnEventFd`).
+    /// Makes the eventfds workers lack and the readiness set's epoll instance (program threads
+    /// only: see `sys::OwnEventFd`).
     pub(crate) fn make_fds(&self) {
+        if self.ready.epoll().wanted() {
+            let _ = self.ready.epoll().ensure();
+        }
         self.fds_wanted.store(0, Release);
         let n = (self.next_slot.load(Acquire) as usize).min(MAX_WORKERS);
         for w in &self.workers[..n] {
@@ -364,7 +399,7 @@ impl Pool {
             // SAFETY: the request came off the work list, so it is live and ours to run.
             let req = unsafe { r.get() };
             let m = req.meta();
-            if m.stream() && !m.op().is_sync() {
+            if m.stream() && !m.op().is_sync() && req.progress() == 0 {
                 me.current.store(r.as_ptr(), Release);
                 req.start_polling(w);
             } else {
@@ -379,10 +414,16 @@ impl Pool {
                 // lock): have the helper look whether the pool still makes progress in a while.
                 self.arm_stall(host.helper);
             }
-            let res = self.run(host, w, r);
+            let ran = self.run(host, w, r);
             // Before the request is published: a push its completion causes finds this worker
             // about to look at the list.
             self.running.fetch_sub(1, AcqRel);
+            let Ran::Done(res) = ran else {
+                // Parked in the readiness set (the poller finishes it): this worker is free again,
+                // which the stall check counts as progress.
+                self.progress.fetch_add(1, Release);
+                continue;
+            };
             host.sink.worker_done(r, res);
             let_go = false;
             self.progress.fetch_add(1, Release);
@@ -395,17 +436,17 @@ impl Pool {
 
     /// Runs one request (Issued, or Polling for a stream) to its result: a count or `-errno`;
     /// `-ECANCELED` if it was cancelled before it touched the fd.
-    fn run(&self, host: Host, w: usize, r: ReqPtr) -> isize {
+    fn run(&'static self, host: Host, w: usize, r: ReqPtr) -> Ran {
         // SAFETY: the worker took r off the work list: it is live and the worker owns it until it
         // reports the completion.
         let req = unsafe { r.get() };
         let op = req.meta().op();
         let fd = req.target_fd();
         if req.meta().stream() && !op.is_sync() {
-            return self.run_stream(host, w, &req, op, fd).unwrap_or(-(libc::ECANCELED as isize));
+            return self.run_stream(host, w, r, op, fd).unwrap_or(Ran::Done(-(libc::ECANCELED as isize)));
         }
         if !holds_its_file(&req) {
-            return -(libc::ECANCELED as isize);
+            return Ran::Done(-(libc::ECANCELED as isize));
         }
         if op.is_vector() || req.meta().file_pos() {
             // -1: at the file position (`AIO_OP2_FOFFSET`), which the transfer advances (a held
@@ -413,34 +454,39 @@ impl Pool {
             let off = if req.meta().file_pos() { -1 } else { req.offset() };
             // SAFETY: the caller's buffer or iovec array (and the memory it describes) stays valid
             // while the request is in flight (the contract of aio_readv/aio_writev/aio_read2).
-            return unsafe { transfer(fd, op.is_write(), req.span(0), off, false) };
+            return Ran::Done(unsafe { transfer(fd, op.is_write(), req.span(0), off, false) });
         }
         // SAFETY: the caller's buffer of aio_nbytes bytes stays valid while the request is in
         // flight (the POSIX contract of aio_read/aio_write).
-        unsafe {
+        Ran::Done(unsafe {
             match op {
                 Op::Read | Op::Readv => sys::pread(fd, req.buf(), req.nbytes(), req.offset()),
                 Op::Write | Op::Writev => sys::pwrite(fd, req.buf(), req.nbytes(), req.offset()),
                 Op::Fsync => sys::fsync(fd),
                 Op::Fdatasync => sys::fdatasync(fd),
             }
-        }
+        })
     }
 
     /// Transfers without blocking, waiting for readiness in between. `None` means it was cancelled
     /// before touching the fd.
     ///
     /// The request arrives in phase Polling, in which `aio_cancel` may take it back (by moving it
-    /// to Cancelling). Each transfer attempt is bracketed by Polling -> Issued -> Polling, so a
-    /// request is reported uncancellable only while a system call on its fd is actually under way.
-    /// Attempts use `RWF_NOWAIT` (an empty pipe answers EAGAIN without consuming anything, a
-    /// wrong-direction fd answers its error at once); between them the worker polls the fd and its
-    /// own eventfd. The worker has set `current` to the request.
-    fn run_stream(&self, host: Host, w: usize, req: &Req<'_>, op: Op, fd: c_int) -> Option<isize> {
+    /// to Cancelling), unless it wrote part already (handed back by the readiness set: Issued).
+    /// Each transfer attempt is bracketed by Polling -> Issued -> Polling, so a request is
+    /// reported uncancellable only while a system call on its fd is actually under way. Attempts
+    /// are non-blocking (`stream_transfer`: an empty pipe answers EAGAIN without consuming
+    /// anything, a wrong-direction fd answers its error at once). A request that found nothing
+    /// is parked in the readiness set if it can wait there (`Ran::Parked`: the poller finishes
+    /// it); otherwise (a FIFO or tty, no epoll instance) this worker polls the fd and its own
+    /// eventfd between attempts. The worker has set `current` to the request if it is Polling.
+    fn run_stream(&'static self, host: Host, w: usize, r: ReqPtr, op: Op, fd: c_int) -> Option<Ran> {
+        // SAFETY: the worker took r off the work list: live and ours until it is reported.
+        let req = &unsafe { r.get() };
         let me = &self.workers[w];
         let read = op.is_read();
         let ev = if read { libc::POLLIN } else { libc::POLLOUT };
-        let mut done: usize = 0;
+        let mut done: usize = req.progress();
         let mut nowait = true;
         let mut ready = true;
         let out = loop {
@@ -453,9 +499,9 @@ impl Pool {
                     break if done > 0 { Some(done as isize) } else { None };
                 }
                 // SAFETY: the rest of the caller's buffer or iovec array (`Req::span`), valid while
-                // in flight. Without RWF_NOWAIT (a tty, say) poll said ready, so this should not
-                // wait long.
-                let n = unsafe { transfer(fd, !read, req.span(done), -1, nowait) };
+                // in flight. Without a non-blocking way (a tty, say) poll said ready, so this
+                // should not wait long.
+                let n = unsafe { stream_transfer(fd, !read, req.span(done), nowait) };
                 if n >= 0 {
                     done += n as usize;
                     // A read returns what is there; a write, like write(2) on a blocking pipe,
@@ -463,8 +509,17 @@ impl Pool {
                     if read || n == 0 || req.span(done).is_none() {
                         break Some(done as isize);
                     }
+                    if nowait {
+                        continue;
+                    }
                 } else {
                     match -n as i32 {
+                        libc::EAGAIN if nowait => {
+                            // Not ready: wait in the readiness set rather than here, if it can.
+                            if self.park_from_worker(host, me, r, done) {
+                                return Some(Ran::Parked);
+                            }
+                        }
                         libc::EAGAIN | libc::EINTR => {}
                         // No non-blocking transfer on this file type: poll, then transfer.
                         libc::EOPNOTSUPP if nowait => nowait = false,
@@ -503,29 +558,6 @@ impl Pool {
             let _g = self.work.lock();
             me.current.store(ptr::null_mut(), Release);
         }
-        out
+        out.map(Ran::Done)
     }
-}
-
-/// One transfer of `span` (what is left of a request) at `off` (-1: the file position, or a
-/// stream): a byte count or `-errno`; 0 when nothing is left.
-///
-/// # Safety
-/// The span describes the caller's memory, valid (writable for a read) for the call.
-unsafe fn transfer(fd: c_int, write: bool, span: Option<Span>, off: i64, nowait: bool) -> isize {
-    // SAFETY: the span describes valid memory (caller).
-    unsafe {
-        match span {
-            Some(Span::Buf(b, len)) if off == -1 => sys::transfer(fd, !write, b, len, nowait),
-            Some(Span::Buf(b, len)) => sys::transfer_one(fd, write, b, len, off, nowait),
-            Some(Span::Vec(v, n)) => sys::transfer_vec(fd, write, v, n, off, nowait),
-            None => 0,
-        }
-    }
-}
-
-/// Whether the request's held duplicate is still ours (a request without one uses the caller's
-/// number as it is).
-fn holds_its_file(req: &Req<'_>) -> bool {
-    req.held().is_none_or(sys::held_ok)
 }

@@ -23,6 +23,9 @@ pub(crate) mod kind {
     /// An anonymous inode (eventfd, timerfd, signalfd, inotify, epoll, pidfd, ...): not
     /// seekable, and only the workers serve it (see `submit::route`).
     pub(crate) const ANON: u32 = 32;
+    /// A pipe or FIFO: its readiness tells what a read or write would do (a socket's does not:
+    /// a listening one is never readable, while `read` fails at once).
+    pub(crate) const FIFO: u32 = 64;
 }
 
 pub(crate) struct FdEntry {
@@ -309,6 +312,9 @@ pub(crate) fn class_of(fmt: libc::mode_t, fl: c_int) -> u32 {
     if matches!(fmt, libc::S_IFIFO | libc::S_IFSOCK | libc::S_IFCHR) {
         k |= kind::STREAM;
     }
+    if fmt == libc::S_IFIFO {
+        k |= kind::FIFO;
+    }
     // No file type at all: an anonymous inode. `pread` answers ESPIPE (EINVAL for a pidfd) where
     // `read` works (or gives the errno the program expects): a stream.
     if fmt == 0 {
@@ -585,9 +591,10 @@ mod tests {
         assert_eq!(class_of(libc::S_IFREG, libc::O_DIRECT | libc::O_APPEND), kind::VALID | kind::DIRECT | kind::APPEND);
         assert_eq!(class_of(libc::S_IFBLK, libc::O_DIRECT), kind::VALID | kind::DIRECT);
         for stream in [libc::S_IFIFO, libc::S_IFSOCK, libc::S_IFCHR] {
+            let fifo = if stream == libc::S_IFIFO { kind::FIFO } else { 0 };
             assert_eq!(
                 class_of(stream, libc::O_DIRECT),
-                kind::VALID | kind::STREAM,
+                kind::VALID | kind::STREAM | fifo,
                 "O_DIRECT means nothing on a stream"
             );
         }
@@ -618,7 +625,7 @@ mod tests {
         f.classify(&e, false, false);
         assert!(e.order.try_fast().is_some(), "one request in flight");
         let asked = f.asked();
-        assert_eq!(f.classify(&e, false, false), (kind::VALID | kind::STREAM, false));
+        assert_eq!(f.classify(&e, false, false), (kind::VALID | kind::STREAM | kind::FIFO, false));
         assert_eq!(f.asked(), asked, "checked since the fd was last idle: no system call");
     }
 
@@ -652,7 +659,7 @@ mod tests {
         assert!(e.order.try_fast().is_some());
         // ... so the next request, finding one in flight, checks: the number is now a pipe.
         f.id.set(FileId { ident: 9, format: libc::S_IFIFO, size: 0 });
-        assert_eq!(f.classify(&e, true, false), (kind::VALID | kind::STREAM, true));
+        assert_eq!(f.classify(&e, true, false), (kind::VALID | kind::STREAM | kind::FIFO, true));
         // A change that needs no ordering asks for none.
         let g = FdEntry::new();
         let h = Fake::new(libc::S_IFREG, 1, 0);

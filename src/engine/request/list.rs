@@ -56,6 +56,17 @@ impl List {
         self.len += 1;
     }
 
+    /// # Safety
+    /// As [`List::push_back`].
+    pub(crate) unsafe fn push_front(&mut self, r: ReqPtr) {
+        link_of(r).store(self.head, Relaxed);
+        if self.head.is_null() {
+            self.tail = r.as_ptr();
+        }
+        self.head = r.as_ptr();
+        self.len += 1;
+    }
+
     pub(crate) fn pop_front(&mut self) -> Option<ReqPtr> {
         let h = self.front()?;
         self.head = link_of(h).load(Relaxed);

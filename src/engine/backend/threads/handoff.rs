@@ -31,13 +31,17 @@
 //! under the lock unless someone took it out first (then it was counted active for it). The stall
 //! check is a heuristic over plain atomics: at worst it wakes one worker too many or one `STALL`
 //! late; it never strands work, since a push with nobody active always wakes or starts one.
+//!
+//! Requests the readiness set gives back (`park.rs`: `Pool::requeue`) are added to the list the
+//! same way ([`Pool::hand_off`]); since a pool whose stream requests were all parked at submission
+//! may have no worker yet, the helper is then also asked for one when nobody would look.
 
 use core::sync::atomic::Ordering::*;
 use core::time::Duration;
 
 use super::{Host, Pool};
 use crate::engine::request::List;
-use crate::sys::{self, Doorbell};
+use crate::sys::{self, Doorbell, Guard};
 
 /// The work list and who will look at it, under one lock, so that a push knows whether it must
 /// wake anyone (see the module documentation).
@@ -84,6 +88,22 @@ impl Pool {
         }?;
         self.workers[w].wake.store(1, Release);
         Some(w)
+    }
+
+    /// After work was added to the list under `g`: wakes one sleeping worker if no worker is active
+    /// (none while a worker will look at the list anyway); if every active worker is inside a
+    /// request, arms the stall check (through `helper`), in case they block. Async-signal-safe.
+    pub(super) fn hand_off(&self, mut g: Guard<'_, Work>, helper: &Doorbell) {
+        let wake = self.choose(&mut g, false);
+        // Behind active workers that are all inside a request (none about to look at the list):
+        // one of them may be stuck there.
+        let behind = wake.is_none() && g.active > 0 && self.running.load(Acquire) >= g.active;
+        drop(g);
+        if let Some(w) = wake {
+            self.wake(w);
+        } else if behind {
+            self.arm_stall(helper);
+        }
     }
 
     /// Wakes worker `w`, chosen by [`Pool::choose`]. Async-signal-safe.
