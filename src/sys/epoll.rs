@@ -10,105 +10,46 @@
 //! ([`OwnEpoll::wanted`]) and the next AIO call makes a new one.
 
 use core::ffi::c_int;
-use core::sync::atomic::{AtomicI32, AtomicU32, Ordering::*};
 
 use super::errno::ErrnoGuard;
-use super::fd::{close, is_own_by, move_high, new_owner, tag_own};
+use super::fd::OwnFd;
 use crate::errno::Errno;
 
-/// An epoll instance of ours (see the module documentation). Async-signal-safe except
-/// [`OwnEpoll::ensure`].
+/// An epoll instance of ours (see the module documentation): an [`OwnFd`], whose methods it has.
+/// Async-signal-safe except [`OwnEpoll::ensure`].
 #[derive(Debug)]
-pub(crate) struct OwnEpoll {
-    fd: AtomicI32,
-    /// Non-zero when there is none or it was found lost (made by the next AIO call).
-    wanted: AtomicU32,
-    /// The owner number of its descriptors (see `sys::claim`); 0 until the first is made.
-    owner: AtomicU32,
-    /// How many instances were made here: a new one has none of the old one's registrations.
-    made: AtomicU32,
+pub(crate) struct OwnEpoll(OwnFd);
+
+impl core::ops::Deref for OwnEpoll {
+    type Target = OwnFd;
+    fn deref(&self) -> &OwnFd {
+        &self.0
+    }
 }
 
 impl OwnEpoll {
-    /// None yet, and not wanted until the pool first needs one (see [`OwnEpoll::want`]).
+    /// None yet, and not wanted until the pool first needs one (see [`OwnFd::want`]).
     pub(crate) const fn new() -> Self {
-        OwnEpoll {
-            fd: AtomicI32::new(-1),
-            wanted: AtomicU32::new(0),
-            owner: AtomicU32::new(0),
-            made: AtomicU32::new(0),
-        }
-    }
-
-    /// The current number, if it is still ours (else it is `wanted`).
-    pub(crate) fn current(&self) -> Option<c_int> {
-        let fd = self.fd.load(Acquire);
-        if fd >= 0 && is_own_by(fd, self.owner.load(Acquire)) {
-            Some(fd)
-        } else {
-            self.wanted.store(1, Release);
-            None
-        }
+        OwnEpoll(OwnFd::new(false))
     }
 
     /// Whether one was ever made (one load; it may have been lost since).
     pub(crate) fn made(&self) -> bool {
-        self.fd.load(Acquire) >= 0
+        self.0.made_any()
     }
 
     /// The current number, if it is still ours, with the generation of the instance (bumped each
     /// time one is made; read before the number, so it is never newer than the instance's).
     pub(crate) fn current_gen(&self) -> Option<(c_int, u32)> {
-        let g = self.made.load(Acquire);
+        let g = self.generation();
         self.current().map(|fd| (fd, g))
-    }
-
-    /// Asks the next AIO call to make one.
-    pub(crate) fn want(&self) {
-        self.wanted.store(1, Release);
-    }
-
-    /// Whether there is none and one is wanted, or it was found lost (one load).
-    pub(crate) fn wanted(&self) -> bool {
-        self.wanted.load(Acquire) != 0
     }
 
     /// The current number, or a new instance if there was none or ours was lost; None if none
     /// can be made. Program threads only (see the module documentation).
     pub(crate) fn ensure(&self) -> Option<c_int> {
-        self.wanted.store(0, Release);
-        if self.owner.load(Acquire) == 0 {
-            let _ = self.owner.compare_exchange(0, new_owner(), AcqRel, Acquire);
-        }
-        let owner = self.owner.load(Acquire);
-        loop {
-            let old = self.fd.load(Acquire);
-            if old >= 0 && is_own_by(old, owner) {
-                return Some(old);
-            }
-            // SAFETY: epoll_create1 takes no pointers.
-            let fd = unsafe { libc::syscall(libc::SYS_epoll_create1, libc::EPOLL_CLOEXEC) };
-            if fd < 0 {
-                self.wanted.store(1, Release);
-                return None;
-            }
-            let fd = move_high(fd as c_int);
-            tag_own(fd, owner);
-            // A lost number is not closed: it is not ours any more.
-            if self.fd.compare_exchange(old, fd, AcqRel, Acquire).is_ok() {
-                self.made.fetch_add(1, AcqRel);
-                return Some(fd);
-            }
-            close(fd);
-        }
-    }
-
-    /// Closes the instance if its number is still ours (a fork child closing what it inherited).
-    pub(crate) fn close_inherited(&self) {
-        let fd = self.fd.swap(-1, AcqRel);
-        if fd >= 0 && is_own_by(fd, self.owner.load(Acquire)) {
-            close(fd);
-        }
+        // SAFETY: epoll_create1 takes no pointers.
+        self.0.ensure_with(|| unsafe { libc::syscall(libc::SYS_epoll_create1, libc::EPOLL_CLOEXEC) })
     }
 }
 
@@ -162,6 +103,7 @@ pub(crate) unsafe fn sock_transfer(fd: c_int, write: bool, iov: *const libc::iov
 
 #[cfg(test)]
 mod tests {
+    use super::super::fd::close;
     use super::*;
 
     /// Our epoll instance is high, tagged and claimed; a number taken from us is not ours and is

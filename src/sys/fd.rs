@@ -175,48 +175,33 @@ pub(crate) fn close(fd: c_int) {
     unsafe { libc::syscall(libc::SYS_close, fd) };
 }
 
-/// A non-blocking, close-on-exec, tagged eventfd of the library's own, made on first use and made
+/// A private file of the library's own (an eventfd, an epoll instance), made on first use and made
 /// again when its number was taken from us (see the module documentation). Every operation checks
-/// the number first and does nothing with a number that is no longer ours. Async-signal-safe.
+/// the number first and does nothing with a number that is no longer ours. Async-signal-safe
+/// except [`OwnFd::ensure_with`].
 ///
-/// Only a program thread, inside an AIO call, makes one ([`OwnEventFd::ensure`]): `eventfd`
-/// takes the lowest free number, which may be one the program just closed and is about to
-/// `dup2` onto from another thread (its `dup2` would then fail with EBUSY, or replace our new
-/// eventfd before we moved it). Our own threads only use the current one, and say when it is
-/// missing ([`OwnEventFd::wanted`]).
+/// Only a program thread, inside an AIO call, makes one ([`OwnFd::ensure_with`]): the kernel
+/// gives a new descriptor the lowest free number, which may be one the program just closed and is
+/// about to `dup2` onto from another thread (its `dup2` would then fail with EBUSY, or replace our
+/// new file before we moved it). Our own threads only use the current one, and say when it is
+/// missing ([`OwnFd::wanted`]).
 #[derive(Debug)]
-pub(crate) struct OwnEventFd {
+pub(crate) struct OwnFd {
     fd: AtomicI32,
     /// Non-zero when there is none, or it was found lost: the next AIO call makes one.
     wanted: AtomicU32,
-    /// How many eventfds were made here (0: none yet); see [`OwnEventFd::generation`].
+    /// How many were made here (0: none yet); see [`OwnFd::generation`].
     made: AtomicU32,
     /// The owner number of its descriptors (see [`claim`]); 0 until the first is made.
     owner: AtomicU32,
 }
 
-impl Default for OwnEventFd {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl OwnEventFd {
-    /// None yet: made by the first [`OwnEventFd::ensure`].
-    pub(crate) const fn new() -> Self {
-        OwnEventFd {
+impl OwnFd {
+    /// None yet; `wanted`: made by the next AIO call, else only once asked for ([`OwnFd::want`]).
+    pub(crate) const fn new(wanted: bool) -> Self {
+        OwnFd {
             fd: AtomicI32::new(-1),
-            wanted: AtomicU32::new(1),
-            made: AtomicU32::new(0),
-            owner: AtomicU32::new(0),
-        }
-    }
-
-    /// None, and not wanted until it is first made (or found lost).
-    pub(crate) const fn made_later() -> Self {
-        OwnEventFd {
-            fd: AtomicI32::new(-1),
-            wanted: AtomicU32::new(0),
+            wanted: AtomicU32::new(wanted as u32),
             made: AtomicU32::new(0),
             owner: AtomicU32::new(0),
         }
@@ -233,28 +218,40 @@ impl OwnEventFd {
         }
     }
 
-    /// Whether `fd` is still this one's eventfd (not only one of ours: see [`claim`]).
+    /// Whether `fd` is still this one's file (not only one of ours: see [`claim`]).
     fn is_mine(&self, fd: c_int) -> bool {
-        is_own_by(fd, self.owner.load(Acquire))
+        fd >= 0 && is_own_by(fd, self.owner.load(Acquire))
     }
 
-    /// Which eventfd is current: 0 before the first is made, then bumped each time one is made
-    /// (a lost one made again may get the very number the old one had, so the number cannot tell
-    /// them apart; whoever registered the old one elsewhere, a completion queue's epoll set, must
-    /// register the new one). Bumped after the new number is stored: read this first, then the
-    /// number, and a generation never goes with an older eventfd than its own.
+    /// Whether one was ever made (one load; it may have been lost since).
+    pub(crate) fn made_any(&self) -> bool {
+        self.fd.load(Acquire) >= 0
+    }
+
+    /// Which file is current: 0 before the first is made, then bumped each time one is made (a
+    /// lost one made again may get the very number the old one had, so the number cannot tell them
+    /// apart; whoever registered the old one elsewhere, an epoll set, must register the new one,
+    /// and a new epoll instance has none of the old one's registrations). Bumped after the new
+    /// number is stored: read this first, then the number, and a generation never goes with an
+    /// older file than its own.
     pub(crate) fn generation(&self) -> u32 {
         self.made.load(Acquire)
     }
 
-    /// Whether there is none, or it was found lost (one load).
+    /// Asks the next AIO call to make one.
+    pub(crate) fn want(&self) {
+        self.wanted.store(1, Release);
+    }
+
+    /// Whether there is none and one is wanted, or it was found lost (one load).
     pub(crate) fn wanted(&self) -> bool {
         self.wanted.load(Acquire) != 0
     }
 
-    /// The current number, or a new eventfd if there was none or ours was lost; None if none can
-    /// be made (no descriptor free). Program threads only (see the type's documentation).
-    pub(crate) fn ensure(&self) -> Option<c_int> {
+    /// The current number, or a new file made by `make` (a raw system call's result: the new
+    /// descriptor, or negative) if there was none or ours was lost; None if none can be made (no
+    /// descriptor free). Program threads only (see the type's documentation).
+    pub(crate) fn ensure_with(&self, make: impl Fn() -> libc::c_long) -> Option<c_int> {
         self.wanted.store(0, Release);
         if self.owner.load(Acquire) == 0 {
             let _ = self.owner.compare_exchange(0, new_owner(), AcqRel, Acquire);
@@ -265,8 +262,7 @@ impl OwnEventFd {
             if self.is_mine(old) {
                 return Some(old);
             }
-            // SAFETY: eventfd2 takes no pointers.
-            let fd = unsafe { libc::syscall(libc::SYS_eventfd2, 0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+            let fd = make();
             if fd < 0 {
                 self.wanted.store(1, Release);
                 return None;
@@ -280,6 +276,51 @@ impl OwnEventFd {
             }
             close(fd);
         }
+    }
+
+    /// Closes the file if its number is still ours (a fork child closing what it inherited).
+    pub(crate) fn close_inherited(&self) {
+        let fd = self.fd.swap(-1, AcqRel);
+        if self.is_mine(fd) {
+            close(fd);
+        }
+    }
+}
+
+/// A non-blocking, close-on-exec, tagged eventfd of the library's own: an [`OwnFd`] (whose
+/// methods it has) that signals and drains. Async-signal-safe except [`OwnEventFd::ensure`].
+#[derive(Debug)]
+pub(crate) struct OwnEventFd(OwnFd);
+
+impl core::ops::Deref for OwnEventFd {
+    type Target = OwnFd;
+    fn deref(&self) -> &OwnFd {
+        &self.0
+    }
+}
+
+impl Default for OwnEventFd {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl OwnEventFd {
+    /// None yet: made by the first [`OwnEventFd::ensure`].
+    pub(crate) const fn new() -> Self {
+        OwnEventFd(OwnFd::new(true))
+    }
+
+    /// None, and not wanted until it is first made (or found lost).
+    pub(crate) const fn made_later() -> Self {
+        OwnEventFd(OwnFd::new(false))
+    }
+
+    /// The current number, or a new eventfd if there was none or ours was lost (see
+    /// [`OwnFd::ensure_with`]). Program threads only.
+    pub(crate) fn ensure(&self) -> Option<c_int> {
+        // SAFETY: eventfd2 takes no pointers.
+        self.0.ensure_with(|| unsafe { libc::syscall(libc::SYS_eventfd2, 0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })
     }
 
     /// Adds one to the counter: wakes whoever polls it. Nothing if the eventfd is lost. One
@@ -308,14 +349,6 @@ impl OwnEventFd {
         // SAFETY: reads at most 8 bytes into `sink`, a live local of 8 bytes.
         unsafe { libc::syscall(libc::SYS_read, fd, (&mut sink as *mut u64).cast::<u8>(), 8usize) };
         Some(fd)
-    }
-
-    /// Closes the eventfd if its number is still ours (a fork child closing what it inherited).
-    pub(crate) fn close_inherited(&self) {
-        let fd = self.fd.swap(-1, AcqRel);
-        if self.is_mine(fd) {
-            close(fd);
-        }
     }
 }
 
@@ -399,7 +432,7 @@ pub(super) mod tests {
         // The program closes a's number, and b's eventfd, made again, lands there.
         // SAFETY: dup2 takes no pointers; fa is a's number, which nobody else uses.
         assert_eq!(unsafe { libc::dup2(fb, fa) }, fa);
-        claim(fa, b.owner.load(Acquire));
+        claim(fa, b.0.owner.load(Acquire));
         assert!(is_own(fa), "the tag alone cannot tell them apart");
         assert_eq!(a.current(), None);
         assert!(a.wanted());
