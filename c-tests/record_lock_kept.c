@@ -64,6 +64,20 @@ int main(void)
     if (!lock_seen_by_child(fd))
         die("the process lost its record lock on the file once the library went idle");
 
+    /* Many separate bursts, each followed by an idle pause, while the lock lasts: a duplicate
+     * kept for the lock is used again rather than one kept per burst (a limited list of them
+     * must not fill up and end in a close). */
+    for (int burst = 0; burst < 80; burst++) {
+        struct aiocb s;
+        cb_init(&s, fd, NULL, 0, 0);
+        CHECK_EQ(aio_fsync(O_SYNC, &s), 0);
+        wait_done(&s);
+        CHECK_DONE_OK(&s, 0);
+        pause_us(3000);
+    }
+    if (!lock_seen_by_child(fd))
+        die("the process lost its record lock after many idle bursts of aio_fsync");
+
     /* Unlocked, the file is the program's to close as usual. */
     fl.l_type = F_UNLCK;
     SYS(fcntl(fd, F_SETLK, &fl));

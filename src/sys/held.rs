@@ -95,6 +95,10 @@ pub(crate) fn hold(fd: c_int, id: FileId) -> Result<Held, Errno> {
     if lock::sweep_due() {
         sweep_kept();
     }
+    // One kept for the process's record locks on this very open file (see `release`)?
+    if let Some(w) = lock::take_kept(|w| Held::from_word(w).is_some_and(|h| same_file(h, fd, id))) {
+        return Ok(Held(w));
+    }
     let x = dup_high(fd).map_err(|e| if e == Errno::EBADF { e } else { Errno::EAGAIN })?;
     let Some(s) = slot(x, true) else {
         close(x);
@@ -108,6 +112,20 @@ pub(crate) fn hold(fd: c_int, id: FileId) -> Result<Held, Errno> {
     s.flags.store(fcntl0(x, libc::F_GETFL).max(0), Relaxed);
     s.state.store(generation | SLOT_LIVE, Release);
     Ok(Held((x as u32 + 1) | generation << 24))
+}
+
+/// Whether the duplicate `h` is still ours and of the open file the caller's `fd` (of identity
+/// `id`) names: by `kcmp`, or where that cannot be used, by identity and open flags (access mode,
+/// O_APPEND, O_DIRECT).
+fn same_file(h: Held, fd: c_int, id: FileId) -> bool {
+    if let Some(same) = held_same(h, fd) {
+        return same;
+    }
+    const FLAGS: c_int = libc::O_ACCMODE | libc::O_APPEND | libc::O_DIRECT;
+    let Some(s) = slot(h.fd(), false) else { return false };
+    held_ok(h)
+        && s.ident.load(Relaxed) == id.ident
+        && fcntl0(fd, libc::F_GETFL) & FLAGS == s.flags.load(Relaxed) & FLAGS
 }
 
 /// Whether `h` is still ours: its slot still has its generation and the number still names the

@@ -114,6 +114,23 @@ pub(crate) fn keep(word: u32) -> bool {
     false
 }
 
+/// Takes out of the list, and returns, a kept duplicate for which `pick` says true (the caller
+/// uses it again: a file the process keeps locked gets one duplicate, not one per release, so
+/// the list does not fill up while the lock lasts).
+pub(crate) fn take_kept(mut pick: impl FnMut(u32) -> bool) -> Option<u32> {
+    if KEPT_N.load(Acquire) == 0 {
+        return None;
+    }
+    for e in KEPT.iter() {
+        let w = e.load(Acquire);
+        if w != 0 && pick(w) && e.compare_exchange(w, 0, AcqRel, Relaxed).is_ok() {
+            KEPT_N.fetch_sub(1, AcqRel);
+            return Some(w);
+        }
+    }
+    None
+}
+
 /// Whether the kept duplicates are due to be looked at again (some are kept, and this is every
 /// [`SWEEP_EVERY`]th asking).
 pub(crate) fn sweep_due() -> bool {
@@ -214,6 +231,11 @@ mod tests {
         assert!(process_may_hold_locks(fd), "the lock survived the release");
         sweep_kept();
         assert!(held_ok(h), "still locked: still kept");
+        // Held again while kept: the same duplicate comes back, and goes back to the list.
+        let again = hold(fd, file_id(fd).unwrap()).unwrap();
+        assert_eq!(again, h, "a kept duplicate of the same open file is used again");
+        release(again);
+        assert!(held_ok(h), "kept again");
         assert_eq!(set_lock(fd, libc::F_UNLCK, 0, 0), 0);
         sweep_kept();
         assert!(!held_ok(h), "closed once no lock is left");
