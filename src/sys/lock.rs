@@ -9,7 +9,8 @@
 //!
 //! So before closing a duplicate we ask whether this process holds a traditional lock on the file
 //! ([`process_may_hold_locks`]). If it may, the duplicate is *kept* instead ([`keep`]): its number
-//! stays ours, unused, and is looked at again later (`held::sweep_kept`), to be closed once the
+//! stays ours, the next hold of the same open file uses it again ([`take_kept`]), and it is looked
+//! at again later (`held::sweep_kept`), to be closed once the
 //! process holds no such lock (the program unlocked, or closed a descriptor of the file itself,
 //! which dropped its locks anyway). Open file description locks (`F_OFD_SETLK`) and `flock` locks
 //! belong to the open file, which our duplicate shares: a close never drops them, and they are not
