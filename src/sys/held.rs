@@ -48,6 +48,8 @@ impl Held {
 struct Slot {
     ident: AtomicU64,
     flags: AtomicI32,
+    /// The file's `S_IFMT` bits.
+    format: AtomicU32,
     state: AtomicU32,
 }
 
@@ -70,7 +72,12 @@ fn slot(fd: c_int, make: bool) -> Option<&'static Slot> {
             return None;
         }
         let fresh: Box<[Slot]> = (0..CHUNK)
-            .map(|_| Slot { ident: AtomicU64::new(0), flags: AtomicI32::new(0), state: AtomicU32::new(0) })
+            .map(|_| Slot {
+                ident: AtomicU64::new(0),
+                flags: AtomicI32::new(0),
+                format: AtomicU32::new(0),
+                state: AtomicU32::new(0),
+            })
             .collect();
         let fresh = Box::into_raw(fresh) as *mut Slot;
         match REGISTRY[c].compare_exchange(ptr::null_mut(), fresh, AcqRel, Acquire) {
@@ -110,6 +117,7 @@ pub(crate) fn hold(fd: c_int, id: FileId) -> Result<Held, Errno> {
     let generation = (s.state.load(Acquire) + 1) & 0xff;
     s.ident.store(id.ident, Relaxed);
     s.flags.store(fcntl0(x, libc::F_GETFL).max(0), Relaxed);
+    s.format.store(id.format, Relaxed);
     s.state.store(generation | SLOT_LIVE, Release);
     Ok(Held((x as u32 + 1) | generation << 24))
 }
@@ -170,7 +178,7 @@ fn refuses(fl: c_int, write: Option<bool>) -> bool {
 
 /// The process id `kcmp` is given, read once (0: not yet; a fork child resets it, see
 /// [`release_all_inherited`]).
-static KCMP_PID: AtomicI32 = AtomicI32::new(0);
+static OWN_PID: AtomicI32 = AtomicI32::new(0);
 /// Non-zero once `kcmp` was found unusable here (not built into the kernel, or denied by a
 /// seccomp filter, as container runtimes' default profiles may do): [`held_same`] answers None.
 static KCMP_OFF: AtomicU32 = AtomicU32::new(0);
@@ -190,14 +198,7 @@ pub(crate) fn held_same(h: Held, fd: c_int) -> Option<bool> {
     if s.state.load(Acquire) != h.generation() | SLOT_LIVE {
         return Some(false);
     }
-    let pid = match KCMP_PID.load(Relaxed) {
-        0 => {
-            let p = super::proc::getpid();
-            KCMP_PID.store(p, Relaxed);
-            p
-        }
-        p => p,
-    };
+    let pid = own_pid();
     let _errno = ErrnoGuard::save();
     // SAFETY: kcmp takes no pointers; it compares two descriptors of this process.
     let r = unsafe { libc::syscall(libc::SYS_kcmp, pid, pid, KCMP_FILE, fd, h.fd()) };
@@ -222,12 +223,31 @@ pub(crate) fn held_ident(h: Held) -> u64 {
     }
 }
 
+/// This process's id, read once (forgotten in a fork child by `release_all_inherited`).
+fn own_pid() -> libc::pid_t {
+    match OWN_PID.load(Relaxed) {
+        0 => {
+            let p = super::proc::getpid();
+            OWN_PID.store(p, Relaxed);
+            p
+        }
+        p => p,
+    }
+}
+
+/// Whether closing `h` (still ours) could drop a POSIX record lock of this process: its file is
+/// a regular file and the process may hold one there (`super::lock`).
+fn may_hold_locks(h: Held) -> bool {
+    slot(h.fd(), false).is_some_and(|s| s.format.load(Relaxed) == libc::S_IFREG)
+        && lock::process_may_hold_locks(h.fd(), own_pid())
+}
+
 /// Gives `h` up: closes the number if it is still ours, else only forgets it; but while this
 /// process may hold a POSIX record lock on the file, which the close would drop, the number is
 /// kept open and closed later (`sys::lock`). Async-signal-safe.
 pub(crate) fn release(h: Held) {
     let ours = held_ok(h);
-    if !(ours && lock::process_may_hold_locks(h.fd()) && lock::keep(h.to_word())) {
+    if !(ours && may_hold_locks(h) && lock::keep(h.to_word())) {
         drop_held(h, ours);
     }
     if lock::sweep_due() {
@@ -250,7 +270,7 @@ pub(crate) fn sweep_kept() {
     lock::sweep(|w| {
         let Some(h) = Held::from_word(w) else { return true };
         let ours = held_ok(h);
-        if ours && lock::process_may_hold_locks(h.fd()) {
+        if ours && may_hold_locks(h) {
             return false;
         }
         drop_held(h, ours);
@@ -262,7 +282,7 @@ pub(crate) fn sweep_kept() {
 /// requests that held them are the parent's). Async-signal-safe.
 pub(crate) fn release_all_inherited() {
     lock::forget_all();
-    KCMP_PID.store(0, Relaxed);
+    OWN_PID.store(0, Relaxed);
     for (c, chunk) in REGISTRY.iter().enumerate() {
         let p = chunk.load(Acquire);
         if p.is_null() {

@@ -7,7 +7,8 @@
 //! table, so closing one would silently unlock the program's files: a program that locks a file and
 //! then calls `aio_fsync` on it would lose its lock when the fsync completes.
 //!
-//! So before closing a duplicate we ask whether this process holds a traditional lock on the file
+//! So before closing a duplicate of a regular file (locks on pipes or devices are left out: one
+//! more system call on every stream request's release, for locks nobody takes there) we ask whether this process holds a traditional lock on the file
 //! ([`process_may_hold_locks`]). If it may, the duplicate is *kept* instead ([`keep`]): its number
 //! stays ours, the next hold of the same open file uses it again ([`take_kept`]), and it is looked
 //! at again later (`held::sweep_kept`), to be closed once the
@@ -36,11 +37,9 @@ const F_OFD_GETLK: c_int = 36;
 /// At most this many `F_OFD_GETLK` calls per question.
 const PROBES: usize = 8;
 
-/// Whether this process may hold a traditional POSIX record lock on the file open at `fd` (false
-/// when it certainly holds none, or the file cannot be locked). Async-signal-safe.
-pub(crate) fn process_may_hold_locks(fd: c_int) -> bool {
-    // SAFETY: getpid takes no arguments and cannot fail.
-    let me = unsafe { libc::syscall(libc::SYS_getpid) } as libc::pid_t;
+/// Whether process `me` (this one) may hold a traditional POSIX record lock on the file open at
+/// `fd` (false when it certainly holds none, or the file cannot be locked). Async-signal-safe.
+pub(crate) fn process_may_hold_locks(fd: c_int, me: libc::pid_t) -> bool {
     // Ranges still to ask about, as (start, length); length 0 means "to the end of the file".
     let mut todo = [(0i64, 0i64); PROBES];
     let mut n = 1;
@@ -206,18 +205,18 @@ mod tests {
     #[test]
     fn a_traditional_lock_is_seen_anywhere_in_the_file() {
         let fd = temp_file();
-        assert!(!process_may_hold_locks(fd), "nothing locked yet");
+        assert!(!process_may_hold_locks(fd, crate::sys::getpid()), "nothing locked yet");
         assert_eq!(set_lock(fd, libc::F_RDLCK, 1 << 20, 4096), 0);
-        assert!(process_may_hold_locks(fd), "a read lock far into the file");
+        assert!(process_may_hold_locks(fd, crate::sys::getpid()), "a read lock far into the file");
         assert_eq!(set_lock(fd, libc::F_UNLCK, 0, 0), 0);
-        assert!(!process_may_hold_locks(fd), "unlocked");
+        assert!(!process_may_hold_locks(fd, crate::sys::getpid()), "unlocked");
         // SAFETY: closes the test's own descriptor.
         unsafe { libc::close(fd) };
     }
 
     #[test]
     fn a_file_that_cannot_be_locked_holds_no_lock() {
-        assert!(!process_may_hold_locks(-1));
+        assert!(!process_may_hold_locks(-1, crate::sys::getpid()));
     }
 
     /// Releasing our duplicate of a file this process has locked must not close it (the close
@@ -229,7 +228,7 @@ mod tests {
         let h = hold(fd, file_id(fd).unwrap()).unwrap();
         release(h);
         assert!(held_ok(h) && is_open(h.fd()), "kept open while the process holds the lock");
-        assert!(process_may_hold_locks(fd), "the lock survived the release");
+        assert!(process_may_hold_locks(fd, crate::sys::getpid()), "the lock survived the release");
         sweep_kept();
         assert!(held_ok(h), "still locked: still kept");
         // Held again while kept: the same duplicate comes back, and goes back to the list.

@@ -103,10 +103,12 @@ impl FdEntry {
     /// and one of the duplicate (`sys::held_ok`), which compare the inode only.
     pub(crate) fn hold_known(&self, fd: c_int, mut id: Option<FileId>) -> Result<Held, Errno> {
         let mut id_of = || -> Result<FileId, Errno> {
-            if id.is_none() {
-                id = Some(sys::file_id(fd)?);
+            if let Some(i) = id {
+                return Ok(i);
             }
-            Ok(id.expect("just read"))
+            let i = sys::file_id(fd)?;
+            id = Some(i);
+            Ok(i)
         };
         // The duplicate last checked in this call and found right: a compare-and-swap that fails
         // because a count moved meanwhile does not make it check again.
