@@ -21,6 +21,7 @@
 
 use core::mem::MaybeUninit;
 
+use super::backend::uring;
 use super::core::{get, Engine};
 use super::fd::table::kind;
 use super::queue::Queue;
@@ -149,6 +150,17 @@ impl<'e> Batch<'e> {
     fn issue(&self, q: &Queue, backend: Backend, reqs: &[ReqPtr]) {
         let taken = match backend {
             Backend::Uring => match &q.ring {
+                // Only a helper thread enters a ring to submit (see `uring::may_submit`): anyone
+                // else hands the requests to the queue's helper. Each holds its file
+                // (`submit::accept`), so it may be issued after its caller returned.
+                Some(_) if !uring::may_submit() => {
+                    for &r in reqs {
+                        // SAFETY: r is live, ours (push's contract) and in no list.
+                        unsafe { q.defer(r) };
+                    }
+                    q.wake();
+                    return;
+                }
                 // SAFETY: the requests are live and accepted (push's contract).
                 Some(r) => unsafe { r.submit(reqs, self.blocking) },
                 None => 0,

@@ -46,7 +46,14 @@ pub(crate) unsafe fn cancel_one(eng: &Engine, r: ReqPtr) -> c_int {
         // The bound is in time, not in yields: on a loaded machine the worker may be preempted in
         // the middle of its attempt for longer than many yields (64 yields once answered
         // AIO_NOTCANCELED for a socket read that nothing would ever have completed).
-        if st.phase() == Phase::Issued && m.backend() == Backend::Threads && m.stream() {
+        // A request handed to the helper to submit to the ring (`uring::may_submit`) is issued
+        // there at once: look again after a yield, with the same bound.
+        let transient = match st.phase() {
+            Phase::Issued => m.backend() == Backend::Threads && m.stream(),
+            Phase::Deferred => true,
+            _ => false,
+        };
+        if transient {
             let now = sys::now();
             if now < *attempt_ends_by.get_or_insert(now + ATTEMPT_WAIT) {
                 sys::yield_now();
@@ -89,6 +96,18 @@ pub(crate) unsafe fn cancel_one(eng: &Engine, r: ReqPtr) -> c_int {
                 let res = slot.result();
                 if res == -libc::EALREADY {
                     return AIO_NOTCANCELED;
+                }
+                if res == -libc::ENOENT {
+                    // Not in the ring: already complete (reaped now), or not there yet (the
+                    // helper that submits it marks it Issued just before it enters the ring).
+                    // Ask again after a yield, with the same bound; past it, we cancelled nothing.
+                    reap(eng, q, true);
+                    let now = sys::now();
+                    if now < *attempt_ends_by.get_or_insert(now + ATTEMPT_WAIT) {
+                        sys::yield_now();
+                        continue;
+                    }
+                    return if req.status() == libc::EINPROGRESS { AIO_NOTCANCELED } else { AIO_ALLDONE };
                 }
                 // Found and cancelled (0), or already complete (ENOENT): wait for the final status.
                 // SAFETY: live for the call (caller).
@@ -168,8 +187,15 @@ fn cancel_fd_entry(eng: &Engine, fdn: c_int, fe: &FdEntry) -> c_int {
             sys::yield_now();
         }
         // 4. Requests in the ring: issued on the number, or on the duplicate its requests share
-        // (those that had to wait hold their file: see `FdEntry::hold`).
+        // (those that had to wait hold their file: see `FdEntry::hold`). What was handed to the
+        // helper to submit gets there first (bounded: the helper issues it at once).
         if let Some(ring) = &q.ring {
+            let until = sys::now() + ATTEMPT_WAIT;
+            while q.handing_over() && sys::now() < until {
+                sys::yield_now();
+            }
+            let before = fe.order.inflight();
+            let mut in_ring = 0;
             for target in [Some(fdn), fe.shared_fd()].into_iter().flatten() {
                 let slot = CancelSlot::default();
                 // SAFETY: the slot outlives its CQE: we wait for it below.
@@ -177,9 +203,19 @@ fn cancel_fd_entry(eng: &Engine, fdn: c_int, fe: &FdEntry) -> c_int {
                     wait_slot(eng, q, &slot);
                     let n = slot.result();
                     if n > 0 {
-                        cancelled += n as u64;
+                        in_ring += n as u64;
                     }
                 }
+            }
+            cancelled += in_ring;
+            // The completions of what the ring cancelled are posted by the task work of the
+            // thread that submitted them (a helper), not inside our `io_uring_enter`: let them
+            // land before counting what is left (bounded: the helper runs it at once).
+            let target = before.saturating_sub(in_ring as u32);
+            let until = sys::now() + ATTEMPT_WAIT;
+            while in_ring > 0 && fe.order.inflight() > target && sys::now() < until {
+                reap(eng, q, true);
+                sys::yield_now();
             }
         }
     }

@@ -12,6 +12,7 @@
 
 use core::sync::atomic::{AtomicU32, Ordering::*};
 
+use super::backend::uring;
 use super::batch::Batch;
 use super::complete::{ready_to_reissue, reap_source};
 use super::core::{Engine, INIT};
@@ -59,10 +60,13 @@ fn start(eng: &'static Engine, q: &Queue) -> Result<(), Errno> {
 
 fn helper_main(eng: &'static Engine, qi: usize) {
     let q = eng.queue(qi);
+    // The one kind of thread that submits to the rings (`AIO_RS_BACKEND=uring`).
+    uring::become_submitter();
     loop {
         let ticket = q.bell.ticket();
         let mut list = q.deferred.take_all();
         if !list.is_empty() {
+            let n = list.len() as u32;
             let mut b = Batch::new(eng, true);
             while let Some(r) = list.pop_front() {
                 // SAFETY: deferred requests are live and owned by the helper now, in no list.
@@ -72,6 +76,7 @@ fn helper_main(eng: &'static Engine, qi: usize) {
                 }
             }
             b.flush();
+            q.issued_deferred(n);
         }
         q.kicks.take_all(|fe| fd::kick(eng, qi, fe, true));
         Group::free_released();

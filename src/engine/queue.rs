@@ -50,8 +50,12 @@ pub(crate) struct Queue {
     pub(crate) bell: Doorbell,
     /// Eventfd kernel AIO completions are counted on (made with the context).
     pub(crate) kaio_fd: OwnEventFd,
-    /// Requests waiting for the helper to issue them (a non-blocking context could not).
+    /// Requests waiting for the helper to issue them (a non-blocking context could not, or they
+    /// are for the ring, which only a helper enters: `uring::may_submit`).
     pub(crate) deferred: ReqStack,
+    /// Requests handed to the helper (`defer`) that it has not issued yet (`issued_deferred`):
+    /// `aio_cancel(fd, NULL)` waits for them to reach the ring before it asks the ring.
+    handing: AtomicU32,
     /// Fds whose lists the helper must re-evaluate.
     pub(crate) kicks: Kicks,
     /// Set by the helper when it found a reap lock busy (see `release_reap`).
@@ -63,8 +67,10 @@ pub(crate) struct Queue {
 impl Queue {
     pub(crate) fn start(cfg: &QueueConfig, idx: usize, stats: Option<&'static QueueStats>) -> Result<Queue, Errno> {
         let mut why = Vec::new();
+        // A ring only where `AIO_RS_BACKEND=uring` asks for one: the default routing does
+        // without (see `submit::route`).
         let ring = match cfg.forced {
-            None | Some(Backend::Uring) => match Ring::new(cfg.ring_entries) {
+            Some(Backend::Uring) => match Ring::new(cfg.ring_entries) {
                 Ok(r) => Some(r),
                 Err(e) => {
                     why.push(format!("io_uring unavailable ({})", sys::strerror(e)));
@@ -83,9 +89,8 @@ impl Queue {
         }
         let kaio_now = kaio.get().is_some_and(|c: &Option<Ctx>| c.is_some());
         let engines = match (cfg.forced, &ring, kaio_now) {
-            (None, Some(_), _) => "kernel AIO for O_DIRECT files (started at first use), io_uring for the rest",
-            (_, Some(_), _) => "io_uring for every descriptor",
-            (None, None, _) => "kernel AIO for O_DIRECT files (started at first use), worker threads for the rest",
+            (_, Some(_), _) => "io_uring for every descriptor, submitted by the helper thread",
+            (None, None, _) => "page-cache reads on the caller's thread, kernel AIO for O_DIRECT files (started at first use), worker threads for the rest",
             (_, None, true) => "kernel AIO for O_DIRECT files, worker threads for the rest",
             _ => "worker threads for every descriptor",
         };
@@ -100,6 +105,7 @@ impl Queue {
             bell: Doorbell::new(),
             kaio_fd,
             deferred: ReqStack::new(),
+            handing: AtomicU32::new(0),
             kicks: Kicks::new(),
             helper_waits: AtomicU32::new(0),
             stats,
@@ -191,8 +197,19 @@ impl Queue {
         // SAFETY: the caller owns `req`, live and in no list: we may move its phase and push it.
         unsafe {
             req.get().defer();
+            self.handing.fetch_add(1, SeqCst);
             self.deferred.push(req);
         }
+    }
+
+    /// The helper issued (or finished) `n` requests it took from `deferred`.
+    pub(crate) fn issued_deferred(&self, n: u32) {
+        self.handing.fetch_sub(n, SeqCst);
+    }
+
+    /// Whether requests handed to the helper are still on their way to their backend.
+    pub(crate) fn handing_over(&self) -> bool {
+        self.handing.load(SeqCst) != 0
     }
 
     /// Hands an fd's re-evaluation to the helper (async-signal-safe).

@@ -25,14 +25,18 @@ use crate::notify::{self, Notify, ThreadJob};
 use crate::sys::{self, FileId, Held};
 
 /// Chooses the backend for a request on an fd of class `k` (`fd::table::kind` bits), given the
-/// backend `AIO_RS_BACKEND` forces (if any), whether the queue has a ring, and a way to start
-/// (or find) the queue's kernel AIO context.
+/// backend `AIO_RS_BACKEND` forces (if any), whether the queue has a ring (only when io_uring is
+/// forced: see `Queue::start`), and a way to start (or find) the queue's kernel AIO context.
 ///
 /// O_DIRECT files and block devices go to kernel AIO unless io_uring or the workers are forced:
 /// on the reference machine it is the faster of the two for them (the benchmark's per-engine
-/// figures are in the README). Only if the class was checked, though: a lone request on an idle
-/// fd whose class came from the cache unchecked goes to io_uring, which is safe whatever the fd
-/// has become. Everything else goes to io_uring when the queue has a ring, else to the workers.
+/// figures are in the README), and its completions signal an eventfd, never the submitting
+/// thread. Only if the class was checked, though: a lone request on an idle fd whose class came
+/// from the cache unchecked (only with a ring) goes to io_uring. Everything else goes to the
+/// workers, or to io_uring when it is forced and the queue has a ring. (The default has no ring:
+/// whatever io_uring completes asynchronously interrupts the system calls of the thread that
+/// submitted it, see `uring::may_submit`, and handed to a helper thread to submit, a request costs
+/// one more thread wake-up than on the workers.)
 ///
 /// Anonymous inodes (eventfd, timerfd, signalfd, inotify, epoll, pidfd, ...) always go to the
 /// workers, whatever is forced: io_uring leaves a read of an epoll or pidfd descriptor pending
@@ -213,12 +217,10 @@ pub(crate) unsafe fn accept_engine<'e>(
         backend = Backend::Threads;
     }
     // An O_DIRECT write that extends its file or is not block-aligned runs synchronously inside
-    // `io_submit` on ext4 and XFS: it goes to io_uring (which tries it without waiting and
-    // otherwise runs it in its own kernel worker), or, where kernel AIO is forced or no ring
-    // exists, to the workers. Never to a path that blocks the caller.
+    // `io_submit` on ext4 and XFS: it goes to the workers. Never to a path that blocks the caller.
     let blocks = |(len, align)| fe.direct_write_may_block(fdn, off, len, align);
     if backend == Backend::Kaio && op.is_write() && !file_pos && blocks(req.extent(op)) {
-        backend = if has_ring && cfg.forced.is_none() { Backend::Uring } else { Backend::Threads };
+        backend = Backend::Threads;
     }
     // Requests at the file position run one at a time on their fd, in submission order, as
     // consecutive read(2)/write(2) calls would (reads and writes in one chain: both move it).
@@ -239,22 +241,17 @@ pub(crate) unsafe fn accept_engine<'e>(
     // * the workers run it later (and a worker must exist);
     // * an fsync (it goes to the workers, see above; if io_uring runs it, one of its workers looks
     //   the number up only when it gets to it);
-    // * a stream request for io_uring: it stays pending in the kernel until the stream is ready,
-    //   and if its thread exits meanwhile io_uring cancels it and the reaper issues it again
-    //   (`complete::handle`); a stream write may also be taken in parts, the rest issued from
-    //   its completion. (A request on a file that io_uring cancels so holds nothing: holding
-    //   costs a duplicate and two `fstat`s, too much for the fast path. It ends with ECANCELED if
-    //   an `aio_cancel(fd, NULL)` may have caused it, else it is issued again by number: see
-    //   `complete::handle`.)
+    // * every request for io_uring: only the queue's helper thread submits to a ring
+    //   (`uring::may_submit`), after this call has returned.
     // * a request that parks on its fd is made to hold it by the ordering state machine.
     //
-    // What goes to the kernel inside this call (the fast path, or issued at once by the ordering
-    // state machine) holds nothing: io_uring and `io_submit` take their own reference to the file
-    // as they consume it. What the kernel does not take then falls back to the workers, holding
-    // the file made here, still inside the call (`Batch::issue`). A number closed since it was
+    // What goes to the kernel inside this call (kernel AIO's fast path, or issued at once by the
+    // ordering state machine) holds nothing: `io_submit` takes its own reference to the file as
+    // it consumes it. What the kernel does not take then falls back to the workers, holding the
+    // file made here, still inside the call (`Batch::issue`). A number closed since it was
     // classified is EBADF here: the request's result for a read or write (glibc's convention, see
     // above), the call's error for aio_fsync.
-    let may_issue_late = backend == Backend::Uring && (sync || stream);
+    let may_issue_late = backend == Backend::Uring;
     let held = if backend == Backend::Threads || may_issue_late {
         match hold_for(fe, fdn, id, q, backend) {
             Ok(h) => Some(h),
@@ -265,10 +262,6 @@ pub(crate) unsafe fn accept_engine<'e>(
             }
             // SAFETY: as this function (the caller's contract).
             Err(Errno::EBADF) if !sync => return unsafe { accept_failed(eng, q, r, notify, group, Errno::EBADF) },
-            // No descriptor free: a stream request still goes into the ring now, holding nothing
-            // (it falls back rather than fail); only if io_uring cancels it or takes a write in
-            // part does that show, as ECANCELED or a short write (`complete::handle`).
-            Err(Errno::EAGAIN) if stream && !sync && backend == Backend::Uring => None,
             Err(e) => return Err(e),
         }
     } else {
@@ -585,17 +578,20 @@ mod tests {
         let pipe = class_of(libc::S_IFIFO, libc::O_DIRECT);
         let yes = || true;
         let no = || false;
-        // Default: checked O_DIRECT to kernel AIO, everything else to the ring.
-        assert_eq!(route(direct, None, true, yes), Backend::Kaio);
-        assert_eq!(route(direct_blk, None, true, yes), Backend::Kaio);
-        assert_eq!(route(buffered, None, true, yes), Backend::Uring);
-        assert_eq!(route(pipe, None, true, yes), Backend::Uring, "O_DIRECT on a pipe is no direct file");
-        // An unchecked class never goes to kernel AIO (a stale class could make io_submit block).
-        assert_eq!(route(direct | kind::UNCHECKED, None, true, || panic!("kaio must not start")), Backend::Uring);
-        // No kernel AIO context to be had: the ring, else the workers.
-        assert_eq!(route(direct, None, true, no), Backend::Uring);
-        assert_eq!(route(direct, None, false, no), Backend::Threads);
+        // Default (no ring): checked O_DIRECT to kernel AIO, everything else to the workers.
+        assert_eq!(route(direct, None, false, yes), Backend::Kaio);
+        assert_eq!(route(direct_blk, None, false, yes), Backend::Kaio);
         assert_eq!(route(buffered, None, false, yes), Backend::Threads);
+        assert_eq!(route(pipe, None, false, yes), Backend::Threads, "O_DIRECT on a pipe is no direct file");
+        // No kernel AIO context to be had: the workers.
+        assert_eq!(route(direct, None, false, no), Backend::Threads);
+        // io_uring forced, with a ring: everything but anonymous inodes; an unchecked class never
+        // goes to kernel AIO (a stale class could make io_submit block).
+        assert_eq!(route(buffered, Some(Backend::Uring), true, || panic!("kaio must not start")), Backend::Uring);
+        assert_eq!(route(pipe, Some(Backend::Uring), true, no), Backend::Uring);
+        assert_eq!(route(direct | kind::UNCHECKED, Some(Backend::Uring), true, no), Backend::Uring);
+        // io_uring forced but no ring to be had (forbidden): the workers.
+        assert_eq!(route(buffered, Some(Backend::Uring), false, no), Backend::Threads);
         // Forced backends.
         assert_eq!(route(direct, Some(Backend::Uring), true, || panic!("kaio must not start")), Backend::Uring);
         assert_eq!(route(direct, Some(Backend::Threads), false, || panic!("kaio must not start")), Backend::Threads);

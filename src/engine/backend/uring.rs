@@ -18,6 +18,7 @@
 //! them as not taken, and the caller runs them elsewhere, once. Completions of what the kernel
 //! did take are still reaped from the shared completion ring, which needs no system call.
 
+use core::cell::Cell;
 use core::ffi::c_int;
 use core::mem::ManuallyDrop;
 use core::sync::atomic::{AtomicI32, AtomicU32, Ordering::*};
@@ -28,6 +29,30 @@ use io_uring::{opcode, squeue, types, EnterFlags, IoUring};
 use crate::engine::request::{Completion, Op, Req, ReqPtr, Span, MAX_RW};
 use crate::errno::Errno;
 use crate::sys::{self, Lock};
+
+thread_local! {
+    /// Whether this thread may enter a ring to submit requests (see [`may_submit`]).
+    static SUBMITTER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Makes the calling thread one that may submit requests to a ring: the queues' helper threads,
+/// which never exit while the engine lives.
+pub(crate) fn become_submitter() {
+    SUBMITTER.with(|s| s.set(true));
+}
+
+/// Whether the calling thread may enter a ring to submit requests (async-signal-safe: one
+/// thread-local load). Only a helper thread may. io_uring runs the end of a request (a stream's
+/// readiness, the end of an O_DIRECT or uncached buffered read, even the start of one of its own
+/// kernel workers) as task work of the thread that submitted it, and a thread with task work
+/// pending has its interruptible system calls (`epoll_wait`, `sigtimedwait`, a `recv` with a
+/// timeout, ...) fail with EINTR, also with `IORING_SETUP_COOP_TASKRUN`, which only spares the
+/// interrupt of a running thread. A program thread must never be that thread, so it hands its
+/// requests to the helper (`Queue::defer`); requests, not wake-ups: a no-op or a cancellation it
+/// submits (`Ring::wake_waiters`, `Ring::submit_cancel`) ends inside its own `io_uring_enter`.
+pub(crate) fn may_submit() -> bool {
+    SUBMITTER.with(|s| s.get())
+}
 
 pub(crate) struct Ring {
     /// Never dropped: its descriptor number may be in use by the program by now (see the module
@@ -186,6 +211,7 @@ impl Ring {
     /// # Safety
     /// Every request is live and accepted, and its buffer stays valid while it is in flight.
     pub(crate) unsafe fn submit(&self, reqs: &[ReqPtr], blocking: bool) -> usize {
+        debug_assert!(may_submit(), "only a helper thread submits requests to a ring");
         let g = if blocking { Some(self.sq.lock()) } else { self.sq.try_lock() };
         let Some(_g) = g else { return 0 };
         if self.is_dead() {
