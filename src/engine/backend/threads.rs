@@ -28,8 +28,10 @@ use crate::engine::request::{Completion, Completions, List, Op, Phase, Req, ReqP
 use crate::errno::Errno;
 use crate::sys::{self, Doorbell, Lock, OwnEventFd, ThreadAttr};
 
+mod first;
 mod handoff;
 mod park;
+pub(crate) use first::First;
 mod ready;
 use handoff::Work;
 use ready::{holds_its_file, stream_transfer, transfer, Ready};

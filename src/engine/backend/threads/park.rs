@@ -61,7 +61,7 @@ impl Pool {
     /// Parks `r` (live, ours, in no list, holding its file) in the readiness set, starting the
     /// pool's poller if it has none; false if it cannot wait there. What the set gave back goes to
     /// the work list.
-    fn park(&'static self, r: ReqPtr, host: Host) -> bool {
+    pub(super) fn park(&'static self, r: ReqPtr, host: Host) -> bool {
         if self.poller.load(Acquire) == 0 && !self.start_poller(host) {
             return false;
         }
