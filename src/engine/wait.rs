@@ -40,7 +40,7 @@ use super::queue::Queue;
 use super::request::{Backend, Phase, Req, ReqPtr};
 use crate::abi::Aiocb;
 use crate::errno::Errno;
-use crate::sys::{self, Guard, SleepCall};
+use crate::sys::{self, EventCount, Guard, SleepCall};
 
 /// What [`Wait`] sleeps on.
 #[derive(Default, Clone, Copy, PartialEq, Eq, Debug)]
@@ -51,6 +51,8 @@ pub(crate) struct WaitSet {
     kaio_queues: u64,
     /// True if some awaited request can only be completed by someone else (workers, a helper).
     others: bool,
+    /// The queues the awaited requests belong to (`Meta::queue`), whatever their backend.
+    homes: u64,
 }
 
 impl WaitSet {
@@ -61,13 +63,19 @@ impl WaitSet {
 
     /// A set waiting on queue `q`'s ring alone.
     pub(crate) fn ring_of(q: usize) -> WaitSet {
-        WaitSet { ring_queues: 1 << q, ..WaitSet::default() }
+        WaitSet { ring_queues: 1 << q, homes: 1 << q, ..WaitSet::default() }
+    }
+
+    /// The one queue every awaited request belongs to, if there is one.
+    fn home(&self) -> Option<usize> {
+        (self.homes.count_ones() == 1).then(|| self.homes.trailing_zeros() as usize)
     }
 
     /// Adds `req` (in flight, EINPROGRESS).
     pub(crate) fn add(&mut self, req: &Req<'_>) {
         let m = req.meta();
         let bit = 1u64 << m.queue();
+        self.homes |= bit;
         match m.backend() {
             Backend::Uring => self.ring_queues |= bit,
             Backend::Kaio => self.kaio_queues |= bit,
@@ -154,10 +162,11 @@ enum Held<'e> {
         k: Backend,
         g: Guard<'e, ()>,
     },
-    /// Watch counts on these queues (their helpers reap) and a registration with the event
-    /// counter.
+    /// Watch counts on these queues (their helpers reap) and a registration with an event
+    /// counter: the engine's, or that of queue `local` when every awaited request is its own.
     Counter {
         queues: u64,
+        local: Option<usize>,
     },
 }
 
@@ -274,9 +283,9 @@ impl<'e> Wait<'e> {
                 }
                 q.release_reap(g);
             }
-            Held::Counter { queues } => {
+            Held::Counter { queues, local } => {
                 if let Some(eng) = eng {
-                    eng.done.unprepare();
+                    counter(eng, local).unprepare();
                     for qi in bits(queues) {
                         eng.queue(qi).watch_dec();
                     }
@@ -346,14 +355,22 @@ impl<'e> Wait<'e> {
             for qi in bits(ws.queues()) {
                 eng.queue(qi).watch_inc();
             }
-            let ticket = eng.done.prepare();
-            self.held = Held::Counter { queues: ws.queues() };
+            // On the counter of the one queue all awaited requests belong to, if they do (each
+            // completion moves its queue's too, `complete::finish`): other threads' completions
+            // do not wake this one. A list's group and our own waits stay on the engine's.
+            let local = match self.target {
+                Target::Any { .. } | Target::Done(_) => ws.home().filter(|&qi| eng.queue_if_started(qi).is_some()),
+                _ => None,
+            };
+            let ev = counter(eng, local);
+            let ticket = ev.prepare();
+            self.held = Held::Counter { queues: ws.queues(), local };
             if self.check(Some(eng)).0 {
                 self.release(false);
                 return Step::Done(self.result());
             }
             let ts = self.timeout(left);
-            return Step::Sleep(eng.done.sleep_call(ticket, ts.map(|t| &*t)));
+            return Step::Sleep(ev.sleep_call(ticket, ts.map(|t| &*t)));
         }
     }
 
@@ -422,6 +439,14 @@ impl<'e> Wait<'e> {
             &mut self.ts
         });
         Source::Sleep(SleepCall::poll(core::slice::from_mut(&mut self.pfd), ts))
+    }
+}
+
+/// The event counter a wait sleeps on: queue `local`'s, or the engine's.
+fn counter(eng: &Engine, local: Option<usize>) -> &EventCount {
+    match local.and_then(|qi| eng.queue_if_started(qi)) {
+        Some(q) => &q.done,
+        None => &eng.done,
     }
 }
 
@@ -530,6 +555,9 @@ unsafe fn any_state(entries: &[*const Aiocb], eng: Option<&Engine>) -> (bool, Wa
         }
         if eng.is_some_and(|e| req.in_flight(e.epoch)) {
             ws.add(&req);
+        } else {
+            // Not in flight here (yet): it may complete on any queue (see `WaitSet::home`).
+            ws.homes = u64::MAX;
         }
     }
     (!listed, ws)
@@ -639,6 +667,22 @@ mod tests {
         assert!(set_of(&mut v).single().is_none());
         // Nothing at all.
         assert_eq!(WaitSet::default().single(), None);
+    }
+
+    /// The queue whose event counter a wait may sleep on: the one all awaited requests belong
+    /// to, whatever their backend or phase; none when they belong to two.
+    #[test]
+    fn one_home_queue_whatever_the_backend() {
+        let mut v = [issued(2, Backend::Threads), issued(2, Backend::Uring), issued(2, Backend::Kaio)];
+        assert_eq!(set_of(&mut v).home(), Some(2));
+        let mut v = [issued(0, Backend::Threads)];
+        // SAFETY: live box of this test.
+        unsafe { ReqPtr::new(&mut *v[0]).unwrap().get() }.park();
+        assert_eq!(set_of(&mut v).home(), Some(0), "parked on its fd: still its queue's");
+        let mut v = [issued(1, Backend::Threads), issued(4, Backend::Threads)];
+        assert_eq!(set_of(&mut v).home(), None);
+        assert_eq!(WaitSet::default().home(), None);
+        assert_eq!(WaitSet::others().home(), None);
     }
 
     /// An aiocb that reads EINPROGRESS but is in flight in no engine (its tag is zero): nothing

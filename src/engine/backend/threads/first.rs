@@ -34,10 +34,19 @@
 
 use core::ffi::c_int;
 
-use super::ready::{stream_transfer, transfer, Step};
-use super::{Host, Pool};
+use super::{stream_transfer, transfer, Host, Pool};
 use crate::engine::request::{Req, ReqPtr, Span};
 use crate::sys;
+
+/// What the transfers of [`attempt_here`] came to.
+enum Step {
+    /// Finished with this result (a count, or `-errno`).
+    Done(isize),
+    /// Nothing (more) could move without waiting (a write's progress is in `Req::progress`).
+    Again,
+    /// No per-call non-blocking transfer on this file; nothing moved.
+    Unsupported,
+}
 
 /// What the submitter's first attempt came to.
 pub(crate) enum First {
