@@ -40,7 +40,10 @@ use super::queue::Queue;
 use super::request::{Backend, Phase, Req, ReqPtr};
 use crate::abi::Aiocb;
 use crate::errno::Errno;
-use crate::sys::{self, EventCount, Guard, SleepCall};
+use crate::sys::{self, Guard, SleepCall};
+
+mod local;
+use local::counter;
 
 /// What [`Wait`] sleeps on.
 #[derive(Default, Clone, Copy, PartialEq, Eq, Debug)]
@@ -64,11 +67,6 @@ impl WaitSet {
     /// A set waiting on queue `q`'s ring alone.
     pub(crate) fn ring_of(q: usize) -> WaitSet {
         WaitSet { ring_queues: 1 << q, homes: 1 << q, ..WaitSet::default() }
-    }
-
-    /// The one queue every awaited request belongs to, if there is one.
-    fn home(&self) -> Option<usize> {
-        (self.homes.count_ones() == 1).then(|| self.homes.trailing_zeros() as usize)
     }
 
     /// Adds `req` (in flight, EINPROGRESS).
@@ -168,6 +166,11 @@ enum Held<'e> {
         queues: u64,
         local: Option<usize>,
     },
+    /// A parked stream request of `q`'s workers, claimed (see `local`).
+    Claim {
+        q: &'e Queue,
+        r: ReqPtr,
+    },
 }
 
 /// A wait in progress; see the module documentation. Dropping it lets go of everything it holds
@@ -180,6 +183,8 @@ pub(crate) struct Wait<'e> {
     held: Held<'e>,
     /// A source's descriptor became unusable (POLLNVAL): sleep on the event counter instead.
     no_source: bool,
+    /// A claimed request had no non-blocking transfer: claim no more (see `local`).
+    no_claim: bool,
     /// The last sleep on a ring was shortened to `RING_SLEEP_CAP`.
     capped: bool,
     /// The sleep's timeout and descriptor, named by the `SleepCall` last returned.
@@ -203,6 +208,7 @@ impl<'e> Wait<'e> {
             deadline: timeout.map(|t| sys::now().saturating_add(t)),
             held: Held::Nothing,
             no_source: false,
+            no_claim: false,
             capped: false,
             ts: libc::timespec { tv_sec: 0, tv_nsec: 0 },
             pfd: libc::pollfd { fd: -1, events: libc::POLLIN, revents: 0 },
@@ -291,6 +297,7 @@ impl<'e> Wait<'e> {
                     }
                 }
             }
+            Held::Claim { q, r } => self.release_claim(q, r, reap),
         }
     }
 
@@ -351,17 +358,14 @@ impl<'e> Wait<'e> {
                 Source::Again => continue,
                 Source::Busy => {}
             }
+            if let Some(call) = self.sleep_claimed(eng, ws, left) {
+                return Step::Sleep(call);
+            }
             // Otherwise someone else reaps: make the helpers of our queues watch, and sleep.
             for qi in bits(ws.queues()) {
                 eng.queue(qi).watch_inc();
             }
-            // On the counter of the one queue all awaited requests belong to, if they do (each
-            // completion moves its queue's too, `complete::finish`): other threads' completions
-            // do not wake this one. A list's group and our own waits stay on the engine's.
-            let local = match self.target {
-                Target::Any { .. } | Target::Done(_) => ws.home().filter(|&qi| eng.queue_if_started(qi).is_some()),
-                _ => None,
-            };
+            let local = self.local_queue(eng, ws);
             let ev = counter(eng, local);
             let ticket = ev.prepare();
             self.held = Held::Counter { queues: ws.queues(), local };
@@ -439,14 +443,6 @@ impl<'e> Wait<'e> {
             &mut self.ts
         });
         Source::Sleep(SleepCall::poll(core::slice::from_mut(&mut self.pfd), ts))
-    }
-}
-
-/// The event counter a wait sleeps on: queue `local`'s, or the engine's.
-fn counter(eng: &Engine, local: Option<usize>) -> &EventCount {
-    match local.and_then(|qi| eng.queue_if_started(qi)) {
-        Some(q) => &q.done,
-        None => &eng.done,
     }
 }
 

@@ -34,7 +34,7 @@ mod park;
 pub(crate) use first::First;
 mod ready;
 use handoff::Work;
-use ready::{holds_its_file, stream_transfer, transfer, Ready};
+use ready::{attempt_ready, holds_its_file, stream_transfer, transfer, Ready, Step};
 
 /// The most workers one queue may have.
 pub(crate) const MAX_WORKERS: usize = 64;

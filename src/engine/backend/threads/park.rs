@@ -7,7 +7,7 @@
 use core::ptr;
 use core::sync::atomic::Ordering::*;
 
-use super::{Host, Pool, Worker};
+use super::{attempt_ready, Host, Pool, Step, Worker};
 use crate::abi::Aiocb;
 use crate::engine::request::{Completion, List, ReqPtr};
 use crate::sys::{self, Doorbell, ThreadAttr};
@@ -90,6 +90,39 @@ impl Pool {
     fn poller_main(&'static self, host: Host) {
         let mut done = |r: ReqPtr, res: isize| host.sink.complete(Completion::Request(r, res));
         self.ready.poll_loop(&|l| self.requeue(l, host.helper), &mut done);
+    }
+
+    /// A waiter takes its parked request `r` (live for the call) out of the readiness set, to wait
+    /// for its file and transfer itself (see `ready::claim`); true if it did: the caller owns it,
+    /// holding its file, and must finish it or give it back ([`Pool::put_back`]).
+    pub(crate) fn claim(&self, r: ReqPtr) -> bool {
+        self.ready.claim(r)
+    }
+
+    /// The claimer's non-blocking attempt for claimed `r` (ours, live): `Some(result)` once
+    /// finished (the caller finishes it), None if nothing (more) moved (still the caller's), and
+    /// `Err(())` for a file without a per-call non-blocking transfer (the caller gives it back).
+    pub(crate) fn attempt_claimed(&self, r: ReqPtr) -> Result<Option<isize>, ()> {
+        // SAFETY: claimed: live and ours (caller).
+        match attempt_ready(&unsafe { r.get() }) {
+            Step::Done(n) => Ok(Some(n)),
+            Step::Again => Ok(None),
+            Step::Unsupported => Err(()),
+        }
+    }
+
+    /// Gives back claimed `r` (ours, live, in no list) to the readiness set; false if that cannot
+    /// be done without waiting for a lock (the caller then hands it to the helper).
+    pub(crate) fn put_back(&self, r: ReqPtr) -> bool {
+        self.ready.put_back(r)
+    }
+
+    /// Forgets what claiming `r` (ours, about to be finished) left in the readiness set.
+    pub(crate) fn forget_claimed(&self, r: ReqPtr) {
+        // SAFETY: ours and live (caller).
+        if let Some(h) = unsafe { r.get() }.held() {
+            self.ready.forget(h.fd(), h.to_word());
+        }
     }
 
     /// Requests the readiness set gave back, to the work list (requests that wrote part stay

@@ -1,0 +1,145 @@
+//! What a wait can do within the queue its requests belong to, so that their completion reaches
+//! it with as few cross-CPU wake-ups (12 µs each) as possible:
+//!
+//! * sleep on that queue's event counter rather than the engine's (`counter`), so that other
+//!   threads' completions do not wake it;
+//! * wait for a parked pipe or socket request itself (`Wait::sleep_claimed`): when the wait is for
+//!   exactly one request, a stream request of the workers parked in its queue's readiness set, the
+//!   waiter takes it out of the set (`Pool::claim`: only try-locks, no allocation, its file's
+//!   registration removed, so the poller never races it), sleeps in `ppoll` on the file the
+//!   request holds, and on waking makes the non-blocking attempt itself and finishes the request
+//!   (`Wait::release_claim`). The write that makes the pipe readable so wakes the waiter directly;
+//!   through the poller it took two wake-ups (the poller's, then the waiter's).
+//!
+//! A claimed request is the waiter's: phase Issued (`aio_cancel` says AIO_NOTCANCELED for it, as
+//! glibc does for a request one of its threads runs), in no list. It never stays claimed after the
+//! wait: whatever ends the wait (its result, the timeout, a signal handler, the thread's
+//! cancellation, which drops the `Wait`) gives it back first, to the readiness set
+//! (`Pool::put_back`), or, where that cannot be done without waiting for a lock (possibly in a
+//! signal handler), to the queue's helper, which issues it again (holding its file, first in its
+//! direction: nothing overtakes it). No wake-up is lost: the claim takes the request out of the set
+//! under the set's lock, and `ppoll` reports a file that became ready before the sleep. The sleep
+//! is capped (`CLAIM_SLEEP_CAP`): a duplicate taken from us (`closefrom`) and a number reused by a
+//! file that never becomes ready are noticed by the attempt after it (`ready::holds_its_file`).
+
+use core::time::Duration;
+
+use super::{Held, Target, Wait, WaitSet};
+use crate::abi::Aiocb;
+use crate::engine::complete::finish;
+use crate::engine::core::Engine;
+use crate::engine::queue::Queue;
+use crate::engine::request::{Backend, ReqPtr};
+use crate::sys::{self, EventCount, SleepCall};
+
+/// The longest sleep on a claimed request's file at once (see the module documentation).
+const CLAIM_SLEEP_CAP: Duration = Duration::from_millis(500);
+
+/// The event counter a wait sleeps on: queue `local`'s, or the engine's.
+pub(super) fn counter(eng: &Engine, local: Option<usize>) -> &EventCount {
+    match local.and_then(|qi| eng.queue_if_started(qi)) {
+        Some(q) => &q.done,
+        None => &eng.done,
+    }
+}
+
+impl WaitSet {
+    /// The one queue every awaited request belongs to, if there is one.
+    pub(super) fn home(&self) -> Option<usize> {
+        (self.homes.count_ones() == 1).then(|| self.homes.trailing_zeros() as usize)
+    }
+}
+
+impl<'e> Wait<'e> {
+    /// The queue whose event counter this wait sleeps on: the one all awaited requests (`ws`)
+    /// belong to, if they do (each completion moves its queue's counter too, `complete::finish`),
+    /// so that other threads' completions do not wake it. A list's group and the library's own
+    /// waits (a cancel slot, a worker) stay on the engine's.
+    pub(super) fn local_queue(&self, eng: &Engine, ws: WaitSet) -> Option<usize> {
+        match self.target {
+            Target::Any { .. } | Target::Done(_) => ws.home().filter(|&qi| eng.queue_if_started(qi).is_some()),
+            _ => None,
+        }
+    }
+
+    /// The one request the wait is for, if exactly one of its entries is pending, in flight here.
+    fn lone(&self, eng: &Engine) -> Option<ReqPtr> {
+        match self.target {
+            Target::Done(r) => Some(r),
+            Target::Any { list, n } => {
+                let mut one = None;
+                // SAFETY: `n` readable entries at `list` (`Wait::new`'s contract).
+                for &p in unsafe { core::slice::from_raw_parts(list, n) } {
+                    let Some(r) = ReqPtr::new(p as *mut Aiocb) else { continue };
+                    // SAFETY: a non-NULL entry is a readable aiocb; only read.
+                    let req = unsafe { r.get() };
+                    if req.status() == libc::EINPROGRESS && req.in_flight(eng.epoch) && one.replace(r).is_some() {
+                        return None;
+                    }
+                }
+                one
+            }
+            _ => None,
+        }
+    }
+
+    /// If the wait is for one stream request parked in its queue's readiness set (or claimed by
+    /// this wait already), claims it and returns the sleep on its file (see the module
+    /// documentation); None otherwise.
+    pub(super) fn sleep_claimed(&mut self, eng: &'e Engine, ws: WaitSet, left: Option<Duration>) -> Option<SleepCall> {
+        let r = match self.held {
+            Held::Claim { r, .. } => r,
+            _ => {
+                if self.no_claim || ws.queues() != 0 {
+                    return None;
+                }
+                let r = self.lone(eng)?;
+                // SAFETY: an entry of the wait, readable for it (`Wait::new`'s contract); only read
+                // until claimed.
+                let m = unsafe { r.get() }.meta();
+                if m.backend() != Backend::Threads || !m.stream() || m.op().is_sync() {
+                    return None;
+                }
+                let q = eng.queue_if_started(m.queue())?;
+                if !q.pool.claim(r) {
+                    return None;
+                }
+                self.held = Held::Claim { q, r };
+                r
+            }
+        };
+        // SAFETY: claimed: live and ours.
+        let req = unsafe { r.get() };
+        let events = if req.meta().op().is_write() { libc::POLLOUT } else { libc::POLLIN };
+        self.pfd = libc::pollfd { fd: req.held().map_or(-1, |h| h.fd()), events, revents: 0 };
+        self.ts = sys::timespec(left.map_or(CLAIM_SLEEP_CAP, |l| l.min(CLAIM_SLEEP_CAP)));
+        Some(SleepCall::poll(core::slice::from_mut(&mut self.pfd), Some(&mut self.ts)))
+    }
+
+    /// Lets go of claimed `r` of queue `q`: with `serve`, first one non-blocking attempt, which
+    /// finishes it here (nothing here waits for a lock: the waiter may be in a signal handler) or,
+    /// if nothing moved, keeps it claimed for the next sleep; otherwise it is given back.
+    pub(super) fn release_claim(&mut self, q: &'e Queue, r: ReqPtr, serve: bool) {
+        if let (true, Some(eng)) = (serve, self.eng) {
+            match q.pool.attempt_claimed(r) {
+                Ok(Some(n)) => {
+                    q.pool.forget_claimed(r);
+                    // SAFETY: claimed: ours, finished once, here.
+                    unsafe { finish(eng, r, n, false) };
+                    return;
+                }
+                Ok(None) => {
+                    self.held = Held::Claim { q, r };
+                    return;
+                }
+                // No non-blocking transfer on this file (a FIFO): the workers' (not claimed again).
+                Err(()) => self.no_claim = true,
+            }
+        }
+        if !q.pool.put_back(r) {
+            // SAFETY: claimed: live, ours and in no list; the helper takes it from here.
+            unsafe { q.defer(r) };
+            q.wake();
+        }
+    }
+}
