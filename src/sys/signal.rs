@@ -124,3 +124,55 @@ pub(crate) fn without_sigpipe(write: impl FnOnce() -> isize) -> Option<isize> {
     }
     Some(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// This thread's pending signals (its own and the process's).
+    fn pending() -> u64 {
+        let mut p: u64 = 0;
+        // SAFETY: `p` is a kernel signal set of the size passed.
+        assert_eq!(unsafe { libc::syscall(libc::SYS_rt_sigpending, &mut p as *mut u64, 8 as c_long) }, 0);
+        p
+    }
+
+    /// A write to a pipe without reader answers EPIPE and leaves no SIGPIPE pending, whether the
+    /// thread had SIGPIPE blocked or not; the thread's mask is as before.
+    #[test]
+    fn a_write_to_a_closed_pipe_leaves_no_sigpipe() {
+        let mut p = [0 as c_int; 2];
+        // SAFETY: `p` has room for two descriptors.
+        assert_eq!(unsafe { libc::pipe(p.as_mut_ptr()) }, 0);
+        // SAFETY: closing our own read end.
+        unsafe { libc::close(p[0]) };
+        let write = || {
+            // SAFETY: one byte of a live local.
+            let r = unsafe { libc::write(p[1], b"x".as_ptr().cast(), 1) };
+            if r < 0 {
+                -(crate::errno::Errno::last().0 as isize)
+            } else {
+                r as isize
+            }
+        };
+        let mask = |how: c_int, set: u64| {
+            let mut old: u64 = 0;
+            // SAFETY: kernel signal sets of the size passed, live for the call.
+            unsafe {
+                libc::syscall(libc::SYS_rt_sigprocmask, how, &set as *const u64, &mut old as *mut u64, 8 as c_long)
+            };
+            old
+        };
+        let before = mask(libc::SIG_BLOCK, 0);
+        assert_eq!(without_sigpipe(write), Some(-(libc::EPIPE as isize)));
+        assert_eq!(pending() & PIPE_BIT, 0);
+        assert_eq!(mask(libc::SIG_BLOCK, 0), before, "mask restored");
+        mask(libc::SIG_BLOCK, PIPE_BIT);
+        assert_eq!(without_sigpipe(write), Some(-(libc::EPIPE as isize)));
+        assert_eq!(pending() & PIPE_BIT, 0);
+        assert_ne!(mask(libc::SIG_BLOCK, 0) & PIPE_BIT, 0, "still blocked, as the caller had it");
+        mask(libc::SIG_SETMASK, before);
+        // SAFETY: our own write end.
+        unsafe { libc::close(p[1]) };
+    }
+}

@@ -3,24 +3,30 @@
 //!
 //! * sleep on that queue's event counter rather than the engine's (`counter`), so that other
 //!   threads' completions do not wake it;
-//! * wait for a parked pipe or socket request itself (`Wait::sleep_claimed`): when the wait is for
-//!   exactly one request, a stream request of the workers parked in its queue's readiness set, the
-//!   waiter takes it out of the set (`Pool::claim`: only try-locks, no allocation, its file's
-//!   registration removed, so the poller never races it), sleeps in `ppoll` on the file the
-//!   request holds, and on waking makes the non-blocking attempt itself and finishes the request
+//! * wait for a parked pipe or socket request itself (`Wait::sleep_claimed`): when an
+//!   `aio_suspend` is for exactly one request, a stream request of the workers parked in its
+//!   queue's readiness set, the waiter takes it out of the set (`Pool::claim`: only try-locks,
+//!   no allocation, its file's registration removed, so the poller never races it), sleeps in
+//!   `ppoll` on the file the request holds, and on waking makes the non-blocking attempt itself and finishes the request
 //!   (`Wait::release_claim`). The write that makes the pipe readable so wakes the waiter directly;
 //!   through the poller it took two wake-ups (the poller's, then the waiter's).
 //!
 //! A claimed request is the waiter's: phase Issued (`aio_cancel` says AIO_NOTCANCELED for it, as
-//! glibc does for a request one of its threads runs), in no list. It never stays claimed after the
-//! wait: whatever ends the wait (its result, the timeout, a signal handler, the thread's
+//! glibc does for a request one of its threads runs), in no list. It never stays claimed after
+//! the wait: whatever ends the wait (its result, the timeout, a signal handler, the thread's
 //! cancellation, which drops the `Wait`) gives it back first, to the readiness set
 //! (`Pool::put_back`), or, where that cannot be done without waiting for a lock (possibly in a
 //! signal handler), to the queue's helper, which issues it again (holding its file, first in its
-//! direction: nothing overtakes it). No wake-up is lost: the claim takes the request out of the set
-//! under the set's lock, and `ppoll` reports a file that became ready before the sleep. The sleep
-//! is capped (`CLAIM_SLEEP_CAP`): a duplicate taken from us (`closefrom`) and a number reused by a
-//! file that never becomes ready are noticed by the attempt after it (`ready::holds_its_file`).
+//! direction: nothing overtakes it). No wake-up is lost: the claim takes the request out of the
+//! set under the set's lock, and `ppoll` reports a file that became ready before the sleep. The
+//! sleep is capped (`CLAIM_SLEEP_CAP`): a duplicate taken from us (`closefrom`) and a number
+//! reused by a file that never becomes ready are noticed by the attempt after it
+//! (`ready::holds_its_file`).
+//!
+//! A limit: a signal handler that interrupts a thread holding a claim and waits, in
+//! `aio_suspend`, for that same request waits until its timeout (the claim is released only when
+//! the interrupted wait resumes), as it would for a request whose kernel source the interrupted
+//! wait holds the reap lock of.
 
 use core::time::Duration;
 
@@ -62,10 +68,11 @@ impl<'e> Wait<'e> {
         }
     }
 
-    /// The one request the wait is for, if exactly one of its entries is pending, in flight here.
+    /// The one request an `aio_suspend` is for, if exactly one of its entries is pending, in
+    /// flight here, and none reads EINPROGRESS without being in flight (it may be submitted
+    /// meanwhile and then complete where a sleep on the other's file would not see it).
     fn lone(&self, eng: &Engine) -> Option<ReqPtr> {
         match self.target {
-            Target::Done(r) => Some(r),
             Target::Any { list, n } => {
                 let mut one = None;
                 // SAFETY: `n` readable entries at `list` (`Wait::new`'s contract).
@@ -73,7 +80,7 @@ impl<'e> Wait<'e> {
                     let Some(r) = ReqPtr::new(p as *mut Aiocb) else { continue };
                     // SAFETY: a non-NULL entry is a readable aiocb; only read.
                     let req = unsafe { r.get() };
-                    if req.status() == libc::EINPROGRESS && req.in_flight(eng.epoch) && one.replace(r).is_some() {
+                    if req.status() == libc::EINPROGRESS && (!req.in_flight(eng.epoch) || one.replace(r).is_some()) {
                         return None;
                     }
                 }
@@ -88,7 +95,13 @@ impl<'e> Wait<'e> {
     /// documentation); None otherwise.
     pub(super) fn sleep_claimed(&mut self, eng: &'e Engine, ws: WaitSet, left: Option<Duration>) -> Option<SleepCall> {
         let r = match self.held {
-            Held::Claim { r, .. } => r,
+            Held::Claim { r, .. } if self.lone(eng) == Some(r) => r,
+            Held::Claim { q, r } => {
+                // No longer the one awaited request (another entry was submitted meanwhile).
+                self.held = Held::Nothing;
+                self.release_claim(q, r, false);
+                return None;
+            }
             _ => {
                 if self.no_claim || ws.queues() != 0 {
                     return None;

@@ -25,8 +25,8 @@ impl Ready {
         let fd = h.fd();
         let Some(mut g) = self.table.try_lock() else { return false };
         let t = &mut *g;
-        let Some((ep, gen)) = self.ep.current_gen().filter(|&(_, gen)| gen == t.gen) else { return false };
-        let _ = gen;
+        // Registered in the current instance (else the poller hands them all to the workers).
+        let Some((ep, _)) = self.ep.current_gen().filter(|&(_, gen)| gen == t.gen) else { return false };
         // Phase and membership change only under this lock while the request is parked.
         if req.state().phase() != Phase::Queued || req.progress() != 0 {
             return false;
