@@ -193,12 +193,7 @@ impl<'e> Batch<'e> {
                                     self.eng.complete(Completion::Request(r, n));
                                     continue;
                                 }
-                                First::Parked => continue,
-                                First::Workers => {
-                                    // SAFETY: r is live and in no list.
-                                    unsafe { l.push_back(r) };
-                                    continue;
-                                }
+                                First::Waits => continue,
                                 First::Usual => {}
                             }
                         }

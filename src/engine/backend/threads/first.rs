@@ -35,7 +35,7 @@
 use core::ffi::c_int;
 
 use super::{stream_transfer, transfer, Host, Pool};
-use crate::engine::request::{Req, ReqPtr, Span};
+use crate::engine::request::{List, Req, ReqPtr, Span};
 use crate::sys;
 
 /// What the transfers of [`attempt_here`] came to.
@@ -52,10 +52,10 @@ enum Step {
 pub(crate) enum First {
     /// Finished with this result (a count, or `-errno`): the caller completes it.
     Done(isize),
-    /// Nothing (more) could move: it waits in the readiness set.
-    Parked,
-    /// Nothing could move and it cannot wait in the readiness set: for the workers.
-    Workers,
+    /// Nothing (more) could move: it waits in the readiness set, or, if it cannot wait there, on
+    /// the work list (handed over as the set hands requests back: `Pool::requeue`, which keeps a
+    /// partly written request uncancellable).
+    Waits,
     /// Not attempted (not a stream transfer, or no per-call non-blocking way): its usual path.
     Usual,
 }
@@ -76,8 +76,15 @@ impl Pool {
         }
         match attempt_here(&req, fifo) {
             Step::Done(n) => First::Done(n),
-            Step::Again if self.park(r, host) => First::Parked,
-            Step::Again => First::Workers,
+            Step::Again => {
+                if !self.park(r, host) {
+                    let mut l = List::new();
+                    // SAFETY: r is live, ours and in no list (the caller's contract).
+                    unsafe { l.push_back(r) };
+                    self.requeue(l, host.helper);
+                }
+                First::Waits
+            }
             Step::Unsupported => First::Usual,
         }
     }
