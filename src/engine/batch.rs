@@ -172,11 +172,6 @@ impl<'e> Batch<'e> {
             Backend::Threads => {
                 let mut l = List::new();
                 for &r in reqs {
-                    // A pipe request waits for readiness without a worker (only where we may
-                    // wait for a lock and allocate). Only a pipe or FIFO, whose readiness says
-                    // what the first attempt would: an epoll or pidfd descriptor answers `read`
-                    // with EINVAL and becomes readable only for what `read` cannot take, a
-                    // listening socket answers ENOTCONN and is readable only with a connection.
                     // A new pipe or socket request is first tried right here, on the thread that
                     // submits it (see `threads::first`): a write that can go at once, or a read
                     // whose data is there, costs no hand-off. Only at submission: a request that
@@ -189,7 +184,7 @@ impl<'e> Batch<'e> {
                             // and we are inside the call that submitted it (`here`).
                             match unsafe { q.pool.first_attempt(r, q.host(e), self.fifo(r)) } {
                                 First::Done(n) => {
-                                    // SAFETY: ours, reported once.
+                                    // Finished here, once (nobody else has it): status, then notification.
                                     self.eng.complete(Completion::Request(r, n));
                                     continue;
                                 }
@@ -198,6 +193,11 @@ impl<'e> Batch<'e> {
                             }
                         }
                     }
+                    // A pipe request waits for readiness without a worker (only where we may
+                    // wait for a lock and allocate). Only a pipe or FIFO, whose readiness says
+                    // what the first attempt would: an epoll or pidfd descriptor answers `read`
+                    // with EINVAL and becomes readable only for what `read` cannot take, a
+                    // listening socket answers ENOTCONN and is readable only with a connection.
                     // SAFETY: r is live, accepted and in no list (push's contract).
                     if self.blocking && self.fifo(r) {
                         if let Some(e) = get() {
