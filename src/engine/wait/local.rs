@@ -78,7 +78,8 @@ impl<'e> Wait<'e> {
                 // SAFETY: `n` readable entries at `list` (`Wait::new`'s contract).
                 for &p in unsafe { core::slice::from_raw_parts(list, n) } {
                     let Some(r) = ReqPtr::new(p as *mut Aiocb) else { continue };
-                    // SAFETY: a non-NULL entry is a readable aiocb; only read.
+                    // SAFETY: a non-NULL entry of the list is a readable aiocb (`Wait::new`'s
+                    // contract); only read.
                     let req = unsafe { r.get() };
                     if req.status() == libc::EINPROGRESS && (!req.in_flight(eng.epoch) || one.replace(r).is_some()) {
                         return None;
@@ -121,7 +122,7 @@ impl<'e> Wait<'e> {
                 r
             }
         };
-        // SAFETY: claimed: live and ours.
+        // SAFETY: claimed by this wait: it owns the request, in flight until it is finished.
         let req = unsafe { r.get() };
         let events = if req.meta().op().is_write() { libc::POLLOUT } else { libc::POLLIN };
         self.pfd = libc::pollfd { fd: req.held().map_or(-1, |h| h.fd()), events, revents: 0 };
@@ -137,7 +138,8 @@ impl<'e> Wait<'e> {
             match q.pool.attempt_claimed(r) {
                 Ok(Some(n)) => {
                     q.pool.forget_claimed(r);
-                    // SAFETY: claimed: ours, finished once, here.
+                    // SAFETY: claimed by this wait, which alone owns it (in no list, Issued); it
+                    // is finished here once and never touched again.
                     unsafe { finish(eng, r, n, false) };
                     return;
                 }
@@ -150,7 +152,8 @@ impl<'e> Wait<'e> {
             }
         }
         if !q.pool.put_back(r) {
-            // SAFETY: claimed: live, ours and in no list; the helper takes it from here.
+            // SAFETY: claimed by this wait, which alone owns it, in no list (`put_back` did not
+            // take it); the helper owns it from here.
             unsafe { q.defer(r) };
             q.wake();
         }

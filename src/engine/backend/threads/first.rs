@@ -68,7 +68,7 @@ impl Pool {
     /// `r` is live, accepted and issued by the fd's ordering state (phase Issued), owned by the
     /// caller and in no list, and the caller is inside the call that submitted it.
     pub(crate) unsafe fn first_attempt(&'static self, r: ReqPtr, host: Host, fifo: bool) -> First {
-        // SAFETY: live and ours (caller).
+        // SAFETY: the caller owns `r`, live and in flight (this function's contract).
         let req = unsafe { r.get() };
         let m = req.meta();
         if !m.stream() || m.op().is_sync() || req.progress() != 0 {
@@ -79,7 +79,7 @@ impl Pool {
             Step::Again => {
                 if !self.park(r, host) {
                     let mut l = List::new();
-                    // SAFETY: r is live, ours and in no list (the caller's contract).
+                    // SAFETY: `r` is live and ours, and in no list: `park` did not take it.
                     unsafe { l.push_back(r) };
                     self.requeue(l, host.helper);
                 }
@@ -129,11 +129,13 @@ fn attempt_here(req: &Req<'_>, fifo: bool) -> Step {
 /// The span describes the caller's memory, valid (writable for a read) for the call.
 unsafe fn transfer_here(fd: c_int, write: bool, fifo: bool, span: Option<Span>) -> isize {
     if !write {
-        // SAFETY: the caller's memory (caller).
+        // SAFETY: `span` is the rest of the request's buffer or iovec array, which the program
+        // keeps valid and writable while the request is in flight (this function's contract).
         return unsafe { stream_transfer(fd, false, span, true) };
     }
     if fifo {
-        // SAFETY: the caller's memory (caller).
+        // SAFETY: `span` is the rest of the request's buffer or iovec array, valid while the
+        // request is in flight (this function's contract).
         return sys::without_sigpipe(|| unsafe { transfer(fd, true, span, -1, true) })
             .unwrap_or(-(libc::EOPNOTSUPP as isize));
     }
@@ -146,6 +148,7 @@ unsafe fn transfer_here(fd: c_int, write: bool, fifo: bool, span: Option<Span>) 
         Some(Span::Vec(v, c)) => (v, c),
         None => return 0,
     };
-    // SAFETY: the entries describe the caller's memory (caller).
+    // SAFETY: `cnt` entries at `iov`: the request's own iovec array, or `one`, live until the
+    // call returns, each describing the request's memory, valid while it is in flight.
     unsafe { sys::sock_send_quiet(fd, iov, cnt) }
 }

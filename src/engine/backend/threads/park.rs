@@ -103,7 +103,7 @@ impl Pool {
     /// finished (the caller finishes it), None if nothing (more) moved (still the caller's), and
     /// `Err(())` for a file without a per-call non-blocking transfer (the caller gives it back).
     pub(crate) fn attempt_claimed(&self, r: ReqPtr) -> Result<Option<isize>, ()> {
-        // SAFETY: claimed: live and ours (caller).
+        // SAFETY: a claimed request: its claimer (the caller) owns it, in flight.
         match attempt_ready(&unsafe { r.get() }) {
             Step::Done(n) => Ok(Some(n)),
             Step::Again => Ok(None),
@@ -119,7 +119,7 @@ impl Pool {
 
     /// Forgets what claiming `r` (ours, about to be finished) left in the readiness set.
     pub(crate) fn forget_claimed(&self, r: ReqPtr) {
-        // SAFETY: ours and live (caller).
+        // SAFETY: a claimed request: its claimer (the caller) owns it, in flight.
         if let Some(h) = unsafe { r.get() }.held() {
             self.ready.forget(h.fd(), h.to_word());
         }

@@ -19,7 +19,8 @@ impl Ready {
     /// it (phase Issued: `aio_cancel` says AIO_NOTCANCELED, since the caller may transfer at any
     /// moment) and must finish it or give it back ([`Ready::put_back`]).
     pub(crate) fn claim(&self, r: ReqPtr) -> bool {
-        // SAFETY: live for the call (caller); read only until taken out under the lock.
+        // SAFETY: an aiocb the waiter awaits, in flight and readable for the call (`claim`'s
+        // caller); only read until it is taken out of the table under the lock, which owns it.
         let req = unsafe { r.get() };
         let Some(h) = req.held() else { return false };
         let fd = h.fd();
@@ -51,7 +52,7 @@ impl Ready {
     /// finish (live, owned by the caller, in no list). False (the caller keeps it) if that cannot
     /// be done without waiting for the lock or handing anything to the workers.
     pub(crate) fn put_back(&self, r: ReqPtr) -> bool {
-        // SAFETY: live and ours (caller).
+        // SAFETY: a claimed request: the claimer owns it and it stays in flight until finished.
         let req = unsafe { r.get() };
         let Some(h) = req.held() else { return false };
         let fd = h.fd();
@@ -63,7 +64,8 @@ impl Ready {
         if req.progress() == 0 {
             req.queue_for_workers();
         }
-        // SAFETY: r is live and in no list (caller); the table owns it from here.
+        // SAFETY: claimed, so in no list (claim took it out of the table); the table owns it from
+        // here.
         unsafe { e.lists[dir].push_front(r) };
         if arm(ep, fd, e).is_err() {
             e.lists[dir].remove(r);
