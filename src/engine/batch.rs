@@ -21,6 +21,7 @@
 
 use core::mem::MaybeUninit;
 
+use super::backend::threads::First;
 use super::backend::uring;
 use super::core::{get, Engine};
 use super::fd::table::kind;
@@ -32,12 +33,21 @@ pub(crate) struct Batch<'e> {
     eng: &'e Engine,
     /// False in contexts that must not wait for a lock (possibly a signal handler).
     blocking: bool,
+    /// Made inside the call that submitted its requests (`Batch::submitting`): a new stream request
+    /// for the workers gets its first attempt here (`Pool::first_attempt`).
+    here: bool,
     list: List,
 }
 
 impl<'e> Batch<'e> {
     pub(crate) fn new(eng: &'e Engine, blocking: bool) -> Self {
-        Batch { eng, blocking, list: List::new() }
+        Batch { eng, blocking, here: false, list: List::new() }
+    }
+
+    /// A batch of requests submitted by the calling thread in this call (`aio_read`, `aio_write`,
+    /// `lio_listio`), flushed before it returns.
+    pub(crate) fn submitting(eng: &'e Engine) -> Self {
+        Batch { eng, blocking: true, here: true, list: List::new() }
     }
 
     /// Adds `r`, now issued.
@@ -174,6 +184,27 @@ impl<'e> Batch<'e> {
             Backend::Threads => {
                 let mut l = List::new();
                 for &r in reqs {
+                    // A new pipe or socket request is first tried right here, on the thread that
+                    // submits it (see `threads::first`): a write that can go at once, or a read
+                    // whose data is there, costs no hand-off. Only at submission: a request that
+                    // a completion issues (the next of a chain) goes on as below, so completions
+                    // never recurse.
+                    if self.here {
+                        if let Some(e) = get() {
+                            let q = e.queue(q.idx);
+                            // SAFETY: r is live, accepted, issued and in no list (push's contract),
+                            // and we are inside the call that submitted it (`here`).
+                            match unsafe { q.pool.first_attempt(r, q.host(e), self.fifo(r)) } {
+                                First::Done(n) => {
+                                    // Finished here, once (nobody else has it): status, then notification.
+                                    self.eng.complete(Completion::Request(r, n));
+                                    continue;
+                                }
+                                First::Waits => continue,
+                                First::Usual => {}
+                            }
+                        }
+                    }
                     // A pipe request waits for readiness without a worker (only where we may
                     // wait for a lock and allocate). Only a pipe or FIFO, whose readiness says
                     // what the first attempt would: an epoll or pidfd descriptor answers `read`

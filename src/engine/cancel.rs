@@ -48,12 +48,15 @@ pub(crate) unsafe fn cancel_one(eng: &Engine, r: ReqPtr) -> c_int {
         // AIO_NOTCANCELED for a socket read that nothing would ever have completed).
         // A request handed to the helper to submit to the ring (`uring::may_submit`) is issued
         // there at once: look again after a yield, with the same bound.
+        // A stream request a waiter claimed (`wait::local`) is Issued while that waiter sleeps on
+        // its file: asked to, it gives the request back to the readiness set when it next wakes.
         let transient = match st.phase() {
             Phase::Issued => m.backend() == Backend::Threads && m.stream(),
             Phase::Deferred => true,
             _ => false,
         };
         if transient {
+            req.mark_cancel_asked();
             let now = sys::now();
             if now < *attempt_ends_by.get_or_insert(now + ATTEMPT_WAIT) {
                 sys::yield_now();
@@ -165,7 +168,10 @@ fn cancel_fd_entry(eng: &Engine, fdn: c_int, fe: &FdEntry) -> c_int {
         // 3. Requests a worker is polling for. A request caught between two attempts (Issued for
         // the length of one system call), or on its way to the readiness set, is looked at
         // again after a yield, a few times.
-        for round in 0..8 {
+        // A waiter that claimed a request (`wait::local`) gives it back only when it next wakes:
+        // while claims are out and requests on the fd are left, the bound is in time.
+        let until = sys::now() + ATTEMPT_WAIT;
+        for round in 0.. {
             // 2. Requests queued for workers, or parked in their readiness set (again each
             // round: a worker's request may have been parked meanwhile).
             let mut mine = q.pool.take_queued_on_fd(fdn, &q.bell);
@@ -181,7 +187,8 @@ fn cancel_fd_entry(eng: &Engine, fdn: c_int, fe: &FdEntry) -> c_int {
                 wait_worker(eng, q, t);
                 cancelled += 1;
             }
-            if !transient || round == 7 {
+            let wait_claims = q.pool.has_claims() && fe.order.inflight() != 0 && sys::now() < until;
+            if !transient || (round >= 7 && !wait_claims) {
                 break;
             }
             sys::yield_now();

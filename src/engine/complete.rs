@@ -287,4 +287,5 @@ unsafe fn finish_as(eng: &Engine, r: ReqPtr, mut res: isize, blocking: bool, kee
         unsafe { Group::member_done(eng, group, res < 0, blocking) };
     }
     eng.done.notify_all();
+    q.done.notify_all();
 }

@@ -57,7 +57,7 @@ pub(crate) unsafe fn submit_list<'e>(
     // SAFETY: the submitter's reference keeps the group alive until it releases it below.
     let g = unsafe { &*group };
     let mut refused = None;
-    let mut batch = Batch::new(eng, true);
+    let mut batch = Batch::submitting(eng);
     let mut pending = 0;
     for &p in entries {
         let (r, res) = match intake(p) {

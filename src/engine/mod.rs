@@ -120,7 +120,7 @@ pub(crate) unsafe fn submit_at(r: ReqPtr, op: Op, file_pos: bool, notify: &Notif
         }
     }
     let q = home(eng)?;
-    let mut batch = Batch::new(eng, true);
+    let mut batch = Batch::submitting(eng);
     let group = ::core::ptr::null();
     if let submit::Here::Engine { tried } = here {
         // SAFETY: as above; `serve_here` found the aiocb not in flight.

@@ -17,7 +17,7 @@ use super::fd::table::{FdEntry, Kicks};
 use super::request::{Backend, Completion, Completions, ReqPtr, ReqStack};
 use super::stats::QueueStats;
 use crate::errno::Errno;
-use crate::sys::{self, Doorbell, Guard, Lock, OwnEventFd};
+use crate::sys::{self, Doorbell, EventCount, Guard, Lock, OwnEventFd};
 
 /// What a queue is started with (from the environment, see `core::Config`).
 pub(crate) struct QueueConfig {
@@ -62,6 +62,10 @@ pub(crate) struct Queue {
     helper_waits: AtomicU32,
     /// This queue's row of the stats file (`AIO_RS_STATS`), else None: nothing is counted.
     pub(crate) stats: Option<&'static QueueStats>,
+    /// Moved by every completion of this queue's requests, besides the engine's `done`: a waiter
+    /// whose awaited requests are all this queue's sleeps here, so that completions of other
+    /// queues' requests (other threads') do not wake it (`wait::Wait::step`).
+    pub(crate) done: EventCount,
 }
 
 impl Queue {
@@ -109,6 +113,7 @@ impl Queue {
             kicks: Kicks::new(),
             helper_waits: AtomicU32::new(0),
             stats,
+            done: EventCount::new(),
         };
         if q.ring.is_none() {
             // Stream requests go to the workers, and wait for readiness in their epoll instance,

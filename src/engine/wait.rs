@@ -42,6 +42,9 @@ use crate::abi::Aiocb;
 use crate::errno::Errno;
 use crate::sys::{self, Guard, SleepCall};
 
+mod local;
+use local::counter;
+
 /// What [`Wait`] sleeps on.
 #[derive(Default, Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct WaitSet {
@@ -51,6 +54,8 @@ pub(crate) struct WaitSet {
     kaio_queues: u64,
     /// True if some awaited request can only be completed by someone else (workers, a helper).
     others: bool,
+    /// The queues the awaited requests belong to (`Meta::queue`), whatever their backend.
+    homes: u64,
 }
 
 impl WaitSet {
@@ -61,13 +66,14 @@ impl WaitSet {
 
     /// A set waiting on queue `q`'s ring alone.
     pub(crate) fn ring_of(q: usize) -> WaitSet {
-        WaitSet { ring_queues: 1 << q, ..WaitSet::default() }
+        WaitSet { ring_queues: 1 << q, homes: 1 << q, ..WaitSet::default() }
     }
 
     /// Adds `req` (in flight, EINPROGRESS).
     pub(crate) fn add(&mut self, req: &Req<'_>) {
         let m = req.meta();
         let bit = 1u64 << m.queue();
+        self.homes |= bit;
         match m.backend() {
             Backend::Uring => self.ring_queues |= bit,
             Backend::Kaio => self.kaio_queues |= bit,
@@ -154,10 +160,16 @@ enum Held<'e> {
         k: Backend,
         g: Guard<'e, ()>,
     },
-    /// Watch counts on these queues (their helpers reap) and a registration with the event
-    /// counter.
+    /// Watch counts on these queues (their helpers reap) and a registration with an event
+    /// counter: the engine's, or that of queue `local` when every awaited request is its own.
     Counter {
         queues: u64,
+        local: Option<usize>,
+    },
+    /// A parked stream request of `q`'s workers, claimed (see `local`).
+    Claim {
+        q: &'e Queue,
+        r: ReqPtr,
     },
 }
 
@@ -171,6 +183,8 @@ pub(crate) struct Wait<'e> {
     held: Held<'e>,
     /// A source's descriptor became unusable (POLLNVAL): sleep on the event counter instead.
     no_source: bool,
+    /// A claimed request had no non-blocking transfer: claim no more (see `local`).
+    no_claim: bool,
     /// The last sleep on a ring was shortened to `RING_SLEEP_CAP`.
     capped: bool,
     /// The sleep's timeout and descriptor, named by the `SleepCall` last returned.
@@ -194,6 +208,7 @@ impl<'e> Wait<'e> {
             deadline: timeout.map(|t| sys::now().saturating_add(t)),
             held: Held::Nothing,
             no_source: false,
+            no_claim: false,
             capped: false,
             ts: libc::timespec { tv_sec: 0, tv_nsec: 0 },
             pfd: libc::pollfd { fd: -1, events: libc::POLLIN, revents: 0 },
@@ -274,14 +289,15 @@ impl<'e> Wait<'e> {
                 }
                 q.release_reap(g);
             }
-            Held::Counter { queues } => {
+            Held::Counter { queues, local } => {
                 if let Some(eng) = eng {
-                    eng.done.unprepare();
+                    counter(eng, local).unprepare();
                     for qi in bits(queues) {
                         eng.queue(qi).watch_dec();
                     }
                 }
             }
+            Held::Claim { q, r } => self.release_claim(q, r, reap),
         }
     }
 
@@ -342,18 +358,23 @@ impl<'e> Wait<'e> {
                 Source::Again => continue,
                 Source::Busy => {}
             }
+            if let Some(call) = self.sleep_claimed(eng, ws, left) {
+                return Step::Sleep(call);
+            }
             // Otherwise someone else reaps: make the helpers of our queues watch, and sleep.
             for qi in bits(ws.queues()) {
                 eng.queue(qi).watch_inc();
             }
-            let ticket = eng.done.prepare();
-            self.held = Held::Counter { queues: ws.queues() };
+            let local = self.local_queue(eng, ws);
+            let ev = counter(eng, local);
+            let ticket = ev.prepare();
+            self.held = Held::Counter { queues: ws.queues(), local };
             if self.check(Some(eng)).0 {
                 self.release(false);
                 return Step::Done(self.result());
             }
             let ts = self.timeout(left);
-            return Step::Sleep(eng.done.sleep_call(ticket, ts.map(|t| &*t)));
+            return Step::Sleep(ev.sleep_call(ticket, ts.map(|t| &*t)));
         }
     }
 
@@ -530,6 +551,9 @@ unsafe fn any_state(entries: &[*const Aiocb], eng: Option<&Engine>) -> (bool, Wa
         }
         if eng.is_some_and(|e| req.in_flight(e.epoch)) {
             ws.add(&req);
+        } else {
+            // Not in flight here (yet): it may complete on any queue (see `WaitSet::home`).
+            ws.homes = u64::MAX;
         }
     }
     (!listed, ws)
@@ -639,6 +663,22 @@ mod tests {
         assert!(set_of(&mut v).single().is_none());
         // Nothing at all.
         assert_eq!(WaitSet::default().single(), None);
+    }
+
+    /// The queue whose event counter a wait may sleep on: the one all awaited requests belong
+    /// to, whatever their backend or phase; none when they belong to two.
+    #[test]
+    fn one_home_queue_whatever_the_backend() {
+        let mut v = [issued(2, Backend::Threads), issued(2, Backend::Uring), issued(2, Backend::Kaio)];
+        assert_eq!(set_of(&mut v).home(), Some(2));
+        let mut v = [issued(0, Backend::Threads)];
+        // SAFETY: live box of this test.
+        unsafe { ReqPtr::new(&mut *v[0]).unwrap().get() }.park();
+        assert_eq!(set_of(&mut v).home(), Some(0), "parked on its fd: still its queue's");
+        let mut v = [issued(1, Backend::Threads), issued(4, Backend::Threads)];
+        assert_eq!(set_of(&mut v).home(), None);
+        assert_eq!(WaitSet::default().home(), None);
+        assert_eq!(WaitSet::others().home(), None);
     }
 
     /// An aiocb that reads EINPROGRESS but is in flight in no engine (its tag is zero): nothing

@@ -87,13 +87,30 @@ pub(crate) fn epoll_wait(ep: c_int, out: &mut [libc::epoll_event], timeout_ms: c
 /// `iov` points to `cnt` entries, each describing memory valid for the call (writable for a
 /// read).
 pub(crate) unsafe fn sock_transfer(fd: c_int, write: bool, iov: *const libc::iovec, cnt: usize) -> isize {
+    // SAFETY: as this function (the caller's contract).
+    unsafe { sock_msg(fd, write, iov, cnt, libc::MSG_DONTWAIT) }
+}
+
+/// [`sock_transfer`] of a write that raises no SIGPIPE (`MSG_NOSIGNAL`): a connection closed by the
+/// peer answers EPIPE only. For a write made on a program thread.
+///
+/// # Safety
+/// As [`sock_transfer`].
+pub(crate) unsafe fn sock_send_quiet(fd: c_int, iov: *const libc::iovec, cnt: usize) -> isize {
+    // SAFETY: as this function (the caller's contract).
+    unsafe { sock_msg(fd, true, iov, cnt, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) }
+}
+
+/// # Safety
+/// As [`sock_transfer`].
+unsafe fn sock_msg(fd: c_int, write: bool, iov: *const libc::iovec, cnt: usize, flags: c_int) -> isize {
     // SAFETY: all-zero is a valid msghdr (no name, no control data).
     let mut msg: libc::msghdr = unsafe { core::mem::zeroed() };
     msg.msg_iov = iov as *mut libc::iovec;
     msg.msg_iovlen = cnt;
     let nr = if write { libc::SYS_sendmsg } else { libc::SYS_recvmsg };
     // SAFETY: `msg` is live for the call and describes the caller's iovecs (see above).
-    let r = unsafe { libc::syscall(nr, fd, &mut msg as *mut libc::msghdr, libc::MSG_DONTWAIT) };
+    let r = unsafe { libc::syscall(nr, fd, &mut msg as *mut libc::msghdr, flags) };
     if r < 0 {
         -(Errno::last().0 as isize)
     } else {

@@ -56,7 +56,7 @@ pub(crate) use self::cqfd::{
 };
 pub(crate) use self::doorbell::Doorbell;
 pub(crate) use self::env::var;
-pub(crate) use self::epoll::{epoll_ctl, epoll_wait, sock_transfer, OwnEpoll};
+pub(crate) use self::epoll::{epoll_ctl, epoll_wait, sock_send_quiet, sock_transfer, OwnEpoll};
 pub(crate) use self::errno::{strerror, ErrnoGuard};
 pub(crate) use self::fd::{
     claim, claimed_by, close, dup_high, file_id, is_open, is_own_by, move_high, new_owner, status_flags, tag_own,
@@ -68,7 +68,7 @@ pub(crate) use self::io::{fdatasync, fsync, poll, pread, pwrite, transfer};
 pub(crate) use self::log::{log_line, open_append, read_number, write_all};
 pub(crate) use self::proc::{at_exit, at_fork, cpus_configured, getpid, getuid, self_stat};
 pub(crate) use self::shm::{create_shared, map_anonymous, unlink};
-pub(crate) use self::signal::{queue_asyncio_signal, sigrtmax, thread_in_process};
+pub(crate) use self::signal::{queue_asyncio_signal, sigrtmax, thread_in_process, without_sigpipe};
 pub(crate) use self::sleep::SleepCall;
 pub(crate) use self::stack::{Linked, Stack};
 pub(crate) use self::thread::{spawn, spawn_runner, thread_name, yield_now, NoCancel, Runner, ThreadAttr};

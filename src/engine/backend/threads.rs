@@ -28,11 +28,13 @@ use crate::engine::request::{Completion, Completions, List, Op, Phase, Req, ReqP
 use crate::errno::Errno;
 use crate::sys::{self, Doorbell, Lock, OwnEventFd, ThreadAttr};
 
+mod first;
 mod handoff;
 mod park;
+pub(crate) use first::First;
 mod ready;
 use handoff::Work;
-use ready::{holds_its_file, stream_transfer, transfer, Ready};
+use ready::{attempt_ready, holds_its_file, stream_transfer, transfer, Ready, Step};
 
 /// The most workers one queue may have.
 pub(crate) const MAX_WORKERS: usize = 64;
@@ -107,6 +109,9 @@ pub(crate) struct Pool {
     poller: AtomicU32,
     /// Workers between their `current` request and the readiness set (see `run_stream`).
     parking: AtomicU32,
+    /// Requests waiters have claimed from the readiness set (`park::claim`) and not yet finished
+    /// or given back: `aio_cancel(fd, NULL)` waits for them to come back (see `take_polling_on_fd`).
+    claims: AtomicU32,
 }
 
 /// What running a request came to: its result (a count or `-errno`), or parked in the readiness
@@ -143,6 +148,7 @@ impl Pool {
             ready: Ready::new(),
             poller: AtomicU32::new(0),
             parking: AtomicU32::new(0),
+            claims: AtomicU32::new(0),
         }
     }
 
@@ -314,7 +320,7 @@ impl Pool {
                 _ => {}
             }
         }
-        (taken, transient || self.parking.load(Acquire) != 0)
+        (taken, transient || self.parking.load(Acquire) != 0 || self.claims.load(Acquire) != 0)
     }
 
     /// Whether the worker of `t` has finished the request taken from it.

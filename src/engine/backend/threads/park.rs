@@ -7,7 +7,7 @@
 use core::ptr;
 use core::sync::atomic::Ordering::*;
 
-use super::{Host, Pool, Worker};
+use super::{attempt_ready, Host, Pool, Step, Worker};
 use crate::abi::Aiocb;
 use crate::engine::request::{Completion, List, ReqPtr};
 use crate::sys::{self, Doorbell, ThreadAttr};
@@ -61,7 +61,7 @@ impl Pool {
     /// Parks `r` (live, ours, in no list, holding its file) in the readiness set, starting the
     /// pool's poller if it has none; false if it cannot wait there. What the set gave back goes to
     /// the work list.
-    fn park(&'static self, r: ReqPtr, host: Host) -> bool {
+    pub(super) fn park(&'static self, r: ReqPtr, host: Host) -> bool {
         if self.poller.load(Acquire) == 0 && !self.start_poller(host) {
             return false;
         }
@@ -90,6 +90,59 @@ impl Pool {
     fn poller_main(&'static self, host: Host) {
         let mut done = |r: ReqPtr, res: isize| host.sink.complete(Completion::Request(r, res));
         self.ready.poll_loop(&|l| self.requeue(l, host.helper), &mut done);
+    }
+
+    /// A waiter takes its parked request `r` (live for the call) out of the readiness set, to wait
+    /// for its file and transfer itself (see `ready::claim`); true if it did: the caller owns it,
+    /// holding its file, and must finish it or give it back ([`Pool::put_back`]).
+    pub(crate) fn claim(&self, r: ReqPtr) -> bool {
+        let took = self.ready.claim(r);
+        if took {
+            self.claims.fetch_add(1, AcqRel);
+        }
+        took
+    }
+
+    /// Whether requests are claimed by waiters (see `take_polling_on_fd`).
+    pub(crate) fn has_claims(&self) -> bool {
+        self.claims.load(Acquire) != 0
+    }
+
+    /// A claim ended without the claimer finishing or giving back its request through this pool
+    /// (it handed it to the helper).
+    pub(crate) fn claim_handed_on(&self) {
+        self.claims.fetch_sub(1, AcqRel);
+    }
+
+    /// The claimer's non-blocking attempt for claimed `r` (ours, live): `Some(result)` once
+    /// finished (the caller finishes it), None if nothing (more) moved (still the caller's), and
+    /// `Err(())` for a file without a per-call non-blocking transfer (the caller gives it back).
+    pub(crate) fn attempt_claimed(&self, r: ReqPtr) -> Result<Option<isize>, ()> {
+        // SAFETY: a claimed request: its claimer (the caller) owns it, in flight.
+        match attempt_ready(&unsafe { r.get() }) {
+            Step::Done(n) => Ok(Some(n)),
+            Step::Again => Ok(None),
+            Step::Unsupported => Err(()),
+        }
+    }
+
+    /// Gives back claimed `r` (ours, live, in no list) to the readiness set; false if that cannot
+    /// be done without waiting for a lock (the caller then hands it to the helper).
+    pub(crate) fn put_back(&self, r: ReqPtr) -> bool {
+        let back = self.ready.put_back(r);
+        if back {
+            self.claims.fetch_sub(1, AcqRel);
+        }
+        back
+    }
+
+    /// Forgets what claiming `r` (ours, about to be finished) left in the readiness set.
+    pub(crate) fn forget_claimed(&self, r: ReqPtr) {
+        self.claims.fetch_sub(1, AcqRel);
+        // SAFETY: a claimed request: its claimer (the caller) owns it, in flight.
+        if let Some(h) = unsafe { r.get() }.held() {
+            self.ready.forget(h.fd(), h.to_word());
+        }
     }
 
     /// Requests the readiness set gave back, to the work list (requests that wrote part stay

@@ -31,6 +31,8 @@
 //! old way (a worker each) until a program thread has made a new instance; registrations of an
 //! instance lost and made again since are dropped the same way (`Table::instance`).
 
+mod claim;
+
 use core::ffi::c_int;
 use core::sync::atomic::{AtomicU32, Ordering::*};
 use core::time::Duration;
