@@ -187,8 +187,11 @@ fn cancel_fd_entry(eng: &Engine, fdn: c_int, fe: &FdEntry) -> c_int {
                 wait_worker(eng, q, t);
                 cancelled += 1;
             }
-            let wait_claims = q.pool.has_claims() && fe.order.inflight() != 0 && sys::now() < until;
-            if !transient || (round >= 7 && !wait_claims) {
+            // A claimed request comes back to the set, or (its waiter could not take the set's
+            // lock) through the helper, which issues it to the workers again.
+            let coming_back =
+                (q.pool.has_claims() || q.handing_over()) && fe.order.inflight() != 0 && sys::now() < until;
+            if !coming_back && (!transient || round >= 7) {
                 break;
             }
             sys::yield_now();
