@@ -42,6 +42,8 @@ use crate::abi::Aiocb;
 use crate::errno::Errno;
 use crate::sys::{self, Guard, SleepCall};
 
+mod spin;
+
 /// What [`Wait`] sleeps on.
 #[derive(Default, Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct WaitSet {
@@ -366,42 +368,6 @@ impl<'e> Wait<'e> {
         }
     }
 
-    /// Before each sleep on the event counter while an awaited file request is with the
-    /// workers (`WaitSet::soon`): looks whether the wait is over, again and again, for up to
-    /// `SPIN` (and not past the deadline, `left`). True if it is over.
-    ///
-    /// A worker's buffered write or read of a cached page takes a few microseconds; a sleep and
-    /// the wake-up that ends it cost both sides more: the worker's `futex` wake-up, and, worse,
-    /// the scheduler tends to wake the sleeper on the waker's CPU, where it preempts the worker;
-    /// the sleeper then submits, finds nothing done (the worker is preempted) and sleeps again,
-    /// and the two take turns on one CPU while the other idles. Measured with fio's posixaio loop
-    /// (buffered random writes at depth 32; Linux 6.18, 2 CPUs): without the spin the
-    /// submitting thread slept 0.4 to 0.7 times per request and the worker was preempted as
-    /// often (glibc: 0.06 to 0.26); with it, 0.06 each (0.10 to 0.24 spinning only before a
-    /// wait's first sleep: the spin also gives the scheduler time to move the preempted worker
-    /// to the idle CPU). So a wait woken by other requests' completions spins again, for at
-    /// most `SPIN` per wake-up, which costs less than the wake-up did. Never when the thread may
-    /// use one CPU only (the worker could not run meanwhile), and it only reads the awaited requests'
-    /// status: nothing is taken or locked, so it stays async-signal-safe and needs no cleanup.
-    fn spin(&mut self, eng: &Engine, left: Option<Duration>) -> bool {
-        if !multi_cpu() {
-            return false;
-        }
-        let spin = left.map_or(SPIN, |l| l.min(SPIN));
-        let end = sys::now().saturating_add(spin);
-        loop {
-            for _ in 0..32 {
-                core::hint::spin_loop();
-            }
-            if self.check(Some(eng)).0 {
-                return true;
-            }
-            if sys::now() >= end {
-                return false;
-            }
-        }
-    }
-
     /// If everything awaited sits in one kernel source and its reap lock is free, takes the lock
     /// and prepares to sleep in `ppoll` on the source's descriptor: the ring (readable while its
     /// completion queue holds entries) or the kernel AIO eventfd (every iocb signals it; it is
@@ -468,23 +434,6 @@ impl<'e> Wait<'e> {
         });
         Source::Sleep(SleepCall::poll(core::slice::from_mut(&mut self.pfd), ts))
     }
-}
-
-/// How long a wait looks at its requests before it sleeps while a worker is inside one of them
-/// (see [`Wait::spin`]): about what a cross-CPU wake-up costs.
-const SPIN: Duration = Duration::from_micros(20);
-
-/// Whether this thread may run on more than one CPU (asked once per process; a thread pinned
-/// alone answers for the process, which only makes the spin rarer).
-fn multi_cpu() -> bool {
-    use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
-    static CPUS: AtomicU32 = AtomicU32::new(0);
-    let mut n = CPUS.load(Relaxed);
-    if n == 0 {
-        n = sys::cpus_allowed().min(u32::MAX as usize) as u32;
-        CPUS.store(n, Relaxed);
-    }
-    n > 1
 }
 
 /// What [`Wait::sleep_on_source`] found.
