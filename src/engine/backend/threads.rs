@@ -32,6 +32,7 @@ mod handoff;
 mod park;
 mod ready;
 use handoff::Work;
+pub(crate) use handoff::SPIN_SKIP;
 use ready::{holds_its_file, stream_transfer, transfer, Ready};
 
 /// The most workers one queue may have.
@@ -107,6 +108,12 @@ pub(crate) struct Pool {
     poller: AtomicU32,
     /// Workers between their `current` request and the readiness set (see `run_stream`).
     parking: AtomicU32,
+    /// Bumped under the work lock by every hand-off of new work (see `Pool::await_push`).
+    pushes: AtomicU32,
+    /// Whether an idle worker may spin before it sleeps: more than one CPU to run on.
+    spin: bool,
+    /// Idle periods left to sleep through without spinning (see `Pool::await_push`).
+    spin_skip: AtomicU32,
 }
 
 /// What running a request came to: its result (a count or `-errno`), or parked in the readiness
@@ -143,6 +150,9 @@ impl Pool {
             ready: Ready::new(),
             poller: AtomicU32::new(0),
             parking: AtomicU32::new(0),
+            pushes: AtomicU32::new(0),
+            spin: sys::cpus_allowed() > 1,
+            spin_skip: AtomicU32::new(0),
         }
     }
 
@@ -364,9 +374,20 @@ impl Pool {
         // Whether files left held by this worker's finished requests were let go of since it
         // last finished one (see `Completions::idle`).
         let mut let_go = true;
+        // Whether this worker may spin before it sleeps (once per idle period, see `await_push`).
+        let mut may_spin = self.spin;
         loop {
             let mut g = self.work.lock();
             let Some(r) = g.list.pop_front() else {
+                if may_spin {
+                    // Still counted active, so a push wakes nobody: it is seen here, or in the list
+                    // when this worker looks again.
+                    may_spin = false;
+                    let seen = self.pushes.load(Relaxed);
+                    drop(g);
+                    self.await_push(seen);
+                    continue;
+                }
                 // Asleep until someone takes this worker out of `asleep` (and counts it active);
                 // while files are kept for the next requests, for `KEEP` at most.
                 g.active -= 1;
@@ -391,8 +412,10 @@ impl Pool {
                         let_go = true;
                     }
                 }
+                may_spin = self.spin;
                 continue;
             };
+            may_spin = self.spin;
             // Still under the work lock, so that `aio_cancel` finds the request either in the list
             // or as this worker's current one: a stream request that has not touched its fd yet is
             // Polling (cancellable), anything else is Issued.

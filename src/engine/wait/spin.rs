@@ -3,9 +3,15 @@
 
 use core::time::Duration;
 
+use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
 use super::Wait;
+use crate::engine::backend::threads::SPIN_SKIP;
 use crate::engine::core::Engine;
 use crate::sys;
+
+/// Waits left to sleep without spinning (see `SPIN_SKIP`).
+static SKIP: AtomicU32 = AtomicU32::new(0);
 
 impl Wait<'_> {
     /// Before each sleep on the event counter while an awaited file request is with the
@@ -29,6 +35,12 @@ impl Wait<'_> {
         if !multi_cpu() {
             return false;
         }
+        // After a spin that saw nothing, the next `SPIN_SKIP` waits sleep at once (see there).
+        let skip = SKIP.load(Relaxed);
+        if skip > 0 {
+            SKIP.store(skip - 1, Relaxed);
+            return false;
+        }
         let spin = left.map_or(SPIN, |l| l.min(SPIN));
         let end = sys::now().saturating_add(spin);
         loop {
@@ -39,6 +51,7 @@ impl Wait<'_> {
                 return true;
             }
             if sys::now() >= end {
+                SKIP.store(SPIN_SKIP, Relaxed);
                 return false;
             }
         }
@@ -52,7 +65,6 @@ const SPIN: Duration = Duration::from_micros(20);
 /// Whether this thread may run on more than one CPU (asked once per process; a thread pinned
 /// alone answers for the process, which only makes the spin rarer).
 fn multi_cpu() -> bool {
-    use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
     static CPUS: AtomicU32 = AtomicU32::new(0);
     let mut n = CPUS.load(Relaxed);
     if n == 0 {
