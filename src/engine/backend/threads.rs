@@ -412,7 +412,6 @@ impl Pool {
                         let_go = true;
                     }
                 }
-                may_spin = self.spin;
                 continue;
             };
             may_spin = self.spin;
