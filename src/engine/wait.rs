@@ -350,8 +350,14 @@ impl<'e> Wait<'e> {
                 Source::Again => continue,
                 Source::Busy => {}
             }
-            if ws.soon && self.spin(eng, left) {
-                return Step::Done(self.result());
+            let mut left = left;
+            if ws.soon {
+                if self.spin(eng, left) {
+                    return Step::Done(self.result());
+                }
+                // The sleep's timeout counts from now.
+                let Some(l) = self.left() else { return Step::Done(Err(Errno::EAGAIN)) };
+                left = l;
             }
             // Otherwise someone else reaps: make the helpers of our queues watch, and sleep.
             for qi in bits(ws.queues()) {

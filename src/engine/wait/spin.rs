@@ -1,9 +1,8 @@
 //! A wait's spin before it sleeps while a worker is about to complete what it waits for
 //! ([`Wait::spin`]).
 
-use core::time::Duration;
-
 use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use core::time::Duration;
 
 use super::Wait;
 use crate::engine::backend::threads::SPIN_SKIP;
@@ -51,7 +50,10 @@ impl Wait<'_> {
                 return true;
             }
             if sys::now() >= end {
-                SKIP.store(SPIN_SKIP, Relaxed);
+                // Cut short by the deadline, it says nothing about the next waits.
+                if spin == SPIN {
+                    SKIP.store(SPIN_SKIP, Relaxed);
+                }
                 return false;
             }
         }
