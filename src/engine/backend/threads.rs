@@ -32,7 +32,7 @@ mod handoff;
 mod park;
 mod ready;
 use handoff::Work;
-pub(crate) use handoff::SPIN_SKIP;
+pub(crate) use handoff::{spin_done, spin_slot, SPIN_SKIP};
 use ready::{holds_its_file, stream_transfer, transfer, Ready};
 
 /// The most workers one queue may have.
@@ -112,6 +112,8 @@ pub(crate) struct Pool {
     pushes: AtomicU32,
     /// Whether an idle worker may spin before it sleeps: more than one CPU to run on.
     spin: bool,
+    /// The CPUs the process may run on (see `handoff::spin_slot`).
+    cpus: u32,
     /// Idle periods left to sleep through without spinning (see `Pool::await_push`).
     spin_skip: AtomicU32,
 }
@@ -152,6 +154,7 @@ impl Pool {
             parking: AtomicU32::new(0),
             pushes: AtomicU32::new(0),
             spin: sys::cpus_allowed() > 1,
+            cpus: sys::cpus_allowed().min(u32::MAX as usize) as u32,
             spin_skip: AtomicU32::new(0),
         }
     }

@@ -5,7 +5,7 @@ use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use core::time::Duration;
 
 use super::Wait;
-use crate::engine::backend::threads::SPIN_SKIP;
+use crate::engine::backend::threads::{spin_done, spin_slot, SPIN_SKIP};
 use crate::engine::core::Engine;
 use crate::sys;
 
@@ -28,10 +28,12 @@ impl Wait<'_> {
     /// wait's first sleep: the spin also gives the scheduler time to move the preempted worker
     /// to the idle CPU). So a wait woken by other requests' completions spins again, for at
     /// most `SPIN` per wake-up, which costs less than the wake-up did. Never when the thread may
-    /// use one CPU only (the worker could not run meanwhile), and it only reads the awaited requests'
-    /// status: nothing is taken or locked, so it stays async-signal-safe and needs no cleanup.
+    /// use one CPU only (the worker could not run meanwhile), nor when as many threads of the
+    /// process spin already as it has CPUs (`spin_slot`). It only reads the awaited requests'
+    /// status (and takes and gives back a spinning slot, one atomic each): nothing is locked, so
+    /// it stays async-signal-safe and needs no cleanup.
     pub(super) fn spin(&mut self, eng: &Engine, left: Option<Duration>) -> bool {
-        if !multi_cpu() {
+        if cpus() < 2 {
             return false;
         }
         // After a spin that saw nothing, the next `SPIN_SKIP` waits sleep at once (see there).
@@ -40,23 +42,28 @@ impl Wait<'_> {
             SKIP.store(skip - 1, Relaxed);
             return false;
         }
+        if !spin_slot(cpus()) {
+            return false;
+        }
         let spin = left.map_or(SPIN, |l| l.min(SPIN));
         let end = sys::now().saturating_add(spin);
-        loop {
+        let done = loop {
             for _ in 0..32 {
                 core::hint::spin_loop();
             }
             if self.check(Some(eng)).0 {
-                return true;
+                break true;
             }
             if sys::now() >= end {
                 // Cut short by the deadline, it says nothing about the next waits.
                 if spin == SPIN {
                     SKIP.store(SPIN_SKIP, Relaxed);
                 }
-                return false;
+                break false;
             }
-        }
+        };
+        spin_done();
+        done
     }
 }
 
@@ -64,14 +71,14 @@ impl Wait<'_> {
 /// (see [`Wait::spin`]): about what a cross-CPU wake-up costs.
 const SPIN: Duration = Duration::from_micros(20);
 
-/// Whether this thread may run on more than one CPU (asked once per process; a thread pinned
-/// alone answers for the process, which only makes the spin rarer).
-fn multi_cpu() -> bool {
+/// How many CPUs this thread may run on (asked once per process; a thread pinned alone answers
+/// for the process, which only makes the spin rarer).
+fn cpus() -> u32 {
     static CPUS: AtomicU32 = AtomicU32::new(0);
     let mut n = CPUS.load(Relaxed);
     if n == 0 {
         n = sys::cpus_allowed().min(u32::MAX as usize) as u32;
         CPUS.store(n, Relaxed);
     }
-    n > 1
+    n
 }

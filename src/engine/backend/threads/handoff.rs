@@ -38,7 +38,7 @@
 //! same way ([`Pool::hand_off`]); since a pool whose stream requests were all parked at submission
 //! may have no worker yet, the helper is then also asked for one when nobody would look.
 
-use core::sync::atomic::Ordering::*;
+use core::sync::atomic::{AtomicU32, Ordering::*};
 use core::time::Duration;
 
 use super::{Host, Pool};
@@ -81,6 +81,29 @@ const IDLE_SPIN: Duration = Duration::from_micros(20);
 /// waiter's spin, `wait::spin`): a spin that fails costs up to 20 µs, one that succeeds saves
 /// about as much, so on a machine where they keep failing the cost stays a small fraction.
 pub(crate) const SPIN_SKIP: u32 = 8;
+
+/// Threads of the process spinning now (waiters and idle workers), see [`spin_slot`].
+static SPINNING: AtomicU32 = AtomicU32::new(0);
+
+/// Takes one of the `cpus` spinning slots of the process, if one is free (the caller calls
+/// [`spin_done`] when it stops): never more spinners than CPUs (two threads and their two
+/// workers at depth 1 on two CPUs would otherwise spin four at a time, each while the thread it
+/// waits for cannot run). Not `cpus - 1`: at depth 1 a worker that has just completed a request
+/// looks for a slot while its waiter, which is about to see the completion, still holds one.
+/// Async-signal-safe. (A fork child can inherit the slot of a thread that spun in the parent:
+/// it then spins a little less.)
+pub(crate) fn spin_slot(cpus: u32) -> bool {
+    if SPINNING.fetch_add(1, Relaxed) < cpus {
+        return true;
+    }
+    SPINNING.fetch_sub(1, Relaxed);
+    false
+}
+
+/// Gives back a slot taken by [`spin_slot`].
+pub(crate) fn spin_done() {
+    SPINNING.fetch_sub(1, Relaxed);
+}
 
 impl Pool {
     /// Under the work lock (`g`): chooses a sleeping worker to wake ([`Work::wake_one`]; with
@@ -137,19 +160,23 @@ impl Pool {
             self.spin_skip.store(skip - 1, Relaxed);
             return;
         }
+        if !spin_slot(self.cpus) {
+            return;
+        }
         let end = sys::now().saturating_add(IDLE_SPIN);
         loop {
             for _ in 0..32 {
                 core::hint::spin_loop();
             }
             if self.pushes.load(Acquire) != seen {
-                return;
+                break;
             }
             if sys::now() >= end {
                 self.spin_skip.store(SPIN_SKIP, Relaxed);
-                return;
+                break;
             }
         }
+        spin_done();
     }
 
     /// Wakes worker `w`, chosen by [`Pool::choose`]. Async-signal-safe.
