@@ -29,10 +29,14 @@
 //! both in one, so it either sees the worker active (which then looks at the list again) or
 //! asleep (and wakes it). The wake word is written only by the one who took the worker out of
 //! `asleep`, and the worker sleeps in `futex` only while the word is still 0 (the kernel compares
-//! it as it goes to sleep). A worker whose timed sleep (`KEEP`) ends takes itself out of `asleep`
-//! under the lock unless someone took it out first (then it was counted active for it). The stall
-//! check is a heuristic over plain atomics: at worst it wakes one worker too many or one `STALL`
-//! late; it never strands work, since a push with nobody active always wakes or starts one.
+//! it as it goes to sleep). A worker that spins before it sleeps ([`Pool::await_push`]) stays
+//! counted active throughout and looks at the list again under the lock before it enters
+//! `asleep`, so a push during its spin (which wakes nobody) is seen either way; the push count it
+//! watches only ends the spin early. A worker whose timed sleep (`KEEP`) ends takes itself out of
+//! `asleep` under the lock unless someone took it out first (then it was counted active for it).
+//! The stall check is a heuristic over plain atomics: at worst it wakes one worker too many or
+//! one `STALL` late; it never strands work, since a push with nobody active always wakes or
+//! starts one.
 //!
 //! Requests the readiness set gives back (`park.rs`: `Pool::requeue`) are added to the list the
 //! same way ([`Pool::hand_off`]); since a pool whose stream requests were all parked at submission
