@@ -297,4 +297,24 @@ mod tests {
         assert_eq!(w.wake_one(), None, "nobody asleep: the caller must start one");
         w.list.pop_front();
     }
+
+    /// An idle worker's spin ends at once when work was handed off since it looked; one that saw
+    /// nothing makes the next `SPIN_SKIP` idle periods skip theirs. Never more spinners than CPUs.
+    #[test]
+    fn an_idle_spin_that_sees_nothing_makes_the_next_ones_skip() {
+        let p = Pool::new(1);
+        let seen = p.pushes.load(Relaxed);
+        p.pushes.fetch_add(1, Relaxed);
+        p.await_push(seen);
+        assert_eq!(p.spin_skip.load(Relaxed), 0, "a push came: the spin succeeded");
+        p.await_push(p.pushes.load(Relaxed));
+        assert_eq!(p.spin_skip.load(Relaxed), SPIN_SKIP, "nothing came within IDLE_SPIN");
+        for left in (0..SPIN_SKIP).rev() {
+            p.await_push(p.pushes.load(Relaxed));
+            assert_eq!(p.spin_skip.load(Relaxed), left, "skipped without spinning");
+        }
+        assert!(spin_slot(u32::MAX));
+        spin_done();
+        assert!(!spin_slot(0), "no CPU: no slot");
+    }
 }
