@@ -53,9 +53,9 @@ pub(crate) struct WaitSet {
     kaio_queues: u64,
     /// True if some awaited request can only be completed by someone else (workers, a helper).
     others: bool,
-    /// True if some awaited request on a file (not a stream) is on the workers' list or run by
-    /// one of them now: done as soon as a worker gets to it (see [`Wait::spin`]).
-    soon: bool,
+    /// Queues with an awaited request on a file (not a stream) on their workers' list or run by
+    /// one of them now: done as soon as a worker gets to it, if it is quick (see [`Wait::spin`]).
+    soon: u64,
 }
 
 impl WaitSet {
@@ -80,7 +80,7 @@ impl WaitSet {
         }
         let phase = req.state().phase();
         if m.backend() == Backend::Threads && !m.stream() && matches!(phase, Phase::Queued | Phase::Issued) {
-            self.soon = true;
+            self.soon |= bit;
         }
         // An fsync waiting for its predecessors is issued to its backend, in this queue, by
         // whoever completes the last of them (a helper watches meanwhile: see `fd`), so its own
@@ -351,8 +351,8 @@ impl<'e> Wait<'e> {
                 Source::Busy => {}
             }
             let mut left = left;
-            if ws.soon {
-                if self.spin(eng, left) {
+            if ws.soon != 0 {
+                if self.spin(eng, ws.soon, left) {
                     return Step::Done(self.result());
                 }
                 // The sleep's timeout counts from now.
@@ -664,18 +664,18 @@ mod tests {
     #[test]
     fn only_file_requests_with_the_workers_are_spun_for() {
         let mut v = [issued(0, Backend::Threads)];
-        assert!(set_of(&mut v).soon, "run by a worker");
+        assert_eq!(set_of(&mut v).soon, 1, "run by a worker");
         // SAFETY: live box of this test.
         let req = unsafe { ReqPtr::new(&mut *v[0]).unwrap().get() };
         req.queue_for_workers();
-        assert!(set_of(&mut v).soon, "on the workers' list");
+        assert_eq!(set_of(&mut v).soon, 1, "on the workers' list");
         req.park();
-        assert!(!set_of(&mut v).soon, "parked on its fd: waits for others");
+        assert_eq!(set_of(&mut v).soon, 0, "parked on its fd: waits for others");
         req.set_meta(Meta::new(0, Backend::Threads, Op::Read).with_stream(true));
         req.queue_for_workers();
-        assert!(!set_of(&mut v).soon, "a stream waits for its peer");
+        assert_eq!(set_of(&mut v).soon, 0, "a stream waits for its peer");
         let mut k = [issued(0, Backend::Uring), issued(0, Backend::Kaio)];
-        assert!(!set_of(&mut k).soon);
+        assert_eq!(set_of(&mut k).soon, 0);
     }
 
     /// An aiocb that reads EINPROGRESS but is in flight in no engine (its tag is zero): nothing

@@ -116,6 +116,9 @@ pub(crate) struct Pool {
     cpus: u32,
     /// Idle periods left to sleep through without spinning (see `Pool::await_push`).
     spin_skip: AtomicU32,
+    /// Non-zero while the last file request a worker of this pool ran took less than `QUICK`
+    /// (see `Pool::timed`).
+    quick: AtomicU32,
 }
 
 /// What running a request came to: its result (a count or `-errno`), or parked in the readiness
@@ -156,6 +159,7 @@ impl Pool {
             spin: sys::cpus_allowed() > 1,
             cpus: sys::cpus_allowed().min(u32::MAX as usize) as u32,
             spin_skip: AtomicU32::new(0),
+            quick: AtomicU32::new(0),
         }
     }
 
@@ -417,7 +421,6 @@ impl Pool {
                 }
                 continue;
             };
-            may_spin = self.spin;
             // Still under the work lock, so that `aio_cancel` finds the request either in the list
             // or as this worker's current one: a stream request that has not touched its fd yet is
             // Polling (cancellable), anything else is Issued.
@@ -439,7 +442,11 @@ impl Pool {
                 // lock): have the helper look whether the pool still makes progress in a while.
                 self.arm_stall(host.helper);
             }
+            // A stream's request waits for its peer, never worth a spin; a file's is timed.
+            let file = !m.stream();
+            let t0 = if file && self.spin { sys::now() } else { Duration::ZERO };
             let ran = self.run(host, w, r);
+            may_spin = file && self.spin && self.timed(t0);
             // Before the request is published: a push its completion causes finds this worker
             // about to look at the list.
             self.running.fetch_sub(1, AcqRel);

@@ -4,7 +4,7 @@
 use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use core::time::Duration;
 
-use super::Wait;
+use super::{bits, Wait};
 use crate::engine::backend::threads::{spin_done, spin_slot, SPIN_SKIP};
 use crate::engine::core::Engine;
 use crate::sys;
@@ -14,8 +14,10 @@ static SKIP: AtomicU32 = AtomicU32::new(0);
 
 impl Wait<'_> {
     /// Before each sleep on the event counter while an awaited file request is with the
-    /// workers (`WaitSet::soon`): looks whether the wait is over, again and again, for up to
-    /// `SPIN` (and not past the deadline, `left`). True if it is over.
+    /// workers of a queue in `soon` (`WaitSet::soon`), one of whose pools last ran a quick
+    /// request (`Pool::quick`: not an O_DIRECT transfer, an fsync or a read from the device):
+    /// looks whether the wait is over, again and again, for up to `SPIN` (and not past the
+    /// deadline, `left`). True if it is over.
     ///
     /// A worker's buffered write or read of a cached page takes a few microseconds; a sleep and
     /// the wake-up that ends it cost both sides more: the worker's `futex` wake-up, and, worse,
@@ -32,8 +34,8 @@ impl Wait<'_> {
     /// process spin already as it has CPUs (`spin_slot`). It only reads the awaited requests'
     /// status (and takes and gives back a spinning slot, one atomic each): nothing is locked, so
     /// it stays async-signal-safe and needs no cleanup.
-    pub(super) fn spin(&mut self, eng: &Engine, left: Option<Duration>) -> bool {
-        if cpus() < 2 {
+    pub(super) fn spin(&mut self, eng: &Engine, soon: u64, left: Option<Duration>) -> bool {
+        if cpus() < 2 || !bits(soon).any(|q| eng.queue(q).pool.quick()) {
             return false;
         }
         // After a spin that saw nothing, the next `SPIN_SKIP` waits sleep at once (see there).

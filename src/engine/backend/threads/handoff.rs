@@ -81,6 +81,10 @@ pub(super) const STALL: Duration = Duration::from_millis(1);
 /// [`Pool::await_push`]): about what a cross-CPU wake-up costs.
 const IDLE_SPIN: Duration = Duration::from_micros(20);
 
+/// A file request that takes less than this is quick: the spins are for such requests (see
+/// [`Pool::timed`]).
+const QUICK: Duration = Duration::from_micros(20);
+
 /// How many idle periods sleep without spinning after a spin that saw nothing (here and in a
 /// waiter's spin, `wait::spin`): a spin that fails costs up to 20 µs, one that succeeds saves
 /// about as much, so on a machine where they keep failing the cost stays a small fraction.
@@ -181,6 +185,24 @@ impl Pool {
             }
         }
         spin_done();
+    }
+
+    /// Records how long a file request that started at `t0` took, and says whether it was quick
+    /// (under `QUICK`): only then is a spin worth it, for the worker going idle after it
+    /// ([`Pool::await_push`]) and for a waiter of this pool's requests ([`Pool::quick`]). An
+    /// O_DIRECT transfer, an fsync or a read that misses the page cache takes far longer than
+    /// the spin, and spinning through them took CPU time the program's threads needed.
+    pub(super) fn timed(&self, t0: Duration) -> bool {
+        let quick = sys::now().saturating_sub(t0) < QUICK;
+        if (self.quick.load(Relaxed) != 0) != quick {
+            self.quick.store(quick as u32, Relaxed);
+        }
+        quick
+    }
+
+    /// Whether the last file request a worker of this pool ran was quick (see [`Pool::timed`]).
+    pub(crate) fn quick(&self) -> bool {
+        self.quick.load(Relaxed) != 0
     }
 
     /// Wakes worker `w`, chosen by [`Pool::choose`]. Async-signal-safe.
