@@ -44,6 +44,7 @@ use crate::sys::{self, Guard, SleepCall};
 
 mod local;
 use local::counter;
+mod spin;
 
 /// What [`Wait`] sleeps on.
 #[derive(Default, Clone, Copy, PartialEq, Eq, Debug)]
@@ -56,6 +57,9 @@ pub(crate) struct WaitSet {
     others: bool,
     /// The queues the awaited requests belong to (`Meta::queue`), whatever their backend.
     homes: u64,
+    /// Queues with an awaited request on a file (not a stream) on their workers' list or run by
+    /// one of them now: done as soon as a worker gets to it, if it is quick (see [`Wait::spin`]).
+    soon: u64,
 }
 
 impl WaitSet {
@@ -80,6 +84,9 @@ impl WaitSet {
             Backend::Threads => self.others = true,
         }
         let phase = req.state().phase();
+        if m.backend() == Backend::Threads && !m.stream() && matches!(phase, Phase::Queued | Phase::Issued) {
+            self.soon |= bit;
+        }
         // An fsync waiting for its predecessors is issued to its backend, in this queue, by
         // whoever completes the last of them (a helper watches meanwhile: see `fd`), so its own
         // completion arrives in that source like an issued request's; if it goes elsewhere (it
@@ -357,6 +364,15 @@ impl<'e> Wait<'e> {
                 Source::Done => return Step::Done(self.result()),
                 Source::Again => continue,
                 Source::Busy => {}
+            }
+            let mut left = left;
+            if ws.soon != 0 {
+                if self.spin(eng, ws.soon, left) {
+                    return Step::Done(self.result());
+                }
+                // The sleep's timeout counts from now.
+                let Some(l) = self.left() else { return Step::Done(Err(Errno::EAGAIN)) };
+                left = l;
             }
             if let Some(call) = self.sleep_claimed(eng, ws, left) {
                 return Step::Sleep(call);
@@ -679,6 +695,26 @@ mod tests {
         assert_eq!(set_of(&mut v).home(), None);
         assert_eq!(WaitSet::default().home(), None);
         assert_eq!(WaitSet::others().home(), None);
+    }
+
+    /// A wait spins before it sleeps only while an awaited request on a file is with the workers
+    /// (queued for them or run by one): not for a stream's (it waits for its peer), nor for a
+    /// kernel source's, nor for one parked on its fd.
+    #[test]
+    fn only_file_requests_with_the_workers_are_spun_for() {
+        let mut v = [issued(0, Backend::Threads)];
+        assert_eq!(set_of(&mut v).soon, 1, "run by a worker");
+        // SAFETY: live box of this test.
+        let req = unsafe { ReqPtr::new(&mut *v[0]).unwrap().get() };
+        req.queue_for_workers();
+        assert_eq!(set_of(&mut v).soon, 1, "on the workers' list");
+        req.park();
+        assert_eq!(set_of(&mut v).soon, 0, "parked on its fd: waits for others");
+        req.set_meta(Meta::new(0, Backend::Threads, Op::Read).with_stream(true));
+        req.queue_for_workers();
+        assert_eq!(set_of(&mut v).soon, 0, "a stream waits for its peer");
+        let mut k = [issued(0, Backend::Uring), issued(0, Backend::Kaio)];
+        assert_eq!(set_of(&mut k).soon, 0);
     }
 
     /// An aiocb that reads EINPROGRESS but is in flight in no engine (its tag is zero): nothing

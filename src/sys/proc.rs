@@ -18,6 +18,18 @@ pub(crate) fn cpus_configured() -> usize {
     unsafe { libc::sysconf(libc::_SC_NPROCESSORS_CONF) }.max(1) as usize
 }
 
+/// How many CPUs the calling thread may run on (`sched_getaffinity`; 1 if it cannot be asked).
+/// Async-signal-safe.
+pub(crate) fn cpus_allowed() -> usize {
+    let mut mask = [0u64; 16];
+    // SAFETY: the kernel writes at most the given size (1024 CPUs' bits) into `mask`.
+    let n = unsafe { libc::syscall(libc::SYS_sched_getaffinity, 0, core::mem::size_of_val(&mask), mask.as_mut_ptr()) };
+    if n <= 0 {
+        return 1;
+    }
+    mask.iter().map(|w| w.count_ones() as usize).sum::<usize>().max(1)
+}
+
 /// Registers `f` to run at `exit` (not async-signal-safe).
 pub(crate) fn at_exit(f: extern "C" fn()) {
     // SAFETY: `f` is a plain function that lives as long as the program.

@@ -34,6 +34,7 @@ mod park;
 pub(crate) use first::First;
 mod ready;
 use handoff::Work;
+pub(crate) use handoff::{spin_done, spin_slot, SPIN_SKIP};
 use ready::{attempt_ready, holds_its_file, stream_transfer, transfer, Ready, Step};
 
 /// The most workers one queue may have.
@@ -112,6 +113,17 @@ pub(crate) struct Pool {
     /// Requests waiters have claimed from the readiness set (`park::claim`) and not yet finished
     /// or given back: `aio_cancel(fd, NULL)` waits for them to come back (see `take_polling_on_fd`).
     claims: AtomicU32,
+    /// Bumped under the work lock by every hand-off of new work (see `Pool::await_push`).
+    pushes: AtomicU32,
+    /// Whether an idle worker may spin before it sleeps: more than one CPU to run on.
+    spin: bool,
+    /// The CPUs the process may run on (see `handoff::spin_slot`).
+    cpus: u32,
+    /// Idle periods left to sleep through without spinning (see `Pool::await_push`).
+    spin_skip: AtomicU32,
+    /// Non-zero while the last file request a worker of this pool ran took less than `QUICK`
+    /// (see `Pool::timed`).
+    quick: AtomicU32,
 }
 
 /// What running a request came to: its result (a count or `-errno`), or parked in the readiness
@@ -149,6 +161,11 @@ impl Pool {
             poller: AtomicU32::new(0),
             parking: AtomicU32::new(0),
             claims: AtomicU32::new(0),
+            pushes: AtomicU32::new(0),
+            spin: sys::cpus_allowed() > 1,
+            cpus: sys::cpus_allowed().min(u32::MAX as usize) as u32,
+            spin_skip: AtomicU32::new(0),
+            quick: AtomicU32::new(0),
         }
     }
 
@@ -370,9 +387,20 @@ impl Pool {
         // Whether files left held by this worker's finished requests were let go of since it
         // last finished one (see `Completions::idle`).
         let mut let_go = true;
+        // Whether this worker may spin before it sleeps (once per idle period, see `await_push`).
+        let mut may_spin = self.spin;
         loop {
             let mut g = self.work.lock();
             let Some(r) = g.list.pop_front() else {
+                if may_spin {
+                    // Still counted active, so a push wakes nobody: it is seen here, or in the list
+                    // when this worker looks again.
+                    may_spin = false;
+                    let seen = self.pushes.load(Relaxed);
+                    drop(g);
+                    self.await_push(seen);
+                    continue;
+                }
                 // Asleep until someone takes this worker out of `asleep` (and counts it active);
                 // while files are kept for the next requests, for `KEEP` at most.
                 g.active -= 1;
@@ -420,7 +448,11 @@ impl Pool {
                 // lock): have the helper look whether the pool still makes progress in a while.
                 self.arm_stall(host.helper);
             }
+            // A stream's request waits for its peer, never worth a spin; a file's is timed.
+            let file = !m.stream();
+            let t0 = if file && self.spin { sys::now() } else { Duration::ZERO };
             let ran = self.run(host, w, r);
+            may_spin = file && self.spin && self.timed(t0);
             // Before the request is published: a push its completion causes finds this worker
             // about to look at the list.
             self.running.fetch_sub(1, AcqRel);

@@ -9,7 +9,9 @@
 //! call). Each sleeping worker sleeps on a word of its own, so a wake-up wakes exactly the worker
 //! chosen, which the waker has already counted active. A stream of requests on one file is so run
 //! by one worker with no wake-up at all while the submitter keeps it busy, as glibc runs the
-//! requests of one descriptor on one thread.
+//! requests of one descriptor on one thread. A worker that finds the list empty watches for a push
+//! for a while before it sleeps, still counted active ([`Pool::await_push`]), so a submitter that
+//! waits for each request before it makes the next costs no wake-up either.
 //!
 //! More workers are woken (or started) when the active ones stop making progress while work waits:
 //! a worker that takes a request with more queued behind it arms a stall check (once, until the
@@ -27,16 +29,20 @@
 //! both in one, so it either sees the worker active (which then looks at the list again) or
 //! asleep (and wakes it). The wake word is written only by the one who took the worker out of
 //! `asleep`, and the worker sleeps in `futex` only while the word is still 0 (the kernel compares
-//! it as it goes to sleep). A worker whose timed sleep (`KEEP`) ends takes itself out of `asleep`
-//! under the lock unless someone took it out first (then it was counted active for it). The stall
-//! check is a heuristic over plain atomics: at worst it wakes one worker too many or one `STALL`
-//! late; it never strands work, since a push with nobody active always wakes or starts one.
+//! it as it goes to sleep). A worker that spins before it sleeps ([`Pool::await_push`]) stays
+//! counted active throughout and looks at the list again under the lock before it enters
+//! `asleep`, so a push during its spin (which wakes nobody) is seen either way; the push count it
+//! watches only ends the spin early. A worker whose timed sleep (`KEEP`) ends takes itself out of
+//! `asleep` under the lock unless someone took it out first (then it was counted active for it).
+//! The stall check is a heuristic over plain atomics: at worst it wakes one worker too many or
+//! one `STALL` late; it never strands work, since a push with nobody active always wakes or
+//! starts one.
 //!
 //! Requests the readiness set gives back (`park.rs`: `Pool::requeue`) are added to the list the
 //! same way ([`Pool::hand_off`]); since a pool whose stream requests were all parked at submission
 //! may have no worker yet, the helper is then also asked for one when nobody would look.
 
-use core::sync::atomic::Ordering::*;
+use core::sync::atomic::{AtomicU32, Ordering::*};
 use core::time::Duration;
 
 use super::{Host, Pool};
@@ -71,6 +77,42 @@ impl Work {
 /// is woken or started (see [`Pool::stall_check`]).
 pub(super) const STALL: Duration = Duration::from_millis(1);
 
+/// How long a worker that found nothing to do watches for new work before it sleeps (see
+/// [`Pool::await_push`]): about what a cross-CPU wake-up costs.
+const IDLE_SPIN: Duration = Duration::from_micros(20);
+
+/// A file request that takes less than this is quick: the spins are for such requests (see
+/// [`Pool::timed`]).
+const QUICK: Duration = Duration::from_micros(20);
+
+/// How many idle periods sleep without spinning after a spin that saw nothing (here and in a
+/// waiter's spin, `wait::spin`): a spin that fails costs up to 20 µs, one that succeeds saves
+/// about as much, so on a machine where they keep failing the cost stays a small fraction.
+pub(crate) const SPIN_SKIP: u32 = 8;
+
+/// Threads of the process spinning now (waiters and idle workers), see [`spin_slot`].
+static SPINNING: AtomicU32 = AtomicU32::new(0);
+
+/// Takes one of the `cpus` spinning slots of the process, if one is free (the caller calls
+/// [`spin_done`] when it stops): never more spinners than CPUs (two threads and their two
+/// workers at depth 1 on two CPUs would otherwise spin four at a time, each while the thread it
+/// waits for cannot run). Not `cpus - 1`: at depth 1 a worker that has just completed a request
+/// looks for a slot while its waiter, which is about to see the completion, still holds one.
+/// Async-signal-safe. (A fork child can inherit the slot of a thread that spun in the parent:
+/// it then spins a little less.)
+pub(crate) fn spin_slot(cpus: u32) -> bool {
+    if SPINNING.fetch_add(1, Relaxed) < cpus {
+        return true;
+    }
+    SPINNING.fetch_sub(1, Relaxed);
+    false
+}
+
+/// Gives back a slot taken by [`spin_slot`].
+pub(crate) fn spin_done() {
+    SPINNING.fetch_sub(1, Relaxed);
+}
+
 impl Pool {
     /// Under the work lock (`g`): chooses a sleeping worker to wake ([`Work::wake_one`]; with
     /// `force`, even if one is active), counts it active and sets its wake word, all in one
@@ -94,6 +136,7 @@ impl Pool {
     /// (none while a worker will look at the list anyway); if every active worker is inside a
     /// request, arms the stall check (through `helper`), in case they block. Async-signal-safe.
     pub(super) fn hand_off(&self, mut g: Guard<'_, Work>, helper: &Doorbell) {
+        self.pushes.fetch_add(1, Release);
         let wake = self.choose(&mut g, false);
         // Behind active workers that are all inside a request (none about to look at the list):
         // one of them may be stuck there.
@@ -104,6 +147,62 @@ impl Pool {
         } else if behind {
             self.arm_stall(helper);
         }
+    }
+
+    /// A worker that found the list empty watches for new work for up to `IDLE_SPIN` before it
+    /// sleeps: returns when a hand-off happened since `seen` (the count read under the work lock
+    /// with the list empty) or the time is up; the caller then looks at the list again, under
+    /// the lock. It stays counted active meanwhile, so a push wakes nobody and pays no system
+    /// call, and the worker takes the request without a wake-up: a program that submits its next
+    /// request when the last completes (one request in flight) gets it started at once, where
+    /// each request otherwise cost a `futex` wake-up and a cross-CPU wake-up latency (~12 µs). Not
+    /// when the pool may run on one CPU only (`Pool::spin`): the submitter could not run
+    /// meanwhile.
+    ///
+    /// A spin that saw nothing (the submitter did not come back in time: it waits for something
+    /// else, or it shares this worker's CPU on a loaded machine) makes the pool's next
+    /// `SPIN_SKIP` idle workers sleep at once.
+    pub(super) fn await_push(&self, seen: u32) {
+        let skip = self.spin_skip.load(Relaxed);
+        if skip > 0 {
+            self.spin_skip.store(skip - 1, Relaxed);
+            return;
+        }
+        if !spin_slot(self.cpus) {
+            return;
+        }
+        let end = sys::now().saturating_add(IDLE_SPIN);
+        loop {
+            for _ in 0..32 {
+                core::hint::spin_loop();
+            }
+            if self.pushes.load(Acquire) != seen {
+                break;
+            }
+            if sys::now() >= end {
+                self.spin_skip.store(SPIN_SKIP, Relaxed);
+                break;
+            }
+        }
+        spin_done();
+    }
+
+    /// Records how long a file request that started at `t0` took, and says whether it was quick
+    /// (under `QUICK`): only then is a spin worth it, for the worker going idle after it
+    /// ([`Pool::await_push`]) and for a waiter of this pool's requests ([`Pool::quick`]). An
+    /// O_DIRECT transfer, an fsync or a read that misses the page cache takes far longer than
+    /// the spin, and spinning through them took CPU time the program's threads needed.
+    pub(super) fn timed(&self, t0: Duration) -> bool {
+        let quick = sys::now().saturating_sub(t0) < QUICK;
+        if (self.quick.load(Relaxed) != 0) != quick {
+            self.quick.store(quick as u32, Relaxed);
+        }
+        quick
+    }
+
+    /// Whether the last file request a worker of this pool ran was quick (see [`Pool::timed`]).
+    pub(crate) fn quick(&self) -> bool {
+        self.quick.load(Relaxed) != 0
     }
 
     /// Wakes worker `w`, chosen by [`Pool::choose`]. Async-signal-safe.
@@ -219,5 +318,25 @@ mod tests {
         w.active = 0;
         assert_eq!(w.wake_one(), None, "nobody asleep: the caller must start one");
         w.list.pop_front();
+    }
+
+    /// An idle worker's spin ends at once when work was handed off since it looked; one that saw
+    /// nothing makes the next `SPIN_SKIP` idle periods skip theirs. Never more spinners than CPUs.
+    #[test]
+    fn an_idle_spin_that_sees_nothing_makes_the_next_ones_skip() {
+        let p = Pool::new(1);
+        let seen = p.pushes.load(Relaxed);
+        p.pushes.fetch_add(1, Relaxed);
+        p.await_push(seen);
+        assert_eq!(p.spin_skip.load(Relaxed), 0, "a push came: the spin succeeded");
+        p.await_push(p.pushes.load(Relaxed));
+        assert_eq!(p.spin_skip.load(Relaxed), SPIN_SKIP, "nothing came within IDLE_SPIN");
+        for left in (0..SPIN_SKIP).rev() {
+            p.await_push(p.pushes.load(Relaxed));
+            assert_eq!(p.spin_skip.load(Relaxed), left, "skipped without spinning");
+        }
+        assert!(spin_slot(u32::MAX));
+        spin_done();
+        assert!(!spin_slot(0), "no CPU: no slot");
     }
 }

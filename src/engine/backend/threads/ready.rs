@@ -537,7 +537,8 @@ pub(crate) unsafe fn transfer(fd: c_int, write: bool, span: Option<Span>, off: i
 }
 
 /// Whether the request's held duplicate is still ours (a request without one uses the caller's
-/// number as it is).
+/// number as it is): checked before each transfer, unless it was found ours within the last
+/// 100 µs (`sys::held_ok_recent`).
 pub(crate) fn holds_its_file(req: &Req<'_>) -> bool {
-    req.held().is_none_or(sys::held_ok)
+    req.held().is_none_or(sys::held_ok_recent)
 }
