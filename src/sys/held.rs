@@ -51,9 +51,6 @@ struct Slot {
     /// The file's `S_IFMT` bits.
     format: AtomicU32,
     state: AtomicU32,
-    /// When the duplicate was last found ours and of its file (`CLOCK_MONOTONIC`, ns; 0: never),
-    /// by its making, `held_ok` or `held_same` (see [`held_ok_recent`]).
-    verified: AtomicU64,
 }
 
 const CHUNK: usize = 1024;
@@ -80,7 +77,6 @@ fn slot(fd: c_int, make: bool) -> Option<&'static Slot> {
                 flags: AtomicI32::new(0),
                 format: AtomicU32::new(0),
                 state: AtomicU32::new(0),
-                verified: AtomicU64::new(0),
             })
             .collect();
         let fresh = Box::into_raw(fresh) as *mut Slot;
@@ -122,7 +118,6 @@ pub(crate) fn hold(fd: c_int, id: FileId) -> Result<Held, Errno> {
     s.ident.store(id.ident, Relaxed);
     s.flags.store(fcntl0(x, libc::F_GETFL).max(0), Relaxed);
     s.format.store(id.format, Relaxed);
-    s.verified.store(now_ns(), Relaxed);
     s.state.store(generation | SLOT_LIVE, Release);
     Ok(Held((x as u32 + 1) | generation << 24))
 }
@@ -148,40 +143,7 @@ pub(crate) fn held_ok(h: Held) -> bool {
     if s.state.load(Acquire) != h.generation() | SLOT_LIVE {
         return false;
     }
-    let ok = file_id(h.fd()).is_ok_and(|id| id.ident == s.ident.load(Relaxed));
-    if ok {
-        s.verified.store(now_ns(), Relaxed);
-    }
-    ok
-}
-
-/// How recently a duplicate must have been found ours for [`held_ok_recent`] to take that answer
-/// again without a system call.
-const FRESH_NS: u64 = 100_000;
-
-/// [`held_ok`] for a transfer through `h`, but without a system call when `h` was found ours and
-/// of its file less than `FRESH_NS` (100 µs) ago: by `held_same` when a request was made to hold
-/// it (each request on a file checks the shared duplicate so), or by an earlier `held_ok`. A
-/// stream of requests on one file so costs its workers no check of their own; the window in
-/// which a number taken from us (`closefrom`) and given to another file by the program goes
-/// unseen grows from one system call to at most 100 µs and one system call (see
-/// docs/ARCHITECTURE.md, Descriptors). Only for transfers: `release` asks `held_ok` itself.
-/// Async-signal-safe.
-pub(crate) fn held_ok_recent(h: Held) -> bool {
-    let Some(s) = slot(h.fd(), false) else { return false };
-    if s.state.load(Acquire) != h.generation() | SLOT_LIVE {
-        return false;
-    }
-    let seen = s.verified.load(Relaxed);
-    if seen != 0 && now_ns().saturating_sub(seen) < FRESH_NS {
-        return true;
-    }
-    held_ok(h)
-}
-
-/// `CLOCK_MONOTONIC` in nanoseconds.
-fn now_ns() -> u64 {
-    super::time::now().as_nanos() as u64
+    file_id(h.fd()).is_ok_and(|id| id.ident == s.ident.load(Relaxed))
 }
 
 /// Whether the open file `h` duplicated refuses `write` (true), `read` (false) or, for None, an
@@ -241,10 +203,7 @@ pub(crate) fn held_same(h: Held, fd: c_int) -> Option<bool> {
     // SAFETY: kcmp takes no pointers; it compares two descriptors of this process.
     let r = unsafe { libc::syscall(libc::SYS_kcmp, pid, pid, KCMP_FILE, fd, h.fd()) };
     match r {
-        0 => {
-            s.verified.store(now_ns(), Relaxed);
-            Some(true)
-        }
+        0 => Some(true),
         r if r > 0 => Some(false),
         // A descriptor that is not open: ours was taken (then it is not the caller's file), or the
         // caller's is bad (the caller then learns EBADF making a new duplicate).
@@ -377,30 +336,6 @@ mod tests {
         release(h2);
         assert!(!held_ok(h2));
         for fd in [r, w, r2, w2, h.fd()] {
-            close(fd);
-        }
-    }
-
-    /// A transfer's check takes a recent finding again (`held_ok_recent`): within `FRESH_NS` of
-    /// one, a number taken from us still passes (the documented window); once that is older, the
-    /// number is asked again and fails. One released by us fails at once, fresh or not.
-    #[test]
-    fn recent_check_is_taken_again_only_while_fresh() {
-        let (r, w) = pipe();
-        let h = hold(r, file_id(r).unwrap()).unwrap();
-        let s = slot(h.fd(), false).unwrap();
-        assert!(held_ok_recent(h), "just made");
-        close(h.fd());
-        assert!(held_ok_recent(h), "found ours less than FRESH_NS ago");
-        s.verified.store(now_ns() - FRESH_NS, Relaxed);
-        assert!(!held_ok_recent(h), "older: asked again, and the number is gone");
-        let h2 = hold(w, file_id(w).unwrap()).unwrap();
-        assert_eq!(held_same(h2, w), Some(true));
-        assert!(held_ok_recent(h2), "kcmp found it ours");
-        release(h2);
-        assert!(!held_ok_recent(h2), "released: another generation, whatever the time");
-        release(h);
-        for fd in [r, w] {
             close(fd);
         }
     }

@@ -537,8 +537,7 @@ pub(crate) unsafe fn transfer(fd: c_int, write: bool, span: Option<Span>, off: i
 }
 
 /// Whether the request's held duplicate is still ours (a request without one uses the caller's
-/// number as it is): checked before each transfer, unless it was found ours within the last
-/// 100 µs (`sys::held_ok_recent`).
+/// number as it is).
 pub(crate) fn holds_its_file(req: &Req<'_>) -> bool {
-    req.held().is_none_or(sys::held_ok_recent)
+    req.held().is_none_or(sys::held_ok)
 }
