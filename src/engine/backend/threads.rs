@@ -110,8 +110,7 @@ pub(crate) struct Pool {
     poller: AtomicU32,
     /// Workers between their `current` request and the readiness set (see `run_stream`).
     parking: AtomicU32,
-    /// Requests waiters have claimed from the readiness set (`park::claim`) and not yet finished
-    /// or given back: `aio_cancel(fd, NULL)` waits for them to come back (see `take_polling_on_fd`).
+    /// Requests waiters claimed from the readiness set and hold (`aio_cancel` waits for them).
     claims: AtomicU32,
     /// Bumped under the work lock by every hand-off of new work (see `Pool::await_push`).
     pushes: AtomicU32,
