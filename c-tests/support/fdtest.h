@@ -757,4 +757,24 @@ CT_FN void expect_like_syscalls(int fd, const char *name, int positional)
     expect_errno(aio_rw(fd, 1, buf, sizeof buf, 0, what), e, what);
 }
 
+/* A one-byte read on `fd` of the "x" written after a closefrom took the library's descriptors
+ * ended exactly once: it read the byte into `buf`, or it ended with ECANCELED and the byte is
+ * still there for the next reader. */
+CT_FN void check_x_read_or_left(struct aiocb *cb, const char *buf, int fd)
+{
+    int e = aio_error(cb);
+    if (e == 0) {
+        CHECK_EQ(aio_return(cb), 1);
+        CHECK_EQ(buf[0], 'x');
+        return;
+    }
+    CHECK_EQ(e, ECANCELED);
+    CHECK_EQ(aio_return(cb), -1);
+    struct pollfd pfd = { fd, POLLIN, 0 };
+    CHECK_EQ(poll(&pfd, 1, DONE_MS), 1);
+    char c;
+    read_all(fd, &c, 1);
+    CHECK_EQ(c, 'x');
+}
+
 #endif

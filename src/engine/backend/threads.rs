@@ -35,7 +35,7 @@ pub(crate) use first::First;
 mod ready;
 use handoff::Work;
 pub(crate) use handoff::{spin_done, spin_slot, SPIN_SKIP};
-use ready::{attempt_ready, holds_its_file, stream_transfer, transfer, Ready, Step};
+use ready::{attempt_ready, holds_its_file, iovecs, stream_transfer, transfer, Ready, Step, NO_IOVEC};
 
 /// The most workers one queue may have.
 pub(crate) const MAX_WORKERS: usize = 64;

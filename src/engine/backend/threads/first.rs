@@ -34,7 +34,7 @@
 
 use core::ffi::c_int;
 
-use super::{stream_transfer, transfer, Host, Pool};
+use super::{iovecs, stream_transfer, transfer, Host, Pool, NO_IOVEC};
 use crate::engine::request::{List, Req, ReqPtr, Span};
 use crate::sys;
 
@@ -139,15 +139,8 @@ unsafe fn transfer_here(fd: c_int, write: bool, fifo: bool, span: Option<Span>) 
         return sys::without_sigpipe(|| unsafe { transfer(fd, true, span, -1, true) })
             .unwrap_or(-(libc::EOPNOTSUPP as isize));
     }
-    let one;
-    let (iov, cnt) = match span {
-        Some(Span::Buf(b, len)) => {
-            one = libc::iovec { iov_base: b.cast(), iov_len: len };
-            (&one as *const libc::iovec, 1)
-        }
-        Some(Span::Vec(v, c)) => (v, c),
-        None => return 0,
-    };
+    let mut one = NO_IOVEC;
+    let Some((iov, cnt)) = iovecs(span, &mut one) else { return 0 };
     // SAFETY: `cnt` entries at `iov`: the request's own iovec array, or `one`, live until the
     // call returns, each describing the request's memory, valid while it is in flight.
     unsafe { sys::sock_send_quiet(fd, iov, cnt) }

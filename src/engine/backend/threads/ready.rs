@@ -491,6 +491,21 @@ pub(crate) fn attempt_ready(req: &Req<'_>) -> Step {
     }
 }
 
+/// An empty iovec, for [`iovecs`] to fill.
+pub(crate) const NO_IOVEC: libc::iovec = libc::iovec { iov_base: core::ptr::null_mut(), iov_len: 0 };
+
+/// The iovec entries a span describes, for a call that takes an array: the request's own array,
+/// or `one`, filled in to describe its one buffer. None when there is nothing to transfer.
+pub(crate) fn iovecs(span: Option<Span>, one: &mut libc::iovec) -> Option<(*const libc::iovec, usize)> {
+    match span? {
+        Span::Buf(b, len) => {
+            *one = libc::iovec { iov_base: b.cast(), iov_len: len };
+            Some((one as *const libc::iovec, 1))
+        }
+        Span::Vec(v, c) => Some((v, c)),
+    }
+}
+
 /// One transfer on a stream at its position, without waiting when `nowait`: `RWF_NOWAIT`, or, on
 /// a socket whose kernel refuses that flag, `recvmsg`/`sendmsg` with `MSG_DONTWAIT` (the open
 /// file's flags are never changed). EOPNOTSUPP when there is no per-call non-blocking way.
@@ -503,15 +518,8 @@ pub(crate) unsafe fn stream_transfer(fd: c_int, write: bool, span: Option<Span>,
     if n != -(libc::EOPNOTSUPP as isize) || !nowait {
         return n;
     }
-    let one;
-    let (iov, cnt) = match span {
-        Some(Span::Buf(b, len)) => {
-            one = libc::iovec { iov_base: b.cast(), iov_len: len };
-            (&one as *const libc::iovec, 1)
-        }
-        Some(Span::Vec(v, c)) => (v, c),
-        None => return 0,
-    };
+    let mut one = NO_IOVEC;
+    let Some((iov, cnt)) = iovecs(span, &mut one) else { return 0 };
     // SAFETY: as above: the entries describe the caller's memory.
     match unsafe { sys::sock_transfer(fd, write, iov, cnt) } {
         e if e == -(libc::ENOTSOCK as isize) => n,
