@@ -189,7 +189,8 @@ impl<'e> Batch<'e> {
                     // whose data is there, costs no hand-off. Only at submission: a request that
                     // a completion issues (the next of a chain) goes on as below, so completions
                     // never recurse.
-                    if self.here {
+                    // SAFETY: r is live (push's contract); only its meta word is read.
+                    if self.here && unsafe { r.get() }.meta().stream() {
                         if let Some(e) = get() {
                             let q = e.queue(q.idx);
                             // SAFETY: r is live, accepted, issued and in no list (push's contract),

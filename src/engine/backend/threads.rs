@@ -34,7 +34,7 @@ mod park;
 pub(crate) use first::First;
 mod ready;
 use handoff::Work;
-pub(crate) use handoff::{spin_done, spin_slot, SPIN_SKIP};
+pub(crate) use handoff::{spin_for, SPIN_SKIP};
 use ready::{attempt_ready, holds_its_file, iovecs, stream_transfer, transfer, Ready, Step, NO_IOVEC};
 
 /// The most workers one queue may have.
@@ -114,10 +114,6 @@ pub(crate) struct Pool {
     claims: AtomicU32,
     /// Bumped under the work lock by every hand-off of new work (see `Pool::await_push`).
     pushes: AtomicU32,
-    /// Whether an idle worker may spin before it sleeps: more than one CPU to run on.
-    spin: bool,
-    /// The CPUs the process may run on (see `handoff::spin_slot`).
-    cpus: u32,
     /// Idle periods left to sleep through without spinning (see `Pool::await_push`).
     spin_skip: AtomicU32,
     /// Non-zero while the last file request a worker of this pool ran took less than `QUICK`
@@ -161,8 +157,6 @@ impl Pool {
             parking: AtomicU32::new(0),
             claims: AtomicU32::new(0),
             pushes: AtomicU32::new(0),
-            spin: sys::cpus_allowed() > 1,
-            cpus: sys::cpus_allowed().min(u32::MAX as usize) as u32,
             spin_skip: AtomicU32::new(0),
             quick: AtomicU32::new(0),
         }
@@ -387,7 +381,7 @@ impl Pool {
         // last finished one (see `Completions::idle`).
         let mut let_go = true;
         // Whether this worker may spin before it sleeps (once per idle period, see `await_push`).
-        let mut may_spin = self.spin;
+        let mut may_spin = self.spin();
         loop {
             let mut g = self.work.lock();
             let Some(r) = g.list.pop_front() else {
@@ -449,9 +443,9 @@ impl Pool {
             }
             // A stream's request waits for its peer, never worth a spin; a file's is timed.
             let file = !m.stream();
-            let t0 = if file && self.spin { sys::now() } else { Duration::ZERO };
+            let t0 = if file && self.spin() { sys::now() } else { Duration::ZERO };
             let ran = self.run(host, w, r);
-            may_spin = file && self.spin && self.timed(t0);
+            may_spin = file && self.spin() && self.timed(t0);
             // Before the request is published: a push its completion causes finds this worker
             // about to look at the list.
             self.running.fetch_sub(1, AcqRel);

@@ -5,9 +5,8 @@ use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use core::time::Duration;
 
 use super::{bits, Wait};
-use crate::engine::backend::threads::{spin_done, spin_slot, SPIN_SKIP};
+use crate::engine::backend::threads::{spin_for, SPIN_SKIP};
 use crate::engine::core::Engine;
-use crate::sys;
 
 /// Waits left to sleep without spinning (see `SPIN_SKIP`).
 static SKIP: AtomicU32 = AtomicU32::new(0);
@@ -35,7 +34,7 @@ impl Wait<'_> {
     /// status (and takes and gives back a spinning slot, one atomic each): nothing is locked, so
     /// it stays async-signal-safe and needs no cleanup.
     pub(super) fn spin(&mut self, eng: &Engine, soon: u64, left: Option<Duration>) -> bool {
-        if cpus() < 2 || !bits(soon).any(|q| eng.queue(q).pool.quick()) {
+        if !bits(soon).any(|q| eng.queue(q).pool.quick()) {
             return false;
         }
         // After a spin that saw nothing, the next `SPIN_SKIP` waits sleep at once (see there).
@@ -44,43 +43,20 @@ impl Wait<'_> {
             SKIP.store(skip - 1, Relaxed);
             return false;
         }
-        if !spin_slot(cpus()) {
-            return false;
-        }
         let spin = left.map_or(SPIN, |l| l.min(SPIN));
-        let end = sys::now().saturating_add(spin);
-        let done = loop {
-            for _ in 0..32 {
-                core::hint::spin_loop();
-            }
-            if self.check(Some(eng)).0 {
-                break true;
-            }
-            if sys::now() >= end {
-                // Cut short by the deadline, it says nothing about the next waits.
-                if spin == SPIN {
+        match spin_for(spin, || self.check(Some(eng)).0) {
+            Some(done) => {
+                // A spin cut short by the deadline says nothing about the next waits.
+                if !done && spin == SPIN {
                     SKIP.store(SPIN_SKIP, Relaxed);
                 }
-                break false;
+                done
             }
-        };
-        spin_done();
-        done
+            None => false,
+        }
     }
 }
 
 /// How long a wait looks at its requests before it sleeps while a worker is inside one of them
 /// (see [`Wait::spin`]): about what a cross-CPU wake-up costs.
 const SPIN: Duration = Duration::from_micros(20);
-
-/// How many CPUs this thread may run on (asked once per process; a thread pinned alone answers
-/// for the process, which only makes the spin rarer).
-fn cpus() -> u32 {
-    static CPUS: AtomicU32 = AtomicU32::new(0);
-    let mut n = CPUS.load(Relaxed);
-    if n == 0 {
-        n = sys::cpus_allowed().min(u32::MAX as usize) as u32;
-        CPUS.store(n, Relaxed);
-    }
-    n
-}

@@ -93,6 +93,43 @@ pub(crate) const SPIN_SKIP: u32 = 8;
 /// Threads of the process spinning now (waiters and idle workers), see [`spin_slot`].
 static SPINNING: AtomicU32 = AtomicU32::new(0);
 
+/// How many CPUs the process may run on (asked once; a thread pinned alone answers for the
+/// process, which only makes the spins rarer). Async-signal-safe.
+pub(crate) fn cpus() -> u32 {
+    static CPUS: AtomicU32 = AtomicU32::new(0);
+    let mut n = CPUS.load(Relaxed);
+    if n == 0 {
+        n = sys::cpus_allowed().min(u32::MAX as usize) as u32;
+        CPUS.store(n, Relaxed);
+    }
+    n
+}
+
+/// Spins for up to `d` or until `done()` says so, holding one of the process's spinning slots
+/// ([`spin_slot`]): Some(whether `done()` said so), or None without spinning at all (one CPU
+/// only, whose other thread could not run meanwhile, or every slot taken). The one spin loop of
+/// the waiters (`wait::spin`) and the idle workers ([`Pool::await_push`]). Async-signal-safe.
+pub(crate) fn spin_for(d: Duration, mut done: impl FnMut() -> bool) -> Option<bool> {
+    let cpus = cpus();
+    if cpus < 2 || !spin_slot(cpus) {
+        return None;
+    }
+    let end = sys::now().saturating_add(d);
+    let seen = loop {
+        for _ in 0..32 {
+            core::hint::spin_loop();
+        }
+        if done() {
+            break true;
+        }
+        if sys::now() >= end {
+            break false;
+        }
+    };
+    spin_done();
+    Some(seen)
+}
+
 /// Takes one of the `cpus` spinning slots of the process, if one is free (the caller calls
 /// [`spin_done`] when it stops): never more spinners than CPUs (two threads and their two
 /// workers at depth 1 on two CPUs would otherwise spin four at a time, each while the thread it
@@ -100,7 +137,7 @@ static SPINNING: AtomicU32 = AtomicU32::new(0);
 /// looks for a slot while its waiter, which is about to see the completion, still holds one.
 /// Async-signal-safe. (A fork child can inherit the slot of a thread that spun in the parent:
 /// it then spins a little less.)
-pub(crate) fn spin_slot(cpus: u32) -> bool {
+fn spin_slot(cpus: u32) -> bool {
     if SPINNING.fetch_add(1, Relaxed) < cpus {
         return true;
     }
@@ -109,7 +146,7 @@ pub(crate) fn spin_slot(cpus: u32) -> bool {
 }
 
 /// Gives back a slot taken by [`spin_slot`].
-pub(crate) fn spin_done() {
+fn spin_done() {
     SPINNING.fetch_sub(1, Relaxed);
 }
 
@@ -168,23 +205,9 @@ impl Pool {
             self.spin_skip.store(skip - 1, Relaxed);
             return;
         }
-        if !spin_slot(self.cpus) {
-            return;
+        if spin_for(IDLE_SPIN, || self.pushes.load(Acquire) != seen) == Some(false) {
+            self.spin_skip.store(SPIN_SKIP, Relaxed);
         }
-        let end = sys::now().saturating_add(IDLE_SPIN);
-        loop {
-            for _ in 0..32 {
-                core::hint::spin_loop();
-            }
-            if self.pushes.load(Acquire) != seen {
-                break;
-            }
-            if sys::now() >= end {
-                self.spin_skip.store(SPIN_SKIP, Relaxed);
-                break;
-            }
-        }
-        spin_done();
     }
 
     /// Records how long a file request that started at `t0` took, and says whether it was quick
@@ -198,6 +221,11 @@ impl Pool {
             self.quick.store(quick as u32, Relaxed);
         }
         quick
+    }
+
+    /// Whether an idle worker may spin before it sleeps: more than one CPU to run on.
+    pub(super) fn spin(&self) -> bool {
+        cpus() > 1
     }
 
     /// Whether the last file request a worker of this pool ran was quick (see [`Pool::timed`]).
@@ -324,6 +352,9 @@ mod tests {
     /// nothing makes the next `SPIN_SKIP` idle periods skip theirs. Never more spinners than CPUs.
     #[test]
     fn an_idle_spin_that_sees_nothing_makes_the_next_ones_skip() {
+        if cpus() < 2 {
+            return; // one CPU: nobody spins (see `spin_for`)
+        }
         let p = Pool::new(1);
         let seen = p.pushes.load(Relaxed);
         p.pushes.fetch_add(1, Relaxed);
