@@ -14,7 +14,7 @@
 
 use core::time::Duration;
 
-use super::complete::reap;
+use super::complete::{finish, reap};
 use super::core::{get, Engine};
 use super::request::Backend;
 use super::submit::attach;
@@ -33,11 +33,15 @@ pub(crate) fn harvest(q: QueueRef, out: &mut [Completed], timeout: Option<Durati
     loop {
         // Descriptors of the queue found lost (closefrom) are made again (one load otherwise).
         h.repair(false, !zero);
-        h.consume();
+        let mut streams = [0u64; 16];
+        let ns = h.consume(&mut streams);
         let mut busy = false;
         if let Some(eng) = get() {
             let queues = h.queues();
             h.reaping(|| {
+                for &tag in &streams[..ns] {
+                    busy |= !serve_stream(eng, tag);
+                }
                 for i in bits(queues) {
                     if let Some(eq) = eng.queue_if_started(i) {
                         busy |= !reap(eng, eq, false);
@@ -85,6 +89,35 @@ pub(crate) fn harvest(q: QueueRef, out: &mut [Completed], timeout: Option<Durati
         };
         h.sleep(nap)?;
     }
+}
+
+/// Serves a parked stream request whose held file woke the queue (`tag`, see
+/// `backend::threads::ready::defer`): claims it from its pool's readiness set, makes the
+/// non-blocking transfer here and finishes it, or gives it back if nothing moved. False if the
+/// set's lock stayed busy (its poller then takes the request within its delay). Try-locks only.
+fn serve_stream(eng: &'static Engine, tag: u64) -> bool {
+    let Some((qi, fd, seq)) = cq::stream_of(tag) else { return true };
+    let Some(q) = eng.queue_if_started(qi) else { return true };
+    let r = match q.pool.claim_deferred(fd, seq) {
+        Ok(Some(r)) => r,
+        Ok(None) => return true,
+        Err(()) => return false,
+    };
+    if let Ok(Some(n)) = q.pool.attempt_claimed(r) {
+        q.pool.forget_claimed(r);
+        // SAFETY: claimed by this harvest, which alone owns it (in no list, Issued); finished
+        // here once and never touched again.
+        unsafe { finish(eng, r, n, false) };
+    } else if !q.pool.put_back(r) {
+        // Nothing moved (or no per-call non-blocking transfer on the file): back to the set, for
+        // the poller, or, with its lock busy, to the helper, which issues it again.
+        q.pool.claim_handed_on();
+        // SAFETY: claimed by this harvest, which alone owns it, in no list (`put_back` did not
+        // take it); the helper owns it from here.
+        unsafe { q.defer(r) };
+        q.wake();
+    }
+    true
 }
 
 /// Whether the kernel sources of the engine queues in `queues` (bit i: queue i) that queue `q`'s

@@ -49,17 +49,26 @@ impl Harvest {
 
     /// Takes the readiness of the queue's descriptor, without a system call when the kernel
     /// announced the completions: the eventfd is drained only when the library signalled it
-    /// (`Cq::signal_now`), and the kernel AIO eventfds' edges are taken only when the queue has
-    /// one (an io_uring ring's edge needs nothing: once its completions are reaped the ring is
-    /// no longer readable, and epoll drops the edge when it looks again; a kernel AIO eventfd
-    /// stays readable, nobody of ours drains it, so its edge must be taken here).
-    pub(crate) fn consume(&self) {
+    /// (`Cq::signal_now`), and the epoll set's events are taken only when the queue has a kernel
+    /// AIO eventfd or parked stream requests in it (an io_uring ring's edge needs nothing: once
+    /// its completions are reaped the ring is no longer readable, and epoll drops the edge when it
+    /// looks again; a kernel AIO eventfd stays readable, nobody of ours drains it, so its edge
+    /// must be taken here; a stream's registration is one shot, taken here, its tag for the
+    /// harvest to claim the request). The streams' tags go to `streams`; how many.
+    pub(crate) fn consume(&self, streams: &mut [u64; 16]) -> usize {
         let cq = self.q.cq;
-        if cq.attached[1].load(Acquire) != 0 {
+        let mut n = 0;
+        if cq.attached[1].load(Acquire) != 0 || cq.streams.load(Acquire) != 0 {
             let ep = cq.ep.load(Relaxed);
             if cq.ours(ep) {
                 let mut tags = [0u64; 16];
-                sys::epoll_take(ep, &mut tags);
+                let k = sys::epoll_take(ep, &mut tags);
+                for &t in &tags[..k] {
+                    if super::stream_of(t).is_some() {
+                        streams[n] = t;
+                        n += 1;
+                    }
+                }
             }
         }
         if cq.signalled.swap(0, AcqRel) != 0 {
@@ -68,6 +77,7 @@ impl Harvest {
                 sys::efd_drain(efd);
             }
         }
+        n
     }
 
     /// The engine queues this queue has requests in flight on (bit i = queue i).

@@ -43,6 +43,7 @@
 mod entry;
 mod harvest;
 mod repair;
+mod stream;
 
 use core::ffi::c_int;
 use core::ptr;
@@ -51,6 +52,7 @@ use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering::*
 use self::entry::Fifo;
 pub(crate) use self::entry::Node;
 pub(crate) use self::harvest::{complete, Completed, Harvest, LOST_NAP};
+pub(crate) use self::stream::{stream_of, stream_tag, watch_stream, SEQ_MASK};
 use crate::abi::Aiocb;
 use crate::errno::Errno;
 use crate::ext::AIO_RS_WAITCOMPLETE_QUEUE;
@@ -114,6 +116,11 @@ pub(crate) struct Cq {
     harvesting: AtomicU32,
     /// Set after the eventfd is signalled (see `Cq::signal_now`).
     signalled: AtomicU32,
+    /// Milliseconds (monotonic, plus one) of the last harvest; 0: none in this generation.
+    last_harvest: AtomicU64,
+    /// 1 once a parked stream request was registered in `ep` (`stream::watch_stream`): a harvest
+    /// takes the events of `ep`.
+    streams: AtomicU32,
 }
 
 // SAFETY: every field is atomic or behind a lock; the raw pointers in nodes are addresses only.
@@ -153,6 +160,8 @@ impl Cq {
             outstanding: AtomicU64::new(0),
             harvesting: AtomicU32::new(0),
             signalled: AtomicU32::new(0),
+            last_harvest: AtomicU64::new(0),
+            streams: AtomicU32::new(0),
         }));
         let p = cq as *const Cq as *mut Cq;
         let mut head = REGISTRY.load(Acquire);
@@ -355,7 +364,11 @@ impl QueueRef {
     /// Starts a harvest: the queue stays open for the harvester until the returned value is
     /// dropped. None if it is closed.
     pub(crate) fn harvest(&self) -> Option<Harvest> {
-        self.cq.enter(self.gen).then_some(Harvest { q: *self })
+        if !self.cq.enter(self.gen) {
+            return None;
+        }
+        self.cq.note_harvest();
+        Some(Harvest { q: *self })
     }
 }
 
@@ -438,6 +451,8 @@ impl Cq {
         }
         self.wanted.store(0, Relaxed);
         self.outstanding.store(0, Relaxed);
+        self.last_harvest.store(0, Relaxed);
+        self.streams.store(0, Relaxed);
         sys::claim(ep, self.owner);
         sys::claim(efd, self.owner);
         self.user.store(user, Relaxed);

@@ -103,6 +103,19 @@ impl Pool {
         took
     }
 
+    /// A harvest of a completion queue takes the deferred request its tag (`fd`, `seq`) names
+    /// (see `ready::defer`); `Ok(Some(r))`: the caller owns it, as a waiter's claim, and must
+    /// finish it ([`Pool::forget_claimed`] first) or give it back ([`Pool::put_back`]).
+    /// `Err(())`: the set's lock stayed busy (the poller takes the request in time). Try-locks
+    /// only, no allocation.
+    pub(crate) fn claim_deferred(&self, fd: core::ffi::c_int, seq: u32) -> Result<Option<ReqPtr>, ()> {
+        let took = self.ready.claim_deferred(fd, seq)?;
+        if took.is_some() {
+            self.claims.fetch_add(1, AcqRel);
+        }
+        Ok(took)
+    }
+
     /// Whether requests are claimed by waiters (see `take_polling_on_fd`).
     pub(crate) fn has_claims(&self) -> bool {
         self.claims.load(Acquire) != 0

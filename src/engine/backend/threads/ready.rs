@@ -32,9 +32,10 @@
 //! instance lost and made again since are dropped the same way (`Table::instance`).
 
 mod claim;
+mod defer;
 
 use core::ffi::c_int;
-use core::sync::atomic::{AtomicU32, Ordering::*};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
 use core::time::Duration;
 use std::collections::HashMap;
 
@@ -75,6 +76,9 @@ struct Entry {
     seq: u32,
     /// Whether the number is in the epoll set (added and not removed since).
     registered: bool,
+    /// Non-zero while its request is left to its completion queue's harvest (`defer`): the
+    /// time (µs, monotonic) the poller takes it; such an entry is not armed in the epoll set.
+    defer: u64,
     /// Parked requests per direction (0 read, 1 write), in submission order.
     lists: [List; 2],
 }
@@ -112,7 +116,7 @@ impl Table {
         let seq = &mut self.seq;
         let e = self.by_fd.entry(fd).or_insert_with(|| {
             *seq = seq.wrapping_add(1);
-            Entry { held, seq: *seq, registered: false, lists: [List::new(), List::new()] }
+            Entry { held, seq: *seq, registered: false, defer: 0, lists: [List::new(), List::new()] }
         });
         if e.held != held {
             for l in &mut e.lists {
@@ -120,7 +124,7 @@ impl Table {
                 orphans.append(core::mem::replace(l, List::new()));
             }
             *seq = seq.wrapping_add(1);
-            *e = Entry { held, seq: *seq, registered: false, lists: [List::new(), List::new()] };
+            *e = Entry { held, seq: *seq, registered: false, defer: 0, lists: [List::new(), List::new()] };
         }
         e
     }
@@ -134,6 +138,12 @@ pub(crate) struct Ready {
     waiting: AtomicU32,
     /// Non-zero while the poller sleeps on it (nothing parked for a while).
     idle: AtomicU32,
+    /// At least the number of deferred entries (`defer`; the poller counts them again).
+    deferred: AtomicU32,
+    /// When (µs, monotonic) the poller looks at the table next, at the latest (`defer`).
+    looks_by: AtomicU64,
+    /// Until when (µs) the poller keeps its waits short, so that parks may defer (`defer`).
+    short_until: AtomicU64,
 }
 
 fn dir_of(req: &Req<'_>) -> usize {
@@ -147,6 +157,9 @@ impl Ready {
             table: Lock::new(Table::default()),
             waiting: AtomicU32::new(0),
             idle: AtomicU32::new(0),
+            deferred: AtomicU32::new(0),
+            looks_by: AtomicU64::new(u64::MAX),
+            short_until: AtomicU64::new(0),
         }
     }
 
@@ -195,7 +208,8 @@ impl Ready {
                 e.lists[dir].push_back(r);
             }
         }
-        if arm(ep, fd, e).is_err() {
+        // Left to its completion queue's harvest for a while (`defer`), or armed for the poller.
+        if !self.defer_new(fd, e, r) && arm(ep, fd, e).is_err() {
             e.lists[dir].remove(r);
             req.issue();
             self.dismiss(Some(ep), &mut t.by_fd, fd, orphans);
@@ -242,6 +256,7 @@ impl Ready {
                 // Soon again, probably (a ping-pong): stay in epoll_wait.
                 LINGER_MS
             } else {
+                self.sleeping();
                 self.idle.store(1, SeqCst);
                 if !self.waiting() {
                     let _ = sys::futex_wait(&self.idle, 1, None);
@@ -250,6 +265,7 @@ impl Ready {
                 busy = sys::now();
                 continue;
             };
+            let ms = self.expire(ep, ms, &mut orphans);
             let n = sys::epoll_wait(ep, &mut evs, ms);
             self.serve(ep, &evs[..n], &mut attempt_ready, done, &mut orphans);
             requeue(orphans);
@@ -444,6 +460,10 @@ fn arm(ep: c_int, fd: c_int, e: &mut Entry) -> Result<(), Errno> {
             let _ = sys::epoll_ctl(ep, libc::EPOLL_CTL_DEL, fd, 0, 0);
             e.registered = false;
         }
+        return Ok(());
+    }
+    if e.defer != 0 {
+        // Left to its completion queue's harvest (`defer`): the poller arms it when time is up.
         return Ok(());
     }
     let events = events | libc::EPOLLONESHOT as u32;

@@ -42,6 +42,8 @@ impl Ready {
         }
         e.lists[dir].pop_front();
         req.issue();
+        // No longer left to a completion queue's harvest (`defer`): given back, it is armed.
+        e.defer = 0;
         self.waiting.fetch_sub(1, SeqCst);
         // Nothing is left on the number: `arm` removes its registration (it cannot fail then).
         let _ = arm(ep, fd, e);
