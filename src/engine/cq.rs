@@ -25,11 +25,13 @@ use crate::sys;
 
 /// Hands out up to `out.len()` (at least one) completions of queue `q`, waiting up to `timeout`
 /// (None: until one comes). Returns how many; 0 when the timeout passed. `Err(EINTR)` if a signal
-/// handler ran while it slept, `Err(EBADF)` if the queue is (or gets) closed.
+/// handler ran while it slept, `Err(EBADF)` if the queue is (or gets) closed. The caller found `q`
+/// by its number within this call (`cq::lookup_open`).
 pub(crate) fn harvest(q: QueueRef, out: &mut [Completed], timeout: Option<Duration>) -> Result<usize, Errno> {
     let h = q.harvest().ok_or(Errno::EBADF)?;
     let deadline = timeout.filter(|t| !t.is_zero()).map(|t| sys::now() + t);
     let zero = timeout.is_some_and(|t| t.is_zero());
+    let mut first = true;
     loop {
         // Descriptors of the queue found lost (closefrom) are made again (one load otherwise).
         h.repair(false, !zero);
@@ -58,9 +60,11 @@ pub(crate) fn harvest(q: QueueRef, out: &mut [Completed], timeout: Option<Durati
         }
         // Nothing: is the queue still there to wait on? (Completions of a queue the program has
         // just closed may still be handed out above; after that, EBADF.)
-        if !h.still_open() {
+        // The first round follows the lookup of the number by this call (`cq::lookup_open`).
+        if !h.still_open(first) {
             return Err(Errno::EBADF);
         }
+        first = false;
         let left = match deadline {
             _ if zero => Some(Duration::ZERO),
             None => None,

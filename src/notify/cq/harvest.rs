@@ -34,13 +34,14 @@ impl Drop for Harvest {
 }
 
 impl Harvest {
-    /// Whether the queue is still open and its number still names it; closes it if not.
-    pub(crate) fn still_open(&self) -> bool {
+    /// Whether the queue is still open and its number still names it (one `fcntl`; not asked
+    /// when `named`: the caller looked the number up within this call); closes it if not.
+    pub(crate) fn still_open(&self, named: bool) -> bool {
         let cq = self.q.cq;
         if cq.state.load(Acquire) & OPEN == 0 {
             return false;
         }
-        if cq.still_named() {
+        if named || cq.still_named() {
             return true;
         }
         cq.shut(self.q.gen);

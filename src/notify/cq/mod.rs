@@ -116,10 +116,8 @@ pub(crate) struct Cq {
     harvesting: AtomicU32,
     /// Set after the eventfd is signalled (see `Cq::signal_now`).
     signalled: AtomicU32,
-    /// Milliseconds (monotonic, plus one) of the last harvest; 0: none in this generation.
+    /// When it was last harvested, and whether stream requests were put in `ep` (`stream`).
     last_harvest: AtomicU64,
-    /// 1 once a parked stream request was registered in `ep` (`stream::watch_stream`): a harvest
-    /// takes the events of `ep`.
     streams: AtomicU32,
 }
 
@@ -364,11 +362,9 @@ impl QueueRef {
     /// Starts a harvest: the queue stays open for the harvester until the returned value is
     /// dropped. None if it is closed.
     pub(crate) fn harvest(&self) -> Option<Harvest> {
-        if !self.cq.enter(self.gen) {
-            return None;
-        }
-        self.cq.note_harvest();
-        Some(Harvest { q: *self })
+        let entered = self.cq.enter(self.gen);
+        entered.then(|| self.cq.note_harvest());
+        entered.then_some(Harvest { q: *self })
     }
 }
 

@@ -41,12 +41,16 @@ pub(crate) fn stream_tag(queue: usize, fd: c_int, seq: u32) -> u64 {
 
 /// The (engine queue, number, registration) a tag taken from a queue names, if it is a stream's.
 pub(crate) fn stream_of(tag: u64) -> Option<(usize, c_int, u32)> {
-    (tag != TAG_EFD && tag & TAG_STREAM != 0)
-        .then(|| (((tag >> 57) & 0x3f) as usize, tag as u32 as c_int, (tag >> 32) as u32 & SEQ_MASK))
+    (tag != TAG_EFD && tag & TAG_STREAM != 0).then_some((
+        ((tag >> 57) & 0x3f) as usize,
+        tag as u32 as c_int,
+        (tag >> 32) as u32 & SEQ_MASK,
+    ))
 }
 
 impl Cq {
-    /// Notes a harvest now (see [`INTEREST`]).
+    /// Notes a harvest now (see [`INTEREST`]): `last_harvest` is its time in ms (monotonic) plus
+    /// one, 0 for none in this generation. `streams` is 1 once a registration was made.
     pub(super) fn note_harvest(&self) {
         self.last_harvest.store(sys::now().as_millis() as u64 + 1, Relaxed);
     }
