@@ -266,6 +266,7 @@ impl Ready {
                 continue;
             };
             let ms = self.expire(ep, ms, &mut orphans);
+            requeue(core::mem::replace(&mut orphans, List::new()));
             let n = sys::epoll_wait(ep, &mut evs, ms);
             self.serve(ep, &evs[..n], &mut attempt_ready, done, &mut orphans);
             requeue(orphans);

@@ -1,7 +1,7 @@
 //! Parked stream requests left to their completion queue's harvest for a while (issue 13: a
 //! completion reaches a program asleep in `epoll_wait` with one wake-up).
 //!
-//! A new parked request that is alone on its file and notifies a completion queue harvested
+//! A new parked read that is alone on its file and notifies a completion queue harvested
 //! lately is *deferred* ([`Ready::defer_new`]): instead of registering its held duplicate in the
 //! pool's epoll set, the set registers it, one shot, in the queue's own epoll set
 //! (`notify::cq::watch_stream`), so the write that makes the pipe readable wakes the program's
@@ -63,7 +63,9 @@ impl Ready {
         // SAFETY: in the table (caller): live, and its fields fixed while it is parked.
         let req = unsafe { r.get() };
         let m = req.meta();
-        if !m.queued() || req.progress() != 0 || req.state().phase() != Phase::Queued {
+        // Reads only: a write's attempt on the harvesting thread, a program thread, could raise
+        // SIGPIPE there (a pipe whose reader is gone); writes wait for the poller as before.
+        if !m.queued() || m.op().is_write() || req.progress() != 0 || req.state().phase() != Phase::Queued {
             return false;
         }
         let now = now_us();
