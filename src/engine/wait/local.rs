@@ -3,8 +3,8 @@
 //!
 //! * sleep on that queue's event counter rather than the engine's (`counter`), so that other
 //!   threads' completions do not wake it;
-//! * wait for a parked pipe or socket request itself (`Wait::sleep_claimed`): when an
-//!   `aio_suspend` is for exactly one request, a stream request of the workers parked in its
+//! * wait for a parked pipe or socket read itself (`Wait::sleep_claimed`): when an
+//!   `aio_suspend` is for exactly one request, a stream read of the workers parked in its
 //!   queue's readiness set, the waiter takes it out of the set (`Pool::claim`: only try-locks,
 //!   no allocation, its file's registration removed, so the poller never races it), sleeps in
 //!   `ppoll` on the file the request holds, and on waking makes the non-blocking attempt itself and finishes the request
@@ -123,7 +123,9 @@ impl<'e> Wait<'e> {
                 // SAFETY: an entry of the wait, readable for it (`Wait::new`'s contract); only read
                 // until claimed.
                 let m = unsafe { r.get() }.meta();
-                if m.backend() != Backend::Threads || !m.stream() || m.op().is_sync() {
+                // Reads only: a write attempted on the waiter's thread, a program thread, could
+                // raise SIGPIPE there (a pipe whose reader is gone), which kills by default.
+                if m.backend() != Backend::Threads || !m.stream() || m.op().is_sync() || m.op().is_write() {
                     return None;
                 }
                 let q = eng.queue_if_started(m.queue())?;
