@@ -1,4 +1,4 @@
-/* DESCRIPTION: many threads harvest one completion queue (through epoll with zero harvests, and timed harvests) while a writer feeds many pipes, each with one queued read in flight that its harvester submits again: every read is handed out exactly once, each pipe's messages arrive whole and in order */
+/* DESCRIPTION: many threads harvest one completion queue (through epoll with zero harvests, and timed harvests) while a writer feeds many pipes, each with one queued read in flight that its harvester submits again (the writer mostly writes after the read is submitted, so reads wait parked): every read is handed out exactly once, each pipe's messages arrive whole and in order */
 #define TEST_ALARM 60
 #include "support/ext.h"
 #include <pthread.h>
@@ -9,7 +9,7 @@ enum { P = 24, K = 150, HAR = 4, LEN = 8 };
 static int q, pipes[P][2];
 static struct aiocb cbs[P];
 static char bufs[P][LEN];
-static atomic_int inflight[P], next_seq[P], done_total, bad;
+static atomic_int inflight[P], next_seq[P], submitted[P], done_total, bad;
 
 static void submit(int p)
 {
@@ -22,6 +22,7 @@ static void submit(int p)
             die("aio_read pipe %d", p);
         pause_us(100);
     }
+    atomic_fetch_add(&submitted[p], 1);
 }
 
 static void take(struct aiocb **got, int k)
@@ -76,14 +77,19 @@ static void *harvester(void *arg)
 static void *writer(void *arg)
 {
     (void)arg;
+    long long deadline = now_ms() + 50000;
     for (int s = 0; s < K; s++)
         for (int p = 0; p < P; p++) {
+            /* Mostly after read s is submitted (a bounded wait: either way is correct). */
+            for (int spin = 0; atomic_load(&submitted[p]) <= s && spin < 1000; spin++) {
+                if (now_ms() > deadline)
+                    die("writer: pipe %d read %d never submitted", p, s);
+                sched_yield();
+            }
             char m[LEN];
             memcpy(m, &s, 4);
             memcpy(m + 4, &p, 4);
             write_all(pipes[p][1], m, LEN);
-            if ((s * P + p) % 7 == 0)
-                sched_yield();
         }
     return NULL;
 }
