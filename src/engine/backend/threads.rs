@@ -33,8 +33,8 @@ mod handoff;
 mod park;
 pub(crate) use first::First;
 mod ready;
-use handoff::Work;
 pub(crate) use handoff::{spin_for, SPIN_SKIP};
+use handoff::{HeldWakes, Work};
 use ready::{attempt_ready, holds_its_file, iovecs, stream_transfer, transfer, Ready, Step, NO_IOVEC};
 
 /// The most workers one queue may have.
@@ -119,6 +119,8 @@ pub(crate) struct Pool {
     /// Non-zero while the last file request a worker of this pool ran took less than `QUICK`
     /// (see `Pool::timed`).
     quick: AtomicU32,
+    /// Workers holding back wake-ups (see `Pool::hold_wake`).
+    holding: AtomicU32,
 }
 
 /// What running a request came to: its result (a count or `-errno`), or parked in the readiness
@@ -159,6 +161,7 @@ impl Pool {
             pushes: AtomicU32::new(0),
             spin_skip: AtomicU32::new(0),
             quick: AtomicU32::new(0),
+            holding: AtomicU32::new(0),
         }
     }
 
@@ -382,9 +385,16 @@ impl Pool {
         let mut let_go = true;
         // Whether this worker may spin before it sleeps (once per idle period, see `await_push`).
         let mut may_spin = self.spin();
+        let mut held = HeldWakes::default();
         loop {
             let mut g = self.work.lock();
             let Some(r) = g.list.pop_front() else {
+                if held.any() {
+                    // Wake whoever waits before looking for work that may not come.
+                    drop(g);
+                    self.wake_held(&mut held, host);
+                    continue;
+                }
                 if may_spin {
                     // Still counted active, so a push wakes nobody: it is seen here, or in the list
                     // when this worker looks again.
@@ -435,6 +445,9 @@ impl Pool {
             let more = !g.list.is_empty();
             self.running.fetch_add(1, AcqRel);
             drop(g);
+            if !more || m.stream() || m.op().is_sync() {
+                self.wake_held(&mut held, host);
+            }
             if more {
                 // Work is still queued behind the request this worker took, which may block in the
                 // kernel for as long as it likes (a write waiting for its source page or the inode
@@ -455,13 +468,16 @@ impl Pool {
                 self.progress.fetch_add(1, Release);
                 continue;
             };
-            host.sink.worker_done(r, res);
+            let hold = self.hold_wake(&mut held, more, may_spin, t0);
+            host.sink.worker_done(r, res, !hold);
             let_go = false;
             self.progress.fetch_add(1, Release);
             // After the request was published (and its waiters told): `aio_cancel(fd, NULL)`
             // may wait for this (see `take_polling_on_fd`).
             me.done.fetch_add(1, AcqRel);
-            host.sink.complete(Completion::Internal);
+            if !hold {
+                host.sink.complete(Completion::Internal);
+            }
         }
     }
 
