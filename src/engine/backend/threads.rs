@@ -24,7 +24,7 @@ use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
 use core::time::Duration;
 
 use crate::abi::Aiocb;
-use crate::engine::request::{Completion, Completions, List, Op, Phase, Req, ReqPtr, State};
+use crate::engine::request::{Completions, List, Op, Phase, Req, ReqPtr, State};
 use crate::errno::Errno;
 use crate::sys::{self, Doorbell, Lock, OwnEventFd, ThreadAttr};
 
@@ -51,7 +51,7 @@ pub(crate) struct Host {
     pub(crate) queue: usize,
 }
 
-struct Worker {
+pub(super) struct Worker {
     /// The request this worker polls for, if any (for `aio_cancel(fd, NULL)`).
     current: AtomicPtr<Aiocb>,
     /// Written by `aio_cancel` to interrupt this worker's poll (made by the worker at its start;
@@ -60,7 +60,7 @@ struct Worker {
     /// Requests this worker has finished (bumped after each one is published and its waiters
     /// told): `aio_cancel(fd, NULL)` waits on it rather than on a request the program may already
     /// have reaped and freed.
-    done: AtomicU32,
+    pub(super) done: AtomicU32,
     /// The futex word this worker sleeps on: 0 while asleep, set to 1 by the one who wakes it
     /// (under the work lock, having taken it out of `Work::asleep` and counted it active).
     wake: AtomicU32,
@@ -390,8 +390,7 @@ impl Pool {
             let mut g = self.work.lock();
             let Some(r) = g.list.pop_front() else {
                 if held.any() {
-                    // Wake whoever waits before looking for work that may not come.
-                    drop(g);
+                    drop(g); // wake them before looking for work that may not come
                     self.wake_held(&mut held, host);
                     continue;
                 }
@@ -445,9 +444,7 @@ impl Pool {
             let more = !g.list.is_empty();
             self.running.fetch_add(1, AcqRel);
             drop(g);
-            if !more || m.stream() || m.op().is_sync() {
-                self.wake_held(&mut held, host);
-            }
+            self.before_run(&mut held, host, more && !m.stream() && !m.op().is_sync());
             if more {
                 // Work is still queued behind the request this worker took, which may block in the
                 // kernel for as long as it likes (a write waiting for its source page or the inode
@@ -469,15 +466,8 @@ impl Pool {
                 continue;
             };
             let hold = self.hold_wake(&mut held, more, may_spin, t0);
-            host.sink.worker_done(r, res, !hold);
+            self.report(host, me, r, res, hold);
             let_go = false;
-            self.progress.fetch_add(1, Release);
-            // After the request was published (and its waiters told): `aio_cancel(fd, NULL)`
-            // may wait for this (see `take_polling_on_fd`).
-            me.done.fetch_add(1, AcqRel);
-            if !hold {
-                host.sink.complete(Completion::Internal);
-            }
         }
     }
 

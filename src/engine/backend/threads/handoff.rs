@@ -45,8 +45,8 @@
 use core::sync::atomic::{AtomicU32, Ordering::*};
 use core::time::Duration;
 
-use super::{Host, Pool};
-use crate::engine::request::List;
+use super::{Host, Pool, Worker};
+use crate::engine::request::{Completion, List, ReqPtr};
 use crate::sys::{self, Doorbell, Guard};
 
 /// The work list and who will look at it, under one lock, so that a push knows whether it must
@@ -87,8 +87,8 @@ const QUICK: Duration = Duration::from_micros(20);
 
 /// At most how many completions in a row a worker reports without waking the threads asleep
 /// waiting for completions, and for how long after the first of them (see [`Pool::hold_wake`]).
-const HOLD_MAX: u32 = 4;
-const HOLD_SPAN: Duration = Duration::from_micros(20);
+const HOLD_MAX: u32 = 8;
+const HOLD_SPAN: Duration = Duration::from_micros(40);
 
 /// The wake-ups one worker holds back (see [`Pool::hold_wake`]): for how many completions, and
 /// since when (the start of the first one's request).
@@ -294,6 +294,27 @@ impl Pool {
         h.n = 0;
         self.holding.fetch_sub(1, AcqRel);
         host.sink.wake_waiters(host.queue);
+    }
+
+    /// Reports request `r`, which worker `me` ran to `res`, with its waiters' wake-up or, with
+    /// `hold`, without (see [`Pool::hold_wake`]).
+    pub(super) fn report(&self, host: Host, me: &Worker, r: ReqPtr, res: isize, hold: bool) {
+        host.sink.worker_done(r, res, !hold);
+        self.progress.fetch_add(1, Release);
+        // After the request was published (and its waiters told): `aio_cancel(fd, NULL)` may
+        // wait for this (see `take_polling_on_fd`).
+        me.done.fetch_add(1, AcqRel);
+        if !hold {
+            host.sink.complete(Completion::Internal);
+        }
+    }
+
+    /// Before a worker runs a request: wakes the sleepers whose wake-ups it holds back unless the
+    /// request is a regular file's read or write with more work behind it (`go_on`).
+    pub(super) fn before_run(&self, h: &mut HeldWakes, host: Host, go_on: bool) {
+        if !go_on {
+            self.wake_held(h, host);
+        }
     }
 
     /// Whether a worker holds back wake-ups (the helper then wakes the sleepers itself).
