@@ -262,7 +262,8 @@ impl Pool {
     /// helper wakes them too if the worker is stuck meanwhile (the stall check is armed whenever
     /// a worker takes a request with work behind it, and the helper looks at [`Pool::holding`]
     /// when it runs). A status is published at once either way (a waiter that looks, or spins,
-    /// sees it; a signal or callback is sent at once): only the `futex` wake-up waits.
+    /// sees it; a signal or callback is sent at once): only the `futex` wake-up waits. Never when
+    /// the pool may run on one CPU only (its requests are not timed then, see [`Pool::timed`]).
     ///
     /// Measured with fio's posixaio loop (buffered random writes at depth 32, 2 CPUs shared with
     /// other work): a wake-up per completion woke the submitting thread about once every five
