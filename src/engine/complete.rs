@@ -27,9 +27,14 @@ impl Completions for Engine {
         }
     }
 
-    fn worker_done(&self, r: ReqPtr, res: isize) {
+    fn worker_done(&self, r: ReqPtr, res: isize, wake: bool) {
         // SAFETY: a worker reports a request it owns, once; it calls `idle` before it sleeps.
-        unsafe { finish_as(self, r, res, true, true) }
+        unsafe { finish_as(self, r, res, true, true, wake) }
+    }
+
+    fn wake_waiters(&self, queue: usize) {
+        self.done.notify_all();
+        self.queue(queue).done.notify_all();
     }
 
     fn idle(&self) {
@@ -241,14 +246,16 @@ fn served_by(state: State, meta: Meta, res: isize) -> Served {
 /// `r` is live and owned by the caller; nobody touches it after this call.
 pub(crate) unsafe fn finish(eng: &Engine, r: ReqPtr, res: isize, blocking: bool) {
     // SAFETY: the caller's contract.
-    unsafe { finish_as(eng, r, res, blocking, false) }
+    unsafe { finish_as(eng, r, res, blocking, false, true) }
 }
 
-/// [`finish`], by a worker when `keep` (see `give_up_held`).
+/// [`finish`], by a worker when `keep` (see `give_up_held`); without `wake`, the sleepers on the
+/// event counters are left for the worker to wake later (`Completions::wake_waiters`, see
+/// `Pool::hold_wake`).
 ///
 /// # Safety
 /// As [`finish`].
-unsafe fn finish_as(eng: &Engine, r: ReqPtr, mut res: isize, blocking: bool, keep: bool) {
+unsafe fn finish_as(eng: &Engine, r: ReqPtr, mut res: isize, blocking: bool, keep: bool, wake: bool) {
     // SAFETY: the caller owns r until publish.
     let req = unsafe { r.get() };
     let (m, fdn, job, group) = (req.meta(), req.fd(), req.job(), Group::from_member_tag(req.group()));
@@ -286,6 +293,8 @@ unsafe fn finish_as(eng: &Engine, r: ReqPtr, mut res: isize, blocking: bool, kee
         // SAFETY: a group outlives its members' completions (it holds a reference for them).
         unsafe { Group::member_done(eng, group, res < 0, blocking) };
     }
-    eng.done.notify_all();
-    q.done.notify_all();
+    if wake {
+        eng.done.notify_all();
+        q.done.notify_all();
+    }
 }

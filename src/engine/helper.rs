@@ -85,6 +85,11 @@ fn helper_main(eng: &'static Engine, qi: usize) {
         }
         // A stall check the workers armed: made when due, else sleep no longer than that.
         let stall = q.pool.stall_check(q.host(eng));
+        // A worker that holds back wake-ups may be stuck in a request (see `Pool::hold_wake`).
+        if q.pool.holding() {
+            eng.done.notify_all();
+            q.done.notify_all();
+        }
         // Watch each kernel source whose reap lock we get; if a waiter holds one, it wakes us
         // when it lets go (`Queue::release_reap`).
         let mut poll = [false; 2];

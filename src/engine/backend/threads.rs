@@ -24,7 +24,7 @@ use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
 use core::time::Duration;
 
 use crate::abi::Aiocb;
-use crate::engine::request::{Completion, Completions, List, Op, Phase, Req, ReqPtr, State};
+use crate::engine::request::{Completions, List, Op, Phase, Req, ReqPtr, State};
 use crate::errno::Errno;
 use crate::sys::{self, Doorbell, Lock, OwnEventFd, ThreadAttr};
 
@@ -33,8 +33,8 @@ mod handoff;
 mod park;
 pub(crate) use first::First;
 mod ready;
-use handoff::Work;
 pub(crate) use handoff::{spin_for, SPIN_SKIP};
+use handoff::{HeldWakes, Work};
 use ready::{attempt_ready, holds_its_file, iovecs, stream_transfer, transfer, Ready, Step, NO_IOVEC};
 
 /// The most workers one queue may have.
@@ -51,7 +51,7 @@ pub(crate) struct Host {
     pub(crate) queue: usize,
 }
 
-struct Worker {
+pub(super) struct Worker {
     /// The request this worker polls for, if any (for `aio_cancel(fd, NULL)`).
     current: AtomicPtr<Aiocb>,
     /// Written by `aio_cancel` to interrupt this worker's poll (made by the worker at its start;
@@ -60,7 +60,7 @@ struct Worker {
     /// Requests this worker has finished (bumped after each one is published and its waiters
     /// told): `aio_cancel(fd, NULL)` waits on it rather than on a request the program may already
     /// have reaped and freed.
-    done: AtomicU32,
+    pub(super) done: AtomicU32,
     /// The futex word this worker sleeps on: 0 while asleep, set to 1 by the one who wakes it
     /// (under the work lock, having taken it out of `Work::asleep` and counted it active).
     wake: AtomicU32,
@@ -119,6 +119,8 @@ pub(crate) struct Pool {
     /// Non-zero while the last file request a worker of this pool ran took less than `QUICK`
     /// (see `Pool::timed`).
     quick: AtomicU32,
+    /// Workers holding back wake-ups (see `Pool::hold_wake`).
+    holding: AtomicU32,
 }
 
 /// What running a request came to: its result (a count or `-errno`), or parked in the readiness
@@ -159,6 +161,7 @@ impl Pool {
             pushes: AtomicU32::new(0),
             spin_skip: AtomicU32::new(0),
             quick: AtomicU32::new(0),
+            holding: AtomicU32::new(0),
         }
     }
 
@@ -382,9 +385,15 @@ impl Pool {
         let mut let_go = true;
         // Whether this worker may spin before it sleeps (once per idle period, see `await_push`).
         let mut may_spin = self.spin();
+        let mut held = HeldWakes::default();
         loop {
             let mut g = self.work.lock();
             let Some(r) = g.list.pop_front() else {
+                if held.any() {
+                    drop(g); // wake them before looking for work that may not come
+                    self.wake_held(&mut held, host);
+                    continue;
+                }
                 if may_spin {
                     // Still counted active, so a push wakes nobody: it is seen here, or in the list
                     // when this worker looks again.
@@ -435,6 +444,7 @@ impl Pool {
             let more = !g.list.is_empty();
             self.running.fetch_add(1, AcqRel);
             drop(g);
+            self.before_run(&mut held, host, more && !m.stream() && !m.op().is_sync());
             if more {
                 // Work is still queued behind the request this worker took, which may block in the
                 // kernel for as long as it likes (a write waiting for its source page or the inode
@@ -455,13 +465,9 @@ impl Pool {
                 self.progress.fetch_add(1, Release);
                 continue;
             };
-            host.sink.worker_done(r, res);
+            let hold = self.hold_wake(&mut held, more, may_spin, t0);
+            self.report(host, me, r, res, hold);
             let_go = false;
-            self.progress.fetch_add(1, Release);
-            // After the request was published (and its waiters told): `aio_cancel(fd, NULL)`
-            // may wait for this (see `take_polling_on_fd`).
-            me.done.fetch_add(1, AcqRel);
-            host.sink.complete(Completion::Internal);
         }
     }
 

@@ -412,7 +412,11 @@ pub(crate) trait Completions: Sync {
     fn complete(&self, c: Completion);
     /// A request a worker ran ended with `res`; the receiver owns it. The file it held may be
     /// kept for the next request on its descriptor until the worker calls [`Completions::idle`].
-    fn worker_done(&self, r: ReqPtr, res: isize);
+    /// Without `wake`, threads asleep on the event counters are not woken for it: the worker
+    /// calls [`Completions::wake_waiters`] soon (see `Pool::hold_wake`).
+    fn worker_done(&self, r: ReqPtr, res: isize, wake: bool);
+    /// Wakes the threads asleep waiting for completions of the engine or of queue `queue`.
+    fn wake_waiters(&self, queue: usize);
     /// The calling worker is about to sleep: let go of whatever its requests left kept.
     fn idle(&self);
 }
