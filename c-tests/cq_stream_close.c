@@ -4,22 +4,6 @@
 
 enum { R = 6, LEN = 8 };
 
-static void round_trip(int q, int p[2])
-{
-    struct timespec zero = {0, 0}, ts = ms_ts(DONE_MS);
-    static struct aiocb cb;
-    char in[LEN];
-    cb_init(&cb, p[0], in, LEN, 0);
-    cb_queue(&cb, q);
-    CHECK_EQ(aio_read(&cb), 0);
-    struct aiocb *got[2];
-    CHECK_EQ(x_cq_harvest(q, got, 2, &zero), 0);
-    write_all(p[1], "roundtr", LEN);
-    CHECK_EQ(x_cq_harvest(q, got, 2, &ts), 1);
-    CHECK(got[0] == &cb);
-    CHECK_DONE_OK(&cb, LEN);
-}
-
 static void parked_then_closed(int use_close)
 {
     int q = x_cq_create(0);
@@ -28,7 +12,7 @@ static void parked_then_closed(int use_close)
     for (int i = 0; i < R; i++)
         make_pipe(p[i]);
     for (int i = 0; i < 20; i++)
-        round_trip(q, p[i % R]);
+        cq_pipe_round_trip(q, p[i % R]);
     struct aiocb cbs[R];
     char bufs[R][LEN];
     for (int i = 0; i < R; i++) {
@@ -67,7 +51,7 @@ int main(void)
     CHECK(q >= 0);
     int p[2];
     make_pipe(p);
-    round_trip(q, p);
+    cq_pipe_round_trip(q, p);
     CHECK_EQ(x_cq_close(q), 0);
     return 0;
 }

@@ -8,20 +8,8 @@ enum { WARM = 50, LEN = 8 };
 /* A few ping-pong rounds through the queue, harvested (the queue looks in use). */
 static void warm_up(int q, int p[2])
 {
-    struct timespec zero = {0, 0}, ts = ms_ts(DONE_MS);
-    for (int i = 0; i < WARM; i++) {
-        static struct aiocb cb;
-        char in[LEN];
-        cb_init(&cb, p[0], in, LEN, 0);
-        cb_queue(&cb, q);
-        CHECK_EQ(aio_read(&cb), 0);
-        struct aiocb *got[2];
-        CHECK_EQ(x_cq_harvest(q, got, 2, &zero), 0);
-        write_all(p[1], "warm-up", LEN);
-        CHECK_EQ(x_cq_harvest(q, got, 2, &ts), 1);
-        CHECK(got[0] == &cb);
-        CHECK_DONE_OK(&cb, LEN);
-    }
+    for (int i = 0; i < WARM; i++)
+        cq_pipe_round_trip(q, p);
 }
 
 int main(void)

@@ -13,9 +13,7 @@ static unsigned seeds[DEPTH];
 static void submit(int fd, int k, unsigned seed)
 {
     seeds[k] = seed;
-    pat_fill(bufs[k], BLK, (long long)k * BLK, seed);
-    cb_init(&cbs[k], fd, bufs[k], BLK, (off_t)k * BLK);
-    CHECK_EQ(aio_write(&cbs[k]), 0);
+    slot_write(&cbs[k], bufs[k], BLK, fd, k, seed);
 }
 
 int main(void)

@@ -239,6 +239,16 @@ CT_FN void pat_fill(void *buf, size_t n, long long off, unsigned seed)
         b[i] = pat_byte(off + (long long)i, seed);
 }
 
+/* Slot k of a test that keeps one buffered write per block in flight: fills buf with the pattern
+ * `seed` of block k (blk bytes at k * blk) and submits its write with cb. */
+CT_FN void slot_write(struct aiocb *cb, char *buf, size_t blk, int fd, int k, unsigned seed)
+{
+    pat_fill(buf, blk, (long long)k * (long long)blk, seed);
+    cb_init(cb, fd, buf, blk, (off_t)k * (off_t)blk);
+    if (aio_write(cb) != 0)
+        die("aio_write of slot %d", k);
+}
+
 /* Fail unless buf holds the pattern for [off, off+n). */
 #define CHECK_PAT(buf, n, off, seed)                                       \
     do {                                                                   \

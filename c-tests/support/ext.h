@@ -143,4 +143,23 @@ CT_FN void cb_queue(struct aiocb *cb, int q)
     cb->aio_sigevent.sigev_value.sival_ptr = cb;
 }
 
+/* One round trip of a pipe read for queue q: submitted on p[0] with nothing there (a zero-timeout
+ * harvest finds nothing), then 8 bytes written to p[1], and the harvest hands out that read, once,
+ * complete. */
+CT_FN void cq_pipe_round_trip(int q, int p[2])
+{
+    struct timespec zero = {0, 0}, ts = ms_ts(DONE_MS);
+    static struct aiocb cb;
+    static char in[8];
+    cb_init(&cb, p[0], in, sizeof in, 0);
+    cb_queue(&cb, q);
+    CHECK_EQ(aio_read(&cb), 0);
+    struct aiocb *got[2];
+    CHECK_EQ(x_cq_harvest(q, got, 2, &zero), 0);
+    write_all(p[1], "roundtr", sizeof in);
+    CHECK_EQ(x_cq_harvest(q, got, 2, &ts), 1);
+    CHECK(got[0] == &cb);
+    CHECK_DONE_OK(&cb, sizeof in);
+}
+
 #endif
