@@ -172,6 +172,10 @@ fn cancel_fd_entry(eng: &Engine, fdn: c_int, fe: &FdEntry) -> c_int {
         // while claims are out and requests on the fd are left, the bound is in time.
         let until = sys::now() + ATTEMPT_WAIT;
         for round in 0.. {
+            // Whether a claimed request may still come back, read before the set is looked at:
+            // a waiter gives its claim back to the set and only then stops counting it, so a
+            // claim that ends after this look was still counted here, and the loop looks again.
+            let claims_out = q.pool.has_claims() || q.handing_over();
             // 2. Requests queued for workers, or parked in their readiness set (again each
             // round: a worker's request may have been parked meanwhile).
             let mut mine = q.pool.take_queued_on_fd(fdn, &q.bell);
@@ -189,8 +193,7 @@ fn cancel_fd_entry(eng: &Engine, fdn: c_int, fe: &FdEntry) -> c_int {
             }
             // A claimed request comes back to the set, or (its waiter could not take the set's
             // lock) through the helper, which issues it to the workers again.
-            let coming_back =
-                (q.pool.has_claims() || q.handing_over()) && fe.order.inflight() != 0 && sys::now() < until;
+            let coming_back = claims_out && fe.order.inflight() != 0 && sys::now() < until;
             if !coming_back && (!transient || round >= 7) {
                 break;
             }
