@@ -112,14 +112,11 @@ fn serve_stream(eng: &'static Engine, tag: u64) -> bool {
         // SAFETY: claimed by this harvest, which alone owns it (in no list, Issued); finished
         // here once and never touched again.
         unsafe { finish(eng, r, n, false) };
-    } else if !q.pool.put_back(r) {
+    } else {
         // Nothing moved (or no per-call non-blocking transfer on the file): back to the set, for
-        // the poller, or, with its lock busy, to the helper, which issues it again.
-        q.pool.claim_handed_on();
-        // SAFETY: claimed by this harvest, which alone owns it, in no list (`put_back` did not
-        // take it); the helper owns it from here.
-        unsafe { q.defer(r) };
-        q.wake();
+        // the poller.
+        // SAFETY: claimed from q's pool by this harvest, which alone owns it.
+        unsafe { q.give_back_claimed(r) };
     }
     true
 }

@@ -19,7 +19,7 @@ use super::core::{Engine, INIT};
 use super::fd;
 use super::group::Group;
 use super::queue::Queue;
-use super::request::Backend;
+use super::request::{Backend, Completions};
 use crate::errno::Errno;
 use crate::sys::{self, ThreadAttr};
 
@@ -87,8 +87,7 @@ fn helper_main(eng: &'static Engine, qi: usize) {
         let stall = q.pool.stall_check(q.host(eng));
         // A worker that holds back wake-ups may be stuck in a request (see `Pool::hold_wake`).
         if q.pool.holding() {
-            eng.done.notify_all();
-            q.done.notify_all();
+            eng.wake_waiters(qi);
         }
         // Watch each kernel source whose reap lock we get; if a waiter holds one, it wakes us
         // when it lets go (`Queue::release_reap`).

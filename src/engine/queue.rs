@@ -207,6 +207,24 @@ impl Queue {
         }
     }
 
+    /// Gives back claimed request `r` (a waiter's or a harvest's claim that moved nothing, live,
+    /// owned by the caller, in no list) to its pool's readiness set, or, if the set's lock is
+    /// busy (the caller may be in a signal handler), to the helper, which issues it again.
+    /// Async-signal-safe.
+    ///
+    /// # Safety
+    /// `r` was claimed from this queue's pool (`Pool::claim`, `Pool::claim_deferred`) by the
+    /// caller, which owns it and never touches it again.
+    pub(crate) unsafe fn give_back_claimed(&self, r: ReqPtr) {
+        if !self.pool.put_back(r) {
+            self.pool.claim_handed_on();
+            // SAFETY: claimed by the caller, which alone owns it, in no list (`put_back` did not
+            // take it); the helper owns it from here.
+            unsafe { self.defer(r) };
+            self.wake();
+        }
+    }
+
     /// The helper issued (or finished) `n` requests it took from `deferred`.
     pub(crate) fn issued_deferred(&self, n: u32) {
         self.handing.fetch_sub(n, SeqCst);

@@ -169,12 +169,7 @@ impl<'e> Wait<'e> {
                 Err(()) => self.no_claim = true,
             }
         }
-        if !q.pool.put_back(r) {
-            q.pool.claim_handed_on();
-            // SAFETY: claimed by this wait, which alone owns it, in no list (`put_back` did not
-            // take it); the helper owns it from here.
-            unsafe { q.defer(r) };
-            q.wake();
-        }
+        // SAFETY: claimed from q's pool by this wait, which alone owns it and lets go of it here.
+        unsafe { q.give_back_claimed(r) };
     }
 }

@@ -116,8 +116,9 @@ pub(crate) struct Cq {
     harvesting: AtomicU32,
     /// Set after the eventfd is signalled (see `Cq::signal_now`).
     signalled: AtomicU32,
-    /// When it was last harvested, and whether stream requests were put in `ep` (`stream`).
+    /// When it was last harvested (`stream`: ms, monotonic, plus one; 0 for none).
     last_harvest: AtomicU64,
+    /// 1 once a parked stream request was registered in `ep` (`stream`), in this generation.
     streams: AtomicU32,
 }
 

@@ -49,8 +49,7 @@ pub(crate) fn stream_of(tag: u64) -> Option<(usize, c_int, u32)> {
 }
 
 impl Cq {
-    /// Notes a harvest now (see [`INTEREST`]): `last_harvest` is its time in ms (monotonic) plus
-    /// one, 0 for none in this generation. `streams` is 1 once a registration was made.
+    /// Notes a harvest now (see [`INTEREST`]).
     pub(super) fn note_harvest(&self) {
         self.last_harvest.store(sys::now().as_millis() as u64 + 1, Relaxed);
     }
