@@ -59,8 +59,8 @@ pub(crate) use self::env::var;
 pub(crate) use self::epoll::{epoll_ctl, epoll_wait, sock_send_quiet, sock_transfer, OwnEpoll};
 pub(crate) use self::errno::{strerror, ErrnoGuard};
 pub(crate) use self::fd::{
-    claim, claimed_by, close, dup_high, file_id, is_open, is_own_by, move_high, new_owner, status_flags, tag_own,
-    FileId, OwnEventFd,
+    claim, claimed_by, close, dup_high, file_id, is_open, is_own_by, is_pipe, move_high, new_owner, status_flags,
+    tag_own, FileId, OwnEventFd,
 };
 pub(crate) use self::futex::{futex_wait, futex_wake, EventCount, Guard, Lock};
 pub(crate) use self::held::{

@@ -254,12 +254,26 @@ impl FdEntry {
     /// return value is true and the caller drains the fd before issuing.
     ///
     /// The third value is the identity `fstat` gave, if it was asked (for [`FdEntry::hold_known`]).
+    ///
+    /// A number last seen as a pipe or FIFO is checked, while idle, with `F_GETPIPE_SZ` instead of
+    /// `fstat` (half its cost, on every pipe request): every pipe has the same class (its open
+    /// flags matter to nothing but ordering, and a stream is ordered anyway), so that it is still
+    /// *a* pipe is all the class needs. It may be another pipe, though, so the recorded identity
+    /// is forgotten (0): a hold then asks the number's identity itself ([`FdEntry::hold_classified`]).
     pub(crate) fn classify(
         &self,
         fd: c_int,
         lone_ok: bool,
         offset_zero: bool,
     ) -> Result<(u32, bool, Option<FileId>), Errno> {
+        let cached = self.info.load(Relaxed);
+        // (Not where the check is skipped altogether: `lone_ok` below.)
+        let pipe = cached & (kind::VALID | kind::FIFO) == kind::VALID | kind::FIFO && !(lone_ok && offset_zero);
+        if pipe && !self.order.busy_hint() && sys::is_pipe(fd) {
+            self.ident.store(0, Relaxed);
+            self.fresh.store(1, Relaxed);
+            return Ok((cached, false, None));
+        }
         self.classify_with(lone_ok, offset_zero, || sys::file_id(fd), || sys::status_flags(fd))
     }
 
