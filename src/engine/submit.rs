@@ -252,11 +252,9 @@ pub(crate) unsafe fn accept_engine<'e>(
     // classified is EBADF here: the request's result for a read or write (glibc's convention, see
     // above), the call's error for aio_fsync.
     let may_issue_late = backend == Backend::Uring;
-    // A new pipe or socket read or write for the workers is first tried on this thread, inside
-    // this call (`threads::first`): it holds its file only if it must wait after that, and
-    // `Batch::issue` makes the duplicate then, still inside this call (or the fd's ordering state
-    // does, if it parks it behind another request). A write that goes at once, or a read whose
-    // data is there, costs no duplicate.
+    // A new stream read or write for the workers is first tried on this thread (`threads::first`),
+    // and holds its file only if it must wait then: `Batch::hold_here` (or the fd's ordering
+    // state) makes the duplicate, still inside this call. A write that goes at once makes none.
     let hold_later = backend == Backend::Threads && stream && !sync;
     let held = if hold_later {
         worker_for(q)?;
@@ -400,12 +398,14 @@ pub(crate) unsafe fn take_back(eng: &Engine, r: ReqPtr) {
     let req = unsafe { r.get() };
     let (m, fdn) = (req.meta(), req.fd());
     let q = eng.queue(m.queue());
-    // (It was classified through its entry, which is never freed.)
     if let Some(fe) = eng.fds.get(fdn) {
         if m.counted() {
             fd::completed(eng, m.queue(), fe, m, true);
         }
         undo(fe, q, r, m, req.job());
+    }
+    if let Some(s) = q.stats {
+        s.withdrawn();
     }
 }
 
