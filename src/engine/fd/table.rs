@@ -260,6 +260,8 @@ impl FdEntry {
     /// flags matter to nothing but ordering, and a stream is ordered anyway), so that it is still
     /// *a* pipe is all the class needs. It may be another pipe, though, so the recorded identity
     /// is forgotten (0): a hold then asks the number's identity itself ([`FdEntry::hold_classified`]).
+    /// Not on a number whose last parked read a waiter claimed (`claimed_last`): its next read will
+    /// probably wait, and hold its file, which needs the identity `fstat` gives anyway.
     pub(crate) fn classify(
         &self,
         fd: c_int,
@@ -268,7 +270,9 @@ impl FdEntry {
     ) -> Result<(u32, bool, Option<FileId>), Errno> {
         let cached = self.info.load(Relaxed);
         // (Not where the check is skipped altogether: `lone_ok` below.)
-        let pipe = cached & (kind::VALID | kind::FIFO) == kind::VALID | kind::FIFO && !(lone_ok && offset_zero);
+        let pipe = cached & (kind::VALID | kind::FIFO) == kind::VALID | kind::FIFO
+            && !(lone_ok && offset_zero)
+            && self.claimed_last.load(Relaxed) == 0;
         if pipe && !self.order.busy_hint() && sys::is_pipe(fd) {
             self.ident.store(0, Relaxed);
             self.fresh.store(1, Relaxed);
