@@ -61,6 +61,10 @@ pub(crate) struct FdEntry {
     /// Non-zero when a waiter claimed the last stream read parked on this number (`wait::local`):
     /// the next one may be left unregistered for its waiter (`ready::defer`). Taken (cleared) by
     /// the read it lets go unregistered, so a read nobody claims makes the next one register.
+    /// Only a hint (relaxed): whatever it says, a parked request is taken out of the readiness
+    /// set's table under its lock, once, by whoever comes first (a claim, `aio_cancel`, the
+    /// poller when its time is up), so a stale value costs at most one late or one registered
+    /// read, never a lost or doubled one.
     pub(crate) claimed_last: AtomicU32,
     /// Reads on this number still to be sent straight to an engine after an attempt on the
     /// caller's thread found nothing cached (see `engine::inline`).
