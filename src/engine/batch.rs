@@ -20,6 +20,7 @@
 //! waiting for it (a parked fsync is slept on where it will be issued, see `wait`).
 
 use core::mem::MaybeUninit;
+use core::sync::atomic::Ordering::Relaxed;
 
 use super::backend::threads::First;
 use super::backend::uring;
@@ -37,17 +38,27 @@ pub(crate) struct Batch<'e> {
     /// for the workers gets its first attempt here (`Pool::first_attempt`).
     here: bool,
     list: List,
+    /// Requests issued here that could not go on: nothing moved and no descriptor could be had to
+    /// hold their file while they wait (see `Batch::hold_here`). Their submitter takes them back
+    /// ([`Batch::take_refused`]).
+    refused: List,
 }
 
 impl<'e> Batch<'e> {
     pub(crate) fn new(eng: &'e Engine, blocking: bool) -> Self {
-        Batch { eng, blocking, here: false, list: List::new() }
+        Batch { eng, blocking, here: false, list: List::new(), refused: List::new() }
     }
 
     /// A batch of requests submitted by the calling thread in this call (`aio_read`, `aio_write`,
     /// `lio_listio`), flushed before it returns.
     pub(crate) fn submitting(eng: &'e Engine) -> Self {
-        Batch { eng, blocking: true, here: true, list: List::new() }
+        Batch { eng, blocking: true, here: true, list: List::new(), refused: List::new() }
+    }
+
+    /// The requests flushed from this batch that their submitter must take back
+    /// (`submit::take_back`) and fail with EAGAIN: only a batch made at submission has any.
+    pub(crate) fn take_refused(&mut self) -> List {
+        core::mem::replace(&mut self.refused, List::new())
     }
 
     /// Adds `r`, now issued.
@@ -157,7 +168,39 @@ impl<'e> Batch<'e> {
         self.eng.fds.get(fd).is_some_and(|fe| fe.class_hint() & (kind::VALID | kind::FIFO) == kind::VALID | kind::FIFO)
     }
 
-    fn issue(&self, q: &Queue, backend: Backend, reqs: &[ReqPtr]) {
+    /// Whether new stream request `r`, should it park, may be left unregistered for a while to the
+    /// thread that submitted it, which will probably claim it in its next wait (see
+    /// `ready::defer`): a read with nothing to notify and no lio group, on a number whose last
+    /// parked read a waiter claimed (`FdEntry::claimed_last`, taken here).
+    fn for_its_waiter(&self, r: ReqPtr) -> bool {
+        // SAFETY: r is live (push's contract); only read.
+        let req = unsafe { r.get() };
+        let m = req.meta();
+        !m.op().is_write()
+            && !m.watched()
+            && !m.queued()
+            && req.group().is_null()
+            && self.eng.fds.get(req.fd()).is_some_and(|fe| fe.claimed_last.swap(0, Relaxed) != 0)
+    }
+
+    /// Makes `req`, issued inside the call that submitted it (`here`: the number still names its
+    /// file), hold its file if it does not yet; `-errno` if no descriptor can be had.
+    fn hold_here(&self, req: &Req<'_>) -> Result<(), isize> {
+        debug_assert!(self.here);
+        if req.held().is_some() {
+            return Ok(());
+        }
+        let fd = req.fd();
+        match self.eng.fds.entry(fd).and_then(|fe| fe.hold_classified(fd)) {
+            Ok(h) => {
+                req.set_held(h);
+                Ok(())
+            }
+            Err(e) => Err(-(e.0 as isize)),
+        }
+    }
+
+    fn issue(&mut self, q: &Queue, backend: Backend, reqs: &[ReqPtr]) {
         let taken = match backend {
             Backend::Uring => match &q.ring {
                 // Only a helper thread enters a ring to submit (see `uring::may_submit`): anyone
@@ -193,17 +236,36 @@ impl<'e> Batch<'e> {
                     if self.here && unsafe { r.get() }.meta().stream() {
                         if let Some(e) = get() {
                             let q = e.queue(q.idx);
+                            let local = self.for_its_waiter(r);
                             // SAFETY: r is live, accepted, issued and in no list (push's contract),
                             // and we are inside the call that submitted it (`here`).
-                            match unsafe { q.pool.first_attempt(r, q.host(e), self.fifo(r)) } {
+                            match unsafe {
+                                q.pool.first_attempt(r, q.host(e), self.fifo(r), local, |req| self.hold_here(req))
+                            } {
                                 First::Done(n) => {
                                     // Finished here, once (nobody else has it): status, then notification.
                                     self.eng.complete(Completion::Request(r, n));
                                     continue;
                                 }
                                 First::Waits => continue,
+                                First::Refused => {
+                                    // SAFETY: r is live, ours and in no list.
+                                    unsafe { self.refused.push_back(r) };
+                                    continue;
+                                }
                                 First::Usual => {}
                             }
+                        }
+                    }
+                    // A request for the workers holds its file; a new stream request made none
+                    // before its first attempt (`submit::accept_engine`): it does now.
+                    if self.here {
+                        // SAFETY: r is live (push's contract); ours, so its held word is ours to set.
+                        if self.hold_here(&unsafe { r.get() }).is_err() {
+                            // Nothing of it was attempted: its submitter refuses it.
+                            // SAFETY: r is live, ours and in no list.
+                            unsafe { self.refused.push_back(r) };
+                            continue;
                         }
                     }
                     // A pipe request waits for readiness without a worker (only where we may

@@ -29,7 +29,7 @@ impl Completions for Engine {
 
     fn worker_done(&self, r: ReqPtr, res: isize, wake: bool) {
         // SAFETY: a worker reports a request it owns, once; it calls `idle` before it sleeps.
-        unsafe { finish_as(self, r, res, true, true, wake) }
+        unsafe { finish_as(self, r, res, true, true, wake, false) }
     }
 
     fn wake_waiters(&self, queue: usize) {
@@ -154,7 +154,7 @@ fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
 /// release of a regular file's shared duplicate may be kept until then (`FdEntry::release_hold`).
 #[cold]
 #[inline(never)]
-fn give_up_held(eng: &Engine, req: &Req<'_>, mut res: isize, keep: bool) -> isize {
+fn give_up_held(eng: &Engine, req: &Req<'_>, mut res: isize, keep: bool, checked: bool) -> isize {
     let Some(h) = req.take_held() else { return res };
     if res == -(libc::EBADF as isize) {
         let op = req.meta().op();
@@ -164,7 +164,11 @@ fn give_up_held(eng: &Engine, req: &Req<'_>, mut res: isize, keep: bool) -> isiz
         }
     }
     let keep = keep && !req.meta().stream();
-    eng.fds.release_hold(req.fd(), h, keep);
+    if checked && !keep {
+        eng.fds.release_hold_checked(req.fd(), h);
+    } else {
+        eng.fds.release_hold(req.fd(), h, keep);
+    }
     res
 }
 
@@ -246,7 +250,18 @@ fn served_by(state: State, meta: Meta, res: isize) -> Served {
 /// `r` is live and owned by the caller; nobody touches it after this call.
 pub(crate) unsafe fn finish(eng: &Engine, r: ReqPtr, res: isize, blocking: bool) {
     // SAFETY: the caller's contract.
-    unsafe { finish_as(eng, r, res, blocking, false, true) }
+    unsafe { finish_as(eng, r, res, blocking, false, true, false) }
+}
+
+/// [`finish`] of a request whose held duplicate its caller found still ours right before its
+/// last transfer, on this thread, with no sleep and no return to the program since: the
+/// duplicate is given up without a second check (`sys::release_checked`).
+///
+/// # Safety
+/// As [`finish`].
+pub(crate) unsafe fn finish_checked(eng: &Engine, r: ReqPtr, res: isize, blocking: bool) {
+    // SAFETY: the caller's contract.
+    unsafe { finish_as(eng, r, res, blocking, false, true, true) }
 }
 
 /// [`finish`], by a worker when `keep` (see `give_up_held`); without `wake`, the sleepers on the
@@ -255,13 +270,13 @@ pub(crate) unsafe fn finish(eng: &Engine, r: ReqPtr, res: isize, blocking: bool)
 ///
 /// # Safety
 /// As [`finish`].
-unsafe fn finish_as(eng: &Engine, r: ReqPtr, mut res: isize, blocking: bool, keep: bool, wake: bool) {
+unsafe fn finish_as(eng: &Engine, r: ReqPtr, mut res: isize, blocking: bool, keep: bool, wake: bool, checked: bool) {
     // SAFETY: the caller owns r until publish.
     let req = unsafe { r.get() };
     let (m, fdn, job, group) = (req.meta(), req.fd(), req.job(), Group::from_member_tag(req.group()));
     let notify = Notify::validated(req.sigevent());
     if req.held().is_some() {
-        res = give_up_held(eng, &req, res, keep);
+        res = give_up_held(eng, &req, res, keep, checked);
     }
     let qi = m.queue();
     let q = eng.queue(qi);

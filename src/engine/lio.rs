@@ -18,7 +18,7 @@ use super::core::Engine;
 use super::group::Group;
 use super::queue::Queue;
 use super::request::{Op, ReqPtr};
-use super::submit::{accept, accept_failed};
+use super::submit::{accept, accept_failed, take_back};
 use super::wait::{Target, Wait, WaitSet};
 use crate::abi::Aiocb;
 use crate::errno::Errno;
@@ -92,10 +92,14 @@ pub(crate) unsafe fn submit_list<'e>(
         pending += 1;
         if pending == FLUSH_EVERY {
             batch.flush();
+            // SAFETY: the group is live while its submitter holds it.
+            unsafe { take_back_refused(eng, group, &mut batch, &mut refused) };
             pending = 0;
         }
     }
     batch.flush();
+    // SAFETY: as above.
+    unsafe { take_back_refused(eng, group, &mut batch, &mut refused) };
     // The submitter's hold: from here the group can complete.
     // SAFETY: group live, we hold a reference.
     unsafe { Group::member_done(eng, group, false, true) };
@@ -124,6 +128,23 @@ pub(crate) unsafe fn submit_list<'e>(
 
 /// Records a submission error in an entry, as if it had completed with that error, unless the
 /// entry is a request still in flight (resubmitted while running: its status is left alone).
+/// Takes back the members `batch` refused after its flush (`submit::take_back`): each fails with
+/// EAGAIN, as a member refused at its acceptance does.
+///
+/// # Safety
+/// `group` is the list's group, live (its submitter holds it); the batch's refused requests were
+/// accepted by this call.
+unsafe fn take_back_refused(eng: &Engine, group: *const Group, batch: &mut Batch<'_>, refused: &mut Option<Errno>) {
+    let mut l = batch.take_refused();
+    while let Some(r) = l.pop_front() {
+        // SAFETY: accepted by this call and refused by its batch: ours, in no list.
+        unsafe { take_back(eng, r) };
+        // SAFETY: the member was not accepted after all: undo its count (group live: caller).
+        unsafe { Group::member_done(eng, group, false, true) };
+        *refused = Some(Errno::EAGAIN);
+    }
+}
+
 fn fail_entry(eng: &Engine, r: ReqPtr, e: Errno) {
     // SAFETY: the caller's aligned, non-NULL entry is a readable aiocb; it is not in flight here,
     // so nobody else writes it.

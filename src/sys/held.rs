@@ -255,6 +255,27 @@ pub(crate) fn release(h: Held) {
     }
 }
 
+/// [`release`] of a duplicate that its caller found still ours (`held_ok`) right before its last
+/// system call on it, with nothing since that could have given the number away but another
+/// thread of the program (or a signal handler) closing it and opening another file there in the
+/// window of that one call: the registry is asked (a load), not the number (an `fstat`).
+///
+/// The argument: a check is never atomic with the use it guards. What it defends against is the
+/// program having closed our number (`closefrom`, `dup2` over it) before our code started
+/// using it: after a sleep, or since the call that made it returned to the program. A second
+/// check one system call after the first, with no sleep and no return to the program in between,
+/// only narrows a window the first one leaves open anyway (from two system calls to one) and
+/// costs an `fstat` per request. Async-signal-safe.
+pub(crate) fn release_checked(h: Held) {
+    let ours = slot(h.fd(), false).is_some_and(|s| s.state.load(Acquire) == h.generation() | SLOT_LIVE);
+    if !(ours && may_hold_locks(h) && lock::keep(h.to_word())) {
+        drop_held(h, ours);
+    }
+    if lock::sweep_due() {
+        sweep_kept();
+    }
+}
+
 /// Closes (if `ours`) and forgets `h`.
 fn drop_held(h: Held, ours: bool) {
     if let Some(s) = slot(h.fd(), false) {

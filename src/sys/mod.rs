@@ -59,11 +59,13 @@ pub(crate) use self::env::var;
 pub(crate) use self::epoll::{epoll_ctl, epoll_wait, sock_send_quiet, sock_transfer, OwnEpoll};
 pub(crate) use self::errno::{strerror, ErrnoGuard};
 pub(crate) use self::fd::{
-    claim, claimed_by, close, dup_high, file_id, is_open, is_own_by, move_high, new_owner, status_flags, tag_own,
-    FileId, OwnEventFd,
+    claim, claimed_by, close, dup_high, file_id, is_open, is_own_by, is_pipe, move_high, new_owner, status_flags,
+    tag_own, FileId, OwnEventFd,
 };
 pub(crate) use self::futex::{futex_wait, futex_wake, EventCount, Guard, Lock};
-pub(crate) use self::held::{held_ident, held_ok, held_refuses, held_same, hold, release, release_all_inherited, Held};
+pub(crate) use self::held::{
+    held_ident, held_ok, held_refuses, held_same, hold, release, release_all_inherited, release_checked, Held,
+};
 pub(crate) use self::io::{fdatasync, fsync, poll, pread, pwrite, transfer};
 pub(crate) use self::log::{log_line, open_append, read_number, write_all};
 pub(crate) use self::proc::{at_exit, at_fork, cpus_allowed, cpus_configured, getpid, getuid, self_stat};

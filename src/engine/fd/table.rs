@@ -58,6 +58,14 @@ pub(crate) struct FdEntry {
     shared: AtomicU64,
     /// Non-zero while this entry is in the table's list of kept duplicates.
     kept_listed: AtomicU32,
+    /// Non-zero when a waiter claimed the last stream read parked on this number (`wait::local`):
+    /// the next one may be left unregistered for its waiter (`ready::defer`). Taken (cleared) by
+    /// the read it lets go unregistered, so a read nobody claims makes the next one register.
+    /// Only a hint (relaxed): whatever it says, a parked request is taken out of the readiness
+    /// set's table under its lock, once, by whoever comes first (a claim, `aio_cancel`, the
+    /// poller when its time is up), so a stale value costs at most one late or one registered
+    /// read, never a lost or doubled one.
+    pub(crate) claimed_last: AtomicU32,
     /// Reads on this number still to be sent straight to an engine after an attempt on the
     /// caller's thread found nothing cached (see `engine::inline`).
     pub(crate) inline_skip: AtomicU32,
@@ -78,6 +86,7 @@ impl FdEntry {
             kick_queued: AtomicU32::new(0),
             shared: AtomicU64::new(0),
             kept_listed: AtomicU32::new(0),
+            claimed_last: AtomicU32::new(0),
             inline_skip: AtomicU32::new(0),
             size_seen: AtomicU64::new(0),
         }
@@ -92,6 +101,27 @@ impl FdEntry {
     /// descriptor can be had. Not async-signal-safe (`sys::hold`).
     pub(crate) fn hold(&self, fd: c_int) -> Result<Held, Errno> {
         self.hold_known(fd, None)
+    }
+
+    /// [`FdEntry::hold`] of a stream the caller classified earlier in the same call: the identity
+    /// `classify` recorded stands for the one it read (saving an `fstat` when a new duplicate is
+    /// made; should the number have changed in between, the duplicate's identity differs and its
+    /// first check fails, as for [`FdEntry::hold_known`]). The file's type is recorded only to
+    /// tell a regular file (which may carry record locks) from anything else.
+    pub(crate) fn hold_classified(&self, fd: c_int) -> Result<Held, Errno> {
+        let k = self.info.load(Relaxed);
+        let ident = self.ident.load(Relaxed);
+        if k & kind::VALID == 0 || k & kind::STREAM == 0 || ident == 0 {
+            return self.hold(fd);
+        }
+        let format = if k & kind::FIFO != 0 {
+            libc::S_IFIFO
+        } else if k & kind::ANON != 0 {
+            0
+        } else {
+            libc::S_IFSOCK
+        };
+        self.hold_known(fd, Some(FileId { ident, format, size: 0 }))
     }
 
     /// [`FdEntry::hold`], with the identity of `fd`'s file if the caller read it just now
@@ -161,18 +191,28 @@ impl FdEntry {
     /// duplicate keeps it for the next request: true then, and the caller lists the entry
     /// ([`FdTable::release_hold`]). Async-signal-safe.
     pub(crate) fn release_hold(&self, h: Held, keep: bool) -> bool {
+        self.release_hold_with(h, keep, sys::release)
+    }
+
+    /// [`FdEntry::release_hold`] (without keeping) of a duplicate its caller checked right before
+    /// its last transfer (see `sys::release_checked`). Async-signal-safe.
+    pub(crate) fn release_hold_checked(&self, h: Held) {
+        self.release_hold_with(h, false, sys::release_checked);
+    }
+
+    fn release_hold_with(&self, h: Held, keep: bool, release: fn(Held)) -> bool {
         loop {
             let cur = self.shared.load(Acquire);
             if (cur >> 32) as u32 != h.to_word() || cur as u32 == 0 {
                 // A private one.
-                sys::release(h);
+                release(h);
                 return false;
             }
             let last = cur as u32 == 1;
             let next = if last && !keep { 0 } else { cur - 1 };
             if self.shared.compare_exchange(cur, next, AcqRel, Acquire).is_ok() {
                 if last && !keep {
-                    sys::release(h);
+                    release(h);
                 }
                 return last && keep;
             }
@@ -218,12 +258,30 @@ impl FdEntry {
     /// return value is true and the caller drains the fd before issuing.
     ///
     /// The third value is the identity `fstat` gave, if it was asked (for [`FdEntry::hold_known`]).
+    ///
+    /// A number last seen as a pipe or FIFO is checked, while idle, with `F_GETPIPE_SZ` instead of
+    /// `fstat` (half its cost, on every pipe request): every pipe has the same class (its open
+    /// flags matter to nothing but ordering, and a stream is ordered anyway), so that it is still
+    /// *a* pipe is all the class needs. It may be another pipe, though, so the recorded identity
+    /// is forgotten (0): a hold then asks the number's identity itself ([`FdEntry::hold_classified`]).
+    /// Not on a number whose last parked read a waiter claimed (`claimed_last`): its next read will
+    /// probably wait, and hold its file, which needs the identity `fstat` gives anyway.
     pub(crate) fn classify(
         &self,
         fd: c_int,
         lone_ok: bool,
         offset_zero: bool,
     ) -> Result<(u32, bool, Option<FileId>), Errno> {
+        let cached = self.info.load(Relaxed);
+        // (Not where the check is skipped altogether: `lone_ok` below.)
+        let pipe = cached & (kind::VALID | kind::FIFO) == kind::VALID | kind::FIFO
+            && !(lone_ok && offset_zero)
+            && self.claimed_last.load(Relaxed) == 0;
+        if pipe && !self.order.busy_hint() && sys::is_pipe(fd) {
+            self.ident.store(0, Relaxed);
+            self.fresh.store(1, Relaxed);
+            return Ok((cached, false, None));
+        }
         self.classify_with(lone_ok, offset_zero, || sys::file_id(fd), || sys::status_flags(fd))
     }
 
@@ -403,6 +461,15 @@ impl FdTable {
                 }
             }
             None => sys::release(h),
+        }
+    }
+
+    /// [`FdTable::release_hold`] without keeping, of a duplicate its caller checked right before
+    /// its last transfer (see `sys::release_checked`). Async-signal-safe.
+    pub(crate) fn release_hold_checked(&self, fd: c_int, h: Held) {
+        match self.get(fd) {
+            Some(fe) => fe.release_hold_checked(h),
+            None => sys::release_checked(h),
         }
     }
 

@@ -30,12 +30,12 @@
 //! the interrupted wait resumes), as it would for a request whose kernel source the interrupted
 //! wait holds the reap lock of.
 
-use core::sync::atomic::Ordering::Acquire;
+use core::sync::atomic::Ordering::{Acquire, Relaxed};
 use core::time::Duration;
 
 use super::{Held, Target, Wait, WaitSet};
 use crate::abi::Aiocb;
-use crate::engine::complete::finish;
+use crate::engine::complete::{finish, finish_checked};
 use crate::engine::core::Engine;
 use crate::engine::queue::Queue;
 use crate::engine::request::{Backend, ReqPtr};
@@ -132,6 +132,11 @@ impl<'e> Wait<'e> {
                 if !q.pool.claim(r) {
                     return None;
                 }
+                // The next read parked on this number may be left to this thread's next wait.
+                // SAFETY: claimed by this wait: it owns the request, in flight.
+                if let Some(fe) = eng.fds.get(unsafe { r.get() }.fd()) {
+                    fe.claimed_last.store(1, Relaxed);
+                }
                 self.held = Held::Claim { q, r };
                 r
             }
@@ -154,7 +159,17 @@ impl<'e> Wait<'e> {
                     q.pool.forget_claimed(r);
                     // SAFETY: claimed by this wait, which alone owns it (in no list, Issued); it
                     // is finished here once and never touched again.
-                    unsafe { finish(eng, r, n, false) };
+                    unsafe {
+                        if n >= 0 {
+                            // A transfer was made: the attempt checked the duplicate right before
+                            // it (`ready::holds_its_file`), one system call ago, on this thread.
+                            finish_checked(eng, r, n, false);
+                        } else {
+                            // An error may mean the duplicate was found lost (or closed under the
+                            // call): its release checks it again.
+                            finish(eng, r, n, false);
+                        }
+                    }
                     return;
                 }
                 // Nothing moved: keep it for the next sleep, unless an `aio_cancel` wants it (for

@@ -58,16 +58,31 @@ pub(crate) enum First {
     Waits,
     /// Not attempted (not a stream transfer, or no per-call non-blocking way): its usual path.
     Usual,
+    /// Nothing moved, and it cannot wait: no descriptor could be had to hold its file with. The
+    /// caller takes it back (its submission fails with EAGAIN, as when a duplicate cannot be made
+    /// at submission).
+    Refused,
 }
 
 impl Pool {
     /// The first attempt of the new stream request `r`, on the submitting thread (see the module
-    /// documentation). `fifo`: its file was classified as a pipe or FIFO.
+    /// documentation). `fifo`: its file was classified as a pipe or FIFO. `local`: should it park,
+    /// it may be left unregistered for a while to its submitter's next wait (`ready::defer`). `hold`: makes the
+    /// request hold its file (if it does not yet), called only when it must wait: a request
+    /// finished here never needs a duplicate. If it cannot, the request is refused (or, if a
+    /// write moved part of its bytes, ends with that count, as a non-blocking write would).
     ///
     /// # Safety
     /// `r` is live, accepted and issued by the fd's ordering state (phase Issued), owned by the
     /// caller and in no list, and the caller is inside the call that submitted it.
-    pub(crate) unsafe fn first_attempt(&'static self, r: ReqPtr, host: Host, fifo: bool) -> First {
+    pub(crate) unsafe fn first_attempt(
+        &'static self,
+        r: ReqPtr,
+        host: Host,
+        fifo: bool,
+        local: bool,
+        hold: impl FnOnce(&Req<'_>) -> Result<(), isize>,
+    ) -> First {
         // SAFETY: the caller owns `r`, live and in flight (this function's contract).
         let req = unsafe { r.get() };
         let m = req.meta();
@@ -77,7 +92,11 @@ impl Pool {
         match attempt_here(&req, fifo) {
             Step::Done(n) => First::Done(n),
             Step::Again => {
-                if !self.park(r, host) {
+                if hold(&req).is_err() {
+                    let moved = req.progress();
+                    return if moved > 0 { First::Done(moved as isize) } else { First::Refused };
+                }
+                if !self.park(r, host, local) {
                     let mut l = List::new();
                     // SAFETY: `r` is live and ours, and in no list: `park` did not take it.
                     unsafe { l.push_back(r) };

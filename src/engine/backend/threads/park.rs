@@ -34,7 +34,7 @@ impl Pool {
         // to transfer needs no readiness: their answers (EBADF, 0) come from a worker, at once.
         let refused = sys::held_refuses(h, Some(m.op().is_write()));
         let can = m.stream() && !m.op().is_sync() && !refused && req.total_len() > 0 && self.ready.in_use();
-        can && self.park(r, host)
+        can && self.park(r, host, false)
     }
 
     /// A worker's request `r` (Issued by its attempt, `done` bytes moved) found its fd not ready:
@@ -46,7 +46,7 @@ impl Pool {
         // SAFETY: the worker's request: live and ours until it is reported or parked.
         unsafe { r.get() }.set_progress(done);
         self.parking_now(me, ptr::null_mut(), 1);
-        let parked = self.park(r, host);
+        let parked = self.park(r, host, false);
         self.parking_now(me, if parked || done > 0 { ptr::null_mut() } else { r.as_ptr() }, -1);
         parked
     }
@@ -60,13 +60,14 @@ impl Pool {
 
     /// Parks `r` (live, ours, in no list, holding its file) in the readiness set, starting the
     /// pool's poller if it has none; false if it cannot wait there. What the set gave back goes to
-    /// the work list.
-    pub(super) fn park(&'static self, r: ReqPtr, host: Host) -> bool {
+    /// the work list. `local`: it may be left to its submitter's next wait for a while
+    /// (`ready::defer`).
+    pub(super) fn park(&'static self, r: ReqPtr, host: Host, local: bool) -> bool {
         if self.poller.load(Acquire) == 0 && !self.start_poller(host) {
             return false;
         }
         let mut orphans = List::new();
-        let parked = self.ready.park(r, false, &mut orphans);
+        let parked = self.ready.park(r, false, local, &mut orphans);
         self.requeue(orphans, host.helper);
         parked.is_some()
     }

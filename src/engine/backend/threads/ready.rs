@@ -180,11 +180,12 @@ impl Ready {
     }
 
     /// Parks `r` (owned by the caller, live, in no list, holding its file) to wait for readiness,
-    /// at the front of its direction if `front` (it was first and goes back there). None if it
+    /// at the front of its direction if `front` (it was first and goes back there); `local`: it
+    /// may be left to its submitter's next wait for a while (`defer`). None if it
     /// cannot wait here (no epoll instance, nothing held, the number refused): the caller keeps
     /// it. A registration that cannot be armed any more sends the requests parked on it to
     /// `orphans` (for the workers).
-    pub(crate) fn park(&self, r: ReqPtr, front: bool, orphans: &mut List) -> Option<()> {
+    pub(crate) fn park(&self, r: ReqPtr, front: bool, local: bool, orphans: &mut List) -> Option<()> {
         // SAFETY: the caller owns r, live (see above).
         let req = unsafe { r.get() };
         let held = req.held()?;
@@ -192,7 +193,14 @@ impl Ready {
         let dir = dir_of(&req);
         let mut g = self.table.lock();
         let t = &mut *g;
-        let ep = t.instance(&self.ep, orphans, &self.waiting)?;
+        // A request left to its submitter's next wait (`defer`) is not registered: the instance is
+        // looked at (one `fcntl`) only if it is registered after all. The table must not be of
+        // an older instance than the last one made, though (`Table::instance` drops those).
+        let gen = t.gen;
+        let ep = match local && gen == self.ep.generation() && gen != 0 {
+            true => None,
+            false => Some(t.instance(&self.ep, orphans, &self.waiting)?),
+        };
         let e = t.entry(fd, held.to_word(), orphans, &self.waiting);
         // Cancellable only while nothing was transferred.
         if req.progress() == 0 {
@@ -208,12 +216,16 @@ impl Ready {
                 e.lists[dir].push_back(r);
             }
         }
-        // Left to its completion queue's harvest for a while (`defer`), or armed for the poller.
-        if !self.defer_new(fd, e, r) && arm(ep, fd, e).is_err() {
-            e.lists[dir].remove(r);
-            req.issue();
-            self.dismiss(Some(ep), &mut t.by_fd, fd, orphans);
-            return None;
+        // Left to its completion queue's harvest or to its waiter for a while (`defer`), or armed
+        // for the poller (in the instance the table is of: else it cannot wait here).
+        if !self.defer_new(fd, e, r, local) {
+            let ep = ep.or_else(|| self.ep.current_gen().filter(|&(_, g)| g == gen).map(|(ep, _)| ep));
+            if ep.is_none_or(|ep| arm(ep, fd, e).is_err()) {
+                e.lists[dir].remove(r);
+                req.issue();
+                self.dismiss(ep, &mut t.by_fd, fd, orphans);
+                return None;
+            }
         }
         self.waiting.fetch_add(1, SeqCst);
         drop(g);

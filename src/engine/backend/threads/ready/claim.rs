@@ -9,6 +9,7 @@
 //! another instance than the one the entries were registered in, an entry with other requests,
 //! a registration that cannot be armed.
 
+use super::defer::TRIES;
 use super::{arm, dir_of, Ready};
 use crate::engine::request::{Phase, ReqPtr};
 use core::sync::atomic::Ordering::SeqCst;
@@ -24,10 +25,17 @@ impl Ready {
         let req = unsafe { r.get() };
         let Some(h) = req.held() else { return false };
         let fd = h.fd();
-        let Some(mut g) = self.table.try_lock() else { return false };
+        // A few tries: the poller takes the lock briefly, and a request left unregistered for its
+        // waiter (`defer`) would otherwise wait for the poller to register it.
+        let Some(mut g) = (0..TRIES).find_map(|_| {
+            self.table.try_lock().or_else(|| {
+                core::hint::spin_loop();
+                None
+            })
+        }) else {
+            return false;
+        };
         let t = &mut *g;
-        // Registered in the current instance (else the poller hands them all to the workers).
-        let Some((ep, _)) = self.ep.current_gen().filter(|&(_, gen)| gen == t.gen) else { return false };
         // Phase and membership change only under this lock while the request is parked.
         if req.state().phase() != Phase::Queued || req.progress() != 0 {
             return false;
@@ -40,13 +48,26 @@ impl Ready {
         {
             return false;
         }
+        // A registration must be in the current instance (else the poller hands them all to the
+        // workers) and is removed. An entry left unregistered (`defer`) needs neither: the
+        // instance is not even looked at (one `fcntl` saved).
+        let ep = match e.registered {
+            true => match self.ep.current_gen().filter(|&(_, gen)| gen == t.gen) {
+                Some((ep, _)) => Some(ep),
+                None => return false,
+            },
+            false => None,
+        };
         e.lists[dir].pop_front();
         req.issue();
-        // No longer left to a completion queue's harvest (`defer`): given back, it is armed.
+        // No longer left to a completion queue's harvest or to its waiter (`defer`): given back,
+        // it is armed.
         e.defer = 0;
         self.waiting.fetch_sub(1, SeqCst);
         // Nothing is left on the number: `arm` removes its registration (it cannot fail then).
-        let _ = arm(ep, fd, e);
+        if let Some(ep) = ep {
+            let _ = arm(ep, fd, e);
+        }
         true
     }
 

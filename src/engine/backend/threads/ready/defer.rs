@@ -42,7 +42,7 @@ const DEFER: Duration = Duration::from_millis(2);
 /// How long the poller keeps its waits within `DEFER` after a park deferred or could not.
 const SHORT: Duration = Duration::from_secs(1);
 /// Tries of the table lock by a harvest before it leaves the request to the poller.
-const TRIES: u32 = 64;
+pub(super) const TRIES: u32 = 64;
 
 fn now_us() -> u64 {
     sys::now().as_micros() as u64
@@ -53,9 +53,10 @@ const DEFER_MS: c_int = DEFER.as_millis() as c_int;
 
 impl Ready {
     /// Park: whether `r`, just put in entry `e` of held number `fd`, is deferred (see the module
-    /// documentation); undefers `e` if it has another request. Under the table lock, `r` owned by
-    /// the table.
-    pub(super) fn defer_new(&self, fd: c_int, e: &mut Entry, r: ReqPtr) -> bool {
+    /// documentation); undefers `e` if it has another request. `local`: a request that notifies
+    /// nobody, left to its submitter's next wait (see the module documentation). Under the table
+    /// lock, `r` owned by the table.
+    pub(super) fn defer_new(&self, fd: c_int, e: &mut Entry, r: ReqPtr, local: bool) -> bool {
         if e.lists[0].len() + e.lists[1].len() != 1 {
             e.defer = 0;
             return false;
@@ -65,7 +66,7 @@ impl Ready {
         let m = req.meta();
         // Reads only: a write's attempt on the harvesting thread, a program thread, could raise
         // SIGPIPE there (a pipe whose reader is gone); writes wait for the poller as before.
-        if !m.queued() || m.op().is_write() || req.progress() != 0 || req.state().phase() != Phase::Queued {
+        if !(m.queued() || local) || m.op().is_write() || req.progress() != 0 || req.state().phase() != Phase::Queued {
             return false;
         }
         let now = now_us();
@@ -78,7 +79,7 @@ impl Ready {
         let tag = cq::stream_tag(m.queue(), fd, e.seq);
         // SAFETY: a completion queue's request (`queued`): its job slot is the entry reserved at
         // submission, handed back only when it is finished, and a parked request is not.
-        if !unsafe { cq::watch_stream(req.job().cast(), fd, m.op().is_write(), tag) } {
+        if m.queued() && !unsafe { cq::watch_stream(req.job().cast(), fd, m.op().is_write(), tag) } {
             self.deferred.fetch_sub(1, SeqCst);
             return false;
         }
