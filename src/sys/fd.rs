@@ -361,7 +361,7 @@ pub(super) fn fcntl0(fd: c_int, cmd: c_int) -> c_int {
 
 /// `fcntl(fd, cmd, arg)` for a command that takes an integer argument, by system call: the
 /// result, or -1 with `errno` set.
-fn fcntl1(fd: c_int, cmd: c_int, arg: c_int) -> c_int {
+pub(super) fn fcntl1(fd: c_int, cmd: c_int, arg: c_int) -> c_int {
     // SAFETY: the commands used here take an integer argument and read or write no memory.
     unsafe { libc::syscall(libc::SYS_fcntl, fd, cmd, arg) as c_int }
 }

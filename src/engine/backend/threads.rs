@@ -5,9 +5,9 @@
 //! thread that cannot be created takes no slot: the helper tries again later.
 //!
 //! Every request a worker runs holds its caller's open file (`Req::held`, made on the submitter's
-//! thread): the worker uses that duplicate, checked (`sys::held_ok`) before each transfer, so a
-//! descriptor number closed and reused meanwhile is never touched; a duplicate that was taken from
-//! us (`closefrom`) makes the request end with ECANCELED if nothing was transferred yet.
+//! thread): the worker uses that duplicate, checked before each transfer (`sys::held_ok`; up to
+//! 50 µs before for a file's read or write, `sys::held_ok_recent`); a duplicate taken from us
+//! (`closefrom`) makes the request end with ECANCELED if nothing was transferred yet.
 //! Requests on non-seekable descriptors are not executed blindly: the worker first polls the fd
 //! together with its own eventfd, so `aio_cancel` can take back a request that has not touched
 //! the descriptor yet, and then transfers with `RWF_NOWAIT` so a lost race for the data means
@@ -482,7 +482,7 @@ impl Pool {
         if req.meta().stream() && !op.is_sync() {
             return self.run_stream(host, w, r, op, fd).unwrap_or(Ran::Done(-(libc::ECANCELED as isize)));
         }
-        if !holds_its_file(&req) {
+        if !req.held().is_none_or(if op.is_sync() { sys::held_ok } else { sys::held_ok_recent }) {
             return Ran::Done(-(libc::ECANCELED as isize));
         }
         if op.is_vector() || req.meta().file_pos() {

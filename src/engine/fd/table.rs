@@ -127,9 +127,9 @@ impl FdEntry {
     /// [`FdEntry::hold`], with the identity of `fd`'s file if the caller read it just now
     /// (`classify` did), which saves an `fstat` when a new duplicate must be made.
     ///
-    /// Whether the number's duplicate is still ours and of the file `fd` names is one `kcmp`
-    /// (`sys::held_same`: the same open file, so a file opened again with another access mode at
-    /// the number is not taken for the old one); where `kcmp` cannot be used, an `fstat` of `fd`
+    /// Whether the number's duplicate is still ours and of the file `fd` names is one `fcntl`
+    /// or `kcmp` (`sys::held_same`: the same open file, so a file opened again with another access
+    /// mode at the number is not taken for the old one); where neither can be used, an `fstat` of `fd`
     /// and one of the duplicate (`sys::held_ok`), which compare the inode only.
     pub(crate) fn hold_known(&self, fd: c_int, mut id: Option<FileId>) -> Result<Held, Errno> {
         let mut id_of = || -> Result<FileId, Errno> {
@@ -645,7 +645,7 @@ mod tests {
         let again = std::fs::File::open(format!("/proc/self/fd/{fd}")).unwrap();
         let h2 = e.hold(again.as_raw_fd()).unwrap();
         if sys::held_same(h2, again.as_raw_fd()).is_none() {
-            eprintln!("kcmp unusable here: only the inode is compared");
+            eprintln!("F_DUPFD_QUERY and kcmp unusable here: only the inode is compared");
             t.release_hold(fd, h2, false);
             return;
         }

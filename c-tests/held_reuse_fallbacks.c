@@ -1,0 +1,124 @@
+/* DESCRIPTION: with fcntl(F_DUPFD_QUERY) refused (EINVAL, as a kernel before 6.10 answers), and then kcmp denied too (as a container's seccomp profile may), a busy stream of writes whose number is closed and reopened as another file still lands every write in the file its number named when it was submitted; a read-only reopen of the same file is refused writes while a way to tell open files apart is left */
+/* GLIBC-XFAIL: glibc runs the requests of one fd one after another by descriptor number, so writes still queued when the number is closed and reused go into the file that took it */
+#include "support/fdtest.h"
+
+#define N 64
+#define BLK 4096
+#ifndef F_DUPFD_QUERY
+#define F_DUPFD_QUERY 1027
+#endif
+
+static char bufs[2][N][BLK];
+static struct aiocb cbs[2][N];
+
+/* fcntl(_, F_DUPFD_QUERY, _) fails with EINVAL in every thread from now on. */
+static void refuse_dupfd_query(void)
+{
+#ifdef FDT_AUDIT_ARCH
+    struct sock_filter prog[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, FDT_AUDIT_ARCH, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_fcntl, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        /* the low half of the command (little-endian) */
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, F_DUPFD_QUERY, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EINVAL & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog fprog = {
+        .len = (unsigned short)(sizeof prog / sizeof prog[0]),
+        .filter = prog,
+    };
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        skip("PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &fprog) != 0)
+        skip("seccomp(TSYNC): %s", strerror(errno));
+    int a = SYS(dup(0)), b = SYS(dup(0));
+    errno = 0;
+    if (fcntl(a, F_DUPFD_QUERY, b) != -1 || errno != EINVAL)
+        die("the filter does not refuse F_DUPFD_QUERY");
+    close(a);
+    close(b);
+#else
+    skip("no seccomp filter for this architecture");
+#endif
+}
+
+static void stream(int k, int fd, unsigned seed)
+{
+    for (int i = 0; i < N; i++) {
+        pat_fill(bufs[k][i], BLK, (long long)i * BLK, seed);
+        cb_init(&cbs[k][i], fd, bufs[k][i], BLK, (off_t)i * BLK);
+        CHECK_EQ(aio_write(&cbs[k][i]), 0);
+    }
+}
+
+static void wait_stream(int k)
+{
+    for (int i = 0; i < N; i++) {
+        wait_done(&cbs[k][i]);
+        CHECK_DONE_OK(&cbs[k][i], BLK);
+    }
+}
+
+static void check_file(int fd, unsigned seed, const char *name)
+{
+    static char back[N * BLK];
+    ssize_t n = pread(fd, back, sizeof back, 0);
+    if (n != (ssize_t)sizeof back)
+        die("file %s holds %zd bytes, expected %d", name, n, N * BLK);
+    CHECK_PAT(back, sizeof back, 0, seed);
+}
+
+/* A stream on a file at `num`, the number closed and given to another file
+ * while it is in flight, a stream on that one; then (with `rdonly`) the
+ * second file opened again read-only at the number, whose write must fail. */
+static void round_trip(int num, unsigned seed, int rdonly)
+{
+    int a = SYS(dup(num));
+    stream(0, num, seed);
+    SYS(close(num));
+    char path[4096];
+    snprintf(path, sizeof path, "%s/aio-ctest-XXXXXX", tmp_dir());
+    int b = SYS(mkstemp(path));
+    move_fd(b, num);
+    int bview = SYS(dup(num));
+    stream(1, num, seed + 1);
+    wait_stream(0);
+    wait_stream(1);
+    check_file(a, seed, "A");
+    check_file(bview, seed + 1, "B");
+    if (rdonly) {
+        SYS(close(num));
+        move_fd(SYS(open(path, O_RDONLY)), num);
+        static char w[BLK];
+        struct aiocb wcb;
+        cb_init(&wcb, num, w, sizeof w, 0);
+        CHECK_EQ(aio_write(&wcb), 0);
+        wait_done(&wcb);
+        if (aio_error(&wcb) != EBADF)
+            die("a write on the read-only descriptor: error %d (%s); expected EBADF",
+                aio_error(&wcb), strerror(aio_error(&wcb)));
+        check_file(bview, seed + 1, "B again");
+    }
+    unlink(path);
+    close(a);
+    close(bview);
+}
+
+int main(void)
+{
+    int num = tmp_open(0);
+    refuse_dupfd_query();
+    round_trip(num, 1, 1);
+    /* and kcmp too: only file identities are left (which cannot tell the
+     * same file opened again read-only from the writable one) */
+    deny_syscall_all_threads(SYS_kcmp);
+    SYS(close(num));
+    move_fd(tmp_open(0), num);
+    round_trip(num, 3, 0);
+    return 0;
+}
