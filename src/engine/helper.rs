@@ -16,6 +16,7 @@ use super::backend::uring;
 use super::batch::Batch;
 use super::complete::{ready_to_reissue, reap_source};
 use super::core::{Engine, INIT};
+use super::deferred;
 use super::fd;
 use super::group::Group;
 use super::queue::Queue;
@@ -62,6 +63,8 @@ fn helper_main(eng: &'static Engine, qi: usize) {
     let q = eng.queue(qi);
     // The one kind of thread that submits to the rings (`AIO_RS_BACKEND=uring`).
     uring::become_submitter();
+    // The deferred batches' tick (see `deferred::tick`).
+    let (mut last, mut idle) = ((0, false), 0);
     loop {
         let ticket = q.bell.ticket();
         let mut list = q.deferred.take_all();
@@ -85,6 +88,12 @@ fn helper_main(eng: &'static Engine, qi: usize) {
         }
         // A stall check the workers armed: made when due, else sleep no longer than that.
         let stall = q.pool.stall_check(q.host(eng));
+        // A batch of deferred reads left pending: flushed within two ticks.
+        let tick = deferred::tick(eng, q, &mut last, &mut idle);
+        let stall = match (stall, tick) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         // A worker that holds back wake-ups may be stuck in a request (see `Pool::hold_wake`).
         if q.pool.holding() {
             eng.wake_waiters(qi);
@@ -130,7 +139,11 @@ fn helper_main(eng: &'static Engine, qi: usize) {
             libc::pollfd { fd: ring_fd, events: libc::POLLIN, revents: 0 },
             libc::pollfd { fd: kaio_fd, events: libc::POLLIN, revents: 0 },
         ];
-        let ms = stall.map_or(POLL_MS, |d| (d.as_millis() as i32 + 1).min(POLL_MS));
+        let ms = match tick {
+            // poll counts whole milliseconds: the tick is one there.
+            Some(_) => 1,
+            None => stall.map_or(POLL_MS, |d| (d.as_millis() as i32 + 1).min(POLL_MS)),
+        };
         sys::poll(&mut pfd, ms);
         q.bell.end_poll();
     }

@@ -13,6 +13,7 @@ use super::batch::Batch;
 use super::complete::finish;
 use super::core::get;
 use super::core::Engine;
+use super::deferred;
 use super::fd;
 use super::fd::table::{kind, FdEntry};
 use super::group::Group;
@@ -122,6 +123,9 @@ pub(crate) enum Here {
     Engine { tried: bool },
     /// The aiocb is in flight: [`accept`] refuses it.
     InFlight,
+    /// It follows a read on another aiocb on its number: deferred into a batch
+    /// (`deferred::defer`), not tried here.
+    Defer,
 }
 
 /// `aio_read`'s page-cache attempt before anything else (the home queue, its helper): a request
@@ -138,14 +142,25 @@ pub(crate) unsafe fn serve_here(eng: &Engine, r: ReqPtr, op: Op, file_pos: bool)
     if req.in_flight(eng.epoch) && req.status() == libc::EINPROGRESS {
         return Here::InFlight;
     }
-    match read_here(eng, &req, op, file_pos) {
-        (Some(n), _) => {
-            req.done_at_once(Meta::new(0, Backend::Threads, Op::Read), n);
-            eng.done.notify_all();
-            Here::Done
+    // `read_here`, with the choice to defer it first.
+    if !file_pos && eng.config.queue.forced.is_none() && (req.offset() | req.nbytes() as i64) >= 0 {
+        if let Some(fe) = eng.fds.get(req.fd()) {
+            if inline::eligible(op, fe.class_hint(), None) {
+                if deferred::wants(fe, r) {
+                    return Here::Defer;
+                }
+                return match inline::try_read(fe, req.fd(), op, &req) {
+                    Some(n) => {
+                        req.done_at_once(Meta::new(0, Backend::Threads, Op::Read), n);
+                        eng.done.notify_all();
+                        Here::Done
+                    }
+                    None => Here::Engine { tried: true },
+                };
+            }
         }
-        (None, tried) => Here::Engine { tried },
     }
+    Here::Engine { tried: false }
 }
 
 /// [`accept`] of a request not served on the caller's thread (`tried`: already attempted there

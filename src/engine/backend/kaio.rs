@@ -102,6 +102,9 @@ impl Ctx {
             aio_buf: req.buf() as u64,
             aio_nbytes: req.nbytes() as u64,
             aio_offset: if m.stream() { 0 } else { req.offset() },
+            // A deferred buffered read: a page-cache hit completes inside `io_submit`, a miss
+            // answers EAGAIN at once instead of waiting there (see `engine::deferred`).
+            aio_rw_flags: if m.nowait() { libc::RWF_NOWAIT } else { 0 },
             ..base
         };
         match m.op() {
@@ -130,7 +133,16 @@ impl Ctx {
         let mut total = 0;
         let mut ev = [IoEvent::default(); 64];
         loop {
-            let Ok(r) = self.ctx.getevents(0, &mut ev, None) else { return total };
+            // From the ring mapped in our memory when its layout is known, without a system call;
+            // else from the kernel. Either way only under the reap lock (the caller's).
+            // SAFETY: the caller holds the reap lock, the only right to consume.
+            let r = match unsafe { self.ctx.take_events(&mut ev) } {
+                Some(r) => r,
+                None => match self.ctx.getevents(0, &mut ev, None) {
+                    Ok(r) => r,
+                    Err(_) => return total,
+                },
+            };
             for e in &ev[..r] {
                 self.inflight.fetch_sub(1, AcqRel);
                 if let Some(req) = ReqPtr::new(e.data as *mut _) {
