@@ -70,8 +70,14 @@ fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
     // SAFETY: the user_data of a request is its aiocb, live until we finish it; the reaper owns it.
     let req = unsafe { r.get() };
     let m = req.meta();
-    if m.nowait() && missed(&req, res) {
-        after_miss(eng, q, r, blocking);
+    if m.nowait() {
+        q.pending.reaped_one();
+        if missed(&req, res) {
+            after_miss(eng, q, r, blocking);
+        } else {
+            // SAFETY: the reaper owns r.
+            unsafe { finish_deferred(eng, q, r, res, blocking) };
+        }
         return;
     }
     let on_ring = m.backend() == Backend::Uring;
@@ -154,6 +160,27 @@ fn missed(req: &Req<'_>, res: isize) -> bool {
     res == -(libc::EAGAIN as isize)
         || res == -(libc::EOPNOTSUPP as isize)
         || (res > 0 && (res as usize) < req.total_len())
+}
+
+/// [`finish`] of a deferred read the page cache served (`Meta::nowait`): such a request has,
+/// by construction (`engine::deferred::defer`), nothing to notify, no lio group, no held file, no
+/// watch and no stats, and is counted on its fd; so only what applies is done: publish, the fd's
+/// count, the event counters.
+///
+/// # Safety
+/// As [`finish`].
+#[inline(always)]
+unsafe fn finish_deferred(eng: &Engine, q: &Queue, r: ReqPtr, res: isize, blocking: bool) {
+    // SAFETY: the caller owns r until publish.
+    let req = unsafe { r.get() };
+    let (m, fdn) = (req.meta(), req.fd());
+    debug_assert!(req.job().is_null() && req.group().is_null() && req.held().is_none() && !m.watched());
+    req.publish(res);
+    if let Some(fe) = eng.fds.get(fdn) {
+        fd::completed(eng, q.idx, fe, m, blocking);
+    }
+    eng.done.notify_all();
+    q.done.notify_all();
 }
 
 /// Sends deferred read `r` (reaped, owned by the caller, in no list), which the page cache did not

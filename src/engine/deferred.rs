@@ -66,16 +66,17 @@ pub(crate) fn wants(fe: &FdEntry, r: ReqPtr) -> bool {
     last != 0 && fe.inline_skip.load(Relaxed) == 0
 }
 
-/// Defers read `r` (operation `op`, not in flight, eligible by [`wants`]) into `q`'s pending
+/// Defers read `r` (operation `op`, not in flight, eligible by [`wants`], on number entry `fe`)
+/// into `q`'s pending
 /// batch; false if it cannot be (no kernel AIO context, an fd that needs ordering or draining, a
-/// class never checked): the caller accepts it the usual way.
+/// class never checked): the caller accepts it the usual way. Stats are never on here (the
+/// caller, `submit::serve_here`, runs only without them).
 ///
 /// # Safety
 /// `r` points to a live aiocb that the caller will not modify or free until it completes.
-pub(crate) unsafe fn defer(eng: &Engine, q: &Queue, r: ReqPtr, op: Op) -> bool {
+pub(crate) unsafe fn defer(eng: &Engine, q: &Queue, r: ReqPtr, op: Op, fe: &FdEntry) -> bool {
     // SAFETY: live (caller); not in flight, only ours until accepted.
     let req = unsafe { r.get() };
-    let Some(fe) = eng.fds.get(req.fd()) else { return false };
     let ident = fe.ident();
     if ident == 0 || q.kaio_start(&eng.config.queue).is_none() {
         return false;
@@ -84,17 +85,12 @@ pub(crate) unsafe fn defer(eng: &Engine, q: &Queue, r: ReqPtr, op: Op) -> bool {
     let m = Meta::new(q.idx, Backend::Kaio, op).with_nowait(true).with_counted(g);
     req.start(eng.epoch, m, core::ptr::null_mut(), core::ptr::null());
     req.issue();
-    if let Some(s) = q.stats {
-        s.submitted();
-    }
     let mut full = Taken::new();
     let (is_full, was_empty) = q.pending.push(Entry { r, ident }, &mut full);
     if is_full {
         issue(eng, q, full.entries(), true);
-    } else if was_empty && q.pending.ticking().load(SeqCst) == 0 {
-        // See `Pending::ticking` for the hand-shake with the helper.
-        q.pending.ticking().store(1, SeqCst);
-        q.wake();
+    } else if was_empty {
+        arm(q);
     }
     true
 }
@@ -167,11 +163,15 @@ fn issue(eng: &Engine, q: &Queue, entries: &[Entry], blocking: bool) {
     }
     // SAFETY: the first n slots were written above; MaybeUninit<ReqPtr> has ReqPtr's layout.
     let reqs = unsafe { core::slice::from_raw_parts(go.as_ptr() as *const ReqPtr, n) };
-    let taken = match (q.kaio(), q.kaio_fd.current()) {
+    let taken = match q.kaio() {
         // SAFETY: the requests are live and accepted, their buffers valid while in flight
-        // (POSIX); the eventfd is the queue's, checked now.
-        (Some(k), Some(resfd)) => unsafe { k.submit(reqs, resfd) },
-        _ => 0,
+        // (POSIX); all are deferred reads, which signal no eventfd.
+        Some(k) => {
+            let taken = unsafe { k.submit(reqs, -1) };
+            q.pending.sent(taken);
+            taken
+        }
+        None => 0,
     };
     // What the kernel did not take (no slot, or EOPNOTSUPP for RWF_NOWAIT) goes to the workers.
     for &r in &reqs[taken..] {
@@ -183,8 +183,11 @@ fn issue(eng: &Engine, q: &Queue, entries: &[Entry], blocking: bool) {
 }
 
 /// Reaps the completions `io_submit` just made (page-cache hits complete inside it) on the
-/// flusher's thread; if the reap lock is busy, its holder reaps them, and the helper is asked
-/// to look too, in case the holder had already looked.
+/// flusher's thread. Deferred reads signal no eventfd, so if the reap lock is busy its holder,
+/// which may be asleep on the eventfd (a waiter), is woken through it, and the helper is asked to
+/// look too, in case the holder had already looked. A read that did not complete inside
+/// `io_submit` (an O_DIRECT file at a number whose class said buffered) is found by the helper's
+/// tick, which runs while any is outstanding.
 fn reap_own(eng: &Engine, q: &Queue, blocking: bool) {
     let Some(l) = q.reap_lock(Backend::Kaio) else { return };
     match l.try_lock() {
@@ -194,9 +197,21 @@ fn reap_own(eng: &Engine, q: &Queue, blocking: bool) {
             q.release_reap(g);
         }
         None => {
+            q.kaio_fd.signal();
             q.pending.reap_wanted().store(1, SeqCst);
             q.wake();
         }
+    }
+    if q.pending.outstanding() != 0 {
+        arm(q);
+    }
+}
+
+/// Makes the helper tick (see `Pending::ticking` for the hand-shake).
+fn arm(q: &Queue) {
+    if q.pending.ticking().load(SeqCst) == 0 {
+        q.pending.ticking().store(1, SeqCst);
+        q.wake();
     }
 }
 
@@ -205,12 +220,19 @@ fn reap_own(eng: &Engine, q: &Queue, blocking: bool) {
 /// `last`: the batch sequence number and whether a batch was pending at the previous tick;
 /// `idle`: ticks since the last sign of deferral.
 pub(crate) fn tick(eng: &Engine, q: &Queue, last: &mut (u32, bool), idle: &mut u32) -> Option<Duration> {
-    if q.pending.reap_wanted().load(SeqCst) != 0 {
-        if let Some(g) = q.helper_try_reap(Backend::Kaio) {
-            q.pending.reap_wanted().store(0, SeqCst);
-            // SAFETY: the context's reap lock is held (g).
-            unsafe { reap_source(eng, q, Backend::Kaio, true) };
-            q.release_reap(g);
+    let out = q.pending.outstanding() != 0;
+    let ready = out && q.kaio().is_some_and(|k| k.has_pending());
+    if ready || q.pending.reap_wanted().load(SeqCst) != 0 {
+        match q.helper_try_reap(Backend::Kaio) {
+            Some(g) => {
+                q.pending.reap_wanted().store(0, SeqCst);
+                // SAFETY: the context's reap lock is held (g).
+                unsafe { reap_source(eng, q, Backend::Kaio, true) };
+                q.release_reap(g);
+            }
+            // Its holder may sleep on the eventfd, which deferred reads do not signal.
+            None if ready => q.kaio_fd.signal(),
+            None => {}
         }
     }
     if q.pending.ticking().load(SeqCst) == 0 {
@@ -221,7 +243,7 @@ pub(crate) fn tick(eng: &Engine, q: &Queue, last: &mut (u32, bool), idle: &mut u
     if pending && last.1 && last.0 == seq {
         flush(eng, q, true);
     }
-    if pending || seq != last.0 {
+    if pending || out || seq != last.0 {
         *idle = 0;
     } else {
         *idle += 1;
@@ -229,7 +251,7 @@ pub(crate) fn tick(eng: &Engine, q: &Queue, last: &mut (u32, bool), idle: &mut u
     *last = (q.pending.seq(), !q.pending.is_empty());
     if *idle >= IDLE_TICKS {
         q.pending.ticking().store(0, SeqCst);
-        if q.pending.is_empty() {
+        if q.pending.is_empty() && q.pending.outstanding() == 0 {
             *idle = 0;
             return None;
         }

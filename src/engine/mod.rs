@@ -121,9 +121,9 @@ pub(crate) unsafe fn submit_at(r: ReqPtr, op: Op, file_pos: bool, notify: &Notif
         }
     }
     let q = home(eng)?;
-    if let submit::Here::Defer = here {
+    if let submit::Here::Defer(fe) = here {
         // SAFETY: as above; `serve_here` found the aiocb not in flight.
-        if unsafe { deferred::defer(eng, q, r, op) } {
+        if unsafe { deferred::defer(eng, q, r, op, fe) } {
             return Ok(());
         }
         here = submit::Here::Engine { tried: false };

@@ -116,16 +116,16 @@ fn read_here(eng: &Engine, req: &Req<'_>, op: Op, file_pos: bool) -> (Option<isi
 }
 
 /// What [`serve_here`] did.
-pub(crate) enum Here {
+pub(crate) enum Here<'e> {
     /// The read was served and its result published.
     Done,
     /// It goes to an engine: [`accept_engine`], with whether it was tried here.
     Engine { tried: bool },
     /// The aiocb is in flight: [`accept`] refuses it.
     InFlight,
-    /// It follows a read on another aiocb on its number: deferred into a batch
+    /// It follows a read on another aiocb on its number (entry `fe`): deferred into a batch
     /// (`deferred::defer`), not tried here.
-    Defer,
+    Defer(&'e FdEntry),
 }
 
 /// `aio_read`'s page-cache attempt before anything else (the home queue, its helper): a request
@@ -136,7 +136,7 @@ pub(crate) enum Here {
 /// # Safety
 /// As [`accept`].
 #[inline(always)]
-pub(crate) unsafe fn serve_here(eng: &Engine, r: ReqPtr, op: Op, file_pos: bool) -> Here {
+pub(crate) unsafe fn serve_here(eng: &Engine, r: ReqPtr, op: Op, file_pos: bool) -> Here<'_> {
     // SAFETY: the caller guarantees the aiocb is live; only read until it is served.
     let req = unsafe { r.get() };
     if req.in_flight(eng.epoch) && req.status() == libc::EINPROGRESS {
@@ -147,7 +147,7 @@ pub(crate) unsafe fn serve_here(eng: &Engine, r: ReqPtr, op: Op, file_pos: bool)
         if let Some(fe) = eng.fds.get(req.fd()) {
             if inline::eligible(op, fe.class_hint(), None) {
                 if deferred::wants(fe, r) {
-                    return Here::Defer;
+                    return Here::Defer(fe);
                 }
                 return match inline::try_read(fe, req.fd(), op, &req) {
                     Some(n) => {

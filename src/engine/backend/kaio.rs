@@ -38,11 +38,12 @@ impl Ctx {
 
     /// Submits `reqs` (each on its descriptor, or the duplicate it holds); returns how many the
     /// kernel accepted (fewer when the context is full). No lock is needed: `io_submit` is
-    /// thread-safe on a shared context.
+    /// thread-safe on a shared context. `resfd` is signalled by each completion, except a
+    /// deferred read's (`Meta::nowait`), which may pass -1.
     ///
     /// # Safety
     /// Every request is live and accepted, and its buffer stays valid while it is in flight;
-    /// `resfd` is an eventfd.
+    /// `resfd` is an eventfd (unless every request is a deferred read).
     pub(crate) unsafe fn submit(&self, reqs: &[ReqPtr], resfd: c_int) -> usize {
         self.inflight.fetch_add(reqs.len() as u32, AcqRel);
         // SAFETY: the requests are live and accepted, their buffers valid while in flight, and
@@ -93,8 +94,10 @@ impl Ctx {
         let base = Iocb {
             aio_data: req.ptr().user_data(),
             aio_fildes: req.target_fd() as u32,
-            aio_flags: IOCB_FLAG_RESFD,
-            aio_resfd: resfd as u32,
+            // A deferred read signals no eventfd: it completes inside `io_submit`, and its
+            // flusher reaps it (see `engine::deferred`: 10% of a page-cached read's cost).
+            aio_flags: if m.nowait() { 0 } else { IOCB_FLAG_RESFD },
+            aio_resfd: if m.nowait() { 0 } else { resfd as u32 },
             ..Iocb::default()
         };
         let rw = |opcode| Iocb {

@@ -65,13 +65,17 @@ pub(crate) struct Pending {
     seq: AtomicU32,
     /// 1 while the queue's helper wakes every tick to flush batches left pending (see
     /// `engine::deferred::tick`). A deferral into an empty batch wakes the helper only when this is
-    /// 0. The hand-shake: the pusher stores `count` and then loads `ticking`; the helper stores 0
-    /// in `ticking` and then loads `count`; all SeqCst, so at least one of them sees the other's
-    /// store: either the pusher sees 0 and wakes the helper, or the helper sees the entry and
-    /// keeps ticking.
+    /// 0. The hand-shake: the pusher stores `count` (a flusher adds to `out`) and then loads
+    /// `ticking`; the helper stores 0 in `ticking` and then loads `count` and `out`; all SeqCst,
+    /// so at least one of them sees the other's store: either the pusher (flusher) sees 0 and
+    /// wakes the helper, or the helper sees the entry (the outstanding read) and keeps ticking.
     ticking: AtomicU32,
     /// Set when a flusher could not take the kernel AIO reap lock: the helper reaps.
     reap_wanted: AtomicU32,
+    /// Deferred reads in the kernel AIO context whose completion was not reaped yet. Their iocbs
+    /// signal no eventfd (see `engine::deferred`): while this is not 0 the helper keeps ticking
+    /// and looks at the completion ring at each tick.
+    out: AtomicU32,
 }
 
 impl Pending {
@@ -82,6 +86,7 @@ impl Pending {
             seq: AtomicU32::new(0),
             ticking: AtomicU32::new(0),
             reap_wanted: AtomicU32::new(0),
+            out: AtomicU32::new(0),
         }
     }
 
@@ -139,6 +144,21 @@ impl Pending {
     /// See the field.
     pub(crate) fn reap_wanted(&self) -> &AtomicU32 {
         &self.reap_wanted
+    }
+
+    /// `n` deferred reads went into the kernel AIO context.
+    pub(crate) fn sent(&self, n: usize) {
+        self.out.fetch_add(n as u32, SeqCst);
+    }
+
+    /// The completion of one of them was reaped.
+    pub(crate) fn reaped_one(&self) {
+        self.out.fetch_sub(1, SeqCst);
+    }
+
+    /// Deferred reads in the context not reaped yet.
+    pub(crate) fn outstanding(&self) -> u32 {
+        self.out.load(SeqCst)
     }
 }
 
