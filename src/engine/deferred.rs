@@ -164,9 +164,9 @@ fn issue(eng: &Engine, q: &Queue, entries: &[Entry], blocking: bool) {
     // SAFETY: the first n slots were written above; MaybeUninit<ReqPtr> has ReqPtr's layout.
     let reqs = unsafe { core::slice::from_raw_parts(go.as_ptr() as *const ReqPtr, n) };
     let taken = match q.kaio() {
-        // SAFETY: the requests are live and accepted, their buffers valid while in flight
-        // (POSIX); all are deferred reads, which signal no eventfd.
         Some(k) => {
+            // SAFETY: the requests are live and accepted, their buffers valid while in flight
+            // (POSIX); all are deferred reads, which signal no eventfd.
             let taken = unsafe { k.submit(reqs, -1) };
             q.pending.sent(taken);
             taken
