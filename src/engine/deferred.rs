@@ -259,3 +259,27 @@ pub(crate) fn tick(eng: &Engine, q: &Queue, last: &mut (u32, bool), idle: &mut u
     }
     Some(TICK)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::Aiocb;
+    use crate::engine::fd::table::FdTable;
+
+    #[test]
+    fn a_read_on_another_aiocb_is_deferred_one_on_the_same_aiocb_is_not() {
+        let t = FdTable::new();
+        let fe = t.entry(5).unwrap();
+        // SAFETY: an all-zero aiocb is a valid value of the structure.
+        let (mut a, mut b): (Aiocb, Aiocb) = unsafe { (core::mem::zeroed(), core::mem::zeroed()) };
+        let (ra, rb) = (ReqPtr::new(&mut a).unwrap(), ReqPtr::new(&mut b).unwrap());
+        assert!(!wants(fe, ra), "the first read seen on a number is tried at once");
+        assert!(!wants(fe, ra), "a loop that reuses one aiocb (depth 1) is never deferred");
+        assert!(wants(fe, rb), "a read on another aiocb right after it is");
+        assert!(wants(fe, ra));
+        fe.inline_skip.store(3, Relaxed);
+        assert!(!wants(fe, rb), "not while the number's page-cache attempts are skipped after a miss");
+        fe.inline_skip.store(0, Relaxed);
+        assert!(wants(fe, ra));
+    }
+}

@@ -1,6 +1,7 @@
 //! Kernel AIO (`io_setup`, `io_submit`, `io_getevents`, `io_destroy`), by raw system calls, and
 //! the kernel's structures for it.
 
+use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicU32, Ordering::*};
 use core::time::Duration;
 
@@ -81,19 +82,20 @@ impl AioContext {
         }
     }
 
-    /// `io_getevents`: at least `min` completions into `events` unless `timeout` passes or a signal
-    /// arrives. With `min == 0` it only takes what is there; with `min > 0` and no timeout it
+    /// `io_getevents`: at least `min` completions into `events` (the first ones returned are
+    /// written) unless `timeout` passes or a signal arrives. With `min == 0` it only takes what is there; with `min > 0` and no timeout it
     /// waits as long as it takes.
     pub(crate) fn getevents(
         &self,
         min: usize,
-        events: &mut [IoEvent],
+        events: &mut [MaybeUninit<IoEvent>],
         timeout: Option<Duration>,
     ) -> Result<usize, Errno> {
         let ts = timespec(timeout.unwrap_or_default());
         let tsp: *const libc::timespec = if min > 0 && timeout.is_none() { core::ptr::null() } else { &ts };
         let max = events.len() as libc::c_long;
-        // SAFETY: `events` has room for `max` events; `tsp` is NULL or points to `ts`, live.
+        // SAFETY: `events` has room for `max` events (MaybeUninit<IoEvent> has IoEvent's layout),
+        // which the kernel writes; `tsp` is NULL or points to `ts`, live.
         let r = unsafe {
             libc::syscall(
                 libc::SYS_io_getevents,
@@ -131,7 +133,8 @@ impl AioContext {
         self.id as usize as *const RingHeader
     }
 
-    /// Takes the completions that are in the ring into `events`, without a system call, as
+    /// Takes the completions that are in the ring into `events` (the first ones returned are
+    /// written), without a system call, as
     /// `io_getevents` with no wait would: None if the ring's layout is not the one this code knows
     /// (its magic, no incompatible features, a 32-byte header), when the caller asks the kernel.
     ///
@@ -143,7 +146,7 @@ impl AioContext {
     /// # Safety
     /// The caller holds the only right to consume (the context's reap lock): nobody else moves
     /// `head` meanwhile, in this code or through `io_getevents`.
-    pub(crate) unsafe fn take_events(&self, events: &mut [IoEvent]) -> Option<usize> {
+    pub(crate) unsafe fn take_events(&self, events: &mut [MaybeUninit<IoEvent>]) -> Option<usize> {
         let r = self.ring();
         // SAFETY: the ring header is mapped while the context lives (see `has_events`); the
         // fields other than head and tail are written by the kernel at io_setup only.
@@ -165,7 +168,7 @@ impl AioContext {
             let mut n = 0;
             while head != tail && n < events.len() {
                 // SAFETY: head < nr, and the kernel mapped nr events after the header.
-                events[n] = core::ptr::read_volatile(first.add(head as usize));
+                events[n].write(core::ptr::read_volatile(first.add(head as usize)));
                 n += 1;
                 head = if head + 1 == nr { 0 } else { head + 1 };
             }
