@@ -53,8 +53,17 @@ pub(crate) const TICK: Duration = Duration::from_micros(500);
 /// Ticks without a deferral after which the helper stops ticking (100 ms).
 pub(crate) const IDLE_TICKS: u32 = 200;
 
+/// Reads on a number tried at once after a flush found only one of its reads in its batch.
+pub(crate) const SKIP_AFTER_SINGLE: u32 = 16;
+
 /// Whether read `r` on number entry `fe` should be deferred rather than tried at once (see the
 /// module documentation): it follows a read on another aiocb. Records `r` as the last read.
+///
+/// Not while the number's reads are tried at once after a flush that found only one of them in
+/// its batch ([`SKIP_AFTER_SINGLE`] reads): a program that alternates between two aiocbs at
+/// depth 1 (double buffering, as fio does) would otherwise pay a batch of one per read (`statx`
+/// and `io_submit`, more than the attempt at once), and a program that submits in bursts
+/// defers again after those reads.
 #[inline(always)]
 pub(crate) fn wants(fe: &FdEntry, r: ReqPtr) -> bool {
     let me = r.as_ptr() as usize;
@@ -63,7 +72,16 @@ pub(crate) fn wants(fe: &FdEntry, r: ReqPtr) -> bool {
         return false;
     }
     fe.last_read.store(me, Relaxed);
-    last != 0 && fe.inline_skip.load(Relaxed) == 0
+    if last == 0 || fe.inline_skip.load(Relaxed) != 0 {
+        return false;
+    }
+    let skip = fe.defer_skip.load(Relaxed);
+    if skip != 0 {
+        // Racy on purpose, as `inline_skip`: concurrent readers may skip one more or fewer.
+        fe.defer_skip.store(skip - 1, Relaxed);
+        return false;
+    }
+    true
 }
 
 /// Defers read `r` (operation `op`, not in flight, eligible by [`wants`], on number entry `fe`)
@@ -129,6 +147,12 @@ struct Seen {
 
 /// Issues `entries` (taken from `q`'s batch, owned by the caller): see the module documentation.
 fn issue(eng: &Engine, q: &Queue, entries: &[Entry], blocking: bool) {
+    if let [one] = entries {
+        // SAFETY: a deferred request is live until it completes, and the flusher owns it.
+        if let Some(fe) = eng.fds.get(unsafe { one.r.get() }.fd()) {
+            fe.defer_skip.store(SKIP_AFTER_SINGLE, Relaxed);
+        }
+    }
     let mut seen = [Seen { fd: -1, ident: 0, ok: false }; 4];
     let mut nseen = 0;
     let mut go = [MaybeUninit::<ReqPtr>::uninit(); BATCH];
@@ -281,5 +305,8 @@ mod tests {
         assert!(!wants(fe, rb), "not while the number's page-cache attempts are skipped after a miss");
         fe.inline_skip.store(0, Relaxed);
         assert!(wants(fe, ra));
+        fe.defer_skip.store(2, Relaxed);
+        assert!(!wants(fe, rb) && !wants(fe, ra), "tried at once after a batch of one");
+        assert!(wants(fe, rb));
     }
 }

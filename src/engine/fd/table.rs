@@ -68,6 +68,9 @@ pub(crate) struct FdEntry {
     /// the page cache (see `engine::deferred::wants`): a read on another aiocb right after it is
     /// deferred into a batch, a read that reuses it (a depth-1 loop) is tried at once.
     pub(crate) last_read: AtomicUsize,
+    /// Reads on this number still to be tried at once rather than deferred, after a flush found
+    /// only one of its reads in the batch (see `engine::deferred::wants`).
+    pub(crate) defer_skip: AtomicU32,
 }
 
 impl FdEntry {
@@ -85,6 +88,7 @@ impl FdEntry {
             inline_skip: AtomicU32::new(0),
             size_seen: AtomicU64::new(0),
             last_read: AtomicUsize::new(0),
+            defer_skip: AtomicU32::new(0),
         }
     }
 
