@@ -58,6 +58,15 @@ pub(crate) unsafe fn reap_source(eng: &Engine, q: &Queue, k: Backend, blocking: 
     unsafe { q.reap_source(k, &mut |c| handle(eng, q, c, blocking)) }
 }
 
+/// Reaps `q`'s kernel AIO context from its completion ring (see `Queue::reap_kaio_ring`).
+///
+/// # Safety
+/// The caller holds the context's reap lock.
+pub(crate) unsafe fn reap_deferred(eng: &Engine, q: &Queue, blocking: bool) {
+    // SAFETY: the caller holds the reap lock.
+    unsafe { q.reap_kaio_ring(&mut |c| handle(eng, q, c, blocking)) }
+}
+
 /// Acts on one completion reaped from a kernel source of queue `q`.
 fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
     let (r, mut res) = match c {

@@ -39,7 +39,7 @@ use core::mem::MaybeUninit;
 use core::sync::atomic::Ordering::*;
 use core::time::Duration;
 
-use super::complete::{after_miss, finish, reap_source};
+use super::complete::{after_miss, finish, reap_deferred, reap_source};
 use super::core::Engine;
 use super::fd::table::FdEntry;
 use super::queue::pending::{Entry, Taken, BATCH};
@@ -217,7 +217,7 @@ fn reap_own(eng: &Engine, q: &Queue, blocking: bool) {
     match l.try_lock() {
         Some(g) => {
             // SAFETY: the context's reap lock is held (g).
-            unsafe { reap_source(eng, q, Backend::Kaio, blocking) };
+            unsafe { reap_deferred(eng, q, blocking) };
             q.release_reap(g);
         }
         None => {

@@ -374,10 +374,22 @@ impl Queue {
             Backend::Kaio => {
                 if let Some(c) = self.kaio().filter(|c| c.has_pending()) {
                     // SAFETY: the context's reap lock is held (caller).
-                    unsafe { c.reap(&mut *on) };
+                    unsafe { c.reap(false, &mut *on) };
                 }
             }
             Backend::Threads => {}
+        }
+    }
+
+    /// [`Queue::reap_source`] of the kernel AIO context, reading its completion ring in our
+    /// memory (see `Ctx::reap`): the flusher of deferred reads.
+    ///
+    /// # Safety
+    /// The caller holds the context's reap lock.
+    pub(crate) unsafe fn reap_kaio_ring(&self, on: &mut impl FnMut(Completion)) {
+        if let Some(c) = self.kaio().filter(|c| c.has_pending()) {
+            // SAFETY: the context's reap lock is held (caller).
+            unsafe { c.reap(true, &mut *on) };
         }
     }
 
