@@ -8,10 +8,12 @@
 //! is still tried at once on the caller's thread, and so is every read of a loop that reuses one
 //! aiocb (a depth-1 program, which a batch would only delay). Everything else keeps its path.
 //!
-//! **Deferral** ([`defer`]). The request is accepted as any other (in flight, EINPROGRESS, counted
-//! on its fd's generation, so an `aio_fsync` covers it), bound for the queue's kernel AIO context
-//! with `Meta::nowait`, and put with the identity of its file (`FdEntry::ident`) into its home
-//! queue's pending batch (`queue::pending`). `aio_read` returns without a system call.
+//! **Deferral** ([`defer`]). The number's class is checked (`FdEntry::classify`: as cached while
+//! requests are in flight on it, else one `statx`); the request is accepted as any other (in
+//! flight, EINPROGRESS, counted on its fd's generation, so an `aio_fsync` covers it), bound for
+//! the queue's kernel AIO context with `Meta::nowait`, and put with the identity of its file
+//! (`FdEntry::ident`) into its home queue's pending batch (`queue::pending`). `aio_read` returns
+//! without a system call, except the first of a burst (that `statx`).
 //!
 //! **Flush** ([`flush`], [`issue`]). One `io_submit` of the batch. Each entry carries `RWF_NOWAIT`,
 //! so the kernel completes a page-cache hit inside `io_submit` and answers a miss with EAGAIN,
@@ -42,6 +44,7 @@ use core::time::Duration;
 use super::complete::{after_miss, finish, reap_deferred, reap_source};
 use super::core::Engine;
 use super::fd::table::FdEntry;
+use super::inline;
 use super::queue::pending::{Entry, Taken, BATCH};
 use super::queue::Queue;
 use super::request::{Backend, Meta, Op, ReqPtr};
@@ -95,10 +98,16 @@ pub(crate) fn wants(fe: &FdEntry, r: ReqPtr) -> bool {
 pub(crate) unsafe fn defer(eng: &Engine, q: &Queue, r: ReqPtr, op: Op, fe: &FdEntry) -> bool {
     // SAFETY: live (caller); not in flight, only ours until accepted.
     let req = unsafe { r.get() };
-    let ident = fe.ident();
-    if ident == 0 || q.kaio_start(&eng.config.queue).is_none() {
+    // The identity the flush checks must be that of the file the number names now, not of one
+    // it named when it was last classified: the program may have closed it and opened another
+    // file there since, legitimately, before this call. So the class is checked as the engine
+    // checks it (`FdEntry::classify`): used as cached while requests are in flight on the
+    // number (the first deferred read of a burst keeps it so until the flush), else one `statx`.
+    let Ok((k, changed, _)) = fe.classify(req.fd(), false, false) else { return false };
+    if changed || !inline::eligible(op, k, None) || q.kaio_start(&eng.config.queue).is_none() {
         return false;
     }
+    let ident = fe.ident();
     let Some(g) = fe.order.try_fast() else { return false };
     let m = Meta::new(q.idx, Backend::Kaio, op).with_nowait(true).with_counted(g);
     req.start(eng.epoch, m, core::ptr::null_mut(), core::ptr::null());

@@ -1,7 +1,8 @@
 //! Each queue's helper thread (`aio-rs-h<N>`): issues requests deferred by contexts that could not
 //! (a reaper in a signal handler, a thread's exit), re-evaluates fds whose lock a reaper could not
-//! take, frees lio groups released where `free` was not allowed, starts workers (and retries when
-//! a thread could not be created), and reaps the kernel queue only while someone must be told of a
+//! take, flushes batches of deferred reads left pending (`deferred::tick`, every 500 µs while
+//! reads are being deferred), frees lio groups released where `free` was not allowed, starts
+//! workers (and retries when a thread could not be created), and reaps the kernel queue only while someone must be told of a
 //! completion that nobody may be waiting for: the queue's `watch` count covers requests with a
 //! notification, lio groups with a notification, fsyncs, stream writes larger than `PIPE_BUF`, and
 //! waiters that cannot reap the queue themselves; and while any request is parked on an fd every
