@@ -10,7 +10,9 @@
 use super::batch::Batch;
 use super::core::Engine;
 use super::fd;
+use super::fd::table::kind;
 use super::group::Group;
+use super::inline::SKIP_AFTER_MISS;
 use super::queue::Queue;
 use super::request::{free_job, Backend, Completion, Completions, Meta, Phase, Req, ReqPtr, State};
 use super::stats::Served;
@@ -56,6 +58,15 @@ pub(crate) unsafe fn reap_source(eng: &Engine, q: &Queue, k: Backend, blocking: 
     unsafe { q.reap_source(k, &mut |c| handle(eng, q, c, blocking)) }
 }
 
+/// Reaps `q`'s kernel AIO context from its completion ring (see `Queue::reap_kaio_ring`).
+///
+/// # Safety
+/// The caller holds the context's reap lock.
+pub(crate) unsafe fn reap_deferred(eng: &Engine, q: &Queue, blocking: bool) {
+    // SAFETY: the caller holds the reap lock.
+    unsafe { q.reap_kaio_ring(&mut |c| handle(eng, q, c, blocking)) }
+}
+
 /// Acts on one completion reaped from a kernel source of queue `q`.
 fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
     let (r, mut res) = match c {
@@ -68,6 +79,16 @@ fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
     // SAFETY: the user_data of a request is its aiocb, live until we finish it; the reaper owns it.
     let req = unsafe { r.get() };
     let m = req.meta();
+    if m.nowait() {
+        q.pending.reaped_one();
+        if missed(&req, res) {
+            after_miss(eng, q, r, blocking);
+        } else {
+            // SAFETY: the reaper owns r.
+            unsafe { finish_deferred(eng, q, r, res, blocking) };
+        }
+        return;
+    }
     let on_ring = m.backend() == Backend::Uring;
     if on_ring && m.stream() && m.op().is_write() {
         // write(2) on a blocking pipe or socket writes everything; io_uring stops at what fits.
@@ -139,6 +160,103 @@ fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
     unsafe { finish(eng, r, res, blocking) }
 }
 
+/// Whether a deferred buffered read (`Meta::nowait`, see `engine::deferred`) that ended with
+/// `res` was not served by the page cache: EAGAIN (it would have waited), EOPNOTSUPP (the file
+/// cannot read without waiting: then the kernel took nothing), or a short count (only the first
+/// part was cached, or the file ends inside the request: the workers read it whole again and tell
+/// the two apart). 0 is end of file: done.
+fn missed(req: &Req<'_>, res: isize) -> bool {
+    res == -(libc::EAGAIN as isize)
+        || res == -(libc::EOPNOTSUPP as isize)
+        || (res > 0 && (res as usize) < req.total_len())
+}
+
+/// [`finish`] of a deferred read the page cache served (`Meta::nowait`): such a request has,
+/// by construction (`engine::deferred::defer`), nothing to notify, no lio group, no held file, no
+/// watch and no stats, and is counted on its fd; so only what applies is done: publish, the fd's
+/// count, the event counters.
+///
+/// # Safety
+/// As [`finish`].
+#[inline(always)]
+unsafe fn finish_deferred(eng: &Engine, q: &Queue, r: ReqPtr, res: isize, blocking: bool) {
+    // SAFETY: the caller owns r until publish.
+    let req = unsafe { r.get() };
+    let (m, fdn) = (req.meta(), req.fd());
+    debug_assert!(req.job().is_null() && req.group().is_null() && req.held().is_none() && !m.watched());
+    req.publish(res);
+    if let Some(fe) = eng.fds.get(fdn) {
+        fd::completed(eng, q.idx, fe, m, blocking);
+    }
+    eng.done.notify_all();
+    q.done.notify_all();
+}
+
+/// Sends deferred read `r` (reaped, owned by the caller, in no list), which the page cache did not
+/// serve, on to the workers, once: it no longer reads without waiting. The next reads on its
+/// number skip the page-cache attempt (`inline::SKIP_AFTER_MISS`), so a cold file does not pay a
+/// useless `io_submit` per read. Where the caller may not wait for a lock (a signal handler),
+/// the helper does it ([`ready_to_reissue`]).
+#[cold]
+#[inline(never)]
+pub(crate) fn after_miss(eng: &Engine, q: &Queue, r: ReqPtr, blocking: bool) {
+    // SAFETY: the caller owns r, live until finished.
+    let req = unsafe { r.get() };
+    if let Some(fe) = eng.fds.get(req.fd()) {
+        fe.inline_skip.store(SKIP_AFTER_MISS, core::sync::atomic::Ordering::Relaxed);
+    }
+    req.set_backend(Backend::Threads);
+    if !blocking {
+        // SAFETY: the caller owns r, live and in no list.
+        unsafe { q.defer(r) };
+        q.wake();
+        return;
+    }
+    // SAFETY: as above.
+    if unsafe { hold_after_miss(eng, r) } {
+        let mut b = Batch::new(eng, true);
+        // SAFETY: the caller owns r, which is in no list; it holds its file now.
+        unsafe { b.push(r) };
+        b.flush();
+    }
+}
+
+/// Makes deferred read `r`, which missed the page cache, hold its file for the workers: the file
+/// its number names now, which must be the one the flush checked (`engine::deferred::issue`:
+/// the identity its descriptor's class was made for, a regular file or block device). A number
+/// closed since then and reopened as anything else ends the request with EBADF, untouched: a
+/// pipe or socket that took the number is never read. False if it finished `r` so.
+///
+/// # Safety
+/// The caller owns `r`, live and in no list.
+unsafe fn hold_after_miss(eng: &Engine, r: ReqPtr) -> bool {
+    // SAFETY: the caller owns r, live until finished.
+    let req = unsafe { r.get() };
+    req.set_meta(req.meta().without_nowait());
+    let fdn = req.fd();
+    let res = match eng.fds.entry(fdn) {
+        Ok(fe) => {
+            let k = fe.class_hint();
+            let seekable = k & (kind::VALID | kind::STREAM | kind::ANON) == kind::VALID;
+            match fe.hold(fdn) {
+                Ok(h) if seekable && sys::held_ident(h) == fe.ident() => {
+                    req.set_held(h);
+                    return true;
+                }
+                Ok(h) => {
+                    fe.release_hold(h, false);
+                    -(libc::EBADF as isize)
+                }
+                Err(e) => -(e.0 as isize),
+            }
+        }
+        Err(e) => -(e.0 as isize),
+    };
+    // SAFETY: the caller owns r.
+    unsafe { finish(eng, r, res, true) };
+    false
+}
+
 /// Gives up the file a finishing request held (the kernel, if it ran the request, has its own
 /// reference and is done with it), before the program can see the request done; returns the
 /// result to publish. Out of line: the fast path holds nothing.
@@ -189,6 +307,11 @@ fn give_up_held(eng: &Engine, req: &Req<'_>, mut res: isize, keep: bool, checked
 pub(crate) unsafe fn ready_to_reissue(eng: &Engine, r: ReqPtr) -> bool {
     // SAFETY: the caller owns r, live until finished.
     let req = unsafe { r.get() };
+    if req.meta().nowait() {
+        // A deferred read that missed the page cache, reaped where no lock could be waited for.
+        // SAFETY: the caller owns r, live and in no list.
+        return unsafe { hold_after_miss(eng, r) };
+    }
     if req.held().is_some() || !req.meta().stream() {
         return true;
     }

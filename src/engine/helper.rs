@@ -1,7 +1,8 @@
 //! Each queue's helper thread (`aio-rs-h<N>`): issues requests deferred by contexts that could not
 //! (a reaper in a signal handler, a thread's exit), re-evaluates fds whose lock a reaper could not
-//! take, frees lio groups released where `free` was not allowed, starts workers (and retries when
-//! a thread could not be created), and reaps the kernel queue only while someone must be told of a
+//! take, flushes batches of deferred reads left pending (`deferred::tick`, every 500 µs while
+//! reads are being deferred), frees lio groups released where `free` was not allowed, starts
+//! workers (and retries when a thread could not be created), and reaps the kernel queue only while someone must be told of a
 //! completion that nobody may be waiting for: the queue's `watch` count covers requests with a
 //! notification, lio groups with a notification, fsyncs, stream writes larger than `PIPE_BUF`, and
 //! waiters that cannot reap the queue themselves; and while any request is parked on an fd every
@@ -16,6 +17,7 @@ use super::backend::uring;
 use super::batch::Batch;
 use super::complete::{ready_to_reissue, reap_source};
 use super::core::{Engine, INIT};
+use super::deferred;
 use super::fd;
 use super::group::Group;
 use super::queue::Queue;
@@ -62,6 +64,8 @@ fn helper_main(eng: &'static Engine, qi: usize) {
     let q = eng.queue(qi);
     // The one kind of thread that submits to the rings (`AIO_RS_BACKEND=uring`).
     uring::become_submitter();
+    // The deferred batches' tick (see `deferred::tick`).
+    let (mut last, mut idle) = ((0, false), 0);
     loop {
         let ticket = q.bell.ticket();
         let mut list = q.deferred.take_all();
@@ -85,6 +89,12 @@ fn helper_main(eng: &'static Engine, qi: usize) {
         }
         // A stall check the workers armed: made when due, else sleep no longer than that.
         let stall = q.pool.stall_check(q.host(eng));
+        // A batch of deferred reads left pending: flushed within two ticks.
+        let tick = deferred::tick(eng, q, &mut last, &mut idle);
+        let stall = match (stall, tick) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         // A worker that holds back wake-ups may be stuck in a request (see `Pool::hold_wake`).
         if q.pool.holding() {
             eng.wake_waiters(qi);
@@ -130,7 +140,11 @@ fn helper_main(eng: &'static Engine, qi: usize) {
             libc::pollfd { fd: ring_fd, events: libc::POLLIN, revents: 0 },
             libc::pollfd { fd: kaio_fd, events: libc::POLLIN, revents: 0 },
         ];
-        let ms = stall.map_or(POLL_MS, |d| (d.as_millis() as i32 + 1).min(POLL_MS));
+        let ms = match tick {
+            // poll counts whole milliseconds: the tick is one there.
+            Some(_) => 1,
+            None => stall.map_or(POLL_MS, |d| (d.as_millis() as i32 + 1).min(POLL_MS)),
+        };
         sys::poll(&mut pfd, ms);
         q.bell.end_poll();
     }

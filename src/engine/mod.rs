@@ -37,6 +37,7 @@ mod cancel;
 mod complete;
 mod core;
 mod cq;
+mod deferred;
 mod fd;
 mod fork;
 mod group;
@@ -120,6 +121,16 @@ pub(crate) unsafe fn submit_at(r: ReqPtr, op: Op, file_pos: bool, notify: &Notif
         }
     }
     let q = home(eng)?;
+    if let submit::Here::Defer(fe) = here {
+        // SAFETY: as above; `serve_here` found the aiocb not in flight.
+        if unsafe { deferred::defer(eng, q, r, op, fe) } {
+            return Ok(());
+        }
+        here = submit::Here::Engine { tried: false };
+    }
+    // What this thread (or its queue's others) deferred is issued before anything it submits
+    // otherwise (an aio_fsync covers it; a request with a notification is not held up behind it).
+    deferred::flush(eng, q, true);
     let mut batch = Batch::submitting(eng);
     let group = ::core::ptr::null();
     if let submit::Here::Engine { tried } = here {
@@ -151,6 +162,7 @@ pub(crate) unsafe fn submit_list(
 ) -> Result<Option<Wait<'static>>, Errno> {
     let eng = engine();
     let q = home(eng)?;
+    deferred::flush(eng, q, true);
     // SAFETY: every entry the intake accepts is kept valid until it completes (caller).
     unsafe { lio::submit_list(eng, q, entries, wait, notify, intake) }
 }
@@ -199,6 +211,9 @@ pub(crate) unsafe fn wait(
 /// `r` is None or points to a live aiocb.
 pub(crate) unsafe fn cancel(fd: c_int, r: Option<ReqPtr>) -> c_int {
     let Some(eng) = self::core::get() else { return AIO_ALLDONE };
+    // A deferred read is issued, not cancelled: it never waits in the kernel (page-cache hits
+    // complete inside `io_submit`, a miss goes to the workers, where it may be cancelled).
+    deferred::flush_all(eng);
     match r {
         None => cancel::cancel_fd(eng, fd),
         // SAFETY: the caller's aiocb is live for the call.

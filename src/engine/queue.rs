@@ -10,6 +10,8 @@ use core::sync::atomic::{AtomicU32, Ordering::*};
 
 use once_cell::sync::OnceCell;
 
+pub(crate) mod pending;
+
 use super::backend::kaio::Ctx;
 use super::backend::threads::{Host, Pool};
 use super::backend::uring::Ring;
@@ -18,6 +20,7 @@ use super::request::{Backend, Completion, Completions, ReqPtr, ReqStack};
 use super::stats::QueueStats;
 use crate::errno::Errno;
 use crate::sys::{self, Doorbell, EventCount, Guard, Lock, OwnEventFd};
+use pending::Pending;
 
 /// What a queue is started with (from the environment, see `core::Config`).
 pub(crate) struct QueueConfig {
@@ -66,6 +69,8 @@ pub(crate) struct Queue {
     /// whose awaited requests are all this queue's sleeps here, so that completions of other
     /// queues' requests (other threads') do not wake it (`wait::Wait::step`).
     pub(crate) done: EventCount,
+    /// Reads deferred to share one `io_submit` (see `engine::deferred`).
+    pub(crate) pending: Pending,
 }
 
 impl Queue {
@@ -114,6 +119,7 @@ impl Queue {
             helper_waits: AtomicU32::new(0),
             stats,
             done: EventCount::new(),
+            pending: Pending::new(),
         };
         if q.ring.is_none() {
             // Stream requests go to the workers, and wait for readiness in their epoll instance,
@@ -368,10 +374,22 @@ impl Queue {
             Backend::Kaio => {
                 if let Some(c) = self.kaio().filter(|c| c.has_pending()) {
                     // SAFETY: the context's reap lock is held (caller).
-                    unsafe { c.reap(&mut *on) };
+                    unsafe { c.reap(false, &mut *on) };
                 }
             }
             Backend::Threads => {}
+        }
+    }
+
+    /// [`Queue::reap_source`] of the kernel AIO context, reading its completion ring in our
+    /// memory (see `Ctx::reap`): the flusher of deferred reads.
+    ///
+    /// # Safety
+    /// The caller holds the context's reap lock.
+    pub(crate) unsafe fn reap_kaio_ring(&self, on: &mut impl FnMut(Completion)) {
+        if let Some(c) = self.kaio().filter(|c| c.has_pending()) {
+            // SAFETY: the context's reap lock is held (caller).
+            unsafe { c.reap(true, &mut *on) };
         }
     }
 

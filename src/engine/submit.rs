@@ -10,9 +10,9 @@ use core::ffi::c_int;
 use core::ptr;
 
 use super::batch::Batch;
-use super::complete::finish;
 use super::core::get;
 use super::core::Engine;
+use super::deferred;
 use super::fd;
 use super::fd::table::{kind, FdEntry};
 use super::group::Group;
@@ -23,6 +23,10 @@ use crate::errno::Errno;
 use crate::notify::cq::QueueRef;
 use crate::notify::{self, Notify, ThreadJob};
 use crate::sys::{self, FileId, Held};
+
+mod early;
+pub(crate) use early::accept_failed;
+use early::{accept_bad_args, accept_done, bad_fd};
 
 /// Chooses the backend for a request on an fd of class `k` (`fd::table::kind` bits), given the
 /// backend `AIO_RS_BACKEND` forces (if any), whether the queue has a ring (only when io_uring is
@@ -115,13 +119,16 @@ fn read_here(eng: &Engine, req: &Req<'_>, op: Op, file_pos: bool) -> (Option<isi
 }
 
 /// What [`serve_here`] did.
-pub(crate) enum Here {
+pub(crate) enum Here<'e> {
     /// The read was served and its result published.
     Done,
     /// It goes to an engine: [`accept_engine`], with whether it was tried here.
     Engine { tried: bool },
     /// The aiocb is in flight: [`accept`] refuses it.
     InFlight,
+    /// It follows a read on another aiocb on its number (entry `fe`): deferred into a batch
+    /// (`deferred::defer`), not tried here.
+    Defer(&'e FdEntry),
 }
 
 /// `aio_read`'s page-cache attempt before anything else (the home queue, its helper): a request
@@ -132,20 +139,31 @@ pub(crate) enum Here {
 /// # Safety
 /// As [`accept`].
 #[inline(always)]
-pub(crate) unsafe fn serve_here(eng: &Engine, r: ReqPtr, op: Op, file_pos: bool) -> Here {
+pub(crate) unsafe fn serve_here(eng: &Engine, r: ReqPtr, op: Op, file_pos: bool) -> Here<'_> {
     // SAFETY: the caller guarantees the aiocb is live; only read until it is served.
     let req = unsafe { r.get() };
     if req.in_flight(eng.epoch) && req.status() == libc::EINPROGRESS {
         return Here::InFlight;
     }
-    match read_here(eng, &req, op, file_pos) {
-        (Some(n), _) => {
-            req.done_at_once(Meta::new(0, Backend::Threads, Op::Read), n);
-            eng.done.notify_all();
-            Here::Done
+    // `read_here`, with the choice to defer it first.
+    if !file_pos && eng.config.queue.forced.is_none() && (req.offset() | req.nbytes() as i64) >= 0 {
+        if let Some(fe) = eng.fds.get(req.fd()) {
+            if inline::eligible(op, fe.class_hint(), None) {
+                if deferred::wants(fe, r) {
+                    return Here::Defer(fe);
+                }
+                return match inline::try_read(fe, req.fd(), op, &req) {
+                    Some(n) => {
+                        req.done_at_once(Meta::new(0, Backend::Threads, Op::Read), n);
+                        eng.done.notify_all();
+                        Here::Done
+                    }
+                    None => Here::Engine { tried: true },
+                };
+            }
         }
-        (None, tried) => Here::Engine { tried },
     }
+    Here::Engine { tried: false }
 }
 
 /// [`accept`] of a request not served on the caller's thread (`tried`: already attempted there
@@ -430,140 +448,6 @@ fn undo(fe: &FdEntry, q: &Queue, r: ReqPtr, m: Meta, job: *mut ThreadJob) {
         unsafe { free_job(job) };
     }
     req.refuse(libc::EAGAIN);
-}
-
-/// A read or write whose offset `off` is negative (EINVAL, before the descriptor is looked at, as
-/// `pread` does; a request at the file position passes 0) or whose length exceeds `SSIZE_MAX`
-/// (EFAULT, unless the descriptor is bad: EBADF): accepted, and completed at once with that error
-/// (see [`accept`]).
-///
-/// # Safety
-/// As [`accept`].
-#[cold]
-#[inline(never)]
-unsafe fn accept_bad_args(
-    eng: &Engine,
-    q: &Queue,
-    r: ReqPtr,
-    off: i64,
-    notify: &Notify,
-    group: *const Group,
-) -> Result<(), Errno> {
-    // SAFETY: the caller guarantees the aiocb is live; only read here.
-    let req = unsafe { r.get() };
-    let e = if off < 0 {
-        Errno::EINVAL
-    } else if !sys::is_open(req.fd()) {
-        Errno::EBADF
-    } else {
-        Errno(libc::EFAULT)
-    };
-    // SAFETY: as this function (the caller's contract).
-    unsafe { accept_failed(eng, q, r, notify, group, e) }
-}
-
-/// A bad descriptor (`e`, EBADF) found at submission: the call's error for `aio_fsync`, the
-/// request's result for a read or write (see [`accept`]).
-///
-/// # Safety
-/// As [`accept`].
-#[cold]
-#[inline(never)]
-unsafe fn bad_fd(
-    eng: &Engine,
-    q: &Queue,
-    r: ReqPtr,
-    op: Op,
-    notify: &Notify,
-    group: *const Group,
-    e: Errno,
-) -> Result<(), Errno> {
-    if op.is_sync() {
-        return Err(e);
-    }
-    // SAFETY: as this function (the caller's contract).
-    unsafe { accept_failed(eng, q, r, notify, group, e) }
-}
-
-/// Accepts a request that fails at once with `e`: it is started (so it is in flight for a moment,
-/// exactly like any request) and finished here, on the caller's thread, which publishes the
-/// error and sends its notification (puts it on its completion queue, counts its lio group down).
-///
-/// # Safety
-/// As [`accept`].
-#[cold]
-#[inline(never)]
-pub(crate) unsafe fn accept_failed(
-    eng: &Engine,
-    q: &Queue,
-    r: ReqPtr,
-    notify: &Notify,
-    group: *const Group,
-    e: Errno,
-) -> Result<(), Errno> {
-    // SAFETY: the caller guarantees the aiocb is live.
-    let req = unsafe { r.get() };
-    if req.in_flight(eng.epoch) && req.status() == libc::EINPROGRESS {
-        return Err(Errno::EINVAL);
-    }
-    // SAFETY: as this function (the caller's contract).
-    unsafe { accept_done(eng, q, r, notify, group, -(e.0 as isize)) }
-}
-
-/// Accepts a request that is already done, with result `res` (a read served on the caller's
-/// thread, or an error found at submission): it is started (so it is in flight for a moment,
-/// exactly like any request) and finished here, which publishes the result and then sends its
-/// notification (and counts its lio group down). Its stats column is `Served::AtSubmission` for
-/// an error, `Served::Caller` for a read.
-///
-/// # Safety
-/// As [`accept`], and the aiocb is not in flight.
-#[inline(always)]
-unsafe fn accept_done(
-    eng: &Engine,
-    q: &Queue,
-    r: ReqPtr,
-    notify: &Notify,
-    group: *const Group,
-    res: isize,
-) -> Result<(), Errno> {
-    if matches!(notify, Notify::None) && group.is_null() && q.stats.is_none() {
-        // Nothing to notify, no group to count down, nothing to count: what `start` and then
-        // `finish` would do comes down to publishing the result (and waking sleepers, as every
-        // completion does).
-        // SAFETY: the caller guarantees the aiocb is live.
-        unsafe { r.get() }.done_at_once(Meta::new(q.idx, Backend::Threads, Op::Read), res);
-        eng.done.notify_all();
-        return Ok(());
-    }
-    // SAFETY: as this function (the caller's contract).
-    unsafe { accept_done_notify(eng, q, r, notify, group, res) }
-}
-
-/// [`accept_done`] of a request with a notification, a group or stats to count.
-///
-/// # Safety
-/// As [`accept_done`].
-#[inline(never)]
-unsafe fn accept_done_notify(
-    eng: &Engine,
-    q: &Queue,
-    r: ReqPtr,
-    notify: &Notify,
-    group: *const Group,
-    res: isize,
-) -> Result<(), Errno> {
-    // SAFETY: the caller guarantees the aiocb is live.
-    let req = unsafe { r.get() };
-    let (job, queued, _) = notify_parts(q, r, notify, Backend::Threads)?;
-    let m = Meta::new(q.idx, Backend::Threads, Op::Read).with_queued(queued);
-    req.start(eng.epoch, m, job, Group::as_member_tag(group));
-    if let Some(s) = q.stats {
-        s.submitted();
-    }
-    // SAFETY: accepted just now and ours: nobody else can reach it.
-    unsafe { finish(eng, r, res, true) };
-    Ok(())
 }
 
 /// The backend of a request at the file position (`file_pos`: it has one, not being a stream):

@@ -35,6 +35,7 @@ use super::backend::threads::Taken;
 use super::backend::uring::CancelSlot;
 use super::complete::{reap, reap_source};
 use super::core::{get, Engine};
+use super::deferred;
 use super::group::Group;
 use super::queue::Queue;
 use super::request::{Backend, Phase, Req, ReqPtr};
@@ -519,6 +520,8 @@ fn status_in_progress(req: &Req<'_>) -> c_int {
             let m = req.meta();
             if m.backend() != Backend::Threads {
                 if let Some(q) = eng.queue_if_started(m.queue()) {
+                    // A deferred read is issued first (async-signal-safe: a try-lock).
+                    deferred::flush(eng, q, false);
                     reap(eng, q, false);
                 }
             }
@@ -578,6 +581,8 @@ pub(crate) unsafe fn wait_any(
     let timeout = timeout()?;
     if let Some(eng) = eng.filter(|_| ws.queues() != 0) {
         for qi in bits(ws.queues()) {
+            // Deferred reads among those awaited are issued first (a try-lock).
+            deferred::flush(eng, eng.queue(qi), false);
             reap(eng, eng.queue(qi), false);
         }
         // SAFETY: as above.

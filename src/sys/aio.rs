@@ -1,7 +1,8 @@
 //! Kernel AIO (`io_setup`, `io_submit`, `io_getevents`, `io_destroy`), by raw system calls, and
 //! the kernel's structures for it.
 
-use core::sync::atomic::{AtomicU32, Ordering::Acquire};
+use core::mem::MaybeUninit;
+use core::sync::atomic::{AtomicU32, Ordering::*};
 use core::time::Duration;
 
 use super::time::timespec;
@@ -81,19 +82,20 @@ impl AioContext {
         }
     }
 
-    /// `io_getevents`: at least `min` completions into `events` unless `timeout` passes or a signal
-    /// arrives. With `min == 0` it only takes what is there; with `min > 0` and no timeout it
+    /// `io_getevents`: at least `min` completions into `events` (the first ones returned are
+    /// written) unless `timeout` passes or a signal arrives. With `min == 0` it only takes what is there; with `min > 0` and no timeout it
     /// waits as long as it takes.
     pub(crate) fn getevents(
         &self,
         min: usize,
-        events: &mut [IoEvent],
+        events: &mut [MaybeUninit<IoEvent>],
         timeout: Option<Duration>,
     ) -> Result<usize, Errno> {
         let ts = timespec(timeout.unwrap_or_default());
         let tsp: *const libc::timespec = if min > 0 && timeout.is_none() { core::ptr::null() } else { &ts };
         let max = events.len() as libc::c_long;
-        // SAFETY: `events` has room for `max` events; `tsp` is NULL or points to `ts`, live.
+        // SAFETY: `events` has room for `max` events (MaybeUninit<IoEvent> has IoEvent's layout),
+        // which the kernel writes; `tsp` is NULL or points to `ts`, live.
         let r = unsafe {
             libc::syscall(
                 libc::SYS_io_getevents,
@@ -115,16 +117,7 @@ impl AioContext {
     /// the process (the context id is its address), without a system call. An unexpected ring
     /// layout answers true, so the caller asks the kernel.
     pub(crate) fn has_events(&self) -> bool {
-        #[repr(C)]
-        struct RingHeader {
-            id: u32,
-            nr: u32,
-            head: AtomicU32,
-            tail: AtomicU32,
-            magic: u32,
-        }
-        const AIO_RING_MAGIC: u32 = 0xa10a_10a1;
-        let r = self.id as usize as *const RingHeader;
+        let r = self.ring();
         // SAFETY: `id` is the address of the ring header the kernel mapped at io_setup and keeps
         // until io_destroy (our drop); it is only read here. The kernel writes `tail`, and `head`
         // is written by the kernel or by io_getevents callers, so both are read atomically.
@@ -135,7 +128,73 @@ impl AioContext {
             (*r).head.load(Acquire) != (*r).tail.load(Acquire)
         }
     }
+
+    fn ring(&self) -> *const RingHeader {
+        self.id as usize as *const RingHeader
+    }
+
+    /// Takes the completions that are in the ring into `events` (the first ones returned are
+    /// written), without a system call, as
+    /// `io_getevents` with no wait would: None if the ring's layout is not the one this code knows
+    /// (its magic, no incompatible features, a 32-byte header), when the caller asks the kernel.
+    ///
+    /// The kernel writes an event at `tail`, then (after a write barrier) moves `tail`; it
+    /// overwrites a slot only after `head` has moved past it (it counts the free slots from `head`
+    /// when it runs short). So: `tail` is loaded with acquire ordering before the events are
+    /// read, and `head` is stored with release ordering after they were copied out.
+    ///
+    /// # Safety
+    /// The caller holds the only right to consume (the context's reap lock): nobody else moves
+    /// `head` meanwhile, in this code or through `io_getevents`.
+    pub(crate) unsafe fn take_events(&self, events: &mut [MaybeUninit<IoEvent>]) -> Option<usize> {
+        let r = self.ring();
+        // SAFETY: the ring header is mapped while the context lives (see `has_events`); the
+        // fields other than head and tail are written by the kernel at io_setup only.
+        unsafe {
+            let rd = |p: *const u32| core::ptr::read_volatile(p);
+            if rd(core::ptr::addr_of!((*r).magic)) != AIO_RING_MAGIC
+                || rd(core::ptr::addr_of!((*r).incompat_features)) != 0
+                || rd(core::ptr::addr_of!((*r).header_length)) as usize != core::mem::size_of::<RingHeader>()
+            {
+                return None;
+            }
+            let nr = rd(core::ptr::addr_of!((*r).nr));
+            let mut head = (*r).head.load(Relaxed);
+            let tail = (*r).tail.load(Acquire);
+            if nr == 0 || head >= nr || tail >= nr {
+                return None;
+            }
+            let first = (r as *const u8).add(core::mem::size_of::<RingHeader>()) as *const IoEvent;
+            let mut n = 0;
+            while head != tail && n < events.len() {
+                // SAFETY: head < nr, and the kernel mapped nr events after the header.
+                events[n].write(core::ptr::read_volatile(first.add(head as usize)));
+                n += 1;
+                head = if head + 1 == nr { 0 } else { head + 1 };
+            }
+            (*r).head.store(head, Release);
+            Some(n)
+        }
+    }
 }
+
+/// The header of the completion ring the kernel maps at a context's address (`struct aio_ring`
+/// of the kernel ABI), followed by `nr` `io_event`s.
+#[repr(C)]
+struct RingHeader {
+    id: u32,
+    nr: u32,
+    head: AtomicU32,
+    tail: AtomicU32,
+    magic: u32,
+    compat_features: u32,
+    incompat_features: u32,
+    header_length: u32,
+}
+
+const _: () = assert!(core::mem::size_of::<RingHeader>() == 32);
+
+const AIO_RING_MAGIC: u32 = 0xa10a_10a1;
 
 impl Drop for AioContext {
     fn drop(&mut self) {

@@ -3,7 +3,7 @@
 
 use core::ffi::c_int;
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
 
 use super::ordering::OrderState;
 use crate::errno::Errno;
@@ -72,6 +72,13 @@ pub(crate) struct FdEntry {
     /// The file's size when last seen (`st_size`), for O_DIRECT writes (see
     /// [`FdEntry::direct_write_may_block`]); `u64::MAX` for a block device.
     size_seen: AtomicU64,
+    /// The address of the aiocb of the last read on this number that `aio_read` considered for
+    /// the page cache (see `engine::deferred::wants`): a read on another aiocb right after it is
+    /// deferred into a batch, a read that reuses it (a depth-1 loop) is tried at once.
+    pub(crate) last_read: AtomicUsize,
+    /// Reads on this number still to be tried at once rather than deferred, after a flush found
+    /// only one of its reads in the batch (see `engine::deferred::wants`).
+    pub(crate) defer_skip: AtomicU32,
 }
 
 impl FdEntry {
@@ -89,6 +96,8 @@ impl FdEntry {
             claimed_last: AtomicU32::new(0),
             inline_skip: AtomicU32::new(0),
             size_seen: AtomicU64::new(0),
+            last_read: AtomicUsize::new(0),
+            defer_skip: AtomicU32::new(0),
         }
     }
 
@@ -358,6 +367,12 @@ impl FdEntry {
     #[inline(always)]
     pub(crate) fn class_hint(&self) -> u32 {
         self.info.load(Relaxed)
+    }
+
+    /// The identity (device, inode, type, mixed) of the file the cached class was made for; 0 if
+    /// never classified.
+    pub(crate) fn ident(&self) -> u64 {
+        self.ident.load(Relaxed)
     }
 
     /// Forgets the class (a completion showed it was stale).

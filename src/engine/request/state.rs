@@ -141,6 +141,7 @@ pub(super) const STREAM: u32 = 1 << 17;
 pub(super) const COUNTED: u32 = 1 << 18;
 const FILE_POS: u32 = 1 << 19;
 const QUEUED: u32 = 1 << 20;
+const NOWAIT: u32 = 1 << 21;
 const GEN_SHIFT: u32 = 27;
 /// The bits of the generation number a request is counted in (its low 5 bits).
 pub(crate) const GEN_BITS: u32 = 0x1f;
@@ -250,6 +251,20 @@ impl Meta {
     }
     pub(crate) fn with_queued(self, on: bool) -> Meta {
         self.flag(QUEUED, on)
+    }
+
+    /// A deferred buffered read (`engine::deferred`): issued to kernel AIO with `RWF_NOWAIT`, so
+    /// the kernel completes a page-cache hit inside `io_submit` and answers a miss with EAGAIN
+    /// (or a short count), which sends the request on to the workers (`complete::handle`).
+    pub(crate) fn nowait(self) -> bool {
+        self.0 & NOWAIT != 0
+    }
+    pub(crate) fn with_nowait(self, on: bool) -> Meta {
+        self.flag(NOWAIT, on)
+    }
+    /// The same meta without [`Meta::nowait`] (a miss goes on to the workers).
+    pub(crate) fn without_nowait(self) -> Meta {
+        Meta(self.0 & !NOWAIT)
     }
 
     /// Counted on its fd (see `engine::fd::ordering`): a read or write in one of the fd's

@@ -1,0 +1,195 @@
+//! A queue's pending batch: reads accepted by `aio_read` and not yet issued, waiting to share
+//! one `io_submit` (the policy, the flush and its triggers are in `engine::deferred`). Each entry
+//! is the request and the identity (device, inode, type) of the file its descriptor's class was
+//! made for: the flush checks the number still names that file before the kernel sees it.
+//!
+//! The entries are under a `sys::Lock`: `push` (on `aio_read`, which may wait for it) and
+//! `take` (which only tries it where the caller may be in a signal handler) are the only users.
+//! `count` mirrors the number of entries for readers without the lock: written under the lock
+//! (SeqCst), it is only a hint for whether a flush is worth trying, except in the helper's
+//! hand-shake described at [`Pending::ticking`].
+
+use core::mem::MaybeUninit;
+use core::sync::atomic::{AtomicU32, Ordering::*};
+
+use crate::engine::request::ReqPtr;
+use crate::sys::Lock;
+
+/// Entries in a batch: the batch is flushed when it has this many. 32: a depth-32 program's
+/// reads share one `io_submit`; more gained nothing measurable and holds requests longer.
+pub(crate) const BATCH: usize = 32;
+
+/// One deferred request and the identity its number must still have at the flush.
+#[derive(Clone, Copy)]
+pub(crate) struct Entry {
+    pub(crate) r: ReqPtr,
+    pub(crate) ident: u64,
+}
+
+/// A batch taken out of the queue (owned by the flusher).
+pub(crate) struct Taken {
+    n: usize,
+    e: [MaybeUninit<Entry>; BATCH],
+}
+
+impl Taken {
+    pub(crate) fn new() -> Taken {
+        Taken { n: 0, e: [MaybeUninit::uninit(); BATCH] }
+    }
+
+    pub(crate) fn entries(&self) -> &[Entry] {
+        // SAFETY: the first `n` slots were written (`Slots::push`, copied by `move_out`);
+        // MaybeUninit<Entry> has Entry's layout.
+        unsafe { core::slice::from_raw_parts(self.e.as_ptr() as *const Entry, self.n) }
+    }
+}
+
+struct Slots {
+    n: usize,
+    e: [MaybeUninit<Entry>; BATCH],
+}
+
+impl Slots {
+    fn move_out(&mut self, out: &mut Taken) {
+        out.e[..self.n].copy_from_slice(&self.e[..self.n]);
+        out.n = self.n;
+        self.n = 0;
+    }
+}
+
+pub(crate) struct Pending {
+    slots: Lock<Slots>,
+    /// Entries now (see the module documentation).
+    count: AtomicU32,
+    /// Batches taken so far: the helper tells an old batch from a new one by it.
+    seq: AtomicU32,
+    /// 1 while the queue's helper wakes every tick to flush batches left pending (see
+    /// `engine::deferred::tick`). A deferral into an empty batch wakes the helper only when this is
+    /// 0. The hand-shake: the pusher stores `count` (a flusher adds to `out`) and then loads
+    /// `ticking`; the helper stores 0 in `ticking` and then loads `count` and `out`; all SeqCst,
+    /// so at least one of them sees the other's store: either the pusher (flusher) sees 0 and
+    /// wakes the helper, or the helper sees the entry (the outstanding read) and keeps ticking.
+    ticking: AtomicU32,
+    /// Set when a flusher could not take the kernel AIO reap lock: the helper reaps.
+    reap_wanted: AtomicU32,
+    /// Deferred reads in the kernel AIO context whose completion was not reaped yet. Their iocbs
+    /// signal no eventfd (see `engine::deferred`): while this is not 0 the helper keeps ticking
+    /// and looks at the completion ring at each tick.
+    out: AtomicU32,
+}
+
+impl Pending {
+    pub(crate) fn new() -> Pending {
+        Pending {
+            slots: Lock::new(Slots { n: 0, e: [MaybeUninit::uninit(); BATCH] }),
+            count: AtomicU32::new(0),
+            seq: AtomicU32::new(0),
+            ticking: AtomicU32::new(0),
+            reap_wanted: AtomicU32::new(0),
+            out: AtomicU32::new(0),
+        }
+    }
+
+    /// Adds `e`. If the batch is full with it, it is moved into `out` and true is returned (the
+    /// caller flushes it). The second value: the batch was empty before (the helper may have to be
+    /// told).
+    pub(crate) fn push(&self, e: Entry, out: &mut Taken) -> (bool, bool) {
+        let mut g = self.slots.lock();
+        let n = g.n;
+        g.e[n].write(e);
+        g.n = n + 1;
+        if g.n == BATCH {
+            g.move_out(out);
+            self.seq.fetch_add(1, Relaxed);
+            self.count.store(0, SeqCst);
+            return (true, n == 0);
+        }
+        self.count.store(g.n as u32, SeqCst);
+        (false, n == 0)
+    }
+
+    /// Takes the whole batch into `out` (false if empty, or if `blocking` is false and the lock is
+    /// busy). Async-signal-safe without `blocking`.
+    pub(crate) fn take(&self, blocking: bool, out: &mut Taken) -> bool {
+        if self.is_empty() {
+            return false;
+        }
+        let g = if blocking { Some(self.slots.lock()) } else { self.slots.try_lock() };
+        let Some(mut g) = g else { return false };
+        if g.n == 0 {
+            return false;
+        }
+        g.move_out(out);
+        self.seq.fetch_add(1, Relaxed);
+        self.count.store(0, SeqCst);
+        true
+    }
+
+    /// Whether no entry is pending (a hint: see the module documentation).
+    #[inline(always)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.count.load(SeqCst) == 0
+    }
+
+    /// Batches taken so far.
+    pub(crate) fn seq(&self) -> u32 {
+        self.seq.load(Relaxed)
+    }
+
+    /// See the field.
+    pub(crate) fn ticking(&self) -> &AtomicU32 {
+        &self.ticking
+    }
+
+    /// See the field.
+    pub(crate) fn reap_wanted(&self) -> &AtomicU32 {
+        &self.reap_wanted
+    }
+
+    /// `n` deferred reads went into the kernel AIO context.
+    pub(crate) fn sent(&self, n: usize) {
+        self.out.fetch_add(n as u32, SeqCst);
+    }
+
+    /// The completion of one of them was reaped.
+    pub(crate) fn reaped_one(&self) {
+        self.out.fetch_sub(1, SeqCst);
+    }
+
+    /// Deferred reads in the context not reaped yet.
+    pub(crate) fn outstanding(&self) -> u32 {
+        self.out.load(SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::Aiocb;
+
+    #[test]
+    fn a_full_batch_is_handed_out_once_and_take_empties() {
+        // SAFETY: an all-zero aiocb is a valid value of the structure (plain integers and pointers).
+        let mut cbs: Vec<Aiocb> = (0..BATCH + 3).map(|_| unsafe { core::mem::zeroed() }).collect();
+        let p = Pending::new();
+        let mut out = Taken::new();
+        let mut fulls = 0;
+        for (i, a) in cbs.iter_mut().enumerate() {
+            let (full, was_empty) = p.push(Entry { r: ReqPtr::new(a).unwrap(), ident: i as u64 }, &mut out);
+            assert_eq!(was_empty, i == 0 || i == BATCH);
+            if full {
+                fulls += 1;
+                assert_eq!(out.entries().len(), BATCH);
+                assert!(out.entries().iter().enumerate().all(|(j, e)| e.ident == j as u64));
+                assert!(p.is_empty());
+            }
+        }
+        assert_eq!(fulls, 1);
+        assert!(!p.is_empty());
+        let mut rest = Taken::new();
+        assert!(p.take(false, &mut rest));
+        assert_eq!(rest.entries().iter().map(|e| e.ident).collect::<Vec<_>>(), vec![32, 33, 34]);
+        assert!(p.is_empty() && !p.take(true, &mut rest));
+        assert_eq!(p.seq(), 2);
+    }
+}
