@@ -103,7 +103,13 @@ pub(crate) unsafe fn defer(eng: &Engine, q: &Queue, r: ReqPtr, op: Op, fe: &FdEn
     // file there since, legitimately, before this call. So the class is checked as the engine
     // checks it (`FdEntry::classify`): used as cached while requests are in flight on the
     // number (the first deferred read of a burst keeps it so until the flush), else one `statx`.
-    let Ok((k, changed, _)) = fe.classify(req.fd(), false, false) else { return false };
+    let (k, changed) = match fe.classify_busy() {
+        Some(k) => (k, false),
+        None => match fe.classify(req.fd(), false, false) {
+            Ok((k, changed, _)) => (k, changed),
+            Err(_) => return false,
+        },
+    };
     if changed || !inline::eligible(op, k, None) || q.kaio_start(&eng.config.queue).is_none() {
         return false;
     }

@@ -294,6 +294,17 @@ impl FdEntry {
         self.classify_with(lone_ok, offset_zero, || sys::file_id(fd), || sys::status_flags(fd))
     }
 
+    /// [`FdEntry::classify`] of a number with requests in flight whose class, not a pipe's, was
+    /// checked since it was last idle (`fresh`): the cached class, the one case that asks the
+    /// descriptor nothing. Inline, so a deferred read (`engine::deferred::defer`) does not pay
+    /// the full call for it; None: ask [`FdEntry::classify`].
+    #[inline(always)]
+    pub(crate) fn classify_busy(&self) -> Option<u32> {
+        let cached = self.info.load(Relaxed);
+        (cached & (kind::VALID | kind::FIFO) == kind::VALID && self.fresh.load(Relaxed) != 0 && self.order.busy_hint())
+            .then_some(cached)
+    }
+
     /// [`FdEntry::classify`] with the two questions to the descriptor passed in (the tests ask
     /// a pretend descriptor).
     fn classify_with(
