@@ -119,7 +119,7 @@ pub(crate) unsafe fn submit_list<'e>(
         // foreign entry is skipped.
         let req = unsafe { r.get() };
         if req.status() == libc::EINPROGRESS && req.in_flight(eng.epoch) && req.group() == Group::as_member_tag(group) {
-            ws.add(&req);
+            ws.add(req.meta(), req.state().phase());
         }
     }
     // SAFETY: the wait takes over our reference to the group, which keeps it live.

@@ -38,7 +38,7 @@ use super::core::{get, Engine};
 use super::deferred;
 use super::group::Group;
 use super::queue::Queue;
-use super::request::{Backend, Phase, Req, ReqPtr};
+use super::request::{Backend, Meta, Phase, Req, ReqPtr};
 use crate::abi::Aiocb;
 use crate::errno::Errno;
 use crate::sys::{self, Guard, SleepCall};
@@ -76,9 +76,8 @@ impl WaitSet {
         WaitSet { ring_queues: 1 << q, homes: 1 << q, ..WaitSet::default() }
     }
 
-    /// Adds `req` (in flight, EINPROGRESS).
-    pub(crate) fn add(&mut self, req: &Req<'_>) {
-        let m = req.meta();
+    /// Adds a request (in flight, EINPROGRESS) whose meta is `m` and phase `phase` (all it reads).
+    pub(crate) fn add(&mut self, m: Meta, phase: Phase) {
         let bit = 1u64 << m.queue();
         self.homes |= bit;
         match m.backend() {
@@ -86,7 +85,6 @@ impl WaitSet {
             Backend::Kaio => self.kaio_queues |= bit,
             Backend::Threads => self.others = true,
         }
-        let phase = req.state().phase();
         if m.backend() == Backend::Threads && !m.stream() && matches!(phase, Phase::Queued | Phase::Issued) {
             self.soon |= bit;
         }
@@ -246,7 +244,7 @@ impl<'e> Wait<'e> {
                 if req.status() != libc::EINPROGRESS {
                     return (true, ws);
                 }
-                ws.add(&req);
+                ws.add(req.meta(), req.state().phase());
                 (false, ws)
             }
             // SAFETY: the slot is live until it is done (`new`'s contract).
@@ -540,6 +538,7 @@ fn status_in_progress(req: &Req<'_>) -> c_int {
 unsafe fn any_state(entries: &[*const Aiocb], eng: Option<&Engine>) -> (bool, WaitSet) {
     let mut ws = WaitSet::default();
     let mut listed = false;
+    let mut last = None; // A list of like requests: one adds what all would (`WaitSet::add`).
     for &p in entries {
         let Some(r) = ReqPtr::new(p as *mut Aiocb) else { continue };
         listed = true;
@@ -549,7 +548,10 @@ unsafe fn any_state(entries: &[*const Aiocb], eng: Option<&Engine>) -> (bool, Wa
             return (true, ws);
         }
         if eng.is_some_and(|e| req.in_flight(e.epoch)) {
-            ws.add(&req);
+            let key = (req.meta(), req.state().phase());
+            if last.replace(key) != Some(key) {
+                ws.add(key.0, key.1);
+            }
         } else {
             // Not in flight here (yet): it may complete on any queue (see `WaitSet::home`).
             ws.homes = u64::MAX;
@@ -615,7 +617,8 @@ mod tests {
         let mut ws = WaitSet::default();
         for a in cbs {
             // SAFETY: live boxes of this test.
-            ws.add(&unsafe { ReqPtr::new(&mut **a).unwrap().get() });
+            let req = unsafe { ReqPtr::new(&mut **a).unwrap().get() };
+            ws.add(req.meta(), req.state().phase());
         }
         ws
     }
