@@ -10,7 +10,7 @@
 use super::batch::Batch;
 use super::core::Engine;
 use super::fd;
-use super::fd::table::kind;
+use super::fd::table::{kind, FdEntry};
 use super::group::Group;
 use super::inline::SKIP_AFTER_MISS;
 use super::queue::Queue;
@@ -63,8 +63,78 @@ pub(crate) unsafe fn reap_source(eng: &Engine, q: &Queue, k: Backend, blocking: 
 /// # Safety
 /// The caller holds the context's reap lock.
 pub(crate) unsafe fn reap_deferred(eng: &Engine, q: &Queue, blocking: bool) {
+    let mut hits = Hits { fe: core::ptr::null(), generation: 0, n: 0, all: 0 };
+    let mut on = |c| match c {
+        // SAFETY: the user_data of a request is its aiocb, live until we finish it; ours.
+        Completion::Request(r, res) if unsafe { r.get() }.meta().nowait() && !missed(&unsafe { r.get() }, res) => {
+            // SAFETY: the reaper owns r, a deferred read the page cache served.
+            unsafe { hits.finish(eng, q, r, res, blocking) }
+        }
+        c => handle(eng, q, c, blocking),
+    };
     // SAFETY: the caller holds the reap lock.
-    unsafe { q.reap_kaio_ring(&mut |c| handle(eng, q, c, blocking)) }
+    unsafe { q.reap_kaio_ring(&mut on) };
+    hits.end(eng, q, blocking);
+}
+
+/// Deferred reads the page cache served, finished by one reap ([`reap_deferred`]): what
+/// [`finish_deferred`] does per request after publishing (the fd's count, `Pending`'s count of
+/// reads out, waking sleepers) is done once per run of reads counted in one generation of one
+/// number, and once per reap.
+struct Hits {
+    /// The number entry and generation of the current run, and how many reads it has.
+    fe: *const FdEntry,
+    generation: u32,
+    n: u32,
+    /// Reads finished by this reap.
+    all: u32,
+}
+
+impl Hits {
+    /// Publishes `r`'s result `res`, and counts it for [`Hits::end`].
+    ///
+    /// # Safety
+    /// As [`finish_deferred`].
+    #[inline(always)]
+    unsafe fn finish(&mut self, eng: &Engine, q: &Queue, r: ReqPtr, res: isize, blocking: bool) {
+        // SAFETY: the caller owns r until publish.
+        let req = unsafe { r.get() };
+        let (m, fdn) = (req.meta(), req.fd());
+        debug_assert!(req.job().is_null() && req.group().is_null() && req.held().is_none() && !m.watched());
+        req.publish(res);
+        self.all += 1;
+        let Some(fe) = eng.fds.get(fdn) else { return };
+        if !m.plain() {
+            fd::completed(eng, q.idx, fe, m, blocking);
+        } else if core::ptr::eq(self.fe, fe) && self.generation == m.generation() {
+            self.n += 1;
+        } else {
+            self.uncount(eng, q, blocking);
+            (self.fe, self.generation, self.n) = (fe, m.generation(), 1);
+        }
+    }
+
+    /// Takes the current run's reads out of their fd's count.
+    fn uncount(&mut self, eng: &Engine, q: &Queue, blocking: bool) {
+        // SAFETY: entries of the fd table are never freed while the engine lives.
+        if let Some(fe) = unsafe { self.fe.as_ref() } {
+            if self.n != 0 && fe.order.complete_plain(self.generation, self.n) {
+                fd::kick(eng, q.idx, fe, blocking);
+            }
+        }
+        self.n = 0;
+    }
+
+    /// After the reap: the last run's count, `Pending`'s, and one wake-up of the sleepers (each
+    /// read's status was published before).
+    fn end(mut self, eng: &Engine, q: &Queue, blocking: bool) {
+        self.uncount(eng, q, blocking);
+        if self.all != 0 {
+            q.pending.reaped(self.all);
+            eng.done.notify_all();
+            q.done.notify_all();
+        }
+    }
 }
 
 /// Acts on one completion reaped from a kernel source of queue `q`.

@@ -233,6 +233,12 @@ impl OrderState {
         self.complete_ordered_or_sync(m)
     }
 
+    /// [`OrderState::complete`] of `n` plain requests counted in generation `g` (see
+    /// `Generations::uncount_n`).
+    pub(crate) fn complete_plain(&self, g: u32, n: u32) -> bool {
+        self.gens.uncount_n(g, n)
+    }
+
     #[cold]
     fn complete_ordered_or_sync(&self, m: Meta) -> bool {
         if m.barrier() {

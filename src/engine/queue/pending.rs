@@ -153,7 +153,12 @@ impl Pending {
 
     /// The completion of one of them was reaped.
     pub(crate) fn reaped_one(&self) {
-        self.out.fetch_sub(1, SeqCst);
+        self.reaped(1);
+    }
+
+    /// The completions of `n` of them were reaped.
+    pub(crate) fn reaped(&self, n: u32) {
+        self.out.fetch_sub(n, SeqCst);
     }
 
     /// Deferred reads in the context not reaped yet.

@@ -154,14 +154,22 @@ impl Generations {
     /// Returns whether the fd's lists must be evaluated: `g`'s slot is closed and now empty, or
     /// `HOLD` is set. Lock-free; async-signal-safe.
     pub(crate) fn uncount(&self, g: u32) -> bool {
-        let before = self.slots[slot(g)].fetch_sub(1, SeqCst);
+        self.uncount_n(g, 1)
+    }
+
+    /// [`Generations::uncount`] of `n` requests counted in generation `g`, in one step: as if the
+    /// `n` had completed at the same moment, which is one of the orders they could have completed
+    /// in (until this step all `n` are still counted, so nothing that waits for the slot to
+    /// empty, a drain or an fsync, can have moved on their account meanwhile).
+    pub(crate) fn uncount_n(&self, g: u32, n: u32) -> bool {
+        let before = self.slots[slot(g)].fetch_sub(n, SeqCst);
         let w = self.now.load(SeqCst);
         if w & (HOLD | CLOSED) == 0 {
             // No generation is closed (the closer sets CLOSED in the same operation that advances
             // the generation): nobody waits for this one.
             return false;
         }
-        w & HOLD != 0 || (before == 1 && slot(w as u32) != slot(g))
+        w & HOLD != 0 || (before == n && slot(w as u32) != slot(g))
     }
 
     /// For an fsync submitted now (under the fd's lock; `oldest` is the oldest generation not
