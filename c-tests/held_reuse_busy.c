@@ -2,38 +2,8 @@
 /* GLIBC-XFAIL: glibc runs the requests of one fd one after another by descriptor number, so writes still queued when the number is closed and reused go into the file that took it */
 #include "support/fdtest.h"
 
-#define N 64
-#define BLK 4096
-
-static char bufs[3][N][BLK];
-static struct aiocb cbs[3][N];
-
-/* Submits N writes of pattern `seed` on `fd` (block i at offset i*BLK). */
-static void stream(int k, int fd, unsigned seed)
-{
-    for (int i = 0; i < N; i++) {
-        pat_fill(bufs[k][i], BLK, (long long)i * BLK, seed);
-        cb_init(&cbs[k][i], fd, bufs[k][i], BLK, (off_t)i * BLK);
-        CHECK_EQ(aio_write(&cbs[k][i]), 0);
-    }
-}
-
-static void wait_stream(int k)
-{
-    for (int i = 0; i < N; i++) {
-        wait_done(&cbs[k][i]);
-        CHECK_DONE_OK(&cbs[k][i], BLK);
-    }
-}
-
-static void check_file(int fd, unsigned seed, const char *name)
-{
-    static char back[N * BLK];
-    ssize_t n = pread(fd, back, sizeof back, 0);
-    if (n != (ssize_t)sizeof back)
-        die("file %s holds %zd bytes, expected %d", name, n, N * BLK);
-    CHECK_PAT(back, sizeof back, 0, seed);
-}
+#define WS_STREAMS 3
+#include "support/wstream.h"
 
 int main(void)
 {

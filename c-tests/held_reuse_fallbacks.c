@@ -2,14 +2,11 @@
 /* GLIBC-XFAIL: glibc runs the requests of one fd one after another by descriptor number, so writes still queued when the number is closed and reused go into the file that took it */
 #include "support/fdtest.h"
 
-#define N 64
-#define BLK 4096
+#define WS_STREAMS 2
+#include "support/wstream.h"
 #ifndef F_DUPFD_QUERY
 #define F_DUPFD_QUERY 1027
 #endif
-
-static char bufs[2][N][BLK];
-static struct aiocb cbs[2][N];
 
 /* fcntl(_, F_DUPFD_QUERY, _) fails with EINVAL in every thread from now on. */
 static void refuse_dupfd_query(void)
@@ -45,32 +42,6 @@ static void refuse_dupfd_query(void)
 #else
     skip("no seccomp filter for this architecture");
 #endif
-}
-
-static void stream(int k, int fd, unsigned seed)
-{
-    for (int i = 0; i < N; i++) {
-        pat_fill(bufs[k][i], BLK, (long long)i * BLK, seed);
-        cb_init(&cbs[k][i], fd, bufs[k][i], BLK, (off_t)i * BLK);
-        CHECK_EQ(aio_write(&cbs[k][i]), 0);
-    }
-}
-
-static void wait_stream(int k)
-{
-    for (int i = 0; i < N; i++) {
-        wait_done(&cbs[k][i]);
-        CHECK_DONE_OK(&cbs[k][i], BLK);
-    }
-}
-
-static void check_file(int fd, unsigned seed, const char *name)
-{
-    static char back[N * BLK];
-    ssize_t n = pread(fd, back, sizeof back, 0);
-    if (n != (ssize_t)sizeof back)
-        die("file %s holds %zd bytes, expected %d", name, n, N * BLK);
-    CHECK_PAT(back, sizeof back, 0, seed);
 }
 
 /* A stream on a file at `num`, the number closed and given to another file

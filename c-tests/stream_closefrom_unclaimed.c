@@ -1,21 +1,8 @@
 /* DESCRIPTION: a pipe read submitted after the thread's aio_suspend took the previous read on that pipe to wait for it alone, pending while the program closes every descriptor above its own (closefrom over the library's numbers), ends exactly once without losing data (the byte read, or ECANCELED and the byte left), whether the program then polls aio_error or waits with aio_suspend; reads work again afterwards */
 #include "support/fdtest.h"
+#include "support/stream.h"
 
 static char buf[4];
-
-static void waited_alone(int p[2], char byte)
-{
-    struct aiocb cb;
-    cb_init(&cb, p[0], buf, 1, 0);
-    CHECK_EQ(aio_read(&cb), 0);
-    const struct aiocb *one[1] = { &cb };
-    struct timespec ts = ms_ts(5);
-    CHECK_ERR(aio_suspend(one, 1, &ts), EAGAIN);
-    write_all(p[1], &byte, 1);
-    wait_done(&cb);
-    CHECK_DONE_OK(&cb, 1);
-    CHECK_EQ(buf[0], byte);
-}
 
 int main(void)
 {
@@ -23,8 +10,8 @@ int main(void)
     make_pipe(p);
     CHECK(p[0] < 64 && p[1] < 64);
     for (int i = 0; i < 4; i++) {
-        waited_alone(p, 'a');
-        waited_alone(p, 'b');
+        waited_alone(p, buf, 'a');
+        waited_alone(p, buf, 'b');
         struct aiocb cb;
         memset(buf, 0, sizeof buf);
         cb_init(&cb, p[0], buf, 1, 0);
@@ -48,6 +35,6 @@ int main(void)
         char c;
         CHECK_EQ(read_available(p[0], &c, 1), 0);
     }
-    waited_alone(p, 'z');
+    waited_alone(p, buf, 'z');
     return 0;
 }

@@ -1,25 +1,10 @@
 /* DESCRIPTION: a pipe read submitted after the thread's aio_suspend took the previous read on that pipe to wait for it alone, and then not waited for that way, still completes exactly once with the right byte: seen by polling aio_error, by aio_suspend on a list with another pending read, and cancelled by aio_cancel (AIO_CANCELED, the byte left in the pipe), repeatedly */
 #include "support/fdtest.h"
+#include "support/stream.h"
 
 #define ROUNDS 30
 
 static char buf[4];
-
-/* A read on the empty pipe p that its thread waits for alone (aio_suspend
- * on it, first timing out), then fed. */
-static void waited_alone(int p[2], char byte)
-{
-    struct aiocb cb;
-    cb_init(&cb, p[0], buf, 1, 0);
-    CHECK_EQ(aio_read(&cb), 0);
-    const struct aiocb *one[1] = { &cb };
-    struct timespec ts = ms_ts(5);
-    CHECK_ERR(aio_suspend(one, 1, &ts), EAGAIN);
-    write_all(p[1], &byte, 1);
-    wait_done(&cb);
-    CHECK_DONE_OK(&cb, 1);
-    CHECK_EQ(buf[0], byte);
-}
 
 /* Polls aio_error (no aio_suspend) until cb is done, within DONE_MS. */
 static void poll_done(struct aiocb *cb)
@@ -39,7 +24,7 @@ int main(void)
     make_pipe(q);
     for (int i = 0; i < ROUNDS; i++) {
         char byte = (char)('A' + i % 26);
-        waited_alone(p, byte);
+        waited_alone(p, buf, byte);
         struct aiocb cb;
         cb_init(&cb, p[0], buf, 1, 0);
         CHECK_EQ(aio_read(&cb), 0);

@@ -133,4 +133,21 @@ CT_FN void check_stream_cancel(int rfd, int wfd)
     CHECK(memcmp(back, "after cancel", 12) == 0);
 }
 
+/* A one-byte read on the empty pipe p that its thread waits for alone
+ * (aio_suspend on it, first timing out), then fed `byte`: after it, the
+ * library expects that thread to wait for the pipe's next read alone too. */
+CT_FN void waited_alone(int p[2], char *buf, char byte)
+{
+    struct aiocb cb;
+    cb_init(&cb, p[0], buf, 1, 0);
+    CHECK_EQ(aio_read(&cb), 0);
+    const struct aiocb *one[1] = { &cb };
+    struct timespec ts = ms_ts(5);
+    CHECK_ERR(aio_suspend(one, 1, &ts), EAGAIN);
+    write_all(p[1], &byte, 1);
+    wait_done(&cb);
+    CHECK_DONE_OK(&cb, 1);
+    CHECK_EQ(buf[0], byte);
+}
+
 #endif
