@@ -25,14 +25,7 @@ static void refuse_dupfd_query(void)
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EINVAL & SECCOMP_RET_DATA)),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
-    struct sock_fprog fprog = {
-        .len = (unsigned short)(sizeof prog / sizeof prog[0]),
-        .filter = prog,
-    };
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-        skip("PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
-    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &fprog) != 0)
-        skip("seccomp(TSYNC): %s", strerror(errno));
+    filter_all_threads(prog, sizeof prog / sizeof prog[0]);
     int a = SYS(dup(0)), b = SYS(dup(0));
     errno = 0;
     if (fcntl(a, F_DUPFD_QUERY, b) != -1 || errno != EINVAL)

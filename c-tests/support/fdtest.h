@@ -264,6 +264,22 @@ CT_FN void *call_within(void *(*fn)(void *), void *arg, long ms,
 #define FDT_AUDIT_ARCH AUDIT_ARCH_AARCH64
 #endif
 
+#ifdef FDT_AUDIT_ARCH
+/* Installs the seccomp filter prog (len instructions) in every thread of the
+ * process (TSYNC, as a sandbox installed late does).  Skips the test where
+ * that cannot be done. */
+CT_FN void filter_all_threads(struct sock_filter *prog, size_t len)
+{
+    struct sock_fprog fprog = { .len = (unsigned short)len, .filter = prog };
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        skip("PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+    long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                     SECCOMP_FILTER_FLAG_TSYNC, &fprog);
+    if (r != 0)
+        skip("seccomp(TSYNC): %s (returned %ld)", strerror(errno), r);
+}
+#endif
+
 /* Make system call nr fail with EPERM in every thread of the process from
  * now on (seccomp with TSYNC, as a sandbox installed late does).  Skips
  * the test where seccomp is unavailable. */
@@ -279,16 +295,7 @@ CT_FN void deny_syscall_all_threads(int nr)
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
-    struct sock_fprog fprog = {
-        .len = (unsigned short)(sizeof prog / sizeof prog[0]),
-        .filter = prog,
-    };
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-        skip("PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
-    long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-                     SECCOMP_FILTER_FLAG_TSYNC, &fprog);
-    if (r != 0)
-        skip("seccomp(TSYNC): %s (returned %ld)", strerror(errno), r);
+    filter_all_threads(prog, sizeof prog / sizeof prog[0]);
 #else
     (void)nr;
     skip("no seccomp filter for this architecture");
