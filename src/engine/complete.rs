@@ -446,15 +446,17 @@ pub(crate) unsafe fn finish(eng: &Engine, r: ReqPtr, res: isize, blocking: bool)
     unsafe { finish_as(eng, r, res, blocking, false, true, false) }
 }
 
-/// [`finish`] of a request whose held duplicate its caller found still ours right before its
-/// last transfer, on this thread, with no sleep and no return to the program since: the
-/// duplicate is given up without a second check (`sys::release_checked`).
+/// [`finish`] of a claimed request right after its caller's non-blocking attempt, with that
+/// attempt's result `res`. A transfer (`res` >= 0) was made through the held duplicate, found
+/// still ours right before it, on this thread, with no sleep and no return to the program since:
+/// the duplicate is given up without a second check (`sys::release_checked`). An error may mean
+/// the duplicate was found lost, or closed under the call: its release checks it again.
 ///
 /// # Safety
 /// As [`finish`].
-pub(crate) unsafe fn finish_checked(eng: &Engine, r: ReqPtr, res: isize, blocking: bool) {
+pub(crate) unsafe fn finish_attempted(eng: &Engine, r: ReqPtr, res: isize, blocking: bool) {
     // SAFETY: the caller's contract.
-    unsafe { finish_as(eng, r, res, blocking, false, true, true) }
+    unsafe { finish_as(eng, r, res, blocking, false, true, res >= 0) }
 }
 
 /// [`finish`], by a worker when `keep` (see `give_up_held`); without `wake`, the sleepers on the

@@ -14,7 +14,7 @@
 
 use core::time::Duration;
 
-use super::complete::{finish, finish_checked, reap};
+use super::complete::{finish_attempted, reap};
 use super::core::{get, Engine};
 use super::request::Backend;
 use super::submit::attach;
@@ -110,15 +110,8 @@ fn serve_stream(eng: &'static Engine, tag: u64) -> bool {
     if let Ok(Some(n)) = q.pool.attempt_claimed(r) {
         q.pool.forget_claimed(r);
         // SAFETY: claimed by this harvest, which alone owns it (in no list, Issued); finished
-        // here once and never touched again. After a transfer, its duplicate was checked right
-        // before it, one system call ago on this thread: released without a second check.
-        unsafe {
-            if n >= 0 {
-                finish_checked(eng, r, n, false);
-            } else {
-                finish(eng, r, n, false);
-            }
-        }
+        // here once, right after its attempt, and never touched again.
+        unsafe { finish_attempted(eng, r, n, false) };
     } else {
         // Nothing moved (or no per-call non-blocking transfer on the file): back to the set, for
         // the poller.

@@ -35,7 +35,7 @@ use core::time::Duration;
 
 use super::{Held, Target, Wait, WaitSet};
 use crate::abi::Aiocb;
-use crate::engine::complete::{finish, finish_checked};
+use crate::engine::complete::finish_attempted;
 use crate::engine::core::Engine;
 use crate::engine::queue::Queue;
 use crate::engine::request::{Backend, ReqPtr};
@@ -158,18 +158,8 @@ impl<'e> Wait<'e> {
                 Ok(Some(n)) => {
                     q.pool.forget_claimed(r);
                     // SAFETY: claimed by this wait, which alone owns it (in no list, Issued); it
-                    // is finished here once and never touched again.
-                    unsafe {
-                        if n >= 0 {
-                            // A transfer was made: the attempt checked the duplicate right before
-                            // it (`ready::holds_its_file`), one system call ago, on this thread.
-                            finish_checked(eng, r, n, false);
-                        } else {
-                            // An error may mean the duplicate was found lost (or closed under the
-                            // call): its release checks it again.
-                            finish(eng, r, n, false);
-                        }
-                    }
+                    // is finished here once, right after its attempt, and never touched again.
+                    unsafe { finish_attempted(eng, r, n, false) };
                     return;
                 }
                 // Nothing moved: keep it for the next sleep, unless an `aio_cancel` wants it (for
