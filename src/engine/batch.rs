@@ -215,13 +215,13 @@ impl<'e> Batch<'e> {
                     return;
                 }
                 // SAFETY: the requests are live and accepted (push's contract).
-                Some(r) => unsafe { r.submit(reqs, self.blocking) },
+                Some(r) => q.kernel_issued(unsafe { r.submit(reqs, self.blocking) }),
                 None => 0,
             },
             Backend::Kaio => match (q.kaio(), q.kaio_fd.current()) {
                 // SAFETY: the requests are live and accepted (push's contract) and their buffers
                 // stay valid while in flight (POSIX); the eventfd is the queue's, checked now.
-                (Some(k), Some(resfd)) => unsafe { k.submit(reqs, resfd) },
+                (Some(k), Some(resfd)) => q.kernel_issued(unsafe { k.submit(reqs, resfd) }),
                 _ => 0,
             },
             Backend::Threads => {

@@ -12,6 +12,7 @@
 //! to be ours first, with a timeout.
 
 use core::sync::atomic::{AtomicU32, Ordering::*};
+use core::time::Duration;
 
 use super::backend::uring;
 use super::batch::Batch;
@@ -20,7 +21,7 @@ use super::core::{Engine, INIT};
 use super::deferred;
 use super::fd;
 use super::group::Group;
-use super::queue::Queue;
+use super::queue::{Look, Queue};
 use super::request::{Backend, Completions};
 use crate::errno::Errno;
 use crate::sys::{self, ThreadAttr};
@@ -66,6 +67,7 @@ fn helper_main(eng: &'static Engine, qi: usize) {
     uring::become_submitter();
     // The deferred batches' tick (see `deferred::tick`).
     let (mut last, mut idle) = ((0, false), 0);
+    let mut fields = Fields::default();
     loop {
         let ticket = q.bell.ticket();
         let mut list = q.deferred.take_all();
@@ -99,10 +101,18 @@ fn helper_main(eng: &'static Engine, qi: usize) {
         if q.pool.holding() {
             eng.wake_waiters(qi);
         }
+        let watching = q.watching(eng.force_watching());
+        // Kernel completions nobody reaps: their status fields made current within two ticks
+        // (a watching helper reaps everything itself).
+        let (ftick, quiet) = if watching { (None, false) } else { fields.tick(eng, q) };
+        let stall = match (stall, ftick) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let watching = watching || quiet;
         // Watch each kernel source whose reap lock we get; if a waiter holds one, it wakes us
         // when it lets go (`Queue::release_reap`).
         let mut poll = [false; 2];
-        let watching = q.watching(eng.force_watching());
         if watching {
             for (i, k) in [Backend::Uring, Backend::Kaio].into_iter().enumerate() {
                 if let Some(g) = q.helper_try_reap(k) {
@@ -147,5 +157,128 @@ fn helper_main(eng: &'static Engine, qi: usize) {
         };
         sys::poll(&mut pfd, ms);
         q.bell.end_poll();
+    }
+}
+
+/// How often the helper looks at its queue's kernel completion rings while requests are in them.
+const FIELD_TICK: Duration = Duration::from_millis(1);
+/// Looks without a request in flight after which the helper stops ticking (100 ms): a program
+/// that keeps one request at a time in flight does not wake it once per request.
+const FIELD_IDLE: u32 = 100;
+/// No completion seen for this long while requests are in flight (a socket read under io_uring,
+/// a slow device): the helper sleeps on the sources, with `POLL_MS`, instead of ticking.
+const QUIET: Duration = Duration::from_millis(100);
+
+/// The helper's tick that keeps the caller's status fields (`__error_code`, `__return_value`)
+/// current for kernel completions that nobody reaps: a SIGEV_NONE request on kernel AIO or
+/// io_uring whose program calls nothing of the library (it polls the aiocb's fields, or another
+/// process or a debugger reads them). Whoever waits reaps its own completions (see
+/// `engine::wait`); the helper takes only what was left: completions that were in the ring at
+/// one look and still are at the next, one `FIELD_TICK` or more later, with no completion taken
+/// from that ring in between (its `reaped` count unchanged), i.e. nobody is reaping it. The reap
+/// lock is only tried: a holder sleeps on the source (its eventfd, or the ring's descriptor) and
+/// is woken by the completion, or is reaping; a completion that arrives just after a reaper's
+/// look is seen at the next tick. A completion so waits between one and two ticks (plus the
+/// helper's scheduling) when nobody reaps it, and costs a reaping program nothing but the
+/// helper's ticks (no wake-up per request, none at all on a CPU-bound waiter).
+///
+/// The helper ticks only while requests are in its queue's kernel sources and for `FIELD_IDLE`
+/// looks after (see `Queue::kernel_issued` for the hand-shake that wakes it when it stopped),
+/// and sleeps on the sources instead while no completion appeared for `QUIET`.
+#[derive(Default)]
+pub(crate) struct Fields {
+    /// Ticking (the queue's `kticking` was seen 1 and the state below is current).
+    on: bool,
+    /// When the sources were last looked at.
+    at: Duration,
+    /// What each source (io_uring, kernel AIO) showed then.
+    last: [Option<Look>; 2],
+    /// Looks in a row without a request in flight.
+    idle: u32,
+    /// When a completion was last seen (in a ring, or taken by someone).
+    active: Duration,
+}
+
+impl Fields {
+    /// The helper's part, at each of its rounds: looks if a tick is due. Returns how long until
+    /// the next look (None: not ticking) and whether the helper should sleep on the sources
+    /// (quiet: requests in flight and no completion for `QUIET`).
+    fn tick(&mut self, eng: &Engine, q: &Queue) -> (Option<Duration>, bool) {
+        if q.kticking().load(SeqCst) == 0 {
+            self.on = false;
+            return (None, false);
+        }
+        let now = sys::now();
+        if !self.on {
+            *self = Fields { on: true, at: now, active: now, ..Fields::default() };
+        } else if now < self.at + FIELD_TICK {
+            return (Some(self.at + FIELD_TICK - now), false);
+        }
+        self.at = now;
+        let mut busy = false;
+        for (i, k) in [Backend::Uring, Backend::Kaio].into_iter().enumerate() {
+            let Some(mut l) = q.look(k) else { continue };
+            busy |= l.in_flight;
+            let prev = self.last[i];
+            if l.entries || prev.is_some_and(|p| p.reaped != l.reaped) {
+                self.active = now;
+            }
+            if Self::left(prev, l) {
+                // A plain try: a busy lock's holder reaps (see above); `helper_try_reap` would
+                // make its release wake us.
+                if let Some(g) = q.reap_lock(k).and_then(|lk| lk.try_lock()) {
+                    // SAFETY: the source's reap lock is held (g).
+                    unsafe { reap_source(eng, q, k, true) };
+                    q.release_reap(g);
+                    l = q.look(k).unwrap_or(l);
+                }
+            }
+            self.last[i] = Some(l);
+        }
+        if busy {
+            self.idle = 0;
+        } else {
+            self.idle += 1;
+            if self.idle >= FIELD_IDLE {
+                // The hand-shake (see `Queue::kernel_issued`): stop, then look once more.
+                q.kticking().store(0, SeqCst);
+                let again = [Backend::Uring, Backend::Kaio].into_iter().any(|k| q.look(k).is_some_and(|l| l.in_flight));
+                if !again {
+                    self.on = false;
+                    return (None, false);
+                }
+                q.kticking().store(1, SeqCst);
+                self.idle = 0;
+            }
+        }
+        if busy && now >= self.active + QUIET {
+            return (None, true);
+        }
+        (Some(FIELD_TICK), false)
+    }
+
+    /// Whether completions have been left in a source between two looks: it shows some now, it
+    /// showed some before, and nothing was taken from it in between.
+    fn left(prev: Option<Look>, now: Look) -> bool {
+        now.entries && prev.is_some_and(|p| p.entries && p.reaped == now.reaped)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn look(entries: bool, reaped: u32) -> Look {
+        Look { in_flight: true, entries, reaped }
+    }
+
+    #[test]
+    fn only_completions_left_between_two_looks_are_taken() {
+        assert!(!Fields::left(None, look(true, 0)), "first look: wait for the next");
+        assert!(!Fields::left(Some(look(false, 0)), look(true, 0)), "arrived since the last look");
+        assert!(!Fields::left(Some(look(true, 0)), look(true, 1)), "someone is reaping");
+        assert!(!Fields::left(Some(look(true, 0)), look(false, 0)), "nothing there");
+        assert!(Fields::left(Some(look(true, 7)), look(true, 7)), "left: nobody reaps");
+        assert!(Fields::left(Some(look(true, u32::MAX)), look(true, u32::MAX)));
     }
 }

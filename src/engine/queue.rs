@@ -71,6 +71,23 @@ pub(crate) struct Queue {
     pub(crate) done: EventCount,
     /// Reads deferred to share one `io_submit` (see `engine::deferred`).
     pub(crate) pending: Pending,
+    /// 1 while the helper ticks to keep the status fields of kernel completions nobody reaps
+    /// current (`helper::Fields`). The hand-shake: a submitter adds to its source's in-flight
+    /// count and then loads this (`kernel_issued`); the helper stores 0 here and then loads the
+    /// counts; all SeqCst, so either the submitter sees 0 and wakes the helper, or the helper
+    /// sees the request and keeps ticking.
+    kticking: AtomicU32,
+}
+
+/// What the helper's tick sees of one kernel source (`Queue::look`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub(crate) struct Look {
+    /// Requests are in the source.
+    pub(crate) in_flight: bool,
+    /// Its completion ring shows completions nobody has taken yet.
+    pub(crate) entries: bool,
+    /// Completions taken from it so far (wrapping).
+    pub(crate) reaped: u32,
 }
 
 impl Queue {
@@ -120,6 +137,7 @@ impl Queue {
             stats,
             done: EventCount::new(),
             pending: Pending::new(),
+            kticking: AtomicU32::new(0),
         };
         if q.ring.is_none() {
             // Stream requests go to the workers, and wait for readiness in their epoll instance,
@@ -262,6 +280,37 @@ impl Queue {
             }
             Backend::Kaio => self.kaio_fd.signal(),
             Backend::Threads => {}
+        }
+    }
+
+    /// `n` requests went into a kernel source of this queue (already counted in its in-flight
+    /// count): the helper must tick, and is woken if it stopped (see `kticking`). Returns `n`.
+    /// Async-signal-safe; one load while the helper ticks.
+    #[inline]
+    pub(crate) fn kernel_issued(&self, n: usize) -> usize {
+        if n != 0 && self.kticking.load(SeqCst) == 0 && self.kticking.swap(1, SeqCst) == 0 {
+            self.wake();
+        }
+        n
+    }
+
+    /// The helper's flag of [`Queue::kernel_issued`]'s hand-shake.
+    pub(crate) fn kticking(&self) -> &AtomicU32 {
+        &self.kticking
+    }
+
+    /// What source `k` shows now (no system call; None if the queue has no such source).
+    pub(crate) fn look(&self, k: Backend) -> Option<Look> {
+        match k {
+            Backend::Uring => self.ring.as_ref().map(|r| Look {
+                in_flight: r.in_flight(),
+                entries: r.has_completions(),
+                reaped: r.reaped(),
+            }),
+            Backend::Kaio => {
+                self.kaio().map(|c| Look { in_flight: c.in_flight(), entries: c.has_pending(), reaped: c.reaped() })
+            }
+            Backend::Threads => None,
         }
     }
 

@@ -24,11 +24,19 @@ pub(crate) struct Ctx {
     reap: Lock<()>,
     /// Requests in the context (an `io_getevents` is worth a system call only then).
     inflight: AtomicU32,
+    /// Completions taken so far (wrapping), moved under the reap lock by every reap that took
+    /// some: the helper tells a ring nobody reaps by it (`helper::Fields`).
+    reaped: AtomicU32,
 }
 
 impl Ctx {
     pub(crate) fn new(slots: u32) -> Result<Ctx, Errno> {
-        Ok(Ctx { ctx: AioContext::setup(slots)?, reap: Lock::new(()), inflight: AtomicU32::new(0) })
+        Ok(Ctx {
+            ctx: AioContext::setup(slots)?,
+            reap: Lock::new(()),
+            inflight: AtomicU32::new(0),
+            reaped: AtomicU32::new(0),
+        })
     }
 
     /// The lock that serialises reaping (see [`Ctx::reap`]).
@@ -45,7 +53,8 @@ impl Ctx {
     /// Every request is live and accepted, and its buffer stays valid while it is in flight;
     /// `resfd` is an eventfd (unless every request is a deferred read).
     pub(crate) unsafe fn submit(&self, reqs: &[ReqPtr], resfd: c_int) -> usize {
-        self.inflight.fetch_add(reqs.len() as u32, AcqRel);
+        // SeqCst: the hand-shake with the helper's tick (`Queue::kernel_issued`).
+        self.inflight.fetch_add(reqs.len() as u32, SeqCst);
         // SAFETY: the requests are live and accepted, their buffers valid while in flight, and
         // resfd an eventfd: our caller's contract, which is submit_all's.
         let n = unsafe { self.submit_all(reqs, resfd) }.unwrap_or(0);
@@ -127,6 +136,17 @@ impl Ctx {
         self.inflight.load(Acquire) != 0 && self.ctx.has_events()
     }
 
+    /// Whether requests are in the context (SeqCst: the helper's side of the hand-shake in
+    /// `Queue::kernel_issued`).
+    pub(crate) fn in_flight(&self) -> bool {
+        self.inflight.load(SeqCst) != 0
+    }
+
+    /// How many completions were taken so far (wrapping; see `reaped`).
+    pub(crate) fn reaped(&self) -> u32 {
+        self.reaped.load(Relaxed)
+    }
+
     /// Takes the completions that are there, without waiting, and reports each to `on` (the
     /// receiver owns the request). `from_ring`: read them from the completion ring in our memory
     /// (`AioContext::take_events`) rather than ask `io_getevents`; the flusher of deferred reads
@@ -154,6 +174,10 @@ impl Ctx {
                 },
             };
             self.inflight.fetch_sub(r as u32, AcqRel);
+            if r != 0 {
+                // Only reap-lock holders write it (the caller holds that lock).
+                self.reaped.store(self.reaped.load(Relaxed).wrapping_add(r as u32), Relaxed);
+            }
             // SAFETY: the first r entries were written (above); MaybeUninit<IoEvent> has
             // IoEvent's layout.
             let got = unsafe { core::slice::from_raw_parts(ev.as_ptr() as *const IoEvent, r) };

@@ -69,6 +69,12 @@ pub(crate) struct Ring {
     reap: Lock<()>,
     /// Non-zero once entering the ring failed: it takes no more submissions (module docs).
     dead: AtomicU32,
+    /// Requests the kernel consumed whose completion was not reaped yet (not the internal
+    /// no-ops and cancels): the helper ticks while this is not 0 (`helper::Fields`).
+    inflight: AtomicU32,
+    /// Completions taken so far (wrapping), moved under the reap lock by every reap that took
+    /// some: the helper tells a ring nobody reaps by it.
+    reaped: AtomicU32,
 }
 
 /// `user_data` of an SQE that is not a request: bit 0 set, the rest points to a `CancelSlot`, or
@@ -112,6 +118,8 @@ impl Ring {
             sq: Lock::new(()),
             reap: Lock::new(()),
             dead: AtomicU32::new(0),
+            inflight: AtomicU32::new(0),
+            reaped: AtomicU32::new(0),
         })
     }
 
@@ -217,7 +225,7 @@ impl Ring {
         if self.is_dead() {
             return 0;
         }
-        let mut put = 0;
+        let (mut put, mut counted) = (0, 0);
         loop {
             // SAFETY: the sq lock (held) gives us exclusive use of the submission queue.
             let mut sq = unsafe { self.ring.submission_shared() };
@@ -233,8 +241,14 @@ impl Ring {
             }
             sq.sync();
             drop(sq);
+            // Counted before the kernel may complete them (a reaper uncounts each), SeqCst: the
+            // hand-shake with the helper's tick (`Queue::kernel_issued`).
+            self.inflight.fetch_add((put - counted) as u32, SeqCst);
+            counted = put;
             if !self.flush() {
-                return put - self.unconsumed();
+                let left = self.unconsumed();
+                self.inflight.fetch_sub(left as u32, SeqCst);
+                return put - left;
             }
             if put == reqs.len() {
                 return put;
@@ -360,10 +374,15 @@ impl Ring {
                     }
                     on(Completion::Internal);
                 } else if let Some(r) = ReqPtr::new(ud as *mut _) {
+                    self.inflight.fetch_sub(1, AcqRel);
                     on(Completion::Request(r, res as isize));
                 }
             }
             n += k;
+            if k != 0 {
+                // Only reap-lock holders write it (the caller holds that lock).
+                self.reaped.store(self.reaped.load(Relaxed).wrapping_add(k as u32), Relaxed);
+            }
             if k < CHUNK {
                 // Completions the kernel kept aside when the CQ ring was full are flushed by an
                 // enter with GETEVENTS.
@@ -381,6 +400,16 @@ impl Ring {
                 }
             }
         }
+    }
+
+    /// Whether requests the kernel took are not reaped yet (SeqCst, as the count's increments).
+    pub(crate) fn in_flight(&self) -> bool {
+        self.inflight.load(SeqCst) != 0
+    }
+
+    /// How many completions were taken so far (wrapping; see `reaped`).
+    pub(crate) fn reaped(&self) -> u32 {
+        self.reaped.load(Relaxed)
     }
 
     /// Whether completions are waiting (two loads from shared memory, no system call).
