@@ -165,6 +165,9 @@ const FIELD_TICK: Duration = Duration::from_millis(1);
 /// Looks without a request in flight after which the helper stops ticking (100 ms): a program
 /// that keeps one request at a time in flight does not wake it once per request.
 const FIELD_IDLE: u32 = 100;
+/// How soon the helper looks again when it found completions that were not there at its last
+/// look and nobody holds their source's reap lock (nobody sleeps there to reap them).
+const FIELD_RECHECK: Duration = Duration::from_micros(250);
 /// No completion seen for this long while requests are in flight (a socket read under io_uring,
 /// a slow device): the helper sleeps on the sources, with `POLL_MS`, instead of ticking.
 const QUIET: Duration = Duration::from_millis(100);
@@ -189,8 +192,8 @@ const QUIET: Duration = Duration::from_millis(100);
 pub(crate) struct Fields {
     /// Ticking (the queue's `kticking` was seen 1 and the state below is current).
     on: bool,
-    /// When the sources were last looked at.
-    at: Duration,
+    /// When the sources are to be looked at next.
+    next: Duration,
     /// What each source (io_uring, kernel AIO) showed then.
     last: [Option<Look>; 2],
     /// Looks in a row without a request in flight.
@@ -210,12 +213,11 @@ impl Fields {
         }
         let now = sys::now();
         if !self.on {
-            *self = Fields { on: true, at: now, active: now, ..Fields::default() };
-        } else if now < self.at + FIELD_TICK {
-            return (Some(self.at + FIELD_TICK - now), false);
+            *self = Fields { on: true, active: now, ..Fields::default() };
+        } else if now < self.next {
+            return (Some(self.next - now), false);
         }
-        self.at = now;
-        let mut busy = false;
+        let (mut busy, mut fresh) = (false, false);
         for (i, k) in [Backend::Uring, Backend::Kaio].into_iter().enumerate() {
             let Some(mut l) = q.look(k) else { continue };
             busy |= l.in_flight;
@@ -223,6 +225,8 @@ impl Fields {
             if l.entries || prev.is_some_and(|p| p.reaped != l.reaped) {
                 self.active = now;
             }
+            // New completions that nobody sleeps on the source for: looked at again soon.
+            fresh |= l.entries && !l.held && !prev.is_some_and(|p| p.entries);
             if Self::left(prev, l) {
                 // A plain try: a busy lock's holder reaps (see above); `helper_try_reap` would
                 // make its release wake us.
@@ -254,7 +258,9 @@ impl Fields {
         if busy && now >= self.active + QUIET {
             return (None, true);
         }
-        (Some(FIELD_TICK), false)
+        let d = if fresh { FIELD_RECHECK } else { FIELD_TICK };
+        self.next = now + d;
+        (Some(d), false)
     }
 
     /// Whether completions have been left in a source between two looks: it shows some now, it
@@ -269,7 +275,7 @@ mod tests {
     use super::*;
 
     fn look(entries: bool, reaped: u32) -> Look {
-        Look { in_flight: true, entries, reaped }
+        Look { in_flight: true, entries, reaped, held: false }
     }
 
     #[test]

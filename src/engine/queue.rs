@@ -88,6 +88,8 @@ pub(crate) struct Look {
     pub(crate) entries: bool,
     /// Completions taken from it so far (wrapping).
     pub(crate) reaped: u32,
+    /// Its reap lock is held (its holder may sleep on the source, and reaps when woken).
+    pub(crate) held: bool,
 }
 
 impl Queue {
@@ -306,10 +308,14 @@ impl Queue {
                 in_flight: r.in_flight(),
                 entries: r.has_completions(),
                 reaped: r.reaped(),
+                held: r.reap_lock().is_held(),
             }),
-            Backend::Kaio => {
-                self.kaio().map(|c| Look { in_flight: c.in_flight(), entries: c.has_pending(), reaped: c.reaped() })
-            }
+            Backend::Kaio => self.kaio().map(|c| Look {
+                in_flight: c.in_flight(),
+                entries: c.has_pending(),
+                reaped: c.reaped(),
+                held: c.reap_lock().is_held(),
+            }),
             Backend::Threads => None,
         }
     }

@@ -69,6 +69,11 @@ impl<T> Lock<T> {
         self.state.compare_exchange(0, 1, Acquire, Relaxed).ok().map(|_| Guard { lock: self })
     }
 
+    /// Whether someone holds the lock now (a hint: it may change at once).
+    pub(crate) fn is_held(&self) -> bool {
+        self.state.load(Relaxed) != 0
+    }
+
     pub(crate) fn lock(&self) -> Guard<'_, T> {
         if self.state.compare_exchange(0, 1, Acquire, Relaxed).is_err() {
             while self.state.swap(2, Acquire) != 0 {

@@ -346,7 +346,7 @@ impl Ring {
             // Uninitialised on purpose: zeroing 512 bytes per reap was a third of the per-request
             // instruction count. Only the first `k` slots are read.
             let mut batch = [core::mem::MaybeUninit::<(u64, i32)>::uninit(); CHUNK];
-            let mut k = 0;
+            let (mut k, mut reqs) = (0, 0u32);
             {
                 // SAFETY: the reap lock (held by the caller) gives us exclusive use of the
                 // completion queue.
@@ -374,12 +374,13 @@ impl Ring {
                     }
                     on(Completion::Internal);
                 } else if let Some(r) = ReqPtr::new(ud as *mut _) {
-                    self.inflight.fetch_sub(1, AcqRel);
+                    reqs += 1;
                     on(Completion::Request(r, res as isize));
                 }
             }
             n += k;
             if k != 0 {
+                self.inflight.fetch_sub(reqs, AcqRel);
                 // Only reap-lock holders write it (the caller holds that lock).
                 self.reaped.store(self.reaped.load(Relaxed).wrapping_add(k as u32), Relaxed);
             }
