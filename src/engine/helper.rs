@@ -160,11 +160,16 @@ fn helper_main(eng: &'static Engine, qi: usize) {
     }
 }
 
-/// How often the helper looks at its queue's kernel completion rings while requests are in them.
+/// How often the helper looks at its queue's kernel completion rings while requests are in them,
+/// at least: after it had to reap completions itself (nobody else does: the program polls the
+/// fields), and when it starts.
 const FIELD_TICK: Duration = Duration::from_millis(1);
-/// Looks without a request in flight after which the helper stops ticking (100 ms): a program
+/// ... and at most: the tick doubles up to this while someone else reaps the rings (the program
+/// waits for its requests), which a completion it leaves waits for at worst.
+const FIELD_TICK_MAX: Duration = Duration::from_millis(4);
+/// How long after the last request left the kernel sources the helper goes on ticking: a program
 /// that keeps one request at a time in flight does not wake it once per request.
-const FIELD_IDLE: u32 = 100;
+const FIELD_IDLE: Duration = Duration::from_millis(100);
 /// How soon the helper looks again when it found completions that were not there at its last
 /// look and nobody holds their source's reap lock (nobody sleeps there to reap them).
 const FIELD_RECHECK: Duration = Duration::from_micros(250);
@@ -177,27 +182,32 @@ const QUIET: Duration = Duration::from_millis(100);
 /// io_uring whose program calls nothing of the library (it polls the aiocb's fields, or another
 /// process or a debugger reads them). Whoever waits reaps its own completions (see
 /// `engine::wait`); the helper takes only what was left: completions that were in the ring at
-/// one look and still are at the next, one `FIELD_TICK` or more later, with no completion taken
-/// from that ring in between (its `reaped` count unchanged), i.e. nobody is reaping it. The reap
-/// lock is only tried: a holder sleeps on the source (its eventfd, or the ring's descriptor) and
-/// is woken by the completion, or is reaping; a completion that arrives just after a reaper's
-/// look is seen at the next tick. A completion so waits between one and two ticks (plus the
-/// helper's scheduling) when nobody reaps it, and costs a reaping program nothing but the
-/// helper's ticks (no wake-up per request, none at all on a CPU-bound waiter).
+/// one look and still are at the next, with no completion taken from that ring in between (its
+/// `reaped` count unchanged), i.e. nobody is reaping it. Completions seen for the first time
+/// while nobody holds the source's reap lock (nobody sleeps there: a sleeper holds it, and is
+/// woken by the completion) are looked at again `FIELD_RECHECK` later, others at the next tick.
+/// The reap lock is only tried: a holder sleeps on the source, or is reaping; a completion that
+/// arrives just after a reaper's look is seen at a later tick. The tick is `FIELD_TICK` after
+/// the helper reaped, and doubles up to `FIELD_TICK_MAX` while others reap (`next_tick`). A
+/// completion nobody reaps so waits about a tick plus `FIELD_RECHECK` (plus the helper's
+/// scheduling), and a program that reaps its own completions pays the ticks only (no wake-up
+/// per request).
 ///
 /// The helper ticks only while requests are in its queue's kernel sources and for `FIELD_IDLE`
-/// looks after (see `Queue::kernel_issued` for the hand-shake that wakes it when it stopped),
-/// and sleeps on the sources instead while no completion appeared for `QUIET`.
+/// after (see `Queue::kernel_issued` for the hand-shake that wakes it when it stopped), and
+/// sleeps on the sources instead while no completion appeared for `QUIET`.
 #[derive(Default)]
 pub(crate) struct Fields {
     /// Ticking (the queue's `kticking` was seen 1 and the state below is current).
     on: bool,
     /// When the sources are to be looked at next.
     next: Duration,
-    /// What each source (io_uring, kernel AIO) showed then.
+    /// The tick now (see `next_tick`).
+    tick: Duration,
+    /// What each source (io_uring, kernel AIO) showed at the last look (after the helper's reap).
     last: [Option<Look>; 2],
-    /// Looks in a row without a request in flight.
-    idle: u32,
+    /// When a request was last seen in flight.
+    busy_at: Duration,
     /// When a completion was last seen (in a ring, or taken by someone).
     active: Duration,
 }
@@ -213,16 +223,18 @@ impl Fields {
         }
         let now = sys::now();
         if !self.on {
-            *self = Fields { on: true, active: now, ..Fields::default() };
+            *self = Fields { on: true, tick: FIELD_TICK, busy_at: now, active: now, ..Fields::default() };
         } else if now < self.next {
             return (Some(self.next - now), false);
         }
-        let (mut busy, mut fresh) = (false, false);
+        let (mut busy, mut fresh, mut took, mut others) = (false, false, false, false);
         for (i, k) in [Backend::Uring, Backend::Kaio].into_iter().enumerate() {
             let Some(mut l) = q.look(k) else { continue };
             busy |= l.in_flight;
             let prev = self.last[i];
-            if l.entries || prev.is_some_and(|p| p.reaped != l.reaped) {
+            let moved = prev.is_some_and(|p| p.reaped != l.reaped);
+            others |= moved;
+            if l.entries || moved {
                 self.active = now;
             }
             // New completions that nobody sleeps on the source for: looked at again soon.
@@ -234,31 +246,30 @@ impl Fields {
                     // SAFETY: the source's reap lock is held (g).
                     unsafe { reap_source(eng, q, k, true) };
                     q.release_reap(g);
+                    took = true;
                     l = q.look(k).unwrap_or(l);
                 }
             }
             self.last[i] = Some(l);
         }
         if busy {
-            self.idle = 0;
-        } else {
-            self.idle += 1;
-            if self.idle >= FIELD_IDLE {
-                // The hand-shake (see `Queue::kernel_issued`): stop, then look once more.
-                q.kticking().store(0, SeqCst);
-                let again = [Backend::Uring, Backend::Kaio].into_iter().any(|k| q.look(k).is_some_and(|l| l.in_flight));
-                if !again {
-                    self.on = false;
-                    return (None, false);
-                }
-                q.kticking().store(1, SeqCst);
-                self.idle = 0;
+            self.busy_at = now;
+        } else if now >= self.busy_at + FIELD_IDLE {
+            // The hand-shake (see `Queue::kernel_issued`): stop, then look once more.
+            q.kticking().store(0, SeqCst);
+            let again = [Backend::Uring, Backend::Kaio].into_iter().any(|k| q.look(k).is_some_and(|l| l.in_flight));
+            if !again {
+                self.on = false;
+                return (None, false);
             }
+            q.kticking().store(1, SeqCst);
+            self.busy_at = now;
         }
         if busy && now >= self.active + QUIET {
             return (None, true);
         }
-        let d = if fresh { FIELD_RECHECK } else { FIELD_TICK };
+        self.tick = next_tick(self.tick, took, others);
+        let d = if fresh { FIELD_RECHECK } else { self.tick };
         self.next = now + d;
         (Some(d), false)
     }
@@ -267,6 +278,18 @@ impl Fields {
     /// showed some before, and nothing was taken from it in between.
     fn left(prev: Option<Look>, now: Look) -> bool {
         now.entries && prev.is_some_and(|p| p.entries && p.reaped == now.reaped)
+    }
+}
+
+/// The tick after a look: the shortest once the helper had to reap (`took`: the program does
+/// not), doubled (up to `FIELD_TICK_MAX`) while someone else reaps (`others`), else unchanged.
+fn next_tick(cur: Duration, took: bool, others: bool) -> Duration {
+    if took {
+        FIELD_TICK
+    } else if others {
+        (cur * 2).min(FIELD_TICK_MAX)
+    } else {
+        cur
     }
 }
 
@@ -286,5 +309,15 @@ mod tests {
         assert!(!Fields::left(Some(look(true, 0)), look(false, 0)), "nothing there");
         assert!(Fields::left(Some(look(true, 7)), look(true, 7)), "left: nobody reaps");
         assert!(Fields::left(Some(look(true, u32::MAX)), look(true, u32::MAX)));
+    }
+
+    #[test]
+    fn the_tick_backs_off_while_others_reap_and_is_shortest_after_the_helper_reaped() {
+        let ms = Duration::from_millis;
+        assert_eq!(next_tick(ms(1), false, true), ms(2));
+        assert_eq!(next_tick(ms(2), false, true), ms(4));
+        assert_eq!(next_tick(ms(4), false, true), FIELD_TICK_MAX);
+        assert_eq!(next_tick(ms(4), false, false), ms(4), "nothing happened: unchanged");
+        assert_eq!(next_tick(ms(4), true, true), FIELD_TICK);
     }
 }
