@@ -2,7 +2,9 @@
 //! (a reaper in a signal handler, a thread's exit), re-evaluates fds whose lock a reaper could not
 //! take, flushes batches of deferred reads left pending (`deferred::tick`, every 500 µs while
 //! reads are being deferred), frees lio groups released where `free` was not allowed, starts
-//! workers (and retries when a thread could not be created), and reaps the kernel queue only while someone must be told of a
+//! workers (and retries when a thread could not be created), takes kernel completions that nobody
+//! reaps so that their status fields in the caller's aiocb become current ([`Fields`], a tick
+//! while kernel requests are in flight), and reaps the kernel queue wholly only while someone must be told of a
 //! completion that nobody may be waiting for: the queue's `watch` count covers requests with a
 //! notification, lio groups with a notification, fsyncs, stream writes larger than `PIPE_BUF`, and
 //! waiters that cannot reap the queue themselves; and while any request is parked on an fd every
