@@ -301,14 +301,15 @@ impl Queue {
         &self.kticking
     }
 
-    /// What source `k` shows now (no system call; None if the queue has no such source).
+    /// What source `k` shows now (no system call; None if the queue has no such source). For the
+    /// helper's tick (`helper::Fields`).
     pub(crate) fn look(&self, k: Backend) -> Option<Look> {
         match k {
-            Backend::Uring => self.ring.as_ref().map(|r| Look {
-                in_flight: r.in_flight(),
-                entries: r.has_completions(),
-                reaped: r.reaped(),
-                held: r.reap_lock().is_held(),
+            // A ring's completions are looked at under its reap lock (`Ring::peek_completions`);
+            // while another holds it, they are its holder's to take.
+            Backend::Uring => self.ring.as_ref().map(|r| {
+                let peek = r.peek_completions();
+                Look { in_flight: r.in_flight(), entries: peek == Some(true), reaped: r.reaped(), held: peek.is_none() }
             }),
             Backend::Kaio => self.kaio().map(|c| Look {
                 in_flight: c.in_flight(),

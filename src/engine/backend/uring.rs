@@ -413,6 +413,15 @@ impl Ring {
         self.reaped.load(Relaxed)
     }
 
+    /// [`Ring::has_completions`] for a thread that does not hold the reap lock (the helper's tick):
+    /// asked under that lock, tried only; None if it is held. (The crate reads the completion
+    /// queue's head without an atomic load, which only a holder of the lock may do while another
+    /// thread may reap.)
+    pub(crate) fn peek_completions(&self) -> Option<bool> {
+        let _g = self.reap.try_lock()?;
+        Some(self.has_completions())
+    }
+
     /// Whether completions are waiting (two loads from shared memory, no system call).
     pub(crate) fn has_completions(&self) -> bool {
         // SAFETY: only reads head and tail; the view is forgotten, not dropped, because dropping
