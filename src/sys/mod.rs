@@ -64,8 +64,8 @@ pub(crate) use self::fd::{
 };
 pub(crate) use self::futex::{futex_wait, futex_wake, EventCount, Guard, Lock};
 pub(crate) use self::held::{
-    held_ident, held_ok, held_ok_recent, held_refuses, held_same, hold, release, release_all_inherited,
-    release_checked, Held,
+    held_ident, held_ok, held_ok_recent, held_refuses, held_same, hold, hold_after_attempt, release,
+    release_all_inherited, release_checked, Held,
 };
 pub(crate) use self::io::{fdatasync, fsync, poll, pread, pwrite, transfer};
 pub(crate) use self::log::{log_line, open_append, read_number, write_all};
