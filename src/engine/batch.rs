@@ -185,13 +185,15 @@ impl<'e> Batch<'e> {
 
     /// Makes `req`, issued inside the call that submitted it (`here`: the number still names its
     /// file), hold its file if it does not yet; `-errno` if no descriptor can be had.
-    fn hold_here(&self, req: &Req<'_>) -> Result<(), isize> {
+    /// `after_attempt`: its first attempt on the caller's number just found nothing to move (see
+    /// `FdEntry::hold_classified`).
+    fn hold_here(&self, req: &Req<'_>, after_attempt: bool) -> Result<(), isize> {
         debug_assert!(self.here);
         if req.held().is_some() {
             return Ok(());
         }
         let fd = req.fd();
-        match self.eng.fds.entry(fd).and_then(|fe| fe.hold_classified(fd)) {
+        match self.eng.fds.entry(fd).and_then(|fe| fe.hold_classified(fd, after_attempt)) {
             Ok(h) => {
                 req.set_held(h);
                 Ok(())
@@ -240,7 +242,7 @@ impl<'e> Batch<'e> {
                             // SAFETY: r is live, accepted, issued and in no list (push's contract),
                             // and we are inside the call that submitted it (`here`).
                             match unsafe {
-                                q.pool.first_attempt(r, q.host(e), self.fifo(r), local, |req| self.hold_here(req))
+                                q.pool.first_attempt(r, q.host(e), self.fifo(r), local, |req| self.hold_here(req, true))
                             } {
                                 First::Done(n) => {
                                     // Finished here, once (nobody else has it): status, then notification.
@@ -261,7 +263,7 @@ impl<'e> Batch<'e> {
                     // before its first attempt (`submit::accept_engine`): it does now.
                     if self.here {
                         // SAFETY: r is live (push's contract); ours, so its held word is ours to set.
-                        if self.hold_here(&unsafe { r.get() }).is_err() {
+                        if self.hold_here(&unsafe { r.get() }, false).is_err() {
                             // Nothing of it was attempted: its submitter refuses it.
                             // SAFETY: r is live, ours and in no list.
                             unsafe { self.refused.push_back(r) };

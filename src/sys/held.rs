@@ -106,6 +106,28 @@ fn slot(fd: c_int, make: bool) -> Option<&'static Slot> {
 /// request then ends as if its descriptor had been closed, which it was.) EBADF for a bad `fd`,
 /// EAGAIN when no descriptor can be had. Not async-signal-safe (may allocate a registry chunk).
 pub(crate) fn hold(fd: c_int, id: FileId) -> Result<Held, Errno> {
+    hold_with(fd, id, None)
+}
+
+/// [`hold`] of a stream on which the caller's non-blocking transfer in this same call just found
+/// nothing to move (EAGAIN, not EBADF): the file serves that direction, so its open flags are not
+/// asked (one `fcntl` saved). They are recorded as `O_RDWR` with nothing else set: what they are
+/// used for ([`held_refuses`]: whether an EBADF answer is the file's own refusal) then never
+/// takes a lost number for a refusal; a transfer in the other direction (which, on a pipe's end,
+/// fails at its own first attempt on the caller's number and never uses this duplicate) would
+/// end ECANCELED rather than EBADF. Not async-signal-safe (see [`hold`]).
+///
+/// (Its first use is still checked, `held_ok`. Counting the making of the duplicate as a check
+/// for [`held_ok_recent`] saved a waiter's claimed read its `statx` in a ping-pong, but a program
+/// that closes our number and makes a file of its own there at once (`closefrom`, then `dup2` or
+/// `F_DUPFD` to a high number) between its `aio_read` and its `aio_suspend` would then have that
+/// file read; not done.)
+pub(crate) fn hold_after_attempt(fd: c_int, id: FileId) -> Result<Held, Errno> {
+    hold_with(fd, id, Some(libc::O_RDWR))
+}
+
+/// [`hold`], with the open flags already known (see [`hold_after_attempt`]).
+fn hold_with(fd: c_int, id: FileId, flags: Option<c_int>) -> Result<Held, Errno> {
     if lock::sweep_due() {
         sweep_kept();
     }
@@ -118,14 +140,14 @@ pub(crate) fn hold(fd: c_int, id: FileId) -> Result<Held, Errno> {
         close(x);
         return Err(Errno::EAGAIN);
     };
-    // The number was free until our dup, so nobody else uses the slot. The flags are our
-    // duplicate's, read through the number we just made (nobody else can have closed it yet
-    // without also making the first check of it fail, see above).
+    // The number was free until our dup, so nobody else uses the slot. The flags, unless the
+    // caller knows them, are our duplicate's, read through the number we just made (nobody else
+    // can have closed it yet without also making the first check of it fail, see above).
     let generation = (s.state.load(Acquire) + 1) & 0xff;
     // No check stands for the new generation yet (`held_ok_recent`).
     s.checked.store(0, Relaxed);
     s.ident.store(id.ident, Relaxed);
-    s.flags.store(fcntl0(x, libc::F_GETFL).max(0), Relaxed);
+    s.flags.store(flags.unwrap_or_else(|| fcntl0(x, libc::F_GETFL).max(0)), Relaxed);
     s.format.store(id.format, Relaxed);
     s.state.store(generation | SLOT_LIVE, Release);
     Ok(Held((x as u32 + 1) | generation << 24))

@@ -64,14 +64,14 @@ pub(crate) use self::fd::{
 };
 pub(crate) use self::futex::{futex_wait, futex_wake, EventCount, Guard, Lock};
 pub(crate) use self::held::{
-    held_ident, held_ok, held_ok_recent, held_refuses, held_same, hold, release, release_all_inherited,
-    release_checked, Held,
+    held_ident, held_ok, held_ok_recent, held_refuses, held_same, hold, hold_after_attempt, release,
+    release_all_inherited, release_checked, Held,
 };
 pub(crate) use self::io::{fdatasync, fsync, poll, pread, pwrite, transfer};
 pub(crate) use self::log::{log_line, open_append, read_number, write_all};
 pub(crate) use self::proc::{at_exit, at_fork, cpus_allowed, cpus_configured, getpid, getuid, self_stat};
 pub(crate) use self::shm::{create_shared, map_anonymous, unlink};
-pub(crate) use self::signal::{queue_asyncio_signal, sigrtmax, thread_in_process, without_sigpipe};
+pub(crate) use self::signal::{pipe_write_quiet, queue_asyncio_signal, sigrtmax, thread_in_process};
 pub(crate) use self::sleep::SleepCall;
 pub(crate) use self::stack::{Linked, Stack};
 pub(crate) use self::thread::{spawn, spawn_runner, thread_name, yield_now, NoCancel, Runner, ThreadAttr};

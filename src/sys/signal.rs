@@ -2,9 +2,11 @@
 
 use core::ffi::{c_int, c_long};
 use core::mem::size_of;
+use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
 
 use super::errno::ErrnoGuard;
 use super::proc::{getpid, getuid};
+use super::vec::raw;
 use crate::abi::{SigVal, SI_ASYNCIO};
 
 /// `siginfo_t` as the kernel lays it out for queued signals (the `_rt` member).
@@ -125,6 +127,56 @@ pub(crate) fn without_sigpipe(write: impl FnOnce() -> isize) -> Option<isize> {
     Some(n)
 }
 
+/// `pwritev2` flag (Linux 6.18, `RWF_NOSIGNAL`; not in the `libc` crate): a write to a pipe
+/// without reader answers EPIPE and raises no SIGPIPE.
+const RWF_NOSIGNAL: usize = 0x100;
+/// Whether the kernel takes [`RWF_NOSIGNAL`]: 0 not known yet, 1 yes, 2 no.
+static NOSIGNAL: AtomicU8 = AtomicU8::new(0);
+
+/// A non-blocking write at the current position (a pipe) of the `cnt` iovecs at `iov`, made on
+/// a program thread, which must not get the SIGPIPE a pipe without reader raises (glibc's threads,
+/// like our workers, would have taken it): a count or `-errno` (EOPNOTSUPP for a file without a
+/// non-blocking write, a FIFO). One `pwritev2(RWF_NOWAIT | RWF_NOSIGNAL)` where the kernel has
+/// the flag; else the write inside [`without_sigpipe`] (two more calls). None (nothing written)
+/// if the mask cannot be changed.
+///
+/// A kernel without the flag answers EOPNOTSUPP, as a FIFO does to `RWF_NOWAIT`: until a write
+/// with the flag has been answered otherwise (the kernel has it: from then on EOPNOTSUPP is the
+/// file's), an EOPNOTSUPP is asked again without the flag, and a file that then takes the
+/// write (or answers anything but EOPNOTSUPP) shows that the kernel lacks the flag, which is then
+/// never tried again.
+///
+/// # Safety
+/// `iov` points to `cnt` readable entries, each describing memory readable for the call.
+pub(crate) unsafe fn pipe_write_quiet(fd: c_int, iov: *const libc::iovec, cnt: usize) -> Option<isize> {
+    let nowait = libc::RWF_NOWAIT as usize;
+    let known = NOSIGNAL.load(Relaxed);
+    if known != 2 {
+        // SAFETY: the kernel reads `cnt` iovecs at `iov` and the memory they describe, readable
+        // for the call (this function's contract); offset -1: the current position.
+        let n = unsafe {
+            raw(libc::SYS_pwritev2, [fd as usize, iov as usize, cnt, -1isize as usize, 0, nowait | RWF_NOSIGNAL])
+        };
+        if n != -(libc::EOPNOTSUPP as isize) {
+            if known == 0 {
+                NOSIGNAL.store(1, Relaxed);
+            }
+            return Some(n);
+        }
+        if known == 1 {
+            return Some(n);
+        }
+    }
+    // SAFETY: as above, without the flag.
+    let n = without_sigpipe(|| unsafe {
+        raw(libc::SYS_pwritev2, [fd as usize, iov as usize, cnt, -1isize as usize, 0, nowait])
+    })?;
+    if known == 0 && n != -(libc::EOPNOTSUPP as isize) {
+        NOSIGNAL.store(2, Relaxed);
+    }
+    Some(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,5 +226,29 @@ mod tests {
         mask(libc::SIG_SETMASK, before);
         // SAFETY: our own write end.
         unsafe { libc::close(p[1]) };
+    }
+
+    /// `pipe_write_quiet`: writes to a pipe with a reader, and EPIPE without a SIGPIPE left
+    /// pending or the mask changed once the reader is gone, whatever the kernel answers to
+    /// `RWF_NOSIGNAL` (learnt, or taken as missing).
+    #[test]
+    fn a_quiet_pipe_write() {
+        for learnt in [0u8, 2, 0] {
+            NOSIGNAL.store(learnt, Relaxed);
+            let mut p = [0 as c_int; 2];
+            // SAFETY: `p` has room for two descriptors.
+            assert_eq!(unsafe { libc::pipe(p.as_mut_ptr()) }, 0);
+            let iov = libc::iovec { iov_base: b"xy".as_ptr() as *mut _, iov_len: 2 };
+            // SAFETY: one iovec describing a live constant.
+            assert_eq!(unsafe { pipe_write_quiet(p[1], &iov, 1) }, Some(2));
+            // SAFETY: closing our own read end.
+            unsafe { libc::close(p[0]) };
+            // SAFETY: as above.
+            assert_eq!(unsafe { pipe_write_quiet(p[1], &iov, 1) }, Some(-(libc::EPIPE as isize)));
+            assert_eq!(pending() & PIPE_BIT, 0);
+            // SAFETY: our own write end.
+            unsafe { libc::close(p[1]) };
+        }
+        NOSIGNAL.store(0, Relaxed);
     }
 }

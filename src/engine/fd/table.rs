@@ -117,11 +117,15 @@ impl FdEntry {
     /// made; should the number have changed in between, the duplicate's identity differs and its
     /// first check fails, as for [`FdEntry::hold_known`]). The file's type is recorded only to
     /// tell a regular file (which may carry record locks) from anything else.
-    pub(crate) fn hold_classified(&self, fd: c_int) -> Result<Held, Errno> {
+    ///
+    /// `after_attempt`: the caller's non-blocking transfer on `fd` in this same call just found
+    /// nothing to move, so a new duplicate needs no `fcntl(F_GETFL)` and counts as checked
+    /// (`sys::hold_after_attempt`).
+    pub(crate) fn hold_classified(&self, fd: c_int, after_attempt: bool) -> Result<Held, Errno> {
         let k = self.info.load(Relaxed);
         let ident = self.ident.load(Relaxed);
         if k & kind::VALID == 0 || k & kind::STREAM == 0 || ident == 0 {
-            return self.hold(fd);
+            return self.hold_with(fd, None, after_attempt);
         }
         let format = if k & kind::FIFO != 0 {
             libc::S_IFIFO
@@ -130,7 +134,7 @@ impl FdEntry {
         } else {
             libc::S_IFSOCK
         };
-        self.hold_known(fd, Some(FileId { ident, format, size: 0 }))
+        self.hold_with(fd, Some(FileId { ident, format, size: 0 }), after_attempt)
     }
 
     /// [`FdEntry::hold`], with the identity of `fd`'s file if the caller read it just now
@@ -140,7 +144,14 @@ impl FdEntry {
     /// or `kcmp` (`sys::held_same`: the same open file, so a file opened again with another access
     /// mode at the number is not taken for the old one); where neither can be used, an `fstat` of `fd`
     /// and one of the duplicate (`sys::held_ok`), which compare the inode only.
-    pub(crate) fn hold_known(&self, fd: c_int, mut id: Option<FileId>) -> Result<Held, Errno> {
+    pub(crate) fn hold_known(&self, fd: c_int, id: Option<FileId>) -> Result<Held, Errno> {
+        self.hold_with(fd, id, false)
+    }
+
+    /// [`FdEntry::hold_known`]; a new duplicate is made by `sys::hold_after_attempt` if
+    /// `after_attempt` (see [`FdEntry::hold_classified`]).
+    fn hold_with(&self, fd: c_int, mut id: Option<FileId>, after_attempt: bool) -> Result<Held, Errno> {
+        let new_dup = if after_attempt { sys::hold_after_attempt } else { sys::hold };
         let mut id_of = || -> Result<FileId, Errno> {
             if let Some(i) = id {
                 return Ok(i);
@@ -156,7 +167,7 @@ impl FdEntry {
             let cur = self.shared.load(Acquire);
             let users = cur as u32;
             let Some(h) = Held::from_word((cur >> 32) as u32) else {
-                let h = sys::hold(fd, id_of()?)?;
+                let h = new_dup(fd, id_of()?)?;
                 if self.shared.compare_exchange(cur, (h.to_word() as u64) << 32 | 1, AcqRel, Acquire).is_ok() {
                     return Ok(h);
                 }
@@ -177,7 +188,7 @@ impl FdEntry {
             }
             if users > 0 {
                 // Another file's, still in use (the number was closed and reused meanwhile).
-                return sys::hold(fd, id_of()?);
+                return new_dup(fd, id_of()?);
             }
             // Kept, but of another file now, or taken from us: let it go, then look again.
             if self.shared.compare_exchange(cur, 0, AcqRel, Acquire).is_ok() {

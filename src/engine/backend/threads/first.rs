@@ -25,16 +25,18 @@
 //!   refuses the flag on a socket (`stream_transfer`);
 //! * a write to a socket: `sendmsg(MSG_DONTWAIT | MSG_NOSIGNAL)`, so a connection closed by the
 //!   peer answers EPIPE without raising SIGPIPE in the program's thread;
-//! * a write to a pipe: `pwritev2(RWF_NOWAIT)` with SIGPIPE blocked on this thread for the call,
-//!   and a SIGPIPE it raised (the read end is closed: EPIPE) discarded (`sys::without_sigpipe`):
-//!   glibc's threads, like our workers, would have taken that signal, not the program's thread.
+//! * a write to a pipe: `pwritev2(RWF_NOWAIT | RWF_NOSIGNAL)`, where the kernel has that flag
+//!   (Linux 6.18), which makes a pipe without reader answer EPIPE without raising SIGPIPE; else
+//!   `pwritev2(RWF_NOWAIT)` with SIGPIPE blocked on this thread for the call, and a SIGPIPE it
+//!   raised discarded (`sys::pipe_write_quiet`, `sys::without_sigpipe`): glibc's threads, like
+//!   our workers, would have taken that signal, not the program's thread.
 //!
 //! What has no per-call non-blocking transfer (a FIFO answers EOPNOTSUPP to `RWF_NOWAIT`; a tty;
 //! a character device that is not a socket) takes its usual path, untouched.
 
 use core::ffi::c_int;
 
-use super::{iovecs, stream_transfer, transfer, Host, Pool, NO_IOVEC};
+use super::{iovecs, stream_transfer, Host, Pool, NO_IOVEC};
 use crate::engine::request::{List, Req, ReqPtr, Span};
 use crate::sys;
 
@@ -152,14 +154,13 @@ unsafe fn transfer_here(fd: c_int, write: bool, fifo: bool, span: Option<Span>) 
         // keeps valid and writable while the request is in flight (this function's contract).
         return unsafe { stream_transfer(fd, false, span, true) };
     }
-    if fifo {
-        // SAFETY: `span` is the rest of the request's buffer or iovec array, valid while the
-        // request is in flight (this function's contract).
-        return sys::without_sigpipe(|| unsafe { transfer(fd, true, span, -1, true) })
-            .unwrap_or(-(libc::EOPNOTSUPP as isize));
-    }
     let mut one = NO_IOVEC;
     let Some((iov, cnt)) = iovecs(span, &mut one) else { return 0 };
+    if fifo {
+        // SAFETY: `cnt` entries at `iov`: the request's own iovec array, or `one`, live until the
+        // call returns, each describing the request's memory, valid while it is in flight.
+        return unsafe { sys::pipe_write_quiet(fd, iov, cnt) }.unwrap_or(-(libc::EOPNOTSUPP as isize));
+    }
     // SAFETY: `cnt` entries at `iov`: the request's own iovec array, or `one`, live until the
     // call returns, each describing the request's memory, valid while it is in flight.
     unsafe { sys::sock_send_quiet(fd, iov, cnt) }
