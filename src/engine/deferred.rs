@@ -362,13 +362,17 @@ fn helper_reap(eng: &Engine, q: &Queue) {
 /// like fio's loop). It ends after [`HOT_IDLE`] without such a batch (true: it ran [`HOT_MAX`]).
 /// Only with two CPUs or more and a free spinning slot (`spin_for`). What the helper flushes is
 /// flushed as every batch (`issue`); the program's own triggers still flush what is pending
-/// when it asks about a request, so the two share the work by who comes first.
+/// when it asks about a request, so the two share the work by who comes first. The helper's
+/// bell (its other work) ends the phase at once (true: the helper comes back at once).
 fn hot(eng: &Engine, q: &Queue, cool: &mut u32) -> bool {
     if *cool > 0 {
         *cool -= 1;
         return false;
     }
     let start = sys::now();
+    // The helper's other work (its bell rang) ends the phase at once: the helper loop then sees
+    // to it and comes back.
+    let bell = q.bell.ticket();
     loop {
         // The spin notices when it was not running: time jumped between two looks.
         let (mut seen, mut preempted) = (sys::now(), false);
@@ -376,7 +380,10 @@ fn hot(eng: &Engine, q: &Queue, cool: &mut u32) -> bool {
             let t = sys::now();
             preempted |= t.saturating_sub(seen) >= HOT_PREEMPTED;
             seen = t;
-            preempted || q.pending.len() >= HOT_MIN || q.pending.reap_wanted().load(Relaxed) != 0
+            preempted
+                || q.pending.len() >= HOT_MIN
+                || q.pending.reap_wanted().load(Relaxed) != 0
+                || q.bell.ticket() != bell
         };
         if spin_for(HOT_IDLE, go) != Some(true) {
             return false;
@@ -385,6 +392,9 @@ fn hot(eng: &Engine, q: &Queue, cool: &mut u32) -> bool {
             // Another thread wanted this CPU: the program's own thread had better do the reads.
             *cool = HOT_COOL;
             return false;
+        }
+        if q.bell.ticket() != bell {
+            return true;
         }
         helper_reap(eng, q);
         if q.pending.len() >= HOT_MIN {
