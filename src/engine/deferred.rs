@@ -27,15 +27,12 @@
 //!
 //! **Triggers.** (a) the batch is full (`pending::BATCH`); (b) the thread's next submission that is
 //! not deferred, `lio_listio`, `aio_fsync` (through its submission) and `aio_cancel` (every queue)
-//! flush first; (c) `aio_suspend` on a request that is still in progress flushes its queue, and
-//! `aio_error` on one flushes the batch if the request is in it ([`flush_for`]; try-locks:
-//! async-signal-safe); (d) the queue's helper flushes a
+//! flush first; (c) `aio_error`, `aio_return` and `aio_suspend` on a request that is still in
+//! progress flush its queue (a try-lock: async-signal-safe); (d) the queue's helper flushes a
 //! batch that was already pending at its previous tick ([`tick`], every [`TICK`]), so a read the
 //! program never asks about is issued within two ticks. The helper ticks while deferrals happen
 //! and for [`IDLE_TICKS`] ticks after the last one; a deferral into an empty batch wakes it only
-//! if it stopped ticking, so a steady stream of batches costs no wake-up per batch. (e) While
-//! reads are being deferred, the helper takes the batch itself as soon as it holds [`HOT_MIN`]
-//! entries, so that the page-cache copies run on another CPU (see `hot`).
+//! if it stopped ticking, so a steady stream of batches costs no wake-up per batch.
 //!
 //! **Fork.** Nothing to do: a child forgets the parent's engine, its pending batches with it
 //! (its copies of those aiocbs no longer look in flight); the parent's helper flushes them there.
@@ -44,7 +41,6 @@ use core::mem::MaybeUninit;
 use core::sync::atomic::Ordering::*;
 use core::time::Duration;
 
-use super::backend::threads::spin_for;
 use super::complete::{after_miss, finish, reap_deferred, reap_source};
 use super::core::Engine;
 use super::fd::table::FdEntry;
@@ -59,24 +55,6 @@ pub(crate) const TICK: Duration = Duration::from_micros(500);
 
 /// Ticks without a deferral after which the helper stops ticking (100 ms).
 pub(crate) const IDLE_TICKS: u32 = 200;
-
-/// Entries at which the helper, in its hot phase, flushes the batch itself (see `hot`).
-pub(crate) const HOT_MIN: u32 = 8;
-
-/// How long the helper's hot phase waits for a batch of [`HOT_MIN`] before it ends.
-const HOT_IDLE: Duration = Duration::from_micros(50);
-
-/// The longest hot phase: then the helper sees to its other work, and starts another.
-const HOT_MAX: Duration = Duration::from_millis(2);
-
-/// A gap between two looks of the hot phase that says the helper was not running (preempted).
-const HOT_PREEMPTED: Duration = Duration::from_micros(20);
-
-/// Ticks without a hot phase after one was preempted (about 100 ms).
-const HOT_COOL: u32 = 200;
-
-/// The helper's sleep between two hot phases.
-const HOT_AGAIN: Duration = Duration::from_micros(1);
 
 /// Reads on a number tried at once after a flush found only one of its reads in its batch.
 pub(crate) const SKIP_AFTER_SINGLE: u32 = 16;
@@ -164,24 +142,6 @@ fn flush_now(eng: &Engine, q: &Queue, blocking: bool) {
     let mut t = Taken::new();
     if q.pending.take(blocking, &mut t) {
         issue(eng, q, t.entries(), blocking);
-    }
-}
-
-/// Flushes `q`'s pending batch if request `r` is in it (`aio_error`): a request already taken
-/// out of the batch is being issued by whoever took it (the helper, in its hot phase), and the
-/// entries added since need not be issued by this thread now. Async-signal-safe (a try-lock).
-#[inline(always)]
-pub(crate) fn flush_for(eng: &Engine, q: &Queue, r: ReqPtr) {
-    if !q.pending.is_empty() {
-        flush_for_now(eng, q, r);
-    }
-}
-
-#[inline(never)]
-fn flush_for_now(eng: &Engine, q: &Queue, r: ReqPtr) {
-    let mut t = Taken::new();
-    if q.pending.take_if_has(r, &mut t) {
-        issue(eng, q, t.entries(), false);
     }
 }
 
@@ -298,46 +258,7 @@ fn arm(q: &Queue) {
 /// reaps what a flusher could not, and says how long the helper may sleep (None: until woken).
 /// `last`: the batch sequence number and whether a batch was pending at the previous tick;
 /// `idle`: ticks since the last sign of deferral.
-pub(crate) fn tick(
-    eng: &Engine,
-    q: &Queue,
-    last: &mut (u32, bool),
-    idle: &mut u32,
-    cool: &mut u32,
-) -> Option<Duration> {
-    helper_reap(eng, q);
-    if q.pending.ticking().load(SeqCst) == 0 {
-        return None;
-    }
-    let seq = q.pending.seq();
-    // Reads are being deferred (a batch was taken since the last tick, or one is pending): the
-    // helper takes batches as they grow, on its own CPU (see `hot`).
-    let capped = (seq != last.0 || !q.pending.is_empty()) && hot(eng, q, cool);
-    let pending = !q.pending.is_empty();
-    if pending && last.1 && last.0 == seq {
-        flush(eng, q, true);
-    }
-    if pending || q.pending.outstanding() != 0 || seq != last.0 {
-        *idle = 0;
-    } else {
-        *idle += 1;
-    }
-    *last = (q.pending.seq(), !q.pending.is_empty());
-    if *idle >= IDLE_TICKS {
-        q.pending.ticking().store(0, SeqCst);
-        if q.pending.is_empty() && q.pending.outstanding() == 0 {
-            *idle = 0;
-            return None;
-        }
-        q.pending.ticking().store(1, SeqCst);
-    }
-    // A hot phase that ran its whole length ends only to let the helper see to its other work.
-    Some(if capped { HOT_AGAIN } else { TICK })
-}
-
-/// Reaps what a flusher could not (its reap lock was busy: `Pending::reap_wanted`), or deferred
-/// reads that did not complete inside `io_submit`.
-fn helper_reap(eng: &Engine, q: &Queue) {
+pub(crate) fn tick(eng: &Engine, q: &Queue, last: &mut (u32, bool), idle: &mut u32) -> Option<Duration> {
     let out = q.pending.outstanding() != 0;
     let ready = out && q.kaio().is_some_and(|k| k.has_pending());
     if ready || q.pending.reap_wanted().load(SeqCst) != 0 {
@@ -353,59 +274,29 @@ fn helper_reap(eng: &Engine, q: &Queue) {
             None => {}
         }
     }
-}
-
-/// The helper's hot phase, while a program defers reads: it looks at the batch again and again
-/// and flushes it itself as soon as it holds [`HOT_MIN`] entries, so the page-cache copies run on
-/// the helper's CPU while the program goes on submitting and taking results on its own (a
-/// 4 KiB page-cache read costs about 2 µs in the kernel, as much as all the rest of a program
-/// like fio's loop). It ends after [`HOT_IDLE`] without such a batch (true: it ran [`HOT_MAX`]).
-/// Only with two CPUs or more and a free spinning slot (`spin_for`). What the helper flushes is
-/// flushed as every batch (`issue`); the program's own triggers still flush what is pending
-/// when it asks about a request, so the two share the work by who comes first. The helper's
-/// bell (its other work) ends the phase at once (true: the helper comes back at once).
-fn hot(eng: &Engine, q: &Queue, cool: &mut u32) -> bool {
-    if *cool > 0 {
-        *cool -= 1;
-        return false;
+    if q.pending.ticking().load(SeqCst) == 0 {
+        return None;
     }
-    let start = sys::now();
-    // The helper's other work (its bell rang) ends the phase at once: the helper loop then sees
-    // to it and comes back.
-    let bell = q.bell.ticket();
-    loop {
-        // The spin notices when it was not running: time jumped between two looks.
-        let (mut seen, mut preempted) = (sys::now(), false);
-        let go = || {
-            let t = sys::now();
-            preempted |= t.saturating_sub(seen) >= HOT_PREEMPTED;
-            seen = t;
-            preempted
-                || q.pending.len() >= HOT_MIN
-                || q.pending.reap_wanted().load(Relaxed) != 0
-                || q.bell.ticket() != bell
-        };
-        if spin_for(HOT_IDLE, go) != Some(true) {
-            return false;
-        }
-        if preempted {
-            // Another thread wanted this CPU: the program's own thread had better do the reads.
-            *cool = HOT_COOL;
-            return false;
-        }
-        if q.bell.ticket() != bell {
-            return true;
-        }
-        helper_reap(eng, q);
-        if q.pending.len() >= HOT_MIN {
-            q.pending.set_issuing(true);
-            flush(eng, q, true);
-            q.pending.set_issuing(false);
-        }
-        if sys::now().saturating_sub(start) >= HOT_MAX {
-            return true;
-        }
+    let seq = q.pending.seq();
+    let pending = !q.pending.is_empty();
+    if pending && last.1 && last.0 == seq {
+        flush(eng, q, true);
     }
+    if pending || out || seq != last.0 {
+        *idle = 0;
+    } else {
+        *idle += 1;
+    }
+    *last = (q.pending.seq(), !q.pending.is_empty());
+    if *idle >= IDLE_TICKS {
+        q.pending.ticking().store(0, SeqCst);
+        if q.pending.is_empty() && q.pending.outstanding() == 0 {
+            *idle = 0;
+            return None;
+        }
+        q.pending.ticking().store(1, SeqCst);
+    }
+    Some(TICK)
 }
 
 #[cfg(test)]

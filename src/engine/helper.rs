@@ -65,7 +65,7 @@ fn helper_main(eng: &'static Engine, qi: usize) {
     // The one kind of thread that submits to the rings (`AIO_RS_BACKEND=uring`).
     uring::become_submitter();
     // The deferred batches' tick (see `deferred::tick`).
-    let (mut last, mut idle, mut cool) = ((0, false), 0, 0);
+    let (mut last, mut idle) = ((0, false), 0);
     loop {
         let ticket = q.bell.ticket();
         let mut list = q.deferred.take_all();
@@ -90,7 +90,7 @@ fn helper_main(eng: &'static Engine, qi: usize) {
         // A stall check the workers armed: made when due, else sleep no longer than that.
         let stall = q.pool.stall_check(q.host(eng));
         // A batch of deferred reads left pending: flushed within two ticks.
-        let tick = deferred::tick(eng, q, &mut last, &mut idle, &mut cool);
+        let tick = deferred::tick(eng, q, &mut last, &mut idle);
         let stall = match (stall, tick) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

@@ -395,28 +395,27 @@ impl<'e> Wait<'e> {
         }
     }
 
-    /// If everything awaited sits in one kernel source and its reap lock is free, takes the lock and prepares to sleep
-    /// in `ppoll` on the source's descriptor: the ring (readable while its completion queue holds entries) or the
-    /// kernel AIO eventfd (every iocb signals it; it is drained only by a holder of the context's reap lock, before it
-    /// looks at the context, so a completion is either seen there or signalled afterwards). First, while the queue's
-    /// helper issues a batch of deferred reads, the wait spins (`Wait::spin_issuing`).
+    /// If everything awaited sits in one kernel source and its reap lock is free, takes the lock
+    /// and prepares to sleep in `ppoll` on the source's descriptor: the ring (readable while its
+    /// completion queue holds entries) or the kernel AIO eventfd (every iocb signals it; it is
+    /// drained only by a holder of the context's reap lock, before it looks at the context, so a
+    /// completion is either seen there or signalled afterwards).
     ///
-    /// A dead ring is not slept on (see the module documentation), and neither is a kernel AIO eventfd whose number is
-    /// no longer ours (its helper polls a new one once a program thread made it, and bumps the event counter).
+    /// A dead ring is not slept on (see the module documentation), and neither is a kernel AIO
+    /// eventfd whose number is no longer ours (its helper polls a new one once a program thread
+    /// made it, and bumps the event counter).
     ///
-    /// A request awaited there may move to another engine (it falls back to the workers, or a parked fsync is
-    /// cancelled): whoever moves it records that (`Engine::moved`) and then wakes the source. That wake-up may have
-    /// been taken by the lock's previous holder, or by the eventfd's drain here, so the count of moves, read (`moves`)
-    /// before the requests were looked at, is read again once the lock is held and the source drained: if it changed,
-    /// the wait looks again instead of sleeping.
+    /// A request awaited there may move to another engine (it falls back to the workers, or a
+    /// parked fsync is cancelled): whoever moves it records that (`Engine::moved`) and then wakes
+    /// the source. That wake-up may have been taken by the lock's previous holder, or by the
+    /// eventfd's drain here, so the count of moves, read (`moves`) before the requests were
+    /// looked at, is read again once the lock is held and the source drained: if it changed, the
+    /// wait looks again instead of sleeping.
     fn sleep_on_source(&mut self, eng: &'e Engine, ws: WaitSet, left: Option<Duration>, moves: u32) -> Source {
         let Some((qi, k)) = ws.single().filter(|_| !self.no_source) else { return Source::Busy };
         let q = eng.queue(qi);
         if k == Backend::Uring && q.live_ring().is_none() {
             return Source::Busy;
-        }
-        if k == Backend::Kaio && self.spin_issuing(eng, q, left) {
-            return Source::Done;
         }
         let Some(g) = q.reap_lock(k).and_then(|l| l.try_lock()) else { return Source::Busy };
         if self.check(Some(eng)).0 {
@@ -520,7 +519,7 @@ fn status_in_progress(req: &Req<'_>) -> c_int {
             if m.backend() != Backend::Threads {
                 if let Some(q) = eng.queue_if_started(m.queue()) {
                     // A deferred read is issued first (async-signal-safe: a try-lock).
-                    deferred::flush_for(eng, q, req.ptr());
+                    deferred::flush(eng, q, false);
                     reap(eng, q, false);
                 }
             }

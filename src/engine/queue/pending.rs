@@ -76,9 +76,6 @@ pub(crate) struct Pending {
     /// signal no eventfd (see `engine::deferred`): while this is not 0 the helper keeps ticking
     /// and looks at the completion ring at each tick.
     out: AtomicU32,
-    /// 1 while the helper, in its hot phase, issues a batch it took (see `engine::deferred`):
-    /// a waiter spins rather than sleeps meanwhile (`Wait::spin_issuing`).
-    issuing: AtomicU32,
 }
 
 impl Pending {
@@ -90,7 +87,6 @@ impl Pending {
             ticking: AtomicU32::new(0),
             reap_wanted: AtomicU32::new(0),
             out: AtomicU32::new(0),
-            issuing: AtomicU32::new(0),
         }
     }
 
@@ -129,34 +125,10 @@ impl Pending {
         true
     }
 
-    /// Takes the whole batch into `out` if `r` is in it (false otherwise, or if the lock is
-    /// busy). Async-signal-safe.
-    pub(crate) fn take_if_has(&self, r: ReqPtr, out: &mut Taken) -> bool {
-        if self.is_empty() {
-            return false;
-        }
-        let Some(mut g) = self.slots.try_lock() else { return false };
-        let n = g.n;
-        // SAFETY: the first `n` slots were written (`push`).
-        if !g.e[..n].iter().any(|e| unsafe { e.assume_init_ref() }.r == r) {
-            return false;
-        }
-        g.move_out(out);
-        self.seq.fetch_add(1, Relaxed);
-        self.count.store(0, SeqCst);
-        true
-    }
-
     /// Whether no entry is pending (a hint: see the module documentation).
     #[inline(always)]
     pub(crate) fn is_empty(&self) -> bool {
         self.count.load(SeqCst) == 0
-    }
-
-    /// Entries now (a hint: see the module documentation).
-    #[inline(always)]
-    pub(crate) fn len(&self) -> u32 {
-        self.count.load(Relaxed)
     }
 
     /// Batches taken so far.
@@ -172,16 +144,6 @@ impl Pending {
     /// See the field.
     pub(crate) fn reap_wanted(&self) -> &AtomicU32 {
         &self.reap_wanted
-    }
-
-    /// See the field.
-    pub(crate) fn issuing(&self) -> u32 {
-        self.issuing.load(SeqCst)
-    }
-
-    /// See the field (the helper only).
-    pub(crate) fn set_issuing(&self, on: bool) {
-        self.issuing.store(on as u32, SeqCst);
     }
 
     /// `n` deferred reads went into the kernel AIO context.
@@ -234,24 +196,5 @@ mod tests {
         assert_eq!(rest.entries().iter().map(|e| e.ident).collect::<Vec<_>>(), vec![32, 33, 34]);
         assert!(p.is_empty() && !p.take(true, &mut rest));
         assert_eq!(p.seq(), 2);
-    }
-
-    #[test]
-    fn take_if_has_takes_the_batch_only_for_one_of_its_requests() {
-        // SAFETY: an all-zero aiocb is a valid value of the structure (plain integers and pointers).
-        let mut cbs: Vec<Aiocb> = (0..4).map(|_| unsafe { core::mem::zeroed() }).collect();
-        let rs: Vec<ReqPtr> = cbs.iter_mut().map(|a| ReqPtr::new(a).unwrap()).collect();
-        let p = Pending::new();
-        let mut out = Taken::new();
-        assert!(!p.take_if_has(rs[0], &mut out), "empty");
-        for (i, &r) in rs[..3].iter().enumerate() {
-            p.push(Entry { r, ident: i as u64 }, &mut out);
-        }
-        assert!(!p.take_if_has(rs[3], &mut out), "a request not in the batch (issued by another) takes nothing");
-        assert_eq!(p.len(), 3);
-        assert!(p.take_if_has(rs[1], &mut out));
-        assert_eq!(out.entries().iter().map(|e| e.ident).collect::<Vec<_>>(), vec![0, 1, 2], "the whole batch");
-        assert!(p.is_empty() && p.len() == 0);
-        assert_eq!(p.seq(), 1);
     }
 }

@@ -7,7 +7,6 @@ use core::time::Duration;
 use super::{bits, Wait};
 use crate::engine::backend::threads::{spin_for, SPIN_SKIP};
 use crate::engine::core::Engine;
-use crate::engine::queue::Queue;
 
 /// Waits left to sleep without spinning (see `SPIN_SKIP`).
 static SKIP: AtomicU32 = AtomicU32::new(0);
@@ -57,27 +56,6 @@ impl Wait<'_> {
         }
     }
 }
-
-impl<'e> Wait<'e> {
-    /// Before a wait sleeps on queue `q`'s kernel AIO context while the queue's helper is issuing
-    /// a batch of deferred reads (`Pending::issuing`, set only in the helper's hot phase, see
-    /// `engine::deferred`): looks whether the wait is over, again and again, until the helper is
-    /// done with that batch (at most [`ISSUE_SPIN`], and not past the deadline, `left`). The
-    /// batch's page-cache copies complete inside its `io_submit`, within tens of microseconds,
-    /// and the helper reaps them at once; a sleep would add a cross-CPU wake-up (the helper then
-    /// finds the reap lock held by the sleeper and signals its eventfd). True if it is over.
-    /// Reads only the awaited requests' status and one word of the queue: async-signal-safe.
-    pub(super) fn spin_issuing(&mut self, eng: &'e Engine, q: &Queue, left: Option<Duration>) -> bool {
-        if q.pending.issuing() == 0 {
-            return false;
-        }
-        let spin = left.map_or(ISSUE_SPIN, |l| l.min(ISSUE_SPIN));
-        spin_for(spin, || q.pending.issuing() == 0 || self.check(Some(eng)).0) == Some(true) && self.check(Some(eng)).0
-    }
-}
-
-/// The longest [`Wait::spin_issuing`]: a batch of 32 page-cache reads takes about 70 µs.
-const ISSUE_SPIN: Duration = Duration::from_micros(100);
 
 /// How long a wait looks at its requests before it sleeps while a worker is inside one of them
 /// (see [`Wait::spin`]): about what a cross-CPU wake-up costs.
