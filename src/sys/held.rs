@@ -178,8 +178,12 @@ pub(crate) const CHECK_STANDS: Duration = Duration::from_micros(50);
 /// was preempted between the two). The time stamped is read before the check, so the age of a
 /// check is never underestimated; the stamp names the slot generation it was made for, so a
 /// number we closed and made again is never taken for checked by its older holder's check.
+///
+/// `t`: the time of the use, if the caller read the clock for it already (a worker: when the
+/// request started, which may be when its previous one ended, `Pool::started`; so preemption in
+/// between lengthens the window, as it could between a check and its use before); zero: read now.
 /// Async-signal-safe (the vDSO clock, loads, one `statx` at most).
-pub(crate) fn held_ok_recent(h: Held) -> bool {
+pub(crate) fn held_ok_recent(h: Held, t: Duration) -> bool {
     let Some(s) = slot(h.fd(), false) else { return false };
     if s.state.load(Acquire) != h.generation() | SLOT_LIVE {
         return false;
@@ -187,7 +191,7 @@ pub(crate) fn held_ok_recent(h: Held) -> bool {
     let c = s.checked.load(Acquire);
     if c != 0 && c & 0xff == h.generation() as u64 {
         let at = c >> 8;
-        let t = now().as_nanos() as u64;
+        let t = if t.is_zero() { now() } else { t }.as_nanos() as u64;
         if t.saturating_sub(at) < CHECK_STANDS.as_nanos() as u64 {
             return true;
         }
@@ -488,12 +492,12 @@ mod tests {
         let (r, w) = pipe();
         let (r2, w2) = pipe();
         let h = hold(r, file_id(r).unwrap()).unwrap();
-        assert!(held_ok_recent(h), "checked (no check stood yet)");
+        assert!(held_ok_recent(h, Duration::ZERO), "checked (no check stood yet)");
         // Someone closes our number and puts another pipe there.
         // SAFETY: dup2 takes no pointers; both numbers are ours (the test's).
         assert_eq!(unsafe { libc::dup2(r2, h.fd()) }, h.fd());
         std::thread::sleep(CHECK_STANDS * 2);
-        assert!(!held_ok_recent(h), "a check older than CHECK_STANDS is made again");
+        assert!(!held_ok_recent(h, Duration::ZERO), "a check older than CHECK_STANDS is made again");
         assert!(!held_ok(h));
         // Ours again (the same pipe back at the number), checked, then a new generation there.
         // SAFETY: as above.
@@ -507,8 +511,8 @@ mod tests {
         }
         // SAFETY: as above.
         assert_eq!(unsafe { libc::dup2(w2, h2.fd()) }, h2.fd());
-        assert!(!held_ok_recent(h2), "the older generation's check does not stand for it");
-        assert!(!held_ok_recent(h), "nor for the released one");
+        assert!(!held_ok_recent(h2, Duration::ZERO), "the older generation's check does not stand for it");
+        assert!(!held_ok_recent(h, Duration::ZERO), "nor for the released one");
         release(h2);
         assert!(is_open(h2.fd()), "not ours: left open");
         for fd in [r, w, r2, w2, h2.fd()] {
