@@ -189,9 +189,9 @@ pub(crate) const CHECK_STANDS: Duration = Duration::from_micros(50);
 /// [`held_ok`], answered without a system call when [`held_ok`] found the number to name its file
 /// less than [`CHECK_STANDS`] ago: a worker running a stream of requests on one file so makes one
 /// `statx` per 50 µs at most rather than one per request (under a seccomp filter, 0.8 µs each,
-/// about a tenth of a buffered 4 KiB write on the reference machine). (A comparison of the number
-/// against a submitter's own number, `held_same`, does not count: it shows that the two name
-/// one open file, not that it is the one the number was made of.)
+/// about a tenth of a buffered 4 KiB write on the reference machine). A submitter's comparison
+/// of the number with its own as it takes the duplicate for a new request counts too
+/// ([`held_same_stands`], which says why); other uses of [`held_same`] do not.
 ///
 /// What it gives up: a check and the use it guards were already two system calls, so a program
 /// thread that closes our number and opens another file at exactly that number in between was
@@ -200,8 +200,12 @@ pub(crate) const CHECK_STANDS: Duration = Duration::from_micros(50);
 /// was preempted between the two). The time stamped is read before the check, so the age of a
 /// check is never underestimated; the stamp names the slot generation it was made for, so a
 /// number we closed and made again is never taken for checked by its older holder's check.
+///
+/// `t`: the time of the use, if the caller read the clock for it already (a worker: when the
+/// request started, which may be when its previous one ended, `Pool::started`; so preemption in
+/// between lengthens the window, as it could between a check and its use before); zero: read now.
 /// Async-signal-safe (the vDSO clock, loads, one `statx` at most).
-pub(crate) fn held_ok_recent(h: Held) -> bool {
+pub(crate) fn held_ok_recent(h: Held, t: Duration) -> bool {
     let Some(s) = slot(h.fd(), false) else { return false };
     if s.state.load(Acquire) != h.generation() | SLOT_LIVE {
         return false;
@@ -209,12 +213,35 @@ pub(crate) fn held_ok_recent(h: Held) -> bool {
     let c = s.checked.load(Acquire);
     if c != 0 && c & 0xff == h.generation() as u64 {
         let at = c >> 8;
-        let t = now().as_nanos() as u64;
+        let t = if t.is_zero() { now() } else { t }.as_nanos() as u64;
         if t.saturating_sub(at) < CHECK_STANDS.as_nanos() as u64 {
             return true;
         }
     }
     held_ok(h)
+}
+
+/// [`held_same`] made as a new request takes `h` for the caller's `fd` (`FdEntry::hold_known`):
+/// true also stands for [`held_ok_recent`], as a check by [`held_ok`] does, so a worker running a
+/// stream of writes that their submitter checks one by one makes no `statx` of its own.
+///
+/// Why that is enough: true says that our number and `fd` name one open file now. Every request
+/// sharing `h` was bound, at its own submission, to the open file `fd` named then, by the same
+/// answer (or by the `dup` that made `h`). So our number names the file those requests were made
+/// for unless, since they were submitted, the program both closed our number and put at it a
+/// duplicate of what `fd` names now, and `fd` itself names another open file than then (which
+/// needs `closefrom` or a `close` of our number, a reopen of `fd`, and a `dup2` or lowest-number
+/// `dup` landing on our number exactly); `held_ok`'s `fstat` would not see that either when the
+/// two files are one inode. Async-signal-safe.
+pub(crate) fn held_same_stands(h: Held, fd: c_int) -> Option<bool> {
+    let t = now();
+    let same = held_same(h, fd);
+    if same == Some(true) {
+        if let Some(s) = slot(h.fd(), false) {
+            stamp(s, h, t);
+        }
+    }
+    same
 }
 
 /// Records that `h`'s number was found to name its file by a check started at `t`.
@@ -501,6 +528,33 @@ mod tests {
         }
     }
 
+    /// A submitter's `held_same_stands` that finds the caller's number naming our duplicate's
+    /// open file stamps the check as `held_ok` does (its time, its generation); one that does not
+    /// stamps nothing.
+    #[test]
+    fn a_submitters_same_file_answer_stands_for_the_workers_check() {
+        let (r, w) = pipe();
+        let h = hold(r, file_id(r).unwrap()).unwrap();
+        let s = slot(h.fd(), false).unwrap();
+        assert_eq!(s.checked.load(Relaxed), 0, "no check stands for a new duplicate");
+        assert_eq!(held_same_stands(h, w), Some(false).filter(|_| held_same(h, w).is_some()));
+        assert_eq!(s.checked.load(Relaxed), 0, "another open file: nothing stamped");
+        let before = now().as_nanos() as u64;
+        match held_same_stands(h, r) {
+            None => {} // neither F_DUPFD_QUERY nor kcmp here: nothing to stamp with
+            Some(same) => {
+                assert!(same, "the number we duplicated");
+                let c = s.checked.load(Relaxed);
+                assert_eq!(c & 0xff, h.generation() as u64, "stamped for its generation");
+                assert!(c >> 8 >= before, "at the time of the check");
+            }
+        }
+        release(h);
+        for fd in [r, w] {
+            close(fd);
+        }
+    }
+
     /// A check by `held_ok` stands for `held_ok_recent` for `CHECK_STANDS` at most, and only for
     /// the slot generation it was made for: a number closed behind our back and given to another
     /// file is seen once the check is older, and a new duplicate at a number an older one had is
@@ -510,12 +564,12 @@ mod tests {
         let (r, w) = pipe();
         let (r2, w2) = pipe();
         let h = hold(r, file_id(r).unwrap()).unwrap();
-        assert!(held_ok_recent(h), "checked (no check stood yet)");
+        assert!(held_ok_recent(h, Duration::ZERO), "checked (no check stood yet)");
         // Someone closes our number and puts another pipe there.
         // SAFETY: dup2 takes no pointers; both numbers are ours (the test's).
         assert_eq!(unsafe { libc::dup2(r2, h.fd()) }, h.fd());
         std::thread::sleep(CHECK_STANDS * 2);
-        assert!(!held_ok_recent(h), "a check older than CHECK_STANDS is made again");
+        assert!(!held_ok_recent(h, Duration::ZERO), "a check older than CHECK_STANDS is made again");
         assert!(!held_ok(h));
         // Ours again (the same pipe back at the number), checked, then a new generation there.
         // SAFETY: as above.
@@ -529,8 +583,8 @@ mod tests {
         }
         // SAFETY: as above.
         assert_eq!(unsafe { libc::dup2(w2, h2.fd()) }, h2.fd());
-        assert!(!held_ok_recent(h2), "the older generation's check does not stand for it");
-        assert!(!held_ok_recent(h), "nor for the released one");
+        assert!(!held_ok_recent(h2, Duration::ZERO), "the older generation's check does not stand for it");
+        assert!(!held_ok_recent(h, Duration::ZERO), "nor for the released one");
         release(h2);
         assert!(is_open(h2.fd()), "not ours: left open");
         for fd in [r, w, r2, w2, h2.fd()] {

@@ -389,7 +389,7 @@ impl Pool {
         loop {
             let mut g = self.work.lock();
             let Some(r) = g.list.pop_front() else {
-                if held.any() {
+                if held.list_empty() {
                     drop(g); // wake them before looking for work that may not come
                     self.wake_held(&mut held, host);
                     continue;
@@ -452,10 +452,9 @@ impl Pool {
                 self.arm_stall(host.helper);
             }
             // A stream's request waits for its peer, never worth a spin; a file's is timed.
-            let file = !m.stream();
-            let t0 = if file && self.spin() { sys::now() } else { Duration::ZERO };
-            let ran = self.run(host, w, r);
-            may_spin = file && self.spin() && self.timed(t0);
+            let t0 = self.started(&mut held, !m.stream());
+            let ran = self.run(host, w, r, t0);
+            may_spin = t0 != Duration::ZERO && self.timed(&mut held, t0);
             // Before the request is published: a push its completion causes finds this worker
             // about to look at the list.
             self.running.fetch_sub(1, AcqRel);
@@ -473,7 +472,7 @@ impl Pool {
 
     /// Runs one request (Issued, or Polling for a stream) to its result: a count or `-errno`;
     /// `-ECANCELED` if it was cancelled before it touched the fd.
-    fn run(&'static self, host: Host, w: usize, r: ReqPtr) -> Ran {
+    fn run(&'static self, host: Host, w: usize, r: ReqPtr, t0: Duration) -> Ran {
         // SAFETY: the worker took r off the work list: it is live and the worker owns it until it
         // reports the completion.
         let req = unsafe { r.get() };
@@ -482,7 +481,7 @@ impl Pool {
         if req.meta().stream() && !op.is_sync() {
             return self.run_stream(host, w, r, op, fd).unwrap_or(Ran::Done(-(libc::ECANCELED as isize)));
         }
-        if !req.held().is_none_or(if op.is_sync() { sys::held_ok } else { sys::held_ok_recent }) {
+        if !req.held().is_none_or(|h| if op.is_sync() { sys::held_ok(h) } else { sys::held_ok_recent(h, t0) }) {
             return Ran::Done(-(libc::ECANCELED as isize));
         }
         if op.is_vector() || req.meta().file_pos() {

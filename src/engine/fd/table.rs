@@ -175,7 +175,7 @@ impl FdEntry {
                 continue;
             };
             let same = checked == Some(h)
-                || match sys::held_same(h, fd) {
+                || match sys::held_same_stands(h, fd) {
                     Some(same) => same,
                     None => sys::held_ident(h) == id_of()?.ident && sys::held_ok(h),
                 };
