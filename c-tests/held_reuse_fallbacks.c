@@ -11,30 +11,13 @@
 /* fcntl(_, F_DUPFD_QUERY, _) fails with EINVAL in every thread from now on. */
 static void refuse_dupfd_query(void)
 {
-#ifdef FDT_AUDIT_ARCH
-    struct sock_filter prog[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, FDT_AUDIT_ARCH, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_fcntl, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        /* the low half of the command (little-endian) */
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, F_DUPFD_QUERY, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EINVAL & SECCOMP_RET_DATA)),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    filter_all_threads(prog, sizeof prog / sizeof prog[0]);
+    refuse_syscall_arg_all_threads(SYS_fcntl, 1, F_DUPFD_QUERY, 0, EINVAL);
     int a = SYS(dup(0)), b = SYS(dup(0));
     errno = 0;
     if (fcntl(a, F_DUPFD_QUERY, b) != -1 || errno != EINVAL)
         die("the filter does not refuse F_DUPFD_QUERY");
     close(a);
     close(b);
-#else
-    skip("no seccomp filter for this architecture");
-#endif
 }
 
 /* A stream on a file at `num`, the number closed and given to another file

@@ -150,4 +150,42 @@ CT_FN void waited_alone(int p[2], char *buf, char byte)
     CHECK_EQ(buf[0], byte);
 }
 
+static volatile sig_atomic_t stream_sigpipes;
+
+static void stream_on_sigpipe(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig;
+    (void)si;
+    (void)uc;
+    stream_sigpipes++;
+}
+
+/* Counts the SIGPIPEs delivered to the program's threads from now on (for
+ * check_write_epipe). */
+CT_FN void count_sigpipes(void)
+{
+    on_signal(SIGPIPE, stream_on_sigpipe);
+}
+
+/* One aio_write to wfd, whose reading end is closed: it ends with EPIPE,
+ * no SIGPIPE is delivered to the program's threads (count_sigpipes first)
+ * and none is left pending. */
+CT_FN void check_write_epipe(int wfd, const char *what)
+{
+    char msg[32] = "nobody reads this";
+    struct aiocb w;
+    cb_init(&w, wfd, msg, sizeof msg, 0);
+    CHECK_EQ(aio_write(&w), 0);
+    wait_done(&w);
+    if (aio_error(&w) != EPIPE)
+        die("%s: aio_error %d, expected EPIPE", what, aio_error(&w));
+    CHECK_EQ(aio_return(&w), -1);
+    if (stream_sigpipes)
+        die("%s: SIGPIPE was delivered to the program's thread", what);
+    sigset_t pend;
+    SYS(sigpending(&pend));
+    if (sigismember(&pend, SIGPIPE))
+        die("%s: a SIGPIPE was left pending", what);
+}
+
 #endif
