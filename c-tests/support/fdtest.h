@@ -280,37 +280,21 @@ CT_FN void filter_all_threads(struct sock_filter *prog, size_t len)
 }
 #endif
 
-/* Make system call nr fail with EPERM in every thread of the process from
- * now on (seccomp with TSYNC, as a sandbox installed late does).  Skips
- * the test where seccomp is unavailable. */
-CT_FN void deny_syscall_all_threads(int nr)
-{
-#ifdef FDT_AUDIT_ARCH
-    struct sock_filter prog[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, FDT_AUDIT_ARCH, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nr, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    filter_all_threads(prog, sizeof prog / sizeof prog[0]);
-#else
-    (void)nr;
-    skip("no seccomp filter for this architecture");
-#endif
-}
-
 /* Make system call nr fail with errno err in every thread of the process
  * from now on, but only when the low 32 bits of its argument argi (0-5)
  * match val: equal it, or with any_bit, share a set bit with it (as a kernel
  * that lacks a command or a flag answers, or a container's profile that
- * refuses it).  Skips the test where seccomp is unavailable. */
+ * refuses it); argi < 0: every call.  Skips the test where seccomp is
+ * unavailable. */
 CT_FN void refuse_syscall_arg_all_threads(int nr, int argi, unsigned val, int any_bit, int err)
 {
 #ifdef FDT_AUDIT_ARCH
     unsigned arg = (unsigned)(offsetof(struct seccomp_data, args) + 8 * (size_t)argi);
+    if (argi < 0) { /* every call: its number again, equal to itself */
+        arg = offsetof(struct seccomp_data, nr);
+        val = (unsigned)nr;
+        any_bit = 0;
+    }
     struct sock_filter prog[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, FDT_AUDIT_ARCH, 1, 0),
@@ -332,6 +316,14 @@ CT_FN void refuse_syscall_arg_all_threads(int nr, int argi, unsigned val, int an
     (void)err;
     skip("no seccomp filter for this architecture");
 #endif
+}
+
+/* Make system call nr fail with EPERM in every thread of the process from
+ * now on (seccomp with TSYNC, as a sandbox installed late does).  Skips
+ * the test where seccomp is unavailable. */
+CT_FN void deny_syscall_all_threads(int nr)
+{
+    refuse_syscall_arg_all_threads(nr, -1, 0, 0, EPERM);
 }
 
 /* ------------------------------------------- AIO going on elsewhere */
