@@ -22,7 +22,7 @@
 use core::mem::MaybeUninit;
 use core::sync::atomic::Ordering::Relaxed;
 
-use super::backend::threads::First;
+use super::backend::threads::{First, Pushed};
 use super::backend::uring;
 use super::core::{get, Engine};
 use super::fd::table::kind;
@@ -70,7 +70,8 @@ impl<'e> Batch<'e> {
         // link it into our list.
         unsafe {
             let req = r.get();
-            if req.held().is_some() {
+            // A request for the workers is checked there, before its file is used.
+            if req.held().is_some() && req.meta().backend() != Backend::Threads {
                 lost_to_workers(self.eng, &req, self.blocking);
             }
             req.issue();
@@ -291,25 +292,30 @@ impl<'e> Batch<'e> {
                 if l.is_empty() {
                     return;
                 }
-                if q.pool.push(&mut l, self.blocking, &q.bell) {
-                    match get() {
-                        // A blocking context starts the worker itself (no hand-off); others ask
-                        // the helper.
-                        Some(e) if self.blocking => {
-                            let q = e.queue(q.idx);
-                            q.pool.grow(q.host(e));
+                match q.pool.push(&mut l, self.blocking, &q.bell) {
+                    Pushed::Attended => reqs.len(),
+                    // No worker will look at it: another is wanted.
+                    Pushed::Unattended => {
+                        match get() {
+                            // A blocking context starts the worker itself (no hand-off); others
+                            // ask the helper.
+                            Some(e) if self.blocking => {
+                                let q = e.queue(q.idx);
+                                q.pool.grow(q.host(e));
+                            }
+                            _ => q.want_worker_if_needed(),
                         }
-                        _ => q.want_worker_if_needed(),
+                        reqs.len()
                     }
-                    reqs.len()
-                } else {
-                    // Could not take the work lock in a non-blocking context.
-                    while let Some(r) = l.pop_front() {
-                        // SAFETY: r is live and ours; the helper takes it from here.
-                        unsafe { q.defer(r) };
+                    Pushed::Busy => {
+                        // Could not take the work lock in a non-blocking context.
+                        while let Some(r) = l.pop_front() {
+                            // SAFETY: r is live and ours; the helper takes it from here.
+                            unsafe { q.defer(r) };
+                        }
+                        q.wake();
+                        return;
                     }
-                    q.wake();
-                    return;
                 }
             }
         };
@@ -322,12 +328,13 @@ impl<'e> Batch<'e> {
 /// A request whose held duplicate was taken from us goes to the workers, which end it with
 /// ECANCELED without touching anything (the kernel would use the number, now another file's).
 /// Out of line: the fast path holds nothing. The request has moved (a parked fsync may be slept
-/// on where it was bound for): the source it left is woken.
+/// on where it was bound for): the source it left is woken. Asked only for a held request bound
+/// elsewhere than the workers.
 #[cold]
 #[inline(never)]
 fn lost_to_workers(eng: &Engine, req: &Req<'_>, blocking: bool) {
     let m = req.meta();
-    if m.backend() != Backend::Threads && req.held().is_some_and(|h| !sys::held_ok(h)) {
+    if req.held().is_some_and(|h| !sys::held_ok(h)) {
         req.set_backend(Backend::Threads);
         eng.moved();
         eng.queue(m.queue()).wake_source(m.backend(), blocking);

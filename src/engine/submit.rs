@@ -388,9 +388,16 @@ fn hold_for(fe: &FdEntry, fdn: c_int, id: Option<FileId>, q: &Queue, backend: Ba
     Ok(h)
 }
 
-/// Makes sure queue `q`'s pool has a worker, for a request that goes to the workers.
+/// Makes sure queue `q`'s pool has a worker, for a request that goes to the workers. Asks the
+/// pool first, before looking the engine up again for the `'static` queue a start needs.
 fn worker_for(q: &Queue) -> Result<(), Errno> {
-    get().map_or(Ok(()), |e| e.queue(q.idx).pool.ensure_worker(e.queue(q.idx).host(e)))
+    if q.pool.has_worker() {
+        return Ok(());
+    }
+    get().map_or(Ok(()), |e| {
+        let q = e.queue(q.idx);
+        q.pool.ensure_worker(q.host(e))
+    })
 }
 
 /// Gives back the file a request held when its notification refused it (`e`, returned).

@@ -234,12 +234,11 @@ pub(crate) fn held_ok_recent(h: Held, t: Duration) -> bool {
 /// `dup` landing on our number exactly); `held_ok`'s `fstat` would not see that either when the
 /// two files are one inode. Async-signal-safe.
 pub(crate) fn held_same_stands(h: Held, fd: c_int) -> Option<bool> {
+    let Some(s) = slot(h.fd(), false) else { return Some(false) };
     let t = now();
-    let same = held_same(h, fd);
+    let same = same_in(s, h, fd);
     if same == Some(true) {
-        if let Some(s) = slot(h.fd(), false) {
-            stamp(s, h, t);
-        }
+        stamp(s, h, t);
     }
     same
 }
@@ -307,11 +306,16 @@ static DUPQ_OFF: AtomicU32 = AtomicU32::new(0);
 /// and where a seccomp profile denies `kcmp` (as container runtimes' profiles may) but allows
 /// `fcntl`, it saves the `statx` of each number that was asked instead.
 pub(crate) fn held_same(h: Held, fd: c_int) -> Option<bool> {
+    let Some(s) = slot(h.fd(), false) else { return Some(false) };
+    same_in(s, h, fd)
+}
+
+/// [`held_same`], `s` being `h`'s slot.
+fn same_in(s: &Slot, h: Held, fd: c_int) -> Option<bool> {
     let dupq = DUPQ_OFF.load(Relaxed) == 0;
     if !dupq && KCMP_OFF.load(Relaxed) != 0 {
         return None;
     }
-    let Some(s) = slot(h.fd(), false) else { return Some(false) };
     if s.state.load(Acquire) != h.generation() | SLOT_LIVE {
         return Some(false);
     }

@@ -33,7 +33,7 @@ mod handoff;
 mod park;
 pub(crate) use first::First;
 mod ready;
-pub(crate) use handoff::{spin_for, SPIN_SKIP};
+pub(crate) use handoff::{spin_for, Pushed, SPIN_SKIP};
 use handoff::{HeldWakes, Work};
 use ready::{attempt_ready, holds_its_file, iovecs, stream_transfer, transfer, Ready, Step, NO_IOVEC};
 
@@ -167,12 +167,12 @@ impl Pool {
 
     /// Queues `list` for the workers, and wakes one sleeping worker if no worker is active (at most
     /// one wake-up per push, none while a worker will look at the list anyway); if every active
-    /// worker is inside a request, arms the stall check (through `helper`), in case they block. Returns false (nothing
-    /// queued) if `blocking` is false and the work lock is busy. Async-signal-safe when not
-    /// `blocking`.
-    pub(crate) fn push(&self, list: &mut List, blocking: bool, helper: &Doorbell) -> bool {
+    /// worker is inside a request, arms the stall check (through `helper`), in case they block.
+    /// [`Pushed::Busy`] (nothing queued) if `blocking` is false and the work lock is busy.
+    /// Async-signal-safe when not `blocking`.
+    pub(crate) fn push(&self, list: &mut List, blocking: bool, helper: &Doorbell) -> Pushed {
         let g = if blocking { Some(self.work.lock()) } else { self.work.try_lock() };
-        let Some(mut g) = g else { return false };
+        let Some(mut g) = g else { return Pushed::Busy };
         while let Some(r) = list.pop_front() {
             // SAFETY: r is live and in flight (push's callers own what they queue); from here the
             // work list owns it.
@@ -181,8 +181,7 @@ impl Pool {
                 g.list.push_back(r);
             }
         }
-        self.hand_off(g, helper);
-        true
+        self.hand_off(g, helper)
     }
 
     /// Whether another worker should be started: work is queued, no worker will look at it
@@ -208,16 +207,6 @@ impl Pool {
     /// helper tries again.
     pub(crate) fn starved(&self) -> bool {
         self.count.load(Acquire) + self.starting.load(Acquire) == 0 && !self.work.lock().list.is_empty()
-    }
-
-    /// Makes sure the pool has a worker (started now if it has none); EAGAIN if none can be
-    /// started. Not async-signal-safe.
-    pub(crate) fn ensure_worker(&'static self, host: Host) -> Result<(), Errno> {
-        if self.count.load(Acquire) + self.starting.load(Acquire) > 0 || self.start_one(host, true) {
-            Ok(())
-        } else {
-            Err(Errno::EAGAIN)
-        }
     }
 
     /// Takes the request for another worker (the helper then calls [`Pool::grow`]).

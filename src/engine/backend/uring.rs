@@ -50,6 +50,11 @@ pub(crate) fn become_submitter() {
 /// interrupt of a running thread. A program thread must never be that thread, so it hands its
 /// requests to the helper (`Queue::defer`); requests, not wake-ups: a no-op or a cancellation it
 /// submits (`Ring::wake_waiters`, `Ring::submit_cancel`) ends inside its own `io_uring_enter`.
+///
+/// Out of line: inlined, the compiler computed the thread-local's address (a `__tls_get_addr`
+/// call in this shared library) at the top of `Batch::flush_runs`, for every batch, even one
+/// with no request for a ring.
+#[inline(never)]
 pub(crate) fn may_submit() -> bool {
     SUBMITTER.with(|s| s.get())
 }

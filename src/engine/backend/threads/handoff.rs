@@ -47,6 +47,7 @@ use core::time::Duration;
 
 use super::{Host, Pool, Worker};
 use crate::engine::request::{Completion, List, ReqPtr};
+use crate::errno::Errno;
 use crate::sys::{self, Doorbell, Guard};
 
 /// The work list and who will look at it, under one lock, so that a push knows whether it must
@@ -174,7 +175,34 @@ fn spin_done() {
     SPINNING.fetch_sub(1, Relaxed);
 }
 
+/// What [`Pool::push`] did with the work it was given.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Pushed {
+    /// Nothing queued: the work lock was busy and the caller would not wait for it.
+    Busy,
+    /// Queued, and a worker will look at it (woken, active, or asleep and to be woken).
+    Attended,
+    /// Queued, but no worker will look at it: the pool has none running or to wake; the pusher
+    /// starts one (`Pool::grow`) or asks the helper to.
+    Unattended,
+}
+
 impl Pool {
+    /// Whether the pool has a worker, running or starting (workers never exit).
+    pub(crate) fn has_worker(&self) -> bool {
+        self.count.load(Acquire) + self.starting.load(Acquire) > 0
+    }
+
+    /// Makes sure the pool has a worker (started now if it has none); EAGAIN if none can be
+    /// started. Not async-signal-safe.
+    pub(crate) fn ensure_worker(&'static self, host: Host) -> Result<(), Errno> {
+        if self.has_worker() || self.start_one(host, true) {
+            Ok(())
+        } else {
+            Err(Errno::EAGAIN)
+        }
+    }
+
     /// Under the work lock (`g`): chooses a sleeping worker to wake ([`Work::wake_one`]; with
     /// `force`, even if one is active), counts it active and sets its wake word, all in one
     /// critical section, so a worker whose timed sleep ends and that finds the word still 0
@@ -195,18 +223,28 @@ impl Pool {
 
     /// After work was added to the list under `g`: wakes one sleeping worker if no worker is active
     /// (none while a worker will look at the list anyway); if every active worker is inside a
-    /// request, arms the stall check (through `helper`), in case they block. Async-signal-safe.
-    pub(super) fn hand_off(&self, mut g: Guard<'_, Work>, helper: &Doorbell) {
+    /// request, arms the stall check (through `helper`), in case they block. Says whether a
+    /// worker will look at the list, judged under the same lock, so that the pusher need not take
+    /// it again to decide whether to start one. Async-signal-safe.
+    pub(super) fn hand_off(&self, mut g: Guard<'_, Work>, helper: &Doorbell) -> Pushed {
         self.pushes.fetch_add(1, Release);
         let wake = self.choose(&mut g, false);
         // Behind active workers that are all inside a request (none about to look at the list):
         // one of them may be stuck there.
         let behind = wake.is_none() && g.active > 0 && self.running.load(Acquire) >= g.active;
+        // Nobody woken, active or asleep: no worker will look at the list (an active worker looks
+        // at it under this lock before it sleeps, so one that is active now will see the work).
+        let unattended = wake.is_none() && g.active == 0 && g.asleep == 0 && !g.list.is_empty();
         drop(g);
         if let Some(w) = wake {
             self.wake(w);
         } else if behind {
             self.arm_stall(helper);
+        }
+        if unattended {
+            Pushed::Unattended
+        } else {
+            Pushed::Attended
         }
     }
 
