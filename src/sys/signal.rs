@@ -141,10 +141,12 @@ static NOSIGNAL: AtomicU8 = AtomicU8::new(0);
 /// if the mask cannot be changed.
 ///
 /// A kernel without the flag answers EOPNOTSUPP, as a FIFO does to `RWF_NOWAIT`: until a write
-/// with the flag has been answered otherwise (the kernel has it: from then on EOPNOTSUPP is the
-/// file's), an EOPNOTSUPP is asked again without the flag, and a file that then takes the
-/// write (or answers anything but EOPNOTSUPP) shows that the kernel lacks the flag, which is then
-/// never tried again.
+/// with the flag has been answered by the file itself (the kernel has it: from then on
+/// EOPNOTSUPP is the file's), an EOPNOTSUPP is asked again without the flag, and a file that then
+/// answers shows that the kernel lacks the flag, which is then never tried again. Only answers
+/// the kernel gives after it has accepted the flags teach anything ([`file_answered`]): a write
+/// to a read end (EBADF), of nothing (0) or from a bad iovec is refused or ended before the
+/// flags are looked at.
 ///
 /// # Safety
 /// `iov` points to `cnt` readable entries, each describing memory readable for the call.
@@ -158,7 +160,7 @@ pub(crate) unsafe fn pipe_write_quiet(fd: c_int, iov: *const libc::iovec, cnt: u
             raw(libc::SYS_pwritev2, [fd as usize, iov as usize, cnt, -1isize as usize, 0, nowait | RWF_NOSIGNAL])
         };
         if n != -(libc::EOPNOTSUPP as isize) {
-            if known == 0 {
+            if known == 0 && file_answered(n) {
                 NOSIGNAL.store(1, Relaxed);
             }
             return Some(n);
@@ -167,19 +169,29 @@ pub(crate) unsafe fn pipe_write_quiet(fd: c_int, iov: *const libc::iovec, cnt: u
             return Some(n);
         }
     }
-    // SAFETY: as above, without the flag.
+    // SAFETY: the kernel reads `cnt` iovecs at `iov` and the memory they describe, readable for
+    // the call (this function's contract); offset -1: the current position.
     let n = without_sigpipe(|| unsafe {
         raw(libc::SYS_pwritev2, [fd as usize, iov as usize, cnt, -1isize as usize, 0, nowait])
     })?;
-    if known == 0 && n != -(libc::EOPNOTSUPP as isize) {
+    if known == 0 && file_answered(n) {
         NOSIGNAL.store(2, Relaxed);
     }
     Some(n)
 }
 
+/// Whether a non-blocking pipe write's answer `n` came from the file, after the kernel accepted
+/// the call's flags: bytes written, EAGAIN (full) or EPIPE (no reader).
+fn file_answered(n: isize) -> bool {
+    n > 0 || n == -(libc::EAGAIN as isize) || n == -(libc::EPIPE as isize)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The tests that set what was learnt of the flag run one at a time.
+    static LEARNING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
     /// This thread's pending signals (its own and the process's).
     fn pending() -> u64 {
@@ -233,6 +245,7 @@ mod tests {
     /// `RWF_NOSIGNAL` (learnt, or taken as missing).
     #[test]
     fn a_quiet_pipe_write() {
+        let _one = LEARNING.lock().unwrap_or_else(|e| e.into_inner());
         for learnt in [0u8, 2, 0] {
             NOSIGNAL.store(learnt, Relaxed);
             let mut p = [0 as c_int; 2];
@@ -248,6 +261,33 @@ mod tests {
             assert_eq!(pending() & PIPE_BIT, 0);
             // SAFETY: our own write end.
             unsafe { libc::close(p[1]) };
+        }
+        NOSIGNAL.store(0, Relaxed);
+    }
+
+    /// Answers given before the kernel looks at the flags teach nothing: a write of nothing (0)
+    /// and a write to a read end (EBADF) leave the flag unknown; a write the pipe takes learns it.
+    #[test]
+    fn answers_before_the_flags_teach_nothing() {
+        let _one = LEARNING.lock().unwrap_or_else(|e| e.into_inner());
+        NOSIGNAL.store(0, Relaxed);
+        let mut p = [0 as c_int; 2];
+        // SAFETY: `p` has room for two descriptors.
+        assert_eq!(unsafe { libc::pipe(p.as_mut_ptr()) }, 0);
+        let empty = libc::iovec { iov_base: b"".as_ptr() as *mut _, iov_len: 0 };
+        // SAFETY: one iovec of no bytes.
+        assert_eq!(unsafe { pipe_write_quiet(p[1], &empty, 1) }, Some(0));
+        assert_eq!(NOSIGNAL.load(Relaxed), 0, "a write of nothing");
+        let iov = libc::iovec { iov_base: b"x".as_ptr() as *mut _, iov_len: 1 };
+        // SAFETY: one iovec describing a live constant; p[0] is our read end.
+        assert_eq!(unsafe { pipe_write_quiet(p[0], &iov, 1) }, Some(-(libc::EBADF as isize)));
+        assert_eq!(NOSIGNAL.load(Relaxed), 0, "a write to a read end");
+        // SAFETY: as above, to our write end.
+        assert_eq!(unsafe { pipe_write_quiet(p[1], &iov, 1) }, Some(1));
+        assert_ne!(NOSIGNAL.load(Relaxed), 0, "a write the pipe took teaches");
+        for fd in p {
+            // SAFETY: our own descriptors.
+            unsafe { libc::close(fd) };
         }
         NOSIGNAL.store(0, Relaxed);
     }
