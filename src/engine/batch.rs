@@ -146,8 +146,9 @@ impl<'e> Batch<'e> {
                 let mut l = List::new();
                 // SAFETY: r is live, ours (the backend did not take it) and in no list.
                 unsafe { l.push_back(r) };
-                q.pool.push(&mut l, true, &q.bell);
-                q.want_worker_if_needed();
+                if q.pool.push(&mut l, true, &q.bell) == Pushed::Unattended {
+                    q.want_worker_if_needed();
+                }
             } else {
                 // SAFETY: r is live, ours (the backend did not take it) and in no list.
                 unsafe { q.defer(r) };

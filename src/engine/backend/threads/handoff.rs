@@ -176,6 +176,7 @@ fn spin_done() {
 }
 
 /// What [`Pool::push`] did with the work it was given.
+#[must_use]
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Pushed {
     /// Nothing queued: the work lock was busy and the caller would not wait for it.

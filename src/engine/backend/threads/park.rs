@@ -7,7 +7,7 @@
 use core::ptr;
 use core::sync::atomic::Ordering::*;
 
-use super::{attempt_ready, Host, Pool, Step, Worker};
+use super::{attempt_ready, Host, Pool, Pushed, Step, Worker};
 use crate::abi::Aiocb;
 use crate::engine::request::{Completion, List, ReqPtr};
 use crate::sys::{self, Doorbell, ThreadAttr};
@@ -178,7 +178,8 @@ impl Pool {
                 g.list.push_back(r);
             }
         }
-        self.hand_off(g, helper);
-        self.want_worker(helper);
+        if self.hand_off(g, helper) == Pushed::Unattended {
+            self.want_worker(helper);
+        }
     }
 }
