@@ -58,7 +58,9 @@ impl Ctx {
         // SAFETY: the requests are live and accepted, their buffers valid while in flight, and
         // resfd an eventfd: our caller's contract, which is submit_all's.
         let n = unsafe { self.submit_all(reqs, resfd) }.unwrap_or(0);
-        self.inflight.fetch_sub((reqs.len() - n) as u32, AcqRel);
+        if n < reqs.len() {
+            self.inflight.fetch_sub((reqs.len() - n) as u32, AcqRel);
+        }
         n
     }
 
@@ -173,8 +175,8 @@ impl Ctx {
                     Err(_) => return total,
                 },
             };
-            self.inflight.fetch_sub(r as u32, AcqRel);
             if r != 0 {
+                self.inflight.fetch_sub(r as u32, AcqRel);
                 // Only reap-lock holders write it (the caller holds that lock).
                 self.reaped.store(self.reaped.load(Relaxed).wrapping_add(r as u32), Relaxed);
             }
