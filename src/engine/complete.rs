@@ -295,7 +295,8 @@ pub(crate) fn after_miss(eng: &Engine, q: &Queue, r: ReqPtr, blocking: bool) {
 /// its number names now, which must be the one the flush checked (`engine::deferred::issue`:
 /// the identity its descriptor's class was made for, a regular file or block device). A number
 /// closed since then and reopened as anything else ends the request with EBADF, untouched: a
-/// pipe or socket that took the number is never read. False if it finished `r` so.
+/// pipe or socket that took the number before this hold is not read (one that took it between
+/// the flush's check and its `io_submit` was: see `engine::deferred`). False if it finished `r` so.
 ///
 /// # Safety
 /// The caller owns `r`, live and in no list.

@@ -21,14 +21,16 @@
 //! distinct number in the batch, one `statx` checks that the number still names the file the
 //! class was made for (device, inode, type; a regular file or block device): an entry whose
 //! number no longer does ends with EBADF without touching anything, so a pipe or socket that took
-//! the number is never read. The flusher then reaps the completions itself (no hand-off), with the
+//! the number before that check is not read. Not seen: one that takes it between the check and
+//! the `io_submit` (the flush may run on another thread than the program's, the helper's or one
+//! in `aio_error`), which is then read; a miss's hold (`complete::after_miss`) has the same window. The flusher then reaps the completions itself (no hand-off), with the
 //! context's reap lock if it is free; if not, its holder reaps them, and the helper is asked to
 //! make sure ([`Pending::reap_wanted`](super::queue::pending::Pending::reap_wanted)).
 //!
 //! **Triggers.** (a) the batch is full (`pending::BATCH`); (b) the thread's next submission that is
 //! not deferred, `lio_listio`, `aio_fsync` (through its submission) and `aio_cancel` (every queue)
-//! flush first; (c) `aio_error`, `aio_return` and `aio_suspend` on a request that is still in
-//! progress flush its queue (a try-lock: async-signal-safe); (d) the queue's helper flushes a
+//! flush first; (c) `aio_error` and `aio_suspend` on a request that is still in progress flush
+//! its queue (a try-lock: async-signal-safe); (d) the queue's helper flushes a
 //! batch that was already pending at its previous tick ([`tick`], every [`TICK`]), so a read the
 //! program never asks about is issued within two ticks. The helper ticks while deferrals happen
 //! and for [`IDLE_TICKS`] ticks after the last one; a deferral into an empty batch wakes it only
