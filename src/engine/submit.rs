@@ -108,14 +108,22 @@ pub(crate) unsafe fn accept<'e>(
 /// to [`accept_engine`], which fails it).
 #[inline(always)]
 fn read_here(eng: &Engine, req: &Req<'_>, op: Op, file_pos: bool) -> (Option<isize>, bool) {
-    if !file_pos && eng.config.queue.forced.is_none() && (req.offset() | req.nbytes() as i64) >= 0 {
-        if let Some(fe) = eng.fds.get(req.fd()) {
-            if inline::eligible(op, fe.class_hint(), eng.config.queue.forced) {
-                return (inline::try_read(fe, req.fd(), op, req), true);
-            }
-        }
+    match page_cache_entry(eng, req, op, file_pos) {
+        Some(fe) => (inline::try_read(fe, req.fd(), op, req), true),
+        None => (None, false),
     }
-    (None, false)
+}
+
+/// The entry of a request's number if the request may be served from the page cache on the
+/// caller's thread, by the number's last class: an explicit offset, no forced engine, a
+/// non-negative offset and length (else left to [`accept_engine`], which fails it), and a class
+/// `inline::eligible` takes.
+#[inline(always)]
+fn page_cache_entry<'e>(eng: &'e Engine, req: &Req<'_>, op: Op, file_pos: bool) -> Option<&'e FdEntry> {
+    if file_pos || eng.config.queue.forced.is_some() || (req.offset() | req.nbytes() as i64) < 0 {
+        return None;
+    }
+    eng.fds.get(req.fd()).filter(|fe| inline::eligible(op, fe.class_hint(), None))
 }
 
 /// What [`serve_here`] did.
@@ -146,24 +154,18 @@ pub(crate) unsafe fn serve_here(eng: &Engine, r: ReqPtr, op: Op, file_pos: bool)
         return Here::InFlight;
     }
     // `read_here`, with the choice to defer it first.
-    if !file_pos && eng.config.queue.forced.is_none() && (req.offset() | req.nbytes() as i64) >= 0 {
-        if let Some(fe) = eng.fds.get(req.fd()) {
-            if inline::eligible(op, fe.class_hint(), None) {
-                if deferred::wants(fe, r) {
-                    return Here::Defer(fe);
-                }
-                return match inline::try_read(fe, req.fd(), op, &req) {
-                    Some(n) => {
-                        req.done_at_once(Meta::new(0, Backend::Threads, Op::Read), n);
-                        eng.done.notify_all();
-                        Here::Done
-                    }
-                    None => Here::Engine { tried: true },
-                };
-            }
-        }
+    let Some(fe) = page_cache_entry(eng, &req, op, file_pos) else { return Here::Engine { tried: false } };
+    if deferred::wants(fe, r) {
+        return Here::Defer(fe);
     }
-    Here::Engine { tried: false }
+    match inline::try_read(fe, req.fd(), op, &req) {
+        Some(n) => {
+            req.done_at_once(Meta::new(0, Backend::Threads, Op::Read), n);
+            eng.done.notify_all();
+            Here::Done
+        }
+        None => Here::Engine { tried: true },
+    }
 }
 
 /// [`accept`] of a request not served on the caller's thread (`tried`: already attempted there
