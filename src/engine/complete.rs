@@ -12,7 +12,6 @@ use super::core::Engine;
 use super::fd;
 use super::fd::table::{kind, FdEntry};
 use super::group::Group;
-use super::inline::SKIP_AFTER_MISS;
 use super::queue::Queue;
 use super::request::{free_job, Backend, Completion, Completions, Meta, Phase, Req, ReqPtr, State};
 use super::stats::Served;
@@ -118,6 +117,10 @@ impl Hits {
     fn uncount(&mut self, eng: &Engine, q: &Queue, blocking: bool) {
         // SAFETY: entries of the fd table are never freed while the engine lives.
         if let Some(fe) = unsafe { self.fe.as_ref() } {
+            // A run of hits ends a run of misses (`inline::deferred_missed`).
+            if fe.defer_misses.load(core::sync::atomic::Ordering::Relaxed) != 0 {
+                fe.defer_misses.store(0, core::sync::atomic::Ordering::Relaxed);
+            }
             if self.n != 0 && fe.order.complete_plain(self.generation, self.n) {
                 fd::kick(eng, q.idx, fe, blocking);
             }
@@ -256,6 +259,10 @@ unsafe fn finish_deferred(eng: &Engine, q: &Queue, r: ReqPtr, res: isize, blocki
     debug_assert!(req.job().is_null() && req.group().is_null() && req.held().is_none() && !m.watched());
     req.publish(res);
     if let Some(fe) = eng.fds.get(fdn) {
+        // A hit ends a run of misses (`inline::deferred_missed`).
+        if fe.defer_misses.load(core::sync::atomic::Ordering::Relaxed) != 0 {
+            fe.defer_misses.store(0, core::sync::atomic::Ordering::Relaxed);
+        }
         fd::completed(eng, q.idx, fe, m, blocking);
     }
     eng.done.notify_all();
@@ -264,16 +271,17 @@ unsafe fn finish_deferred(eng: &Engine, q: &Queue, r: ReqPtr, res: isize, blocki
 
 /// Sends deferred read `r` (reaped, owned by the caller, in no list), which the page cache did not
 /// serve, on to the workers, once: it no longer reads without waiting. The next reads on its
-/// number skip the page-cache attempt (`inline::SKIP_AFTER_MISS`), so a cold file does not pay a
-/// useless `io_submit` per read. Where the caller may not wait for a lock (a signal handler),
-/// the helper does it ([`ready_to_reissue`]).
+/// number skip the page-cache attempt (`inline::SKIP_AFTER_MISS`) once several missed in a row
+/// (`inline::deferred_missed`), so a cold file does not pay a useless `io_submit` per read, and a
+/// cached file that lost a page does not send the reads after it to the workers. Where the
+/// caller may not wait for a lock (a signal handler), the helper does it ([`ready_to_reissue`]).
 #[cold]
 #[inline(never)]
 pub(crate) fn after_miss(eng: &Engine, q: &Queue, r: ReqPtr, blocking: bool) {
     // SAFETY: the caller owns r, live until finished.
     let req = unsafe { r.get() };
     if let Some(fe) = eng.fds.get(req.fd()) {
-        fe.inline_skip.store(SKIP_AFTER_MISS, core::sync::atomic::Ordering::Relaxed);
+        super::inline::deferred_missed(fe);
     }
     req.set_backend(Backend::Threads);
     if !blocking {

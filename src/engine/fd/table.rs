@@ -79,6 +79,9 @@ pub(crate) struct FdEntry {
     /// Reads on this number still to be tried at once rather than deferred, after a flush found
     /// only one of its reads in the batch (see `engine::deferred::wants`).
     pub(crate) defer_skip: AtomicU32,
+    /// Deferred reads on this number that missed the page cache since the last of its deferred
+    /// reads that hit it (see `engine::inline::MISSES_BEFORE_SKIP`). Only a hint (relaxed).
+    pub(crate) defer_misses: AtomicU32,
 }
 
 impl FdEntry {
@@ -98,6 +101,7 @@ impl FdEntry {
             size_seen: AtomicU64::new(0),
             last_read: AtomicUsize::new(0),
             defer_skip: AtomicU32::new(0),
+            defer_misses: AtomicU32::new(0),
         }
     }
 
