@@ -36,7 +36,7 @@ use super::request::{Backend, Op, Req, Span};
 use crate::sys;
 
 /// Reads sent straight to the engine after one found nothing cached.
-pub(crate) const SKIP_AFTER_MISS: u32 = 16;
+pub(crate) const SKIP_AFTER_MISS: u16 = 16;
 
 /// Deferred reads on a number that missed the page cache, with none of its deferred reads
 /// hitting it in between, after which its next reads skip the page cache
@@ -48,7 +48,7 @@ pub(crate) const SKIP_AFTER_MISS: u32 = 16;
 /// `aio_read`, `aio_suspend`, `aio_error`, `aio_return` at depth 64 with 64 pages evicted: 492 to
 /// 2,318 instructions per request from run to run, 580 to 594 with this rule). A cold file
 /// misses every read of a batch, and still skips after the first few.
-pub(crate) const MISSES_BEFORE_SKIP: u32 = 8;
+pub(crate) const MISSES_BEFORE_SKIP: u16 = 8;
 
 /// Counts a miss of a deferred read (`engine::deferred`) on number entry `fe`
 /// (`complete::after_miss`): the number's reads skip the page cache once [`MISSES_BEFORE_SKIP`]
