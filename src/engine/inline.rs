@@ -82,9 +82,12 @@ pub(crate) fn eligible(op: Op, k: u32, forced: Option<Backend>) -> bool {
 /// writes them again).
 #[inline(always)]
 pub(crate) fn try_read(fe: &FdEntry, fd: i32, op: Op, req: &Req<'_>) -> Option<isize> {
-    if fe.inline_skip.load(Relaxed) != 0 {
-        // Racy on purpose: concurrent readers may skip one more or one fewer.
-        fe.inline_skip.fetch_sub(1, Relaxed);
+    let skip = fe.inline_skip.load(Relaxed);
+    if skip != 0 {
+        // Racy on purpose: concurrent readers may skip one more or one fewer. A load and a store,
+        // not a `fetch_sub`: two readers that both saw 1 would take the count below zero, to
+        // 65,535 skipped attempts; a lost store costs at most one.
+        fe.inline_skip.store(skip - 1, Relaxed);
         return None;
     }
     match sys::status_flags(fd) {
