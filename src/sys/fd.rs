@@ -22,7 +22,8 @@
 //! What remains is the window of one system call between a check and the use; it matters only if
 //! another thread of the program closes our number and opens another file at exactly that number
 //! in between, which after `closefrom` takes as many `open` calls as there are free numbers below
-//! ours.
+//! ours. We never do so ourselves: a new descriptor of ours never stays at a number lost while a
+//! request held it ([`dupfd_clear`]), though that is the lowest free high number.
 
 use core::ffi::c_int;
 use core::ptr;
@@ -132,13 +133,36 @@ fn dupfd(fd: c_int, min: c_int) -> Result<c_int, Errno> {
 /// failure at it (EINVAL: the base is above a lowered limit; EMFILE: nothing free above it) reads
 /// the limit again before trying lower.
 pub(crate) fn dup_high(fd: c_int) -> Result<c_int, Errno> {
-    dupfd(fd, high_base()).or_else(|e| {
+    dupfd_clear(fd, high_base()).or_else(|e| {
         if e == Errno::EBADF {
             return Err(e);
         }
         HIGH_BASE.store(0, Relaxed);
-        dupfd(fd, high_base()).or_else(|e| if e == Errno::EBADF { Err(e) } else { dupfd(fd, 3) })
+        dupfd_clear(fd, high_base()).or_else(|e| if e == Errno::EBADF { Err(e) } else { dupfd_clear(fd, 3) })
     })
+}
+
+/// How many numbers one new descriptor of ours passes over at most (see [`dupfd_clear`]).
+const BURY_MAX: usize = 64;
+
+/// [`dupfd`], never at a number a request of ours may still use: one that the program closed
+/// behind our back (`closefrom`, `dup2` over it) while a request held its file there
+/// (`held::lost_while_held`). Such a request checks its number before each use, but a check and
+/// its use are two system calls (and a worker's file transfer may rely on a check up to
+/// `held::CHECK_STANDS` old): had we put a new descriptor of ours at that number in between, a
+/// file read or write, or a stream transfer, would have reached another file (measured:
+/// c-tests/closefrom_every_kind.c, several times per run, since the lost numbers are exactly the
+/// lowest free high numbers where every new descriptor of ours goes). So that number gets a
+/// placeholder on which every transfer fails with EBADF (`held::bury`, which the request's
+/// completion turns into ECANCELED: it never touched its file), and the search goes on above.
+fn dupfd_clear(fd: c_int, min: c_int) -> Result<c_int, Errno> {
+    for _ in 0..BURY_MAX {
+        let x = dupfd(fd, min)?;
+        if !super::held::lost_while_held(x) || !super::held::bury(x) {
+            return Ok(x);
+        }
+    }
+    dupfd(fd, min)
 }
 
 /// Moves a descriptor we just created out of the low range and returns its number (the old one
@@ -147,7 +171,7 @@ pub(crate) fn move_high(fd: c_int) -> c_int {
     if fd >= high_base() {
         return fd;
     }
-    match dupfd(fd, high_base()) {
+    match dupfd_clear(fd, high_base()) {
         Ok(h) => {
             close(fd);
             h

@@ -4,7 +4,7 @@
 //! lock on its file (`super::lock`). Why a request holds its file, not a number: see
 //! docs/ARCHITECTURE.md, Descriptors, and the top of `super::fd`.
 
-use core::ffi::c_int;
+use core::ffi::{c_int, c_long};
 use core::ptr;
 use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
 use core::time::Duration;
@@ -25,6 +25,8 @@ pub(crate) struct Held(u32);
 
 const HELD_MAX: usize = (1 << 24) - 2;
 const SLOT_LIVE: u32 = 1 << 8;
+/// The number holds a placeholder of ours ([`bury`]), not a held file.
+const SLOT_TOMB: u32 = 1 << 9;
 
 impl Held {
     /// The packed word (never 0).
@@ -57,6 +59,10 @@ struct Slot {
     /// time (ns, CLOCK_MONOTONIC) read *before* the check, shifted left by 8, with the slot
     /// generation the check was made for in the low 8 bits (0: never).
     checked: AtomicU64,
+    /// An older generation of the number lost while held (`bury`): that generation + 1 until its
+    /// holder gives it up (`drop_held`), 0 when none. While it is set the number is given to no
+    /// new descriptor of ours.
+    debt: AtomicU32,
 }
 
 const CHUNK: usize = 1024;
@@ -84,6 +90,7 @@ fn slot(fd: c_int, make: bool) -> Option<&'static Slot> {
                 format: AtomicU32::new(0),
                 state: AtomicU32::new(0),
                 checked: AtomicU64::new(0),
+                debt: AtomicU32::new(0),
             })
             .collect();
         let fresh = Box::into_raw(fresh) as *mut Slot;
@@ -246,6 +253,97 @@ pub(crate) fn held_same_stands(h: Held, fd: c_int) -> Option<bool> {
 /// Records that `h`'s number was found to name its file by a check started at `t`.
 fn stamp(s: &Slot, h: Held, t: Duration) {
     s.checked.store((t.as_nanos() as u64) << 8 | h.generation() as u64, Release);
+}
+
+/// Whether number `x`, which the kernel just gave us for a new descriptor, is one the program
+/// closed behind our back while a request held its file there: its slot is still live (we clear
+/// that before we close a number ourselves, `drop_held`), or a generation lost so is still owed
+/// (see [`bury`]). Such a request may be between its check of the number and its use of it (see
+/// `fd::dupfd_clear`). Async-signal-safe.
+pub(crate) fn lost_while_held(x: c_int) -> bool {
+    slot(x, false).is_some_and(|s| s.state.load(Acquire) & SLOT_LIVE != 0 || s.debt.load(Acquire) != 0)
+}
+
+/// Replaces the descriptor we just made at `x`, a number lost while held
+/// ([`lost_while_held`]), by a placeholder: an `O_PATH` descriptor, through which every read,
+/// write, fsync, poll or `epoll_ctl` fails with EBADF (which `finish` turns into ECANCELED: the
+/// request never touched its file, `held_refuses` says no for a slot that moved on). The slot's
+/// generation moves on first, so the old holders' next check fails and their release closes
+/// nothing. The placeholder stays until that holder gives the generation up (`drop_held`: no
+/// request uses the number then), and while it has not, a number the program frees again (its
+/// next `closefrom`) gets a placeholder again; a fork child lets go of them
+/// (`release_all_inherited`). At most one per number lost while held. False
+/// (the caller keeps its descriptor at `x`) if the slot already moved on or no placeholder can be
+/// had. Not async-signal-safe (may open the placeholder's file).
+pub(crate) fn bury(x: c_int) -> bool {
+    let Some(s) = slot(x, false) else { return false };
+    let st = s.state.load(Acquire);
+    let owed = s.debt.load(Acquire);
+    if st & SLOT_LIVE != 0 {
+        // Its holder still uses this generation: owed until it gives it up (`drop_held`).
+        // Recorded before the generation moves on, so that give-up cannot miss it.
+        s.debt.store((st & 0xff) + 1, Release);
+    } else if owed == 0 {
+        return false;
+    }
+    if s.state.compare_exchange(st, ((st + 1) & 0xff) | SLOT_TOMB, AcqRel, Acquire).is_err() {
+        if st & SLOT_LIVE != 0 {
+            // Given up meanwhile: nothing is owed.
+            let _ = s.debt.compare_exchange((st & 0xff) + 1, owed, AcqRel, Acquire);
+        }
+        return false;
+    }
+    s.checked.store(0, Relaxed);
+    let Some(p) = placeholder() else { return false };
+    // SAFETY: dup3 takes no pointers; `x` holds the descriptor our caller just made, which
+    // nobody else knows (it is replaced, atomically), and `p` is an O_PATH descriptor.
+    let r = unsafe { libc::syscall(libc::SYS_dup3, p, x, libc::O_CLOEXEC) };
+    r == x as c_long
+}
+
+/// The O_PATH descriptor placeholders are duplicated from (-1: none yet).
+static PLACEHOLDER: AtomicI32 = AtomicI32::new(-1);
+
+/// Whether `fd` is an O_PATH descriptor (harmless to duplicate as a placeholder, whoever's it is).
+fn is_opath(fd: c_int) -> bool {
+    fd >= 0 && fcntl0(fd, libc::F_GETFL) & libc::O_PATH != 0
+}
+
+/// [`PLACEHOLDER`], made (an O_PATH descriptor of `/`, moved above the low range) if it is not
+/// there or the program closed it.
+fn placeholder() -> Option<c_int> {
+    let p = PLACEHOLDER.load(Acquire);
+    if is_opath(p) {
+        return Some(p);
+    }
+    // SAFETY: a NUL-terminated path, live for the call.
+    let low = unsafe {
+        libc::syscall(
+            libc::SYS_openat,
+            libc::AT_FDCWD as c_long,
+            c"/".as_ptr(),
+            (libc::O_PATH | libc::O_CLOEXEC) as c_long,
+        )
+    } as c_int;
+    if low < 0 {
+        return None;
+    }
+    // Above the low range (the numbers a program reuses first); at a lost number it is a
+    // placeholder there too.
+    let high = fcntl1(low, libc::F_DUPFD_CLOEXEC, 64.min(low + 64));
+    let keep = if high >= 0 {
+        close(low);
+        high
+    } else {
+        low
+    };
+    match PLACEHOLDER.compare_exchange(p, keep, AcqRel, Acquire) {
+        Ok(_) => Some(keep),
+        Err(other) => {
+            close(keep);
+            is_opath(other).then_some(other)
+        }
+    }
 }
 
 /// Whether the open file `h` duplicated refuses `write` (true), `read` (false) or, for None, an
@@ -425,8 +523,20 @@ pub(crate) fn release_checked(h: Held) {
 /// Closes (if `ours`) and forgets `h`.
 fn drop_held(h: Held, ours: bool) {
     if let Some(s) = slot(h.fd(), false) {
-        if s.state.compare_exchange(h.generation() | SLOT_LIVE, h.generation(), AcqRel, Acquire).is_ok() && ours {
-            close(h.fd());
+        if s.state.compare_exchange(h.generation() | SLOT_LIVE, h.generation(), AcqRel, Acquire).is_ok() {
+            if ours {
+                close(h.fd());
+            }
+        } else if s.debt.compare_exchange(h.generation() + 1, 0, AcqRel, Acquire).is_ok() {
+            // The number was lost while held, and this was its last user: its placeholder, if
+            // still there (the program may have closed it), is no longer needed (see `bury`).
+            let st = s.state.load(Acquire);
+            if st & SLOT_TOMB != 0
+                && s.state.compare_exchange(st, st & 0xff, AcqRel, Acquire).is_ok()
+                && is_opath(h.fd())
+            {
+                close(h.fd());
+            }
         }
     }
 }
@@ -449,6 +559,10 @@ pub(crate) fn sweep_kept() {
 /// requests that held them are the parent's). Async-signal-safe.
 pub(crate) fn release_all_inherited() {
     lock::forget_all();
+    let p = PLACEHOLDER.swap(-1, AcqRel);
+    if is_opath(p) {
+        close(p);
+    }
     OWN_PID.store(0, Relaxed);
     for (c, chunk) in REGISTRY.iter().enumerate() {
         let p = chunk.load(Acquire);
@@ -461,6 +575,14 @@ pub(crate) fn release_all_inherited() {
             let st = s.state.load(Acquire);
             if st & SLOT_LIVE != 0 {
                 release(Held(((c * CHUNK + i) as u32 + 1) | (st & 0xff) << 24));
+            }
+            s.debt.store(0, Release);
+            let st = s.state.load(Acquire);
+            if st & SLOT_TOMB != 0 {
+                let x = (c * CHUNK + i) as c_int;
+                if s.state.compare_exchange(st, st & 0xff, AcqRel, Acquire).is_ok() && is_opath(x) {
+                    close(x);
+                }
             }
         }
     }
@@ -503,6 +625,37 @@ mod tests {
         release(h2);
         assert!(!held_ok(h2));
         for fd in [r, w, r2, w2, h.fd()] {
+            close(fd);
+        }
+    }
+
+    /// A number the program closed behind our back while a request held its file there is not
+    /// given to a new descriptor of ours (a request between its check and its use would reach
+    /// that one): it gets a placeholder, through which a read fails with EBADF, until the old
+    /// holder gives it up.
+    #[test]
+    fn a_number_lost_while_held_gets_a_placeholder() {
+        let (r, w) = pipe();
+        let h = hold(r, file_id(r).unwrap()).unwrap();
+        close(h.fd()); // the program's closefrom
+        assert!(lost_while_held(h.fd()));
+        let (r2, w2) = pipe();
+        let h2 = hold(r2, file_id(r2).unwrap()).unwrap();
+        assert_ne!(h2.fd(), h.fd());
+        // Whichever of ours made a descriptor at the number first (another test, in parallel,
+        // may have) put the placeholder there.
+        if is_opath(h.fd()) {
+            let mut b = 0u8;
+            // SAFETY: a one-byte read into a live local.
+            let n = unsafe { libc::read(h.fd(), &mut b as *mut u8 as *mut libc::c_void, 1) };
+            assert!(n == -1 && Errno::last() == Errno::EBADF);
+            assert!(!held_ok(h) && lost_while_held(h.fd()), "owed until its holder gives it up");
+            // The holder gives it up: the placeholder goes, the number is free for us again.
+            release(h);
+            assert!(!lost_while_held(h.fd()));
+        }
+        release(h2);
+        for fd in [r, w, r2, w2] {
             close(fd);
         }
     }
