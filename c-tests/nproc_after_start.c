@@ -162,16 +162,16 @@ static int body(void)
 
 int main(void)
 {
-    /* KNOWN BUG, reported for routing (session 8): under AIO_RS_BACKEND=uring a buffered write
-     * accepted while threads cannot be made never completes while the limit stands: io_uring
-     * runs it in an io-wq worker, whose creation RLIMIT_NPROC refuses, so the kernel ends it with
-     * ECANCELED; complete::handle takes that for a thread exit and issues it again from the
-     * helper to the ring, which cancels it again (a request every 50 ms or so). Skipped there
-     * until fixed, so the suite stays green. */
+    /* KNOWN LIMIT (session 8): under AIO_RS_BACKEND=uring a buffered write accepted while
+     * threads cannot be made waits until one can: io_uring runs it in an io-wq worker, whose
+     * creation RLIMIT_NPROC refuses, so the kernel ends it ECANCELED; complete::handle then
+     * hands it to the library's workers (before, it gave it to the ring again, every 50 ms or
+     * so), and none can be started either. Skipped there until something runs it (or refuses
+     * it at submission). */
     const char *be = getenv("AIO_RS_BACKEND");
     if (be && strcmp(be, "uring") == 0 && is_aio_rs((void *)aio_read))
-        skip("known bug under AIO_RS_BACKEND=uring (io-wq cannot create a worker: ECANCELED, "
-             "issued again forever)");
+        skip("known limit under AIO_RS_BACKEND=uring (io-wq cannot create a worker: the write "
+             "waits for one of the library's workers, which cannot be made either)");
     if (geteuid() != 0)
         return body();
     /* root ignores RLIMIT_NPROC: run as nobody in a child */

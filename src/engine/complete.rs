@@ -221,8 +221,17 @@ fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
         //   outlive their thread, so it is issued again, by number (a known limit, see
         //   docs/ARCHITECTURE.md: holding a duplicate costs the fast path two `fstat`s and a
         //   `dup`, more than the request itself).
+        //
+        // A request that holds its file goes to the workers this time, not to the ring again:
+        // only helper threads submit to a ring (`uring::may_submit`) and they never exit, so the
+        // likelier cause is that io_uring could not run it at all (its io-wq cannot make a worker
+        // while RLIMIT_NPROC is reached: the ring ended the same requests ECANCELED every time it
+        // was given them, for as long as the limit stood; c-tests/nproc_after_start.c).
         let reissue = req.held().is_some() || (!m.stream() && !eng.fd_cancel_since(req.cancel_mark()));
         if reissue {
+            if req.held().is_some() {
+                req.set_backend(Backend::Threads);
+            }
             // SAFETY: the reaper owns r, live and in no list.
             unsafe { q.defer(r) };
             q.wake();
