@@ -57,6 +57,10 @@ struct Slot {
     /// time (ns, CLOCK_MONOTONIC) read *before* the check, shifted left by 8, with the slot
     /// generation the check was made for in the low 8 bits (0: never).
     checked: AtomicU64,
+    /// The slot generation with `SLOT_LIVE` once [`held_ok`] found the duplicate to name the file
+    /// whose identity is recorded (0: not yet): from then on `ident` and `format` are those of the
+    /// duplicate's own open file, which nobody but us can change (see [`held_file`]).
+    verified: AtomicU32,
 }
 
 const CHUNK: usize = 1024;
@@ -84,6 +88,7 @@ fn slot(fd: c_int, make: bool) -> Option<&'static Slot> {
                 format: AtomicU32::new(0),
                 state: AtomicU32::new(0),
                 checked: AtomicU64::new(0),
+                verified: AtomicU32::new(0),
             })
             .collect();
         let fresh = Box::into_raw(fresh) as *mut Slot;
@@ -144,8 +149,10 @@ fn hold_with(fd: c_int, id: FileId, flags: Option<c_int>) -> Result<Held, Errno>
     // caller knows them, are our duplicate's, read through the number we just made (nobody else
     // can have closed it yet without also making the first check of it fail, see above).
     let generation = (s.state.load(Acquire) + 1) & 0xff;
-    // No check stands for the new generation yet (`held_ok_recent`).
+    // No check stands for the new generation yet (`held_ok_recent`), and its identity is the
+    // caller's reading of the number, not yet of the duplicate (`held_file`).
     s.checked.store(0, Relaxed);
+    s.verified.store(0, Relaxed);
     s.ident.store(id.ident, Relaxed);
     s.flags.store(flags.unwrap_or_else(|| fcntl0(x, libc::F_GETFL).max(0)), Relaxed);
     s.format.store(id.format, Relaxed);
@@ -178,8 +185,31 @@ pub(crate) fn held_ok(h: Held) -> bool {
     let ok = file_id(h.fd()).is_ok_and(|id| id.ident == s.ident.load(Relaxed));
     if ok {
         stamp(s, h, t);
+        s.verified.store(h.generation() | SLOT_LIVE, Relaxed);
     }
     ok
+}
+
+/// What the open file behind `h` is: its identity and type (`FileId`, without a size) and its
+/// open flags (read when the duplicate was made), known for certain, not as the caller's number
+/// was read before the `dup`: a duplicate whose identity [`held_ok`] has not confirmed yet is
+/// checked first (one `fstat`, once per duplicate). None if `h` is no longer ours, or its number
+/// names another file than recorded (taken from us). Async-signal-safe.
+///
+/// Why it can be relied on afterwards: the open file a descriptor of ours names never changes
+/// while we hold it; only the program closing our number and putting another file there (a
+/// known limit for every duplicate we hold, docs/ARCHITECTURE.md) could.
+pub(crate) fn held_file(h: Held) -> Option<(FileId, c_int)> {
+    let s = slot(h.fd(), false)?;
+    let live = h.generation() | SLOT_LIVE;
+    if s.verified.load(Relaxed) != live && !held_ok(h) {
+        return None;
+    }
+    if s.state.load(Acquire) != live {
+        return None;
+    }
+    let id = FileId { ident: s.ident.load(Relaxed), format: s.format.load(Relaxed), size: 0 };
+    Some((id, s.flags.load(Relaxed)))
 }
 
 /// How long a check of a held number by [`held_ok`] stands for the next use by
