@@ -177,18 +177,10 @@ impl Pending {
         &self.reap_wanted
     }
 
-    /// `n` deferred reads are about to go into the kernel AIO context: counted before
-    /// `io_submit`, since a reaper may take their completions as soon as it returns; those the
-    /// kernel did not take are then given back ([`Pending::unsent`]).
+    /// `n` deferred reads went into the kernel AIO context (see `engine::deferred::issue` for
+    /// why this is counted after the `io_submit`).
     pub(crate) fn sent(&self, n: usize) {
         self.out.fetch_add(n as u32, SeqCst);
-    }
-
-    /// `n` of the reads counted by [`Pending::sent`] were not taken by the kernel.
-    pub(crate) fn unsent(&self, n: usize) {
-        if n != 0 {
-            self.out.fetch_sub(n as u32, SeqCst);
-        }
     }
 
     /// The completion of one of them was reaped.
