@@ -6,10 +6,10 @@ use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
 
 use super::ordering::OrderState;
-
-mod holds;
 use crate::errno::Errno;
 use crate::sys::{self, FileId, Held, Linked, Lock, Stack};
+
+mod holds;
 use holds::KEPT_ROOM;
 
 /// Classification bits cached in `FdEntry::info`.

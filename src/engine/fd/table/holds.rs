@@ -100,3 +100,38 @@ impl FdTable {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys;
+    use core::sync::atomic::Ordering::SeqCst;
+    use std::os::fd::AsRawFd;
+
+    /// A batch's later reads take their part of the first one's hold without a check; the hits
+    /// give theirs up together, the last part keeps the duplicate for the next batch, listed even
+    /// where nothing may be allocated (the list's spare room), until let go.
+    #[test]
+    fn later_reads_share_the_hold_and_give_it_up_together() {
+        let path = std::env::temp_dir().join(format!("aio-rs-holds-{}", std::process::id()));
+        let f = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let fd = f.as_raw_fd();
+        let t = FdTable::new();
+        let e = t.entry(fd).unwrap();
+        let h = e.hold(fd).unwrap();
+        assert!(e.is_shared(h));
+        assert!(e.add_users(h, 3));
+        assert_eq!(e.shared.load(SeqCst) as u32, 4);
+        let (id, _) = sys::held_file(h).unwrap();
+        assert_eq!(id.ident, sys::file_id(fd).unwrap().ident);
+        t.release_holds(e, h, 3, false);
+        assert!(e.is_shared(h), "one part left");
+        t.release_holds(e, h, 1, false);
+        assert!(!e.is_shared(h) && sys::held_ok(h), "kept for the next batch");
+        assert!(!e.add_users(h, 1), "no part may be added to a kept one without a check");
+        assert_eq!(e.kept_listed.load(SeqCst), 1, "listed without allocating");
+        t.let_go_kept();
+        assert!(!sys::held_ok(h) && e.shared.load(SeqCst) == 0, "let go");
+    }
+}
