@@ -10,13 +10,13 @@
 use super::batch::Batch;
 use super::core::Engine;
 use super::fd;
-use super::fd::table::{kind, FdEntry};
+use super::fd::table::FdEntry;
 use super::group::Group;
 use super::queue::Queue;
 use super::request::{free_job, Backend, Completion, Completions, Meta, Phase, Req, ReqPtr, State};
 use super::stats::Served;
 use crate::notify::{self, Notify};
-use crate::sys;
+use crate::sys::{self, Held};
 
 /// The workers' completions (a blocking context).
 impl Completions for Engine {
@@ -62,7 +62,7 @@ pub(crate) unsafe fn reap_source(eng: &Engine, q: &Queue, k: Backend, blocking: 
 /// # Safety
 /// The caller holds the context's reap lock.
 pub(crate) unsafe fn reap_deferred(eng: &Engine, q: &Queue, blocking: bool) {
-    let mut hits = Hits { fe: core::ptr::null(), generation: 0, n: 0, all: 0 };
+    let mut hits = Hits { fe: core::ptr::null(), generation: 0, held: 0, n: 0, all: 0 };
     let mut on = |c| match c {
         // SAFETY: the user_data of a request is its aiocb, live until we finish it; ours.
         Completion::Request(r, res) if unsafe { r.get() }.meta().nowait() && !missed(&unsafe { r.get() }, res) => {
@@ -77,13 +77,15 @@ pub(crate) unsafe fn reap_deferred(eng: &Engine, q: &Queue, blocking: bool) {
 }
 
 /// Deferred reads the page cache served, finished by one reap ([`reap_deferred`]): what
-/// [`finish_deferred`] does per request after publishing (the fd's count, `Pending`'s count of
-/// reads out, waking sleepers) is done once per run of reads counted in one generation of one
-/// number, and once per reap.
+/// [`finish_deferred`] does per request after publishing (the fd's count, the hold on its file,
+/// `Pending`'s count of reads out, waking sleepers) is done once per run of reads counted in one
+/// generation of one number and holding one duplicate, and once per reap.
 struct Hits {
-    /// The number entry and generation of the current run, and how many reads it has.
+    /// The number entry, generation and duplicate (`Held` word) of the current run, and how many
+    /// reads it has.
     fe: *const FdEntry,
     generation: u32,
+    held: u32,
     n: u32,
     /// Reads finished by this reap.
     all: u32,
@@ -98,40 +100,50 @@ impl Hits {
     unsafe fn finish(&mut self, eng: &Engine, q: &Queue, r: ReqPtr, res: isize, blocking: bool) {
         // SAFETY: the caller owns r until publish.
         let req = unsafe { r.get() };
-        let (m, fdn) = (req.meta(), req.fd());
-        debug_assert!(req.job().is_null() && req.group().is_null() && req.held().is_none() && !m.watched());
+        let (m, fdn, held) = (req.meta(), req.fd(), req.held());
+        debug_assert!(req.job().is_null() && req.group().is_null() && held.is_some() && !m.watched());
         req.publish(res);
         self.all += 1;
-        let Some(fe) = eng.fds.get(fdn) else { return };
+        let (Some(fe), Some(h)) = (eng.fds.get(fdn), held) else {
+            if let Some(h) = held {
+                sys::release(h);
+            }
+            return;
+        };
         if !m.plain() {
+            eng.fds.release_holds(fe, h, 1, blocking);
             fd::completed(eng, q.idx, fe, m, blocking);
-        } else if core::ptr::eq(self.fe, fe) && self.generation == m.generation() {
+        } else if core::ptr::eq(self.fe, fe) && self.generation == m.generation() && self.held == h.to_word() {
             self.n += 1;
         } else {
-            self.uncount(eng, q, blocking);
-            (self.fe, self.generation, self.n) = (fe, m.generation(), 1);
+            self.close_run(eng, q, blocking);
+            (self.fe, self.generation, self.held, self.n) = (fe, m.generation(), h.to_word(), 1);
         }
     }
 
-    /// Takes the current run's reads out of their fd's count.
-    fn uncount(&mut self, eng: &Engine, q: &Queue, blocking: bool) {
+    /// Takes the current run's reads out of their fd's count, and gives up their holds (kept for
+    /// the next batch on the number when they were the last: `FdTable::release_holds`).
+    fn close_run(&mut self, eng: &Engine, q: &Queue, blocking: bool) {
         // SAFETY: entries of the fd table are never freed while the engine lives.
         if let Some(fe) = unsafe { self.fe.as_ref() } {
             // A run of hits ends a run of misses (`inline::deferred_missed`).
             if fe.defer_misses.load(core::sync::atomic::Ordering::Relaxed) != 0 {
                 fe.defer_misses.store(0, core::sync::atomic::Ordering::Relaxed);
             }
-            if self.n != 0 && fe.order.complete_plain(self.generation, self.n) {
-                fd::kick(eng, q.idx, fe, blocking);
+            if let (Some(h), true) = (Held::from_word(self.held), self.n != 0) {
+                eng.fds.release_holds(fe, h, self.n, blocking);
+                if fe.order.complete_plain(self.generation, self.n) {
+                    fd::kick(eng, q.idx, fe, blocking);
+                }
             }
         }
         self.n = 0;
     }
 
-    /// After the reap: the last run's count, `Pending`'s, and one wake-up of the sleepers (each
+    /// After the reap: the last run, `Pending`'s count, and one wake-up of the sleepers (each
     /// read's status was published before).
     fn end(mut self, eng: &Engine, q: &Queue, blocking: bool) {
-        self.uncount(eng, q, blocking);
+        self.close_run(eng, q, blocking);
         if self.all != 0 {
             q.pending.reaped(self.all);
             eng.done.notify_all();
@@ -155,7 +167,7 @@ fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
     if m.nowait() {
         q.pending.reaped_one();
         if missed(&req, res) {
-            after_miss(eng, q, r, blocking);
+            after_miss(eng, q, r, blocking, true);
         } else {
             // SAFETY: the reaper owns r.
             unsafe { finish_deferred(eng, q, r, res, blocking) };
@@ -254,9 +266,10 @@ fn missed(req: &Req<'_>, res: isize) -> bool {
 }
 
 /// [`finish`] of a deferred read the page cache served (`Meta::nowait`): such a request has,
-/// by construction (`engine::deferred::defer`), nothing to notify, no lio group, no held file, no
-/// watch and no stats, and is counted on its fd; so only what applies is done: publish, the fd's
-/// count, the event counters.
+/// by construction (`engine::deferred::defer`), nothing to notify, no lio group, no watch and no
+/// stats, holds its file (a regular file's: no EBADF to tell apart, see `give_up_held`) and is
+/// counted on its fd; so only what applies is done: publish, the fd's count, the hold (kept for
+/// the next batch, `FdTable::release_holds`), the event counters.
 ///
 /// # Safety
 /// As [`finish`].
@@ -264,9 +277,14 @@ fn missed(req: &Req<'_>, res: isize) -> bool {
 unsafe fn finish_deferred(eng: &Engine, q: &Queue, r: ReqPtr, res: isize, blocking: bool) {
     // SAFETY: the caller owns r until publish.
     let req = unsafe { r.get() };
-    let (m, fdn) = (req.meta(), req.fd());
-    debug_assert!(req.job().is_null() && req.group().is_null() && req.held().is_none() && !m.watched());
+    let (m, fdn, held) = (req.meta(), req.fd(), req.held());
+    debug_assert!(req.job().is_null() && req.group().is_null() && !m.watched());
     req.publish(res);
+    match (eng.fds.get(fdn), held) {
+        (Some(fe), Some(h)) => eng.fds.release_holds(fe, h, 1, blocking),
+        (None, Some(h)) => sys::release(h),
+        _ => {}
+    }
     if let Some(fe) = eng.fds.get(fdn) {
         // A hit ends a run of misses (`inline::deferred_missed`).
         if fe.defer_misses.load(core::sync::atomic::Ordering::Relaxed) != 0 {
@@ -278,20 +296,26 @@ unsafe fn finish_deferred(eng: &Engine, q: &Queue, r: ReqPtr, res: isize, blocki
     q.done.notify_all();
 }
 
-/// Sends deferred read `r` (reaped, owned by the caller, in no list), which the page cache did not
-/// serve, on to the workers, once: it no longer reads without waiting. The next reads on its
-/// number skip the page-cache attempt (`inline::SKIP_AFTER_MISS`) once several missed in a row
-/// (`inline::deferred_missed`), so a cold file does not pay a useless `io_submit` per read, and a
-/// cached file that lost a page does not send the reads after it to the workers. Where the
-/// caller may not wait for a lock (a signal handler), the helper does it ([`ready_to_reissue`]).
+/// Sends deferred read `r` (reaped, or not taken by `io_submit`; owned by the caller, in no list)
+/// on to the workers, once: it no longer reads without waiting. It holds its file (see
+/// `engine::deferred`), so no descriptor is needed now. `miss`: the page cache did not serve it
+/// (not: the kernel AIO context had no slot for it); once several reads on its number missed in
+/// a row (`inline::deferred_missed`), the next ones skip the page-cache attempt
+/// (`inline::SKIP_AFTER_MISS`), so a cold file does not pay a useless `io_submit` per read, and
+/// a cached file that lost a page does not send the reads after it to the workers. Where the
+/// caller may not wait for a lock (a signal handler), the helper issues it.
 #[cold]
 #[inline(never)]
-pub(crate) fn after_miss(eng: &Engine, q: &Queue, r: ReqPtr, blocking: bool) {
+pub(crate) fn after_miss(eng: &Engine, q: &Queue, r: ReqPtr, blocking: bool, miss: bool) {
     // SAFETY: the caller owns r, live until finished.
     let req = unsafe { r.get() };
-    if let Some(fe) = eng.fds.get(req.fd()) {
-        super::inline::deferred_missed(fe);
+    if miss {
+        if let Some(fe) = eng.fds.get(req.fd()) {
+            super::inline::deferred_missed(fe);
+        }
     }
+    debug_assert!(req.held().is_some());
+    req.set_meta(req.meta().without_nowait());
     req.set_backend(Backend::Threads);
     if !blocking {
         // SAFETY: the caller owns r, live and in no list.
@@ -299,50 +323,10 @@ pub(crate) fn after_miss(eng: &Engine, q: &Queue, r: ReqPtr, blocking: bool) {
         q.wake();
         return;
     }
-    // SAFETY: as above.
-    if unsafe { hold_after_miss(eng, r) } {
-        let mut b = Batch::new(eng, true);
-        // SAFETY: the caller owns r, which is in no list; it holds its file now.
-        unsafe { b.push(r) };
-        b.flush();
-    }
-}
-
-/// Makes deferred read `r`, which missed the page cache, hold its file for the workers: the file
-/// its number names now, which must be the one the flush checked (`engine::deferred::issue`:
-/// the identity its descriptor's class was made for, a regular file or block device). A number
-/// closed since then and reopened as anything else ends the request with EBADF, untouched: a
-/// pipe or socket that took the number before this hold is not read (one that took it between
-/// the flush's check and its `io_submit` was: see `engine::deferred`). False if it finished `r` so.
-///
-/// # Safety
-/// The caller owns `r`, live and in no list.
-unsafe fn hold_after_miss(eng: &Engine, r: ReqPtr) -> bool {
-    // SAFETY: the caller owns r, live until finished.
-    let req = unsafe { r.get() };
-    req.set_meta(req.meta().without_nowait());
-    let fdn = req.fd();
-    let res = match eng.fds.entry(fdn) {
-        Ok(fe) => {
-            let k = fe.class_hint();
-            let seekable = k & (kind::VALID | kind::STREAM | kind::ANON) == kind::VALID;
-            match fe.hold(fdn) {
-                Ok(h) if seekable && sys::held_ident(h) == fe.ident() => {
-                    req.set_held(h);
-                    return true;
-                }
-                Ok(h) => {
-                    fe.release_hold(h, false);
-                    -(libc::EBADF as isize)
-                }
-                Err(e) => -(e.0 as isize),
-            }
-        }
-        Err(e) => -(e.0 as isize),
-    };
-    // SAFETY: the caller owns r.
-    unsafe { finish(eng, r, res, true) };
-    false
+    let mut b = Batch::new(eng, true);
+    // SAFETY: the caller owns r, which is in no list; it holds its file.
+    unsafe { b.push(r) };
+    b.flush();
 }
 
 /// Gives up the file a finishing request held (the kernel, if it ran the request, has its own
@@ -395,11 +379,6 @@ fn give_up_held(eng: &Engine, req: &Req<'_>, mut res: isize, keep: bool, checked
 pub(crate) unsafe fn ready_to_reissue(eng: &Engine, r: ReqPtr) -> bool {
     // SAFETY: the caller owns r, live until finished.
     let req = unsafe { r.get() };
-    if req.meta().nowait() {
-        // A deferred read that missed the page cache, reaped where no lock could be waited for.
-        // SAFETY: the caller owns r, live and in no list.
-        return unsafe { hold_after_miss(eng, r) };
-    }
     if req.held().is_some() || !req.meta().stream() {
         return true;
     }

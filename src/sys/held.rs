@@ -4,7 +4,7 @@
 //! lock on its file (`super::lock`). Why a request holds its file, not a number: see
 //! docs/ARCHITECTURE.md, Descriptors, and the top of `super::fd`.
 
-use core::ffi::{c_int, c_long};
+use core::ffi::c_int;
 use core::ptr;
 use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
 use core::time::Duration;
@@ -14,6 +14,10 @@ use super::fd::{close, dup_high, fcntl0, fcntl1, file_id, FileId};
 use super::lock;
 use super::time::now;
 use crate::errno::Errno;
+
+mod bury;
+pub(crate) use bury::{bury, lost_while_held};
+use bury::{is_opath, PLACEHOLDER};
 
 // --- duplicates held of the caller's files -----------------------------------------------------
 
@@ -63,6 +67,10 @@ struct Slot {
     /// holder gives it up (`drop_held`), 0 when none. While it is set the number is given to no
     /// new descriptor of ours.
     debt: AtomicU32,
+    /// The slot generation with `SLOT_LIVE` once [`held_ok`] found the duplicate to name the file
+    /// whose identity is recorded (0: not yet): from then on `ident` and `format` are those of the
+    /// duplicate's own open file, which nobody but us can change (see [`held_file`]).
+    verified: AtomicU32,
 }
 
 const CHUNK: usize = 1024;
@@ -91,6 +99,7 @@ fn slot(fd: c_int, make: bool) -> Option<&'static Slot> {
                 state: AtomicU32::new(0),
                 checked: AtomicU64::new(0),
                 debt: AtomicU32::new(0),
+                verified: AtomicU32::new(0),
             })
             .collect();
         let fresh = Box::into_raw(fresh) as *mut Slot;
@@ -151,8 +160,10 @@ fn hold_with(fd: c_int, id: FileId, flags: Option<c_int>) -> Result<Held, Errno>
     // caller knows them, are our duplicate's, read through the number we just made (nobody else
     // can have closed it yet without also making the first check of it fail, see above).
     let generation = (s.state.load(Acquire) + 1) & 0xff;
-    // No check stands for the new generation yet (`held_ok_recent`).
+    // No check stands for the new generation yet (`held_ok_recent`), and its identity is the
+    // caller's reading of the number, not yet of the duplicate (`held_file`).
     s.checked.store(0, Relaxed);
+    s.verified.store(0, Relaxed);
     s.ident.store(id.ident, Relaxed);
     s.flags.store(flags.unwrap_or_else(|| fcntl0(x, libc::F_GETFL).max(0)), Relaxed);
     s.format.store(id.format, Relaxed);
@@ -185,8 +196,31 @@ pub(crate) fn held_ok(h: Held) -> bool {
     let ok = file_id(h.fd()).is_ok_and(|id| id.ident == s.ident.load(Relaxed));
     if ok {
         stamp(s, h, t);
+        s.verified.store(h.generation() | SLOT_LIVE, Relaxed);
     }
     ok
+}
+
+/// What the open file behind `h` is: its identity and type (`FileId`, without a size) and its
+/// open flags (read when the duplicate was made), known for certain, not as the caller's number
+/// was read before the `dup`: a duplicate whose identity [`held_ok`] has not confirmed yet is
+/// checked first (one `fstat`, once per duplicate). None if `h` is no longer ours, or its number
+/// names another file than recorded (taken from us). Async-signal-safe.
+///
+/// Why it can be relied on afterwards: the open file a descriptor of ours names never changes
+/// while we hold it; only the program closing our number and putting another file there (a
+/// known limit for every duplicate we hold, docs/ARCHITECTURE.md) could.
+pub(crate) fn held_file(h: Held) -> Option<(FileId, c_int)> {
+    let s = slot(h.fd(), false)?;
+    let live = h.generation() | SLOT_LIVE;
+    if s.verified.load(Relaxed) != live && !held_ok(h) {
+        return None;
+    }
+    if s.state.load(Acquire) != live {
+        return None;
+    }
+    let id = FileId { ident: s.ident.load(Relaxed), format: s.format.load(Relaxed), size: 0 };
+    Some((id, s.flags.load(Relaxed)))
 }
 
 /// How long a check of a held number by [`held_ok`] stands for the next use by
@@ -253,97 +287,6 @@ pub(crate) fn held_same_stands(h: Held, fd: c_int) -> Option<bool> {
 /// Records that `h`'s number was found to name its file by a check started at `t`.
 fn stamp(s: &Slot, h: Held, t: Duration) {
     s.checked.store((t.as_nanos() as u64) << 8 | h.generation() as u64, Release);
-}
-
-/// Whether number `x`, which the kernel just gave us for a new descriptor, is one the program
-/// closed behind our back while a request held its file there: its slot is still live (we clear
-/// that before we close a number ourselves, `drop_held`), or a generation lost so is still owed
-/// (see [`bury`]). Such a request may be between its check of the number and its use of it (see
-/// `fd::dupfd_clear`). Async-signal-safe.
-pub(crate) fn lost_while_held(x: c_int) -> bool {
-    slot(x, false).is_some_and(|s| s.state.load(Acquire) & SLOT_LIVE != 0 || s.debt.load(Acquire) != 0)
-}
-
-/// Replaces the descriptor we just made at `x`, a number lost while held
-/// ([`lost_while_held`]), by a placeholder: an `O_PATH` descriptor, through which every read,
-/// write, fsync, poll or `epoll_ctl` fails with EBADF (which `finish` turns into ECANCELED: the
-/// request never touched its file, `held_refuses` says no for a slot that moved on). The slot's
-/// generation moves on first, so the old holders' next check fails and their release closes
-/// nothing. The placeholder stays until that holder gives the generation up (`drop_held`: no
-/// request uses the number then), and while it has not, a number the program frees again (its
-/// next `closefrom`) gets a placeholder again; a fork child lets go of them
-/// (`release_all_inherited`). At most one per number lost while held. False
-/// (the caller keeps its descriptor at `x`) if the slot already moved on or no placeholder can be
-/// had. Not async-signal-safe (may open the placeholder's file).
-pub(crate) fn bury(x: c_int) -> bool {
-    let Some(s) = slot(x, false) else { return false };
-    let st = s.state.load(Acquire);
-    let owed = s.debt.load(Acquire);
-    if st & SLOT_LIVE != 0 {
-        // Its holder still uses this generation: owed until it gives it up (`drop_held`).
-        // Recorded before the generation moves on, so that give-up cannot miss it.
-        s.debt.store((st & 0xff) + 1, Release);
-    } else if owed == 0 {
-        return false;
-    }
-    if s.state.compare_exchange(st, ((st + 1) & 0xff) | SLOT_TOMB, AcqRel, Acquire).is_err() {
-        if st & SLOT_LIVE != 0 {
-            // Given up meanwhile: nothing is owed.
-            let _ = s.debt.compare_exchange((st & 0xff) + 1, owed, AcqRel, Acquire);
-        }
-        return false;
-    }
-    s.checked.store(0, Relaxed);
-    let Some(p) = placeholder() else { return false };
-    // SAFETY: dup3 takes no pointers; `x` holds the descriptor our caller just made, which
-    // nobody else knows (it is replaced, atomically), and `p` is an O_PATH descriptor.
-    let r = unsafe { libc::syscall(libc::SYS_dup3, p, x, libc::O_CLOEXEC) };
-    r == x as c_long
-}
-
-/// The O_PATH descriptor placeholders are duplicated from (-1: none yet).
-static PLACEHOLDER: AtomicI32 = AtomicI32::new(-1);
-
-/// Whether `fd` is an O_PATH descriptor (harmless to duplicate as a placeholder, whoever's it is).
-fn is_opath(fd: c_int) -> bool {
-    fd >= 0 && fcntl0(fd, libc::F_GETFL) & libc::O_PATH != 0
-}
-
-/// [`PLACEHOLDER`], made (an O_PATH descriptor of `/`, moved above the low range) if it is not
-/// there or the program closed it.
-fn placeholder() -> Option<c_int> {
-    let p = PLACEHOLDER.load(Acquire);
-    if is_opath(p) {
-        return Some(p);
-    }
-    // SAFETY: a NUL-terminated path, live for the call.
-    let low = unsafe {
-        libc::syscall(
-            libc::SYS_openat,
-            libc::AT_FDCWD as c_long,
-            c"/".as_ptr(),
-            (libc::O_PATH | libc::O_CLOEXEC) as c_long,
-        )
-    } as c_int;
-    if low < 0 {
-        return None;
-    }
-    // Above the low range (the numbers a program reuses first); at a lost number it is a
-    // placeholder there too.
-    let high = fcntl1(low, libc::F_DUPFD_CLOEXEC, 64.min(low + 64));
-    let keep = if high >= 0 {
-        close(low);
-        high
-    } else {
-        low
-    };
-    match PLACEHOLDER.compare_exchange(p, keep, AcqRel, Acquire) {
-        Ok(_) => Some(keep),
-        Err(other) => {
-            close(keep);
-            is_opath(other).then_some(other)
-        }
-    }
 }
 
 /// Whether the open file `h` duplicated refuses `write` (true), `read` (false) or, for None, an

@@ -63,11 +63,9 @@ pub(crate) use self::fd::{
     tag_own, FileId, OwnEventFd,
 };
 pub(crate) use self::futex::{futex_wait, futex_wake, EventCount, Guard, Lock};
-#[cfg(test)]
-pub(crate) use self::held::held_same;
 pub(crate) use self::held::{
-    held_ident, held_ok, held_ok_recent, held_refuses, held_same_stands, hold, hold_after_attempt, release,
-    release_all_inherited, release_checked, Held,
+    held_file, held_ident, held_ok, held_ok_recent, held_refuses, held_same, held_same_stands, hold,
+    hold_after_attempt, release, release_all_inherited, release_checked, Held,
 };
 pub(crate) use self::io::{fdatasync, fsync, poll, pread, pwrite, transfer};
 pub(crate) use self::log::{log_line, open_append, read_number, write_all};

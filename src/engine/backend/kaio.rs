@@ -64,6 +64,33 @@ impl Ctx {
         n
     }
 
+    /// [`Ctx::submit`], and why the kernel did not take the rest, if it did not (asked again for
+    /// the rest once, since `io_submit` reports the error of a later iocb only as a short count):
+    /// EAGAIN when the context has no free slot.
+    ///
+    /// # Safety
+    /// As [`Ctx::submit`].
+    pub(crate) unsafe fn submit_why(&self, reqs: &[ReqPtr], resfd: c_int) -> (usize, Option<Errno>) {
+        // SeqCst: as in `submit`.
+        self.inflight.fetch_add(reqs.len() as u32, SeqCst);
+        let mut n = 0;
+        let mut why = None;
+        while n < reqs.len() {
+            // SAFETY: our caller's contract, which is submit_all's.
+            match unsafe { self.submit_all(&reqs[n..], resfd) } {
+                Ok(k) => n += k,
+                Err(e) => {
+                    why = Some(e);
+                    break;
+                }
+            }
+        }
+        if n < reqs.len() {
+            self.inflight.fetch_sub((reqs.len() - n) as u32, AcqRel);
+        }
+        (n, why)
+    }
+
     /// # Safety
     /// As [`Ctx::submit`].
     unsafe fn submit_all(&self, reqs: &[ReqPtr], resfd: c_int) -> Result<usize, Errno> {

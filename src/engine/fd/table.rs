@@ -9,6 +9,9 @@ use super::ordering::OrderState;
 use crate::errno::Errno;
 use crate::sys::{self, FileId, Held, Linked, Lock, Stack};
 
+mod holds;
+use holds::KEPT_ROOM;
+
 /// Classification bits cached in `FdEntry::info`.
 pub(crate) mod kind {
     pub(crate) const VALID: u32 = 1;
@@ -84,6 +87,10 @@ pub(crate) struct FdEntry {
     /// Reads on this number still to be tried at once rather than deferred, after a flush found
     /// only one of its reads in the batch (see `engine::deferred::wants`).
     pub(crate) defer_skip: AtomicU32,
+    /// Which pending batch of deferred reads checked this number's file, and the hold it took
+    /// (the shared duplicate's `Held` word in the high 32 bits, the batch's key in the low 32):
+    /// the later reads of that batch on this number share that hold (see `engine::deferred`).
+    pub(crate) burst: AtomicU64,
 }
 
 impl FdEntry {
@@ -104,6 +111,7 @@ impl FdEntry {
             size_seen: AtomicU64::new(0),
             last_read: AtomicUsize::new(0),
             defer_skip: AtomicU32::new(0),
+            burst: AtomicU64::new(0),
         }
     }
 
@@ -311,17 +319,6 @@ impl FdEntry {
         self.classify_with(lone_ok, offset_zero, || sys::file_id(fd), || sys::status_flags(fd))
     }
 
-    /// [`FdEntry::classify`] of a number with requests in flight whose class, not a pipe's, was
-    /// checked since it was last idle (`fresh`): the cached class, the one case that asks the
-    /// descriptor nothing. Inline, so a deferred read (`engine::deferred::defer`) does not pay
-    /// the full call for it; None: ask [`FdEntry::classify`].
-    #[inline(always)]
-    pub(crate) fn classify_busy(&self) -> Option<u32> {
-        let cached = self.info.load(Relaxed);
-        (cached & (kind::VALID | kind::FIFO) == kind::VALID && self.fresh.load(Relaxed) != 0 && self.order.busy_hint())
-            .then_some(cached)
-    }
-
     /// [`FdEntry::classify`] with the two questions to the descriptor passed in (the tests ask
     /// a pretend descriptor).
     fn classify_with(
@@ -397,12 +394,6 @@ impl FdEntry {
         self.info.load(Relaxed)
     }
 
-    /// The identity (device, inode, type, mixed) of the file the cached class was made for; 0 if
-    /// never classified.
-    pub(crate) fn ident(&self) -> u64 {
-        self.ident.load(Relaxed)
-    }
-
     /// Forgets the class (a completion showed it was stale).
     pub(crate) fn invalidate(&self) {
         self.info.store(0, Relaxed);
@@ -452,7 +443,10 @@ impl Default for FdTable {
 
 impl FdTable {
     pub(crate) fn new() -> Self {
-        FdTable { chunks: (0..CHUNKS).map(|_| AtomicPtr::new(ptr::null_mut())).collect(), kept: Lock::new(Vec::new()) }
+        FdTable {
+            chunks: (0..CHUNKS).map(|_| AtomicPtr::new(ptr::null_mut())).collect(),
+            kept: Lock::new(Vec::with_capacity(KEPT_ROOM)),
+        }
     }
 
     /// The entry for `fd`, allocating its chunk if needed (not async-signal-safe).
@@ -519,7 +513,8 @@ impl FdTable {
     /// Closes every duplicate kept by a worker's request that nobody took since (a worker calls
     /// this before it sleeps). Not async-signal-safe.
     pub(crate) fn let_go_kept(&self) {
-        let list = core::mem::take(&mut *self.kept.lock());
+        let room = Vec::with_capacity(KEPT_ROOM);
+        let list = core::mem::replace(&mut *self.kept.lock(), room);
         for p in list {
             // SAFETY: entries live as long as the table (chunks are never freed).
             let fe = unsafe { &*(p as *const FdEntry) };

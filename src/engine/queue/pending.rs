@@ -1,7 +1,7 @@
 //! A queue's pending batch: reads accepted by `aio_read` and not yet issued, waiting to share
 //! one `io_submit` (the policy, the flush and its triggers are in `engine::deferred`). Each entry
-//! is the request and the identity (device, inode, type) of the file its descriptor's class was
-//! made for: the flush checks the number still names that file before the kernel sees it.
+//! is the request and the duplicate of its file it holds, or will share once the flush has
+//! checked that its number still names that file (see `engine::deferred`).
 //!
 //! The entries are under a `sys::Lock`: `push` (on `aio_read`, which may wait for it) and
 //! `take` (which only tries it where the caller may be in a signal handler) are the only users.
@@ -19,22 +19,44 @@ use crate::sys::Lock;
 /// reads share one `io_submit`; more gained nothing measurable and holds requests longer.
 pub(crate) const BATCH: usize = 32;
 
-/// One deferred request and the identity its number must still have at the flush.
+/// One deferred request and the duplicate of its file (a `Held` word): held by the request
+/// since its deferral (`checked`: its own hold, made inside its `aio_read`), or to be shared by
+/// it once the flush has checked its number (see `engine::deferred`).
 #[derive(Clone, Copy)]
 pub(crate) struct Entry {
     pub(crate) r: ReqPtr,
-    pub(crate) ident: u64,
+    pub(crate) held: u32,
+    pub(crate) checked: bool,
+}
+
+/// What [`Pending::push`] did.
+pub(crate) enum Push {
+    /// In the batch. `full`: the batch is full with it and was moved into the caller's `Taken`
+    /// (the caller flushes it); `was_empty`: it was the batch's first entry (the helper may have
+    /// to be told).
+    In { full: bool, was_empty: bool },
+    /// Not in: the batch the caller expected was taken meanwhile.
+    Moved,
+    /// Not in: the caller's `make` declined.
+    Declined,
 }
 
 /// A batch taken out of the queue (owned by the flusher).
 pub(crate) struct Taken {
     n: usize,
+    /// The batch's sequence number (see [`Pending::seq`]).
+    seq: u32,
     e: [MaybeUninit<Entry>; BATCH],
 }
 
 impl Taken {
     pub(crate) fn new() -> Taken {
-        Taken { n: 0, e: [MaybeUninit::uninit(); BATCH] }
+        Taken { n: 0, seq: 0, e: [MaybeUninit::uninit(); BATCH] }
+    }
+
+    /// The sequence number the batch had while it was pending.
+    pub(crate) fn seq(&self) -> u32 {
+        self.seq
     }
 
     pub(crate) fn entries(&self) -> &[Entry] {
@@ -50,9 +72,10 @@ struct Slots {
 }
 
 impl Slots {
-    fn move_out(&mut self, out: &mut Taken) {
+    fn move_out(&mut self, out: &mut Taken, seq: u32) {
         out.e[..self.n].copy_from_slice(&self.e[..self.n]);
         out.n = self.n;
+        out.seq = seq;
         self.n = 0;
     }
 }
@@ -90,22 +113,28 @@ impl Pending {
         }
     }
 
-    /// Adds `e`. If the batch is full with it, it is moved into `out` and true is returned (the
-    /// caller flushes it). The second value: the batch was empty before (the helper may have to be
-    /// told).
-    pub(crate) fn push(&self, e: Entry, out: &mut Taken) -> (bool, bool) {
+    /// Adds the entry `make` returns, called under the batch's lock with the sequence number of
+    /// the batch it goes into (None: nothing is added, `Push::Declined`); with `expect`, only if
+    /// that is the batch pending now (else `Push::Moved`, and `make` is not called). If the batch
+    /// is full with it, it is moved into `out` (see [`Push::In`]).
+    pub(crate) fn push(&self, expect: Option<u32>, make: impl FnOnce(u32) -> Option<Entry>, out: &mut Taken) -> Push {
         let mut g = self.slots.lock();
+        let seq = self.seq.load(Relaxed);
+        if expect.is_some_and(|s| s != seq) {
+            return Push::Moved;
+        }
+        let Some(e) = make(seq) else { return Push::Declined };
         let n = g.n;
         g.e[n].write(e);
         g.n = n + 1;
         if g.n == BATCH {
-            g.move_out(out);
-            self.seq.fetch_add(1, Relaxed);
+            g.move_out(out, seq);
+            self.seq.store(seq.wrapping_add(1), Relaxed);
             self.count.store(0, SeqCst);
-            return (true, n == 0);
+            return Push::In { full: true, was_empty: n == 0 };
         }
         self.count.store(g.n as u32, SeqCst);
-        (false, n == 0)
+        Push::In { full: false, was_empty: n == 0 }
     }
 
     /// Takes the whole batch into `out` (false if empty, or if `blocking` is false and the lock is
@@ -119,8 +148,9 @@ impl Pending {
         if g.n == 0 {
             return false;
         }
-        g.move_out(out);
-        self.seq.fetch_add(1, Relaxed);
+        let seq = self.seq.load(Relaxed);
+        g.move_out(out, seq);
+        self.seq.store(seq.wrapping_add(1), Relaxed);
         self.count.store(0, SeqCst);
         true
     }
@@ -131,7 +161,8 @@ impl Pending {
         self.count.load(SeqCst) == 0
     }
 
-    /// Batches taken so far.
+    /// Batches taken so far (changed only under the batch's lock): the sequence number of the
+    /// batch pending now.
     pub(crate) fn seq(&self) -> u32 {
         self.seq.load(Relaxed)
     }
@@ -146,7 +177,8 @@ impl Pending {
         &self.reap_wanted
     }
 
-    /// `n` deferred reads went into the kernel AIO context.
+    /// `n` deferred reads went into the kernel AIO context (see `engine::deferred::issue` for
+    /// why this is counted after the `io_submit`).
     pub(crate) fn sent(&self, n: usize) {
         self.out.fetch_add(n as u32, SeqCst);
     }
@@ -180,20 +212,26 @@ mod tests {
         let mut out = Taken::new();
         let mut fulls = 0;
         for (i, a) in cbs.iter_mut().enumerate() {
-            let (full, was_empty) = p.push(Entry { r: ReqPtr::new(a).unwrap(), ident: i as u64 }, &mut out);
+            let e = Entry { r: ReqPtr::new(a).unwrap(), held: i as u32, checked: false };
+            let Push::In { full, was_empty } = p.push(None, |_| Some(e), &mut out) else { panic!() };
             assert_eq!(was_empty, i == 0 || i == BATCH);
             if full {
                 fulls += 1;
                 assert_eq!(out.entries().len(), BATCH);
-                assert!(out.entries().iter().enumerate().all(|(j, e)| e.ident == j as u64));
+                assert_eq!(out.seq(), 0);
+                assert!(out.entries().iter().enumerate().all(|(j, e)| e.held == j as u32));
                 assert!(p.is_empty());
             }
         }
         assert_eq!(fulls, 1);
         assert!(!p.is_empty());
+        let e = Entry { r: ReqPtr::new(&mut cbs[0]).unwrap(), held: 99, checked: false };
+        assert!(matches!(p.push(Some(0), |_| Some(e), &mut out), Push::Moved), "batch 0 was taken");
+        assert!(matches!(p.push(Some(1), |_| None, &mut out), Push::Declined));
         let mut rest = Taken::new();
         assert!(p.take(false, &mut rest));
-        assert_eq!(rest.entries().iter().map(|e| e.ident).collect::<Vec<_>>(), vec![32, 33, 34]);
+        assert_eq!(rest.seq(), 1);
+        assert_eq!(rest.entries().iter().map(|e| e.held).collect::<Vec<_>>(), vec![32, 33, 34]);
         assert!(p.is_empty() && !p.take(true, &mut rest));
         assert_eq!(p.seq(), 2);
     }
