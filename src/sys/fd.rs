@@ -142,27 +142,29 @@ pub(crate) fn dup_high(fd: c_int) -> Result<c_int, Errno> {
     })
 }
 
-/// How many numbers one new descriptor of ours passes over at most (see [`dupfd_clear`]).
-const BURY_MAX: usize = 64;
-
 /// [`dupfd`], never at a number a request of ours may still use: one that the program closed
 /// behind our back (`closefrom`, `dup2` over it) while a request held its file there
 /// (`held::lost_while_held`). Such a request checks its number before each use, but a check and
 /// its use are two system calls (and a worker's file transfer may rely on a check up to
-/// `held::CHECK_STANDS` old): had we put a new descriptor of ours at that number in between, a
-/// file read or write, or a stream transfer, would have reached another file (measured:
+/// `held::CHECK_STANDS` old, a request for io_uring is checked when it is pushed and entered
+/// later by a helper): had we put a new descriptor of ours at that number in between, a file
+/// read or write, or a stream transfer, would have reached another file (measured:
 /// c-tests/closefrom_every_kind.c, several times per run, since the lost numbers are exactly the
 /// lowest free high numbers where every new descriptor of ours goes). So that number gets a
-/// placeholder on which every transfer fails with EBADF (`held::bury`, which the request's
-/// completion turns into ECANCELED: it never touched its file), and the search goes on above.
+/// placeholder on which every transfer fails with EBADF (the request's completion turns it into
+/// ECANCELED: it never touched its file), and the search goes on above. Until the first such
+/// number is seen, one `F_DUPFD_CLOEXEC`, and the one that lands at a lost number is replaced
+/// (`held::bury`: it was there for one system call); from then on, placeholder first
+/// (`held::dup_placed`: one `dup3` more per new descriptor, and none of ours but a placeholder
+/// is ever at a lost number).
 fn dupfd_clear(fd: c_int, min: c_int) -> Result<c_int, Errno> {
-    for _ in 0..BURY_MAX {
+    if !super::held::loss_seen() {
         let x = dupfd(fd, min)?;
         if !super::held::lost_while_held(x) || !super::held::bury(x) {
             return Ok(x);
         }
     }
-    dupfd(fd, min)
+    super::held::dup_placed(fd, min).unwrap_or_else(|| dupfd(fd, min))
 }
 
 /// Moves a descriptor we just created out of the low range and returns its number (the old one

@@ -16,7 +16,7 @@ use super::time::now;
 use crate::errno::Errno;
 
 mod bury;
-pub(crate) use bury::{bury, lost_while_held};
+pub(crate) use bury::{bury, dup_placed, loss_seen, lost_while_held};
 use bury::{is_opath, PLACEHOLDER};
 
 // --- duplicates held of the caller's files -----------------------------------------------------
@@ -599,6 +599,42 @@ mod tests {
         }
         release(h2);
         for fd in [r, w, r2, w2] {
+            close(fd);
+        }
+    }
+
+    /// Placeholder first (once a loss was seen): a new descriptor never lands at a number lost
+    /// while held, not even for one system call; that number keeps a placeholder, through which
+    /// a read fails with EBADF, and the old holder's check fails. A bad descriptor is EBADF and
+    /// leaves nothing behind. A number that is not open is no O_PATH descriptor (`fcntl`'s -1
+    /// was once taken for one, and a closed placeholder "duplicated" with EBADF).
+    #[test]
+    fn placeholder_first_passes_over_a_lost_number() {
+        let (r, w) = pipe();
+        let h = hold(r, file_id(r).unwrap()).unwrap();
+        close(h.fd()); // the program's closefrom
+        assert!(!is_opath(h.fd()), "a closed number is not an O_PATH descriptor");
+        assert!(lost_while_held(h.fd()));
+        let (r2, w2) = pipe();
+        // From the lost number itself: it is the lowest free one there, unless a test running
+        // beside took it first (then it holds that test's placeholder or descriptor).
+        let y = dup_placed(r2, h.fd()).expect("a placeholder can be had").unwrap();
+        assert_ne!(y, h.fd());
+        assert!(loss_seen());
+        assert_eq!(file_id(y).unwrap().ident, file_id(r2).unwrap().ident, "the new one names r2's file");
+        assert!(!held_ok(h), "the old holder's check fails");
+        if is_opath(h.fd()) {
+            let mut b = 0u8;
+            // SAFETY: a one-byte read into a live local.
+            let n = unsafe { libc::read(h.fd(), &mut b as *mut u8 as *mut libc::c_void, 1) };
+            assert!(n == -1 && Errno::last() == Errno::EBADF);
+        }
+        let (a, bad) = pipe();
+        close(bad);
+        assert_eq!(dup_placed(bad, 3), Some(Err(Errno::EBADF)));
+        release(h);
+        assert!(!lost_while_held(h.fd()), "paid: the placeholder went with the last holder");
+        for fd in [r, w, r2, w2, a, y] {
             close(fd);
         }
     }
