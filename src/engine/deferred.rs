@@ -228,19 +228,34 @@ struct Sharing {
     fd: i32,
     held: u32,
     n: u32,
-    ok: bool,
+    /// 0 if they share the hold, else the error they end with (see [`shares`]).
+    end: i32,
 }
 
 /// Whether the number `fd` still names the file of hold `held` (the duplicate a read of the batch
 /// holds: ours, its file fixed): one `F_DUPFD_QUERY` (or `kcmp`) says whether it names that open
 /// file; if not (or where neither can be used), one `fstat` of the number says whether it names
 /// that inode (the identity `sys::held_file` confirmed), which reads the same bytes (the same
-/// file opened again, maybe with O_DIRECT). If so, `n` reads take their part of the hold.
-/// Async-signal-safe.
-fn shares(eng: &Engine, fd: i32, held: u32, n: u32) -> bool {
-    let (Some(fe), Some(h)) = (eng.fds.get(fd), Held::from_word(held)) else { return false };
-    let same = sys::held_same(h, fd) == Some(true) || sys::file_id(fd).is_ok_and(|id| id.ident == sys::held_ident(h));
-    same && fe.add_users(h, n)
+/// file opened again, maybe with O_DIRECT). If so, `n` reads take their part of the hold: 0.
+/// Else the error they end with, untouched: ECANCELED if the duplicate itself was taken from us
+/// (`closefrom` over our numbers: `sys::held_ok` says no, and the number may well still name the
+/// file; the reads never touched it, as any request whose duplicate was taken), EBADF if the
+/// number no longer names the held file. Async-signal-safe.
+fn shares(eng: &Engine, fd: i32, held: u32, n: u32) -> i32 {
+    let (Some(fe), Some(h)) = (eng.fds.get(fd), Held::from_word(held)) else { return libc::EBADF };
+    if sys::held_same(h, fd) != Some(true) {
+        if !sys::held_ok(h) {
+            return libc::ECANCELED;
+        }
+        if !sys::file_id(fd).is_ok_and(|id| id.ident == sys::held_ident(h)) {
+            return libc::EBADF;
+        }
+    }
+    if fe.add_users(h, n) {
+        0
+    } else {
+        libc::EBADF
+    }
 }
 
 /// Issues batch `t` (taken from `q`, owned by the caller): see the module documentation.
@@ -254,7 +269,8 @@ fn shares(eng: &Engine, fd: i32, held: u32, n: u32) -> bool {
 /// of it), and each of them takes its part of the hold; if it does not, the program closed the
 /// number after the first read, and each of the later ones may have been made before that (of
 /// the held file) or after (of another file): they end with EBADF, untouched, as a read whose
-/// number was closed before it was issued.
+/// number was closed before it was issued (with ECANCELED if it was our duplicate that the
+/// program closed, `shares`).
 fn issue(eng: &Engine, q: &Queue, t: &Taken, blocking: bool) {
     let entries = t.entries();
     if let [one] = entries {
@@ -265,7 +281,7 @@ fn issue(eng: &Engine, q: &Queue, t: &Taken, blocking: bool) {
     }
     // The later reads of the batch, by the hold they share (its number's: see `defer`), counted.
     const SHARINGS: usize = 4;
-    let mut sharing = [Sharing { fd: -1, held: 0, n: 0, ok: true }; SHARINGS];
+    let mut sharing = [Sharing { fd: -1, held: 0, n: 0, end: 0 }; SHARINGS];
     let (mut ns, mut last, mut alone) = (0, 0, false);
     for e in entries {
         if e.checked {
@@ -289,7 +305,7 @@ fn issue(eng: &Engine, q: &Queue, t: &Taken, blocking: bool) {
             None if ns < SHARINGS => {
                 // SAFETY: as above.
                 let fd = unsafe { e.r.get() }.fd();
-                sharing[ns] = Sharing { fd, held: e.held, n: 1, ok: true };
+                sharing[ns] = Sharing { fd, held: e.held, n: 1, end: 0 };
                 (last, ns) = (ns, ns + 1);
             }
             // Checked on its own below.
@@ -298,8 +314,8 @@ fn issue(eng: &Engine, q: &Queue, t: &Taken, blocking: bool) {
     }
     let mut all_ok = !alone;
     for s in &mut sharing[..ns] {
-        s.ok = shares(eng, s.fd, s.held, s.n);
-        all_ok &= s.ok;
+        s.end = shares(eng, s.fd, s.held, s.n);
+        all_ok &= s.end == 0;
     }
     let mut go = [MaybeUninit::<ReqPtr>::uninit(); BATCH];
     let mut n = 0;
@@ -307,16 +323,16 @@ fn issue(eng: &Engine, q: &Queue, t: &Taken, blocking: bool) {
         if !all_ok && !e.checked {
             // SAFETY: a deferred request is live until it completes, and the flusher owns it.
             let req = unsafe { e.r.get() };
-            let ok = match sharing[..ns].iter().find(|s| s.held == e.held) {
-                Some(s) => s.ok,
+            let end = match sharing[..ns].iter().find(|s| s.held == e.held) {
+                Some(s) => s.end,
                 None => shares(eng, req.fd(), e.held, 1),
             };
-            if !ok {
-                // The number was closed after the batch's first read on it (see above): the
-                // request has no part of the hold it names.
+            if end != 0 {
+                // The number was closed after the batch's first read on it, or our duplicate
+                // was (see `shares`): the request has no part of the hold it names.
                 req.take_held();
                 // SAFETY: the flusher owns the request, which holds nothing now; reported once.
-                unsafe { finish(eng, e.r, -(libc::EBADF as isize), blocking) };
+                unsafe { finish(eng, e.r, -(end as isize), blocking) };
                 continue;
             }
         }
