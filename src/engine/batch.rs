@@ -222,11 +222,31 @@ impl<'e> Batch<'e> {
                 Some(r) => q.kernel_issued(unsafe { r.submit(reqs, self.blocking) }),
                 None => 0,
             },
-            Backend::Kaio => match (q.kaio(), q.kaio_fd.current()) {
-                // SAFETY: the requests are live and accepted (push's contract) and their buffers
-                // stay valid while in flight (POSIX); the eventfd is the queue's, checked now.
-                (Some(k), Some(resfd)) => q.kernel_issued(unsafe { k.submit(reqs, resfd) }),
-                _ => 0,
+            Backend::Kaio => match q.kaio() {
+                Some(k) => {
+                    // The queue's eventfd, checked now. One the program closed (`closefrom`) is
+                    // made again here, inside the submitting call (a program thread, which may
+                    // make our descriptors, see `Queue::refresh_fds`), rather than the requests
+                    // sent to the workers, where they would hold a duplicate the next
+                    // `closefrom` could take (ECANCELED for a request that was to hold nothing);
+                    // and once more if it was lost between that check and the `io_submit`.
+                    let mut n = 0;
+                    for _ in 0..2 {
+                        let fd = q.kaio_fd.current();
+                        let Some(resfd) = fd.or_else(|| (self.here && self.blocking).then(|| q.kaio_fd.ensure())?)
+                        else {
+                            break;
+                        };
+                        // SAFETY: the requests are live and accepted (push's contract) and their
+                        // buffers stay valid while in flight (POSIX).
+                        n += unsafe { k.submit(&reqs[n..], resfd) };
+                        if n == reqs.len() || !self.here || q.kaio_fd.current().is_some() {
+                            break;
+                        }
+                    }
+                    q.kernel_issued(n)
+                }
+                None => 0,
             },
             Backend::Threads => {
                 let mut l = List::new();
