@@ -1,4 +1,4 @@
-/* DESCRIPTION: while three threads keep requests of every kind in flight and wait for them (deferred page-cached reads, O_DIRECT reads waited for in aio_suspend, pipe round trips whose reads are claimed by their waiter, buffered writes with SIGEV_THREAD), the main thread closes every descriptor above the program's own (close_range over the library's numbers) 30 times: no wait hangs, every request completes exactly once, reads that never hold a descriptor (deferred, O_DIRECT) always with their data, the others with their data or ECANCELED, and all kinds work afterwards */
+/* DESCRIPTION: while three threads keep requests of every kind in flight and wait for them (deferred page-cached reads, O_DIRECT reads waited for in aio_suspend, pipe round trips whose reads are claimed by their waiter, buffered writes with SIGEV_THREAD), the main thread closes every descriptor above the program's own (close_range over the library's numbers) 30 times: no wait hangs, every request completes exactly once, O_DIRECT reads on kernel AIO (which hold no descriptor) always with their data, the others (deferred reads hold one) with their data or ECANCELED, and all kinds work afterwards */
 #define TEST_ALARM 60
 #include "support/fdtest.h"
 
@@ -164,18 +164,13 @@ static void *writes(void *arg)
 
 int main(void)
 {
-    /* KNOWN BUG, reported for routing (session 8): on main (08080ba) 9 runs in 30 failed (every
-     * engine): a file read got another file's data, a file write or O_DIRECT read reached a pipe
-     * (ESPIPE), a pipe read reached an eventfd (EINVAL) or a file, and once a pipe round trip
-     * stalled. The library's new descriptors (duplicates, eventfds) go to the lowest free high
-     * numbers, exactly those the close took from requests that still use them. With placeholders
-     * at such numbers (sys::held::bury) 2 runs in 30 still fail (a file read reaching a pipe or
-     * another file: the new descriptor sits at the number until its placeholder replaces it),
-     * and the stall is not understood. Run with AIO_CTEST_STRICT=1; skipped otherwise until fixed, so the
-     * suite stays green. */
-    if (is_aio_rs((void *)aio_read) && !getenv("AIO_CTEST_STRICT"))
-        skip("known bug: requests reach files the library put at numbers closefrom took from them "
-             "(set AIO_CTEST_STRICT=1 to run)");
+    /* On main 08080ba 9 runs in 30 failed (every engine): a file read got another file's data,
+     * a file write or O_DIRECT read reached a pipe (ESPIPE), a pipe read reached an eventfd or a
+     * file, a pipe round trip stalled. The library's new descriptors (duplicates, eventfds) go
+     * to the lowest free high numbers, exactly those the close took from requests that still
+     * use them; now a placeholder takes such a number first (sys::held::dup_placed). Also a
+     * deferred read whose shared duplicate the close took ends with ECANCELED, not EBADF, and an
+     * O_DIRECT read whose queue's eventfd the close took still goes to kernel AIO. */
     const char *be = getenv("AIO_RS_BACKEND");
     held_everywhere = be && (!strcmp(be, "uring") || !strcmp(be, "threads"));
     ffd = tmp_pattern_file(SZ * 64, SEED);
