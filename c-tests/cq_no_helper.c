@@ -112,7 +112,7 @@ int main(void)
     pthread_join(t, NULL);
     long long pipe_switches = helper_switches() - h0;
 
-    long long direct_switches = -1;
+    long long direct_switches = -1, direct_ms = 0;
     int dfd = tmp_open(O_DIRECT);
     if (dfd >= 0) {
         char *buf;
@@ -120,6 +120,7 @@ int main(void)
         memset(buf, 7, BLK);
         SYS(pwrite(dfd, buf, BLK, 0));
         h0 = helper_switches();
+        long long t0 = now_ms();
         for (int i = 0; i < N; i++) {
             cb_init(&cb, dfd, buf, BLK, 0);
             cb_queue(&cb, q);
@@ -128,9 +129,15 @@ int main(void)
             CHECK_DONE_OK(&cb, BLK);
         }
         direct_switches = helper_switches() - h0;
+        direct_ms = now_ms() - t0;
     }
-    printf("helper wake-ups over %d completions: pipe %lld, O_DIRECT %lld\n", N, pipe_switches, direct_switches);
-    if (pipe_switches > N / 10 || direct_switches > N / 10)
+    printf("helper wake-ups over %d completions: pipe %lld, O_DIRECT %lld in %lld ms\n", N, pipe_switches,
+           direct_switches, direct_ms);
+    /* While kernel AIO requests are in flight the helper also looks at the completion ring every
+     * 1-4 ms (it keeps the aiocbs' own status fields current for programs that only poll them),
+     * so a slow disk or a loaded machine allows one wake-up per 4 ms of the loop on top; one per
+     * completion would still be far above that. */
+    if (pipe_switches > N / 10 || direct_switches > N / 10 + direct_ms / 4)
         die("the helper threads ran for the completions");
     return 0;
 }
