@@ -120,10 +120,18 @@ pub(crate) unsafe fn submit_at(r: ReqPtr, op: Op, file_pos: bool, notify: &Notif
             return Ok(());
         }
     }
-    let q = home(eng)?;
+    let (q, found) = match here {
+        // A later read of the batch this thread's home queue has pending on its number: that
+        // queue, without looking it up (see `deferred::burst_queue`).
+        submit::Here::Defer(fe) => match deferred::burst_queue(eng, fe) {
+            Some((q, later)) => (q, Some(later)),
+            None => (home(eng)?, None),
+        },
+        _ => (home(eng)?, None),
+    };
     if let submit::Here::Defer(fe) = here {
         // SAFETY: as above; `serve_here` found the aiocb not in flight.
-        if unsafe { deferred::defer(eng, q, r, op, fe) } {
+        if unsafe { deferred::defer(eng, q, r, op, fe, found) } {
             return Ok(());
         }
         here = submit::Here::Engine { tried: false };
