@@ -62,7 +62,7 @@ pub(crate) unsafe fn reap_source(eng: &Engine, q: &Queue, k: Backend, blocking: 
 /// # Safety
 /// The caller holds the context's reap lock.
 pub(crate) unsafe fn reap_deferred(eng: &Engine, q: &Queue, blocking: bool) {
-    let mut hits = Hits { fe: core::ptr::null(), generation: 0, held: 0, n: 0, all: 0 };
+    let mut hits = Hits { fe: core::ptr::null(), fd: -1, generation: 0, held: 0, n: 0, all: 0 };
     let mut on = |c| match c {
         // SAFETY: the user_data of a request is its aiocb, live until we finish it; ours.
         Completion::Request(r, res) if unsafe { r.get() }.meta().nowait() && !missed(&unsafe { r.get() }, res) => {
@@ -84,6 +84,7 @@ struct Hits {
     /// The number entry, generation and duplicate (`Held` word) of the current run, and how many
     /// reads it has.
     fe: *const FdEntry,
+    fd: core::ffi::c_int,
     generation: u32,
     held: u32,
     n: u32,
@@ -104,6 +105,14 @@ impl Hits {
         debug_assert!(req.job().is_null() && req.group().is_null() && held.is_some() && !m.watched());
         req.publish(res);
         self.all += 1;
+        // One more of the current run (same number, generation and hold), without looking the
+        // number's entry up again: a number's entry is never moved or freed, so it is the run's.
+        let same =
+            |h: Held| self.n != 0 && self.fd == fdn && self.generation == m.generation() && self.held == h.to_word();
+        if m.plain() && held.is_some_and(same) {
+            self.n += 1;
+            return;
+        }
         let (Some(fe), Some(h)) = (eng.fds.get(fdn), held) else {
             if let Some(h) = held {
                 sys::release(h);
@@ -117,7 +126,7 @@ impl Hits {
             self.n += 1;
         } else {
             self.close_run(eng, q, blocking);
-            (self.fe, self.generation, self.held, self.n) = (fe, m.generation(), h.to_word(), 1);
+            (self.fe, self.fd, self.generation, self.held, self.n) = (fe, fdn, m.generation(), h.to_word(), 1);
         }
     }
 

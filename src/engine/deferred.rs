@@ -105,6 +105,43 @@ fn burst_key(qi: usize, seq: u32) -> u32 {
     1 << 31 | (qi as u32) << 25 | (seq & ((1 << 25) - 1))
 }
 
+/// The calling thread's home queue, known without looking it up (`Engine::home`, a thread-local
+/// variable: a `__tls_get_addr` call in a shared library, and the helper and descriptor checks
+/// around it, about 35 instructions), for a later read of the batch pending on number `fe`: the
+/// queue whose pending batch checked the number (the `burst` record), if that batch is still the
+/// pending one and the calling thread is the last one that deferred into it from its home queue
+/// (`Pending::home_of`, set by [`defer`]). None otherwise: the caller looks its home queue up.
+///
+/// That queue's helper runs and its descriptors were made: the thread recorded there found it as
+/// its home queue (`engine::home`) in this engine. The match is a hint, never a condition of
+/// correctness: any thread's read may be deferred into any started queue (a thread that ended
+/// may have left its thread pointer to a new one, whose home queue is another).
+/// Also returns what [`later`] would say on that queue, for [`defer`].
+#[inline(always)]
+pub(crate) fn burst_queue<'e>(eng: &'e Engine, fe: &FdEntry) -> Option<(&'e Queue, Later)> {
+    let rec = fe.burst.load(Acquire);
+    let q = eng.queue_if_started((rec as u32 >> 25 & 63) as usize)?;
+    let seq = q.pending.seq();
+    (rec as u32 == burst_key(q.idx, seq) && q.pending.home_of(sys::thread_pointer()))
+        .then_some((q, Later { seq, held: (rec >> 32) as u32 }))
+}
+
+/// A later read of a batch on its number: the batch's sequence number and the hold its first
+/// read on the number took (the number's `burst` record, see [`defer`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Later {
+    seq: u32,
+    held: u32,
+}
+
+/// Whether a read on number `fe` is a later read of the batch `q` has pending (see [`Later`]).
+#[inline(always)]
+fn later(q: &Queue, fe: &FdEntry) -> Option<Later> {
+    let seq = q.pending.seq();
+    let rec = fe.burst.load(Acquire);
+    (rec as u32 == burst_key(q.idx, seq)).then_some(Later { seq, held: (rec >> 32) as u32 })
+}
+
 /// Defers read `r` (operation `op`, not in flight, eligible by [`wants`], on number entry `fe`)
 /// into `q`'s pending batch; false if it cannot be (no kernel AIO context, an fd that needs
 /// ordering or draining, a number that is not open or names what cannot be read so, no
@@ -120,7 +157,8 @@ fn burst_key(qi: usize, seq: u32) -> u32 {
 ///
 /// # Safety
 /// `r` points to a live aiocb that the caller will not modify or free until it completes.
-pub(crate) unsafe fn defer(eng: &Engine, q: &Queue, r: ReqPtr, op: Op, fe: &FdEntry) -> bool {
+/// `found`: what [`later`] says for `q` and `fe`, if the caller asked already ([`burst_queue`]).
+pub(crate) unsafe fn defer(eng: &Engine, q: &Queue, r: ReqPtr, op: Op, fe: &FdEntry, found: Option<Later>) -> bool {
     // SAFETY: live (caller); not in flight, only ours until accepted.
     let req = unsafe { r.get() };
     let fdn = req.fd();
@@ -138,16 +176,16 @@ pub(crate) unsafe fn defer(eng: &Engine, q: &Queue, r: ReqPtr, op: Op, fe: &FdEn
     };
     let mut full = Taken::new();
     let mut pushed = Push::Moved;
-    let seq = q.pending.seq();
-    let rec = fe.burst.load(Acquire);
-    if rec as u32 == burst_key(q.idx, seq) {
+    if let Some(Later { seq, held }) = found.or_else(|| later(q, fe)) {
         // A later read of the batch that checked this number (`expect`: still that batch).
         // (It names the hold now, and takes its part at the flush, see `issue`.)
-        let held = (rec >> 32) as u32;
         let make = |_| start(Held::from_word(held)).then_some(Entry { r, held, checked: false });
         pushed = q.pending.push(Some(seq), make, &mut full);
     }
     if let Push::Moved = pushed {
+        // Here only from the caller's home queue (a later read found by `burst_queue` found its
+        // batch pending): record who has it (see `burst_queue`).
+        q.pending.set_home_of(sys::thread_pointer());
         let Some(h) = hold_checked(eng, q, fe, fdn, op) else { return false };
         let shared = fe.is_shared(h);
         let make = |s: u32| {

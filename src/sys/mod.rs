@@ -74,7 +74,9 @@ pub(crate) use self::shm::{create_shared, map_anonymous, unlink};
 pub(crate) use self::signal::{pipe_write_quiet, queue_asyncio_signal, sigrtmax, thread_in_process};
 pub(crate) use self::sleep::SleepCall;
 pub(crate) use self::stack::{Linked, Stack};
-pub(crate) use self::thread::{spawn, spawn_runner, thread_name, yield_now, NoCancel, Runner, ThreadAttr};
+pub(crate) use self::thread::{
+    spawn, spawn_runner, thread_name, thread_pointer, yield_now, NoCancel, Runner, ThreadAttr,
+};
 pub(crate) use self::time::{now, timespec};
 pub(crate) use self::uring::uring_enter;
 pub(crate) use self::vec::{transfer_one, transfer_vec};

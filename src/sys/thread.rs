@@ -198,3 +198,28 @@ pub(crate) fn yield_now() {
     // SAFETY: sched_yield takes no arguments.
     unsafe { libc::sched_yield() };
 }
+
+/// The calling thread's thread pointer, a word no two live threads share, read with one
+/// instruction: on x86-64 the thread pointer is `%fs`'s base, and the first word of the block it
+/// points to holds the thread pointer itself (the psABI's TLS rule: "the thread pointer points to
+/// the TCB, whose first word is a pointer to itself"). A thread that ends may leave its value to a
+/// new one, so it names a live thread, never a thread forever. 0 where there is no such register
+/// word (other architectures): then it names no thread.
+#[inline(always)]
+pub(crate) fn thread_pointer() -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let tp: usize;
+        // SAFETY: a load of the word at %fs:0, which the x86-64 TLS ABI keeps mapped and equal to
+        // the thread pointer for every thread of the process (glibc sets it up before the thread
+        // runs any code); no other memory or register is touched.
+        unsafe {
+            core::arch::asm!("mov {}, qword ptr fs:[0]", out(reg) tp, options(nostack, readonly, preserves_flags, pure))
+        };
+        tp
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        0
+    }
+}

@@ -10,7 +10,7 @@
 //! hand-shake described at [`Pending::ticking`].
 
 use core::mem::MaybeUninit;
-use core::sync::atomic::{AtomicU32, Ordering::*};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering::*};
 
 use crate::engine::request::ReqPtr;
 use crate::sys::Lock;
@@ -99,6 +99,14 @@ pub(crate) struct Pending {
     /// signal no eventfd (see `engine::deferred`): while this is not 0 the helper keeps ticking
     /// and looks at the completion ring at each tick.
     out: AtomicU32,
+    /// The thread pointer (`sys::thread_pointer`) of the last thread that deferred a read into
+    /// this batch after finding that this queue is its home queue (`Engine::home`): a thread that
+    /// finds its own pointer here has this home queue without looking it up (see
+    /// `engine::deferred::burst_queue`). Only a hint: a thread that ended may have left its
+    /// pointer to a new thread, whose home queue is another or not chosen yet; such a thread
+    /// defers into this queue, which any thread may do (nothing in a deferred read depends on the
+    /// thread that made it), until its next read that is not a later one of a batch.
+    home_tp: AtomicUsize,
 }
 
 impl Pending {
@@ -110,6 +118,7 @@ impl Pending {
             ticking: AtomicU32::new(0),
             reap_wanted: AtomicU32::new(0),
             out: AtomicU32::new(0),
+            home_tp: AtomicUsize::new(0),
         }
     }
 
@@ -165,6 +174,21 @@ impl Pending {
     /// batch pending now.
     pub(crate) fn seq(&self) -> u32 {
         self.seq.load(Relaxed)
+    }
+
+    /// Whether the thread with thread pointer `tp` was found to have this queue as its home queue
+    /// (see the field: a hint).
+    #[inline(always)]
+    pub(crate) fn home_of(&self, tp: usize) -> bool {
+        tp != 0 && self.home_tp.load(Relaxed) == tp
+    }
+
+    /// The thread with thread pointer `tp` has this queue as its home queue.
+    #[inline(always)]
+    pub(crate) fn set_home_of(&self, tp: usize) {
+        if self.home_tp.load(Relaxed) != tp {
+            self.home_tp.store(tp, Relaxed);
+        }
     }
 
     /// See the field.
