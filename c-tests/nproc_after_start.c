@@ -106,14 +106,8 @@ static int body(void)
     int fails = 0;
     for (int i = 0; i < NP; i++)
         if (pok[i] && !completes(&pr[i], i & 1)) {
-            /* KNOWN BUG, reported for routing (session 8): under AIO_RS_BACKEND=kaio (seen once
-             * in the full suite, linked-kaio: reads 0 and 2, the ones only polled with aio_error)
-             * an accepted pipe read may never complete while no thread can be made: the pool's
-             * poller cannot start and its one worker does not come back to the read. Counted
-             * only with AIO_CTEST_STRICT set, so the suite stays green until it is fixed. */
-            fprintf(stderr, "accepted pipe read %d never completed%s\n", i,
-                    getenv("AIO_CTEST_STRICT") ? "" : " (KNOWN BUG, not counted)");
-            fails += getenv("AIO_CTEST_STRICT") != NULL;
+            fprintf(stderr, "accepted pipe read %d never completed\n", i);
+            fails++;
         } else if (pok[i]) {
             CHECK_DONE_OK(&pr[i], 4);
         }
@@ -162,16 +156,6 @@ static int body(void)
 
 int main(void)
 {
-    /* KNOWN LIMIT (session 8): under AIO_RS_BACKEND=uring a buffered write accepted while
-     * threads cannot be made waits until one can: io_uring runs it in an io-wq worker, whose
-     * creation RLIMIT_NPROC refuses, so the kernel ends it ECANCELED; complete::handle then
-     * hands it to the library's workers (before, it gave it to the ring again, every 50 ms or
-     * so), and none can be started either. Skipped there until something runs it (or refuses
-     * it at submission). */
-    const char *be = getenv("AIO_RS_BACKEND");
-    if (be && strcmp(be, "uring") == 0 && is_aio_rs((void *)aio_read))
-        skip("known limit under AIO_RS_BACKEND=uring (io-wq cannot create a worker: the write "
-             "waits for one of the library's workers, which cannot be made either)");
     if (geteuid() != 0)
         return body();
     /* root ignores RLIMIT_NPROC: run as nobody in a child */

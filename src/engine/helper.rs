@@ -2,7 +2,8 @@
 //! (a reaper in a signal handler, a thread's exit), re-evaluates fds whose lock a reaper could not
 //! take, flushes batches of deferred reads left pending (`deferred::tick`, every 500 µs while
 //! reads are being deferred), frees lio groups released where `free` was not allowed, starts
-//! workers (and retries when a thread could not be created), takes kernel completions that nobody
+//! workers (and retries when a thread could not be created, running queued file requests itself
+//! meanwhile: `Pool::grow_or_serve`), takes kernel completions that nobody
 //! reaps so that their status fields in the caller's aiocb become current ([`Fields`], a tick
 //! while kernel requests are in flight), and reaps the kernel queue wholly only while someone must be told of a
 //! completion that nobody may be waiting for: the queue's `watch` count covers requests with a
@@ -88,9 +89,19 @@ fn helper_main(eng: &'static Engine, qi: usize) {
         }
         q.kicks.take_all(|fe| fd::kick(eng, qi, fe, true));
         Group::free_released();
-        if q.pool.take_grow_request() {
-            q.pool.grow(q.host(eng));
-        }
+        // Work that no worker will look at while a worker's thread could not be made: a worker is
+        // tried again, or the helper runs queued file requests itself, a few per round
+        // (`Pool::grow_or_serve`); then it comes back without sleeping.
+        let asked = q.pool.take_grow_request();
+        let served = match q.pool.stranded() {
+            true => q.pool.grow_or_serve(q.host(eng)),
+            false => {
+                if asked {
+                    q.pool.grow(q.host(eng));
+                }
+                false
+            }
+        };
         // A stall check the workers armed: made when due, else sleep no longer than that.
         let stall = q.pool.stall_check(q.host(eng));
         // A batch of deferred reads left pending: flushed within two ticks.
@@ -130,11 +141,11 @@ fn helper_main(eng: &'static Engine, qi: usize) {
                 }
             }
         }
-        if !q.deferred.is_empty() || !q.kicks.is_empty() {
+        if !q.deferred.is_empty() || !q.kicks.is_empty() || served {
             continue;
         }
         // Work queued for workers that could not be started: try again after a while.
-        let retry_workers = q.pool.starved();
+        let retry_workers = q.pool.stranded();
         if !watching && !retry_workers {
             q.bell.sleep(ticket, stall);
             continue;

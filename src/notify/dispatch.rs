@@ -124,11 +124,13 @@ static GENERATION: AtomicU32 = AtomicU32::new(0);
 /// with `Notify::Thread` is accepted; not async-signal-safe (may create the thread). Costs one
 /// atomic load once started.
 ///
-/// Fails with EAGAIN only if the dispatcher thread cannot be created (the submission should then
-/// fail with EAGAIN, as POSIX allows for resource shortage).
+/// Fails with EAGAIN only if the dispatcher thread, or the callback pool's first thread, cannot
+/// be created (the submission should then fail with EAGAIN, as POSIX allows for resource
+/// shortage): with both, every callback is called even while no thread can be created
+/// (`pool::ensure_thread`).
 #[inline]
 pub(crate) fn ensure_started() -> Result<(), Errno> {
-    if STATE.load(Ordering::Acquire) == RUNNING {
+    if STATE.load(Ordering::Acquire) == RUNNING && pool::has_thread() {
         return Ok(());
     }
     start_slow()
@@ -136,6 +138,9 @@ pub(crate) fn ensure_started() -> Result<(), Errno> {
 
 #[cold]
 fn start_slow() -> Result<(), Errno> {
+    if !pool::ensure_thread(generation()) {
+        return Err(Errno::EAGAIN);
+    }
     loop {
         match STATE.compare_exchange(STOPPED, STARTING, Ordering::Acquire, Ordering::Acquire) {
             Ok(_) => {

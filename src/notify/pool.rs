@@ -18,7 +18,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use super::dispatch::generation;
 use super::{CAPACITY_WAIT, POOL_CAP, POOL_MAX};
 use crate::abi::SigVal;
-use crate::sys::{self, futex_wait, futex_wake, Runner, ThreadAttr};
+use crate::sys::{self, futex_wait, futex_wake, Lock, Runner, ThreadAttr};
 
 // One mailbox slot per thread; the dispatcher is the only writer of items and of SLOT_FULL, the
 // thread the only one that moves a slot out of SLOT_FULL. The dispatcher may write the item only
@@ -137,6 +137,9 @@ const SLOT_INIT: Slot = Slot::new();
 static SLOTS: [Slot; POOL_MAX] = [SLOT_INIT; POOL_MAX];
 /// Threads alive in the pool.
 static ALIVE: AtomicU32 = AtomicU32::new(0);
+/// Serialises starting threads in slots: the dispatcher's, and a submitter's that makes sure the
+/// pool has a thread at all ([`ensure_thread`]).
+static STARTS: Lock<()> = Lock::new(());
 /// Futex word: incremented each time a thread becomes idle or ends.
 static IDLE_SEQ: AtomicU32 = AtomicU32::new(0);
 /// 1 while the dispatcher waits for an idle thread.
@@ -231,6 +234,7 @@ pub(super) fn post(gen: u32, item: Item) {
         let alive = ALIVE.load(Ordering::SeqCst) as usize;
         let waited_long = busy_since.is_some_and(|t| sys::now() >= t + CAPACITY_WAIT);
         if alive < POOL_CAP || (waited_long && alive < POOL_MAX) {
+            let _g = STARTS.lock();
             let unused = SLOTS.iter().position(|s| s.alive.load(Ordering::SeqCst) == 0);
             if let Some(i) = unused {
                 if start_in(gen, i, item) {
@@ -249,8 +253,36 @@ pub(super) fn post(gen: u32, item: Item) {
     }
 }
 
+/// Whether the pool has a thread (one load): a callback posted now is called even if no thread
+/// can be created meanwhile (`RLIMIT_NPROC`).
+pub(super) fn has_thread() -> bool {
+    ALIVE.load(Ordering::SeqCst) != 0
+}
+
+/// Makes sure the pool has a thread, started idle now if it has none (at submission of a
+/// `SIGEV_THREAD` request: the dispatcher's thread for a callback may not be creatable later,
+/// `RLIMIT_NPROC`, and a callback with attributes whose own thread cannot be created falls back
+/// to the pool). False if it has none and none can be created: the submission is refused with
+/// EAGAIN. Pool threads end only when a callback ends them (`pthread_exit`, cancellation).
+pub(super) fn ensure_thread(gen: u32) -> bool {
+    if has_thread() {
+        return true;
+    }
+    let _g = STARTS.lock();
+    if has_thread() {
+        return true;
+    }
+    let unused = SLOTS.iter().position(|s| s.alive.load(Ordering::SeqCst) == 0);
+    // No callback: the thread goes idle at once (`take`).
+    unused.is_some_and(|i| start_in(gen, i, Item { function: None, value: SigVal { sival_int: 0 } }))
+}
+
 /// The pool's part of `super::after_fork_child`.
 pub(super) fn after_fork_child() {
+    // SAFETY: in the fork child only the forking thread runs, and it holds no guard of `STARTS`
+    // (held only inside `post` and `ensure_thread`, which do not fork); a copy locked by a thread
+    // of the parent would never be released otherwise.
+    unsafe { STARTS.force_unlock() };
     ALIVE.store(0, Ordering::SeqCst);
     for slot in SLOTS.iter() {
         slot.alive.store(0, Ordering::SeqCst);

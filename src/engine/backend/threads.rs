@@ -2,7 +2,8 @@
 //!
 //! Each queue has its own work list and workers, so there is no global lock; workers are started
 //! lazily (the first request on a queue starts one) and grow on demand to a bounded count. A
-//! thread that cannot be created takes no slot: the helper tries again later.
+//! thread that cannot be created takes no slot: the helper tries again later, and meanwhile runs
+//! queued file requests itself (`stranded`).
 //!
 //! Every request a worker runs holds its caller's open file (`Req::held`, made on the submitter's
 //! thread): the worker uses that duplicate, checked before each transfer (`sys::held_ok`; up to
@@ -33,6 +34,7 @@ mod handoff;
 mod park;
 pub(crate) use first::First;
 mod ready;
+mod stranded;
 pub(crate) use handoff::{spin_for, Pushed, SPIN_SKIP};
 use handoff::{HeldWakes, Work};
 use ready::{attempt_ready, holds_its_file, iovecs, stream_transfer, transfer, Ready, Step, NO_IOVEC};
@@ -121,6 +123,8 @@ pub(crate) struct Pool {
     quick: AtomicU32,
     /// Workers holding back wake-ups (see `Pool::hold_wake`).
     holding: AtomicU32,
+    /// Non-zero once a thread could not be created, until the helper looked (`stranded.rs`).
+    stranded: AtomicU32,
 }
 
 /// What running a request came to: its result (a count or `-errno`), or parked in the readiness
@@ -162,6 +166,7 @@ impl Pool {
             spin_skip: AtomicU32::new(0),
             quick: AtomicU32::new(0),
             holding: AtomicU32::new(0),
+            stranded: AtomicU32::new(0),
         }
     }
 
@@ -243,6 +248,7 @@ impl Pool {
         if sys::spawn(&name, ThreadAttr::Stack(256 * 1024), move || self.worker_main(host, idx as usize)).is_err() {
             self.work.lock().active -= 1;
             self.starting.fetch_sub(1, AcqRel);
+            self.stranded_now(host);
             return false;
         }
         self.next_slot.store(idx + 1, Release);

@@ -60,9 +60,10 @@ pub(crate) enum First {
     Waits,
     /// Not attempted (not a stream transfer, or no per-call non-blocking way): its usual path.
     Usual,
-    /// Nothing moved, and it cannot wait: no descriptor could be had to hold its file with. The
-    /// caller takes it back (its submission fails with EAGAIN, as when a duplicate cannot be made
-    /// at submission).
+    /// Nothing moved, and it cannot wait: no descriptor could be had to hold its file with, or no
+    /// thread to wait for it (neither the poller nor a worker could be started). The caller takes
+    /// it back (its submission fails with EAGAIN, as when a duplicate cannot be made at
+    /// submission).
     Refused,
 }
 
@@ -99,6 +100,12 @@ impl Pool {
                     return if moved > 0 { First::Done(moved as isize) } else { First::Refused };
                 }
                 if !self.park(r, host, local) {
+                    // Neither the readiness set's poller nor a worker can be had (no thread can
+                    // be made): nothing would run it (the helper never runs a stream's request).
+                    if self.ensure_worker(host).is_err() {
+                        let moved = req.progress();
+                        return if moved > 0 { First::Done(moved as isize) } else { First::Refused };
+                    }
                     let mut l = List::new();
                     // SAFETY: `r` is live and ours, and in no list: `park` did not take it.
                     unsafe { l.push_back(r) };

@@ -73,16 +73,20 @@ impl Pool {
     }
 
     /// Starts the pool's poller thread (once); false if it could not be created (then requests
-    /// wait on workers, and the next park tries again).
+    /// wait on workers, and the next park tries again). `poller` is set only once the thread
+    /// exists, under the lock that serialises thread starts (`growing`): a parker that saw it
+    /// set while the start was still under way would have left its request in a set that no
+    /// thread serves when the start then failed (RLIMIT_NPROC: c-tests/nproc_after_start.c).
     fn start_poller(&'static self, host: Host) -> bool {
-        if self.poller.compare_exchange(0, 1, AcqRel, Acquire).is_err() {
+        let _g = self.growing.lock();
+        if self.poller.load(Acquire) != 0 {
             return true;
         }
         let name = format!("aio-rs-w{}.p", host.queue);
         if sys::spawn(&name, ThreadAttr::Stack(256 * 1024), move || self.poller_main(host)).is_err() {
-            self.poller.store(0, Release);
             return false;
         }
+        self.poller.store(1, Release);
         true
     }
 
