@@ -2,7 +2,6 @@
 /* GLIBC-XFAIL: glibc's one idle thread blocks in the pipe read; the writes, for which it cannot create another thread, wait behind it */
 #define TEST_ALARM 30
 #include "support/fdtest.h"
-#include <grp.h>
 #include <sys/resource.h>
 
 enum { NW = 4, SZ = 4096 };
@@ -103,18 +102,5 @@ static int body(void)
 
 int main(void)
 {
-    if (geteuid() != 0)
-        return body();
-    /* root ignores RLIMIT_NPROC: run as nobody in a child */
-    pid_t pid = SYS(fork());
-    if (pid == 0) {
-        alarm(TEST_ALARM);
-        if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
-            skip("cannot switch to uid 65534: %s", strerror(errno));
-        _exit(body());
-    }
-    int st = wait_child_ms(pid, (TEST_ALARM - 2) * 1000L, "the unprivileged child");
-    if (WIFEXITED(st))
-        return WEXITSTATUS(st);
-    die("the unprivileged child was killed by signal %d", WTERMSIG(st));
+    return run_where_nproc_binds(body);
 }

@@ -1,7 +1,6 @@
 /* DESCRIPTION: with thread creation failing (RLIMIT_NPROC reached) before the first AIO call, requests are accepted and complete and notify, or are refused with EAGAIN; once the limit is lifted every request is accepted and works */
 #define TEST_ALARM 20
 #include "support/fdtest.h"
-#include <grp.h>
 
 #define NF 20 /* file reads */
 #define NP 4  /* pipe reads */
@@ -148,19 +147,5 @@ static int body(void)
 
 int main(void)
 {
-    if (geteuid() != 0)
-        return body();
-    /* root ignores RLIMIT_NPROC: run as nobody in a child */
-    pid_t pid = SYS(fork());
-    if (pid == 0) {
-        alarm(TEST_ALARM);
-        if (setgroups(0, NULL) != 0 || setgid(65534) != 0 ||
-            setuid(65534) != 0)
-            skip("cannot switch to uid 65534: %s", strerror(errno));
-        _exit(body());
-    }
-    int st = wait_child_ms(pid, (TEST_ALARM - 2) * 1000L, "the unprivileged child");
-    if (WIFEXITED(st))
-        return WEXITSTATUS(st);
-    die("the unprivileged child was killed by signal %d", WTERMSIG(st));
+    return run_where_nproc_binds(body);
 }

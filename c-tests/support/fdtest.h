@@ -10,6 +10,7 @@
 
 #include "common.h"
 #include <dirent.h>
+#include <grp.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -806,6 +807,26 @@ CT_FN void check_x_read_or_left(struct aiocb *cb, const char *buf, int fd)
     char c;
     read_all(fd, &c, 1);
     CHECK_EQ(c, 'x');
+}
+
+/* Runs body() where RLIMIT_NPROC binds and returns its exit status: directly for an unprivileged
+ * user; for root, which the limit does not bind, in a child switched to uid and gid 65534 (skips
+ * if it cannot switch), bounded by TEST_ALARM. */
+CT_FN int run_where_nproc_binds(int (*body)(void))
+{
+    if (geteuid() != 0)
+        return body();
+    pid_t pid = SYS(fork());
+    if (pid == 0) {
+        alarm(TEST_ALARM);
+        if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+            skip("cannot switch to uid 65534: %s", strerror(errno));
+        _exit(body());
+    }
+    int st = wait_child_ms(pid, (TEST_ALARM - 2) * 1000L, "the unprivileged child");
+    if (WIFEXITED(st))
+        return WEXITSTATUS(st);
+    die("the unprivileged child was killed by signal %d", WTERMSIG(st));
 }
 
 #endif
