@@ -1,5 +1,6 @@
 /* DESCRIPTION: after pipe reads that their thread waited for alone in aio_suspend, the program closes its read end and does nothing more with AIO: a writer gets EPIPE within a bounded time (no duplicate aio-rs made for the reads keeps the read end open) */
 #include "support/common.h"
+#include "support/stream.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -14,14 +15,8 @@ int main(void)
         int p[2];
         make_pipe(p);
         char buf[4] = { 0 };
-        struct aiocb cb;
         for (int i = 0; i < 4; i++) {
-            cb_init(&cb, p[0], buf, 1, 0);
-            CHECK_EQ(aio_read(&cb), 0);
-            write_all(p[1], "y", 1);
-            wait_done(&cb);
-            CHECK_DONE_OK(&cb, 1);
-            CHECK_EQ(buf[0], 'y');
+            read_fed_byte(p[0], p[1], buf, 'y');
         }
         close(p[0]);
         SYS(fcntl(p[1], F_SETFL, O_NONBLOCK));

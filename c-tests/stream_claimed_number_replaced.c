@@ -1,6 +1,7 @@
 /* DESCRIPTION: a pipe read that its thread waits for alone in aio_suspend, whose descriptor number another thread replaces (dup2) with another pipe that holds data, then feeds the first pipe: the read gets the first pipe's byte (or ends ECANCELED with that byte left there), and the other pipe's data is never consumed; repeatedly, the first rounds after reads that waited the same way */
 /* GLIBC-XFAIL: glibc runs a read by descriptor number: one its thread has not started yet reads whatever the number names by then */
 #include "support/common.h"
+#include "support/stream.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -35,12 +36,7 @@ int main(void)
         struct aiocb cb;
         /* A few reads that wait, each waited for alone: the library's waiter claims them. */
         for (int i = 0; i < 3; i++) {
-            cb_init(&cb, p[0], buf, 1, 0);
-            CHECK_EQ(aio_read(&cb), 0);
-            write_all(p[1], "y", 1);
-            wait_done(&cb);
-            CHECK_DONE_OK(&cb, 1);
-            CHECK_EQ(buf[0], 'y');
+            read_fed_byte(p[0], p[1], buf, 'y');
         }
         buf[0] = 0;
         cb_init(&cb, p[0], buf, sizeof buf, 0);

@@ -133,6 +133,20 @@ CT_FN void check_stream_cancel(int rfd, int wfd)
     CHECK(memcmp(back, "after cancel", 12) == 0);
 }
 
+/* A one-byte read on the empty stream rfd, then `byte` written to wfd, the read waited for
+ * alone (wait_done): it must return that byte. After it the library expects the thread to wait
+ * for the stream's next read alone too (its waiter claims such reads). */
+CT_FN void read_fed_byte(int rfd, int wfd, char *buf, char byte)
+{
+    struct aiocb cb;
+    cb_init(&cb, rfd, buf, 1, 0);
+    CHECK_EQ(aio_read(&cb), 0);
+    write_all(wfd, &byte, 1);
+    wait_done(&cb);
+    CHECK_DONE_OK(&cb, 1);
+    CHECK_EQ(buf[0], byte);
+}
+
 /* A one-byte read on the empty pipe p that its thread waits for alone
  * (aio_suspend on it, first timing out), then fed `byte`: after it, the
  * library expects that thread to wait for the pipe's next read alone too. */
