@@ -12,7 +12,6 @@ static void on_done(union sigval v)
     (void)v;
     atomic_fetch_add(&callbacks, 1);
 }
-static void *nothing(void *arg) { return arg; }
 
 /* Waits up to DONE_MS for cb, polling aio_error (aio_suspend too, every other time). */
 static int completes(struct aiocb *cb, int use_suspend)
@@ -45,15 +44,7 @@ static int body(void)
     read_one_by_one(f, 2, 512, 66);
 
     struct rlimit rl;
-    SYS(getrlimit(RLIMIT_NPROC, &rl));
-    struct rlimit one = { 1, rl.rlim_max };
-    SYS(setrlimit(RLIMIT_NPROC, &one));
-    pthread_t t;
-    int e = pthread_create(&t, NULL, nothing, NULL);
-    if (e == 0) {
-        pthread_join(t, NULL);
-        skip("RLIMIT_NPROC does not stop thread creation here (privileged?)");
-    }
+    limit_threads_to_none(&rl);
 
     static char pbuf[NP][16], wbuf[NW][SZ], rbuf[4][SZ] __attribute__((aligned(4096)));
     struct aiocb pr[NP], w[NW], fs, sr[4], dr;

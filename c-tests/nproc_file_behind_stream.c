@@ -6,7 +6,6 @@
 
 enum { NW = 4, SZ = 4096 };
 
-static void *nothing(void *arg) { return arg; }
 
 /* Waits until deadline (ms) for cb, polling aio_error only. */
 static int completes(struct aiocb *cb, long long deadline)
@@ -35,15 +34,7 @@ static int body(void)
     CHECK_DONE_OK(&w0, SZ);
 
     struct rlimit rl;
-    SYS(getrlimit(RLIMIT_NPROC, &rl));
-    struct rlimit one = { 1, rl.rlim_max };
-    SYS(setrlimit(RLIMIT_NPROC, &one));
-    pthread_t t;
-    int e = pthread_create(&t, NULL, nothing, NULL);
-    if (e == 0) {
-        pthread_join(t, NULL);
-        skip("RLIMIT_NPROC does not stop thread creation here (privileged?)");
-    }
+    limit_threads_to_none(&rl);
 
     static char pbuf[16];
     struct aiocb pr, w[NW], fs;

@@ -809,6 +809,24 @@ CT_FN void check_x_read_or_left(struct aiocb *cb, const char *buf, int fd)
     CHECK_EQ(c, 'x');
 }
 
+/* Lowers RLIMIT_NPROC to 1 (its old value in *old, to restore), so that no thread can be made
+ * any more, and checks that by making one: skips where that still works (a privileged process).
+ * Returns pthread_create's error. */
+CT_FN void *nproc_probe_thread(void *arg) { return arg; }
+CT_FN int limit_threads_to_none(struct rlimit *old)
+{
+    SYS(getrlimit(RLIMIT_NPROC, old));
+    struct rlimit one = { 1, old->rlim_max };
+    SYS(setrlimit(RLIMIT_NPROC, &one));
+    pthread_t t;
+    int e = pthread_create(&t, NULL, nproc_probe_thread, NULL);
+    if (e == 0) {
+        pthread_join(t, NULL);
+        skip("RLIMIT_NPROC does not stop thread creation here (privileged?)");
+    }
+    return e;
+}
+
 /* Runs body() where RLIMIT_NPROC binds and returns its exit status: directly for an unprivileged
  * user; for root, which the limit does not bind, in a child switched to uid and gid 65534 (skips
  * if it cannot switch), bounded by TEST_ALARM. */
