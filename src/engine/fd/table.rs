@@ -225,25 +225,29 @@ impl FdEntry {
     /// duplicate keeps it for the next request: true then, and the caller lists the entry
     /// ([`FdTable::release_hold`]). Async-signal-safe.
     pub(crate) fn release_hold(&self, h: Held, keep: bool) -> bool {
-        self.release_hold_with(h, keep, sys::release)
+        self.release_hold_with(h, 1, keep, sys::release)
     }
 
     /// [`FdEntry::release_hold`] (without keeping) of a duplicate its caller checked right before
     /// its last transfer (see `sys::release_checked`). Async-signal-safe.
     pub(crate) fn release_hold_checked(&self, h: Held) {
-        self.release_hold_with(h, false, sys::release_checked);
+        self.release_hold_with(h, 1, false, sys::release_checked);
     }
 
-    fn release_hold_with(&self, h: Held, keep: bool, release: fn(Held)) -> bool {
+    /// Gives up `n` holds of `h` at once (a private `h` is held by one request: `n` is 1 then),
+    /// with `keep` as [`FdEntry::release_hold`]; `release` lets go of a duplicate.
+    pub(super) fn release_hold_with(&self, h: Held, n: u32, keep: bool, release: fn(Held)) -> bool {
         loop {
             let cur = self.shared.load(Acquire);
             if (cur >> 32) as u32 != h.to_word() || cur as u32 == 0 {
                 // A private one.
+                debug_assert!(n == 1, "{n} holds of a private duplicate");
                 release(h);
                 return false;
             }
-            let last = cur as u32 == 1;
-            let next = if last && !keep { 0 } else { cur - 1 };
+            debug_assert!(cur as u32 >= n, "{n} holds of a duplicate with {} users", cur as u32);
+            let last = cur as u32 == n;
+            let next = if last && !keep { 0 } else { cur - n as u64 };
             if self.shared.compare_exchange(cur, next, AcqRel, Acquire).is_ok() {
                 if last && !keep {
                     release(h);
@@ -493,8 +497,8 @@ impl FdTable {
                 // The kept word is stored before the flag is looked at, and `let_go_kept` clears
                 // the flag before it looks at the word (all SeqCst): a keep that finds the entry
                 // listed is seen by the one who takes it off the list.
-                if fe.release_hold(h, keep) && fe.kept_listed.swap(1, SeqCst) == 0 {
-                    self.kept.lock().push(fe as *const FdEntry as usize);
+                if fe.release_hold(h, keep) {
+                    self.list_kept(fe, true);
                 }
             }
             None => sys::release(h),

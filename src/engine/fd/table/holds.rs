@@ -10,7 +10,7 @@ use core::ffi::c_int;
 use core::sync::atomic::Ordering::*;
 
 use super::{class_of, kind, FdEntry, FdTable};
-use crate::sys::{FileId, Held};
+use crate::sys::{self, FileId, Held};
 
 /// Room made in the list of kept duplicates, so that a release in a context that may not allocate
 /// can list one ([`FdTable::release_holds`]).
@@ -58,27 +58,6 @@ impl FdEntry {
         let order_bits = kind::STREAM | kind::APPEND;
         (fresh, self.order.busy_hint() && cached & kind::VALID != 0 && (fresh & order_bits) != (cached & order_bits))
     }
-
-    /// [`FdEntry::release_hold`] of `n` holds of `h` at once, keeping the last (a private `h`
-    /// is held by one request: `n` is 1 then). Async-signal-safe.
-    fn release_users(&self, h: Held, n: u32) -> bool {
-        if n == 1 {
-            return self.release_hold(h, true);
-        }
-        let mut cur = self.shared.load(Acquire);
-        loop {
-            if (cur >> 32) as u32 != h.to_word() || (cur as u32) < n {
-                // Not the shared one (a private one is held by one request: not reached), or
-                // fewer users than holds given up (never: each was added for a hold).
-                debug_assert!(false, "{n} holds of a duplicate with {} users", cur as u32);
-                return false;
-            }
-            match self.shared.compare_exchange_weak(cur, cur - n as u64, AcqRel, Acquire) {
-                Ok(_) => return cur as u32 == n,
-                Err(now) => cur = now,
-            }
-        }
-    }
 }
 
 impl FdTable {
@@ -88,7 +67,20 @@ impl FdTable {
     /// kept entries is then only tried, and only its spare room used (it is made with room for
     /// [`KEPT_ROOM`]); where that fails, the duplicate is not kept.
     pub(crate) fn release_holds(&self, fe: &FdEntry, h: Held, n: u32, blocking: bool) {
-        if n == 0 || !fe.release_users(h, n) || fe.kept_listed.swap(1, SeqCst) != 0 {
+        if n != 0 && fe.release_hold_with(h, n, true, sys::release) {
+            self.list_kept(fe, blocking);
+        }
+    }
+
+    /// Lists entry `fe`, whose shared duplicate was just kept for its next user, for
+    /// [`FdTable::let_go_kept`], unless it is listed already. Without `blocking`
+    /// (async-signal-safe), the list is only tried and only its spare room used (it is made with
+    /// room for [`KEPT_ROOM`]); where that fails the duplicate is let go at once.
+    pub(super) fn list_kept(&self, fe: &FdEntry, blocking: bool) {
+        // The kept word is stored before the flag is looked at, and `let_go_kept` clears the
+        // flag before it looks at the word (all SeqCst): a keep that finds the entry listed is
+        // seen by the one who takes it off the list.
+        if fe.kept_listed.swap(1, SeqCst) != 0 {
             return;
         }
         let listed = if blocking { Some(self.kept.lock()) } else { self.kept.try_lock() }
