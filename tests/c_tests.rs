@@ -20,6 +20,13 @@
 //!                            modes of one test run one after another)
 //!   C_TEST_TIMEOUT=SECS      per-run timeout (default 30)
 //!   CC                       the C compiler (default `cc`)
+//!
+//! Each run gets a private temporary directory, named in its `TMPDIR`
+//! (`aio-ctest-run-PID-N` under the runner's own `TMPDIR`, or `/var/tmp`,
+//! a disk file system where O_DIRECT works), removed with everything in it
+//! when the run ends, whatever it ended with (a timeout, a crash, a test
+//! that failed before its cleanup).  Directories left by a runner that was
+//! itself killed are removed by the next run.
 
 use std::env;
 use std::fs;
@@ -27,6 +34,7 @@ use std::io::Write;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
@@ -245,11 +253,75 @@ struct Job {
     precomputed: Option<Outcome>,
 }
 
+/// Where the runs' private temporary directories go: the runner's `TMPDIR`, else `/var/tmp`.
+fn tmp_base() -> PathBuf {
+    env::var_os("TMPDIR").filter(|d| !d.is_empty()).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/var/tmp"))
+}
+
+const RUN_TMP_PREFIX: &str = "aio-ctest-run-";
+
+/// One run's private temporary directory, its `TMPDIR`; removed with its contents when dropped,
+/// which `run_job` does after it has killed the run's process group.
+struct RunTmp(PathBuf);
+
+impl RunTmp {
+    fn new() -> RunTmp {
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let base = tmp_base();
+        loop {
+            let n = SEQ.fetch_add(1, Ordering::Relaxed);
+            let dir = base.join(format!("{RUN_TMP_PREFIX}{}-{n}", std::process::id()));
+            match fs::create_dir(&dir) {
+                Ok(()) => {
+                    // Others may pass through (env_at_secure runs a copy of itself as nobody
+                    // from a directory in here), as through /var/tmp.
+                    use std::os::unix::fs::PermissionsExt;
+                    let _ = fs::set_permissions(&dir, fs::Permissions::from_mode(0o755));
+                    return RunTmp(dir);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => panic!("mkdir {}: {e}", dir.display()),
+            }
+        }
+    }
+}
+
+impl Drop for RunTmp {
+    fn drop(&mut self) {
+        // A process of the killed group may not be gone yet and create a file meanwhile.
+        for _ in 0..20 {
+            if fs::remove_dir_all(&self.0).is_ok() || !self.0.exists() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        eprintln!("c_tests: could not remove {}", self.0.display());
+    }
+}
+
+/// Removes the private directories of runners that no longer exist (killed before their runs'
+/// directories were removed).
+fn sweep_stale_run_dirs() {
+    for e in fs::read_dir(tmp_base()).into_iter().flatten().flatten() {
+        let name = e.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(RUN_TMP_PREFIX)) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 fn run_job(job: &Job, workdir: &Path, timeout: Duration) -> (Outcome, f64) {
     if let Some(o) = &job.precomputed {
         return (o.clone(), 0.0);
     }
     let log = fs::File::create(&job.log).expect("create log file");
+    let tmp = RunTmp::new();
     let mut cmd = Command::new(&job.argv[0]);
     cmd.args(&job.argv[1..])
         .current_dir(workdir)
@@ -262,6 +334,7 @@ fn run_job(job: &Job, workdir: &Path, timeout: Duration) -> (Outcome, f64) {
     for (k, v) in &job.env {
         cmd.env(k, v);
     }
+    cmd.env("TMPDIR", &tmp.0);
     // No core files from crashing tests (some crash on purpose in children).
     // SAFETY: the closure only calls setrlimit, which is async-signal-safe, between fork and exec.
     unsafe {
@@ -294,6 +367,7 @@ fn run_job(job: &Job, workdir: &Path, timeout: Duration) -> (Outcome, f64) {
     // SAFETY: kill has no memory preconditions; the group is the test's own (it may be gone).
     unsafe { libc::kill(-pgid, libc::SIGKILL) };
     let secs = start.elapsed().as_secs_f64();
+    drop(tmp);
     let raw = match status {
         None => Err(format!("timed out after {} s", timeout.as_secs())),
         Some(st) if st.code() == Some(0) => Ok(true),
@@ -486,6 +560,7 @@ fn prepare(root: &Path, cdir: &Path, modes: Vec<usize>) -> Setup {
     for d in [&bin_dir, &log_dir, &lib_link_dir, &work_dir] {
         fs::create_dir_all(d).unwrap_or_else(|e| panic!("mkdir {}: {e}", d.display()));
     }
+    sweep_stale_run_dirs();
     let cc = env::var("CC").unwrap_or_else(|_| "cc".to_string());
     let timeout = Duration::from_secs(env_num("C_TEST_TIMEOUT", 30));
     let need_lib = modes.iter().any(|&m| MODES[m].name != "glibc");
