@@ -105,6 +105,21 @@ fn helper_main(eng: &'static Engine, qi: usize) {
         // A stall check the workers armed: made when due, else sleep no longer than that.
         let stall = q.pool.stall_check(q.host(eng));
         // A batch of deferred reads left pending: flushed within two ticks.
+        //
+        // Why two ticks (this one and `Fields::tick` below) and not one: they already share one
+        // timer, this loop's single sleep (the earliest of the stall check and both ticks), so
+        // what stays apart is their state, and merging it would cost more than it saves. Their
+        // periods answer different questions: a pending batch is flushed two fixed 500 µs ticks
+        // after it appeared (its reads' latency when nobody asks), while the fields tick backs
+        // off to 4 ms while the program reaps its own completions (about 250 wake-ups a second
+        // instead of 2000) and rechecks after 250 µs only what nobody sleeps on. Their starts are
+        // two hand-shakes on two paths: a deferral into an empty batch (`Pending::ticking`) and a
+        // request put into a kernel source (`Queue::kernel_issued`); deferred reads are not
+        // counted in the context's `in_flight` (only in `Pending::outstanding`), so one tick for
+        // both would have to count them there too, a SeqCst read-modify-write per flushed batch
+        // and per reap on the deferred path, and would delay the rare deferred read that did not complete inside `io_submit` from one tick to
+        // the fields tick's two looks. The let-go of kept duplicates rides on the deferred tick's
+        // idle count, which only deferrals reset.
         let tick = deferred::tick(eng, q, &mut last, &mut idle);
         let stall = match (stall, tick) {
             (Some(a), Some(b)) => Some(a.min(b)),
