@@ -273,10 +273,11 @@ impl RunTmp {
             let dir = base.join(format!("{RUN_TMP_PREFIX}{}-{n}", std::process::id()));
             match fs::create_dir(&dir) {
                 Ok(()) => {
-                    // Others may pass through (env_at_secure runs a copy of itself as nobody
-                    // from a directory in here), as through /var/tmp.
+                    // Open to all, sticky, as /var/tmp is: tests make files here as nobody (the
+                    // nproc tests) and run a copy of themselves as nobody from in here
+                    // (env_at_secure).
                     use std::os::unix::fs::PermissionsExt;
-                    let _ = fs::set_permissions(&dir, fs::Permissions::from_mode(0o755));
+                    let _ = fs::set_permissions(&dir, fs::Permissions::from_mode(0o1777));
                     return RunTmp(dir);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
