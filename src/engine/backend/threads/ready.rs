@@ -33,12 +33,14 @@
 
 mod claim;
 mod defer;
+mod hash;
 
 use core::ffi::c_int;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
 use core::time::Duration;
 use std::collections::HashMap;
 
+use self::hash::NumberHash;
 use crate::engine::request::{List, Phase, Req, ReqPtr, Span};
 use crate::errno::Errno;
 use crate::sys::{self, Lock, OwnEpoll};
@@ -83,9 +85,12 @@ struct Entry {
     lists: [List; 2],
 }
 
+/// The table's map: held numbers to their entries, hashed by `NumberHash` (`ready/hash.rs`).
+type ByFd = HashMap<c_int, Entry, NumberHash>;
+
 #[derive(Default)]
 struct Table {
-    by_fd: HashMap<c_int, Entry>,
+    by_fd: ByFd,
     seq: u32,
     /// The generation of the epoll instance the entries are registered in (`OwnEpoll::current_gen`).
     gen: u32,
@@ -366,7 +371,7 @@ impl Ready {
     /// Arms `fd`'s registration again for what is parked on it, or removes it (and the entry) if
     /// nothing is; a registration that cannot be armed sends its requests to `orphans`. Without
     /// `ep` (lost) only forgets an empty entry. Under the table lock.
-    fn dismiss(&self, ep: Option<c_int>, by_fd: &mut HashMap<c_int, Entry>, fd: c_int, orphans: &mut List) {
+    fn dismiss(&self, ep: Option<c_int>, by_fd: &mut ByFd, fd: c_int, orphans: &mut List) {
         let Some(e) = by_fd.get_mut(&fd) else { return };
         let ok = match ep {
             Some(ep) => arm(ep, fd, e).is_ok(),
