@@ -69,7 +69,7 @@ pub(crate) unsafe fn reap_deferred(eng: &Engine, q: &Queue, blocking: bool) {
             // SAFETY: the reaper owns r, a deferred read the page cache served.
             unsafe { hits.finish(eng, q, r, res, blocking) }
         }
-        c => handle(eng, q, c, blocking),
+        c => handle_cold(eng, q, c, blocking),
     };
     // SAFETY: the caller holds the reap lock.
     unsafe { q.reap_kaio_ring(&mut on) };
@@ -113,6 +113,13 @@ impl Hits {
             self.n += 1;
             return;
         }
+        self.another(eng, q, m, fdn, held, blocking);
+    }
+
+    /// [`Hits::finish`] of a read (meta `m`, number `fdn`, hold `held`) that is not one more of
+    /// the current run: out of line, so the loop over the ring's events stays small.
+    #[inline(never)]
+    fn another(&mut self, eng: &Engine, q: &Queue, m: Meta, fdn: core::ffi::c_int, held: Option<Held>, blocking: bool) {
         let (Some(fe), Some(h)) = (eng.fds.get(fdn), held) else {
             if let Some(h) = held {
                 sys::release(h);
@@ -159,6 +166,13 @@ impl Hits {
             q.done.notify_all();
         }
     }
+}
+
+/// [`handle`], out of line: a completion of [`reap_deferred`] that is not a deferred read's hit
+/// (which keeps the hits' loop small enough to be inlined whole).
+#[inline(never)]
+fn handle_cold(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
+    handle(eng, q, c, blocking)
 }
 
 /// Acts on one completion reaped from a kernel source of queue `q`.
