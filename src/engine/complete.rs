@@ -64,12 +64,19 @@ pub(crate) unsafe fn reap_source(eng: &Engine, q: &Queue, k: Backend, blocking: 
 pub(crate) unsafe fn reap_deferred(eng: &Engine, q: &Queue, blocking: bool) {
     let mut hits = Hits { fe: core::ptr::null(), fd: -1, generation: 0, held: 0, n: 0, all: 0 };
     let mut on = |c| match c {
-        // SAFETY: the user_data of a request is its aiocb, live until we finish it; ours.
-        Completion::Request(r, res) if unsafe { r.get() }.meta().nowait() && !missed(&unsafe { r.get() }, res) => {
-            // SAFETY: the reaper owns r, a deferred read the page cache served.
-            unsafe { hits.finish(eng, q, r, res, blocking) }
+        Completion::Request(r, res) => {
+            // SAFETY: the user_data of a request is its aiocb, live until we finish it; ours.
+            let req = unsafe { r.get() };
+            // Its meta word, read once (the reaper owns the request: nobody changes it now).
+            let m = req.meta();
+            if m.nowait() && !missed_as(&req, m, res) {
+                // SAFETY: the reaper owns r, a deferred read the page cache served.
+                unsafe { hits.finish(eng, q, r, m, res, blocking) }
+            } else {
+                handle_cold(eng, q, c, blocking)
+            }
         }
-        c => handle(eng, q, c, blocking),
+        c => handle_cold(eng, q, c, blocking),
     };
     // SAFETY: the caller holds the reap lock.
     unsafe { q.reap_kaio_ring(&mut on) };
@@ -98,21 +105,29 @@ impl Hits {
     /// # Safety
     /// As [`finish_deferred`].
     #[inline(always)]
-    unsafe fn finish(&mut self, eng: &Engine, q: &Queue, r: ReqPtr, res: isize, blocking: bool) {
+    unsafe fn finish(&mut self, eng: &Engine, q: &Queue, r: ReqPtr, m: Meta, res: isize, blocking: bool) {
         // SAFETY: the caller owns r until publish.
         let req = unsafe { r.get() };
-        let (m, fdn, held) = (req.meta(), req.fd(), req.held());
+        let (fdn, held) = (req.fd(), req.held());
         debug_assert!(req.job().is_null() && req.group().is_null() && held.is_some() && !m.watched());
         req.publish(res);
         self.all += 1;
         // One more of the current run (same number, generation and hold), without looking the
         // number's entry up again: a number's entry is never moved or freed, so it is the run's.
-        let same =
-            |h: Held| self.n != 0 && self.fd == fdn && self.generation == m.generation() && self.held == h.to_word();
+        // (No run has `fd` -1, the value before the first: a request's number is not negative;
+        // a closed run's fields are replaced by the next one's at once, see `another`.)
+        let same = |h: Held| self.fd == fdn && self.generation == m.generation() && self.held == h.to_word();
         if m.plain() && held.is_some_and(same) {
             self.n += 1;
             return;
         }
+        self.another(eng, q, m, fdn, held, blocking);
+    }
+
+    /// [`Hits::finish`] of a read (meta `m`, number `fdn`, hold `held`) that is not one more of
+    /// the current run: out of line, so the loop over the ring's events stays small.
+    #[inline(never)]
+    fn another(&mut self, eng: &Engine, q: &Queue, m: Meta, fdn: core::ffi::c_int, held: Option<Held>, blocking: bool) {
         let (Some(fe), Some(h)) = (eng.fds.get(fdn), held) else {
             if let Some(h) = held {
                 sys::release(h);
@@ -159,6 +174,13 @@ impl Hits {
             q.done.notify_all();
         }
     }
+}
+
+/// [`handle`], out of line: a completion of [`reap_deferred`] that is not a deferred read's hit
+/// (which keeps the hits' loop small enough to be inlined whole).
+#[inline(never)]
+fn handle_cold(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
+    handle(eng, q, c, blocking)
 }
 
 /// Acts on one completion reaped from a kernel source of queue `q`.
@@ -269,9 +291,15 @@ fn handle(eng: &Engine, q: &Queue, c: Completion, blocking: bool) {
 /// part was cached, or the file ends inside the request: the workers read it whole again and tell
 /// the two apart). 0 is end of file: done.
 fn missed(req: &Req<'_>, res: isize) -> bool {
+    missed_as(req, req.meta(), res)
+}
+
+/// [`missed`], with the request's meta word `m` already read.
+#[inline(always)]
+fn missed_as(req: &Req<'_>, m: Meta, res: isize) -> bool {
     res == -(libc::EAGAIN as isize)
         || res == -(libc::EOPNOTSUPP as isize)
-        || (res > 0 && (res as usize) < req.total_len())
+        || (res > 0 && (res as usize) < req.total_len_as(m))
 }
 
 /// [`finish`] of a deferred read the page cache served (`Meta::nowait`): such a request has,

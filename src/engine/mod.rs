@@ -185,6 +185,18 @@ pub(crate) unsafe fn status(r: ReqPtr) -> c_int {
     wait::status(&unsafe { r.get() })
 }
 
+/// `aio_error`'s answer if the request's status is final (not EINPROGRESS): one atomic load,
+/// nothing reaped. Async-signal-safe.
+///
+/// # Safety
+/// `r` points to a readable aiocb.
+#[inline(always)]
+pub(crate) unsafe fn final_status(r: ReqPtr) -> Option<c_int> {
+    // SAFETY: readable for the call (caller); only read.
+    let e = unsafe { r.get() }.status();
+    (e != libc::EINPROGRESS).then_some(e)
+}
+
 /// `aio_return`: the return value of a request, read after its status. Async-signal-safe.
 ///
 /// # Safety

@@ -442,6 +442,7 @@ impl Queue {
     ///
     /// # Safety
     /// The caller holds the context's reap lock.
+    #[inline(always)]
     pub(crate) unsafe fn reap_kaio_ring(&self, on: &mut impl FnMut(Completion)) {
         if let Some(c) = self.kaio().filter(|c| c.has_pending()) {
             // SAFETY: the context's reap lock is held (caller).

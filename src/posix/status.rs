@@ -19,6 +19,24 @@ use crate::errno::Errno;
 /// `aiocbp` is NULL or points to a readable aiocb.
 #[no_mangle]
 pub unsafe extern "C" fn aio_error(aiocbp: *const Aiocb) -> c_int {
+    // A final status is one atomic load, which cannot panic: read outside `boundary`, whose
+    // frame (for catching a panic) would cost more than the load itself.
+    if let Some(r) = ReqPtr::new(aiocbp as *mut Aiocb) {
+        // SAFETY: non-NULL; the caller promises a readable aiocb.
+        if let Some(e) = unsafe { engine::final_status(r) } {
+            return e;
+        }
+    }
+    // SAFETY: the caller's contract is `error_slow`'s.
+    unsafe { error_slow(aiocbp) }
+}
+
+/// [`aio_error`] of a NULL aiocb or of a request found in progress (which may reap its queue).
+///
+/// # Safety
+/// As [`aio_error`].
+#[inline(never)]
+unsafe fn error_slow(aiocbp: *const Aiocb) -> c_int {
     boundary(-1, || {
         let r = ReqPtr::new(aiocbp as *mut Aiocb).ok_or(Errno::EINVAL)?;
         // SAFETY: non-NULL; the caller promises a readable aiocb.

@@ -133,20 +133,24 @@ impl AioContext {
         self.id as usize as *const RingHeader
     }
 
-    /// Takes the completions that are in the ring into `events` (the first ones returned are
-    /// written), without a system call, as
-    /// `io_getevents` with no wait would: None if the ring's layout is not the one this code knows
-    /// (its magic, no incompatible features, a 32-byte header), when the caller asks the kernel.
+    /// The completions that are in the ring, taken without a system call, as `io_getevents` with
+    /// no wait would, each read where it lies (no copy into a buffer) by [`RingEvents::next`].
+    /// None if the ring's layout is not the one this code knows (its magic, no incompatible
+    /// features, a 32-byte header), when the caller asks the kernel.
     ///
     /// The kernel writes an event at `tail`, then (after a write barrier) moves `tail`; it
     /// overwrites a slot only after `head` has moved past it (it counts the free slots from `head`
-    /// when it runs short). So: `tail` is loaded with acquire ordering before the events are
-    /// read, and `head` is stored with release ordering after they were copied out.
+    /// when it runs short). So: `tail` is loaded with acquire ordering here, before any event is
+    /// read, and `next` reads an event's fields before it moves `head` past it (a release store),
+    /// and returns them after: whatever the caller then does with it (it may submit more requests
+    /// into this context), the slot is no longer ours and `head` already says so, exactly as if
+    /// the events had been copied out first.
     ///
     /// # Safety
-    /// The caller holds the only right to consume (the context's reap lock): nobody else moves
-    /// `head` meanwhile, in this code or through `io_getevents`.
-    pub(crate) unsafe fn take_events(&self, events: &mut [MaybeUninit<IoEvent>]) -> Option<usize> {
+    /// The caller holds the only right to consume (the context's reap lock) until it drops the
+    /// result: nobody else moves `head` meanwhile, in this code or through `io_getevents`.
+    #[inline(always)]
+    pub(crate) unsafe fn ring_events(&self) -> Option<RingEvents> {
         let r = self.ring();
         // SAFETY: the ring header is mapped while the context lives (see `has_events`); the
         // fields other than head and tail are written by the kernel at io_setup only.
@@ -159,21 +163,52 @@ impl AioContext {
                 return None;
             }
             let nr = rd(core::ptr::addr_of!((*r).nr));
-            let mut head = (*r).head.load(Relaxed);
+            let head = (*r).head.load(Relaxed);
             let tail = (*r).tail.load(Acquire);
             if nr == 0 || head >= nr || tail >= nr {
                 return None;
             }
-            let first = (r as *const u8).add(core::mem::size_of::<RingHeader>()) as *const IoEvent;
-            let mut n = 0;
-            while head != tail && n < events.len() {
-                // SAFETY: head < nr, and the kernel mapped nr events after the header.
-                events[n].write(core::ptr::read_volatile(first.add(head as usize)));
-                n += 1;
-                head = if head + 1 == nr { 0 } else { head + 1 };
-            }
-            (*r).head.store(head, Release);
-            Some(n)
+            let left = if tail >= head { tail - head } else { nr - head + tail };
+            Some(RingEvents { r, head, nr, left })
+        }
+    }
+}
+
+/// Completions in a context's ring, from its `head` to the `tail` seen (see
+/// [`AioContext::ring_events`]).
+pub(crate) struct RingEvents {
+    r: *const RingHeader,
+    head: u32,
+    nr: u32,
+    left: u32,
+}
+
+impl RingEvents {
+    /// How many there are.
+    pub(crate) fn len(&self) -> usize {
+        self.left as usize
+    }
+
+    /// The next event's data and result, `head` moved past it first (see
+    /// [`AioContext::ring_events`]).
+    #[inline(always)]
+    pub(crate) fn next(&mut self) -> Option<(u64, i64)> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        // SAFETY: `ring_events` checked head < nr, and the kernel mapped nr events after the
+        // 32-byte header while the context lives (its owner holds the reap lock, so it is not
+        // destroyed); the slot is between head and the tail seen, so the kernel does not write it
+        // until head moves past it, below.
+        unsafe {
+            let e = (self.r as *const u8).add(core::mem::size_of::<RingHeader>()) as *const IoEvent;
+            let e = e.add(self.head as usize);
+            let data = core::ptr::read_volatile(core::ptr::addr_of!((*e).data));
+            let res = core::ptr::read_volatile(core::ptr::addr_of!((*e).res));
+            self.head = if self.head + 1 == self.nr { 0 } else { self.head + 1 };
+            (*self.r).head.store(self.head, Release);
+            Some((data, res))
         }
     }
 }
@@ -201,5 +236,52 @@ impl Drop for AioContext {
         // SAFETY: destroys the context this value created; the kernel cancels or waits for what
         // is still in it.
         unsafe { libc::syscall(libc::SYS_io_destroy, self.id) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_events_hands_each_completion_once_in_order_across_the_ring_wrapping() {
+        let ctx = AioContext::setup(4).unwrap();
+        // SAFETY: a constant NUL-terminated path.
+        let fd = unsafe { libc::open(c"/dev/zero".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+        assert!(fd >= 0);
+        let mut buf = [[1u8; 8]; 3];
+        // More completions than the ring has slots (a page: 127), so `head` wraps several times.
+        for round in 0..200u64 {
+            let mut iocbs: [Iocb; 3] = core::array::from_fn(|i| Iocb {
+                aio_data: round * 16 + i as u64 + 1,
+                aio_lio_opcode: IOCB_CMD_PREAD,
+                aio_fildes: fd as u32,
+                aio_buf: buf[i].as_mut_ptr() as u64,
+                aio_nbytes: 8,
+                ..Iocb::default()
+            });
+            let ptrs: [*mut Iocb; 3] = core::array::from_fn(|i| &mut iocbs[i] as *mut Iocb);
+            // SAFETY: the iocbs and buffers live until their completions are taken below.
+            assert_eq!(unsafe { ctx.submit(&ptrs) }, Ok(3));
+            // A read of /dev/zero completes inside io_submit; bounded wait in case it does not.
+            let mut tries = 0;
+            // SAFETY: only this test consumes this context.
+            while unsafe { ctx.ring_events() }.unwrap().len() < 3 && tries < 1000 {
+                tries += 1;
+                std::thread::yield_now();
+            }
+            // SAFETY: only this test consumes this context.
+            let mut ev = unsafe { ctx.ring_events() }.expect("the ring's layout is known");
+            assert_eq!(ev.len(), 3);
+            for i in 0..3 {
+                assert_eq!(ev.next(), Some((round * 16 + i + 1, 8)));
+            }
+            assert_eq!(ev.next(), None);
+            assert!(!ctx.has_events(), "head was moved past every event taken");
+            assert_eq!(buf, [[0u8; 8]; 3]);
+            buf = [[1u8; 8]; 3];
+        }
+        // SAFETY: our own descriptor.
+        unsafe { libc::close(fd) };
     }
 }

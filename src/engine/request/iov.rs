@@ -13,7 +13,7 @@
 
 use core::marker::PhantomData;
 
-use super::{Op, Req};
+use super::{Meta, Op, Req};
 
 /// Linux caps one read or write at this many bytes; larger requests complete short, as with
 /// `pread`.
@@ -152,7 +152,13 @@ impl Req<'_> {
     /// The bytes a data request transfers in all (the iovec lengths summed for a vectored one),
     /// capped at [`MAX_RW`] as Linux caps one transfer.
     pub(crate) fn total_len(&self) -> usize {
-        if self.meta().op().is_vector() {
+        self.total_len_as(self.meta())
+    }
+
+    /// [`Req::total_len`], with the request's meta word `m` already read.
+    #[inline(always)]
+    pub(crate) fn total_len_as(&self, m: Meta) -> usize {
+        if m.op().is_vector() {
             self.iov().total().min(MAX_RW)
         } else {
             self.nbytes().min(MAX_RW)
