@@ -1,4 +1,5 @@
 /* DESCRIPTION: fork right after reads were deferred into a batch: the child sees each of the parent's requests as it was at the fork (in progress, or done with the right data), never completes or reads into one that was in progress, and its aio_suspend on them times out (EAGAIN) instead of hanging; the parent sees each complete once with the right data */
+/* GLIBC-XFAIL: glibc's child can hang in aio_suspend on the parent's requests (once in some 25 glibc runs, under CI load; probably a lock of glibc's that a worker thread held at the fork) */
 #include "support/defer.h"
 #include <sys/wait.h>
 
