@@ -1,4 +1,7 @@
 /* DESCRIPTION: a signal handler calls aio_suspend on the very pipe read its interrupted thread was asleep on alone in aio_suspend (aio-rs claims such a read): the data written while the handler waits completes the read, and the handler's aio_suspend returns 0 long before its timeout; the interrupted aio_suspend then returns 0 or EINTR, and the read completed once */
+/* With AIO_RS_BACKEND=uring the read goes to io_uring instead, and the interrupted aio_suspend
+ * sleeps on the queue's ring holding its reap lock: the same test then covers a slept-on kernel
+ * source. */
 #include "support/sigtest.h"
 
 enum { INNER_MS = 3000 };
