@@ -298,6 +298,7 @@ impl<'e> Wait<'e> {
             Held::Nothing => {}
             Held::Source { q, k, g, published } => {
                 if published {
+                    // Also on a drop (a cancellation in the sleep), before the reap.
                     nested::source_busy(q.idx, k);
                 }
                 if let (true, Some(eng)) = (reap, eng) {
@@ -323,6 +324,10 @@ impl<'e> Wait<'e> {
     /// One step: `slept` is the outcome of the sleep the previous step asked for (None at the
     /// first step).
     pub(crate) fn step(&mut self, slept: Option<Result<isize, Errno>>) -> Step {
+        if let Held::Source { q, k, published: true, .. } = self.held {
+            // Ours to touch again: no nested wait may borrow it from here on (see `nested`).
+            nested::source_busy(q.idx, k);
+        }
         if let (Held::Source { q, k, .. }, Some(r)) = (&self.held, slept) {
             let nval = self.pfd.revents & libc::POLLNVAL != 0;
             if nval {
