@@ -41,9 +41,11 @@
 //!   `RING_SLEEP_CAP` more.
 //!
 //! What still makes a nested wait wait for its timeout: a signal that lands while the owner is
-//! BUSY (a non-blocking attempt, a reap: a few microseconds), a third level of nesting on a
-//! borrowed source, and a nested wait for several requests among which is a source's (the
-//! interrupted holder's claim is still taken and given back for such a list).
+//! BUSY (its check that the held file is still the request's and its non-blocking attempt, or its
+//! reap: a few microseconds; a handler that keeps landing there, one signal right after another,
+//! keeps the owner from ever leaving it), a third level of nesting on a borrowed source, and a
+//! nested wait for requests in more than one place, one of them in the source the interrupted
+//! wait holds (a claim, by contrast, is taken and given back for any list that names it).
 
 use core::sync::atomic::AtomicUsize;
 use core::sync::atomic::Ordering::SeqCst;
