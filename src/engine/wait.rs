@@ -44,9 +44,12 @@ use crate::errno::Errno;
 use crate::sys::{self, Guard, SleepCall};
 
 mod local;
+mod nested;
 mod own;
+mod source;
 use local::counter;
 pub(crate) use own::{wait_done, wait_slot, wait_worker};
+use source::Source;
 mod spin;
 
 /// What [`Wait`] sleeps on.
@@ -163,10 +166,13 @@ enum Held<'e> {
     /// The reap lock of kernel source `k` of `q`, slept on (nobody else can take its completions
     /// meanwhile; other waiters on it sleep on the event counter, which the holder bumps for every
     /// completion it reaps).
+    /// `g` None: borrowed from the wait this one interrupted; `published`: named in this
+    /// thread's word (see `nested`).
     Source {
         q: &'e Queue,
         k: Backend,
-        g: Guard<'e, ()>,
+        g: Option<Guard<'e, ()>>,
+        published: bool,
     },
     /// Watch counts on these queues (their helpers reap) and a registration with an event
     /// counter: the engine's, or that of queue `local` when every awaited request is its own.
@@ -290,12 +296,16 @@ impl<'e> Wait<'e> {
         let eng = self.eng;
         match core::mem::replace(&mut self.held, Held::Nothing) {
             Held::Nothing => {}
-            Held::Source { q, k, g } => {
+            Held::Source { q, k, g, published } => {
+                if published {
+                    // Also on a drop (a cancellation in the sleep), before the reap.
+                    nested::source_busy(q.idx, k);
+                }
                 if let (true, Some(eng)) = (reap, eng) {
-                    // SAFETY: `g` holds `k`'s reap lock.
+                    // SAFETY: `g` holds `k`'s reap lock, or it is borrowed (see `nested`).
                     unsafe { reap_source(eng, q, k, false) };
                 }
-                q.release_reap(g);
+                source::unlock(q, k, g, published);
             }
             Held::Counter { queues, local } => {
                 if let Some(eng) = eng {
@@ -305,13 +315,19 @@ impl<'e> Wait<'e> {
                     }
                 }
             }
-            Held::Claim { q, r } => self.release_claim(q, r, reap),
+            Held::Claim { q, r } if nested::use_claim(r) => self.release_claim(q, r, reap),
+            // Taken by a nested wait (see `nested`): the request is no longer ours to touch.
+            Held::Claim { .. } => {}
         }
     }
 
     /// One step: `slept` is the outcome of the sleep the previous step asked for (None at the
     /// first step).
     pub(crate) fn step(&mut self, slept: Option<Result<isize, Errno>>) -> Step {
+        if let Held::Source { q, k, published: true, .. } = self.held {
+            // Ours to touch again: no nested wait may borrow it from here on (see `nested`).
+            nested::source_busy(q.idx, k);
+        }
         if let (Held::Source { q, k, .. }, Some(r)) = (&self.held, slept) {
             let nval = self.pfd.revents & libc::POLLNVAL != 0;
             if nval {
@@ -375,6 +391,7 @@ impl<'e> Wait<'e> {
                 let Some(l) = self.left() else { return Step::Done(Err(Errno::EAGAIN)) };
                 left = l;
             }
+            self.free_interrupted_claim(eng);
             if let Some(call) = self.sleep_claimed(eng, ws, left) {
                 return Step::Sleep(call);
             }
@@ -394,85 +411,6 @@ impl<'e> Wait<'e> {
             return Step::Sleep(ev.sleep_call(ticket, ts.map(|t| &*t)));
         }
     }
-
-    /// If everything awaited sits in one kernel source and its reap lock is free, takes the lock
-    /// and prepares to sleep in `ppoll` on the source's descriptor: the ring (readable while its
-    /// completion queue holds entries) or the kernel AIO eventfd (every iocb signals it; it is
-    /// drained only by a holder of the context's reap lock, before it looks at the context, so a
-    /// completion is either seen there or signalled afterwards).
-    ///
-    /// A dead ring is not slept on (see the module documentation), and neither is a kernel AIO
-    /// eventfd whose number is no longer ours (its helper polls a new one once a program thread
-    /// made it, and bumps the event counter).
-    ///
-    /// A request awaited there may move to another engine (it falls back to the workers, or a
-    /// parked fsync is cancelled): whoever moves it records that (`Engine::moved`) and then wakes
-    /// the source. That wake-up may have been taken by the lock's previous holder, or by the
-    /// eventfd's drain here, so the count of moves, read (`moves`) before the requests were
-    /// looked at, is read again once the lock is held and the source drained: if it changed, the
-    /// wait looks again instead of sleeping.
-    fn sleep_on_source(&mut self, eng: &'e Engine, ws: WaitSet, left: Option<Duration>, moves: u32) -> Source {
-        let Some((qi, k)) = ws.single().filter(|_| !self.no_source) else { return Source::Busy };
-        let q = eng.queue(qi);
-        if k == Backend::Uring && q.live_ring().is_none() {
-            return Source::Busy;
-        }
-        let Some(g) = q.reap_lock(k).and_then(|l| l.try_lock()) else { return Source::Busy };
-        if self.check(Some(eng)).0 {
-            q.release_reap(g);
-            return Source::Done;
-        }
-        let mut cap = false;
-        let fd = match (k, &q.ring, q.kaio()) {
-            (Backend::Uring, Some(ring), _) => {
-                cap = left.is_none_or(|l| l > RING_SLEEP_CAP);
-                (!ring.has_completions()).then(|| ring.raw_fd())
-            }
-            (Backend::Kaio, _, Some(ctx)) => match q.kaio_fd.drain_current() {
-                Some(efd) => (!ctx.has_pending()).then_some(efd),
-                None => {
-                    q.release_reap(g);
-                    return Source::Busy;
-                }
-            },
-            _ => {
-                q.release_reap(g);
-                return Source::Busy;
-            }
-        };
-        let Some(fd) = fd else {
-            // Completions are there: take them (the lock is held), then look again.
-            // SAFETY: `g` holds `k`'s reap lock.
-            unsafe { reap_source(eng, q, k, false) };
-            q.release_reap(g);
-            return Source::Again;
-        };
-        if eng.moves() != moves {
-            q.release_reap(g);
-            return Source::Again;
-        }
-        self.pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-        self.held = Held::Source { q, k, g };
-        self.capped = cap;
-        let left = if cap { Some(RING_SLEEP_CAP) } else { left };
-        let ts = left.map(|l| {
-            self.ts = sys::timespec(l);
-            &mut self.ts
-        });
-        Source::Sleep(SleepCall::poll(core::slice::from_mut(&mut self.pfd), ts))
-    }
-}
-
-/// What [`Wait::sleep_on_source`] found.
-enum Source {
-    /// Sleep in this call (the source's reap lock is held).
-    Sleep(SleepCall),
-    /// The wait is over.
-    Done,
-    /// Completions were reaped: look again.
-    Again,
-    /// No single source, or its lock is busy: sleep on the event counter.
-    Busy,
 }
 
 impl Drop for Wait<'_> {

@@ -25,15 +25,15 @@
 //! reused by a file that never becomes ready are noticed by the attempt after it
 //! (`ready::holds_its_file`).
 //!
-//! A limit: a signal handler that interrupts a thread holding a claim and waits, in
-//! `aio_suspend`, for that same request waits until its timeout (the claim is released only when
-//! the interrupted wait resumes), as it would for a request whose kernel source the interrupted
-//! wait holds the reap lock of.
+//! A signal handler that interrupts a thread holding a claim and waits, in `aio_suspend`, for
+//! that same request takes the claim and gives it back to the set, whose poller completes it
+//! (`Wait::free_interrupted_claim`, see `nested`): the interrupted wait, when it resumes, finds
+//! that and forgets the request without touching it.
 
 use core::sync::atomic::Ordering::{Acquire, Relaxed};
 use core::time::Duration;
 
-use super::{Held, Target, Wait, WaitSet};
+use super::{nested, Held, Target, Wait, WaitSet};
 use crate::abi::Aiocb;
 use crate::engine::complete::finish_attempted;
 use crate::engine::core::Engine;
@@ -129,7 +129,12 @@ impl<'e> Wait<'e> {
                     return None;
                 }
                 let q = eng.queue_if_started(m.queue())?;
+                // Only one claim per thread, so that a nested wait knows which it may take.
+                if !nested::begin_claim(r) {
+                    return None;
+                }
                 if !q.pool.claim(r) {
+                    nested::end_claim();
                     return None;
                 }
                 // The next read parked on this number may be left to this thread's next wait.
@@ -146,12 +151,16 @@ impl<'e> Wait<'e> {
         let events = if req.meta().op().is_write() { libc::POLLOUT } else { libc::POLLIN };
         self.pfd = libc::pollfd { fd: req.held().map_or(-1, |h| h.fd()), events, revents: 0 };
         self.ts = sys::timespec(left.map_or(CLAIM_SLEEP_CAP, |l| l.min(CLAIM_SLEEP_CAP)));
+        // At rest until the next step: a nested wait may take it from here on.
+        nested::rest_claim(r);
         Some(SleepCall::poll(core::slice::from_mut(&mut self.pfd), Some(&mut self.ts)))
     }
 
     /// Lets go of claimed `r` of queue `q`: with `serve`, first one non-blocking attempt, which
     /// finishes it here (nothing here waits for a lock: the waiter may be in a signal handler) or,
-    /// if nothing moved, keeps it claimed for the next sleep; otherwise it is given back.
+    /// if nothing moved, keeps it claimed for the next sleep; otherwise it is given back. The
+    /// claim is this wait's, BUSY in the thread's word (`nested::use_claim`), cleared here unless
+    /// it is kept.
     pub(super) fn release_claim(&mut self, q: &'e Queue, r: ReqPtr, serve: bool) {
         if let (true, Some(eng)) = (serve, self.eng) {
             match q.pool.attempt_claimed(r) {
@@ -160,6 +169,7 @@ impl<'e> Wait<'e> {
                     // SAFETY: claimed by this wait, which alone owns it (in no list, Issued); it
                     // is finished here once, right after its attempt, and never touched again.
                     unsafe { finish_attempted(eng, r, n, false) };
+                    nested::end_claim();
                     return;
                 }
                 // Nothing moved: keep it for the next sleep, unless an `aio_cancel` wants it (for
@@ -176,5 +186,28 @@ impl<'e> Wait<'e> {
         }
         // SAFETY: claimed from q's pool by this wait, which alone owns it and lets go of it here.
         unsafe { q.give_back_claimed(r) };
+        nested::end_claim();
+    }
+
+    /// A wait nested in a signal handler whose list names the request that a wait of this thread
+    /// it interrupted has claimed (asleep on it): takes that claim and gives the request back to
+    /// its readiness set (or to the helper), whose poller completes it and wakes every waiter,
+    /// this one included (see `nested` for why the two waits never both act on it).
+    pub(super) fn free_interrupted_claim(&self, eng: &Engine) {
+        let Target::Any { list, n } = self.target else { return };
+        // SAFETY: `n` readable entries at `list` (`Wait::new`'s contract).
+        let Some(r) = nested::take_claim(unsafe { core::slice::from_raw_parts(list, n) }) else { return };
+        // SAFETY: claimed by the interrupted wait, which cannot run before this handler returns:
+        // in flight, in no list, ours from the CAS in `take_claim` on.
+        let qi = unsafe { r.get() }.meta().queue();
+        match eng.queue_if_started(qi) {
+            Some(q) => {
+                // SAFETY: as above; the set (or the helper) owns it from here.
+                unsafe { q.give_back_claimed(r) };
+                nested::lost_claim();
+            }
+            // A claimed request's queue has started: not reached; left to its owner.
+            None => nested::rest_claim(r),
+        }
     }
 }
