@@ -11,6 +11,7 @@ use core::time::Duration;
 
 use super::errno::ErrnoGuard;
 use super::fd::{close, dup_high, fcntl0, fcntl1, file_id, FileId};
+use super::gate;
 use super::lock;
 use super::time::now;
 use crate::errno::Errno;
@@ -151,10 +152,20 @@ fn hold_with(fd: c_int, id: FileId, flags: Option<c_int>) -> Result<Held, Errno>
     if let Some(w) = lock::take_kept(|w| Held::from_word(w).is_some_and(|h| same_file(h, fd, id))) {
         return Ok(Held(w));
     }
-    let x = dup_high(fd).map_err(|e| if e == Errno::EBADF { e } else { Errno::EAGAIN })?;
-    let Some(s) = slot(x, true) else {
+    // From the `dup` to the slot marked live, a fork would give the child a descriptor it does
+    // not know it has (`super::gate`). The slot's chunk is made, if it must be, outside the
+    // section (an allocation may take a lock): the duplicate is given up and made again.
+    let (x, s, _section) = loop {
+        let section = gate::section();
+        let x = dup_high(fd).map_err(|e| if e == Errno::EBADF { e } else { Errno::EAGAIN })?;
+        if let Some(s) = slot(x, false) {
+            break (x, s, section);
+        }
         close(x);
-        return Err(Errno::EAGAIN);
+        drop(section);
+        if slot(x, true).is_none() {
+            return Err(Errno::EAGAIN);
+        }
     };
     // The number was free until our dup, so nobody else uses the slot. The flags, unless the
     // caller knows them, are our duplicate's, read through the number we just made (nobody else
@@ -463,9 +474,11 @@ pub(crate) fn release_checked(h: Held) {
     }
 }
 
-/// Closes (if `ours`) and forgets `h`.
+/// Closes (if `ours`) and forgets `h`. From the slot's change to the close, a fork would give the
+/// child a descriptor it does not know it has: one section of `super::gate`.
 fn drop_held(h: Held, ours: bool) {
     if let Some(s) = slot(h.fd(), false) {
+        let _section = gate::section();
         if s.state.compare_exchange(h.generation() | SLOT_LIVE, h.generation(), AcqRel, Acquire).is_ok() {
             if ours {
                 close(h.fd());
