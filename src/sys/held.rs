@@ -153,19 +153,15 @@ fn hold_with(fd: c_int, id: FileId, flags: Option<c_int>) -> Result<Held, Errno>
         return Ok(Held(w));
     }
     // From the `dup` to the slot marked live, a fork would give the child a descriptor it does
-    // not know it has (`super::gate`). The slot's chunk is made, if it must be, outside the
-    // section (an allocation may take a lock): the duplicate is given up and made again.
-    let (x, s, _section) = loop {
-        let section = gate::section();
-        let x = dup_high(fd).map_err(|e| if e == Errno::EBADF { e } else { Errno::EAGAIN })?;
-        if let Some(s) = slot(x, false) {
-            break (x, s, section);
-        }
+    // not know it has (`super::gate`). The slot's chunk may be made inside the section (once per
+    // 1024 numbers: an allocation, see `super::gate` for why that cannot deadlock a fork); the
+    // duplicate is never closed to make it outside (closing any descriptor of the file drops the
+    // process's record locks on it: c-tests/record_lock_kept.c).
+    let _section = gate::section();
+    let x = dup_high(fd).map_err(|e| if e == Errno::EBADF { e } else { Errno::EAGAIN })?;
+    let Some(s) = slot(x, true) else {
         close(x);
-        drop(section);
-        if slot(x, true).is_none() {
-            return Err(Errno::EAGAIN);
-        }
+        return Err(Errno::EAGAIN);
     };
     // The number was free until our dup, so nobody else uses the slot. The flags, unless the
     // caller knows them, are our duplicate's, read through the number we just made (nobody else
