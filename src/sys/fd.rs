@@ -64,10 +64,31 @@ pub(crate) fn new_owner() -> u32 {
     NEXT_OWNER.fetch_add(1, Relaxed)
 }
 
+/// The highest number ever claimed (-1: none): how far [`close_own_inherited`] looks.
+static CLAIMED_MAX: AtomicI32 = AtomicI32::new(-1);
+
 /// Records that number `fd` is now `owner`'s (the caller just made it there).
 pub(crate) fn claim(fd: c_int, owner: u32) {
     if let Some(s) = usize::try_from(fd).ok().and_then(|i| OWNERS.get(i)) {
         s.store(owner, Release);
+        CLAIMED_MAX.fetch_max(fd, AcqRel);
+    }
+}
+
+/// In a fork child: closes every private file of ours it inherited (a number once claimed that
+/// still names a tagged file), whether or not the parent's engine had recorded it yet: a ring
+/// made by a queue that was still starting at the fork (`Queue::start` records its ring once the
+/// queue is published, long after the ring is tagged) is found here. The child's engine has no
+/// use for any of them (its `OwnFd`s make new ones when they find their numbers gone). A file is
+/// tagged only by us, and only the `fork` gate's section from its making to its claim
+/// (`super::gate`) keeps one from being inherited untagged. Async-signal-safe (one load per
+/// number up to the highest claimed, one `fcntl` per claimed number).
+pub(crate) fn close_own_inherited() {
+    let max = CLAIMED_MAX.load(Acquire);
+    for fd in 0..=max {
+        if OWNERS[fd as usize].load(Relaxed) != 0 && is_own(fd) {
+            close(fd);
+        }
     }
 }
 
@@ -288,6 +309,9 @@ impl OwnFd {
             if self.is_mine(old) {
                 return Some(old);
             }
+            // From the system call that makes it (at the lowest free number) to its number
+            // stored here, a fork would give the child a descriptor it does not know it has.
+            let _section = super::gate::section();
             let fd = make();
             if fd < 0 {
                 self.wanted.store(1, Release);

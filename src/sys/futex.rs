@@ -84,12 +84,16 @@ impl<T> Lock<T> {
     }
 
     /// Releases a lock whose guard was forgotten (the fork handlers hold the init lock across
-    /// `fork` and release it in both parent and child).
+    /// `fork` and release it in both parent and child), waking a waiter as a guard's drop does
+    /// (threads that asked for the init lock while the prepare handler held it sleep on it: one
+    /// left asleep was never woken, c-tests/fork_descriptor_churn.c).
     ///
     /// # Safety
     /// The lock must be held, by a guard that was forgotten, and nothing else may use that guard.
     pub(crate) unsafe fn force_unlock(&self) {
-        self.state.store(0, Release);
+        if self.state.swap(0, Release) == 2 {
+            futex_wake(&self.state, 1);
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use core::time::Duration;
 
 use super::errno::ErrnoGuard;
 use super::fd::{close, dup_high, fcntl0, fcntl1, file_id, FileId};
+use super::gate;
 use super::lock;
 use super::time::now;
 use crate::errno::Errno;
@@ -151,6 +152,12 @@ fn hold_with(fd: c_int, id: FileId, flags: Option<c_int>) -> Result<Held, Errno>
     if let Some(w) = lock::take_kept(|w| Held::from_word(w).is_some_and(|h| same_file(h, fd, id))) {
         return Ok(Held(w));
     }
+    // From the `dup` to the slot marked live, a fork would give the child a descriptor it does
+    // not know it has (`super::gate`). The slot's chunk may be made inside the section (once per
+    // 1024 numbers: an allocation, see `super::gate` for why that cannot deadlock a fork); the
+    // duplicate is never closed to make it outside (closing any descriptor of the file drops the
+    // process's record locks on it: c-tests/record_lock_kept.c).
+    let _section = gate::section();
     let x = dup_high(fd).map_err(|e| if e == Errno::EBADF { e } else { Errno::EAGAIN })?;
     let Some(s) = slot(x, true) else {
         close(x);
@@ -463,9 +470,11 @@ pub(crate) fn release_checked(h: Held) {
     }
 }
 
-/// Closes (if `ours`) and forgets `h`.
+/// Closes (if `ours`) and forgets `h`. From the slot's change to the close, a fork would give the
+/// child a descriptor it does not know it has: one section of `super::gate`.
 fn drop_held(h: Held, ours: bool) {
     if let Some(s) = slot(h.fd(), false) {
+        let _section = gate::section();
         if s.state.compare_exchange(h.generation() | SLOT_LIVE, h.generation(), AcqRel, Acquire).is_ok() {
             if ours {
                 close(h.fd());

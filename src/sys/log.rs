@@ -65,6 +65,8 @@ pub(crate) fn read_number(path: &CStr) -> Option<u64> {
 pub(crate) fn read_small<'b>(path: &CStr, buf: &'b mut [u8]) -> Option<&'b [u8]> {
     let _errno = ErrnoGuard::save();
     let flags = libc::O_RDONLY | libc::O_CLOEXEC;
+    // Open for two system calls: a fork in between would leave it open in the child.
+    let _section = super::gate::section();
     // SAFETY: `path` is NUL-terminated and live for the call.
     let fd = unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD as c_long, path.as_ptr(), flags as c_long) };
     if fd < 0 {

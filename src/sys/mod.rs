@@ -33,6 +33,7 @@ mod epoll;
 mod errno;
 mod fd;
 mod futex;
+mod gate;
 mod held;
 mod io;
 mod lock;
@@ -59,10 +60,11 @@ pub(crate) use self::env::var;
 pub(crate) use self::epoll::{epoll_ctl, epoll_wait, sock_send_quiet, sock_transfer, OwnEpoll};
 pub(crate) use self::errno::{strerror, ErrnoGuard};
 pub(crate) use self::fd::{
-    claim, claimed_by, close, dup_high, file_id, is_open, is_own_by, is_pipe, move_high, new_owner, status_flags,
-    tag_own, FileId, OwnEventFd,
+    claim, claimed_by, close, close_own_inherited, dup_high, file_id, is_open, is_own_by, is_pipe, move_high,
+    new_owner, status_flags, tag_own, FileId, OwnEventFd,
 };
 pub(crate) use self::futex::{futex_wait, futex_wake, EventCount, Guard, Lock};
+pub(crate) use self::gate::{close_for_fork, open_after_fork, reset_in_child, section as fd_section};
 pub(crate) use self::held::{
     held_file, held_ident, held_ok, held_ok_recent, held_refuses, held_same, held_same_stands, hold,
     hold_after_attempt, release, release_all_inherited, release_checked, Held,

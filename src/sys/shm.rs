@@ -26,6 +26,9 @@ fn check(r: c_long) -> Result<c_long, Errno> {
 pub(crate) fn create_shared(path: &CStr, len: usize) -> Result<NonNull<u8>, Errno> {
     let _errno = ErrnoGuard::save();
     let flags = libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // Open until the `close` below: a fork in between would leave it open in the child
+    // (`super::gate`).
+    let _section = super::gate::section();
     // SAFETY: `path` is NUL-terminated and live for the call.
     let fd = check(unsafe {
         libc::syscall(libc::SYS_openat, libc::AT_FDCWD as c_long, path.as_ptr(), flags as c_long, 0o600 as c_long)

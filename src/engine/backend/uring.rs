@@ -107,6 +107,10 @@ impl Ring {
     /// Creates a ring; any error means "io_uring is not available here" (ENOSYS without kernel
     /// support, EPERM under seccomp or `io_uring_disabled`, ENOMEM/EAGAIN under memlock limits).
     pub(crate) fn new(entries: u32) -> Result<Ring, Errno> {
+        // From the ring's setup to its tag and claim, a fork would give the child a descriptor it
+        // does not know it has; tagged and claimed, the child closes it
+        // (`sys::close_own_inherited`) even if this queue is not started yet.
+        let section = sys::fd_section();
         let mut b = IoUring::builder();
         b.dontfork().setup_cqsize(entries * 16).setup_submit_all();
         let ring = b.build(entries).map_err(|e| Errno(e.raw_os_error().unwrap_or(libc::ENOSYS)))?;
@@ -116,6 +120,7 @@ impl Ring {
         let fd = sys::move_high(ring.as_raw_fd());
         let owner = sys::new_owner();
         sys::tag_own(fd, owner);
+        drop(section);
         Ok(Ring {
             ring: ManuallyDrop::new(ring),
             fd,
