@@ -33,11 +33,12 @@
 //! nothing until the parent's handler clears it, after `fork` returned). A section contains only
 //! system calls and atomic operations (never a lock, never a wait, never another section), so a
 //! thread inside one always leaves it soon without anyone's help; in particular it never waits for
-//! the init lock, which the forking thread holds. One exception: `hold` makes a registry chunk
-//! inside its section when the new number is the first of its 1024 (an allocation, so possibly
-//! the allocator's lock). That lock is not ours: glibc's `fork` takes malloc's locks after the
-//! prepare handlers, and an allocator's own handler, registered before ours (at its start), runs
-//! after ours; at worst the bound below applies.
+//! the init lock, which the forking thread holds. Two exceptions: `hold` makes a registry chunk
+//! inside its section when the new number is the first of its 1024, and `cpus_configured` asks
+//! glibc's `sysconf`, which opens a file of /sys and may allocate where it cannot (an allocation,
+//! so possibly the allocator's lock). That lock is not ours: glibc's `fork` takes malloc's locks
+//! after the prepare handlers, and an allocator's own handler, registered before ours (at its
+//! start), runs after ours; at worst the bound below applies.
 //!
 //! # Bounded, never a deadlock
 //!

@@ -14,6 +14,9 @@ pub(crate) fn getuid() -> libc::uid_t {
 
 /// How many CPUs the system is configured with (at least 1).
 pub(crate) fn cpus_configured() -> usize {
+    // glibc answers by opening and reading a file of /sys: a fork in between would leave that
+    // descriptor open in the child (seen by c-tests/fork_descriptor_churn.c).
+    let _section = super::gate::section();
     // SAFETY: sysconf takes no pointers.
     unsafe { libc::sysconf(libc::_SC_NPROCESSORS_CONF) }.max(1) as usize
 }
