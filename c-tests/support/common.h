@@ -381,6 +381,18 @@ CT_FN int tmp_pattern_file(size_t n, unsigned seed)
 
 CT_FN void make_pipe(int p[2]) { SYS(pipe(p)); }
 
+/* After a read of pipe p completed: the read took its bytes once and nothing else. Bytes written
+ * now come back whole and are all that is left (the read end is made non-blocking). */
+CT_FN void check_pipe_read_once(int p[2])
+{
+    char back[4];
+    write_all(p[1], "pong", 4);
+    read_all(p[0], back, 4);
+    CHECK(memcmp(back, "pong", 4) == 0);
+    SYS(fcntl(p[0], F_SETFL, O_NONBLOCK));
+    CHECK_ERR(read(p[0], back, 1), EAGAIN);
+}
+
 /* ------------------------------------------------------------- signals */
 
 typedef void (*siginfo_handler)(int, siginfo_t *, void *);
