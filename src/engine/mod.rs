@@ -225,8 +225,8 @@ pub(crate) unsafe fn wait(
     // set of queues (a call, its saved registers, the set zeroed and returned: 40 instructions).
     for &p in entries {
         let Some(r) = ReqPtr::new(p as *mut Aiocb) else { continue };
-        // SAFETY: a non-NULL entry is a readable aiocb (caller); only read.
-        if unsafe { r.get() }.status() != libc::EINPROGRESS {
+        // SAFETY: a non-NULL entry is a readable aiocb (caller).
+        if unsafe { final_status(r) }.is_some() {
             return Ok(None);
         }
     }
