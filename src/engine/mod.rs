@@ -257,6 +257,14 @@ pub(crate) fn harvest(q: QueueRef, out: &mut [Completed], timeout: Option<Durati
     cq::harvest(q, out, timeout)
 }
 
+/// `aio_rs_cq_create`: a new completion queue, its descriptor. The fork handlers are registered
+/// first: a queue's own descriptors are closed in a fork child only by them, and a program may
+/// make a queue before its first request starts the engine (c-tests/fork_cq_churn.c).
+pub(crate) fn cq_create() -> Result<c_int, Errno> {
+    fork::register();
+    crate::notify::cq::create()
+}
+
 /// `aio_waitcomplete`: the next completion of the aio_waitcomplete queue.
 pub(crate) fn wait_complete(timeout: Option<Duration>) -> Result<Completed, Errno> {
     cq::wait_complete(timeout)

@@ -379,14 +379,21 @@ impl StatsFile {
 /// report follows there.
 fn write(text: &str, file: Option<&CStr>) {
     if let Some(path) = file {
-        match sys::open_append(path, true) {
-            Ok(fd) => {
+        // Open from the `openat` to the `close`: a fork by another thread in between (the program
+        // may still run threads while it exits) would leave the child a descriptor nothing of ours
+        // records. One section of the fork gate (system calls only: the open, the writes of a
+        // regular file or whatever the program named, the close).
+        let written = {
+            let _section = sys::fd_section();
+            sys::open_append(path, true).map(|fd| {
                 let r = sys::write_all(fd, text.as_bytes());
                 sys::close(fd);
-                if r.is_ok() {
-                    return;
-                }
-            }
+                r
+            })
+        };
+        match written {
+            Ok(Ok(_)) => return,
+            Ok(Err(_)) => {}
             Err(e) => sys::log_line(format_args!(
                 "cannot open AIO_RS_STATS_FILE={} ({}): the report follows on standard error",
                 path.to_string_lossy(),

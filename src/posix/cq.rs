@@ -26,7 +26,7 @@ pub extern "C" fn aio_rs_cq_create(flags: c_int) -> c_int {
         if flags != 0 {
             return Err(Errno::EINVAL);
         }
-        cq::create()
+        engine::cq_create()
     })
 }
 

@@ -190,9 +190,15 @@ impl Cq {
         }
     }
 
-    /// Closes `ep` and `efd` once the queue is closed and nobody uses it (once).
+    /// Closes `ep` and `efd` once the queue is closed and nobody uses it (once). From the
+    /// `fds_live` change (what a fork child's `after_fork_child` goes by) to the closes, a fork
+    /// would leave the child both descriptors unrecorded: one section of the fork gate.
     fn close_fds(&self) {
-        if self.state.load(Acquire) != 0 || self.fds_live.swap(0, AcqRel) != 1 {
+        if self.state.load(Acquire) != 0 {
+            return;
+        }
+        let _section = sys::fd_section();
+        if self.fds_live.swap(0, AcqRel) != 1 {
             return;
         }
         for fd in [self.ep.load(Relaxed), self.efd.load(Relaxed)] {
@@ -425,8 +431,18 @@ fn open_fds(internal: bool) -> Result<(c_int, c_int, c_int), Errno> {
 }
 
 impl Cq {
-    /// Reopens this (closed, unused) object with new descriptors, as a new generation.
-    fn reopen(&'static self, (user, ep, efd): (c_int, c_int, c_int)) -> QueueRef {
+    /// Makes this (closed, unused) object's descriptors and reopens it with them, as a new
+    /// generation. From the `epoll_create1` to the numbers recorded (`fds_live`, which a fork
+    /// child's `after_fork_child` goes by) is one section of the fork gate; the object's lists are
+    /// emptied before it (a section takes no lock).
+    fn open(&'static self) -> Result<QueueRef, Errno> {
+        self.clear();
+        let _section = sys::fd_section();
+        Ok(self.reopen(open_fds(self.internal)?))
+    }
+
+    /// Forgets what an earlier generation left in this (closed, unused) object.
+    fn clear(&self) {
         // Entries left from an earlier generation are never handed out.
         for n in self.done.take_all() {
             // SAFETY: live, ours now, in no list.
@@ -439,6 +455,11 @@ impl Cq {
                 unsafe { self.spare.push(n) };
             }
         }
+    }
+
+    /// Reopens this (closed, unused, cleared) object with new descriptors, as a new generation.
+    /// Atomic stores only (inside `open`'s section).
+    fn reopen(&'static self, (user, ep, efd): (c_int, c_int, c_int)) -> QueueRef {
         for k in 0..2 {
             self.attached[k].store(0, Relaxed);
             self.reattach[k].store(0, Relaxed);
@@ -496,10 +517,10 @@ pub(crate) fn create() -> Result<c_int, Errno> {
     let _g = CREATE.lock();
     // A queue the program closed with close() may have left its number to the new one.
     sweep();
-    let fds = open_fds(false)?;
+    // The object first (it may be allocated), outside the descriptors' section; one made here
+    // and then not opened (no descriptor free) stays reusable.
     let cq = registry().find(|c| c.reusable()).unwrap_or_else(|| Cq::new(false));
-    cq.reopen(fds);
-    Ok(fds.0)
+    Ok(cq.open()?.cq.user.load(Relaxed))
 }
 
 /// The open queue whose descriptor is `fd` (`AIO_RS_WAITCOMPLETE_QUEUE`: the aio_waitcomplete
@@ -543,7 +564,10 @@ pub(crate) fn close(fd: c_int) -> Result<(), Errno> {
     if q.cq.internal || !q.cq.shut(q.gen) {
         return Err(Errno::EBADF);
     }
-    // The number was checked just now, and only the call that closed the queue gets here.
+    // The number was checked just now, and only the call that closed the queue gets here. No
+    // fork-gate section: the number is the program's (a fork child keeps the program's queue
+    // numbers, `after_fork_child`), so a fork before or after this close is the program's own
+    // `close` racing its `fork`.
     sys::close_raw(fd);
     Ok(())
 }
@@ -573,7 +597,7 @@ pub(crate) fn waitcomplete_queue(open: bool) -> Result<QueueRef, Errno> {
             cq
         }
     };
-    Ok(cq.reopen(open_fds(true)?))
+    cq.open()
 }
 
 /// A forked child: the parent's queues are not the child's (like kqueues, they are not

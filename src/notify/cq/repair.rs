@@ -33,7 +33,12 @@ impl Cq {
         let g = if blocking { Some(self.attach.lock()) } else { self.attach.try_lock() };
         let Some(_g) = g else { return false };
         self.wanted.store(0, Release);
+        // From each new descriptor to its number recorded (`claim`, then `ep`/`efd`, which a
+        // fork child's `after_fork_child` closes), a fork would leave it to the child unrecorded:
+        // one section of the fork gate (system calls and stores only; `attach` is held outside).
+        let section = sys::fd_section();
         let ok = self.remake();
+        drop(section);
         if !ok {
             self.wanted.store(1, Release);
         }
