@@ -297,9 +297,11 @@ impl<'e> Wait<'e> {
         match core::mem::replace(&mut self.held, Held::Nothing) {
             Held::Nothing => {}
             Held::Source { q, k, g, published } => {
-                if published {
-                    // Also on a drop (a cancellation in the sleep), before the reap.
-                    nested::source_busy(q.idx, k);
+                // Also on a drop (a cancellation in the sleep), before the reap.
+                if published && !nested::source_busy(q.idx, k) {
+                    // Taken over as abandoned (see `nested`): the lock is not ours to release.
+                    core::mem::forget(g);
+                    return;
                 }
                 if let (true, Some(eng)) = (reap, eng) {
                     // SAFETY: `g` holds `k`'s reap lock, or it is borrowed (see `nested`).
@@ -325,8 +327,13 @@ impl<'e> Wait<'e> {
     /// first step).
     pub(crate) fn step(&mut self, slept: Option<Result<isize, Errno>>) -> Step {
         if let Held::Source { q, k, published: true, .. } = self.held {
-            // Ours to touch again: no nested wait may borrow it from here on (see `nested`).
-            nested::source_busy(q.idx, k);
+            // Ours to touch again: no nested wait may borrow it from here on (see `nested`),
+            // unless a later wait took it over as abandoned: then it is forgotten.
+            if !nested::source_busy(q.idx, k) {
+                if let Held::Source { g, .. } = core::mem::replace(&mut self.held, Held::Nothing) {
+                    core::mem::forget(g);
+                }
+            }
         }
         if let (Held::Source { q, k, .. }, Some(r)) = (&self.held, slept) {
             let nval = self.pfd.revents & libc::POLLNVAL != 0;

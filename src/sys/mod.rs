@@ -73,7 +73,7 @@ pub(crate) use self::io::{fdatasync, fsync, poll, pread, pwrite, transfer};
 pub(crate) use self::log::{log_line, open_append, read_number, write_all};
 pub(crate) use self::proc::{at_exit, at_fork, cpus_allowed, cpus_configured, getpid, getuid, self_stat};
 pub(crate) use self::shm::{create_shared, map_anonymous, unlink};
-pub(crate) use self::signal::{pipe_write_quiet, queue_asyncio_signal, sigrtmax, thread_in_process};
+pub(crate) use self::signal::{alt_stack, pipe_write_quiet, queue_asyncio_signal, sigrtmax, thread_in_process};
 pub(crate) use self::sleep::SleepCall;
 pub(crate) use self::stack::{Linked, Stack};
 pub(crate) use self::thread::{

@@ -62,6 +62,21 @@ pub(crate) fn thread_in_process(tid: libc::pid_t) -> bool {
     r == 0 || crate::errno::Errno::last().0 != libc::ESRCH
 }
 
+/// The calling thread's alternate signal stack as (whether the thread runs on it now, its lowest
+/// address, one past its highest), or None if it has none (or the kernel does not say). One
+/// `sigaltstack` query; async-signal-safe.
+pub(crate) fn alt_stack() -> Option<(bool, usize, usize)> {
+    // SAFETY: an all-zero stack_t is a valid value of the structure, which the kernel fills.
+    let mut ss: libc::stack_t = unsafe { core::mem::zeroed() };
+    // SAFETY: no new stack (NULL); `ss` is a live local the kernel writes.
+    let r = unsafe { libc::syscall(libc::SYS_sigaltstack, core::ptr::null::<libc::stack_t>(), &mut ss as *mut _) };
+    if r != 0 || ss.ss_flags & libc::SS_DISABLE != 0 {
+        return None;
+    }
+    let lo = ss.ss_sp as usize;
+    Some((ss.ss_flags & libc::SS_ONSTACK != 0, lo, lo.saturating_add(ss.ss_size)))
+}
+
 /// The highest real-time signal number.
 pub(crate) fn sigrtmax() -> c_int {
     libc::SIGRTMAX()

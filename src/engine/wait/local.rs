@@ -130,7 +130,7 @@ impl<'e> Wait<'e> {
                 }
                 let q = eng.queue_if_started(m.queue())?;
                 // Only one claim per thread, so that a nested wait knows which it may take.
-                if !nested::begin_claim(r) {
+                if !nested::begin_claim(r, self as *const Self as usize) {
                     return None;
                 }
                 if !q.pool.claim(r) {
@@ -194,6 +194,26 @@ impl<'e> Wait<'e> {
     /// its readiness set (or to the helper), whose poller completes it and wakes every waiter,
     /// this one included (see `nested` for why the two waits never both act on it).
     pub(super) fn free_interrupted_claim(&self, eng: &Engine) {
+        if !matches!(self.held, Held::Claim { .. }) {
+            // A claim left by a wait that a handler's `siglongjmp` ended (see `nested`).
+            match nested::take_abandoned(self as *const Self as usize) {
+                Some(Some(r)) => {
+                    // SAFETY: claimed by a wait that is gone, ours from the CAS in
+                    // `take_abandoned` on: in flight, in no list. Its queue has started.
+                    let qi = unsafe { r.get() }.meta().queue();
+                    match eng.queue_if_started(qi) {
+                        Some(q) => {
+                            // SAFETY: as above; the set (or the helper) owns it from here.
+                            unsafe { q.give_back_claimed(r) };
+                            nested::end_claim();
+                        }
+                        // Not reached (a claimed request's queue has started): left as it was.
+                        None => nested::rest_claim(r),
+                    }
+                }
+                Some(None) | None => {}
+            }
+        }
         let Target::Any { list, n } = self.target else { return };
         // SAFETY: `n` readable entries at `list` (`Wait::new`'s contract).
         let Some(r) = nested::take_claim(unsafe { core::slice::from_raw_parts(list, n) }) else { return };

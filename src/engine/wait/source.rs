@@ -37,13 +37,14 @@ impl<'e> Wait<'e> {
         left: Option<Duration>,
         moves: u32,
     ) -> Source {
+        self.recover_abandoned_source(eng);
         let Some((qi, k)) = ws.single().filter(|_| !self.no_source) else { return Source::Busy };
         let q = eng.queue(qi);
         if k == Backend::Uring && q.live_ring().is_none() {
             return Source::Busy;
         }
         let (g, published) = match q.reap_lock(k).and_then(|l| l.try_lock()) {
-            Some(g) => (Some(g), nested::begin_source(qi, k)),
+            Some(g) => (Some(g), nested::begin_source(qi, k, self as *const Self as usize)),
             None if nested::borrow_source(qi, k) => (None, false),
             None => return Source::Busy,
         };
@@ -93,6 +94,32 @@ impl<'e> Wait<'e> {
             &mut self.ts
         });
         Source::Sleep(SleepCall::poll(core::slice::from_mut(&mut self.pfd), ts))
+    }
+}
+
+impl Wait<'_> {
+    /// Releases a source's reap lock that a wait of this thread, which a signal handler's
+    /// `siglongjmp` ended, left held (see `nested`, "A wait that never came back"). One
+    /// thread-local load when there is none.
+    fn recover_abandoned_source(&self, eng: &Engine) {
+        if matches!(self.held, Held::Source { published: true, .. }) {
+            return;
+        }
+        let Some((qi, k)) = nested::take_abandoned_source(self as *const Self as usize) else { return };
+        if let Some(q) = eng.queue_if_started(qi) {
+            if let Some(l) = q.reap_lock(k) {
+                // SAFETY: held by the guard of a wait that is gone (its frame was popped by the
+                // jump), which nothing will ever drop or use; ours from the CAS in
+                // `take_abandoned_source` on.
+                unsafe { l.force_unlock() };
+            }
+            if k == Backend::Kaio {
+                // The gone holder may have drained it before its sleep.
+                q.kaio_fd.signal();
+            }
+            q.wake();
+        }
+        nested::end_source();
     }
 }
 
