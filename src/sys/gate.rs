@@ -50,6 +50,12 @@
 //! one descriptor unrecorded (as before the gate), and nothing hangs. A section thread preempted
 //! for longer than the bound has the same outcome. Every function here is async-signal-safe
 //! (atomics, the vDSO clock, `sched_yield`).
+//!
+//! A fork from a signal handler that interrupted a section of its own thread does not wait for
+//! that section (a per-thread count, `MINE`, says how many sections the forking thread is
+//! inside): it could never end first. c-tests/fork_in_handler_gate.c measured 40 ms per such fork
+//! before (300 forks: 12 s against 0.3 s), and a child that returned from the handler had its
+//! word wrap below 0 when the interrupted section ended (`reset_in_child`).
 
 use core::sync::atomic::{AtomicU32, Ordering::*};
 use core::time::Duration;
@@ -65,6 +71,13 @@ const BOUND: Duration = Duration::from_millis(50);
 /// The count of threads inside a section, and [`FORKING`].
 static GATE: AtomicU32 = AtomicU32::new(0);
 
+thread_local! {
+    /// How many sections this thread is inside (more than one only when a signal handler on it
+    /// entered one while the code it interrupted was inside another). Only this thread touches
+    /// it; a handler leaves it as it found it.
+    static MINE: AtomicU32 = const { AtomicU32::new(0) };
+}
+
 /// Inside a section: making or closing a descriptor of ours and recording that (see the module
 /// documentation). Left when dropped.
 #[must_use]
@@ -73,12 +86,14 @@ pub(crate) struct Section(());
 impl Drop for Section {
     fn drop(&mut self) {
         GATE.fetch_sub(1, Release);
+        MINE.with(|m| m.fetch_sub(1, Relaxed));
     }
 }
 
 /// Enters a section, first waiting (at most [`BOUND`]) while a fork is under way. Contains no
 /// other section: never call it inside one.
 pub(crate) fn section() -> Section {
+    MINE.with(|m| m.fetch_add(1, Relaxed));
     let v = GATE.fetch_add(1, Acquire);
     if v & FORKING == 0 {
         return Section(());
@@ -106,13 +121,18 @@ fn section_slow() -> Section {
 
 /// The prepare handler's half (after it took the init lock): no new section starts, and those
 /// under way are waited for (at most [`BOUND`]).
+///
+/// The forking thread's own sections (a signal handler that forks, having interrupted one) cannot
+/// end before the fork: they are not waited for. The child may inherit the one descriptor such a
+/// section was making or closing unrecorded, as after the bound.
 pub(crate) fn close_for_fork() {
+    let mine = MINE.with(|m| m.load(Relaxed));
     GATE.fetch_or(FORKING, AcqRel);
-    if GATE.load(Acquire) & !FORKING == 0 {
+    if GATE.load(Acquire) & !FORKING <= mine {
         return;
     }
     let start = now();
-    while GATE.load(Acquire) & !FORKING != 0 && now().saturating_sub(start) < BOUND {
+    while GATE.load(Acquire) & !FORKING > mine && now().saturating_sub(start) < BOUND {
         yield_now();
     }
 }
@@ -123,8 +143,12 @@ pub(crate) fn open_after_fork() {
 }
 
 /// The child handler's half: the child is single-threaded; no section of another thread survived.
+/// This thread's own (a fork from a signal handler that interrupted one) are still to be left
+/// when the handler returns: they stay counted, so that their leaving brings the word to 0 (a
+/// word reset to 0 under them would wrap, and set [`FORKING`] for good: every later section of
+/// the child would wait out the bound).
 pub(crate) fn reset_in_child() {
-    GATE.store(0, Release);
+    GATE.store(MINE.with(|m| m.load(Relaxed)), Release);
 }
 
 #[cfg(test)]
@@ -176,19 +200,34 @@ pub(crate) mod tests {
         assert_eq!(GATE.load(SeqCst) & FORKING, 0);
     }
 
-    /// Neither side waits for ever: a fork by a thread that is itself inside a section, and a
-    /// section started by the forking thread between the handlers, go on after the bound.
+    /// Neither side waits for ever: a fork by a thread that is itself inside a section does not
+    /// wait for its own, and a section started by the forking thread between the handlers goes
+    /// on after the bound.
     #[test]
     fn waits_are_bounded() {
         let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-        let t0 = now();
         let s = section();
         close_for_fork();
+        let t0 = now();
         let inner = section();
-        assert!(now() - t0 >= BOUND * 2);
+        assert!(now() - t0 >= BOUND);
         drop(inner);
         drop(s);
         open_after_fork();
         assert_eq!(GATE.load(SeqCst) & FORKING, 0);
+    }
+
+    /// A child forked inside a section of the forking thread keeps it counted: leaving it brings
+    /// the word back to 0, not below.
+    #[test]
+    fn a_child_leaves_its_own_section() {
+        let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let s = section();
+        close_for_fork();
+        reset_in_child();
+        assert_eq!(GATE.load(SeqCst), 1);
+        drop(s);
+        assert_eq!(GATE.load(SeqCst), 0);
+        assert_eq!(MINE.with(|m| m.load(SeqCst)), 0);
     }
 }
