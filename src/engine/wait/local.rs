@@ -196,22 +196,20 @@ impl<'e> Wait<'e> {
     pub(super) fn free_interrupted_claim(&self, eng: &Engine) {
         if !matches!(self.held, Held::Claim { .. }) {
             // A claim left by a wait that a handler's `siglongjmp` ended (see `nested`).
-            match nested::take_abandoned(self as *const Self as usize) {
-                Some(Some(r)) => {
-                    // SAFETY: claimed by a wait that is gone, ours from the CAS in
-                    // `take_abandoned` on: in flight, in no list. Its queue has started.
-                    let qi = unsafe { r.get() }.meta().queue();
-                    match eng.queue_if_started(qi) {
-                        Some(q) => {
-                            // SAFETY: as above; the set (or the helper) owns it from here.
-                            unsafe { q.give_back_claimed(r) };
-                            nested::end_claim();
-                        }
-                        // Not reached (a claimed request's queue has started): left as it was.
-                        None => nested::rest_claim(r),
+            // `Some(None)`: it had been given back already; the word is clear now.
+            if let Some(Some(r)) = nested::take_abandoned(self as *const Self as usize) {
+                // SAFETY: claimed by a wait that is gone, ours from the CAS in `take_abandoned`
+                // on: in flight, in no list. Its queue has started.
+                let qi = unsafe { r.get() }.meta().queue();
+                match eng.queue_if_started(qi) {
+                    Some(q) => {
+                        // SAFETY: as above; the set (or the helper) owns it from here.
+                        unsafe { q.give_back_claimed(r) };
+                        nested::end_claim();
                     }
+                    // Not reached (a claimed request's queue has started): left as it was.
+                    None => nested::rest_claim(r),
                 }
-                Some(None) | None => {}
             }
         }
         let Target::Any { list, n } = self.target else { return };
