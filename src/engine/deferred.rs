@@ -63,6 +63,8 @@ pub(crate) const TICK: Duration = Duration::from_micros(500);
 /// Ticks without a deferral after which the helper stops ticking (100 ms).
 pub(crate) const IDLE_TICKS: u32 = 200;
 
+const _: () = assert!(BATCH <= super::backend::kaio::DEFERRED_MAX);
+
 /// Ticks without a deferral after which the duplicates kept for the next batch are let go (2 ms,
 /// a worker's `KEEP`).
 const LET_GO_TICKS: u32 = 4;
@@ -385,8 +387,8 @@ fn issue(eng: &Engine, q: &Queue, t: &Taken, blocking: bool) {
     let (taken, why) = match q.kaio() {
         Some(k) => {
             // SAFETY: the requests are live and accepted, their buffers valid while in flight
-            // (POSIX); all are deferred reads, which signal no eventfd.
-            let (taken, why) = unsafe { k.submit_why(reqs, -1) };
+            // (POSIX); all are deferred reads (at most `BATCH`, which `submit_deferred` takes).
+            let (taken, why) = unsafe { k.submit_deferred(reqs) };
             // Counted after the call, not before: counted before, the helper's tick saw them
             // outstanding while the kernel completed them inside `io_submit` and reaped them
             // (`io_getevents`) against the flusher, which then found the reap lock busy and
