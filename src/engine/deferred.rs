@@ -166,14 +166,10 @@ pub(crate) unsafe fn defer(eng: &Engine, q: &Queue, r: ReqPtr, op: Op, fe: &FdEn
     let fdn = req.fd();
     // Counted on its fd's generation, started and issued under the batch's lock, right before it
     // goes in (so a flusher never finds a request that is not started).
-    let start = |held: Option<Held>| -> bool {
+    let start = |held: u32| -> bool {
         let Some(g) = fe.order.try_fast() else { return false };
         let m = Meta::new(q.idx, Backend::Kaio, op).with_nowait(true).with_counted(g);
-        req.start(eng.epoch, m, core::ptr::null_mut(), core::ptr::null());
-        if let Some(h) = held {
-            req.set_held(h);
-        }
-        req.issue();
+        req.start_issued(eng.epoch, m, held);
         true
     };
     let mut full = Taken::new();
@@ -181,7 +177,7 @@ pub(crate) unsafe fn defer(eng: &Engine, q: &Queue, r: ReqPtr, op: Op, fe: &FdEn
     if let Some(Later { seq, held }) = found.or_else(|| later(q, fe)) {
         // A later read of the batch that checked this number (`expect`: still that batch).
         // (It names the hold now, and takes its part at the flush, see `issue`.)
-        let make = |_| start(Held::from_word(held)).then_some(Entry { r, held, checked: false });
+        let make = |_| start(held).then_some(Entry { r, held, checked: false });
         pushed = q.pending.push(Some(seq), make, &mut full);
     }
     if let Push::Moved = pushed {
@@ -191,7 +187,7 @@ pub(crate) unsafe fn defer(eng: &Engine, q: &Queue, r: ReqPtr, op: Op, fe: &FdEn
         let Some(h) = hold_checked(eng, q, fe, fdn, op) else { return false };
         let shared = fe.is_shared(h);
         let make = |s: u32| {
-            if !start(Some(h)) {
+            if !start(h.to_word()) {
                 return None;
             }
             if shared {
@@ -357,10 +353,14 @@ fn issue(eng: &Engine, q: &Queue, t: &Taken, blocking: bool) {
         s.end = shares(eng, s.fd, s.held, s.n);
         all_ok &= s.end == 0;
     }
+    if all_ok {
+        // The common case: every read goes, as the batch has them (no copy).
+        return send(eng, q, entries.len(), |i| entries[i].r, blocking);
+    }
     let mut go = [MaybeUninit::<ReqPtr>::uninit(); BATCH];
     let mut n = 0;
     for e in entries {
-        if !all_ok && !e.checked {
+        if !e.checked {
             // SAFETY: a deferred request is live until it completes, and the flusher owns it.
             let req = unsafe { e.r.get() };
             let end = match sharing[..ns].iter().find(|s| s.held == e.held) {
@@ -379,16 +379,22 @@ fn issue(eng: &Engine, q: &Queue, t: &Taken, blocking: bool) {
         go[n].write(e.r);
         n += 1;
     }
+    // SAFETY: the first n slots were written above.
+    send(eng, q, n, |i| unsafe { go[i].assume_init() }, blocking);
+}
+
+/// The `io_submit` of a batch's `n` reads that go (the i-th is `at(i)`, each live, accepted and
+/// owned by the flusher), what the kernel did not take to the workers, and the reap.
+#[inline(always)]
+fn send(eng: &Engine, q: &Queue, n: usize, at: impl Fn(usize) -> ReqPtr + Copy, blocking: bool) {
     if n == 0 {
         return;
     }
-    // SAFETY: the first n slots were written above; MaybeUninit<ReqPtr> has ReqPtr's layout.
-    let reqs = unsafe { core::slice::from_raw_parts(go.as_ptr() as *const ReqPtr, n) };
     let (taken, why) = match q.kaio() {
         Some(k) => {
             // SAFETY: the requests are live and accepted, their buffers valid while in flight
             // (POSIX); all are deferred reads (at most `BATCH`, which `submit_deferred` takes).
-            let (taken, why) = unsafe { k.submit_deferred(reqs) };
+            let (taken, why) = unsafe { k.submit_deferred(n, at) };
             // Counted after the call, not before: counted before, the helper's tick saw them
             // outstanding while the kernel completed them inside `io_submit` and reaped them
             // (`io_getevents`) against the flusher, which then found the reap lock busy and
@@ -405,8 +411,8 @@ fn issue(eng: &Engine, q: &Queue, t: &Taken, blocking: bool) {
     // of other requests), as it is; otherwise (EOPNOTSUPP: the file cannot read without waiting)
     // as a miss, after which the next reads on the number are not tried on the caller's thread.
     let no_slot = why == Some(Errno::EAGAIN);
-    for &r in &reqs[taken..] {
-        after_miss(eng, q, r, blocking, !no_slot);
+    for i in taken..n {
+        after_miss(eng, q, at(i), blocking, !no_slot);
     }
     if taken > 0 {
         reap_own(eng, q, blocking);

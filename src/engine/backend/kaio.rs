@@ -67,7 +67,8 @@ impl Ctx {
         n
     }
 
-    /// Submits deferred reads (`Meta::nowait`, `engine::deferred`; at most [`DEFERRED_MAX`]) as
+    /// Submits `n` deferred reads, the i-th `at(i)` (`Meta::nowait`, `engine::deferred`; at most
+    /// [`DEFERRED_MAX`]) as
     /// [`Ctx::submit`] does, and says why the kernel did not take the rest, if it did not (asked
     /// again for the rest, since `io_submit` reports the error of a later iocb only as a short
     /// count): EAGAIN when the context has no free slot. Each iocb is built once, in place, from
@@ -76,16 +77,16 @@ impl Ctx {
     ///
     /// # Safety
     /// As [`Ctx::submit`], and every request is a deferred read.
-    pub(crate) unsafe fn submit_deferred(&self, reqs: &[ReqPtr]) -> (usize, Option<Errno>) {
-        let len = reqs.len().min(DEFERRED_MAX);
+    pub(crate) unsafe fn submit_deferred(&self, n: usize, at: impl Fn(usize) -> ReqPtr) -> (usize, Option<Errno>) {
+        let len = n.min(DEFERRED_MAX);
         // SeqCst: as in `submit`.
         self.inflight.fetch_add(len as u32, SeqCst);
         // Uninitialised on purpose, as in `submit_all`; only the first `len` are written.
         let mut iocbs = [MaybeUninit::<Iocb>::uninit(); DEFERRED_MAX];
         let mut ptrs = [MaybeUninit::<*mut Iocb>::uninit(); DEFERRED_MAX];
-        for (i, r) in reqs[..len].iter().enumerate() {
+        for i in 0..len {
             // SAFETY: live request (caller), not modified by its owner while in flight.
-            let req = unsafe { r.get() };
+            let req = unsafe { at(i).get() };
             let slot = iocbs[i].as_mut_ptr();
             // SAFETY: `slot` points to this frame's array entry i, written whole here.
             unsafe { slot.write(Self::deferred_iocb(&req)) };
