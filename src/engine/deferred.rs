@@ -118,7 +118,7 @@ fn burst_key(qi: usize, seq: u32) -> u32 {
 /// its home queue (`engine::home`) in this engine. The match is a hint, never a condition of
 /// correctness: any thread's read may be deferred into any started queue (a thread that ended
 /// may have left its thread pointer to a new one, whose home queue is another).
-/// Also returns what [`later`] would say on that queue, for [`defer`].
+/// Also returns what [`later`] would say on that queue, for [`defer_later`].
 #[inline(always)]
 pub(crate) fn burst_queue<'e>(eng: &'e Engine, fe: &FdEntry) -> Option<(&'e Queue, Later)> {
     let rec = fe.burst.load(Acquire);
@@ -159,51 +159,81 @@ fn later(q: &Queue, fe: &FdEntry) -> Option<Later> {
 ///
 /// # Safety
 /// `r` points to a live aiocb that the caller will not modify or free until it completes.
-/// `found`: what [`later`] says for `q` and `fe`, if the caller asked already ([`burst_queue`]).
-pub(crate) unsafe fn defer(eng: &Engine, q: &Queue, r: ReqPtr, op: Op, fe: &FdEntry, found: Option<Later>) -> bool {
-    // SAFETY: live (caller); not in flight, only ours until accepted.
-    let req = unsafe { r.get() };
-    let fdn = req.fd();
-    // Counted on its fd's generation, started and issued under the batch's lock, right before it
-    // goes in (so a flusher never finds a request that is not started).
-    let start = |held: u32| -> bool {
-        let Some(g) = fe.order.try_fast() else { return false };
-        let m = Meta::new(q.idx, Backend::Kaio, op).with_nowait(true).with_counted(g);
-        req.start_issued(eng.epoch, m, held);
-        true
-    };
-    let mut full = Taken::new();
-    let mut pushed = Push::Moved;
-    if let Some(Later { seq, held }) = found.or_else(|| later(q, fe)) {
-        // A later read of the batch that checked this number (`expect`: still that batch).
-        // (It names the hold now, and takes its part at the flush, see `issue`.)
-        let make = |_| start(held).then_some(Entry { r, held, checked: false });
-        pushed = q.pending.push(Some(seq), make, &mut full);
-    }
-    if let Push::Moved = pushed {
-        // Here only from the caller's home queue (a later read found by `burst_queue` found its
-        // batch pending): record who has it (see `burst_queue`).
-        q.pending.set_home_of(sys::thread_pointer());
-        let Some(h) = hold_checked(eng, q, fe, fdn, op) else { return false };
-        let shared = fe.is_shared(h);
-        let make = |s: u32| {
-            if !start(h.to_word()) {
-                return None;
-            }
-            if shared {
-                // Under the batch's lock, with the entry: a later read that finds this record and
-                // then this batch still pending (`expect`) shares a hold that is in the batch.
-                fe.burst.store((h.to_word() as u64) << 32 | burst_key(q.idx, s) as u64, Release);
-            }
-            Some(Entry { r, held: h.to_word(), checked: true })
-        };
-        pushed = q.pending.push(None, make, &mut full);
-        if let Push::Declined = pushed {
-            eng.fds.release_hold(fdn, h, false);
+pub(crate) unsafe fn defer(eng: &Engine, q: &Queue, r: ReqPtr, op: Op, fe: &FdEntry) -> bool {
+    if let Some(l) = later(q, fe) {
+        // SAFETY: as this function (the caller's contract).
+        if let Some(pushed) = unsafe { defer_later(eng, q, r, op, fe, l) } {
+            return pushed;
         }
     }
+    // SAFETY: live (caller); not in flight, only ours until accepted.
+    let fdn = unsafe { r.get() }.fd();
+    // Here only from the caller's home queue: record who has it (see `burst_queue`).
+    q.pending.set_home_of(sys::thread_pointer());
+    let Some(h) = hold_checked(eng, q, fe, fdn, op) else { return false };
+    let shared = fe.is_shared(h);
+    let make = |s: u32| {
+        // SAFETY: as this function (the caller's contract).
+        if !unsafe { start(eng, q, r, op, fe, h.to_word()) } {
+            return None;
+        }
+        if shared {
+            // Under the batch's lock, with the entry: a later read that finds this record and
+            // then this batch still pending (`expect`) shares a hold that is in the batch.
+            fe.burst.store((h.to_word() as u64) << 32 | burst_key(q.idx, s) as u64, Release);
+        }
+        Some(Entry { r, held: h.to_word(), checked: true })
+    };
+    let mut full = Taken::new();
+    let pushed = q.pending.push(None, make, &mut full);
+    if let Push::Declined = pushed {
+        eng.fds.release_hold(fdn, h, false);
+    }
+    pushed_in(eng, q, pushed, &full)
+}
+
+/// [`defer`] of a later read of the batch `q` has pending on its number (`l`, from [`later`] or
+/// [`burst_queue`]): it names that batch's hold now, and takes its part at the flush (see
+/// [`issue`]). Some(true) if it is in the batch, Some(false) if it cannot be deferred (the
+/// caller accepts it the usual way), None if that batch was taken meanwhile (the caller defers it
+/// as the first read of a batch, [`defer`]). Inline: the later reads of a burst are the common
+/// case, and their whole path stays in `aio_read`'s frame.
+///
+/// # Safety
+/// As [`defer`].
+#[inline(always)]
+pub(crate) unsafe fn defer_later(eng: &Engine, q: &Queue, r: ReqPtr, op: Op, fe: &FdEntry, l: Later) -> Option<bool> {
+    let Later { seq, held } = l;
+    // SAFETY: as this function (the caller's contract).
+    let make = |_| unsafe { start(eng, q, r, op, fe, held) }.then_some(Entry { r, held, checked: false });
+    let mut full = Taken::new();
+    match q.pending.push(Some(seq), make, &mut full) {
+        Push::Moved => None,
+        pushed => Some(pushed_in(eng, q, pushed, &full)),
+    }
+}
+
+/// Counts read `r` on its fd's generation and starts it, issued, holding `held` (a `Held` word),
+/// under the batch's lock right before it goes in (so a flusher never finds a request that is
+/// not started). False if the fd's fast path is closed (a drain holds new requests).
+///
+/// # Safety
+/// As [`defer`].
+#[inline(always)]
+unsafe fn start(eng: &Engine, q: &Queue, r: ReqPtr, op: Op, fe: &FdEntry, held: u32) -> bool {
+    let Some(g) = fe.order.try_fast() else { return false };
+    let m = Meta::new(q.idx, Backend::Kaio, op).with_nowait(true).with_counted(g);
+    // SAFETY: live (caller); not in flight, only ours until accepted.
+    unsafe { r.get() }.start_issued(eng.epoch, m, held);
+    true
+}
+
+/// What follows a push into `q`'s batch: the flush of a full batch (`full`), the helper told of
+/// a new one. False if the read is not in the batch.
+#[inline(always)]
+fn pushed_in(eng: &Engine, q: &Queue, pushed: Push, full: &Taken) -> bool {
     match pushed {
-        Push::In { full: true, .. } => issue(eng, q, &full, true),
+        Push::In { full: true, .. } => issue(eng, q, full, true),
         Push::In { was_empty: true, .. } => arm(q),
         Push::In { .. } => {}
         Push::Moved | Push::Declined => return false,
@@ -307,6 +337,7 @@ fn shares(eng: &Engine, fd: i32, held: u32, n: u32) -> i32 {
 /// the held file) or after (of another file): they end with EBADF, untouched, as a read whose
 /// number was closed before it was issued (with ECANCELED if it was our duplicate that the
 /// program closed, `shares`).
+#[inline(never)]
 fn issue(eng: &Engine, q: &Queue, t: &Taken, blocking: bool) {
     let entries = t.entries();
     if let [one] = entries {

@@ -126,6 +126,7 @@ impl Pending {
     /// the batch it goes into (None: nothing is added, `Push::Declined`); with `expect`, only if
     /// that is the batch pending now (else `Push::Moved`, and `make` is not called). If the batch
     /// is full with it, it is moved into `out` (see [`Push::In`]).
+    #[inline(always)]
     pub(crate) fn push(&self, expect: Option<u32>, make: impl FnOnce(u32) -> Option<Entry>, out: &mut Taken) -> Push {
         let mut g = self.slots.lock();
         let seq = self.seq.load(Relaxed);
