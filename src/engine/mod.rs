@@ -133,7 +133,8 @@ pub(crate) unsafe fn submit_at(r: ReqPtr, op: Op, file_pos: bool, notify: &Notif
             }
         }
     }
-    // SAFETY: as above.
+    // SAFETY: submit_rest's contract is this function's (the caller keeps the aiocb valid and
+    // unmodified until it completes); `here` is what `serve_here` said of it, if asked.
     unsafe { submit_rest(eng, r, op, file_pos, notify, here) }
 }
 
@@ -154,7 +155,8 @@ unsafe fn submit_rest(
 ) -> Result<(), Errno> {
     let q = home(eng)?;
     if let submit::Here::Defer(fe) = here {
-        // SAFETY: as above; `serve_here` found the aiocb not in flight.
+        // SAFETY: the caller keeps the aiocb valid and unmodified until it completes, and
+        // `serve_here` found it not in flight (`Defer`).
         if unsafe { deferred::defer(eng, q, r, op, fe) } {
             return Ok(());
         }
