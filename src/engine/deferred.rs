@@ -51,7 +51,7 @@ use super::complete::{after_miss, finish, reap_deferred, reap_source};
 use super::core::Engine;
 use super::fd::table::FdEntry;
 use super::inline;
-use super::queue::pending::{Entry, Push, Taken, BATCH};
+use super::queue::pending::{Entry, Push, Taken, BATCH, SEQ_MASK};
 use super::queue::Queue;
 use super::request::{Backend, Meta, Op, ReqPtr};
 use crate::errno::Errno;
@@ -104,32 +104,41 @@ pub(crate) fn wants(fe: &FdEntry, r: ReqPtr) -> bool {
 /// 0 (none) matches no batch.
 #[inline(always)]
 fn burst_key(qi: usize, seq: u32) -> u32 {
-    1 << 31 | (qi as u32) << 25 | (seq & ((1 << 25) - 1))
+    1 << 31 | (qi as u32) << 25 | (seq & SEQ_MASK)
 }
 
 /// The calling thread's home queue, known without looking it up (`Engine::home`, a thread-local
 /// variable: a `__tls_get_addr` call in a shared library, and the helper and descriptor checks
 /// around it, about 35 instructions), for a later read of the batch pending on number `fe`: the
-/// queue whose pending batch checked the number (the `burst` record), if that batch is still the
-/// pending one and the calling thread is the last one that deferred into it from its home queue
-/// (`Pending::home_of`, set by [`defer`]). None otherwise: the caller looks its home queue up.
+/// queue whose batch checked the number (the `burst` record, if there is one), if the calling
+/// thread is the last one that deferred into it from its home queue (`Pending::home_of`, set by
+/// [`defer`]). None otherwise: the caller looks its home queue up. Whether the record's batch is
+/// still the pending one is not asked here: [`defer_later`] pushes only into that batch.
 ///
 /// That queue's helper runs and its descriptors were made: the thread recorded there found it as
 /// its home queue (`engine::home`) in this engine. The match is a hint, never a condition of
 /// correctness: any thread's read may be deferred into any started queue (a thread that ended
 /// may have left its thread pointer to a new one, whose home queue is another).
-/// Also returns what [`later`] would say on that queue, for [`defer_later`].
+/// Also returns the record's batch and hold (what [`later`] would say on that queue if that
+/// batch is pending), for [`defer_later`].
 #[inline(always)]
 pub(crate) fn burst_queue<'e>(eng: &'e Engine, fe: &FdEntry) -> Option<(&'e Queue, Later)> {
     let rec = fe.burst.load(Acquire);
+    if rec as u32 & 1 << 31 == 0 {
+        return None;
+    }
+    // The record's queue is `q`, so it names `q`'s batch with the sequence number it carries:
+    // whether that batch is still the pending one is left to the push, which looks under the
+    // batch's lock anyway (`Pending::push`, `expect`, compared on the record's bits).
     let q = eng.queue_if_started((rec as u32 >> 25 & 63) as usize)?;
-    let seq = q.pending.seq();
-    (rec as u32 == burst_key(q.idx, seq) && q.pending.home_of(sys::thread_pointer()))
-        .then_some((q, Later { seq, held: (rec >> 32) as u32 }))
+    q.pending
+        .home_of(sys::thread_pointer())
+        .then_some((q, Later { seq: rec as u32 & SEQ_MASK, held: (rec >> 32) as u32 }))
 }
 
-/// A later read of a batch on its number: the batch's sequence number and the hold its first
-/// read on the number took (the number's `burst` record, see [`defer`]).
+/// A later read of a batch on its number: the batch's sequence number (its [`SEQ_MASK`] bits, as
+/// the record carries them) and the hold its first read on the number took (the number's `burst`
+/// record, see [`defer`]).
 #[derive(Clone, Copy)]
 pub(crate) struct Later {
     seq: u32,
@@ -141,7 +150,7 @@ pub(crate) struct Later {
 fn later(q: &Queue, fe: &FdEntry) -> Option<Later> {
     let seq = q.pending.seq();
     let rec = fe.burst.load(Acquire);
-    (rec as u32 == burst_key(q.idx, seq)).then_some(Later { seq, held: (rec >> 32) as u32 })
+    (rec as u32 == burst_key(q.idx, seq)).then_some(Later { seq: seq & SEQ_MASK, held: (rec >> 32) as u32 })
 }
 
 /// Defers read `r` (operation `op`, not in flight, eligible by [`wants`], on number entry `fe`)
