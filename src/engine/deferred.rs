@@ -51,7 +51,7 @@ use super::complete::{after_miss, finish, reap_deferred, reap_source};
 use super::core::Engine;
 use super::fd::table::FdEntry;
 use super::inline;
-use super::queue::pending::{Entry, Push, Taken, BATCH};
+use super::queue::pending::{Entry, Push, Taken, BATCH, SEQ_MASK};
 use super::queue::Queue;
 use super::request::{Backend, Meta, Op, ReqPtr};
 use crate::errno::Errno;
@@ -62,6 +62,8 @@ pub(crate) const TICK: Duration = Duration::from_micros(500);
 
 /// Ticks without a deferral after which the helper stops ticking (100 ms).
 pub(crate) const IDLE_TICKS: u32 = 200;
+
+const _: () = assert!(BATCH <= super::backend::kaio::DEFERRED_MAX);
 
 /// Ticks without a deferral after which the duplicates kept for the next batch are let go (2 ms,
 /// a worker's `KEEP`).
@@ -102,32 +104,41 @@ pub(crate) fn wants(fe: &FdEntry, r: ReqPtr) -> bool {
 /// 0 (none) matches no batch.
 #[inline(always)]
 fn burst_key(qi: usize, seq: u32) -> u32 {
-    1 << 31 | (qi as u32) << 25 | (seq & ((1 << 25) - 1))
+    1 << 31 | (qi as u32) << 25 | (seq & SEQ_MASK)
 }
 
 /// The calling thread's home queue, known without looking it up (`Engine::home`, a thread-local
 /// variable: a `__tls_get_addr` call in a shared library, and the helper and descriptor checks
 /// around it, about 35 instructions), for a later read of the batch pending on number `fe`: the
-/// queue whose pending batch checked the number (the `burst` record), if that batch is still the
-/// pending one and the calling thread is the last one that deferred into it from its home queue
-/// (`Pending::home_of`, set by [`defer`]). None otherwise: the caller looks its home queue up.
+/// queue whose batch checked the number (the `burst` record, if there is one), if the calling
+/// thread is the last one that deferred into it from its home queue (`Pending::home_of`, set by
+/// [`defer`]). None otherwise: the caller looks its home queue up. Whether the record's batch is
+/// still the pending one is not asked here: [`defer_later`] pushes only into that batch.
 ///
 /// That queue's helper runs and its descriptors were made: the thread recorded there found it as
 /// its home queue (`engine::home`) in this engine. The match is a hint, never a condition of
 /// correctness: any thread's read may be deferred into any started queue (a thread that ended
 /// may have left its thread pointer to a new one, whose home queue is another).
-/// Also returns what [`later`] would say on that queue, for [`defer`].
+/// Also returns the record's batch and hold (what [`later`] would say on that queue if that
+/// batch is pending), for [`defer_later`].
 #[inline(always)]
 pub(crate) fn burst_queue<'e>(eng: &'e Engine, fe: &FdEntry) -> Option<(&'e Queue, Later)> {
     let rec = fe.burst.load(Acquire);
+    if rec as u32 & 1 << 31 == 0 {
+        return None;
+    }
+    // The record's queue is `q`, so it names `q`'s batch with the sequence number it carries:
+    // whether that batch is still the pending one is left to the push, which looks under the
+    // batch's lock anyway (`Pending::push`, `expect`, compared on the record's bits).
     let q = eng.queue_if_started((rec as u32 >> 25 & 63) as usize)?;
-    let seq = q.pending.seq();
-    (rec as u32 == burst_key(q.idx, seq) && q.pending.home_of(sys::thread_pointer()))
-        .then_some((q, Later { seq, held: (rec >> 32) as u32 }))
+    q.pending
+        .home_of(sys::thread_pointer())
+        .then_some((q, Later { seq: rec as u32 & SEQ_MASK, held: (rec >> 32) as u32 }))
 }
 
-/// A later read of a batch on its number: the batch's sequence number and the hold its first
-/// read on the number took (the number's `burst` record, see [`defer`]).
+/// A later read of a batch on its number: the batch's sequence number (its [`SEQ_MASK`] bits, as
+/// the record carries them) and the hold its first read on the number took (the number's `burst`
+/// record, see [`defer`]).
 #[derive(Clone, Copy)]
 pub(crate) struct Later {
     seq: u32,
@@ -139,7 +150,7 @@ pub(crate) struct Later {
 fn later(q: &Queue, fe: &FdEntry) -> Option<Later> {
     let seq = q.pending.seq();
     let rec = fe.burst.load(Acquire);
-    (rec as u32 == burst_key(q.idx, seq)).then_some(Later { seq, held: (rec >> 32) as u32 })
+    (rec as u32 == burst_key(q.idx, seq)).then_some(Later { seq: seq & SEQ_MASK, held: (rec >> 32) as u32 })
 }
 
 /// Defers read `r` (operation `op`, not in flight, eligible by [`wants`], on number entry `fe`)
@@ -157,55 +168,81 @@ fn later(q: &Queue, fe: &FdEntry) -> Option<Later> {
 ///
 /// # Safety
 /// `r` points to a live aiocb that the caller will not modify or free until it completes.
-/// `found`: what [`later`] says for `q` and `fe`, if the caller asked already ([`burst_queue`]).
-pub(crate) unsafe fn defer(eng: &Engine, q: &Queue, r: ReqPtr, op: Op, fe: &FdEntry, found: Option<Later>) -> bool {
-    // SAFETY: live (caller); not in flight, only ours until accepted.
-    let req = unsafe { r.get() };
-    let fdn = req.fd();
-    // Counted on its fd's generation, started and issued under the batch's lock, right before it
-    // goes in (so a flusher never finds a request that is not started).
-    let start = |held: Option<Held>| -> bool {
-        let Some(g) = fe.order.try_fast() else { return false };
-        let m = Meta::new(q.idx, Backend::Kaio, op).with_nowait(true).with_counted(g);
-        req.start(eng.epoch, m, core::ptr::null_mut(), core::ptr::null());
-        if let Some(h) = held {
-            req.set_held(h);
+pub(crate) unsafe fn defer(eng: &Engine, q: &Queue, r: ReqPtr, op: Op, fe: &FdEntry) -> bool {
+    if let Some(l) = later(q, fe) {
+        // SAFETY: as this function (the caller's contract).
+        if let Some(pushed) = unsafe { defer_later(eng, q, r, op, fe, l) } {
+            return pushed;
         }
-        req.issue();
-        true
+    }
+    // SAFETY: live (caller); not in flight, only ours until accepted.
+    let fdn = unsafe { r.get() }.fd();
+    // Here only from the caller's home queue: record who has it (see `burst_queue`).
+    q.pending.set_home_of(sys::thread_pointer());
+    let Some(h) = hold_checked(eng, q, fe, fdn, op) else { return false };
+    let shared = fe.is_shared(h);
+    let make = |s: u32| {
+        // SAFETY: as this function (the caller's contract).
+        if !unsafe { start(eng, q, r, op, fe, h.to_word()) } {
+            return None;
+        }
+        if shared {
+            // Under the batch's lock, with the entry: a later read that finds this record and
+            // then this batch still pending (`expect`) shares a hold that is in the batch.
+            fe.burst.store((h.to_word() as u64) << 32 | burst_key(q.idx, s) as u64, Release);
+        }
+        Some(Entry { r, held: h.to_word(), checked: true })
     };
     let mut full = Taken::new();
-    let mut pushed = Push::Moved;
-    if let Some(Later { seq, held }) = found.or_else(|| later(q, fe)) {
-        // A later read of the batch that checked this number (`expect`: still that batch).
-        // (It names the hold now, and takes its part at the flush, see `issue`.)
-        let make = |_| start(Held::from_word(held)).then_some(Entry { r, held, checked: false });
-        pushed = q.pending.push(Some(seq), make, &mut full);
+    let pushed = q.pending.push(None, make, &mut full);
+    if let Push::Declined = pushed {
+        eng.fds.release_hold(fdn, h, false);
     }
-    if let Push::Moved = pushed {
-        // Here only from the caller's home queue (a later read found by `burst_queue` found its
-        // batch pending): record who has it (see `burst_queue`).
-        q.pending.set_home_of(sys::thread_pointer());
-        let Some(h) = hold_checked(eng, q, fe, fdn, op) else { return false };
-        let shared = fe.is_shared(h);
-        let make = |s: u32| {
-            if !start(Some(h)) {
-                return None;
-            }
-            if shared {
-                // Under the batch's lock, with the entry: a later read that finds this record and
-                // then this batch still pending (`expect`) shares a hold that is in the batch.
-                fe.burst.store((h.to_word() as u64) << 32 | burst_key(q.idx, s) as u64, Release);
-            }
-            Some(Entry { r, held: h.to_word(), checked: true })
-        };
-        pushed = q.pending.push(None, make, &mut full);
-        if let Push::Declined = pushed {
-            eng.fds.release_hold(fdn, h, false);
-        }
+    pushed_in(eng, q, pushed, &full)
+}
+
+/// [`defer`] of a later read of the batch `q` has pending on its number (`l`, from [`later`] or
+/// [`burst_queue`]): it names that batch's hold now, and takes its part at the flush (see
+/// [`issue`]). Some(true) if it is in the batch, Some(false) if it cannot be deferred (the
+/// caller accepts it the usual way), None if that batch was taken meanwhile (the caller defers it
+/// as the first read of a batch, [`defer`]). Inline: the later reads of a burst are the common
+/// case, and their whole path stays in `aio_read`'s frame.
+///
+/// # Safety
+/// As [`defer`].
+#[inline(always)]
+pub(crate) unsafe fn defer_later(eng: &Engine, q: &Queue, r: ReqPtr, op: Op, fe: &FdEntry, l: Later) -> Option<bool> {
+    let Later { seq, held } = l;
+    // SAFETY: as this function (the caller's contract).
+    let make = |_| unsafe { start(eng, q, r, op, fe, held) }.then_some(Entry { r, held, checked: false });
+    let mut full = Taken::new();
+    match q.pending.push(Some(seq), make, &mut full) {
+        Push::Moved => None,
+        pushed => Some(pushed_in(eng, q, pushed, &full)),
     }
+}
+
+/// Counts read `r` on its fd's generation and starts it, issued, holding `held` (a `Held` word),
+/// under the batch's lock right before it goes in (so a flusher never finds a request that is
+/// not started). False if the fd's fast path is closed (a drain holds new requests).
+///
+/// # Safety
+/// As [`defer`].
+#[inline(always)]
+unsafe fn start(eng: &Engine, q: &Queue, r: ReqPtr, op: Op, fe: &FdEntry, held: u32) -> bool {
+    let Some(g) = fe.order.try_fast() else { return false };
+    let m = Meta::new(q.idx, Backend::Kaio, op).with_nowait(true).with_counted(g);
+    // SAFETY: live (caller); not in flight, only ours until accepted.
+    unsafe { r.get() }.start_issued(eng.epoch, m, held);
+    true
+}
+
+/// What follows a push into `q`'s batch: the flush of a full batch (`full`), the helper told of
+/// a new one. False if the read is not in the batch.
+#[inline(always)]
+fn pushed_in(eng: &Engine, q: &Queue, pushed: Push, full: &Taken) -> bool {
     match pushed {
-        Push::In { full: true, .. } => issue(eng, q, &full, true),
+        Push::In { full: true, .. } => issue(eng, q, full, true),
         Push::In { was_empty: true, .. } => arm(q),
         Push::In { .. } => {}
         Push::Moved | Push::Declined => return false,
@@ -309,6 +346,7 @@ fn shares(eng: &Engine, fd: i32, held: u32, n: u32) -> i32 {
 /// the held file) or after (of another file): they end with EBADF, untouched, as a read whose
 /// number was closed before it was issued (with ECANCELED if it was our duplicate that the
 /// program closed, `shares`).
+#[inline(never)]
 fn issue(eng: &Engine, q: &Queue, t: &Taken, blocking: bool) {
     let entries = t.entries();
     if let [one] = entries {
@@ -355,10 +393,14 @@ fn issue(eng: &Engine, q: &Queue, t: &Taken, blocking: bool) {
         s.end = shares(eng, s.fd, s.held, s.n);
         all_ok &= s.end == 0;
     }
+    if all_ok {
+        // The common case: every read goes, as the batch has them (no copy).
+        return send(eng, q, entries.len(), |i| entries[i].r, blocking);
+    }
     let mut go = [MaybeUninit::<ReqPtr>::uninit(); BATCH];
     let mut n = 0;
     for e in entries {
-        if !all_ok && !e.checked {
+        if !e.checked {
             // SAFETY: a deferred request is live until it completes, and the flusher owns it.
             let req = unsafe { e.r.get() };
             let end = match sharing[..ns].iter().find(|s| s.held == e.held) {
@@ -377,16 +419,22 @@ fn issue(eng: &Engine, q: &Queue, t: &Taken, blocking: bool) {
         go[n].write(e.r);
         n += 1;
     }
+    // SAFETY: the first n slots were written above.
+    send(eng, q, n, |i| unsafe { go[i].assume_init() }, blocking);
+}
+
+/// The `io_submit` of a batch's `n` reads that go (the i-th is `at(i)`, each live, accepted and
+/// owned by the flusher), what the kernel did not take to the workers, and the reap.
+#[inline(always)]
+fn send(eng: &Engine, q: &Queue, n: usize, at: impl Fn(usize) -> ReqPtr + Copy, blocking: bool) {
     if n == 0 {
         return;
     }
-    // SAFETY: the first n slots were written above; MaybeUninit<ReqPtr> has ReqPtr's layout.
-    let reqs = unsafe { core::slice::from_raw_parts(go.as_ptr() as *const ReqPtr, n) };
     let (taken, why) = match q.kaio() {
         Some(k) => {
             // SAFETY: the requests are live and accepted, their buffers valid while in flight
-            // (POSIX); all are deferred reads, which signal no eventfd.
-            let (taken, why) = unsafe { k.submit_why(reqs, -1) };
+            // (POSIX); all are deferred reads (at most `BATCH`, which `submit_deferred` takes).
+            let (taken, why) = unsafe { k.submit_deferred(n, at) };
             // Counted after the call, not before: counted before, the helper's tick saw them
             // outstanding while the kernel completed them inside `io_submit` and reaped them
             // (`io_getevents`) against the flusher, which then found the reap lock busy and
@@ -403,8 +451,8 @@ fn issue(eng: &Engine, q: &Queue, t: &Taken, blocking: bool) {
     // of other requests), as it is; otherwise (EOPNOTSUPP: the file cannot read without waiting)
     // as a miss, after which the next reads on the number are not tried on the caller's thread.
     let no_slot = why == Some(Errno::EAGAIN);
-    for &r in &reqs[taken..] {
-        after_miss(eng, q, r, blocking, !no_slot);
+    for i in taken..n {
+        after_miss(eng, q, at(i), blocking, !no_slot);
     }
     if taken > 0 {
         reap_own(eng, q, blocking);

@@ -120,18 +120,44 @@ pub(crate) unsafe fn submit_at(r: ReqPtr, op: Op, file_pos: bool, notify: &Notif
             return Ok(());
         }
     }
-    let (q, found) = match here {
-        // A later read of the batch this thread's home queue has pending on its number: that
-        // queue, without looking it up (see `deferred::burst_queue`).
-        submit::Here::Defer(fe) => match deferred::burst_queue(eng, fe) {
-            Some((q, later)) => (q, Some(later)),
-            None => (home(eng)?, None),
-        },
-        _ => (home(eng)?, None),
-    };
     if let submit::Here::Defer(fe) = here {
-        // SAFETY: as above; `serve_here` found the aiocb not in flight.
-        if unsafe { deferred::defer(eng, q, r, op, fe, found) } {
+        // A later read of the batch this thread's home queue has pending on its number: that
+        // queue, without looking it up (see `deferred::burst_queue`), and its whole path here.
+        if let Some((q, later)) = deferred::burst_queue(eng, fe) {
+            // SAFETY: as above; `serve_here` found the aiocb not in flight.
+            match unsafe { deferred::defer_later(eng, q, r, op, fe, later) } {
+                Some(true) => return Ok(()),
+                Some(false) => here = submit::Here::Engine { tried: false },
+                // That batch was taken meanwhile: the first read of a batch (below).
+                None => {}
+            }
+        }
+    }
+    // SAFETY: submit_rest's contract is this function's (the caller keeps the aiocb valid and
+    // unmodified until it completes); `here` is what `serve_here` said of it, if asked.
+    unsafe { submit_rest(eng, r, op, file_pos, notify, here) }
+}
+
+/// [`submit_at`] of a request that is not served on the caller's thread nor a later read of a
+/// pending batch (`here`: what `serve_here` said, if asked). Out of line: `aio_read`'s common
+/// paths (served at once, a later read of a batch) keep a small frame.
+///
+/// # Safety
+/// As [`submit_at`].
+#[inline(never)]
+unsafe fn submit_rest(
+    eng: &'static Engine,
+    r: ReqPtr,
+    op: Op,
+    file_pos: bool,
+    notify: &Notify,
+    mut here: submit::Here<'_>,
+) -> Result<(), Errno> {
+    let q = home(eng)?;
+    if let submit::Here::Defer(fe) = here {
+        // SAFETY: the caller keeps the aiocb valid and unmodified until it completes, and
+        // `serve_here` found it not in flight (`Defer`).
+        if unsafe { deferred::defer(eng, q, r, op, fe) } {
             return Ok(());
         }
         here = submit::Here::Engine { tried: false };

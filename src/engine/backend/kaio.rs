@@ -18,6 +18,9 @@ use crate::sys::{
     IOCB_CMD_PWRITEV, IOCB_FLAG_RESFD,
 };
 
+/// The most deferred reads [`Ctx::submit_deferred`] takes at once (a batch has fewer).
+pub(crate) const DEFERRED_MAX: usize = 64;
+
 pub(crate) struct Ctx {
     ctx: AioContext,
     /// Serialises `io_getevents` (which consumes as it waits).
@@ -64,20 +67,40 @@ impl Ctx {
         n
     }
 
-    /// [`Ctx::submit`], and why the kernel did not take the rest, if it did not (asked again for
-    /// the rest once, since `io_submit` reports the error of a later iocb only as a short count):
-    /// EAGAIN when the context has no free slot.
+    /// Submits `n` deferred reads, the i-th `at(i)` (`Meta::nowait`, `engine::deferred`; at most
+    /// [`DEFERRED_MAX`]) as
+    /// [`Ctx::submit`] does, and says why the kernel did not take the rest, if it did not (asked
+    /// again for the rest, since `io_submit` reports the error of a later iocb only as a short
+    /// count): EAGAIN when the context has no free slot. Each iocb is built once, in place, from
+    /// what a deferred read is (see [`Ctx::iocb`]): no eventfd, `RWF_NOWAIT`, through the
+    /// duplicate it holds; a retry passes the iocbs not taken yet as they are.
     ///
     /// # Safety
-    /// As [`Ctx::submit`].
-    pub(crate) unsafe fn submit_why(&self, reqs: &[ReqPtr], resfd: c_int) -> (usize, Option<Errno>) {
+    /// As [`Ctx::submit`], and every request is a deferred read.
+    pub(crate) unsafe fn submit_deferred(&self, n: usize, at: impl Fn(usize) -> ReqPtr) -> (usize, Option<Errno>) {
+        let len = n.min(DEFERRED_MAX);
         // SeqCst: as in `submit`.
-        self.inflight.fetch_add(reqs.len() as u32, SeqCst);
-        let mut n = 0;
-        let mut why = None;
-        while n < reqs.len() {
-            // SAFETY: our caller's contract, which is submit_all's.
-            match unsafe { self.submit_all(&reqs[n..], resfd) } {
+        self.inflight.fetch_add(len as u32, SeqCst);
+        // Uninitialised on purpose, as in `submit_all`; only the first `len` are written.
+        let mut iocbs = [MaybeUninit::<Iocb>::uninit(); DEFERRED_MAX];
+        let mut ptrs = [MaybeUninit::<*mut Iocb>::uninit(); DEFERRED_MAX];
+        for i in 0..len {
+            // SAFETY: live request (caller), not modified by its owner while in flight.
+            let req = unsafe { at(i).get() };
+            let slot = iocbs[i].as_mut_ptr();
+            // SAFETY: `slot` points to this frame's array entry i, written whole here.
+            unsafe { slot.write(Self::deferred_iocb(&req)) };
+            ptrs[i].write(slot);
+        }
+        let (mut n, mut why) = (0, None);
+        while n < len {
+            // SAFETY: ptrs[n..len] were written above (MaybeUninit<*mut Iocb> has the layout of
+            // *mut Iocb) and point to iocbs initialised on this frame; the kernel copies them during
+            // the call. The buffers stay valid while in flight (the POSIX contract).
+            let all = unsafe { core::slice::from_raw_parts(ptrs.as_ptr() as *const *mut Iocb, len) };
+            // SAFETY: as above.
+            match unsafe { self.ctx.submit(&all[n..]) } {
+                Ok(0) => break,
                 Ok(k) => n += k,
                 Err(e) => {
                     why = Some(e);
@@ -85,10 +108,32 @@ impl Ctx {
                 }
             }
         }
-        if n < reqs.len() {
-            self.inflight.fetch_sub((reqs.len() - n) as u32, AcqRel);
+        if n < len {
+            self.inflight.fetch_sub((len - n) as u32, AcqRel);
         }
         (n, why)
+    }
+
+    /// A deferred read's iocb (only they are `nowait`: `engine::deferred`), whole: a read or
+    /// vectored read of a seekable file at its offset, through the duplicate it holds, with
+    /// `RWF_NOWAIT` (a page-cache hit completes inside `io_submit`, a miss answers EAGAIN at once)
+    /// and no eventfd (its flusher reaps it: signalling one cost 10% of a page-cached read).
+    #[inline(always)]
+    fn deferred_iocb(req: &Req<'_>) -> Iocb {
+        Iocb {
+            aio_data: req.ptr().user_data(),
+            aio_key: 0,
+            aio_rw_flags: libc::RWF_NOWAIT,
+            aio_lio_opcode: if req.meta().op() == Op::Readv { IOCB_CMD_PREADV } else { IOCB_CMD_PREAD },
+            aio_reqprio: 0,
+            aio_fildes: req.target_fd() as u32,
+            aio_buf: req.buf() as u64,
+            aio_nbytes: req.nbytes() as u64,
+            aio_offset: req.offset(),
+            aio_reserved2: 0,
+            aio_flags: 0,
+            aio_resfd: 0,
+        }
     }
 
     /// # Safety
@@ -131,25 +176,7 @@ impl Ctx {
     fn iocb(req: &Req<'_>, resfd: c_int) -> Iocb {
         let m = req.meta();
         if m.nowait() {
-            // A deferred read (only they are `nowait`: `engine::deferred`), its whole iocb at once:
-            // a read or vectored read of a seekable file at its offset, through the duplicate it
-            // holds, with `RWF_NOWAIT` (a page-cache hit completes inside `io_submit`, a miss
-            // answers EAGAIN at once) and no eventfd (its flusher reaps it: signalling one cost 10%
-            // of a page-cached read).
-            return Iocb {
-                aio_data: req.ptr().user_data(),
-                aio_key: 0,
-                aio_rw_flags: libc::RWF_NOWAIT,
-                aio_lio_opcode: if m.op() == Op::Readv { IOCB_CMD_PREADV } else { IOCB_CMD_PREAD },
-                aio_reqprio: 0,
-                aio_fildes: req.target_fd() as u32,
-                aio_buf: req.buf() as u64,
-                aio_nbytes: req.nbytes() as u64,
-                aio_offset: req.offset(),
-                aio_reserved2: 0,
-                aio_flags: 0,
-                aio_resfd: 0,
-            };
+            return Self::deferred_iocb(req);
         }
         let base = Iocb {
             aio_data: req.ptr().user_data(),

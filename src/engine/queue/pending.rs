@@ -19,6 +19,10 @@ use crate::sys::Lock;
 /// reads share one `io_submit`; more gained nothing measurable and holds requests longer.
 pub(crate) const BATCH: usize = 32;
 
+/// The bits of a batch's sequence number that [`Pending::push`] compares with the one it is
+/// asked to expect (the number a batch's record carries: `engine::deferred`).
+pub(crate) const SEQ_MASK: u32 = (1 << 25) - 1;
+
 /// One deferred request and the duplicate of its file (a `Held` word): held by the request
 /// since its deferral (`checked`: its own hold, made inside its `aio_read`), or to be shared by
 /// it once the flush has checked its number (see `engine::deferred`).
@@ -124,12 +128,14 @@ impl Pending {
 
     /// Adds the entry `make` returns, called under the batch's lock with the sequence number of
     /// the batch it goes into (None: nothing is added, `Push::Declined`); with `expect`, only if
-    /// that is the batch pending now (else `Push::Moved`, and `make` is not called). If the batch
+    /// that is the batch pending now, compared on the [`SEQ_MASK`] bits of its sequence number
+    /// (else `Push::Moved`, and `make` is not called). If the batch
     /// is full with it, it is moved into `out` (see [`Push::In`]).
+    #[inline(always)]
     pub(crate) fn push(&self, expect: Option<u32>, make: impl FnOnce(u32) -> Option<Entry>, out: &mut Taken) -> Push {
         let mut g = self.slots.lock();
         let seq = self.seq.load(Relaxed);
-        if expect.is_some_and(|s| s != seq) {
+        if expect.is_some_and(|s| s != seq & SEQ_MASK) {
             return Push::Moved;
         }
         let Some(e) = make(seq) else { return Push::Declined };
@@ -258,5 +264,18 @@ mod tests {
         assert_eq!(rest.entries().iter().map(|e| e.held).collect::<Vec<_>>(), vec![32, 33, 34]);
         assert!(p.is_empty() && !p.take(true, &mut rest));
         assert_eq!(p.seq(), 2);
+    }
+
+    #[test]
+    fn an_expected_batch_is_compared_on_the_masked_bits_of_its_number() {
+        // SAFETY: an all-zero aiocb is a valid value of the structure (plain integers and pointers).
+        let mut a: Aiocb = unsafe { core::mem::zeroed() };
+        let p = Pending::new();
+        let mut out = Taken::new();
+        let big = (SEQ_MASK + 1) * 3 + 5;
+        p.seq.store(big, Relaxed);
+        let e = Entry { r: ReqPtr::new(&mut a).unwrap(), held: 1, checked: false };
+        assert!(matches!(p.push(Some(4), |_| Some(e), &mut out), Push::Moved), "another batch");
+        assert!(matches!(p.push(Some(big & SEQ_MASK), |s| (s == big).then_some(e), &mut out), Push::In { .. }));
     }
 }

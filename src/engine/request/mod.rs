@@ -235,6 +235,24 @@ impl<'a> Req<'a> {
         self.tag_word().store(self.tag_value(epoch), Release);
     }
 
+    /// [`Req::start`] of a request issued at once with no job and no group, holding the
+    /// duplicate `held` (a `Held` word, 0: none), followed by [`Req::issue`]: what those three
+    /// calls and `set_held` leave in the aiocb, each word written once. The tag is stored with
+    /// release ordering and then the state, also with release ordering, as `issue` does after
+    /// `start`: whoever sees either sees the words before it. (A deferred read: `engine::deferred`.)
+    #[inline(always)]
+    pub(crate) fn start_issued(&self, epoch: u64, meta: Meta, held: u32) {
+        self.meta_word().store(meta.0, Relaxed);
+        self.job_word().store(ptr::null_mut(), Relaxed);
+        self.group_word().store(ptr::null_mut(), Relaxed);
+        self.result_word().store(0, Relaxed);
+        self.progress_word().store(0, Relaxed);
+        self.held_word().store(held, Relaxed);
+        self.status_word().store(libc::EINPROGRESS, Relaxed);
+        self.tag_word().store(self.tag_value(epoch), Release);
+        self.state_word().store(State::of(Phase::Issued).0, Release);
+    }
+
     /// Publishes the final result `res` (a count, or `-errno`): the return value first, then the
     /// status with release ordering, so whoever sees the status (acquire) sees the value too.
     /// Consumes the view: from here on the program may reuse or free the aiocb.
