@@ -147,15 +147,19 @@ fn section_slow(outer: u32) -> Section {
     }
     let start = now();
     loop {
+        // Not inside a section while it waits: not counted, and not this thread's (a signal
+        // handler's section meanwhile is no nested one: it waits too; a fork by a handler waits
+        // for the other threads' sections, not for this one).
         GATE.fetch_sub(1, Relaxed);
+        MINE.with(|m| m.fetch_sub(1, Relaxed));
         while GATE.load(Acquire) & FORKING != 0 {
             if now().saturating_sub(start) >= BOUND {
-                GATE.fetch_add(1, Acquire);
-                return Section(());
+                break;
             }
             pause(start);
         }
-        if GATE.fetch_add(1, Acquire) & FORKING == 0 {
+        MINE.with(|m| m.fetch_add(1, Relaxed));
+        if GATE.fetch_add(1, Acquire) & FORKING == 0 || now().saturating_sub(start) >= BOUND {
             return Section(());
         }
     }
@@ -331,6 +335,52 @@ pub(crate) mod tests {
         drop(outer);
         let forked = fork.join().unwrap();
         assert!(forked >= left, "the fork waited for both sections");
+        assert_eq!(GATE.load(SeqCst), 0);
+    }
+
+    /// A signal handler's section on a thread that is waiting to enter one (not inside it yet)
+    /// waits for the fork too: the waiting thread is not counted, so nothing else keeps the fork
+    /// from going on while the handler makes its descriptor.
+    #[test]
+    fn a_handler_interrupting_a_wait_to_enter_waits_too() {
+        use std::sync::atomic::AtomicU64;
+        static HANDLER_ENTERED: AtomicU64 = AtomicU64::new(0);
+        extern "C" fn handler(_: libc::c_int) {
+            let s = section();
+            HANDLER_ENTERED.store(now().as_nanos() as u64, SeqCst);
+            drop(s);
+        }
+        let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: installs a handler (plain function, async-signal-safe body) for SIGUSR2, which
+        // no other test uses; restored below.
+        let old = unsafe { libc::signal(libc::SIGUSR2, handler as *const () as usize) };
+        close_for_fork();
+        let waiting = Arc::new(AtomicBool::new(false));
+        let w = waiting.clone();
+        let t = std::thread::spawn(move || {
+            w.store(true, SeqCst);
+            let s = section();
+            drop(s);
+        });
+        let tid = std::os::unix::thread::JoinHandleExt::as_pthread_t(&t);
+        while !waiting.load(SeqCst) {
+            yield_now();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        // SAFETY: signals a live thread of this process; the handler is installed.
+        assert_eq!(unsafe { libc::pthread_kill(tid, libc::SIGUSR2) }, 0);
+        std::thread::sleep(Duration::from_millis(100));
+        let opened = now().as_nanos() as u64;
+        open_after_fork();
+        t.join().unwrap();
+        // SAFETY: restores the disposition saved above.
+        unsafe { libc::signal(libc::SIGUSR2, old) };
+        let entered = HANDLER_ENTERED.load(SeqCst);
+        assert!(
+            entered >= opened,
+            "the handler's section started {} us before the fork ended",
+            (opened - entered) / 1000
+        );
         assert_eq!(GATE.load(SeqCst), 0);
     }
 
