@@ -62,8 +62,8 @@
 //! `sysconf`). The first only needs time; the others may never end before the fork. So both
 //! waits give up after [`BOUND`], long enough for a starved thread (the fork then forks anyway,
 //! or the section starts anyway: the child may inherit that one descriptor unrecorded, and
-//! nothing hangs). They were bounded at 50 ms once: at load 4 to 11 with a `nice -n 19` busy
-//! loop, c-tests/fork_descriptor_churn.c failed 23 runs of 475 that way, a descriptor made or
+//! nothing hangs). They were bounded at 50 ms once: run under `nice -n 19` at load 4 to 11,
+//! c-tests/fork_descriptor_churn.c failed 23 runs of 475 that way, a descriptor made or
 //! closed by a section thread preempted for longer (or by one that gave up waiting for a forking
 //! thread preempted for longer) left open in a child. Each waiter yields the CPU for the first
 //! [`SPIN`] of its wait, then sleeps [`NAP`] between looks, so that the thread it waits for can
