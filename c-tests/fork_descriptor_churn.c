@@ -17,6 +17,24 @@ static void open_set(char set[MAXFD])
         set[fd] = fcntl(fd, F_GETFD) != -1;
 }
 
+/* Says what an open descriptor is (its target and its fdinfo), for a failure's report. */
+static void describe_fd(int fd)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(path, buf, sizeof buf - 1);
+    buf[n < 0 ? 0 : n] = 0;
+    fprintf(stderr, "  fd %d -> %s\n", fd, n < 0 ? "?" : buf);
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+    int info = open(path, O_RDONLY | O_CLOEXEC);
+    if (info < 0)
+        return;
+    n = read(info, buf, sizeof buf - 1);
+    close(info);
+    buf[n < 0 ? 0 : n] = 0;
+    fprintf(stderr, "%s", buf);
+}
+
 /* Writes batches of W blocks to the file and checks each completes with its length. */
 static void *writer(void *arg)
 {
@@ -69,13 +87,16 @@ int main(void)
         pid_t pid = SYS(fork());
         if (pid == 0) {
             open_set(after);
+            int bad = 0;
             for (int i = 0; i < MAXFD; i++)
                 if (before[i] != after[i]) {
                     fprintf(stderr, "FAIL child %d: descriptor %d is %s, it was %s before the first AIO call\n",
                             f, i, after[i] ? "open" : "closed", before[i] ? "open" : "closed");
-                    _exit(1);
+                    if (after[i])
+                        describe_fd(i);
+                    bad = 1;
                 }
-            _exit(0);
+            _exit(bad);
         }
         wait_child_ok(pid, "child");
     }
