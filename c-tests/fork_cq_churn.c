@@ -1,9 +1,9 @@
 /* DESCRIPTION: fork, again and again, while another thread creates completion queues, completes a read through each, and closes them (aio_rs_cq_close, or a plain close the next create notices): every child starts with exactly the program's descriptors (the library's own epoll duplicate and eventfd of a queue never leak into it) */
 #define TEST_ALARM 60
 #include "support/ext.h"
+#include "support/fdset.h"
 
 #define FORKS 200
-#define MAXFD 1024
 
 static atomic_int stop;
 /* The thread's queue as the program knows it (-1: none), and whether a create or a close of it is
@@ -11,12 +11,6 @@ static atomic_int stop;
 static atomic_int cur = -1, creating, closing;
 static atomic_long rounds;
 static int file_fd;
-
-static void open_set(char set[MAXFD])
-{
-    for (int fd = 0; fd < MAXFD; fd++)
-        set[fd] = fcntl(fd, F_GETFD) != -1;
-}
 
 static int is_epoll(int fd)
 {
@@ -64,21 +58,21 @@ int main(void)
 {
     cq_require();
     file_fd = tmp_pattern_file(16, 3);
-    static char before[MAXFD], after[MAXFD];
-    open_set(before);
+    static char before[FDSET_MAX], after[FDSET_MAX];
+    fdset_read(before);
     pthread_t t;
     CHECK_EQ(pthread_create(&t, NULL, churn, NULL), 0);
     for (int f = 0; f < FORKS; f++) {
         pid_t pid = SYS(fork());
         if (pid == 0) {
-            open_set(after);
+            fdset_read(after);
             int q = atomic_load(&cur), busy = atomic_load(&creating) || atomic_load(&closing);
             int extra = 0;
             if (!busy && q >= 0 && !after[q]) {
                 fprintf(stderr, "FAIL child %d: the program's queue %d is not inherited\n", f, q);
                 _exit(1);
             }
-            for (int i = 0; i < MAXFD; i++) {
+            for (int i = 0; i < FDSET_MAX; i++) {
                 if (before[i] == after[i] || (i == q && after[i]))
                     continue;
                 /* A create returning, or a close under way, at the fork: the program's own queue

@@ -1,39 +1,13 @@
 /* DESCRIPTION: fork, again and again, while other threads' requests make and close the library's descriptors (held duplicates of a file being written, of pipe reads that wait): every child starts with exactly the program's descriptors, and every request completes once with its data */
 #define TEST_ALARM 60
-#include "support/common.h"
+#include "support/fdset.h"
 
 #define FORKS 150
-#define MAXFD 1024
 #define W 8
 #define BLK 512
 
 static atomic_int stop;
 static int file_fd, pipe_fd[2];
-
-/* The open descriptor numbers below MAXFD (1 each). */
-static void open_set(char set[MAXFD])
-{
-    for (int fd = 0; fd < MAXFD; fd++)
-        set[fd] = fcntl(fd, F_GETFD) != -1;
-}
-
-/* Says what an open descriptor is (its target and its fdinfo), for a failure's report. */
-static void describe_fd(int fd)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    ssize_t n = readlink(path, buf, sizeof buf - 1);
-    buf[n < 0 ? 0 : n] = 0;
-    fprintf(stderr, "  fd %d -> %s\n", fd, n < 0 ? "?" : buf);
-    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
-    int info = open(path, O_RDONLY | O_CLOEXEC);
-    if (info < 0)
-        return;
-    n = read(info, buf, sizeof buf - 1);
-    close(info);
-    buf[n < 0 ? 0 : n] = 0;
-    fprintf(stderr, "%s", buf);
-}
 
 /* Writes batches of W blocks to the file and checks each completes with its length. */
 static void *writer(void *arg)
@@ -78,26 +52,15 @@ int main(void)
 {
     file_fd = tmp_open(0);
     make_pipe(pipe_fd);
-    static char before[MAXFD], after[MAXFD];
-    open_set(before);
+    static char before[FDSET_MAX];
+    fdset_read(before);
     pthread_t tw, tr;
     CHECK_EQ(pthread_create(&tw, NULL, writer, NULL), 0);
     CHECK_EQ(pthread_create(&tr, NULL, reader, NULL), 0);
     for (int f = 0; f < FORKS; f++) {
         pid_t pid = SYS(fork());
-        if (pid == 0) {
-            open_set(after);
-            int bad = 0;
-            for (int i = 0; i < MAXFD; i++)
-                if (before[i] != after[i]) {
-                    fprintf(stderr, "FAIL child %d: descriptor %d is %s, it was %s before the first AIO call\n",
-                            f, i, after[i] ? "open" : "closed", before[i] ? "open" : "closed");
-                    if (after[i])
-                        describe_fd(i);
-                    bad = 1;
-                }
-            _exit(bad);
-        }
+        if (pid == 0)
+            fdset_child_exit(before, f);
         wait_child_ok(pid, "child");
     }
     atomic_store(&stop, 1);

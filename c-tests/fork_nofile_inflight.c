@@ -1,21 +1,15 @@
 /* DESCRIPTION: with RLIMIT_NOFILE just above the program's own descriptors (two to spare), fork again and again while other threads write a file and read a pipe with AIO: each request is accepted or refused with EAGAIN, every accepted one completes once with its data, and every child starts with exactly the program's descriptors (what the library could not make fell back or was refused, nothing leaked into a child) */
 #define TEST_ALARM 60
 #include "support/fdtest.h"
+#include "support/fdset.h"
 
 #define FORKS 150
-#define MAXFD 256
 #define W 8
 #define BLK 512
 
 static atomic_int stop;
 static atomic_long accepted_n, refused_n;
 static int file_fd, pipe_fd[2];
-
-static void open_set(char set[MAXFD])
-{
-    for (int fd = 0; fd < MAXFD; fd++)
-        set[fd] = fcntl(fd, F_GETFD) != -1;
-}
 
 static int take(int r)
 {
@@ -74,28 +68,20 @@ int main(void)
     file_fd = tmp_open(0);
     make_pipe(pipe_fd);
     int hi = highest_fd();
-    CHECK(hi + 3 < MAXFD);
+    CHECK(hi + 3 < FDSET_MAX);
     struct rlimit rl;
     SYS(getrlimit(RLIMIT_NOFILE, &rl));
     rl.rlim_cur = (rlim_t)hi + 3; /* numbers up to hi + 2: two to spare */
     SYS(setrlimit(RLIMIT_NOFILE, &rl));
-    static char before[MAXFD], after[MAXFD];
-    open_set(before);
+    static char before[FDSET_MAX];
+    fdset_read(before);
     pthread_t tw, tr;
     CHECK_EQ(pthread_create(&tw, NULL, writer, NULL), 0);
     CHECK_EQ(pthread_create(&tr, NULL, reader, NULL), 0);
     for (int f = 0; f < FORKS; f++) {
         pid_t pid = SYS(fork());
-        if (pid == 0) {
-            open_set(after);
-            for (int i = 0; i < MAXFD; i++)
-                if (before[i] != after[i]) {
-                    fprintf(stderr, "FAIL child %d: descriptor %d is %s, it was %s before the first AIO call\n",
-                            f, i, after[i] ? "open" : "closed", before[i] ? "open" : "closed");
-                    _exit(1);
-                }
-            _exit(0);
-        }
+        if (pid == 0)
+            fdset_child_exit(before, f);
         wait_child_ok(pid, "child");
     }
     atomic_store(&stop, 1);

@@ -6,25 +6,18 @@ enum { INNER_MS = 6000 };
 
 static struct aiocb cb;
 static char buf[8];
-static atomic_int tid, in_handler, inner_done, inner_ret, inner_errno, outer_done;
-static atomic_llong inner_ms;
+static atomic_int tid, in_handler, inner_done, outer_done;
+static struct timed_wait inner;
 
 static void handler(int sig, siginfo_t *si, void *uc)
 {
     (void)sig;
     (void)si;
     (void)uc;
-    int saved = errno;
     const struct aiocb *list[1] = { &cb };
-    struct timespec ts = ms_ts(INNER_MS);
-    long long t0 = now_ms();
     atomic_store(&in_handler, 1);
-    int r = aio_suspend(list, 1, &ts);
-    atomic_store(&inner_errno, errno);
-    atomic_store(&inner_ms, now_ms() - t0);
-    atomic_store(&inner_ret, r == 0 ? 1 : -1);
+    timed_suspend(list, 1, INNER_MS, &inner);
     atomic_store(&inner_done, 1);
-    errno = saved;
 }
 
 static void *sleeper(void *arg)
@@ -48,22 +41,14 @@ int main(void)
     CHECK(p[0] < 64 && p[1] < 64);
     cb_init(&cb, p[0], buf, sizeof buf, 0);
     CHECK_EQ(aio_read(&cb), 0);
-    pthread_t t;
-    CHECK_EQ(pthread_create(&t, NULL, sleeper, NULL), 0);
-    WAIT_UNTIL(atomic_load(&tid) != 0, DONE_MS);
-    wait_thread_sleeping(atomic_load(&tid), NULL, DONE_MS);
-    CHECK_EQ(pthread_kill(t, SIGUSR1), 0);
+    pthread_t t = start_then_signal(sleeper, NULL, &tid, SIGUSR1);
     WAIT_UNTIL(atomic_load(&in_handler) != 0, DONE_MS);
     /* The handler is asleep in its aio_suspend (or about to be). */
     wait_thread_sleeping(atomic_load(&tid), &inner_done, DONE_MS);
     close_from(64);
     write_all(p[1], "x", 1);
     WAIT_UNTIL(atomic_load(&inner_done) != 0, INNER_MS + DONE_MS);
-    if (atomic_load(&inner_ret) != 1)
-        die("the handler's aio_suspend returned -1 errno %d (%s) after %lld ms", atomic_load(&inner_errno),
-            strerror(atomic_load(&inner_errno)), (long long)atomic_load(&inner_ms));
-    if (atomic_load(&inner_ms) > INNER_MS / 2)
-        die("the handler's aio_suspend took %lld ms", (long long)atomic_load(&inner_ms));
+    check_timed_wait_quick(&inner, INNER_MS, "the handler's aio_suspend");
     WAIT_UNTIL(atomic_load(&outer_done) != 0, DONE_MS);
     CHECK_EQ(pthread_join(t, NULL), 0);
     check_x_read_or_left(&cb, buf, p[0]);

@@ -81,11 +81,7 @@ int main(void)
         atomic_store(&next_ret, 0);
         cb_init(&first, p1[0], buf1, sizeof buf1, 0);
         CHECK_EQ(aio_read(&first), 0);
-        pthread_t t;
-        CHECK_EQ(pthread_create(&t, NULL, sleeper, p2), 0);
-        WAIT_UNTIL(atomic_load(&tid) != 0, DONE_MS);
-        wait_thread_sleeping(atomic_load(&tid), NULL, DONE_MS);
-        CHECK_EQ(pthread_kill(t, SIGUSR1), 0);
+        pthread_t t = start_then_signal(sleeper, p2, &tid, SIGUSR1);
         WAIT_UNTIL(atomic_load(&ready) != 0, DONE_MS);
         wait_thread_sleeping(atomic_load(&tid), &next_ret, DONE_MS);
         if (claims) {

@@ -5,24 +5,17 @@ enum { INNER_MS = 3000 };
 
 static struct aiocb cb, other;
 static char buf[16], obuf[16];
-static atomic_int tid, in_handler, inner_ret, inner_errno, outer_ret, outer_errno, third_ret;
-static atomic_llong inner_ms, third_ms;
+static atomic_int tid, in_handler, outer_ret, outer_errno;
+static struct timed_wait inner, third_wait;
 
 static void handler(int sig, siginfo_t *si, void *uc)
 {
     (void)sig;
     (void)si;
     (void)uc;
-    int saved = errno;
     const struct aiocb *list[2] = { &other, &cb };
-    struct timespec ts = ms_ts(INNER_MS);
-    long long t0 = now_ms();
     atomic_store(&in_handler, 1);
-    int r = aio_suspend(list, 2, &ts);
-    atomic_store(&inner_errno, errno);
-    atomic_store(&inner_ms, now_ms() - t0);
-    atomic_store(&inner_ret, r == 0 ? 1 : -1);
-    errno = saved;
+    timed_suspend(list, 2, INNER_MS, &inner);
 }
 
 static void *sleeper(void *arg)
@@ -41,11 +34,7 @@ static void *third(void *arg)
 {
     (void)arg;
     const struct aiocb *list[1] = { &cb };
-    struct timespec ts = ms_ts(INNER_MS);
-    long long t0 = now_ms();
-    int r = aio_suspend(list, 1, &ts);
-    atomic_store(&third_ms, now_ms() - t0);
-    atomic_store(&third_ret, r == 0 ? 1 : -1);
+    timed_suspend(list, 1, INNER_MS, &third_wait);
     return NULL;
 }
 
@@ -69,15 +58,8 @@ int main(void)
     write_all(p[1], "ping", 4);
     CHECK_EQ(pthread_join(t, NULL), 0);
     CHECK_EQ(pthread_join(t3, NULL), 0);
-    if (atomic_load(&inner_ret) != 1)
-        die("the handler's aio_suspend returned -1 errno %d (%s) after %lld ms with the data in "
-            "the pipe", atomic_load(&inner_errno), strerror(atomic_load(&inner_errno)),
-            (long long)atomic_load(&inner_ms));
-    if (atomic_load(&inner_ms) > INNER_MS / 2)
-        die("the handler's aio_suspend took %lld ms", (long long)atomic_load(&inner_ms));
-    if (atomic_load(&third_ret) != 1 || atomic_load(&third_ms) > INNER_MS / 2)
-        die("the other thread's aio_suspend returned %d after %lld ms", atomic_load(&third_ret),
-            (long long)atomic_load(&third_ms));
+    check_timed_wait_quick(&inner, INNER_MS, "the handler's aio_suspend (the data in the pipe)");
+    check_timed_wait_quick(&third_wait, INNER_MS, "the other thread's aio_suspend");
     if (atomic_load(&outer_ret) != 1 && atomic_load(&outer_errno) != EINTR)
         die("the interrupted aio_suspend failed with errno %d (%s)", atomic_load(&outer_errno),
             strerror(atomic_load(&outer_errno)));

@@ -34,11 +34,7 @@ int main(void)
     make_pipe(p);
     cb_init(&cb, p[0], buf, sizeof buf, 0);
     CHECK_EQ(aio_read(&cb), 0);
-    pthread_t t;
-    CHECK_EQ(pthread_create(&t, NULL, sleeper, NULL), 0);
-    WAIT_UNTIL(atomic_load(&tid) != 0, DONE_MS);
-    wait_thread_sleeping(atomic_load(&tid), NULL, DONE_MS);
-    CHECK_EQ(pthread_kill(t, SIGUSR1), 0);
+    pthread_t t = start_then_signal(sleeper, NULL, &tid, SIGUSR1);
     WAIT_UNTIL(atomic_load(&in_handler) != 0, DONE_MS);
     wait_thread_sleeping(atomic_load(&tid), NULL, DONE_MS);
     CHECK_EQ(pthread_cancel(t), 0);

@@ -96,6 +96,51 @@ CT_FN int join_within(pthread_t t, long ms, void **ret)
     return pthread_timedjoin_np(t, ret, &ts);
 }
 
+/* ------------------------------------------- a wait interrupted by a handler */
+
+/* Starts fn(arg) in a thread, which stores its gettid() in *tid first and then sleeps (in
+ * aio_suspend, say); once it sleeps, sends it sig. Returns the thread. */
+CT_FN pthread_t start_then_signal(void *(*fn)(void *), void *arg, atomic_int *tid, int sig)
+{
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, fn, arg), 0);
+    WAIT_UNTIL(atomic_load(tid) != 0, DONE_MS);
+    wait_thread_sleeping(atomic_load(tid), NULL, DONE_MS);
+    CHECK_EQ(pthread_kill(t, sig), 0);
+    return t;
+}
+
+/* What a timed aio_suspend made in a signal handler returned (stored from the handler). */
+struct timed_wait {
+    atomic_int ret; /* 1: returned 0; -1: failed; 0: not yet */
+    atomic_int err;
+    atomic_llong ms;
+};
+
+/* aio_suspend(list, n) for at most ms milliseconds, its outcome stored in *w. Async-signal-safe
+ * (errno kept). */
+CT_FN void timed_suspend(const struct aiocb *const list[], int n, long ms, struct timed_wait *w)
+{
+    int saved = errno;
+    struct timespec ts = ms_ts(ms);
+    long long t0 = now_ms();
+    int r = aio_suspend(list, n, &ts);
+    atomic_store(&w->err, errno);
+    atomic_store(&w->ms, now_ms() - t0);
+    atomic_store(&w->ret, r == 0 ? 1 : -1);
+    errno = saved;
+}
+
+/* Fails unless the wait *w, given ms milliseconds, returned 0 within half of them. */
+CT_FN void check_timed_wait_quick(const struct timed_wait *w, long ms, const char *who)
+{
+    if (atomic_load(&w->ret) != 1)
+        die("%s returned -1 errno %d (%s) after %lld ms", who, atomic_load(&w->err),
+            strerror(atomic_load(&w->err)), (long long)atomic_load(&w->ms));
+    if (atomic_load(&w->ms) > ms / 2)
+        die("%s took %lld ms", who, (long long)atomic_load(&w->ms));
+}
+
 /* ------------------------------------------- a deferred cancel pending */
 
 /*
