@@ -68,7 +68,7 @@
 //! thread preempted for longer) left open in a child. Each waiter yields the CPU for the first
 //! [`SPIN`] of its wait, then sleeps [`NAP`] between looks, so that the thread it waits for can
 //! run on its CPU. Every function here is async-signal-safe (atomics, the vDSO clock,
-//! `sched_yield`, `clock_nanosleep` by system call).
+//! `sched_yield`, `ppoll` by system call).
 
 use core::sync::atomic::{AtomicU32, Ordering::*};
 use core::time::Duration;
@@ -103,13 +103,11 @@ fn pause(start: Duration) {
     if now().saturating_sub(start) < SPIN {
         yield_now();
     } else {
-        let ts = super::time::timespec(NAP);
-        // SAFETY: a relative sleep on CLOCK_MONOTONIC; `ts` is a valid timespec live for the call
-        // and no remainder is asked for. By system call: glibc's is a cancellation point. An
+        // The library's own timed sleep (`ppoll` on nothing; not a cancellation point). An
         // interruption (EINTR) only ends this pause early.
-        unsafe {
-            libc::syscall(libc::SYS_clock_nanosleep, libc::CLOCK_MONOTONIC, 0, &ts as *const libc::timespec, 0usize)
-        };
+        let mut ts = super::time::timespec(NAP);
+        // SAFETY: no descriptors; `ts` is a live local for the call, which writes only it.
+        let _ = unsafe { super::sleep::SleepCall::poll(&mut [], Some(&mut ts)).run() };
     }
 }
 

@@ -224,15 +224,22 @@ impl<'a> Req<'a> {
     /// (EINPROGRESS, phase `Idle`, tagged with `epoch`). `job` is its SIGEV_THREAD block, its
     /// completion queue entry (`meta.queued()`), or NULL; `group` its lio group or NULL.
     pub(crate) fn start(&self, epoch: u64, meta: Meta, job: *mut ThreadJob, group: *const c_void) {
+        self.start_words(meta, job, group, 0);
+        self.state_word().store(State::of(Phase::Idle).0, Relaxed);
+        self.tag_word().store(self.tag_value(epoch), Release);
+    }
+
+    /// The words a started request begins with, before its state and tag (relaxed: the tag's
+    /// release store publishes them).
+    #[inline(always)]
+    fn start_words(&self, meta: Meta, job: *mut ThreadJob, group: *const c_void, held: u32) {
         self.meta_word().store(meta.0, Relaxed);
         self.job_word().store(job, Relaxed);
         self.group_word().store(group as *mut c_void, Relaxed);
         self.result_word().store(0, Relaxed);
         self.progress_word().store(0, Relaxed);
-        self.held_word().store(0, Relaxed);
+        self.held_word().store(held, Relaxed);
         self.status_word().store(libc::EINPROGRESS, Relaxed);
-        self.state_word().store(State::of(Phase::Idle).0, Relaxed);
-        self.tag_word().store(self.tag_value(epoch), Release);
     }
 
     /// [`Req::start`] of a request issued at once with no job and no group, holding the
@@ -242,13 +249,7 @@ impl<'a> Req<'a> {
     /// `start`: whoever sees either sees the words before it. (A deferred read: `engine::deferred`.)
     #[inline(always)]
     pub(crate) fn start_issued(&self, epoch: u64, meta: Meta, held: u32) {
-        self.meta_word().store(meta.0, Relaxed);
-        self.job_word().store(ptr::null_mut(), Relaxed);
-        self.group_word().store(ptr::null_mut(), Relaxed);
-        self.result_word().store(0, Relaxed);
-        self.progress_word().store(0, Relaxed);
-        self.held_word().store(held, Relaxed);
-        self.status_word().store(libc::EINPROGRESS, Relaxed);
+        self.start_words(meta, ptr::null_mut(), ptr::null(), held);
         self.tag_word().store(self.tag_value(epoch), Release);
         self.state_word().store(State::of(Phase::Issued).0, Release);
     }
