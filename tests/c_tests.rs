@@ -336,12 +336,18 @@ fn run_job(job: &Job, workdir: &Path, timeout: Duration) -> (Outcome, f64) {
         cmd.env(k, v);
     }
     cmd.env("TMPDIR", &tmp.0);
-    // No core files from crashing tests (some crash on purpose in children).
-    // SAFETY: the closure only calls setrlimit, which is async-signal-safe, between fork and exec.
+    // No core files from crashing tests (some crash on purpose in children). And every test
+    // starts with descriptors 0-2 only, whatever the shell or CI harness that started this runner
+    // left open: a test that counts descriptors (`fork_nofile_inflight` lowers RLIMIT_NOFILE to
+    // two above its own) then sees the same table everywhere. Marked close-on-exec, not closed:
+    // the standard library's own pipe that reports a failed exec must stay open until the exec.
+    // SAFETY: the closure only calls setrlimit and close_range, which are async-signal-safe,
+    // between fork and exec.
     unsafe {
         cmd.pre_exec(|| {
             let lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
             libc::setrlimit(libc::RLIMIT_CORE, &lim);
+            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
             Ok(())
         });
     }
