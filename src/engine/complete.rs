@@ -377,6 +377,14 @@ pub(crate) fn after_miss(eng: &Engine, q: &Queue, r: ReqPtr, blocking: bool, mis
 /// was made, tells them apart (`sys::held_refuses`); the number itself cannot, since by now it may
 /// name another descriptor of the same file.
 ///
+/// Any other error from a request whose duplicate is no longer ours when it finishes (the number
+/// now names another file: `closefrom` took it, and the program opened something there between
+/// our check and the system call, the window docs/ARCHITECTURE.md lists) came from that other
+/// file, and a failed transfer moved nothing: the request never touched its file either
+/// (ECANCELED), rather than reporting, say, ESPIPE from a pipe of the program's for a file write
+/// (c-tests/stress.c saw one in CI). A transfer that succeeded there is not undone: that is the
+/// window itself. One `fstat`, only on an error of a held request.
+///
 /// `keep`: the caller is a worker, which calls `Completions::idle` before it sleeps, so the last
 /// release of a regular file's shared duplicate may be kept until then (`FdEntry::release_hold`).
 #[cold]
@@ -389,6 +397,8 @@ fn give_up_held(eng: &Engine, req: &Req<'_>, mut res: isize, keep: bool, checked
         if !sys::held_refuses(h, op) {
             res = -(libc::ECANCELED as isize);
         }
+    } else if res < 0 && res != -(libc::ECANCELED as isize) && !sys::held_ok(h) {
+        res = -(libc::ECANCELED as isize);
     }
     let keep = keep && !req.meta().stream();
     if checked && !keep {
