@@ -185,6 +185,17 @@ impl<'e> Batch<'e> {
             && self.eng.fds.get(req.fd()).is_some_and(|fe| fe.claimed_last.swap(0, Relaxed) != 0)
     }
 
+    /// Gives back the hint [`Batch::for_its_waiter`] took for `r`, which finished at its first
+    /// attempt without parking (`FdEntry::claimed_last`: the last read *parked* on the number was
+    /// claimed). Before `r` is completed: afterwards it is the program's again.
+    fn keep_claimed_hint(&self, r: ReqPtr) {
+        // SAFETY: r is live and ours until completed (push's contract); only its number is read.
+        let fd = unsafe { r.get() }.fd();
+        if let Some(fe) = self.eng.fds.get(fd) {
+            fe.claimed_last.store(1, Relaxed);
+        }
+    }
+
     /// Makes `req`, issued inside the call that submitted it (`here`: the number still names its
     /// file), hold its file if it does not yet; `-errno` if no descriptor can be had.
     /// `after_attempt`: its first attempt on the caller's number just found nothing to move (see
@@ -267,6 +278,14 @@ impl<'e> Batch<'e> {
                                 q.pool.first_attempt(r, q.host(e), self.fifo(r), local, |req| self.hold_here(req, true))
                             } {
                                 First::Done(n) => {
+                                    // It never parked, so the number's last parked read is
+                                    // still the one its waiter claimed: the hint `local` took
+                                    // stands for the next read (a ping-pong's read often finds
+                                    // its data already there; without this, the one after it
+                                    // would register in the epoll set and be claimed back out).
+                                    if local {
+                                        self.keep_claimed_hint(r);
+                                    }
                                     // Finished here, once (nobody else has it): status, then notification.
                                     self.eng.complete(Completion::Request(r, n));
                                     continue;
