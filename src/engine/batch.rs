@@ -30,6 +30,11 @@ use super::queue::Queue;
 use super::request::{Backend, Completion, Completions, List, Req, ReqPtr};
 use crate::sys;
 
+/// Reads in a row on one number that may find their data at once and keep its claimed-read hint
+/// (`Batch::keep_claimed_hint`): a ping-pong's read finds its data there now and then, a stream
+/// whose reader is slower than its writer, every time.
+const READY_IN_A_ROW: u32 = 8;
+
 pub(crate) struct Batch<'e> {
     eng: &'e Engine,
     /// False in contexts that must not wait for a lock (possibly a signal handler).
@@ -173,16 +178,33 @@ impl<'e> Batch<'e> {
     /// Whether new stream request `r`, should it park, may be left unregistered for a while to the
     /// thread that submitted it, which will probably claim it in its next wait (see
     /// `ready::defer`): a read with nothing to notify and no lio group, on a number whose last
-    /// parked read a waiter claimed (`FdEntry::claimed_last`, taken here).
-    fn for_its_waiter(&self, r: ReqPtr) -> bool {
+    /// parked read a waiter claimed (`FdEntry::claimed_last`, taken here): the value taken (0:
+    /// not).
+    fn for_its_waiter(&self, r: ReqPtr) -> u32 {
         // SAFETY: r is live (push's contract); only read.
         let req = unsafe { r.get() };
         let m = req.meta();
-        !m.op().is_write()
-            && !m.watched()
-            && !m.queued()
-            && req.group().is_null()
-            && self.eng.fds.get(req.fd()).is_some_and(|fe| fe.claimed_last.swap(0, Relaxed) != 0)
+        if m.op().is_write() || m.watched() || m.queued() || !req.group().is_null() {
+            return 0;
+        }
+        self.eng.fds.get(req.fd()).map_or(0, |fe| fe.claimed_last.swap(0, Relaxed))
+    }
+
+    /// Gives back the hint [`Batch::for_its_waiter`] took for `r` (`taken`, not 0), which finished
+    /// at its first attempt without parking (`FdEntry::claimed_last`: the last read *parked* on the
+    /// number was claimed), counting the reads that did so in a row: after [`READY_IN_A_ROW`] the
+    /// hint is let go, so a stream whose reads keep finding their data there goes back to the
+    /// cheaper class check of an idle pipe (`FdEntry::classify`). Before `r` is completed:
+    /// afterwards it is the program's again.
+    fn keep_claimed_hint(&self, r: ReqPtr, taken: u32) {
+        if taken >= READY_IN_A_ROW {
+            return;
+        }
+        // SAFETY: r is live and ours until completed (push's contract); only its number is read.
+        let fd = unsafe { r.get() }.fd();
+        if let Some(fe) = self.eng.fds.get(fd) {
+            fe.claimed_last.store(taken + 1, Relaxed);
+        }
     }
 
     /// Makes `req`, issued inside the call that submitted it (`here`: the number still names its
@@ -260,13 +282,22 @@ impl<'e> Batch<'e> {
                     if self.here && unsafe { r.get() }.meta().stream() {
                         if let Some(e) = get() {
                             let q = e.queue(q.idx);
-                            let local = self.for_its_waiter(r);
+                            let hint = self.for_its_waiter(r);
+                            let local = hint != 0;
                             // SAFETY: r is live, accepted, issued and in no list (push's contract),
                             // and we are inside the call that submitted it (`here`).
                             match unsafe {
                                 q.pool.first_attempt(r, q.host(e), self.fifo(r), local, |req| self.hold_here(req, true))
                             } {
                                 First::Done(n) => {
+                                    // It never parked, so the number's last parked read is
+                                    // still the one its waiter claimed: the hint `local` took
+                                    // stands for the next read (a ping-pong's read often finds
+                                    // its data already there; without this, the one after it
+                                    // would register in the epoll set and be claimed back out).
+                                    if local {
+                                        self.keep_claimed_hint(r, hint);
+                                    }
                                     // Finished here, once (nobody else has it): status, then notification.
                                     self.eng.complete(Completion::Request(r, n));
                                     continue;

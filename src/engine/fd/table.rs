@@ -63,7 +63,10 @@ pub(crate) struct FdEntry {
     kept_listed: AtomicU32,
     /// Non-zero when a waiter claimed the last stream read parked on this number (`wait::local`):
     /// the next one may be left unregistered for its waiter (`ready::defer`). Taken (cleared) by
-    /// the read it lets go unregistered, so a read nobody claims makes the next one register.
+    /// the next read, and given back if that read finishes at its first attempt without parking
+    /// (`Batch::keep_claimed_hint`, which counts such reads in it and lets it go after a few in a
+    /// row): so a read nobody claims makes the next one register, and a read that found its data
+    /// there changes nothing.
     /// Only a hint (relaxed): whatever it says, a parked request is taken out of the readiness
     /// set's table under its lock, once, by whoever comes first (a claim, `aio_cancel`, the
     /// poller when its time is up), so a stale value costs at most one late or one registered
