@@ -6,7 +6,7 @@
 //! The entries are under a `sys::Lock`: `push` (on `aio_read`, which may wait for it) and
 //! `take` (which only tries it where the caller may be in a signal handler) are the only users.
 //! `count` mirrors the number of entries for readers without the lock: written under the lock
-//! (SeqCst), it is only a hint for whether a flush is worth trying, except in the helper's
+//! (SeqCst when it leaves 0 or returns to it, see `Pending::push`), it is only a hint for whether a flush is worth trying, except in the helper's
 //! hand-shake described at [`Pending::ticking`].
 
 use core::mem::MaybeUninit;
@@ -148,7 +148,19 @@ impl Pending {
             self.count.store(0, SeqCst);
             return Push::In { full: true, was_empty: n == 0 };
         }
-        self.count.store(g.n as u32, SeqCst);
+        if n == 0 {
+            self.count.store(1, SeqCst);
+        } else {
+            // Relaxed: of the stores of `count`, the helper's hand-shake (`ticking`) needs SeqCst
+            // only for the one that makes the batch not empty, which its pusher follows with a
+            // look at `ticking` (`deferred::arm`). This one only raises a count that is not 0:
+            // all are made under the lock, so the one before it in `count`'s order is that
+            // SeqCst store of 1 or a later raise, and a reader (`is_empty`) that comes after
+            // that store in the SeqCst order sees it or a later value, 0 only from a later take;
+            // so it tells empty from not empty as if this store were SeqCst. An x86 `mov`
+            // instead of an `xchg` (a full barrier) on every later read of a batch.
+            self.count.store(g.n as u32, Relaxed);
+        }
         Push::In { full: false, was_empty: n == 0 }
     }
 
