@@ -44,7 +44,7 @@
 //! (its copies of those aiocbs no longer look in flight); the parent's helper flushes them there.
 
 use core::mem::MaybeUninit;
-use core::sync::atomic::Ordering::*;
+use core::sync::atomic::{fence, Ordering::*};
 use core::time::Duration;
 
 use super::complete::{after_miss, finish, reap_deferred, reap_source};
@@ -486,6 +486,10 @@ fn reap_own(eng: &Engine, q: &Queue, blocking: bool) {
 
 /// Makes the helper tick (see `Pending::ticking` for the hand-shake).
 fn arm(q: &Queue) {
+    // The pusher's side of the hand-shake: its count (stored Relaxed, `Pending::push`) is seen by
+    // the helper's SeqCst load of it that comes after this fence, or else this load sees the
+    // helper's 0 (see `Pending::ticking`). After a flush (`reap_own`), `out` was added to SeqCst.
+    fence(SeqCst);
     if q.pending.ticking().load(SeqCst) == 0 {
         q.pending.ticking().store(1, SeqCst);
         q.wake();

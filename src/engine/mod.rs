@@ -58,7 +58,7 @@ use self::batch::Batch;
 use self::core::Engine;
 pub(crate) use self::lio::ListEntry;
 use self::queue::Queue;
-pub(crate) use self::request::{Op, ReqPtr, IOV_MAX};
+pub(crate) use self::request::{Op, ReqPtr, IOV_MAX, STATUS as STATUS_OFFSET};
 pub(crate) use self::wait::{Step, Wait};
 use crate::abi::{Aiocb, AIO_ALLDONE};
 use crate::errno::Errno;
@@ -239,6 +239,12 @@ pub(crate) unsafe fn return_value(r: ReqPtr) -> isize {
 /// for: a listed request is done, or none is listed, which is decided before `timeout` is read.
 /// Async-signal-safe.
 ///
+/// The common case, a listed request done already (every call of a loop that submits one request
+/// and waits for it), is settled before this is called, in `aio_suspend`'s C frame
+/// (`posix::frame`: the statuses at `STATUS_OFFSET`, as [`final_status`] reads them, with no call
+/// into Rust and no frame set up), so the statuses are not looked at here first: `wait_any`
+/// looks at them once while it builds its set of queues (and again after a first reap).
+///
 /// # Safety
 /// Each non-NULL entry points to a readable aiocb, and the list stays readable, while the wait
 /// lives.
@@ -246,16 +252,6 @@ pub(crate) unsafe fn wait(
     entries: &[*const Aiocb],
     timeout: impl FnOnce() -> Result<Option<Duration>, Errno>,
 ) -> Result<Option<Wait<'static>>, Errno> {
-    // The common case first, inline: a listed request is done already (every call of a loop that
-    // submits one request and waits for it). What `wait_any` would say then, without building its
-    // set of queues (a call, its saved registers, the set zeroed and returned: 40 instructions).
-    for &p in entries {
-        let Some(r) = ReqPtr::new(p as *mut Aiocb) else { continue };
-        // SAFETY: a non-NULL entry is a readable aiocb (caller).
-        if unsafe { final_status(r) }.is_some() {
-            return Ok(None);
-        }
-    }
     // SAFETY: the list and its entries stay readable while the wait lives (caller).
     unsafe { wait::wait_any(entries, timeout) }
 }

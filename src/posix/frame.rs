@@ -50,6 +50,9 @@ const _: () = assert!(align_of::<Frame>() <= 8);
 #[repr(C)]
 pub(super) struct Ops {
     frame_words: usize,
+    /// Where a request's status word is in an aiocb, for the C frame's look at the listed
+    /// statuses before it calls `begin` (what `engine::final_status` reads).
+    status_offset: usize,
     suspend_begin: unsafe extern "C" fn(*mut Frame, *const *const Aiocb, c_int, *const libc::timespec) -> c_int,
     lio_begin: unsafe extern "C" fn(*mut Frame, c_int, *const *mut Aiocb, c_int, *mut SigEvent) -> c_int,
     after: unsafe extern "C" fn(*mut Frame, c_long, c_int) -> c_int,
@@ -58,6 +61,7 @@ pub(super) struct Ops {
 
 pub(super) static OPS: Ops = Ops {
     frame_words: size_of::<Frame>().div_ceil(8),
+    status_offset: crate::engine::STATUS_OFFSET,
     suspend_begin: super::suspend::begin,
     lio_begin: super::listio::begin,
     after,

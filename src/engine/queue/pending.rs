@@ -5,8 +5,8 @@
 //!
 //! The entries are under a `sys::Lock`: `push` (on `aio_read`, which may wait for it) and
 //! `take` (which only tries it where the caller may be in a signal handler) are the only users.
-//! `count` mirrors the number of entries for readers without the lock: written under the lock
-//! (SeqCst), it is only a hint for whether a flush is worth trying, except in the helper's
+//! `count` mirrors the number of entries for readers without the lock: written under the lock,
+//! it is only a hint for whether a flush is worth trying, except in the helper's
 //! hand-shake described at [`Pending::ticking`].
 
 use core::mem::MaybeUninit;
@@ -92,10 +92,15 @@ pub(crate) struct Pending {
     seq: AtomicU32,
     /// 1 while the queue's helper wakes every tick to flush batches left pending (see
     /// `engine::deferred::tick`). A deferral into an empty batch wakes the helper only when this is
-    /// 0. The hand-shake: the pusher stores `count` (a flusher adds to `out`) and then loads
-    /// `ticking`; the helper stores 0 in `ticking` and then loads `count` and `out`; all SeqCst,
-    /// so at least one of them sees the other's store: either the pusher (flusher) sees 0 and
-    /// wakes the helper, or the helper sees the entry (the outstanding read) and keeps ticking.
+    /// 0. The hand-shake: the pusher stores `count` (Relaxed, under the lock; a flusher adds to
+    /// `out`, SeqCst), then makes a SeqCst fence and loads `ticking` (SeqCst); the helper stores
+    /// 0 in `ticking` and then loads `count` and `out`, all SeqCst. So at least one of them sees
+    /// the other's store: if the helper's load of `count` comes after the pusher's fence in the
+    /// SeqCst order, it sees the pusher's count or a later one (a store sequenced before a SeqCst
+    /// fence is seen by a SeqCst load that follows the fence in that order); if it comes before,
+    /// so does the helper's store of 0, and the pusher's load after its fence sees that 0 or a
+    /// later value. Either the pusher (flusher) sees 0 and wakes the helper, or the helper sees
+    /// the entry (the outstanding read) and keeps ticking.
     ticking: AtomicU32,
     /// Set when a flusher could not take the kernel AIO reap lock: the helper reaps.
     reap_wanted: AtomicU32,
@@ -148,7 +153,11 @@ impl Pending {
             self.count.store(0, SeqCst);
             return Push::In { full: true, was_empty: n == 0 };
         }
-        self.count.store(g.n as u32, SeqCst);
+        // Relaxed: the only reader that needs more than a hint is the helper's hand-shake (see
+        // `ticking`), and for it the pusher of the first entry follows this store with a SeqCst
+        // fence (`deferred::arm`). An x86 `mov` here instead of an `xchg` (a full barrier) on
+        // every read of a batch.
+        self.count.store(g.n as u32, Relaxed);
         Push::In { full: false, was_empty: n == 0 }
     }
 

@@ -45,7 +45,9 @@ use crate::sys::{Held, Linked};
 const LINK: usize = offset_of!(Aiocb, __next_prio);
 const STATE: usize = offset_of!(Aiocb, __abs_prio);
 const META: usize = offset_of!(Aiocb, __policy);
-const STATUS: usize = offset_of!(Aiocb, __error_code);
+/// Where a request's status word is in its aiocb (`Req::status`; the C frame of `aio_suspend`
+/// reads it too, `posix::frame`).
+pub(crate) const STATUS: usize = offset_of!(Aiocb, __error_code);
 const RESULT: usize = offset_of!(Aiocb, __return_value);
 const TAG: usize = offset_of!(Aiocb, __glibc_reserved);
 const JOB: usize = TAG + 8;
