@@ -44,6 +44,12 @@ int main(void)
          * neighbouring calls; anything else is wrong. */
         if (want_err == EFAULT && huge == (size_t)1 << 40 && e == 0 && r == MAPPED - 8)
             want_err = 0, want = MAPPED - 8;
+        /* A shorter count is read(2)'s answer too when the kernel stops early: /dev/zero's read
+         * returns what it has zeroed so far when a signal is pending, and, in io_uring's
+         * non-blocking first attempt, when the CPU is wanted elsewhere (seen once in CI, under
+         * AIO_RS_BACKEND=uring: 28,672 of 65,528 bytes). Its bytes are checked below. */
+        if (!want_err && e == 0 && r > 0 && r < want)
+            want = r;
         if (want_err ? (e != want_err || r != -1) : (e != 0 || r != want))
             die("round %d: aio_read of %zu bytes gave error %d result %zd; read(2) gave %zd "
                 "(errno %d)", round, huge, e, r, want, want_err);
