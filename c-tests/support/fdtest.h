@@ -847,4 +847,64 @@ CT_FN int run_where_nproc_binds(int (*body)(void))
     die("the unprivileged child was killed by signal %d", WTERMSIG(st));
 }
 
+/* Ways of finishing pipe read cb on p (submitted, its byte not written yet) other than waiting
+ * for it alone, each checking it completes exactly once with `byte` in buf: 0, fed and seen by
+ * polling aio_error (no aio_suspend); 1, fed and seen by aio_suspend on a list with another
+ * pending read, on pipe q, which is then fed and finished too; 2, cancelled by aio_cancel
+ * (AIO_CANCELED with the byte left in the pipe, or, on glibc, whose thread is already blocked
+ * in read, AIO_NOTCANCELED and done with it). The pipe is empty afterwards. */
+CT_FN void finish_unclaimed(int p[2], int q[2], struct aiocb *cb, char *buf, char byte, int how)
+{
+    if (how == 0) {
+        write_all(p[1], &byte, 1);
+        long long deadline = now_ms() + DONE_MS;
+        while (aio_error(cb) == EINPROGRESS) {
+            if (now_ms() > deadline)
+                die("a read not waited for with aio_suspend did not complete");
+            pause_us(200);
+        }
+        CHECK_DONE_OK(cb, 1);
+        CHECK_EQ(buf[0], byte);
+    } else if (how == 1) {
+        char other;
+        struct aiocb cq;
+        cb_init(&cq, q[0], &other, 1, 0);
+        CHECK_EQ(aio_read(&cq), 0);
+        write_all(p[1], &byte, 1);
+        const struct aiocb *two[2] = { &cq, cb };
+        long long deadline = now_ms() + DONE_MS;
+        while (aio_error(cb) == EINPROGRESS) {
+            if (now_ms() > deadline)
+                die("aio_suspend on two requests missed the fed one");
+            struct timespec ts = ms_ts(DONE_MS);
+            if (aio_suspend(two, 2, &ts) != 0 && errno != EINTR)
+                die("aio_suspend on two requests");
+        }
+        CHECK_DONE_OK(cb, 1);
+        CHECK_EQ(buf[0], byte);
+        CHECK_EQ(aio_error(&cq), EINPROGRESS);
+        write_all(q[1], "q", 1);
+        wait_done(&cq);
+        CHECK_DONE_OK(&cq, 1);
+        CHECK_EQ(other, 'q');
+    } else {
+        int r = aio_cancel(p[0], cb);
+        write_all(p[1], &byte, 1);
+        if (r == AIO_CANCELED) {
+            CHECK_EQ(aio_error(cb), ECANCELED);
+            CHECK_EQ(aio_return(cb), -1);
+            char c;
+            read_within(p[0], &c, 1, DONE_MS);
+            CHECK_EQ(c, byte);
+        } else {
+            CHECK_EQ(r, AIO_NOTCANCELED);
+            wait_done(cb);
+            CHECK_DONE_OK(cb, 1);
+            CHECK_EQ(buf[0], byte);
+        }
+    }
+    char left;
+    CHECK_EQ(read_available(p[0], &left, 1), 0);
+}
+
 #endif
