@@ -563,10 +563,11 @@ mod tests {
         assert!(h.fd() >= 3 && h.fd() != r);
         assert!(held_ok(h));
         assert_eq!(held_ident(h), file_id(r).unwrap().ident);
-        // Someone closes our number and opens another file there.
-        close(h.fd());
+        // Someone closes our number and opens another file there (one `dup2`, which closes and
+        // replaces at once, so that no test running in parallel in this process can take the
+        // number in between).
         let (r2, w2) = pipe();
-        // SAFETY: dup2 takes no pointers; h.fd() is free (just closed).
+        // SAFETY: dup2 takes no pointers; both numbers are open.
         assert_eq!(unsafe { libc::dup2(r2, h.fd()) }, h.fd());
         assert!(!held_ok(h), "the number now names another pipe");
         release(h);
@@ -659,9 +660,11 @@ mod tests {
         assert!(held_refuses(hr, Some(true)) && !held_refuses(hr, Some(false)) && !held_refuses(hr, None));
         assert!(held_refuses(hw, Some(false)) && !held_refuses(hw, Some(true)) && !held_refuses(hw, None));
         // Closed behind our back and the number taken by another descriptor of the same file:
-        // the identity check passes, and the flags are still those of our duplicate.
-        close(hw.fd());
-        // SAFETY: dup2 takes no pointers; hw.fd() is free (just closed).
+        // the identity check passes, and the flags are still those of our duplicate. One `dup2`
+        // over it, which closes and replaces at once: a `close` first would free the number for
+        // a moment, and a test running in parallel in this process could open a file there (and
+        // later close it under us: seen once in CI, `held_ok` false).
+        // SAFETY: dup2 takes no pointers; both numbers are open.
         assert_eq!(unsafe { libc::dup2(w, hw.fd()) }, hw.fd());
         assert!(held_ok(hw), "same file, same identity");
         assert!(!held_refuses(hw, Some(true)), "a write on a pipe's write end is not refused");
